@@ -1,0 +1,231 @@
+"""Kernel side of the comm bridge: ask the paper-widgets JupyterLab plugin to edit this kernel's notebook.
+
+A kernel cannot wait for a frontend reply while a cell runs (replies queue on the
+shell channel until the cell ends), so requests are fire-and-forget with a
+:class:`Delivery` that resolves later. Whether a receiver exists is learned from
+the first answer: a reply means the plugin is there; a ``comm_close`` without a
+reply (JupyterLab without the plugin) or silence for ``timeout`` seconds after
+the asking cell ended (VS Code, Colab, nbclient) means it is not, and later
+inserts fall back to ``set_next_input`` plus plain text ready to copy.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from ._protocol import COMM_TARGET, make_request
+
+__all__ = ["Bridge", "Delivery", "get_bridge", "insert", "read_cells", "upsert_cell"]
+
+Status = Literal["pending", "ok", "failed", "no_receiver"]
+Callback = Callable[["Delivery"], None]
+
+NO_RECEIVER = (
+    "No paper-widgets JupyterLab extension answered (VS Code, Colab, Notebook 6, or the extension "
+    "is disabled: check `jupyter labextension list`)."
+)
+
+
+class CommLike(Protocol):
+    def on_msg(self, callback: Callable[[dict[str, Any]], None]) -> None: ...
+    def on_close(self, callback: Callable[[dict[str, Any]], None]) -> None: ...
+
+
+@dataclass(eq=False)
+class Delivery:
+    """One request to the JupyterLab plugin and, once known, its outcome."""
+
+    request: dict[str, Any]
+    status: Status = "pending"
+    message: str = "Waiting for the paper-widgets JupyterLab extension to answer."
+    reply: dict[str, Any] | None = None
+    _callbacks: list[Callback] = field(default_factory=list, repr=False)
+
+    @property
+    def done(self) -> bool:
+        return self.status != "pending"
+
+    def add_done_callback(self, callback: Callback) -> None:
+        """Call ``callback(self)`` once the outcome is known (at once if it already is)."""
+        if self.done:
+            callback(self)
+        else:
+            self._callbacks.append(callback)
+
+    def _resolve(self, status: Status, message: str, reply: dict[str, Any] | None = None) -> None:
+        if self.done:
+            return
+        self.status, self.message, self.reply = status, message, reply
+        callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            callback(self)
+
+
+def _open_kernel_comm(request: dict[str, Any]) -> CommLike:
+    from comm import create_comm
+
+    return create_comm(target_name=COMM_TARGET, data=request)
+
+
+def _start_timer(seconds: float, function: Callable[[], None]) -> None:
+    timer = threading.Timer(seconds, function)
+    timer.daemon = True
+    timer.start()
+
+
+class Bridge:
+    """Sends requests to the plugin and remembers whether anyone is listening.
+
+    ``open_comm``, ``shell`` and ``schedule`` are injectable so unit tests can use
+    a recording fake comm and fire timeouts by hand.
+    """
+
+    def __init__(
+        self,
+        *,
+        open_comm: Callable[[dict[str, Any]], CommLike] = _open_kernel_comm,
+        shell: Any = None,
+        schedule: Callable[[float, Callable[[], None]], None] = _start_timer,
+        timeout: float = 3.0,
+    ) -> None:
+        self._open_comm = open_comm
+        self._shell = shell
+        self._schedule = schedule
+        self.timeout = timeout
+        #: True once the plugin answered, False once it evidently is not there, None until then.
+        self.receiver: bool | None = None
+        self._after_cell: list[Delivery] = []
+        self._lock = threading.Lock()
+
+    # -- sending ---------------------------------------------------------------------------------
+    def send(self, action: str, *, on_done: Callback | None = None, **fields: Any) -> Delivery:
+        """Open a comm carrying one request; the returned Delivery resolves when the plugin answers."""
+        delivery = Delivery(make_request(action, **fields))
+        if on_done is not None:
+            delivery.add_done_callback(on_done)
+        comm = self._open_comm(delivery.request)
+        comm.on_msg(lambda msg: self._on_reply(delivery, msg))
+        comm.on_close(lambda _msg: self._on_close(delivery))
+        self._arm_timeout(delivery)
+        return delivery
+
+    def in_cell_run(self) -> bool:
+        """Whether the kernel is executing a cell now (as opposed to handling a widget event)."""
+        kernel = getattr(self.shell, "kernel", None)
+        if kernel is None:
+            return False
+        header = kernel.get_parent().get("header", {})
+        return header.get("msg_type") == "execute_request"
+
+    @property
+    def shell(self) -> Any:
+        if self._shell is None:
+            try:
+                from IPython import get_ipython
+            except ImportError:  # pragma: no cover - IPython comes with ipykernel
+                return None
+            return get_ipython()
+        return self._shell
+
+    # -- answers ---------------------------------------------------------------------------------
+    def _on_reply(self, delivery: Delivery, msg: dict[str, Any]) -> None:
+        data = msg.get("content", {}).get("data", {})
+        self.receiver = True
+        status: Status = "ok" if data.get("ok") else "failed"
+        delivery._resolve(status, str(data.get("message", "")), data)
+
+    def _on_close(self, delivery: Delivery) -> None:
+        # JupyterLab closes comms for targets nobody registered: the plugin is not there.
+        if not delivery.done:
+            self.receiver = False
+            delivery._resolve("no_receiver", NO_RECEIVER)
+
+    def _expire(self, delivery: Delivery) -> None:
+        if delivery.done:
+            return
+        if self.receiver:
+            delivery._resolve("no_receiver", f"JupyterLab did not answer within {self.timeout:g} s; is the notebook still open?")
+        else:
+            self.receiver = False
+            delivery._resolve("no_receiver", NO_RECEIVER)
+
+    def _arm_timeout(self, delivery: Delivery) -> None:
+        # Replies to a request sent from a running cell arrive only after the cell ends: count from then.
+        if not self.in_cell_run():
+            self._schedule(self.timeout, lambda: self._expire(delivery))
+            return
+        with self._lock:
+            first = not self._after_cell
+            self._after_cell.append(delivery)
+        if first:
+            self.shell.events.register("post_run_cell", self._cell_ended)
+
+    def _cell_ended(self, *_result: Any) -> None:
+        self.shell.events.unregister("post_run_cell", self._cell_ended)
+        with self._lock:
+            waiting, self._after_cell = self._after_cell, []
+        for delivery in waiting:
+            self._schedule(self.timeout, lambda d=delivery: self._expire(d))
+
+    # -- fallback --------------------------------------------------------------------------------
+    def fall_back(self, text: str, cell_type: str, on_done: Callback | None = None) -> Delivery:
+        """Without a receiver: put the text in the next cell when a cell is running, and show it to copy."""
+        delivery = Delivery(make_request("insert", text=text, cell_type=cell_type, where="below"))
+        if on_done is not None:
+            delivery.add_done_callback(on_done)
+        if self.in_cell_run():
+            next_input = f"%%markdown\n{text}" if cell_type == "markdown" else text
+            self.shell.set_next_input(next_input, replace=False)
+            print(f"paper_widgets: {NO_RECEIVER}\nThe text went into a new cell below; here it is to copy:\n\n{text}")
+            delivery._resolve("no_receiver", f"{NO_RECEIVER} The text was put in the next cell instead.")
+        else:
+            delivery._resolve("no_receiver", f"{NO_RECEIVER} Copy the text instead.")
+        return delivery
+
+
+_default: Bridge | None = None
+
+
+def get_bridge() -> Bridge:
+    """The kernel's bridge; the first call also says hello so the plugin's presence is known early."""
+    global _default
+    if _default is None:
+        _default = Bridge()
+        if _default.shell is not None and getattr(_default.shell, "kernel", None) is not None:
+            _default.send("hello")
+    return _default
+
+
+def insert(
+    text: str,
+    *,
+    cell_type: str = "markdown",
+    where: str = "below",
+    on_done: Callback | None = None,
+) -> Delivery:
+    """Insert ``text`` into the notebook whose kernel runs this code.
+
+    ``where="below"`` makes a new cell below the cell that called (or below the
+    clicked widget's cell); ``where="cursor"`` types it at the cursor of the
+    markdown cell being edited (a new cell below when none is). Markdown cells
+    are shown rendered. Returns a :class:`Delivery`; ``on_done`` gets it when
+    the plugin has answered. Without the plugin the text goes to
+    ``set_next_input`` (from a running cell) and is printed ready to copy.
+    """
+    bridge = get_bridge()
+    if bridge.receiver is False:
+        return bridge.fall_back(text, cell_type, on_done)
+    return bridge.send("insert", text=text, cell_type=cell_type, where=where, on_done=on_done)
+
+
+def upsert_cell(text: str, *, role: str, cell_type: str = "markdown", on_done: Callback | None = None) -> Delivery:
+    """Replace the notebook's one cell tagged ``role`` (e.g. ``"references"``), or append it at the end."""
+    return get_bridge().send("upsert", text=text, role=role, cell_type=cell_type, on_done=on_done)
+
+
+def read_cells(on_done: Callback) -> Delivery:
+    """Ask for the notebook's cells; ``on_done`` finds them in ``delivery.reply["cells"]``."""
+    return get_bridge().send("read", on_done=on_done)

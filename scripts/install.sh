@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Install paper_widgets into ./.venv exactly as a user would: a plain (non-editable) `pip install`,
+# which builds the TypeScript plugin with the Node.js that the build requirements bring.
+#   scripts/install.sh            the package
+#   scripts/install.sh --test     the package, its test extras and Debian Chromium for the browser tests
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+with_tests=false
+[[ "${1:-}" == "--test" ]] && with_tests=true
+
+python=${PYTHON:-python3}
+[[ -x .venv/bin/python ]] || "$python" -m venv .venv
+.venv/bin/python -m pip install --quiet --upgrade pip
+
+export YARN_ENABLE_MIRROR=false  # no ~110 MB global yarn cache
+if $with_tests; then
+  .venv/bin/python -m pip install --quiet ".[test]"
+else
+  .venv/bin/python -m pip install --quiet .
+fi
+
+# The plugin must be installed and enabled, or nothing reaches the notebook.
+.venv/bin/jupyter labextension list 2>&1 | grep -E "paper-widgets .*enabled.*OK" \
+  || { echo "paper-widgets labextension is not enabled after install" >&2; exit 1; }
+
+if $with_tests && ! command -v chromium >/dev/null; then
+  # Browser tests use Debian's Chromium; Playwright's own browser download does not work here.
+  if [[ $(id -u) -eq 0 ]]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  fi
+fi

@@ -1,0 +1,96 @@
+"""The kernel → notebook bridge in a real JupyterLab, driven through headless Chromium."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+from .lab import Lab, activate, cells, open_another_notebook, open_notebook, run_all, save, wait_until_executed
+
+# Markers are assembled at run time so the code cells that produce them never contain them.
+IMPORT = "import paper_widgets"
+
+
+def test_cell_run_inserts_rendered_markdown_below_it_and_it_is_saved(page: Page, lab: Lab) -> None:
+    lab.write_notebook(
+        "run_all.ipynb",
+        IMPORT,
+        "paper_widgets.insert('**INSERTED-' + 'BY-CELL**')",
+        "after = 1",
+    )
+    open_notebook(page, lab, "run_all.ipynb")
+    run_all(page)
+    wait_until_executed(page, "run_all.ipynb")
+    expect(page.locator(".jp-MarkdownCell .jp-RenderedMarkdown strong", has_text="INSERTED-BY-CELL")).to_be_visible()
+    model = cells(page, "run_all.ipynb")
+    assert [c["cell_type"] for c in model] == ["code", "code", "markdown", "code"]
+    assert model[2]["source"] == "**INSERTED-BY-CELL**"
+    save(page, "run_all.ipynb")
+    on_disk = lab.read_notebook("run_all.ipynb")
+    assert on_disk.cells[2].cell_type == "markdown"
+    assert on_disk.cells[2].source == "**INSERTED-BY-CELL**"
+    assert on_disk.cells[2].metadata["paper_widgets"] == {"inserted": True}
+
+
+def test_widget_button_callback_inserts_below_its_cell(page: Page, lab: Lab) -> None:
+    lab.write_notebook(
+        "button.ipynb",
+        "x = 0",
+        IMPORT + "\nimport ipywidgets as w\n"
+        "b = w.Button(description='Insert it')\n"
+        "b.on_click(lambda _: paper_widgets.insert('FROM-' + 'BUTTON'))\n"
+        "b",
+        "y = 2",
+    )
+    open_notebook(page, lab, "button.ipynb")
+    run_all(page)
+    wait_until_executed(page, "button.ipynb")
+    page.get_by_role("button", name="Insert it").click()
+    expect(page.locator(".jp-RenderedMarkdown", has_text="FROM-BUTTON")).to_be_visible()
+    model = cells(page, "button.ipynb")
+    assert [c["source"] for c in model][1:3][1] == "FROM-BUTTON"
+    assert [c["cell_type"] for c in model] == ["code", "code", "markdown", "code"]
+
+
+def test_insert_lands_in_the_notebook_whose_kernel_asked(page: Page, lab: Lab) -> None:
+    lab.write_notebook("asker.ipynb", IMPORT + "\nimport time\ntime.sleep(4)\npaper_widgets.insert('ASKED-' + 'HERE')")
+    lab.write_notebook("bystander.ipynb", "z = 3")
+    open_notebook(page, lab, "asker.ipynb")
+    open_another_notebook(page, "bystander.ipynb")
+    activate(page, "asker.ipynb")
+    run_all(page)
+    activate(page, "bystander.ipynb")  # the active notebook is now the other one
+    wait_until_executed(page, "asker.ipynb")
+    page.wait_for_function(
+        """() => [...window.jupyterapp.shell.widgets('main')]
+            .find(w => w.context && w.context.path === 'asker.ipynb').content.model.sharedModel.cells.length === 2"""
+    )
+    assert [c["source"] for c in cells(page, "asker.ipynb")][1] == "ASKED-HERE"
+    assert [c["source"] for c in cells(page, "bystander.ipynb")] == ["z = 3"]
+
+
+def test_cursor_insert_types_into_the_markdown_cell_being_edited(page: Page, lab: Lab) -> None:
+    lab.write_notebook(
+        "cursor.ipynb",
+        IMPORT + "\nimport ipywidgets as w\n"
+        "b = w.Button(description='Cite here')\n"
+        "b.on_click(lambda _: paper_widgets.insert(' [@' + 'key2025]', where='cursor'))\n"
+        "b",
+        "As shown by",
+        markdown=(1,),
+    )
+    open_notebook(page, lab, "cursor.ipynb")
+    run_all(page)
+    wait_until_executed(page, "cursor.ipynb")
+    markdown = page.locator(".jp-MarkdownCell").first
+    markdown.dblclick()
+    editor = markdown.locator(".cm-content")
+    expect(editor).to_be_visible()
+    editor.click()
+    page.keyboard.press("Control+End")
+    page.get_by_role("button", name="Cite here").click()
+    page.wait_for_function(
+        """() => window.jupyterapp.shell.currentWidget.content.model.sharedModel.cells[1].getSource().includes('key2025')"""
+    )
+    model = cells(page, "cursor.ipynb")
+    assert len(model) == 2, "no new cell: the text went into the cell being edited"
+    assert model[1]["source"] == "As shown by [@key2025]"

@@ -1,0 +1,200 @@
+"""Citekeys: the pipeline stage after merging that gives every unique paper its citation key.
+
+Keys follow Better BibTeX's default ``[auth:lower][shorttitle3_3][year]`` so users of Zotero
+recognise them: ``yuGradientSurgeryMultitask2020`` for "Gradient Surgery for Multi-Task
+Learning" by Tianhe Yu et al. (2020).
+
+* Only ASCII letters and digits are emitted, so every key matches ``[A-Za-z][A-Za-z0-9_:-]*``
+  and is accepted by pandoc, LaTeX/BibTeX and MyST alike.
+* Papers without known authors get the title words and year only.  Hugging Face "title/abstract"
+  dumps carry no authors at all, so a placeholder such as ``anon`` would prefix most keys of such a
+  library with the same noise while adding nothing that tells two papers apart.
+* Clashes get suffixes ``a``, ``b``, … ``z``, ``aa``, … in the order of the papers' stable identity
+  (:func:`paper_identity`), never in row order, so the same set of papers always gets the same keys.
+* Keys handed out earlier (``reserved``, from the notes store) are kept verbatim and count as taken:
+  a new paper that clashes with one gets a suffix instead of stealing or shifting it.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator, Mapping
+from itertools import count, groupby, product
+from operator import itemgetter
+from string import ascii_lowercase
+
+import pandas as pd
+
+from paper_widgets._text import fold
+
+__all__ = ["KEY_PATTERN", "assign_keys", "paper_identity"]
+
+KEY_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_:-]*")
+
+TITLE_WORDS = 3
+# Better BibTeX's skip-words (articles, prepositions, conjunctions), English plus the common
+# particles of other languages that appear in paper titles.
+_STOP_WORDS = frozenset(
+    """a ab aboard about above across after against al along amid among an and anti around as at
+    before behind below beneath beside besides between beyond but by d da das de del dell della
+    delle dem den der des despite die do down du during ein eine einem einen einer eines el en et
+    except for from gli i il in inside into is l la las le les like lo los near nor of off on onto
+    or over past per plus round save since so some sur than the through to toward towards un una
+    unas under underneath une unlike uno unos until up upon versus via von while with within without
+    yet zu zum""".split()
+)
+# Letters that NFKD does not decompose into ASCII; everything else non-ASCII is dropped.
+_TRANSLITERATE = str.maketrans(
+    {"ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "æ": "ae", "œ": "oe", "ı": "i", "ß": "ss"}
+)
+# "Multi-Task" is one word in a key (``Multitask``), as in Better BibTeX; so is "Don't".
+_JOINERS = re.compile(r"(?<=\w)[-‐‑’'](?=\w)")
+_NON_WORD = re.compile(r"[\W_]+")
+_ASCII_WORD = re.compile(r"[a-z0-9]+")
+_NAME_SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv"})
+_ARXIV_VERSION = re.compile(r"v\d+$")
+# Prefix for keys that would otherwise be empty or start with a digit ("3D Gaussians" without authors).
+_FALLBACK_PREFIX = "paper"
+
+
+def _fold(text: str) -> str:
+    """:func:`paper_widgets._text.fold`, with a shortcut for pure-ASCII text (same result, several times faster)."""
+    if text.isascii():
+        return _NON_WORD.sub(" ", text.lower()).strip()
+    return fold(text)
+
+
+def paper_identity(title: str, arxiv_id: str | None) -> str:
+    """The stable identity of a paper: its arXiv id (version dropped) when known, else its folded title.
+
+    The notes store keys persisted citekeys by this identity, so it must not depend on anything
+    that changes between loads (row order, upvotes, which dump the paper came from).
+    """
+    if isinstance(arxiv_id, str) and arxiv_id.strip():
+        return "arxiv:" + _ARXIV_VERSION.sub("", arxiv_id.strip().lower())
+    return "title:" + _fold(title or "")
+
+
+def _ascii_words(text: str) -> list[str]:
+    """The folded words of ``text`` reduced to ASCII letters and digits, hyphenated words joined."""
+    if text.isascii():  # the common case, kept to one regex pass because 1M titles go through here
+        return _ASCII_WORD.findall(text.lower().replace("-", "").replace("'", ""))
+    # Same words as fold() gives, but in C-speed passes: separators → spaces, accents and letters
+    # without an ASCII form dropped ("naïve" → "naive", "日本語" → nothing).
+    text = _NON_WORD.sub(" ", _JOINERS.sub("", text).lower().translate(_TRANSLITERATE))
+    return _ASCII_WORD.findall(unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode())
+
+
+def _title_part(title: str) -> str:
+    """The first significant title words, TitleCased and concatenated: ``GradientSurgeryMultitask``."""
+    significant = [w for w in _ascii_words(title) if w not in _STOP_WORDS]
+    return "".join(w.capitalize() for w in significant[:TITLE_WORDS])
+
+
+def _surname(name: str) -> str:
+    """The lower-cased ASCII surname in ``name`` ("Tianhe Yu" or "Yu, Tianhe"), or ``""``."""
+    if "," in name:
+        return "".join(_ascii_words(name.split(",", 1)[0]))
+    tokens = name.split()
+    while tokens and _fold(tokens[-1]) in _NAME_SUFFIXES:
+        tokens.pop()
+    return "".join(_ascii_words(tokens[-1])) if tokens else ""
+
+
+def _first_author(authors: object) -> str:
+    if isinstance(authors, (list, tuple)) and authors and isinstance(authors[0], str):
+        return authors[0].strip()
+    return ""
+
+
+def _base_keys(frame: pd.DataFrame) -> pd.Series:
+    """The unsuffixed key of every row."""
+    titles = frame["title"].fillna("").astype(str).tolist()
+    first_authors = [_first_author(a) for a in frame["authors"].tolist()]
+    # Few titles and far fewer authors repeat, but deduplicating makes both caches free to build.
+    title_part = {t: _title_part(t) for t in set(titles)}
+    surname = {a: _surname(a) for a in set(first_authors)}
+    year_part = pd.to_datetime(frame["published"]).dt.year.astype("Int64").astype(str).fillna("").tolist()
+    keys = []
+    for author, title, year in zip(first_authors, titles, year_part):
+        key = surname[author] + title_part[title] + year
+        if not key[:1].isalpha():
+            key = _FALLBACK_PREFIX + key
+        keys.append(key)
+    return pd.Series(keys, index=frame.index, dtype=object)
+
+
+def _suffixes() -> Iterator[str]:
+    """``""``, ``a`` … ``z``, ``aa`` … ``zz``, ``aaa`` …"""
+    yield ""
+    for length in count(1):
+        for letters in product(ascii_lowercase, repeat=length):
+            yield "".join(letters)
+
+
+def _identities(frame: pd.DataFrame) -> pd.Series:
+    """:func:`paper_identity` of every row."""
+    titles = frame["title"].fillna("").astype(str).tolist()
+    ids = frame["arxiv_id"].astype(object).where(frame["arxiv_id"].notna(), None).tolist()
+    return pd.Series([paper_identity(t, a) for t, a in zip(titles, ids)], index=frame.index, dtype=object)
+
+
+def _one_paper_per_key(reserved: Mapping[str, str]) -> dict[str, str]:
+    """``reserved`` checked, and with each key kept by one identity only (the smallest) should it repeat."""
+    owner: dict[str, str] = {}
+    for identity, key in reserved.items():
+        if not isinstance(key, str) or not KEY_PATTERN.fullmatch(key):
+            raise ValueError(f"reserved citekey {key!r} for {identity!r} does not match {KEY_PATTERN.pattern}")
+        owner[key] = min(owner.get(key, identity), identity)
+    return {identity: key for key, identity in owner.items()}
+
+
+def assign_keys(frame: pd.DataFrame, reserved: Mapping[str, str] | None = None) -> pd.Series:
+    """One unique citekey per row of ``frame`` (same index).
+
+    ``frame`` needs the columns ``title``, ``authors``, ``published`` and ``arxiv_id``.
+    ``reserved`` maps :func:`paper_identity` → key handed out earlier; those papers keep their
+    key and every reserved key counts as taken for the others.
+    """
+    reserved = _one_paper_per_key(reserved or {})
+    reserved_keys = set(reserved.values())
+    original_index = frame.index
+    frame = frame.reset_index(drop=True)  # positional labels: the caller's index may repeat
+    base = _base_keys(frame)
+    keys = base.copy()
+
+    # Identities only matter for rows that may be reserved or clash; computing them is the cost.
+    if reserved:
+        contested = pd.Series(True, index=base.index)
+    else:
+        contested = base.duplicated(keep=False)
+    identity = _identities(frame[contested])
+    title = frame.loc[contested, "title"].fillna("").astype(str)
+
+    # A reserved key stays with its paper (should an identity occur twice, with the first by title).
+    wants_reserved = identity[identity.isin(reserved.keys())]
+    by_title = title[wants_reserved.index].sort_values(kind="stable")
+    winners = wants_reserved[by_title.index].drop_duplicates()
+    keys[winners.index] = winners.map(reserved)
+
+    # Every plain base key counts as taken as well, so a suffixed key ("fooBar2020a") can never
+    # collide with another paper's unsuffixed key.
+    taken = reserved_keys | set(base.tolist())
+    open_base = base[contested & ~base.index.isin(winners.index)]
+    clashing = open_base[open_base.duplicated(keep=False) | open_base.isin(reserved_keys)]
+    order = pd.DataFrame({"base": clashing, "identity": identity[clashing.index], "title": title[clashing.index]})
+    order = order.sort_values(["base", "identity", "title"], kind="stable")
+    suffixed: dict[int, str] = {}
+    for base_key, group in groupby(zip(order["base"].tolist(), order.index.tolist()), key=itemgetter(0)):
+        suffixes = _suffixes()
+        if base_key in reserved_keys:
+            next(suffixes)  # the bare base belongs to a reserved paper
+        for _, row in group:
+            key = base_key + next(suffixes)
+            while key != base_key and key in taken:
+                key = base_key + next(suffixes)
+            taken.add(key)
+            suffixed[row] = key
+    keys[list(suffixed)] = list(suffixed.values())
+    return keys.set_axis(original_index)

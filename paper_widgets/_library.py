@@ -1,0 +1,269 @@
+"""Library: the facade over the data pipeline (sources → parsers → merge → citekeys).
+
+``paper_widgets.load(*paths)`` / ``load_sample()`` / ``Library.from_text`` / ``Library.from_frame``
+all end in :meth:`Library._build`: records are merged into one row per unique paper, given
+citekeys, and every load problem is kept in ``lib.warnings`` and emitted as a
+:class:`PaperWidgetsWarning`.  Search, citation and notes helpers add thin delegating methods
+to :class:`Library`.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import warnings as _warnings
+from datetime import date, datetime
+from collections.abc import Iterable
+from importlib import resources
+from pathlib import Path
+
+import pandas as pd
+
+from paper_widgets._merge import merge_records, normalise_frame
+from paper_widgets._records import DumpError, LoadWarning, PaperWidgetsWarning, records_frame
+from paper_widgets._sources import expand_paths, read_path, read_text
+from paper_widgets._store import (
+    Store,
+    StoreLike,
+    annotate,
+    content_hash,
+    notes_markdown,
+    open_store,
+    package_fingerprint,
+)
+
+__all__ = ["Library", "load", "load_sample"]
+
+SAMPLE_FILES = ("000_edcdd8834a053c0a.txt", "001_d5cef83f63eea4ee.txt")
+
+
+def _emit(problems: Iterable[LoadWarning]) -> None:
+    for problem in problems:
+        _warnings.warn(str(problem), PaperWidgetsWarning, stacklevel=4)
+
+
+class Library:
+    """One row per unique paper (``df``) plus what went wrong while loading (``warnings``)."""
+
+    def __init__(self, df: pd.DataFrame, warnings: Iterable[LoadWarning] = (), store: StoreLike = None):
+        self._papers = df
+        self.warnings: list[LoadWarning] = list(warnings)
+        # Notes, tags, status and citekeys live in the store (default: the user's, see _store.store_home).
+        self.store = open_store(store)
+        self._annotated: pd.DataFrame | None = None
+        self._revision: tuple[int, int] | None = None
+
+    @property
+    def df(self) -> pd.DataFrame:
+        """One row per paper, with the user's ``note``, ``tags`` and ``status`` as the store has them now.
+
+        Re-read only when someone (this process or another) wrote to the store since the last access.
+        """
+        revision = self.store.revision()
+        if self._annotated is None or revision != self._revision:
+            self._annotated = annotate(self._papers, self.store.annotations())
+            self._revision = revision
+        return self._annotated
+
+    @classmethod
+    def _build(cls, records: pd.DataFrame, problems: list[LoadWarning], store: Store | None = None) -> Library:
+        store = open_store(store)
+        merged = merge_records(records)
+        keys = store.assign_keys(merged)  # keys the store recorded earlier are kept
+        merged.insert(0, "key", keys.astype("str"))
+        merged = merged.sort_values("key", kind="stable").reset_index(drop=True)
+        _emit(problems)
+        return cls(merged, problems, store)
+
+    @classmethod
+    def from_text(cls, text: str, source: str = "<text>", *, store: StoreLike = None) -> Library:
+        """A library from a dump/JSON/JSON-lines/BibTeX text; raises :class:`DumpError` if unreadable."""
+        problems: list[LoadWarning] = []
+        records = read_text(text, source, problems)
+        return cls._build(records_frame(records), problems, open_store(store))
+
+    @classmethod
+    def from_frame(cls, df: pd.DataFrame, *, store: StoreLike = None) -> Library:
+        """A library from any frame with at least ``title`` and ``abstract`` (other columns optional)."""
+        return cls._build(normalise_frame(df), [], open_store(store))
+
+    @classmethod
+    def from_files(
+        cls,
+        files: Iterable[tuple[Path, str]],
+        problems: list[LoadWarning] | None = None,
+        *,
+        store: StoreLike = None,
+    ) -> Library:
+        """A library from ``(path, source name)`` pairs; a file that cannot be read is a warning.
+
+        Unchanged inputs (same content hash) are not parsed again: the store caches each file's
+        records and the whole library, so reopening a large library only unpickles one frame.
+        """
+        problems = [] if problems is None else problems
+        store = open_store(store)
+        files = list(files)
+        # Year-less dump dates take the current year, so the year is part of what parsing depended on.
+        context = f"{package_fingerprint()}:{date.today().year}"
+        digests = []
+        for path, name in files:
+            try:
+                digests.append(content_hash(store.file_hash(path), name, context))
+            except OSError:
+                digests.append(None)  # read_path below reports it
+        library_name = "library:" + content_hash(*(str(Path(path).resolve()) for path, _ in files))
+        library_hash = None if None in digests else content_hash(*digests)
+        first_problem = len(problems)
+        if library_hash is not None and (cached := store.cache_get(library_name, library_hash)) is not None:
+            papers, found = cached
+            problems.extend(found)
+            _emit(problems)
+            return cls(papers, problems, store)
+        frames = []
+        for (path, name), digest in zip(files, digests):
+            file_name = f"records:{Path(path).resolve()}"
+            if digest is not None and (cached := store.cache_get(file_name, digest)) is not None:
+                frame, found = cached
+                problems.extend(found)
+            else:
+                file_problems: list[LoadWarning] = []
+                try:
+                    frame = records_frame(read_path(path, file_problems, source=name))
+                except DumpError as exc:
+                    problems.extend([*file_problems, exc.as_warning()])
+                    continue
+                problems.extend(file_problems)
+                if digest is not None and len(files) > 1:  # one file: the library entry covers it
+                    store.cache_put(file_name, digest, (frame, file_problems))
+            frames.append(frame)
+        records = pd.concat(frames, ignore_index=True) if frames else records_frame([])
+        library = cls._build(records, problems, store)
+        if library_hash is not None:
+            store.cache_put(library_name, library_hash, (library._papers, problems[first_problem:]))
+        return library
+
+    # -- notes, tags and read status: thin delegation to the store ---------------------------------
+
+    @functools.cached_property
+    def _keys(self) -> frozenset[str]:
+        return frozenset(self._papers["key"])
+
+    def _known(self, key: str) -> str:
+        if key not in self._keys:
+            raise KeyError(f"no paper with key {key!r} in this library")
+        return key
+
+    def set_note(self, key: str, markdown: str) -> None:
+        """Save ``markdown`` as the note on paper ``key`` (blank clears it); on disk when this returns."""
+        self.store.set_note(self._known(key), markdown)
+
+    def note(self, key: str) -> str | None:
+        """The current note on paper ``key``, or None."""
+        return self.store.note(self._known(key))
+
+    def note_history(self, key: str) -> list[tuple[datetime, str]]:
+        """Every saved version of the note on ``key``, oldest first, as (UTC time, markdown)."""
+        return self.store.note_history(self._known(key))
+
+    def tag(self, key: str, *tags: str) -> None:
+        """Add ``tags`` to paper ``key``."""
+        self.store.tag(self._known(key), *tags)
+
+    def untag(self, key: str, *tags: str) -> None:
+        """Remove ``tags`` from paper ``key``."""
+        self.store.untag(self._known(key), *tags)
+
+    def tags(self, key: str) -> list[str]:
+        """The tags of paper ``key``, sorted."""
+        return self.store.tags(self._known(key))
+
+    def set_status(self, key: str, status: str) -> None:
+        """Set the read status of paper ``key``: ``"unread"``, ``"reading"`` or ``"read"``."""
+        self.store.set_status(self._known(key), status)
+
+    def status(self, key: str) -> str:
+        """The read status of paper ``key`` (``"unread"`` until set)."""
+        return self.store.status(self._known(key))
+
+    def export_notes(self, path: str | os.PathLike[str] | None = None) -> str:
+        """All notes of this library as one Markdown document (a section per paper); also written to ``path``."""
+        text = notes_markdown(self.df)
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    def search(self, query: str, limit: int | None = 20, **filters: object) -> pd.DataFrame:
+        """Ranked, typo-tolerant search of titles and abstracts: ``df`` rows plus ``score``, best first.
+
+        Filters and sorts: see :func:`paper_widgets._search.search`.  The index is built on the
+        first search, kept on the library and extended when papers are added.
+        """
+        from paper_widgets._search import SearchIndex, search
+
+        if "_search_index" not in self.__dict__:
+            self._search_index = SearchIndex()
+        self._search_index.sync(self._papers)
+        return search(self.df, query, limit, index=self._search_index, **filters)
+
+    # -- citations and exports: thin delegation to _cite and _export --------------------------------
+
+    def _rows(self, keys: str | Iterable[str] | None) -> pd.DataFrame:
+        """``df`` rows for ``keys`` in that order (every row for None); an unknown key is a KeyError."""
+        from paper_widgets._cite import unknown_key
+
+        if keys is None:
+            return self.df
+        keys = [keys] if isinstance(keys, str) else list(keys)
+        for key in keys:
+            if key not in self._keys:
+                raise unknown_key(key, self._keys)
+        return self.df.set_index("key", drop=False).loc[keys].reset_index(drop=True)
+
+    def cite(self, keys: str | Iterable[str], style: str | None = None) -> str:
+        """Cite paper(s) ``keys`` in ``style`` (pandoc, myst, latex, cite, text; default: see set_default_style)."""
+        from paper_widgets._cite import cite
+
+        return cite(self._rows(keys), style)
+
+    def snippet(self, key: str, query: str | None = None, sentences: int = 2, style: str | None = None) -> str:
+        """A markdown blockquote of the abstract sentences of ``key`` that best match ``query``, then the citation."""
+        from paper_widgets._cite import snippet
+
+        return snippet(self._rows(key).iloc[0], query, sentences, style)
+
+    def to_bibtex(self, keys: Iterable[str] | None = None) -> str:
+        """BibTeX for ``keys`` (default: every paper)."""
+        from paper_widgets._export import to_bibtex
+
+        return to_bibtex(self._rows(keys))
+
+    def to_csl_json(self, keys: Iterable[str] | None = None) -> list[dict[str, object]]:
+        """CSL-JSON items for ``keys`` (default: every paper)."""
+        from paper_widgets._export import to_csl_json
+
+        return to_csl_json(self._rows(keys))
+
+    def __len__(self) -> int:
+        return len(self.df)
+
+    def __repr__(self) -> str:
+        extra = f", {len(self.warnings)} warnings" if self.warnings else ""
+        return f"<Library: {len(self.df)} papers{extra}>"
+
+
+def load(*paths: str | os.PathLike[str], store: StoreLike = None) -> Library:
+    """Load papers from files, directories (recursively) and globs, in any mix of formats.
+
+    ``store``: a :class:`Store` or its directory for notes, keys and the cache (default: the user's).
+    """
+    problems: list[LoadWarning] = []
+    files = expand_paths(paths, problems)
+    return Library.from_files(((p, str(p)) for p in files), problems, store=store)
+
+
+def load_sample(*, store: StoreLike = None) -> Library:
+    """The two bundled seed dumps (a card-layout and a pair-layout Daily Papers page)."""
+    folder = resources.files("paper_widgets") / "sample_data"
+    with resources.as_file(folder) as path:
+        return Library.from_files(((Path(path) / name, name) for name in SAMPLE_FILES), store=store)
+

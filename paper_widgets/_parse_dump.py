@@ -1,0 +1,273 @@
+"""Parsing stage for Hugging Face "Daily Papers" page dumps (text copied out of the web page).
+
+Two layouts exist, told apart by content:
+
+* **cards**: title, abstract, ``• N authors``, ``·``, ``Jun 11, 2025 2`` (date, optional upvotes);
+* **pairs**: a title line then an abstract line, repeated.
+
+Both carry page chrome ("Get trending papers…", "Subscribe", "Daily Papers", a lone date under the
+header), which is dropped.  Lines are normalised (CRLF, non-breaking spaces, surrounding blanks)
+but the text is otherwise kept literal.
+
+Titles and abstracts in the pair layout are not told apart by length: each line gets a score for
+looking like abstract prose (sentence breaks, a final period, many lower-case words) and a
+two-state Viterbi decoder picks the most likely title/abstract labelling, which strongly favours
+strict alternation and, where the dump has them, blank lines between papers.  So a title with a
+lost abstract, an abstract split in paragraphs or a one-sentence abstract still come out right.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from datetime import date
+
+from paper_widgets._records import DumpError, LoadWarning, PaperRecord
+
+__all__ = ["parse_dump"]
+
+_CHROME = re.compile(
+    r"get trending papers in your email inbox.*|subscribe|daily papers|by\s*ak and the research community|new",
+    re.IGNORECASE,
+)
+# "SubscribeMMInA: ..." — the button text glued to the first title when copying the page.
+_GLUED_SUBSCRIBE = re.compile(r"Subscribe(?=[^a-z\s])")
+_AUTHORS = re.compile(r"[•·*\-]?\s*(\d+)\s+authors?", re.IGNORECASE)
+_MONTHS = {m: i for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), 1)}
+_DATE = re.compile(
+    r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+(\d{1,2})(?:,\s*(\d{4}))?(?:\s+(\d+))?",
+    re.IGNORECASE,
+)
+_SEPARATOR = "·"
+# A sentence break inside a line: ". Next", "? (Next", ".) Next".
+_SENTENCE_BREAK = re.compile(r"([.!?])[\"')\]]?\s+[A-Z(\"]")
+_WHITESPACE = str.maketrans({"\xa0": " ", "\u202f": " ", "\u2009": " ", "\ufeff": "", "\t": " "})
+
+_TITLE, _ABSTRACT = 0, 1
+# Log-scores of the pair decoder: leaving the title/abstract alternation costs this much.
+_BREAK_ALTERNATION = -6.0
+_END_ON_TITLE = -2.0  # a last title whose abstract is missing
+
+
+def _abstractness(text: str) -> float:
+    """How much ``text`` looks like abstract prose (> 0) rather than a title (< 0)."""
+    n_words = text.count(" ") + 1
+    # "Hogwild! Inference: ..." is a title: "!"/"?" breaks only count in longer lines.
+    # The score counts at most two sentence breaks, so the start of a long line is enough.
+    sentences = sum(1 for p in _SENTENCE_BREAK.findall(text, 0, 400) if p == "." or n_words > 12)
+    score = 3.0 * min(sentences, 2)
+    if text.endswith(".") and not text.endswith(".."):
+        score += 2.0
+    if n_words > 35:
+        score += 2.0
+    if n_words > 70:
+        score += 2.0
+    if n_words <= 25:
+        if not sentences:
+            score -= 2.0
+        words = text.split()
+        capitalised = sum(1 for w in words if w[:1].isupper() or w[:1].isdigit())
+        lower = sum(1 for w in words if w[:1].islower())
+        if capitalised * 2 >= n_words:  # Title Case
+            score -= 2.0
+        elif n_words >= 4 and lower >= 0.6 * n_words:  # sentence-like
+            score += 2.0
+    return score
+
+
+def _parse_date(match: re.Match[str], today: date) -> tuple[date | None, int | None]:
+    month = _MONTHS[match.group(1)[:3].lower()]
+    year = int(match.group(3)) if match.group(3) else today.year
+    upvotes = int(match.group(4)) if match.group(4) else None
+    try:
+        return date(year, month, int(match.group(2))), upvotes
+    except ValueError:
+        return None, upvotes
+
+
+class _Line:
+    __slots__ = ("number", "text", "gap")
+
+    def __init__(self, number: int, text: str, gap: bool):
+        self.number = number
+        self.text = text
+        self.gap = gap  # a blank line came before this one
+
+
+def _content_lines(lines: Iterable[str]) -> Iterator[tuple[int, str, bool]]:
+    """Normalised non-blank, non-chrome lines as ``(line number, text, blank line before)``."""
+    header = True  # right after the start or chrome: a lone date or glued "Subscribe" is chrome too
+    gap = False
+    for number, raw in enumerate(lines, 1):
+        text = (raw if raw.isascii() else raw.translate(_WHITESPACE)).strip()
+        if not text:
+            gap = True
+            continue
+        if _CHROME.fullmatch(text):
+            header = gap = True
+            continue
+        if header:
+            if _DATE.fullmatch(text):
+                continue
+            glued = _GLUED_SUBSCRIBE.match(text)
+            if glued:
+                text = text[glued.end() :]
+        header = False
+        yield number, text, gap
+        gap = False
+
+
+def _pair_labels(lines: list[_Line]) -> list[int]:
+    """Most likely title/abstract label per line (Viterbi over two states)."""
+    n = len(lines)
+    gaps = sum(1 for ln in lines[1:] if ln.gap)
+    blocky = n > 2 and 0.2 * (n - 1) <= gaps <= 0.8 * (n - 1)
+    back: list[tuple[int, int]] = []
+    first = _abstractness(lines[0].text) / 2.0 if lines else 0.0
+    t, a = -first, -3.0 + first  # log-scores of "line i is a title / an abstract"; starting on an abstract is unlikely
+    for ln in lines[1:]:
+        half = _abstractness(ln.text) / 2.0
+        # Blank lines carry information only when some line pairs have them and others don't.
+        bonus = (3.0 if ln.gap else -3.0) if blocky else 0.0
+        t_from_t, t_from_a = t + _BREAK_ALTERNATION + bonus, a + bonus  # → title
+        a_from_t, a_from_a = t, a + _BREAK_ALTERNATION  # → abstract
+        back.append((_TITLE if t_from_t >= t_from_a else _ABSTRACT, _TITLE if a_from_t >= a_from_a else _ABSTRACT))
+        t = max(t_from_t, t_from_a) - half
+        a = max(a_from_t, a_from_a) + half
+    score = [t, a]
+    score[_TITLE] += _END_ON_TITLE
+    state = _TITLE if score[_TITLE] >= score[_ABSTRACT] else _ABSTRACT
+    labels = [state]
+    for ptr in reversed(back):
+        state = ptr[state]
+        labels.append(state)
+    labels.reverse()
+    return labels
+
+
+class _DumpParser:
+    def __init__(self, source: str, warnings: list[LoadWarning], today: date):
+        self.source = source
+        self.warnings = warnings
+        self.today = today
+
+    def warn(self, line: int | None, message: str) -> None:
+        self.warnings.append(LoadWarning(self.source, line, message))
+
+    def pairs(self, lines: list[_Line]) -> Iterator[PaperRecord]:
+        current: list[_Line] = []
+        for ln, label in zip(lines, _pair_labels(lines)):
+            if label == _TITLE:
+                if current:
+                    yield self.pair_record(current)
+                current = [ln]
+            elif current:
+                current.append(ln)
+            else:
+                self.warn(ln.number, f"abstract without a title skipped: {ln.text[:60]!r}")
+        if current:
+            yield self.pair_record(current)
+
+    def pair_record(self, block: list[_Line]) -> PaperRecord:
+        title = block[0]
+        if len(block) == 1:
+            self.warn(title.number, f"title without an abstract: {title.text[:60]!r}")
+        return PaperRecord(
+            title=title.text,
+            abstract="\n\n".join(ln.text for ln in block[1:]),
+            source=self.source,
+            line=title.number,
+            kind="pair",
+        )
+
+    def cards(self, block: list[_Line]) -> Iterator[PaperRecord]:
+        """The card(s) in the lines above an authors line (or after the last card, if cut off).
+
+        Normally that is a title and an abstract; more lines mean an abstract in paragraphs or an
+        earlier card that lost its authors/date lines, which the pair decoder sorts out.
+        """
+        first = block[0]
+        if len(block) == 1:
+            if _abstractness(first.text) > 0:
+                self.warn(first.number, f"card without a title skipped: {first.text[:60]!r}")
+                return
+            self.warn(first.number, f"card without an abstract: {first.text[:60]!r}")
+            yield PaperRecord(title=first.text, abstract="", source=self.source, line=first.number, kind="card")
+            return
+        if len(block) == 2:  # the usual card: nothing to decide
+            yield PaperRecord(title=first.text, abstract=block[1].text, source=self.source, line=first.number, kind="card")
+            return
+        records = list(self.pairs(block))
+        for record in records[:-1]:
+            self.warn(record.line, f"card {record.title[:60]!r} has no authors/date lines")
+        for record in records:
+            record.kind = "card"
+            yield record
+
+    def parse(self, lines: Iterable[str]) -> Iterator[PaperRecord]:
+        pending: list[_Line] = []  # content lines not yet assigned to a card
+        card: PaperRecord | None = None  # card whose meta lines (authors, ·, date) are being read
+        expect_date = dated = False
+        seen_cards = False
+        for number, text, gap in _content_lines(lines):
+            authors = _AUTHORS.fullmatch(text)
+            if authors:
+                if card is not None:
+                    yield card
+                    card = None
+                if pending:
+                    *earlier, card = list(self.cards(pending)) or [None]
+                    yield from earlier
+                    pending = []
+                else:
+                    self.warn(number, "authors line without a title or abstract above it skipped")
+                if card is not None:
+                    card.n_authors = int(authors.group(1))
+                seen_cards = expect_date = True
+                dated = False
+                continue
+            if text == _SEPARATOR:
+                continue
+            date_match = _DATE.fullmatch(text) if expect_date else None
+            expect_date = False
+            if date_match:
+                dated = True
+                if card is not None:
+                    card.published, card.upvotes = _parse_date(date_match, self.today)
+                    if card.published is None:
+                        self.warn(number, f"invalid date {text!r} ignored")
+                continue
+            if card is not None:
+                if not dated:
+                    self.warn(card.line, f"card {card.title[:60]!r} has no date line")
+                yield card
+                card = None
+            pending.append(_Line(number, text, gap))
+        if card is not None:
+            if not dated:
+                self.warn(card.line, f"last card {card.title[:60]!r} is cut off before its date")
+            yield card
+        if not pending:
+            if not seen_cards:
+                self.warn(None, "no papers found (empty or only page chrome)")
+            return
+        if seen_cards:
+            self.warn(pending[0].number, "last card is cut off (no authors/date line); kept what is there")
+            yield from self.cards(pending)
+        else:
+            yield from self.pairs(pending)
+
+
+def parse_dump(
+    lines: Iterable[str], source: str, warnings: list[LoadWarning], today: date | None = None
+) -> Iterator[PaperRecord]:
+    """Parse a page dump given as lines; problems are appended to ``warnings``.
+
+    Year-less dates ("Sep 29") get the year of ``today`` (default: the current date).
+    Never raises anything but :class:`DumpError`.
+    """
+    parser = _DumpParser(source, warnings, today or date.today())
+    try:
+        yield from parser.parse(lines)
+    except UnicodeDecodeError as exc:
+        raise DumpError(f"not UTF-8 text: {exc.reason}", source) from exc

@@ -1,0 +1,201 @@
+"""Parsing stage for JSON: the Hugging Face API and the arXiv metadata snapshot.
+
+* HF ``/api/daily_papers`` and ``/api/papers/search``: a list of ``{"paper": {...}, ...}``;
+  also a bare list of paper objects or a single paper object.  ``id`` is the arXiv id.
+* arXiv metadata snapshot: JSON-lines with ``id``, ``title``, ``abstract``, ``authors``
+  (``authors_parsed`` preferred), ``versions`` (first ``created`` is the publication date) and
+  ``update_date``; streamed one line at a time (real files are several GB).
+
+Summaries and abstracts are hard-wrapped in both: single line breaks are unwrapped, blank-line
+paragraph breaks kept.  Nothing else in the text is touched.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator
+from datetime import date
+from email.utils import parsedate_to_datetime
+
+from paper_widgets._records import DumpError, LoadWarning, PaperRecord
+
+__all__ = ["parse_json", "parse_jsonl", "record_from_object", "unwrap"]
+
+_PARAGRAPH = re.compile(r"\n[ \t]*\n\s*")
+_WRAP = re.compile(r"[ \t]*\n[ \t]*")
+_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+_RFC_DATE = re.compile(r"\s*(?:[A-Za-z]{3},\s*)?(\d{1,2}) ([A-Za-z]{3}) (\d{4})\b")
+_MONTHS = {m: i for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), 1)}
+_AUTHOR_SPLIT = re.compile(r",\s*(?:and\s+)?|\s+and\s+")
+
+
+def unwrap(text: str) -> str:
+    """``text`` with hard line wraps joined and paragraph breaks (blank lines) kept."""
+    text = text.strip()
+    if "\n" not in text:
+        return text
+    return "\n\n".join(_WRAP.sub(" ", p) for p in _PARAGRAPH.split(text))
+
+
+def _date(value: object) -> date | None:
+    if not isinstance(value, str):
+        return None
+    iso = _ISO_DATE.match(value.strip())
+    try:
+        if iso:
+            return date(int(iso.group(1)), int(iso.group(2)), int(iso.group(3)))
+        rfc = _RFC_DATE.match(value)  # arXiv "Mon, 2 Apr 2007 19:18:42 GMT", fast path
+        if rfc and rfc.group(2).lower() in _MONTHS:
+            return date(int(rfc.group(3)), _MONTHS[rfc.group(2).lower()], int(rfc.group(1)))
+        return parsedate_to_datetime(value).date()
+    except (ValueError, TypeError, IndexError, OverflowError):
+        return None
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _authors(obj: dict) -> tuple[str, ...]:
+    parsed = obj.get("authors_parsed")
+    if isinstance(parsed, list) and parsed:  # arXiv: [["Last", "First", "Suffix"], ...]
+        names = []
+        for parts in parsed:
+            if isinstance(parts, list) and parts and all(isinstance(p, str) for p in parts):
+                last, first = parts[0], parts[1] if len(parts) > 1 else ""
+                names.append(" ".join(p for p in (first, last, *parts[2:]) if p.strip()).strip())
+        return tuple(n for n in names if n)
+    authors = obj.get("authors")
+    if isinstance(authors, str):  # arXiv: "A. One, B. Two and C. Three"
+        return tuple(a for a in (x.strip() for x in _AUTHOR_SPLIT.split(unwrap(authors))) if a)
+    if isinstance(authors, list):  # HF: [{"name": ...}] (or plain strings)
+        names = (a.get("name") if isinstance(a, dict) else a for a in authors)
+        return tuple(n.strip() for n in names if isinstance(n, str) and n.strip())
+    return ()
+
+
+def record_from_object(obj: object, source: str, line: int, warnings: list[LoadWarning]) -> PaperRecord | None:
+    """A record from one HF item/paper object or arXiv snapshot object; ``None`` (with a warning) if unusable."""
+    if not isinstance(obj, dict):
+        warnings.append(LoadWarning(source, line, f"expected a paper object, found {type(obj).__name__}; skipped"))
+        return None
+    paper = obj.get("paper") if isinstance(obj.get("paper"), dict) else obj
+    title = paper.get("title", obj.get("title"))
+    if not isinstance(title, str) or not title.strip():
+        warnings.append(LoadWarning(source, line, "paper object without a title skipped"))
+        return None
+    is_arxiv = "abstract" in paper and "summary" not in paper
+    abstract = paper.get("summary", paper.get("abstract", obj.get("summary")))
+    arxiv_id = paper.get("id")
+    authors = _authors(paper)
+    if is_arxiv:
+        versions = paper.get("versions")
+        first = versions[0] if isinstance(versions, list) and versions and isinstance(versions[0], dict) else {}
+        published = _date(first.get("created")) or _date(paper.get("update_date"))
+    else:
+        published = _date(paper.get("publishedAt", obj.get("publishedAt")))
+    return PaperRecord(
+        title=unwrap(title),
+        abstract=unwrap(abstract) if isinstance(abstract, str) else "",
+        source=source,
+        line=line,
+        kind="arxiv" if is_arxiv else "hf_json",
+        published=published,
+        n_authors=len(authors) or None,
+        authors=authors,
+        upvotes=None if is_arxiv else _int(paper.get("upvotes", obj.get("upvotes"))),
+        arxiv_id=arxiv_id.strip() if isinstance(arxiv_id, str) and arxiv_id.strip() else None,
+    )
+
+
+_DECODER = json.JSONDecoder()
+_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+def _error(text: str, pos: int, message: str, source: str) -> DumpError:
+    line = text.count("\n", 0, pos) + 1
+    return DumpError(f"malformed JSON: {message}", source, line, pos - text.rfind("\n", 0, pos))
+
+
+def _items(text: str, source: str) -> Iterator[tuple[int, object]]:
+    """``(line, value)`` of each top-level array item (or the one top-level object), in C-speed steps."""
+    pos = _SPACE.match(text, 0).end()
+    line, counted = 1, 0
+
+    def decode(at: int) -> tuple[object, int]:
+        try:
+            return _DECODER.raw_decode(text, at)
+        except json.JSONDecodeError as exc:
+            raise DumpError(f"malformed JSON: {exc.msg}", source, exc.lineno, exc.colno) from exc
+        except RecursionError as exc:
+            raise _error(text, at, "nested too deeply", source) from exc
+
+    if not text.startswith("[", pos):
+        value, end = decode(pos)
+        if _SPACE.match(text, end).end() != len(text):
+            raise _error(text, _SPACE.match(text, end).end(), "extra data after the JSON value", source)
+        yield 1, value
+        return
+    pos = _SPACE.match(text, pos + 1).end()
+    if text.startswith("]", pos):
+        pos += 1
+    else:
+        while True:
+            line += text.count("\n", counted, pos)
+            counted = pos
+            value, pos = decode(pos)
+            yield line, value
+            pos = _SPACE.match(text, pos).end()
+            if text.startswith(",", pos):
+                pos = _SPACE.match(text, pos + 1).end()
+            elif text.startswith("]", pos):
+                pos += 1
+                break
+            else:
+                raise _error(text, pos, "expected ',' or ']' between list items", source)
+    if _SPACE.match(text, pos).end() != len(text):
+        raise _error(text, _SPACE.match(text, pos).end(), "extra data after the JSON list", source)
+
+
+def parse_json(text: str, source: str, warnings: list[LoadWarning]) -> Iterator[PaperRecord]:
+    """Records of a HF API JSON document (list of items, or one paper object).
+
+    The whole document is checked before any record is produced, so malformed JSON is a
+    :class:`DumpError` with line and column and never a half-loaded file.
+    """
+    text = text.lstrip("\ufeff")
+    items = list(_items(text, source))
+    if not items:
+        warnings.append(LoadWarning(source, 1, "empty JSON list, no papers"))
+    elif len(items) == 1 and not text.lstrip().startswith("["):
+        data = items[0][1]
+        if not isinstance(data, dict) or not ("title" in data or isinstance(data.get("paper"), dict)):
+            raise DumpError("JSON value is neither a paper nor a list of papers", source, 1, 1)
+    for line, item in items:
+        record = record_from_object(item, source, line, warnings)
+        if record is not None:
+            yield record
+
+
+def parse_jsonl(lines: Iterable[str | bytes], source: str, warnings: list[LoadWarning]) -> Iterator[PaperRecord]:
+    """Records of a JSON-lines stream, one object per line, consumed lazily (bounded memory)."""
+    found = False
+    for number, line in enumerate(lines, 1):
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            warnings.append(LoadWarning(source, number, f"malformed JSON at column {exc.colno}: {exc.msg}; line skipped"))
+            continue
+        except (UnicodeDecodeError, RecursionError) as exc:
+            warnings.append(LoadWarning(source, number, f"unreadable JSON line ({type(exc).__name__}); skipped"))
+            continue
+        record = record_from_object(obj, source, number, warnings)
+        if record is not None:
+            found = True
+            yield record
+    if not found:
+        warnings.append(LoadWarning(source, None, "no papers found in JSON-lines input"))

@@ -1,0 +1,117 @@
+"""Records: the first pipeline stage after text folding.
+
+Every parser turns its input into :class:`PaperRecord` objects (one per paper it read, tagged with
+the source name and the line the paper started at) and reports problems as :class:`LoadWarning`
+(recoverable: the rest of the input still loads) or :class:`DumpError` (fatal for that one input).
+:func:`records_frame` turns records into the column-wise frame the merge stage works on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "KINDS",
+    "DumpError",
+    "LoadWarning",
+    "PaperRecord",
+    "PaperWidgetsWarning",
+    "records_frame",
+]
+
+# Where a record came from; the merge stage ranks fields by it ("date and counts from cards,
+# authors and id from JSON").
+KINDS = ("card", "hf_json", "arxiv", "bibtex", "frame", "pair")
+
+
+class PaperWidgetsWarning(UserWarning):
+    """Category of the warnings paper_widgets emits while loading, so users can filter them."""
+
+
+@dataclass(frozen=True, slots=True)
+class LoadWarning:
+    """Something in one input that was skipped or guessed; the rest of the input still loaded."""
+
+    source: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.source if self.line is None else f"{self.source}, line {self.line}"
+        return f"{where}: {self.message}"
+
+
+class DumpError(ValueError):
+    """One input cannot be read at all (not a format paper_widgets knows, malformed JSON, ...)."""
+
+    def __init__(self, message: str, source: str = "<text>", line: int | None = None, column: int | None = None):
+        self.message = message
+        self.source = source
+        self.line = line
+        self.column = column
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = self.source
+        if self.line is not None:
+            where += f", line {self.line}"
+            if self.column is not None:
+                where += f", column {self.column}"
+        return f"{where}: {self.message}"
+
+    def as_warning(self) -> LoadWarning:
+        message = self.message if self.column is None else f"{self.message} (column {self.column})"
+        return LoadWarning(self.source, self.line, message)
+
+
+@dataclass(slots=True)
+class PaperRecord:
+    """One paper as one input described it; ``None`` / ``()`` mean "this input did not say"."""
+
+    title: str
+    abstract: str
+    source: str
+    line: int
+    kind: str
+    published: date | None = None
+    n_authors: int | None = None
+    authors: tuple[str, ...] = field(default_factory=tuple)
+    upvotes: int | None = None
+    arxiv_id: str | None = None
+
+
+def records_frame(records: Iterable[PaperRecord]) -> pd.DataFrame:
+    """The records as a frame with one row each, built column by column."""
+    cols: dict[str, list] = {name: [] for name in PaperRecord.__slots__}
+    for r in records:
+        cols["title"].append(r.title)
+        cols["abstract"].append(r.abstract)
+        cols["source"].append(r.source)
+        cols["line"].append(r.line)
+        cols["kind"].append(r.kind)
+        cols["published"].append(r.published)
+        cols["n_authors"].append(r.n_authors)
+        cols["authors"].append(list(r.authors))
+        cols["upvotes"].append(r.upvotes)
+        cols["arxiv_id"].append(r.arxiv_id)
+    authors = np.empty(len(cols["authors"]), dtype=object)
+    authors[:] = cols["authors"]
+    return pd.DataFrame(
+        {
+            "title": pd.Series(cols["title"], dtype="str"),
+            "abstract": pd.Series(cols["abstract"], dtype="str"),
+            "published": pd.to_datetime(pd.Series(cols["published"], dtype=object)).astype("datetime64[ns]"),
+            "n_authors": pd.array(cols["n_authors"], dtype="Int64"),
+            "authors": authors,
+            "upvotes": pd.array(cols["upvotes"], dtype="Int64"),
+            "arxiv_id": pd.Series(cols["arxiv_id"], dtype="str"),
+            "source": pd.Series(cols["source"], dtype="str"),
+            "line": np.asarray(cols["line"], dtype=np.int64),
+            "kind": pd.Series(cols["kind"], dtype="str"),
+        }
+    )

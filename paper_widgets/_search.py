@@ -1,0 +1,312 @@
+"""Search stage: ranked, typo-tolerant search of a paper frame, and match spans for highlighting.
+
+A query is folded into words (:func:`paper_widgets._text.words`); each word becomes a *term*
+whose stand-ins come from the :class:`~paper_widgets._search_index.SearchIndex`: the word itself,
+completions of the word still being typed, and title words within one or two typos.  Candidate
+generation is vectorised BM25 over the postings of those words (title weighted above abstract)
+plus an idf-weighted coverage that favours papers matching every term.  Only the best few
+hundred candidates are re-scored with rapidfuzz against their folded titles, so an exact or
+near-exact title, a typo'd title and a short name before the colon win without scanning every
+title.  An empty query lists every paper, newest first.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
+
+from paper_widgets._search_index import SearchIndex, compounds, max_typos
+from paper_widgets._text import words
+
+__all__ = ["SORTS", "SearchIndex", "match_spans", "search"]
+
+SORTS = ("relevance", "newest", "upvotes")
+_K1, _B = 1.2, 0.75  # BM25
+_FIELD_WEIGHT = {"title": 2.0, "abstract": 1.0}
+_COMPLETIONS = 16  # stand-ins for the word being typed
+_COMPLETION_WEIGHT = 0.8
+_NEAR_WORDS = 4  # stand-ins for a word that is not a title word
+_TYPO_WEIGHT = (1.0, 0.8, 0.6)  # by number of edits
+_LONG_QUERY = 8  # more distinct words than this: a pasted text, matched on its rarest words only
+_LONG_TERMS = 16
+_MAX_POSTINGS = 100_000  # longer posting lists are read only for a query's rarest term
+_RESCORE = 120  # candidates re-scored against their titles
+# score = coverage + BM25 (normalised) + title similarity + near-exact title + short-name bonus
+_W_COVERAGE, _W_BM25, _W_TITLE, _W_EXACT = 0.8, 0.3, 0.3, 0.5
+_NAME_EXACT, _NAME_PREFIX = 0.4, 0.2
+
+
+@dataclass
+class _Term:
+    """One query word and the indexed words standing in for it: (word id, weight, search abstracts)."""
+
+    word: str
+    idf: float
+    variants: list[tuple[int, float, bool]] = field(default_factory=list)
+
+
+@dataclass
+class _Query:
+    words: list[str]
+    partial: bool  # the last word is still being typed: complete it
+    long: bool
+
+    @classmethod
+    def parse(cls, query: str) -> _Query:
+        folded = list(dict.fromkeys(words(query)))
+        return cls(folded, bool(folded) and not query[-1].isspace(), len(folded) > _LONG_QUERY)
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.words)
+
+
+def _idf(n: int, df: int) -> float:
+    return math.log1p((n - df + 0.5) / (df + 0.5))
+
+
+def _terms(index: SearchIndex, query: _Query) -> list[_Term]:
+    n = len(index)
+    terms = []
+    for i, word in enumerate(query.words):
+        wid = index.word_id(word)
+        term = _Term(word, _idf(n, 0))
+        if wid is not None:
+            term.variants.append((wid, 1.0, True))
+            term.idf = _idf(n, min(index.doc_freq(wid), n))
+        if not query.long:
+            if query.partial and i == len(query.words) - 1:
+                # completions are title words: in abstracts they would touch much of a large library
+                term.variants += [(c, _COMPLETION_WEIGHT, False) for c in index.completions(word, _COMPLETIONS)]
+            if wid is None or not index.in_titles(wid):
+                near = index.near_words(word, _NEAR_WORDS)
+                term.variants += [(c, _TYPO_WEIGHT[edits], True) for c, edits in near]
+                if wid is None and near:
+                    term.idf = _idf(n, min(index.doc_freq(near[0][0]), n))
+        terms.append(term)
+    if query.long:  # a pasted abstract: its rarest known words identify it
+        known = sorted((t for t in terms if t.variants), key=lambda t: -t.idf)
+        terms = known[:_LONG_TERMS]
+    return terms
+
+
+def _accumulate(index: SearchIndex, terms: list[_Term]) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: idf-weighted count of matched terms, and BM25 summed over terms and fields."""
+    n = len(index)
+    coverage = np.zeros(n, np.float32)
+    bm25 = np.zeros(n, np.float32)
+    seen = np.full(n, -1, np.int16)  # last term that counted each row, so a term counts once
+    rarest = max(range(len(terms)), key=lambda t: terms[t].idf, default=0)
+    for t, term in enumerate(terms):
+        for wid, weight, in_abstract in term.variants:
+            for name in ("title", "abstract") if in_abstract else ("title",):
+                fld = index.fields[name]
+                if t != rarest and fld.df[wid] > _MAX_POSTINGS:
+                    continue  # a stopword-like word beside rarer ones: costly, and it adds next to nothing
+                rows, tf = fld.postings(wid)
+                if not len(rows):
+                    continue
+                idf = _idf(n, int(fld.df[wid])) * _FIELD_WEIGHT[name] * weight
+                norm = _K1 * (1 - _B + _B * fld.lengths[rows] / np.float32(fld.avg_length))
+                tf = tf.astype(np.float32)
+                bm25[rows] += np.float32(idf * (_K1 + 1)) * tf / (tf + norm)
+                first = rows[seen[rows] != t]
+                coverage[first] += term.idf
+                seen[first] = t
+    return coverage, bm25
+
+
+def _filter_mask(
+    df: pd.DataFrame,
+    rows: np.ndarray,
+    year: int | tuple[int | None, int | None] | None,
+    min_upvotes: int | None,
+    tags: str | Iterable[str] | None,
+    status: str | Iterable[str] | None,
+) -> np.ndarray:
+    """Which of ``rows`` pass every filter given (unknown dates and upvotes fail theirs)."""
+    mask = np.ones(len(rows), bool)
+    if year is not None:
+        lo, hi = (year, year) if isinstance(year, int) else year
+        published = df["published"].to_numpy()[rows]
+        years = published.astype("datetime64[Y]").astype(np.int64) + 1970
+        mask &= ~np.isnat(published)
+        if lo is not None:
+            mask &= years >= lo
+        if hi is not None:
+            mask &= years <= hi
+    if min_upvotes is not None:
+        upvotes = df["upvotes"].iloc[rows].to_numpy("float64", na_value=np.nan)
+        mask &= upvotes >= min_upvotes
+    if tags is not None:
+        if "tags" not in df.columns:
+            raise ValueError("cannot filter by tags: the library has no 'tags' column")
+        wanted = {tags} if isinstance(tags, str) else set(tags)
+        mask &= np.fromiter(
+            (isinstance(t, Iterable) and wanted.issubset(t) for t in df["tags"].iloc[rows]), bool, len(rows)
+        )
+    if status is not None:
+        if "status" not in df.columns:
+            raise ValueError("cannot filter by status: the library has no 'status' column")
+        wanted = [status] if isinstance(status, str) else list(status)
+        mask &= df["status"].iloc[rows].isin(wanted).to_numpy(bool)
+    return mask
+
+
+def _order(df: pd.DataFrame, rows: np.ndarray, sort: str, relevance: np.ndarray) -> np.ndarray:
+    """Positions into ``rows``, newest or most upvoted first (unknowns last), ties by relevance."""
+    if sort == "newest":
+        key = ~df["published"].to_numpy()[rows].view(np.int64)  # NaT is the smallest int64: last
+    else:
+        key = -df["upvotes"].iloc[rows].to_numpy("float64", na_value=-np.inf)
+    return np.lexsort((rows, -relevance, key))
+
+
+def _rescore(
+    index: SearchIndex, rows: np.ndarray, coverage: np.ndarray, bm25: np.ndarray, query: _Query
+) -> np.ndarray:
+    """Final scores of candidate ``rows``: index evidence plus rapidfuzz title similarity."""
+    score = _W_COVERAGE * coverage + _W_BM25 * bm25
+    if query.long or not len(rows):  # a pasted abstract is not a title
+        return score
+    titles = index.titles(rows.tolist())
+    similar = process.cdist([query.text], titles, scorer=fuzz.WRatio, dtype=np.float32)[0] / 100
+    exact = process.cdist([query.text], titles, scorer=fuzz.ratio, dtype=np.float32)[0] / 100
+    score = score + _W_TITLE * similar + _W_EXACT * np.clip((exact - 0.85) / 0.15, 0, 1)
+    if len(query.words) <= 4:  # a short name is a few words at most
+        joined = "".join(query.words)
+        for i, name in enumerate(index.short_names(rows.tolist())):
+            if name == joined:
+                score[i] += _NAME_EXACT
+            elif name and query.partial and len(joined) >= 3 and name.startswith(joined):
+                score[i] += _NAME_PREFIX
+    return score
+
+
+def _frame(df: pd.DataFrame, rows: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
+    out = df.iloc[rows].copy()
+    out["score"] = np.asarray(scores, np.float64)
+    return out
+
+
+def search(
+    df: pd.DataFrame,
+    query: str,
+    limit: int | None = 20,
+    *,
+    index: SearchIndex | None = None,
+    sort: str = "relevance",
+    year: int | tuple[int | None, int | None] | None = None,
+    min_upvotes: int | None = None,
+    tags: str | Iterable[str] | None = None,
+    status: str | Iterable[str] | None = None,
+) -> pd.DataFrame:
+    """Rows of ``df`` matching ``query`` plus a ``score`` column, best first, at most ``limit``.
+
+    ``index`` is an index of ``df``'s titles and abstracts kept between calls (the caller keeps it
+    current with :meth:`SearchIndex.sync`); without one, an index is built for this call.
+    Filters: ``year`` (a year or an inclusive ``(lo, hi)``, either end None), ``min_upvotes``,
+    ``tags`` (a paper must have all), ``status`` (one or several).  ``sort`` is ``"relevance"``
+    (an empty query then lists newest first), ``"newest"`` or ``"upvotes"``.
+    """
+    if sort not in SORTS:
+        raise ValueError(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
+    if limit is not None and limit < 0:
+        raise ValueError(f"limit must be >= 0 or None, not {limit}")
+    if year is not None and not isinstance(year, (int, tuple)):
+        raise TypeError(f"year must be an int or a (lo, hi) tuple, not {year!r}")
+    index = SearchIndex(df) if index is None else index
+    if len(index) != len(df):
+        raise ValueError(f"the search index has {len(index)} rows but the frame {len(df)}: sync it first")
+    parsed = _Query.parse(query)
+    filtered = any(f is not None for f in (year, min_upvotes, tags, status))
+    if not parsed.words:
+        rows = np.arange(len(df))
+        rows = rows[_filter_mask(df, rows, year, min_upvotes, tags, status)] if filtered else rows
+        rows = rows[_order(df, rows, "upvotes" if sort == "upvotes" else "newest", np.zeros(len(rows)))][:limit]
+        return _frame(df, rows, np.zeros(len(rows)))
+    terms = _terms(index, parsed)
+    coverage, bm25 = _accumulate(index, terms)
+    rows = np.flatnonzero(coverage)
+    if filtered:
+        rows = rows[_filter_mask(df, rows, year, min_upvotes, tags, status)]
+    if not len(rows):
+        return _frame(df, rows, np.zeros(0))
+    total = sum(t.idf for t in terms)
+    coverage = coverage[rows] / np.float32(total)
+    bm25 = bm25[rows] / max(float(bm25[rows].max()), 1e-9)
+    if sort == "relevance":
+        k = len(rows) if limit is None else min(len(rows), max(_RESCORE, limit))
+        prelim = _W_COVERAGE * coverage + _W_BM25 * bm25
+        best = np.argpartition(-prelim, k - 1)[:k] if k < len(rows) else np.arange(len(rows))
+        scores = _rescore(index, rows[best], coverage[best], bm25[best], parsed)
+        order = np.lexsort((rows[best], -scores))[:limit]
+        return _frame(df, rows[best[order]], scores[order])
+    # newest / most upvoted among the papers matching the most terms
+    best = np.flatnonzero(coverage >= coverage.max() - 1e-6)
+    order = best[_order(df, rows[best], sort, coverage[best] + bm25[best])][:limit]
+    return _frame(df, rows[order], _rescore(index, rows[order], coverage[order], bm25[order], parsed))
+
+
+# -- highlighting ---------------------------------------------------------------------------
+
+_CHUNK = re.compile(r"\S+")
+# a run of letters/digits, with any combining accents (text may be NFD): what fold keeps as a word
+_PIECE = re.compile(r"(?:[^\W_]|[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f])+")
+
+
+def match_spans(text: str, query: str) -> list[tuple[int, int]]:
+    """Character spans ``(start, end)`` of ``text`` (raw, unfolded) that match words of ``query``.
+
+    Comparison is folded (case, accents, hyphens ignored; ``multitask`` matches ``Multi-Task``
+    whole), the last query word matches as a prefix while it is being typed, and a query word
+    that occurs nowhere in ``text`` matches words within :func:`max_typos` edits.  Spans are sorted
+    and disjoint, so a UI can escape the text between and inside them itself.
+    """
+    parsed = _Query.parse(query)
+    if not parsed.words or not text:
+        return []
+    wanted = set(parsed.words)
+    prefix = parsed.words[-1] if parsed.partial else None
+    # candidate spans: each word piece, and each hyphen/punctuation compound as a whole
+    # (start, end, folded word, shortest prefix that may match it)
+    pieces: list[tuple[int, int, str, int]] = []
+    for chunk in _CHUNK.finditer(text):
+        parts = [
+            (chunk.start() + m.start(), chunk.start() + m.end(), "".join(words(m.group())), 0)
+            for m in _PIECE.finditer(chunk.group())
+        ]
+        parts = [p for p in parts if p[2]]
+        pieces += parts
+        joined = compounds([p[2] for p in parts])[len(parts) :]
+        runs = [(i, j) for i in range(len(parts)) for j in range(i + 2, len(parts) + 1)]
+        # a compound matches a prefix only beyond its first part, which matches on its own
+        pieces += [(parts[i][0], parts[j - 1][1], word, len(parts[i][2]) + 1) for (i, j), word in zip(runs, joined)]
+    spans, found = [], set()
+    for start, end, word, shortest in pieces:
+        is_prefix = prefix is not None and len(prefix) >= shortest and word.startswith(prefix)
+        hit = word if word in wanted else prefix if is_prefix else None
+        if hit:
+            spans.append((start, end))
+            found.add(hit)
+    missing = [] if parsed.long else [w for w in parsed.words if w not in found and max_typos(w)]
+    for start, end, word, _ in pieces:
+        for q in missing:
+            typos = max_typos(q)
+            if abs(len(word) - len(q)) <= typos and OSA.distance(word, q, score_cutoff=typos) <= typos:
+                spans.append((start, end))
+                break
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged

@@ -1,0 +1,137 @@
+"""The Library facade: load / load_sample / from_text / from_frame, warnings, order independence."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import paper_widgets
+from conftest import CARD_SEED, PAIR_SEED
+from paper_widgets import DumpError, Library, LoadWarning, PaperWidgetsWarning
+
+MERGED_TITLES = {
+    "AdaMerging: Adaptive Model Merging for Multi-Task Learning",
+    "Adaptive Pattern Extraction Multi-Task Learning for Multi-Step Conversion Estimations",
+    "Efficient Controllable Multi-Task Architectures",
+    "An Efficient General-Purpose Modular Vision Model via Multi-Task Heterogeneous Training",
+    "JiuZhang 2.0: A Unified Chinese Pre-trained Language Model for Multi-task Mathematical Problem Solving",
+    "Robust-Multi-Task Gradient Boosting",
+    "ScaLearn: Simple and Highly Parameter-Efficient Task Transfer by Learning to Scale",
+    "TaskExpert: Dynamically Assembling Multi-Task Representations with Memorial Mixture-of-Experts",
+    "Unified Work Embeddings: Contrastive Learning of a Bidirectional Multi-task Ranker",
+}
+COLUMNS = ["key", "title", "abstract", "published", "n_authors", "authors", "upvotes", "arxiv_id", "url", "sources"]
+ABSTRACT = "We propose a method. It works well on many benchmarks and we release code."
+
+
+def quiet_load(*paths) -> Library:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PaperWidgetsWarning)
+        return paper_widgets.load(*paths)
+
+
+def test_load_sample_has_145_unique_papers_from_154_records() -> None:
+    lib = paper_widgets.load_sample()
+    df = lib.df
+    assert lib.warnings == []
+    assert len(df) == 145 and list(df.columns[: len(COLUMNS)]) == COLUMNS
+    assert df["key"].is_unique
+    both = df[df["sources"].map(len) == 2]
+    assert set(both["title"]) == MERGED_TITLES
+    assert all(s == ["000_edcdd8834a053c0a.txt", "001_d5cef83f63eea4ee.txt"] for s in both["sources"])
+    assert (df["sources"].map(len) == 1).sum() == 136  # 154 records - 2 * 9 duplicates
+    assert df["published"].notna().sum() == 35 and df["n_authors"].notna().sum() == 35
+
+
+def test_load_sample_rows_field_by_field() -> None:
+    df = paper_widgets.load_sample().df.set_index("title")
+    robust = df.loc["Robust-Multi-Task Gradient Boosting"]
+    # The pair dump has the full abstract; the card's is the same text, the longer one wins.
+    assert robust["abstract"].startswith("Multi-task learning (MTL) has shown effectiveness in exploiting shared information")
+    assert robust["abstract"].endswith("challenging MTL environments.")
+    assert (robust["published"], robust["n_authors"], robust["authors"]) == (pd.Timestamp("2025-07-15"), 3, [])
+    assert pd.isna(robust["upvotes"]) and pd.isna(robust["arxiv_id"]) and pd.isna(robust["url"])
+    safe = df.loc["SAFE: Multitask Failure Detection for Vision-Language-Action Models"]
+    assert (safe["published"], safe["n_authors"], safe["upvotes"], safe["sources"]) == (
+        pd.Timestamp("2025-06-11"), 7, 2, ["000_edcdd8834a053c0a.txt"]
+    )
+    mmina = df.loc["MMInA: Benchmarking Multihop Multimodal Internet Agents"]
+    assert pd.isna(mmina["published"]) and pd.isna(mmina["n_authors"]) and mmina["sources"] == ["001_d5cef83f63eea4ee.txt"]
+
+
+def test_dtypes() -> None:
+    df = paper_widgets.load_sample().df
+    assert str(df["published"].dtype) == "datetime64[ns]"
+    assert df["n_authors"].dtype == "Int64" and df["upvotes"].dtype == "Int64"
+    assert df["authors"].map(lambda a: isinstance(a, list)).all() and df["sources"].map(lambda s: isinstance(s, list)).all()
+
+
+def test_load_order_does_not_change_rows_or_keys(tmp_path: Path) -> None:
+    bib = tmp_path / "refs.bib"
+    bib.write_text("@misc{k, title={Robust-Multi-Task Gradient Boosting}, author={Emami, Seyedsaman}, eprint={2507.11411}, archivePrefix={arXiv}}\n")
+    one = quiet_load(CARD_SEED, PAIR_SEED, bib).df
+    two = quiet_load(bib, PAIR_SEED, CARD_SEED).df
+    pd.testing.assert_frame_equal(one, two)
+
+
+def test_every_format_merges_into_one_row(tmp_path: Path) -> None:
+    (tmp_path / "daily.json").write_text(json.dumps([{"paper": {"id": "2507.11411", "title": "Robust-Multi-Task Gradient Boosting", "summary": "s", "authors": [{"name": "Seyedsaman Emami"}, {"name": "B"}], "publishedAt": "2025-07-14T00:00:00Z", "upvotes": 1}}]))
+    (tmp_path / "snapshot").write_text(json.dumps({"id": "2507.11411", "title": "Robust Multi Task\n Gradient Boosting", "abstract": "a", "authors": "X", "update_date": "2025-07-16", "versions": []}) + "\n" + json.dumps({"id": "0704.0001", "title": "Other", "abstract": "b", "authors": "Y", "versions": []}) + "\n")
+    lib = quiet_load(CARD_SEED, tmp_path)
+    row = lib.df.set_index("arxiv_id").loc["2507.11411"]
+    assert row["sources"] == sorted([str(CARD_SEED), str(tmp_path / "daily.json"), str(tmp_path / "snapshot")])
+    assert (row["published"], row["n_authors"], row["upvotes"]) == (pd.Timestamp("2025-07-15"), 3, 1)
+    assert row["authors"] == ["Seyedsaman Emami", "B"]
+    assert row["url"] == "https://huggingface.co/papers/2507.11411"
+    assert lib.df.set_index("arxiv_id").loc["0704.0001", "url"] == "https://huggingface.co/papers/0704.0001"
+    assert len(lib.df) == 36
+
+
+def test_one_bad_file_never_stops_the_others(tmp_path: Path) -> None:
+    shutil.copy(PAIR_SEED, tmp_path / "good.txt")
+    (tmp_path / "bad.json").write_text('[{"title": "A"},\n {"title": ]')
+    (tmp_path / "empty.txt").write_text("")
+    (tmp_path / "chrome.txt").write_text("Get trending papers in your email inbox!\r\nSubscribe\r\n")
+    (tmp_path / "blob.bin").write_bytes(b"\x00\x01\x02" * 100)
+    (tmp_path / "broken.bib").write_text("@misc{ok, title={Fine Entry}}\n@misc{bad, title={never closed\n")
+    with pytest.warns(PaperWidgetsWarning) as caught:
+        lib = paper_widgets.load(tmp_path)
+    assert len(lib.df) == 120
+    by_file = {Path(w.source).name: w for w in lib.warnings}
+    assert set(by_file) == {"bad.json", "empty.txt", "chrome.txt", "blob.bin", "broken.bib"}
+    assert str(by_file["bad.json"]) == f"{tmp_path / 'bad.json'}, line 2: malformed JSON: Expecting value (column 12)"
+    assert by_file["broken.bib"].line == 2 and "binary" in by_file["blob.bin"].message
+    assert {str(w.message) for w in caught} == {str(w) for w in lib.warnings}
+
+
+def test_from_text_any_format() -> None:
+    lib = Library.from_text(f"Get trending papers in your email inbox!\nA Title\n{ABSTRACT}\n", source="clip")
+    assert lib.df[["title", "abstract"]].values.tolist() == [["A Title", ABSTRACT]]
+    assert lib.df["sources"].tolist() == [["clip"]]
+    assert Library.from_text('{"id": "2001.06782", "title": "Gradient Surgery", "summary": "s"}').df["arxiv_id"].tolist() == ["2001.06782"]
+    with pytest.raises(DumpError, match="<text>, line 1, column 2"):
+        Library.from_text("[}")
+
+
+def test_from_text_empty_warns_and_gives_empty_typed_frame() -> None:
+    with pytest.warns(PaperWidgetsWarning, match="no papers"):
+        lib = Library.from_text("", source="empty")
+    assert len(lib) == 0 and list(lib.df.columns[: len(COLUMNS)]) == COLUMNS
+    assert [isinstance(w, LoadWarning) for w in lib.warnings] == [True]
+
+
+def test_from_frame_fills_columns_and_merges() -> None:
+    lib = Library.from_frame(pd.DataFrame({"title": ["Gradient Surgery", "gradient surgery!", "Other"], "abstract": ["a", "longer", "c"], "arxiv_id": [None, "2001.06782", None]}))
+    assert len(lib) == 2 and list(lib.df.columns[: len(COLUMNS)]) == COLUMNS
+    row = lib.df.set_index("title").loc["gradient surgery!"]
+    assert (row["abstract"], row["arxiv_id"], row["sources"]) == ("longer", "2001.06782", ["<frame>"])
+    assert str(lib.df["published"].dtype) == "datetime64[ns]" and lib.df["upvotes"].dtype == "Int64"
+
+
+def test_repr() -> None:
+    assert repr(paper_widgets.load_sample()) == "<Library: 145 papers>"

@@ -1,0 +1,82 @@
+"""Merging records into one row per paper: identity, field choice, determinism, frame dtypes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from paper_widgets._merge import fold_titles, merge_records, normalise_frame
+from paper_widgets._records import PaperRecord, records_frame
+from paper_widgets._text import fold
+
+
+def rec(title: str, kind: str, source: str, **fields) -> PaperRecord:
+    return PaperRecord(title=title, abstract=fields.pop("abstract", ""), source=source, line=fields.pop("line", 1), kind=kind, **fields)
+
+
+RECORDS = [
+    rec("Gradient Surgery for Multi-Task Learning", "pair", "b.txt", abstract="Short."),
+    rec("Gradient surgery for multi task learning!", "card", "a.txt", abstract="Longer abstract here.", published=pd.Timestamp("2020-01-19").date(), n_authors=6, upvotes=4),
+    rec("PCGrad", "hf_json", "c.json", arxiv_id="2001.06782v2", authors=("Tianhe Yu", "Saurabh Kumar"), upvotes=9, published=pd.Timestamp("2020-01-20").date()),
+    rec("Gradient Surgery for Multi-Task Learning", "bibtex", "d.bib", arxiv_id="2001.06782", authors=("Tianhe Yu",)),
+    rec("Another Paper", "pair", "b.txt", abstract="Other."),
+    rec("", "frame", "e", abstract="untitled one"),
+    rec("", "frame", "e", abstract="untitled two"),
+]
+
+
+def test_fold_titles_matches_fold_exactly() -> None:
+    titles = ["Multi-Task  Learning!", "Ünïcode Títle — déjà vu", "", None, "a_b-c", "ＦＵＬＬ width"]
+    assert fold_titles(pd.Series(titles)).tolist() == [fold(t or "") for t in titles]
+
+
+def test_same_id_or_same_folded_title_is_one_row_with_best_fields() -> None:
+    merged = merge_records(records_frame(RECORDS))
+    assert len(merged) == 4
+    row = merged[merged["arxiv_id"] == "2001.06782"].iloc[0]
+    assert row["title"] == "Gradient surgery for multi task learning!"  # the longest title
+    assert row["abstract"] == "Longer abstract here."
+    assert row["published"] == pd.Timestamp("2020-01-19")  # card date beats JSON
+    assert (row["n_authors"], row["upvotes"]) == (6, 4)  # counts from the card
+    assert row["authors"] == ["Tianhe Yu", "Saurabh Kumar"]  # authors from HF JSON
+    assert row["url"] == "https://huggingface.co/papers/2001.06782"
+    assert row["sources"] == ["a.txt", "b.txt", "c.json", "d.bib"]
+    other = merged[merged["title"] == "Another Paper"].iloc[0]
+    assert pd.isna(other["arxiv_id"]) and pd.isna(other["url"]) and other["authors"] == [] and pd.isna(other["n_authors"])
+    assert sorted(merged.loc[merged["title"] == "", "abstract"]) == ["untitled one", "untitled two"]
+
+
+def test_n_authors_falls_back_to_author_list() -> None:
+    merged = merge_records(records_frame([rec("X", "hf_json", "s", authors=("A", "B", "C"))]))
+    assert merged["n_authors"].tolist() == [3]
+
+
+def test_merge_is_independent_of_record_order() -> None:
+    forward = merge_records(records_frame(RECORDS))
+    for seed in range(5):
+        shuffled = [RECORDS[i] for i in np.random.default_rng(seed).permutation(len(RECORDS))]
+        pd.testing.assert_frame_equal(merge_records(records_frame(shuffled)), forward)
+
+
+def test_transitive_identity_chains_merge() -> None:
+    # A~B by title, B~C by id: all one paper.
+    chain = [rec("Title One", "pair", "a"), rec("title one", "hf_json", "b", arxiv_id="1"), rec("Renamed", "arxiv", "c", arxiv_id="1")]
+    assert len(merge_records(records_frame(chain))) == 1
+
+
+def test_normalise_frame_fills_missing_columns_with_typed_unknowns() -> None:
+    frame = normalise_frame(pd.DataFrame({"title": ["A", None], "abstract": ["x", "y"], "upvotes": [3, None], "authors": [["P"], None]}))
+    assert frame["title"].tolist() == ["A", ""]
+    assert str(frame["published"].dtype) == "datetime64[ns]" and frame["published"].isna().all()
+    assert frame["upvotes"].dtype == "Int64" and frame["upvotes"].tolist()[0] == 3
+    assert frame["authors"].tolist() == [["P"], []]
+    assert frame["sources"].tolist() == [["<frame>"], ["<frame>"]]
+
+
+def test_normalise_frame_requires_title_and_abstract() -> None:
+    try:
+        normalise_frame(pd.DataFrame({"title": ["A"]}))
+    except ValueError as exc:
+        assert "abstract" in str(exc)
+    else:
+        raise AssertionError("expected ValueError")

@@ -1,0 +1,222 @@
+"""Search: ranking on the seed library, filters and sorts, index extension, match spans."""
+
+from __future__ import annotations
+
+import pickle
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import paper_widgets._library as library
+from paper_widgets._search import SearchIndex, match_spans, search
+from paper_widgets._text import fold
+
+
+@pytest.fixture
+def lib(paper_widgets_home: object) -> library.Library:
+    """The seed library, its store in this test's PAPER_WIDGETS_HOME (never the user's)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return library.load_sample()
+
+
+def titles(result: pd.DataFrame) -> list[str]:
+    return result["title"].tolist()
+
+
+def rank_of(result: pd.DataFrame, prefix: str) -> int:
+    found = [i for i, title in enumerate(result["title"]) if title.startswith(prefix)]
+    return found[0] if found else -1
+
+
+def frame(rows: list[dict[str, object]]) -> pd.DataFrame:
+    df = pd.DataFrame(rows)
+    df["published"] = pd.to_datetime(df["published"])
+    df["upvotes"] = df["upvotes"].astype("Int64")
+    return df
+
+
+@pytest.mark.parametrize(
+    ("query", "title"),
+    [
+        ("AdaMergng: Adaptiv Model Merging for Multi-Task Learnng", "AdaMerging: Adaptive Model Merging"),
+        ("muisque multihop questions via single hop question compositon", "MuSiQue: Multihop Questions"),
+        ("Do Langauge Models Use Thier Depth Efficiently", "Do Language Models Use Their Depth"),
+        ("baleen robust multihop reasoning at scale", "Baleen: Robust Multi-Hop Reasoning"),
+        ("robust multitask gradient bosting", "Robust-Multi-Task Gradient Boosting"),
+    ],
+)
+def test_typo_titles_rank_their_paper_first(lib: library.Library, query: str, title: str) -> None:
+    assert titles(lib.search(query))[0].startswith(title)
+
+
+@pytest.mark.parametrize(
+    ("query", "title"),
+    [
+        ("AdaMerging", "AdaMerging:"),
+        ("MuSiQue", "MuSiQue:"),
+        ("musique", "MuSiQue:"),
+        ("Muisque", "MuSiQue:"),  # a typo'd short name
+        ("adamerg", "AdaMerging:"),  # still being typed
+        ("Rep-MTL", "Rep-MTL:"),
+        ("repmtl", "Rep-MTL:"),
+        ("inboxbart", "In-BoXBART:"),
+        ("Do Language Models Use Th", "Do Language Models Use Their Depth"),
+        ("safe failure detection", "SAFE: Multitask Failure Detection"),
+    ],
+)
+def test_partial_titles_and_short_names_rank_in_the_top_few(lib: library.Library, query: str, title: str) -> None:
+    assert 0 <= rank_of(lib.search(query, 5), title) < 3
+
+
+def test_an_exact_title_wins(lib: library.Library) -> None:
+    for title in lib.df["title"].iloc[::10]:
+        assert lib.search(title, 3)["title"].iloc[0] == title
+
+
+def test_words_only_in_an_abstract_find_the_paper(lib: library.Library) -> None:
+    # "conformal" and "backtrack" occur in no title and in one abstract (SAFE's)
+    assert not lib.df["title"].map(fold).str.contains("conformal|backtrack").any()
+    assert titles(lib.search("backtrack"))[0].startswith("SAFE:")
+    assert titles(lib.search("conformal prediction"))[0].startswith("SAFE:")
+    assert titles(lib.search("residual stream sublayers"))[0].startswith("Do Language Models Use Their Depth")
+
+
+def test_case_punctuation_hyphens_and_accents_do_not_matter(lib: library.Library) -> None:
+    hyphenated = titles(lib.search("multi task", 10))
+    assert sum("Multi-Task" in t or "Multi-task" in t for t in hyphenated) >= 5
+    assert titles(lib.search("ROBUST multi-task GRADIENT boosting!"))[0] == "Robust-Multi-Task Gradient Boosting"
+    assert titles(lib.search("robust multitask gradiënt bóosting"))[0] == "Robust-Multi-Task Gradient Boosting"
+
+
+def test_multi_word_queries_favour_papers_matching_every_word() -> None:
+    df = frame(
+        [
+            {"title": "Graph methods", "abstract": "graph graph graph graph", "published": "2024-01-01", "upvotes": 1},
+            {"title": "Neural methods", "abstract": "neural neural neural", "published": "2024-01-01", "upvotes": 1},
+            {"title": "A study", "abstract": "a graph neural model", "published": "2024-01-01", "upvotes": 1},
+        ]
+    )
+    assert search(df, "graph neural ")["title"].iloc[0] == "A study"
+
+
+@pytest.mark.parametrize("query", ["", "   ", "\t\n", "?!.", " -- :: ", "«»"])
+def test_empty_whitespace_and_punctuation_queries_list_everything_newest_first(
+    lib: library.Library, query: str
+) -> None:
+    result = lib.search(query, limit=None)
+    assert len(result) == len(lib.df)
+    dated = result["published"].dropna()
+    assert dated.is_monotonic_decreasing
+    assert result["published"].iloc[: len(dated)].notna().all()  # unknown dates last
+    assert (result["score"] == 0).all()
+    assert len(lib.search(query)) == 20
+
+
+def test_a_pasted_abstract_finds_its_paper(lib: library.Library) -> None:
+    for row in lib.df.sample(8, random_state=0).itertuples():
+        result = lib.search(row.abstract, 3)
+        assert result["key"].iloc[0] == row.key
+
+
+def test_result_is_df_rows_plus_score_best_first(lib: library.Library) -> None:
+    result = lib.search("multihop question answering", 7)
+    assert len(result) == 7
+    assert list(result.columns) == [*lib.df.columns, "score"]
+    assert result["score"].is_monotonic_decreasing
+    pd.testing.assert_frame_equal(result.drop(columns="score"), lib.df.loc[result.index])
+    assert lib.search("zzqxv").empty
+
+
+def test_year_and_upvote_filters(lib: library.Library) -> None:
+    in_2024 = lib.search("", limit=None, year=2024)
+    assert len(in_2024) == (lib.df["published"].dt.year == 2024).sum() > 0
+    ranged = lib.search("learning", limit=None, year=(2023, 2024))
+    assert len(ranged) and ranged["published"].dt.year.between(2023, 2024).all()
+    since = lib.search("", limit=None, year=(2025, None))
+    assert len(since) and (since["published"].dt.year >= 2025).all()
+    popular = lib.search("", limit=None, min_upvotes=2)
+    assert len(popular) == (lib.df["upvotes"] >= 2).sum() > 0
+    assert (popular["upvotes"] >= 2).all()
+
+
+def test_tag_and_status_filters(lib: library.Library) -> None:
+    keys = lib.search("multitask", 3)["key"].tolist()
+    lib.tag(keys[0], "survey", "mtl")
+    lib.tag(keys[1], "mtl")
+    lib.set_status(keys[1], "read")
+    assert set(lib.search("", limit=None, tags=["mtl"])["key"]) == set(keys[:2])
+    assert lib.search("multitask", tags=["mtl", "survey"])["key"].tolist() == [keys[0]]
+    assert lib.search("multitask", tags="survey")["key"].tolist() == [keys[0]]
+    assert lib.search("", limit=None, status="read")["key"].tolist() == [keys[1]]
+    assert keys[1] not in lib.search("multitask", limit=None, status=["unread", "reading"])["key"].tolist()
+    with pytest.raises(ValueError, match="tags"):
+        search(lib.df.drop(columns="tags"), "x", tags="mtl")
+
+
+def test_sort_by_newest_and_upvotes(lib: library.Library) -> None:
+    newest = lib.search("multi task learning", limit=None, sort="newest")
+    dated = newest["published"].dropna()
+    assert len(dated) > 5 and dated.is_monotonic_decreasing
+    upvoted = lib.search("", limit=None, sort="upvotes")
+    known = upvoted["upvotes"].dropna()
+    assert known.is_monotonic_decreasing and upvoted["upvotes"].iloc[: len(known)].notna().all()
+    with pytest.raises(ValueError, match="sort"):
+        lib.search("x", sort="title")
+
+
+def test_extending_the_index_equals_a_full_rebuild(lib: library.Library) -> None:
+    df = lib.df
+    grown = SearchIndex(df.iloc[:50])
+    grown.sync(df.iloc[:50].copy())  # same rows, new frame: nothing to do
+    assert len(grown) == 50
+    grown.extend(df.iloc[50:100])
+    grown.sync(df)  # the frame gained rows at the end: only those are indexed
+    full = SearchIndex(df)
+    assert grown.vocab_size == full.vocab_size
+    vocabulary = full.titles(range(len(df))) + df["abstract"].map(fold).tolist()
+    for name, field in full.fields.items():
+        other = grown.fields[name]
+        np.testing.assert_array_equal(field.lengths, other.lengths)
+        for word in {w for text in vocabulary for w in text.split()}:  # word ids differ, postings not
+            ours, theirs = full.word_id(word), grown.word_id(word)
+            assert field.df[ours] == other.df[theirs]
+            for a, b in zip(field.postings(ours), other.postings(theirs)):
+                np.testing.assert_array_equal(a, b)
+    for query in ["multitask learning", "AdaMergng", "graph neu", "safe", ""]:
+        pd.testing.assert_frame_equal(search(df, query, index=grown), search(df, query, index=full))
+
+
+def test_sync_rebuilds_when_rows_change_and_rejects_a_stale_index(lib: library.Library) -> None:
+    df = lib.df.copy()
+    index = SearchIndex(df)
+    with pytest.raises(ValueError, match="sync"):
+        search(df.iloc[:10], "merging", index=index)
+    changed = df.copy()
+    changed.loc[0, "abstract"] = "A zebrafish study."
+    index.sync(changed)
+    assert search(changed, "zebrafish", index=index)["key"].tolist() == [df["key"].iloc[0]]
+    index.sync(df.iloc[:10])
+    assert search(df.iloc[:10], "zebrafish", index=index).empty
+
+
+def test_index_pickles(lib: library.Library) -> None:
+    index = SearchIndex(lib.df)
+    search(lib.df, "merging", index=index)
+    restored = pickle.loads(pickle.dumps(index))
+    pd.testing.assert_frame_equal(search(lib.df, "merging", index=restored), search(lib.df, "merging", index=index))
+
+
+def test_match_spans_on_raw_text() -> None:
+    text = "Robust-Multi-Task Gradient Boosting for Café Modèles (MTL)"
+    spans = match_spans(text, "multitask cafe modele")
+    assert [text[a:b] for a, b in spans] == ["Multi-Task", "Café", "Modèles"]
+    assert [text[a:b] for a, b in match_spans(text, "multi task gradent")] == ["Multi", "Task", "Gradient"]
+    assert [text[a:b] for a, b in match_spans(text, "mtl boost")] == ["Boosting", "MTL"]
+    assert match_spans(text, "boost ") == []  # a finished word is not a prefix
+    decomposed = "Cafe\u0301 <b>au lait</b>"
+    assert [decomposed[a:b] for a, b in match_spans(decomposed, "CAFÉ b")] == ["Cafe\u0301", "b", "b"]
+    assert [decomposed[a:b] for a, b in match_spans(decomposed, "bau")] == ["b>au"]
+    assert match_spans(text, "") == match_spans("", "cafe") == []

@@ -1,0 +1,474 @@
+"""The notes store: round trips, citekey recording, migrations, the library cache."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import platformdirs
+import pytest
+
+import paper_widgets
+from conftest import CARD_SEED, PAIR_SEED
+from paper_widgets._store import DB_NAME, Store, store_home
+from paper_widgets._store_schema import SCHEMA_VERSION, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def papers(*rows: tuple[str, str | None]) -> pd.DataFrame:
+    """A frame with the columns key assignment needs: (title, arXiv id) per row."""
+    return pd.DataFrame(
+        {
+            "title": [title for title, _ in rows],
+            "authors": [["Ada Lovelace"] for _ in rows],
+            "published": pd.to_datetime(["2025-03-01"] * len(rows)),
+            "arxiv_id": pd.Series([arxiv for _, arxiv in rows], dtype=object),
+        }
+    )
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with Store(tmp_path / "store") as opened:
+        yield opened
+
+
+@pytest.fixture
+def key(store: Store) -> str:
+    return store.assign_keys(papers(("Attention Is All You Need", "1706.03762")))[0]
+
+
+def test_home_comes_from_parameter_then_env_then_platformdirs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, paper_widgets_home: Path
+) -> None:
+    assert Store().path == paper_widgets_home / DB_NAME
+    assert Store(tmp_path / "elsewhere").path == tmp_path / "elsewhere" / DB_NAME
+    monkeypatch.delenv("PAPER_WIDGETS_HOME")
+    assert store_home() == Path(platformdirs.user_data_dir("paper_widgets"))
+
+
+def test_database_is_wal_with_full_sync_and_current_schema(store: Store) -> None:
+    conn = sqlite3.connect(store.path)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert store._connection().execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+
+
+def test_note_round_trip_keeps_history_and_survives_reopen(store: Store, key: str) -> None:
+    assert store.note(key) is None
+    assert store.note_history(key) == []
+    store.set_note(key, "# First\nsee *section 3*")
+    store.set_note(key, "second thoughts")
+    assert store.note(key) == "second thoughts"
+    store.close()
+    reopened = Store(store.home)
+    assert reopened.note(key) == "second thoughts"
+    history = reopened.note_history(key)
+    assert [text for _, text in history] == ["# First\nsee *section 3*", "second thoughts"]
+    assert history[0][0] <= history[1][0]
+    assert history[0][0].tzinfo is not None
+
+
+def test_blank_note_clears_but_stays_in_history(store: Store, key: str) -> None:
+    store.set_note(key, "keep?")
+    store.set_note(key, "  \n")
+    assert store.note(key) is None
+    assert [text for _, text in store.note_history(key)] == ["keep?", "  \n"]
+    assert key not in store.annotations().notes
+
+
+def test_set_notes_writes_a_batch_in_order(store: Store) -> None:
+    a, b = store.assign_keys(papers(("Paper A", None), ("Paper B", None)))
+    ids = store.set_notes([(a, "one"), (b, "two"), (a, "three")])
+    assert ids == sorted(ids)
+    assert store.note(a) == "three"
+    assert store.note(b) == "two"
+
+
+def test_failed_batch_writes_nothing(store: Store, key: str) -> None:
+    with pytest.raises(KeyError):
+        store.set_notes([(key, "fine"), ("noSuchKey2020", "lost")])
+    assert store.note_history(key) == []
+
+
+def test_tags_are_a_sorted_set(store: Store, key: str) -> None:
+    store.tag(key, "transformers", "  to read ", "attention")
+    store.tag(key, "attention")
+    assert store.tags(key) == ["attention", "to read", "transformers"]
+    store.untag(key, "to read", "never had it")
+    assert store.tags(key) == ["attention", "transformers"]
+    with pytest.raises(ValueError, match="non-empty"):
+        store.tag(key, " ")
+
+
+def test_status_defaults_to_unread_and_is_validated(store: Store, key: str) -> None:
+    assert store.status(key) == "unread"
+    store.set_status(key, "reading")
+    assert store.status(key) == "reading"
+    with pytest.raises(ValueError, match="unread, reading, read"):
+        store.set_status(key, "skimmed")
+    assert store.status(key) == "reading"
+
+
+def test_unknown_key_raises_key_error(store: Store) -> None:
+    for call in (
+        lambda: store.note("nope2020"),
+        lambda: store.set_note("nope2020", "x"),
+        lambda: store.tag("nope2020", "x"),
+        lambda: store.status("nope2020"),
+        lambda: store.note_history("nope2020"),
+    ):
+        with pytest.raises(KeyError):
+            call()
+
+
+def test_non_text_note_is_rejected(store: Store, key: str) -> None:
+    with pytest.raises(TypeError, match="str"):
+        store.set_note(key, None)  # type: ignore[arg-type]
+
+
+def test_annotations_collect_everything_by_key(store: Store) -> None:
+    a, b, c = store.assign_keys(papers(("Paper A", None), ("Paper B", None), ("Paper C", None)))
+    store.set_note(a, "note a")
+    store.tag(b, "y", "x")
+    store.set_status(c, "read")
+    store.set_status(a, "unread")
+    found = store.annotations()
+    assert found.notes == {a: "note a"}
+    assert found.tags == {b: ["x", "y"]}
+    assert found.status == {c: "read"}
+
+
+def test_revision_moves_on_own_and_other_connections_writes(store: Store, key: str) -> None:
+    before = store.revision()
+    store.tag(key, "mine")
+    after_own = store.revision()
+    assert after_own != before
+    with Store(store.home) as other:
+        other.tag(key, "theirs")
+    assert store.revision() != after_own
+    assert store.revision() == store.revision()
+
+
+# -- citekeys ------------------------------------------------------------------------------------
+
+
+def test_keys_are_recorded_and_kept_when_a_clashing_paper_arrives(store: Store) -> None:
+    resnet, earlier = ("Deep Residual Learning", "1512.03385"), ("Deep Residual Learning", "1111.00001")
+    first = store.assign_keys(papers(resnet))[0]
+    # A second paper with the same base key, sorting before the first by identity, must not steal it.
+    both = store.assign_keys(papers(earlier, resnet))
+    assert both[1] == first
+    assert both[0] != first
+    # Keys stay with their papers in any later load, whatever the row order.
+    assert list(store.assign_keys(papers(resnet, earlier))) == [first, both[0]]
+
+
+def test_new_paper_never_takes_a_key_held_by_a_paper_outside_the_frame(store: Store) -> None:
+    held = store.assign_keys(papers(("Graph Networks", "2001.00001")))[0]
+    other = store.assign_keys(papers(("Graph Networks", "2001.99999")))[0]
+    assert other != held
+
+
+def test_paper_first_seen_without_id_keeps_key_when_id_appears(store: Store) -> None:
+    from_dump = store.assign_keys(papers(("Scaling Laws for Neural Language Models", None)))[0]
+    store.set_note(from_dump, "power laws everywhere")
+    from_json = store.assign_keys(papers(("Scaling laws for neural language models", "2001.08361v2")))[0]
+    assert from_json == from_dump
+    # The arXiv id is now an alias: a retitled copy with the id still finds the paper.
+    retitled = store.assign_keys(papers(("Scaling Laws (NLM)", "2001.08361")))[0]
+    assert retitled == from_dump
+    assert store.note(retitled) == "power laws everywhere"
+
+
+def test_paper_first_seen_with_id_found_later_by_title(store: Store) -> None:
+    with_id = store.assign_keys(papers(("Denoising Diffusion Probabilistic Models", "2006.11239")))[0]
+    by_title = store.assign_keys(papers(("Denoising Diffusion Probabilistic Models", None)))[0]
+    assert by_title == with_id
+
+
+def test_same_title_with_another_arxiv_id_is_another_paper(store: Store) -> None:
+    first = store.assign_keys(papers(("A Survey of Agents", "2401.00001")))[0]
+    second = store.assign_keys(papers(("A Survey of Agents", "2402.00002")))[0]
+    assert second != first
+    assert store.assign_keys(papers(("A Survey of Agents", "2402.00002")))[0] == second
+
+
+def test_keys_survive_reopening_the_store(tmp_path: Path) -> None:
+    frame = papers(("Paper A", None), ("Paper A", "2101.00001"), ("Paper B", "2101.00002"))
+    with Store(tmp_path) as s:
+        keys = list(s.assign_keys(frame))
+    with Store(tmp_path) as s:
+        assert list(s.assign_keys(frame.iloc[::-1]))[::-1] == keys
+
+
+# -- migrations ----------------------------------------------------------------------------------
+
+
+def test_v1_database_is_migrated_to_the_latest_version_with_its_notes_tags_and_keys(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / DB_NAME, isolation_level=None)
+    migrate(conn, target=1)
+    conn.execute("INSERT INTO papers (paper_id, key, created) VALUES (1, 'vaswaniAttentionAll2017', 1.0)")
+    conn.execute("INSERT INTO identities VALUES ('arxiv:1706.03762', 1, 'arxiv')")
+    conn.execute("INSERT INTO identities VALUES ('title:attention is all you need', 1, 'title')")
+    conn.execute("INSERT INTO notes VALUES (1, 'the v1 note', 1700000000.0)")
+    conn.execute("INSERT INTO tags VALUES (1, 'classic')")
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    conn.close()
+
+    with Store(tmp_path) as s:
+        assert s._connection().execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        key = s.assign_keys(papers(("Attention is all you need", "1706.03762")))[0]
+        assert key == "vaswaniAttentionAll2017"
+        assert s.note(key) == "the v1 note"
+        ((when, text),) = s.note_history(key)
+        assert (when.timestamp(), text) == (1700000000.0, "the v1 note")
+        assert s.tags(key) == ["classic"]
+        assert s.status(key) == "unread"
+        s.set_note(key, "written after the upgrade")
+        assert [t for _, t in s.note_history(key)] == ["the v1 note", "written after the upgrade"]
+
+
+def test_database_from_a_newer_version_is_refused(tmp_path: Path) -> None:
+    Store(tmp_path).close()
+    conn = sqlite3.connect(tmp_path / DB_NAME)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.commit()
+    conn.close()
+    with pytest.raises(RuntimeError, match="newer"):
+        Store(tmp_path)
+
+
+def test_failed_migration_leaves_the_file_untouched(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import paper_widgets._store_schema as schema
+
+    conn = sqlite3.connect(tmp_path / DB_NAME, isolation_level=None)
+    migrate(conn, target=1)
+
+    def broken(conn: sqlite3.Connection) -> None:
+        conn.execute("CREATE TABLE half_done (x)")
+        raise sqlite3.OperationalError("disk on fire")
+
+    monkeypatch.setattr(schema, "MIGRATIONS", (schema.MIGRATIONS[0], broken))
+    with pytest.raises(sqlite3.OperationalError, match="fire"):
+        schema.migrate(conn, target=2)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'half_done'").fetchone()[0] == 0
+
+
+# -- library cache -------------------------------------------------------------------------------
+
+
+def test_cache_round_trip_is_keyed_by_name_and_hash(store: Store) -> None:
+    frame = papers(("Paper A", None), ("Paper B", "2101.00002"))
+    assert store.cache_get("library", "h1") is None
+    store.cache_put("library", "h1", frame)
+    pd.testing.assert_frame_equal(store.cache_get("library", "h1"), frame)
+    assert store.cache_get("library", "h2") is None
+    assert store.cache_get("other", "h1") is None
+
+
+def test_cache_put_replaces_the_previous_entry_and_its_file(store: Store) -> None:
+    store.cache_put("index", "old", {"v": 1})
+    store.cache_put("index", "new", {"v": 2})
+    assert store.cache_get("index", "old") is None
+    assert store.cache_get("index", "new") == {"v": 2}
+    assert len(list(store.cache_dir.glob("*.pickle"))) == 1
+
+
+def test_file_hash_is_remembered_until_the_file_changes(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import paper_widgets._store as store_module
+
+    hashed: list[str] = []
+    real_file_hash = store_module.file_hash
+    monkeypatch.setattr(store_module, "file_hash", lambda path: hashed.append(path) or real_file_hash(path))
+    dump = tmp_path / "dump.txt"
+    dump.write_text("one paper", encoding="utf-8")
+    a_minute_ago = time.time() - 60
+    os.utime(dump, (a_minute_ago, a_minute_ago))
+    first = store.file_hash(dump)
+    assert store.file_hash(dump) == first
+    assert len(hashed) == 1
+    dump.write_text("two papers", encoding="utf-8")
+    os.utime(dump, (a_minute_ago + 1, a_minute_ago + 1))
+    assert store.file_hash(dump) != first
+    assert len(hashed) == 2
+    # Modified just now: its mtime tick may not be over yet, so it is hashed every time.
+    dump.write_text("three papers", encoding="utf-8")
+    assert store.file_hash(dump) == store.file_hash(dump) == real_file_hash(dump)
+    assert len(hashed) == 4
+
+
+def test_damaged_cache_file_is_a_miss(store: Store) -> None:
+    store.cache_put("index", "h", list(range(1000)))
+    (file,) = store.cache_dir.glob("*.pickle")
+    file.write_bytes(b"\x80\x05garbage")
+    assert store.cache_get("index", "h") is None
+    file.unlink()
+    assert store.cache_get("index", "h") is None
+
+
+# -- the library on the store --------------------------------------------------------------------
+
+
+def test_library_notes_tags_status_round_trip_into_df() -> None:
+    lib = paper_widgets.load_sample()
+    key = lib.df["key"].iloc[0]
+    other = lib.df["key"].iloc[1]
+    assert lib.note(key) is None
+    assert lib.status(key) == "unread"
+    lib.set_note(key, "Merges task vectors **adaptively**.")
+    lib.set_note(key, "Merges task vectors adaptively; see Table 2.")
+    lib.tag(key, "merging", "mtl")
+    lib.untag(key, "mtl")
+    lib.set_status(key, "read")
+    assert lib.note(key) == "Merges task vectors adaptively; see Table 2."
+    assert [t for _, t in lib.note_history(key)] == [
+        "Merges task vectors **adaptively**.",
+        "Merges task vectors adaptively; see Table 2.",
+    ]
+    assert lib.tags(key) == ["merging"]
+    row = lib.df.set_index("key").loc[key]
+    assert row["note"] == "Merges task vectors adaptively; see Table 2."
+    assert (row["tags"], row["status"]) == (["merging"], "read")
+    blank = lib.df.set_index("key").loc[other]
+    assert pd.isna(blank["note"]) and blank["tags"] == [] and blank["status"] == "unread"
+
+
+def test_library_rejects_keys_it_does_not_have() -> None:
+    lib = paper_widgets.load_sample()
+    with pytest.raises(KeyError, match="noSuchPaper2020"):
+        lib.set_note("noSuchPaper2020", "x")
+    with pytest.raises(KeyError):
+        lib.tags("noSuchPaper2020")
+
+
+def test_notes_belong_to_the_paper_not_the_library_object(tmp_path: Path) -> None:
+    first = paper_widgets.load_sample(store=tmp_path)
+    key = first.df["key"].iloc[3]
+    first.set_note(key, "shared thought")
+    second = paper_widgets.Library.from_frame(first.df[first.df["key"] == key][["title", "abstract"]], store=tmp_path)
+    assert list(second.df["key"]) == [key]
+    assert second.note(key) == "shared thought"
+
+
+def test_df_shows_notes_written_by_another_process(paper_widgets_home: Path) -> None:
+    lib = paper_widgets.load_sample()
+    key = lib.df["key"].iloc[5]
+    assert pd.isna(lib.df.set_index("key").loc[key, "note"])
+    script = (
+        "import sys, paper_widgets; lib = paper_widgets.load_sample(); "
+        "lib.set_note(sys.argv[1], 'from the other kernel'); lib.tag(sys.argv[1], 'remote')"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    subprocess.run([sys.executable, "-c", script, key], check=True, env=env, timeout=120)
+    row = lib.df.set_index("key").loc[key]
+    assert (row["note"], row["tags"]) == ("from the other kernel", ["remote"])
+
+
+def test_keys_recorded_once_stay_when_new_clashing_papers_load(tmp_path: Path) -> None:
+    dump = tmp_path / "dump.txt"
+    dump.write_text(CARD_SEED.read_text(encoding="utf-8"), encoding="utf-8")
+    before = paper_widgets.load(dump).df.set_index("title")["key"]
+    # Another paper whose key would be the same arrives: it gets a suffix, the recorded paper keeps its key.
+    assert before["AdaMerging: Adaptive Model Merging for Multi-Task Learning"] == "AdamergingAdaptiveModel2023"
+    extra = paper_widgets.Library.from_frame(
+        pd.DataFrame(
+            {"title": ["AdaMerging: Adaptive Model Merging, Revisited"], "abstract": ["x"], "published": ["2023-06-01"]}
+        )
+    )
+    assert extra.df["key"].iloc[0] == "AdamergingAdaptiveModel2023a"
+    after = paper_widgets.load(dump).df.set_index("title")["key"]
+    pd.testing.assert_series_equal(after, before)
+
+
+def test_paper_first_loaded_without_id_keeps_key_and_note_when_id_appears() -> None:
+    title = "Scaling Laws for Neural Language Models"
+    bare = paper_widgets.Library.from_frame(pd.DataFrame({"title": [title], "abstract": ["power laws"]}))
+    key = bare.df["key"].iloc[0]
+    bare.set_note(key, "loss ~ N^-0.076")
+    with_id = paper_widgets.Library.from_frame(
+        pd.DataFrame({"title": [title.lower()], "abstract": ["power laws"], "arxiv_id": ["2001.08361"]})
+    )
+    assert with_id.df["key"].iloc[0] == key
+    assert with_id.df["note"].iloc[0] == "loss ~ N^-0.076"
+
+
+def test_reload_of_unchanged_dumps_skips_parsing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import paper_widgets._library as library_module
+
+    for seed in (CARD_SEED, PAIR_SEED):
+        (tmp_path / seed.name).write_bytes(seed.read_bytes())
+    parsed: list[str] = []
+    real_read_path = library_module.read_path
+
+    def counting_read_path(path: Path, *args: object, **kwargs: object) -> object:
+        parsed.append(Path(path).name)
+        return real_read_path(path, *args, **kwargs)
+
+    monkeypatch.setattr(library_module, "read_path", counting_read_path)
+    first = paper_widgets.load(tmp_path)
+    assert sorted(parsed) == sorted([CARD_SEED.name, PAIR_SEED.name])
+
+    parsed.clear()
+    again = paper_widgets.load(tmp_path)
+    assert parsed == []
+    pd.testing.assert_frame_equal(again.df, first.df)
+    assert [str(w) for w in again.warnings] == [str(w) for w in first.warnings]
+
+    # One dump changes: only that one is parsed again; the other comes from its own cache entry.
+    changed = tmp_path / PAIR_SEED.name
+    changed.write_text(
+        changed.read_text(encoding="utf-8")
+        + "\nA Brand New Paper On Caching\nWe show that caching parsed dumps makes reopening libraries fast.\n",
+        encoding="utf-8",
+    )
+    parsed.clear()
+    updated = paper_widgets.load(tmp_path)
+    assert parsed == [PAIR_SEED.name]
+    assert len(updated.df) == len(first.df) + 1
+    # Keys of the papers already there did not move.
+    old = first.df.set_index("title")["key"]
+    assert (updated.df.set_index("title")["key"].loc[old.index] == old).all()
+
+
+def test_export_notes_has_one_section_per_noted_paper(tmp_path: Path) -> None:
+    lib = paper_widgets.load_sample()
+    noted = lib.df["key"].iloc[[2, 7]].tolist()
+    lib.set_note(noted[0], "First *note*.\n\n- point")
+    lib.tag(noted[0], "to-cite", "a_b")
+    lib.set_note(noted[1], "Second note.")
+    lib.set_status(noted[1], "reading")
+    out = tmp_path / "notes.md"
+    text = lib.export_notes(out)
+    assert out.read_text(encoding="utf-8") == text
+    assert text.startswith("# Literature notes\n")
+    assert text.count("\n## ") == 2
+    titles = lib.df.set_index("key")["title"]
+    first = text.index(f"(`{noted[0]}`)")
+    second = text.index(f"(`{noted[1]}`)")
+    section = text[first:second]
+    assert "- Tags: a\\_b, to-cite" in section
+    assert "- Status: unread" in section
+    assert "First *note*.\n\n- point" in section
+    assert "- Status: reading" in text[second:] and "Second note." in text[second:]
+    assert titles[noted[1]].split()[0].rstrip(":") in text[text.rindex("## ", 0, second) : second]
+
+
+def test_export_escapes_untrusted_titles() -> None:
+    lib = paper_widgets.Library.from_frame(
+        pd.DataFrame({"title": ["<img src=x onerror=alert(1)> *Bold* [link](http://x) #1"], "abstract": ["a"]})
+    )
+    key = lib.df["key"].iloc[0]
+    lib.set_note(key, "ok")
+    heading = next(line for line in lib.export_notes().splitlines() if line.startswith("## "))
+    assert heading == f"## \\<img src=x onerror=alert(1)\\> \\*Bold\\* \\[link\\](http://x) \\#1 (`{key}`)"

@@ -2,15 +2,36 @@
 
 from __future__ import annotations
 
-from ._library import Library, load, load_sample
+from ._library import Library, load, load_default, load_sample
 from ._records import DumpError, LoadWarning, PaperWidgetsWarning
 
 __version__ = "0.1.0"
 
-__all__ = ["DumpError", "Library", "LoadWarning", "PaperWidgetsWarning", "__version__", "insert", "load", "load_sample"]
+__all__ = [
+    "DumpError",
+    "Library",
+    "LoadWarning",
+    "PaperBrowser",
+    "PaperWidgetsWarning",
+    "__version__",
+    "insert",
+    "load",
+    "load_default",
+    "load_sample",
+    "references",
+    "set_default_style",
+    "update_references",
+]
 
-# The notebook-facing stages load on first use, so the data layer and the CLI never import IPython.
-_LAZY = {"insert": "._bridge"}
+# The notebook-facing stages load on first use, so the data layer and the CLI never import IPython
+# (and importing the package does not pay for nbformat).
+_LAZY = {
+    "insert": "._bridge",
+    "references": "._bibliography",
+    "set_default_style": "._cite",
+    "PaperBrowser": "._browser",
+    "update_references": "._references_cell",
+}
 
 
 def __getattr__(name: str) -> object:

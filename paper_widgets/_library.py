@@ -32,7 +32,7 @@ from paper_widgets._store import (
     package_fingerprint,
 )
 
-__all__ = ["Library", "load", "load_sample"]
+__all__ = ["Library", "load", "load_default", "load_sample"]
 
 SAMPLE_FILES = ("000_edcdd8834a053c0a.txt", "001_d5cef83f63eea4ee.txt")
 
@@ -145,12 +145,15 @@ class Library:
     # -- notes, tags and read status: thin delegation to the store ---------------------------------
 
     @functools.cached_property
-    def _keys(self) -> frozenset[str]:
-        return frozenset(self._papers["key"])
+    def _keys(self) -> pd.Index:
+        """Row position by citekey (a hashed index: lookups stay O(1) at a million papers)."""
+        return pd.Index(self._papers["key"])
 
     def _known(self, key: str) -> str:
         if key not in self._keys:
-            raise KeyError(f"no paper with key {key!r} in this library")
+            from paper_widgets._cite import unknown_key
+
+            raise unknown_key(key, self._keys)
         return key
 
     def set_note(self, key: str, markdown: str) -> None:
@@ -214,10 +217,11 @@ class Library:
         if keys is None:
             return self.df
         keys = [keys] if isinstance(keys, str) else list(keys)
-        for key in keys:
-            if key not in self._keys:
+        positions = self._keys.get_indexer(keys)
+        for key, position in zip(keys, positions):
+            if position < 0:
                 raise unknown_key(key, self._keys)
-        return self.df.set_index("key", drop=False).loc[keys].reset_index(drop=True)
+        return self.df.iloc[positions].reset_index(drop=True)
 
     def cite(self, keys: str | Iterable[str], style: str | None = None) -> str:
         """Cite paper(s) ``keys`` in ``style`` (pandoc, myst, latex, cite, text; default: see set_default_style)."""
@@ -251,14 +255,30 @@ class Library:
         return f"<Library: {len(self.df)} papers{extra}>"
 
 
+USER_LIBRARY = "user_library"  # store setting: the paths of the last load(), i.e. "my library"
+
+
 def load(*paths: str | os.PathLike[str], store: StoreLike = None) -> Library:
     """Load papers from files, directories (recursively) and globs, in any mix of formats.
 
     ``store``: a :class:`Store` or its directory for notes, keys and the cache (default: the user's).
+    The paths are remembered as the user's library, which :func:`load_default` reopens.
     """
+    store = open_store(store)
     problems: list[LoadWarning] = []
     files = expand_paths(paths, problems)
-    return Library.from_files(((p, str(p)) for p in files), problems, store=store)
+    library = Library.from_files(((p, str(p)) for p in files), problems, store=store)
+    if files:
+        store.set_setting(USER_LIBRARY, [os.path.abspath(os.path.expanduser(os.fspath(p))) for p in paths])
+    return library
+
+
+def load_default(*, store: StoreLike = None) -> Library:
+    """The user's library: the paths of the last :func:`load` (reparsed only where files changed),
+    or the bundled samples when nothing was loaded yet."""
+    store = open_store(store)
+    paths = store.setting(USER_LIBRARY)
+    return load(*paths, store=store) if paths else load_sample(store=store)
 
 
 def load_sample(*, store: StoreLike = None) -> Library:

@@ -32,6 +32,7 @@ import contextlib
 import functools
 import gc
 import hashlib
+import json
 import os
 import pickle
 import re
@@ -546,6 +547,23 @@ class Store:
             return found
 
         return self._read(body)
+
+    # -- settings -----------------------------------------------------------------------------
+
+    def setting(self, name: str) -> Any | None:
+        """The JSON value saved under ``name``, or None."""
+        row = self._read(lambda conn: conn.execute("SELECT value FROM settings WHERE name = ?", (name,)).fetchone())
+        return None if row is None else json.loads(row[0])
+
+    def set_setting(self, name: str, value: Any) -> None:
+        """Save ``value`` (anything JSON can hold) under ``name``."""
+        text = json.dumps(value)
+        self._write(
+            lambda conn: conn.execute(
+                "INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                (name, text),
+            )
+        )
 
     # -- library cache ------------------------------------------------------------------------
 

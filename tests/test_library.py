@@ -135,3 +135,14 @@ def test_from_frame_fills_columns_and_merges() -> None:
 
 def test_repr() -> None:
     assert repr(paper_widgets.load_sample()) == "<Library: 145 papers>"
+
+
+def test_load_default_reopens_the_last_loaded_paths_else_the_samples(tmp_path: Path) -> None:
+    assert len(paper_widgets.load_default()) == 145  # nothing loaded yet: the bundled samples
+    dump = tmp_path / "mine.txt"
+    dump.write_text("My Own Paper Title\n\nAn abstract that says something. It has two sentences.\n")
+    first = paper_widgets.load(dump)
+    assert list(first.df["title"]) == ["My Own Paper Title"]
+    dump.write_text(dump.read_text() + "\nA Second Paper\n\nAnother abstract here. Also two sentences.\n")
+    reopened = paper_widgets.load_default()
+    assert sorted(reopened.df["title"]) == ["A Second Paper", "My Own Paper Title"]

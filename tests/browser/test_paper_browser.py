@@ -1,0 +1,136 @@
+"""The PaperBrowser panel in a real JupyterLab, driven through headless Chromium."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+from .lab import Lab, cells, open_notebook, run_all, wait_until_executed
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+DEMO = ROOT / "notebooks" / "browse_papers.ipynb"
+SAFE = "SafeMultitaskFailure2025"  # a paper of the bundled samples
+HOSTILE_DUMP = (
+    "Daily Papers\n\n"
+    "Pwned <script>window.__pwned=1;document.title='PWNED'</script> Paper <img src=x onerror=\"window.__pwned=2\">\n\n"
+    "An abstract with <img src=x onerror=\"window.__pwned=3\"> and "
+    "<a href=\"javascript:window.__pwned=4\">a link</a>. It is hostile.\n\n"
+    "A Second Harmless Paper Title\n\nThis abstract is about harmless robots. Nothing else.\n"
+)
+
+
+def open_browser(page: Page, lab: Lab, name: str, setup: str, *markdown: str) -> None:
+    """A notebook of ``markdown`` cells then one code cell showing a browser; run it."""
+    lab.write_notebook(name, *markdown, setup, markdown=tuple(range(len(markdown))))
+    open_notebook(page, lab, name)
+    run_all(page)
+    wait_until_executed(page, name)
+    expect(page.locator(".paper-widgets .pw-results select")).to_be_visible()
+
+
+def results(page: Page) -> list[str]:
+    return page.locator(".paper-widgets .pw-results option").all_inner_texts()
+
+
+def test_typing_searches_and_cite_and_snippet_insert_rendered_markdown(page: Page, lab: Lab) -> None:
+    open_browser(page, lab, "cite.ipynb", "import paper_widgets as pw\npw.PaperBrowser()")
+    before = results(page)
+    page.locator(".paper-widgets .pw-search input").press_sequentially("multitask failure detection", delay=30)
+    expect(page.locator(".paper-widgets .pw-results option").first).to_contain_text("SAFE: Multitask Failure Detection")
+    assert results(page) != before
+    expect(page.locator(".paper-widgets .pw-detail mark").first).to_have_text("Multitask")
+    expect(page.locator(".paper-widgets .pw-count")).to_contain_text("Showing 1–")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.locator(".paper-widgets").screenshot(path=str(SCREENSHOTS / "browser.png"))
+
+    page.locator(".paper-widgets .pw-cite").click()
+    expect(page.locator(".jp-MarkdownCell .jp-RenderedMarkdown", has_text=f"[@{SAFE}]").first).to_be_visible()
+    expect(page.locator(".paper-widgets .pw-feedback")).to_contain_text(f"Inserted citation [@{SAFE}]")
+    page.locator(".paper-widgets .pw-snippet").click()
+    quote = page.locator(".jp-MarkdownCell .jp-RenderedMarkdown blockquote", has_text="failure")
+    expect(quote).to_be_visible()
+    expect(quote).to_contain_text(f"[@{SAFE}]")
+    model = cells(page, "cite.ipynb")
+    assert [c["cell_type"] for c in model] == ["code", "markdown", "markdown"]
+    assert model[2]["source"] == f"[@{SAFE}]", "each insert lands right below the widget's cell"
+    assert model[1]["source"].startswith("> ")
+    page.set_viewport_size({"width": 1400, "height": 1500})  # tall enough to show the inserted cells
+    page.locator(".jp-Notebook").screenshot(path=str(SCREENSHOTS / "after-cite.png"))
+
+
+def test_enter_in_the_search_box_cites_the_best_match(page: Page, lab: Lab) -> None:
+    open_browser(page, lab, "enter.ipynb", "import paper_widgets as pw\npw.PaperBrowser()")
+    search = page.locator(".paper-widgets .pw-search input")
+    search.press_sequentially("multitask failure detection", delay=20)
+    search.press("Enter")  # right away: the debounced search is flushed first
+    expect(page.locator(".jp-MarkdownCell .jp-RenderedMarkdown", has_text=f"[@{SAFE}]")).to_be_visible()
+
+
+def test_references_twice_keeps_exactly_one_references_cell(page: Page, lab: Lab) -> None:
+    open_browser(
+        page, lab, "refs.ipynb", "import paper_widgets as pw\nb = pw.PaperBrowser(style='text')\nb",
+        f"Failure detection for robot policies [@{SAFE}].",
+    )
+    feedback = page.locator(".paper-widgets .pw-feedback")
+    page.locator(".paper-widgets .pw-references").click()
+    expect(feedback).to_contain_text("Done: Added the references cell")
+    page.locator(".paper-widgets .pw-references").click()
+    expect(feedback).to_contain_text("Done: Updated the references cell")
+    # and the palette command, which runs paper_widgets.update_references() in the kernel
+    page.evaluate("window.jupyterapp.commands.execute('paper-widgets:update-references')")
+    page.wait_for_timeout(1500)
+    model = cells(page, "refs.ipynb")
+    refs = [c for c in model if c["metadata"].get("paper_widgets", {}).get("role") == "references"]
+    assert len(refs) == 1 and model[-1] is refs[0]
+    assert refs[0]["source"].startswith("## References\n\n- ")
+    rendered = page.locator(".jp-MarkdownCell .jp-RenderedMarkdown", has_text="References")
+    expect(rendered).to_contain_text("SAFE: Multitask Failure Detection for Vision-Language-Action Models")
+
+
+def test_hostile_dump_is_shown_literally_and_runs_nothing(page: Page, lab: Lab) -> None:
+    (lab.root / "hostile.txt").write_text(HOSTILE_DUMP)
+    open_browser(
+        page, lab, "hostile.ipynb", "import paper_widgets as pw\nb = pw.PaperBrowser(pw.load('hostile.txt'), style='cite')\nb",
+    )
+    page.locator(".paper-widgets .pw-search input").press_sequentially("pwned", delay=20)
+    detail = page.locator(".paper-widgets .pw-detail")
+    expect(detail.locator("mark").first).to_have_text("Pwned")
+    expect(detail).to_contain_text("<script>window.__pwned=1;document.title='PWNED'</script>")
+    expect(detail).to_contain_text('<a href="javascript:window.__pwned=4">a link</a>')
+    expect(page.locator(".paper-widgets .pw-results option").first).to_contain_text("<img src=x")
+    page.locator(".paper-widgets .pw-cite").click()
+    page.locator(".paper-widgets .pw-snippet").click()
+    expect(page.locator(".jp-RenderedMarkdown blockquote", has_text="onerror")).to_be_visible()
+    assert page.locator(".paper-widgets img, .paper-widgets script, .jp-RenderedMarkdown img").count() == 0
+    assert page.locator(".paper-widgets a[href^='javascript'], .jp-RenderedMarkdown a[href^='javascript']").count() == 0
+    assert page.evaluate("window.__pwned") is None
+    assert "PWNED" not in page.title()
+
+
+def test_demo_notebook_runs_end_to_end(page: Page, lab: Lab) -> None:
+    shutil.copy(DEMO, lab.root / DEMO.name)
+    open_notebook(page, lab, DEMO.name)
+    run_all(page)
+    wait_until_executed(page, DEMO.name, timeout=120_000)
+    expect(page.locator(".paper-widgets .pw-results select")).to_be_visible()
+    errors = page.evaluate(
+        """name => {
+            const panel = [...window.jupyterapp.shell.widgets('main')].find(w => w.context && w.context.path === name);
+            return panel.content.model.sharedModel.cells.filter(c => c.cell_type === 'code')
+                .flatMap(c => c.getOutputs()).filter(o => o.output_type === 'error').map(o => o.ename + ': ' + o.evalue);
+        }""",
+        DEMO.name,
+    )
+    assert errors == []
+    page.wait_for_function(
+        """name => [...window.jupyterapp.shell.widgets('main')].find(w => w.context && w.context.path === name)
+            .content.model.sharedModel.cells.some(c => (c.getMetadata().paper_widgets || {}).role === 'references')""",
+        arg=DEMO.name,
+    )
+    model = cells(page, DEMO.name)
+    assert any(c["cell_type"] == "markdown" and c["source"].startswith("> ") for c in model), "the snippet was inserted"
+    refs = [c for c in model if c["metadata"].get("paper_widgets", {}).get("role") == "references"]
+    assert len(refs) == 1 and "\n- [@" in refs[0]["source"] and "Missing" not in refs[0]["source"]

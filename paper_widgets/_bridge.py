@@ -42,6 +42,8 @@ class Delivery:
     status: Status = "pending"
     message: str = "Waiting for the paper-widgets JupyterLab extension to answer."
     reply: dict[str, Any] | None = None
+    #: Sent while a cell ran (not from a widget event): if it never arrives, the next cell run says so.
+    from_cell: bool = False
     _callbacks: list[Callback] = field(default_factory=list, repr=False)
 
     @property
@@ -98,12 +100,13 @@ class Bridge:
         #: True once the plugin answered, False once it evidently is not there, None until then.
         self.receiver: bool | None = None
         self._after_cell: list[Delivery] = []
+        self._undelivered: list[Delivery] = []
         self._lock = threading.Lock()
 
     # -- sending ---------------------------------------------------------------------------------
     def send(self, action: str, *, on_done: Callback | None = None, **fields: Any) -> Delivery:
         """Open a comm carrying one request; the returned Delivery resolves when the plugin answers."""
-        delivery = Delivery(make_request(action, **fields))
+        delivery = Delivery(make_request(action, **fields), from_cell=self.in_cell_run())
         if on_done is not None:
             delivery.add_done_callback(on_done)
         comm = self._open_comm(delivery.request)
@@ -141,20 +144,39 @@ class Bridge:
         # JupyterLab closes comms for targets nobody registered: the plugin is not there.
         if not delivery.done:
             self.receiver = False
-            delivery._resolve("no_receiver", NO_RECEIVER)
+            self._undeliverable(delivery, NO_RECEIVER)
 
     def _expire(self, delivery: Delivery) -> None:
         if delivery.done:
             return
         if self.receiver:
-            delivery._resolve("no_receiver", f"JupyterLab did not answer within {self.timeout:g} s; is the notebook still open?")
+            self._undeliverable(delivery, f"JupyterLab did not answer within {self.timeout:g} s; is the notebook still open?")
         else:
             self.receiver = False
-            delivery._resolve("no_receiver", NO_RECEIVER)
+            self._undeliverable(delivery, NO_RECEIVER)
+
+    def _undeliverable(self, delivery: Delivery, reason: str) -> None:
+        delivery._resolve("no_receiver", reason)
+        if delivery.request["action"] != "insert" or not delivery.from_cell:
+            return  # a widget shows its own undelivered text
+        # The asking cell has ended (under Run All the answer queues behind every later cell), so
+        # the text is shown, ready to copy, in the output of the next cell the user runs.
+        with self._lock:
+            first = not self._undelivered
+            self._undelivered.append(delivery)
+        if first:
+            self.shell.events.register("pre_run_cell", self._report_undelivered)
+
+    def _report_undelivered(self, *_info: Any) -> None:
+        self.shell.events.unregister("pre_run_cell", self._report_undelivered)
+        with self._lock:
+            lost, self._undelivered = self._undelivered, []
+        texts = "\n\n".join(delivery.request["text"] for delivery in lost)
+        print(f"paper_widgets: {len(lost)} earlier insert(s) did not arrive. {lost[-1].message}\nHere they are to copy:\n\n{texts}\n")
 
     def _arm_timeout(self, delivery: Delivery) -> None:
         # Replies to a request sent from a running cell arrive only after the cell ends: count from then.
-        if not self.in_cell_run():
+        if not delivery.from_cell:
             self._schedule(self.timeout, lambda: self._expire(delivery))
             return
         with self._lock:

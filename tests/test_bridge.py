@@ -178,3 +178,29 @@ def test_default_bridge_says_hello_first_in_a_kernel(monkeypatch: pytest.MonkeyP
 def test_no_kernel_means_no_hello(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_bridge, "_default", None)
     assert _bridge.get_bridge().receiver is None  # plain Python: no shell, nothing sent, nothing raised
+
+
+def test_an_insert_lost_after_its_cell_ended_is_shown_in_the_next_cell_run(
+    harness: Harness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    delivery = _bridge.insert("> the lost quote")
+    harness.shell.events.trigger("post_run_cell")
+    harness.comms[0].close()  # JupyterLab without the plugin, answering after the cell (or after Run All)
+    assert delivery.status == "no_receiver"
+    assert capsys.readouterr().out == "", "nothing can be shown while no cell runs"
+    harness.shell.events.trigger("pre_run_cell")
+    out = capsys.readouterr().out
+    assert "1 earlier insert(s) did not arrive" in out
+    assert out.rstrip().endswith("> the lost quote")
+    harness.shell.events.trigger("pre_run_cell")
+    assert capsys.readouterr().out == "", "reported once"
+
+
+def test_a_lost_insert_from_a_widget_event_is_left_to_the_widget(
+    harness: Harness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    harness.shell.kernel.parent_msg_type = "comm_msg"
+    _bridge.insert("from a button")
+    harness.comms[0].close()
+    harness.shell.events.trigger("pre_run_cell")
+    assert capsys.readouterr().out == ""

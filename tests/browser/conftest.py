@@ -34,6 +34,14 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
 
 
 @pytest.fixture(scope="session")
+def lab_without_plugin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """JupyterLab with the paper-widgets plugin disabled: what VS Code or Colab look like to the kernel."""
+    server = start_lab(tmp_path_factory.mktemp("jupyterlab_without_plugin"), disabled=("paper-widgets",))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
@@ -50,6 +58,7 @@ def page(browser: Browser, lab: Lab, request: pytest.FixtureRequest) -> Iterator
     page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
     yield page
     report = getattr(request.node, "report_call", None)
+    lab = request.node.funcargs.get("lab_without_plugin", lab)
     if report is not None and report.failed:
         ARTIFACTS.mkdir(exist_ok=True)
         stem = request.node.name.replace("/", "_")

@@ -91,7 +91,8 @@ class Lab:
             self.process.kill()
 
 
-def start_lab(base: Path) -> Lab:
+def start_lab(base: Path, *, disabled: tuple[str, ...] = ()) -> Lab:
+    """Start JupyterLab with everything it writes under ``base``; ``disabled`` labextensions are switched off."""
     root, home = base / "root", base / "paper_widgets_home"
     dirs = {name: base / name for name in ("config", "runtime", "settings", "workspaces")}
     for path in (root, home, *dirs.values()):
@@ -100,6 +101,10 @@ def start_lab(base: Path) -> Lab:
         target = dirs["settings"] / name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps(values))
+    if disabled:
+        page_config = dirs["config"] / "labconfig" / "page_config.json"
+        page_config.parent.mkdir(parents=True, exist_ok=True)
+        page_config.write_text(json.dumps({"disabledExtensions": {name: True for name in disabled}}))
     env = {
         **os.environ,
         "JUPYTER_CONFIG_DIR": str(dirs["config"]),
@@ -178,6 +183,27 @@ def activate(page: Page, name: str) -> None:
 
 def run_all(page: Page) -> None:
     page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+
+
+def run_cell(page: Page, name: str, index: int) -> None:
+    """Run cell ``index`` of ``name`` alone, as a person pressing Shift+Enter would, and wait for it."""
+    activate(page, name)
+    page.evaluate(
+        """index => {
+            const notebook = window.jupyterapp.shell.currentWidget.content;
+            notebook.activeCellIndex = index;
+            return window.jupyterapp.commands.execute('notebook:run-cell');
+        }""",
+        index,
+    )
+    page.wait_for_function(
+        """([name, index]) => {
+            const panel = [...window.jupyterapp.shell.widgets('main')].find(w => w.context && w.context.path === name);
+            return panel.content.model.sharedModel.cells[index].execution_count !== null &&
+                panel.sessionContext.session.kernel.status === 'idle';
+        }""",
+        arg=[name, index],
+    )
 
 
 def wait_until_executed(page: Page, name: str, timeout: float = 60_000) -> None:

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from .lab import Lab, activate, cells, open_another_notebook, open_notebook, run_all, save, wait_until_executed
+from .lab import (
+    Lab,
+    activate,
+    cells,
+    open_another_notebook,
+    open_notebook,
+    run_all,
+    run_cell,
+    save,
+    wait_until_executed,
+)
 
 # Markers are assembled at run time so the code cells that produce them never contain them.
 IMPORT = "import paper_widgets"
@@ -94,3 +104,28 @@ def test_cursor_insert_types_into_the_markdown_cell_being_edited(page: Page, lab
     model = cells(page, "cursor.ipynb")
     assert len(model) == 2, "no new cell: the text went into the cell being edited"
     assert model[1]["source"] == "As shown by [@key2025]"
+
+
+def test_without_the_plugin_insert_falls_back_to_the_next_cell_and_says_why(page: Page, lab_without_plugin: Lab) -> None:
+    lab = lab_without_plugin
+    lab.write_notebook(
+        "no_plugin.ipynb",
+        IMPORT + "\nfirst = paper_widgets.insert('FIRST-' + 'LOST')",
+        # JupyterLab closes a comm whose target nobody registered: the kernel knows once cell 0 ended.
+        "print(first.status, paper_widgets._bridge.get_bridge().receiver)",
+        "second = paper_widgets.insert('FALLBACK-' + 'TEXT')",
+    )
+    open_notebook(page, lab, "no_plugin.ipynb")
+    for index in range(3):  # one at a time, as a person runs cells
+        run_cell(page, "no_plugin.ipynb", index)
+    outputs = page.locator(".jp-OutputArea-output")
+    # Cell 1 reports the lost first insert (ready to copy) and the bridge's verdict.
+    expect(outputs.nth(0)).to_contain_text("1 earlier insert(s) did not arrive")
+    expect(outputs.nth(0)).to_contain_text("FIRST-LOST")
+    expect(outputs.filter(has_text="no_receiver False")).to_have_count(1)
+    # Cell 2 falls back at once: the text in a new cell below, and printed with the reason.
+    expect(outputs).to_have_count(2)
+    expect(outputs.nth(1)).to_contain_text("No paper-widgets JupyterLab extension answered")
+    expect(outputs.nth(1)).to_contain_text("FALLBACK-TEXT")
+    sources = [c["source"] for c in cells(page, "no_plugin.ipynb")]
+    assert sources[3] == "%%markdown\nFALLBACK-TEXT", "set_next_input put the text in a new cell below"

@@ -19,16 +19,18 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator, Mapping
-from itertools import count, groupby, product
+from collections.abc import Iterable, Iterator, Mapping
+from itertools import compress, count, filterfalse, groupby, islice, product
 from operator import itemgetter
 from string import ascii_lowercase
 
+import numpy as np
 import pandas as pd
 
+from paper_widgets._merge import ASCII_FOLD, fold_titles
 from paper_widgets._text import fold
 
-__all__ = ["KEY_PATTERN", "assign_keys", "paper_identity"]
+__all__ = ["KEY_PATTERN", "assign_keys", "paper_identities", "paper_identity"]
 
 KEY_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_:-]*")
 
@@ -52,6 +54,7 @@ _TRANSLITERATE = str.maketrans(
 _JOINERS = re.compile(r"(?<=\w)[-‐‑’'](?=\w)")
 _NON_WORD = re.compile(r"[\W_]+")
 _ASCII_WORD = re.compile(r"[a-z0-9]+")
+_SEP = "\x00"  # separates the titles of a batch; see ASCII_FOLD
 _NAME_SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv"})
 _ARXIV_VERSION = re.compile(r"v\d+$")
 # Prefix for keys that would otherwise be empty or start with a digit ("3D Gaussians" without authors).
@@ -92,6 +95,26 @@ def _title_part(title: str) -> str:
     return "".join(w.capitalize() for w in significant[:TITLE_WORDS])
 
 
+def _ascii_title_parts(titles: list[str]) -> list[str]:
+    """:func:`_title_part` of ASCII ``titles`` (none holding NUL), splitting all of them in one pass."""
+    if not titles:
+        return []
+    # _ascii_words of all titles at once: drop - and ', then fold (ASCII_FOLD keeps the separators)
+    joined = _SEP.join(titles).encode("ascii").translate(ASCII_FOLD, b"-'").decode("ascii")
+    significant = (filterfalse(_STOP_WORDS.__contains__, words) for words in map(str.split, joined.split(_SEP)))
+    return ["".join(map(str.capitalize, islice(words, TITLE_WORDS))) for words in significant]
+
+
+def _title_parts(titles: list[str]) -> list[str]:
+    """:func:`_title_part` of every title; the ASCII ones (nearly all) vectorised."""
+    simple = np.fromiter(map(str.isascii, titles), bool, len(titles))
+    simple &= np.fromiter((_SEP not in t for t in titles), bool, len(titles))
+    parts = np.empty(len(titles), dtype=object)
+    parts[simple] = _ascii_title_parts(list(compress(titles, simple)))
+    parts[~simple] = list(map(_title_part, compress(titles, ~simple)))
+    return parts.tolist()
+
+
 def _surname(name: str) -> str:
     """The lower-cased ASCII surname in ``name`` ("Tianhe Yu" or "Yu, Tianhe"), or ``""``."""
     if "," in name:
@@ -113,16 +136,21 @@ def _base_keys(frame: pd.DataFrame) -> pd.Series:
     titles = frame["title"].fillna("").astype(str).tolist()
     first_authors = [_first_author(a) for a in frame["authors"].tolist()]
     # Few titles and far fewer authors repeat, but deduplicating makes both caches free to build.
-    title_part = {t: _title_part(t) for t in set(titles)}
+    distinct = list(set(titles))
+    title_part = dict(zip(distinct, _title_parts(distinct)))
     surname = {a: _surname(a) for a in set(first_authors)}
     year_part = pd.to_datetime(frame["published"]).dt.year.astype("Int64").astype(str).fillna("").tolist()
-    keys = []
-    for author, title, year in zip(first_authors, titles, year_part):
-        key = surname[author] + title_part[title] + year
-        if not key[:1].isalpha():
-            key = _FALLBACK_PREFIX + key
-        keys.append(key)
+    # object arrays concatenate element-wise in C, a million keys without a Python loop
+    keys = _objects(map(surname.__getitem__, first_authors)) + _objects(map(title_part.__getitem__, titles))
+    keys += _objects(year_part)
+    fallback = np.fromiter((not key[:1].isalpha() for key in keys), bool, len(keys))
+    keys[fallback] = _FALLBACK_PREFIX + keys[fallback]
     return pd.Series(keys, index=frame.index, dtype=object)
+
+
+def _objects(values: Iterable[str]) -> np.ndarray:
+    """``values`` as a 1-d object array (whose ``+`` concatenates strings element-wise)."""
+    return np.array(list(values), dtype=object)
 
 
 def _suffixes() -> Iterator[str]:
@@ -133,11 +161,17 @@ def _suffixes() -> Iterator[str]:
             yield "".join(letters)
 
 
+def paper_identities(titles: pd.Series, arxiv_ids: pd.Series) -> pd.Series:
+    """:func:`paper_identity` of every (title, arXiv id) pair, with all titles folded in one batch."""
+    by_title = "title:" + fold_titles(titles).astype(object)
+    ids = [a.strip() if isinstance(a, str) else "" for a in arxiv_ids.astype(object)]
+    by_id = ["arxiv:" + _ARXIV_VERSION.sub("", a.lower()) if a else None for a in ids]
+    return pd.Series(by_id, index=titles.index, dtype=object).fillna(by_title)
+
+
 def _identities(frame: pd.DataFrame) -> pd.Series:
     """:func:`paper_identity` of every row."""
-    titles = frame["title"].fillna("").astype(str).tolist()
-    ids = frame["arxiv_id"].astype(object).where(frame["arxiv_id"].notna(), None).tolist()
-    return pd.Series([paper_identity(t, a) for t, a in zip(titles, ids)], index=frame.index, dtype=object)
+    return paper_identities(frame["title"], frame["arxiv_id"])
 
 
 def _one_paper_per_key(reserved: Mapping[str, str]) -> dict[str, str]:

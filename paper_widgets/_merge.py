@@ -11,13 +11,16 @@ frame.  Everything is column-wise so a million rows merge in seconds.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from itertools import compress
+
 import numpy as np
 import pandas as pd
 
 from paper_widgets._records import KINDS
 from paper_widgets._text import fold
 
-__all__ = ["COLUMNS", "fold_titles", "hf_url", "merge_records", "normalise_frame"]
+__all__ = ["ASCII_FOLD", "COLUMNS", "fold_titles", "hf_url", "merge_records", "normalise_frame"]
 
 # Column → dtype of the merged frame (``key`` is added by the citekey stage).
 COLUMNS: dict[str, object] = {
@@ -41,17 +44,25 @@ _PRIORITY: dict[str, tuple[str, ...]] = {
     "arxiv_id": ("hf_json", "arxiv", "bibtex", "frame", "card", "pair"),
 }
 _HF_PAPERS = "https://huggingface.co/papers/"
-_ASCII_NON_WORD = r"[\W_]+"
+_SEP = "\x00"  # separates the titles of a batch; see ASCII_FOLD
+# fold for ASCII text as one bytes.translate: letters lower-cased, digits kept, anything else a space
+# (runs of spaces are then collapsed); NUL is kept, to separate the texts of a batch
+ASCII_FOLD = bytes(b if chr(b).isascii() and (chr(b).isalnum() or b == 0) else 32 for b in range(256)).lower()
 
 
 def fold_titles(titles: pd.Series) -> pd.Series:
-    """:func:`fold` of every title, vectorised for ASCII titles (identical result, 20x faster)."""
-    titles = titles.fillna("").astype("str")
-    ascii_mask = titles.str.isascii()
-    folded = titles.str.lower().str.replace(_ASCII_NON_WORD, " ", regex=True).str.strip()
-    if not ascii_mask.all():
-        folded[~ascii_mask] = [fold(t) for t in titles[~ascii_mask]]
-    return folded
+    """:func:`fold` of every title; the ASCII ones (same result) in a few C-level passes over all at once."""
+    values = titles.fillna("").astype("str").tolist()
+    simple = np.fromiter(map(str.isascii, values), bool, len(values))
+    joined = _SEP.join(compress(values, simple))
+    if joined.count(_SEP) != simple.sum() - 1:  # a title holds the separator: fold each on its own
+        simple[:] = False
+    folded = np.array(values, dtype=object)
+    if simple.any():
+        pieces = joined.encode("ascii").translate(ASCII_FOLD).decode("ascii").split(_SEP)
+        folded[simple] = list(map(" ".join, map(str.split, pieces)))
+    folded[~simple] = list(map(fold, compress(values, ~simple)))
+    return pd.Series(folded, index=titles.index, dtype="str")
 
 
 def hf_url(arxiv_ids: pd.Series) -> pd.Series:
@@ -125,6 +136,12 @@ def _values(df: pd.DataFrame, name: str, index: pd.RangeIndex) -> pd.Series:
     return pd.Series(df[name].to_numpy(), index=index)
 
 
+def _kind_rank(kinds: pd.Series, order: Sequence[str]) -> np.ndarray:
+    """Position of each record's kind in ``order`` (unlisted kinds after the listed ones)."""
+    codes, distinct = pd.factorize(kinds, use_na_sentinel=False)  # a handful of kinds: rank those only
+    return np.array([order.index(k) if k in order else len(order) for k in distinct], np.int64)[codes]
+
+
 def _components(title_ids: np.ndarray, arxiv_ids: pd.Series) -> np.ndarray:
     """Connected components of "same folded title or same arXiv id", as the smallest title id."""
     group = title_ids.copy()
@@ -160,7 +177,7 @@ def merge_records(records: pd.DataFrame) -> pd.DataFrame:
     rec["group"] = _components(title_ids, rec["arxiv_id"])
     # A stable total order of the records that ignores input order.
     rec["first_source"] = [s[0] if s else "" for s in rec["sources"]]
-    rec["kind_rank"] = rec["kind"].map({k: i for i, k in enumerate(KINDS)}).fillna(len(KINDS)).astype(int)
+    rec["kind_rank"] = _kind_rank(rec["kind"], KINDS)
     base_order = ["group", "kind_rank", "first_source", "line", "title", "abstract"]
     rec = rec.sort_values(base_order, kind="stable").reset_index(drop=True)
 
@@ -172,10 +189,10 @@ def merge_records(records: pd.DataFrame) -> pd.DataFrame:
         best = lengths.groupby(rec["group"]).idxmax()
         out[name] = rec.loc[best.to_numpy(), name].to_numpy()
     for name, kinds in _PRIORITY.items():
-        rank = rec["kind"].map({k: i for i, k in enumerate(kinds)}).fillna(len(kinds)).astype(int)
+        rank = _kind_rank(rec["kind"], kinds)
         values = rec[name]
         if name == "authors":
-            values = values.map(lambda a: a if len(a) else None)
+            values = _object_column([a if len(a) else None for a in values], len(values))
         ordered = pd.DataFrame({"group": rec["group"], "rank": rank, "v": values}).sort_values(
             ["group", "rank"], kind="stable"
         )

@@ -22,7 +22,8 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
-from paper_widgets._search_index import SearchIndex, compounds, max_typos
+from paper_widgets._search_index import SearchIndex, max_typos
+from paper_widgets._search_tokens import compounds
 from paper_widgets._text import words
 
 __all__ = ["SORTS", "SearchIndex", "match_spans", "search"]
@@ -97,8 +98,8 @@ def _terms(index: SearchIndex, query: _Query) -> list[_Term]:
     return terms
 
 
-def _accumulate(index: SearchIndex, terms: list[_Term]) -> tuple[np.ndarray, np.ndarray]:
-    """Per row: idf-weighted count of matched terms, and BM25 summed over terms and fields."""
+def _accumulate(index: SearchIndex, terms: list[_Term]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row: idf-weighted count of matched terms, BM25 summed over terms and fields, and whether any matched."""
     n = len(index)
     coverage = np.zeros(n, np.float32)
     bm25 = np.zeros(n, np.float32)
@@ -114,13 +115,13 @@ def _accumulate(index: SearchIndex, terms: list[_Term]) -> tuple[np.ndarray, np.
                 if not len(rows):
                     continue
                 idf = _idf(n, int(fld.df[wid])) * _FIELD_WEIGHT[name] * weight
-                norm = _K1 * (1 - _B + _B * fld.lengths[rows] / np.float32(fld.avg_length))
+                norm = fld.length_norms(_K1, _B)[rows]
                 tf = tf.astype(np.float32)
                 bm25[rows] += np.float32(idf * (_K1 + 1)) * tf / (tf + norm)
                 first = rows[seen[rows] != t]
                 coverage[first] += term.idf
                 seen[first] = t
-    return coverage, bm25
+    return coverage, bm25, seen >= 0  # a bool scan is cheaper than one over the float coverage
 
 
 def _filter_mask(
@@ -233,8 +234,8 @@ def search(
         rows = rows[_order(df, rows, "upvotes" if sort == "upvotes" else "newest", np.zeros(len(rows)))][:limit]
         return _frame(df, rows, np.zeros(len(rows)))
     terms = _terms(index, parsed)
-    coverage, bm25 = _accumulate(index, terms)
-    rows = np.flatnonzero(coverage)
+    coverage, bm25, matched = _accumulate(index, terms)
+    rows = np.flatnonzero(matched)
     if filtered:
         rows = rows[_filter_mask(df, rows, year, min_upvotes, tags, status)]
     if not len(rows):

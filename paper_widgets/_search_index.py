@@ -1,13 +1,12 @@
 """Search stage, index half: an inverted index over the folded words of titles and abstracts.
 
-Every text is split on whitespace and each distinct raw token is folded once with
-:func:`paper_widgets._text.words` (a hyphenated token such as ``Multi-Task`` also yields the
-joined word ``multitask``, so ``AdaMerging``-style names and ``multitask`` match either spelling).
-Postings are CSR numpy arrays per field — word id → ascending row numbers (int32) and term
-frequencies (uint8) — about 5 bytes per distinct word of a paper, built a chunk of rows at a
-time with pandas/numpy (a distinct raw token is folded once, never per occurrence).  Rows added
-later become a new segment; small segments are merged into their neighbour (like an LSM tree), so
-extending never rebuilds the whole index and gives exactly the postings of a full build.
+Texts are cut into folded words by :mod:`paper_widgets._search_tokens` (a hyphenated token such
+as ``Multi-Task`` also yields the joined word ``multitask``, so ``AdaMerging``-style names and
+``multitask`` match either spelling), a chunk of rows at a time with numpy.  Postings are CSR
+numpy arrays per field — word id → ascending row numbers (int32) and term frequencies (uint8) —
+about 5 bytes per distinct word of a paper.  Rows added later become a new segment; small
+segments are merged into their neighbour (like an LSM tree), so extending never rebuilds the
+whole index and gives exactly the postings of a full build.
 
 Two vocabulary indexes sit beside the postings: the sorted vocabulary for completing the word
 being typed, and a character-trigram index over the title vocabulary for finding the words a
@@ -17,27 +16,24 @@ typo'd query word was meant to be (the candidates are then checked with rapidfuz
 from __future__ import annotations
 
 import bisect
-import itertools
 import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from paper_widgets._merge import fold_titles
-from paper_widgets._text import words
+from paper_widgets._search_tokens import tokenise
 
-__all__ = ["FIELDS", "SearchIndex", "compounds", "max_typos", "row_hashes"]
+__all__ = ["FIELDS", "SearchIndex", "max_typos", "row_hashes"]
 
 FIELDS = ("title", "abstract")
-_CHUNK = 50_000  # rows tokenised at once: bounds the transient per-token arrays
-_SEP = "\x00"  # row separator token inside a chunk; folds to no word
-_RAW_CACHE = 1_000_000  # raw token → word ids memo, cleared when it grows past this
+_CHUNK = 20_000  # rows tokenised at once: bounds the transient per-byte and per-word arrays
 _MERGE_BLOCK = 1 << 22  # postings moved per step while merging
 _MERGE_RATIO = 4  # merge the newest segment into its neighbour once it is this close in size
-_COMPOUND_PARTS = 4  # longer punctuated tokens (URLs, formulas) are not joined
 _NAME_WORDS = 4  # a title head before ":" of at most this many words is a short name
 _TRI_WIDTH = 32  # words are cut to this many characters for trigrams
 _SHIFT = np.int64(21)  # bits per code point in a packed trigram
@@ -48,24 +44,17 @@ def max_typos(word: str) -> int:
     return 0 if len(word) < 4 else 1 if len(word) < 8 else 2
 
 
-def compounds(parts: list[str]) -> list[str]:
-    """``parts`` of one whitespace-free token plus its joined runs: Multi-Task → multi, task, multitask."""
-    if not 1 < len(parts) <= _COMPOUND_PARTS:
-        return parts
-    runs = ["".join(parts[i:j]) for i in range(len(parts)) for j in range(i + 2, len(parts) + 1)]
-    return parts + runs
-
-
 def row_hashes(df: pd.DataFrame) -> np.ndarray:
     """A uint64 fingerprint of each row's indexed text, to tell appended rows from changed ones."""
-    return pd.util.hash_pandas_object(df[list(FIELDS)].fillna(""), index=False).to_numpy()
+    # categorize=False: the same hashes, without first deduplicating texts that are nearly all distinct
+    return pd.util.hash_pandas_object(df[list(FIELDS)].fillna(""), index=False, categorize=False).to_numpy()
 
 
 @dataclass
 class _Segment:
     """Postings of one field for a run of rows: word id → (rows, term frequencies), CSR."""
 
-    ptr: np.ndarray  # int64, vocabulary size when built + 1
+    ptr: np.ndarray  # vocabulary size when built + 1; int32 for one chunk, int64 once merged
     rows: np.ndarray  # int32, ascending within a word
     tf: np.ndarray  # uint8, clipped at 255
 
@@ -78,20 +67,24 @@ class _Segment:
 
 def _merge(segments: list[_Segment], vocab_size: int) -> _Segment:
     """One segment with the postings of ``segments`` (which cover increasing row ranges)."""
-    counts = [s.counts(vocab_size) for s in segments]
     ptr = np.zeros(vocab_size + 1, np.int64)
-    np.cumsum(np.sum(counts, axis=0), out=ptr[1:])
+    for seg in segments:  # one vocabulary-sized array, however many segments
+        ptr[1 : len(seg.ptr)] += np.diff(seg.ptr)
+    np.cumsum(ptr, out=ptr)
     rows = np.empty(int(ptr[-1]), np.int32)
     tf = np.empty(int(ptr[-1]), np.uint8)
     start = ptr[:-1].copy()  # where each word's postings from the next segment go
-    for seg, cnt in zip(segments, counts):
+    for seg in segments:
         for lo in range(0, len(seg.rows), _MERGE_BLOCK):  # blocks bound the int64 temporaries
-            pos = np.arange(lo, min(lo + _MERGE_BLOCK, len(seg.rows)))
-            word = np.searchsorted(seg.ptr, pos, "right") - 1
-            dest = start[word] + (pos - seg.ptr[word])
-            rows[dest] = seg.rows[pos]
-            tf[dest] = seg.tf[pos]
-        start += cnt
+            hi = min(lo + _MERGE_BLOCK, len(seg.rows))
+            first = int(np.searchsorted(seg.ptr, lo, "right")) - 1  # the words with postings in the block
+            last = int(np.searchsorted(seg.ptr, hi, "left"))
+            in_block = np.diff(np.clip(seg.ptr[first : last + 1], lo, hi))
+            word = np.repeat(np.arange(first, last), in_block)
+            dest = start[word] + (np.arange(lo, hi) - seg.ptr[word])
+            rows[dest] = seg.rows[lo:hi]
+            tf[dest] = seg.tf[lo:hi]
+        start[: len(seg.ptr) - 1] += np.diff(seg.ptr)
     return _Segment(ptr, rows, tf)
 
 
@@ -118,6 +111,17 @@ class _Field:
         while len(self.sizes) > 1 and self.sizes[-1] * _MERGE_RATIO >= self.sizes[-2]:
             self.segments[-2:] = [_merge(self.segments[-2:], vocab_size)]
             self.sizes[-2:] = [self.sizes[-2] + self.sizes[-1]]
+
+    def length_norms(self, k1: float, b: float) -> np.ndarray:
+        """BM25's length normalisation ``k1 * (1 - b + b * length / avg_length)`` of every row.
+
+        Computed once per size of the field, not for every posting list of every query.
+        """
+        key = (k1, b, len(self.lengths))
+        cached = self.__dict__.get("_norms")
+        if cached is None or cached[0] != key:
+            cached = self._norms = (key, k1 * (1 - b + b * self.lengths / np.float32(self.avg_length)))
+        return cached[1]
 
     def postings(self, word_id: int) -> tuple[np.ndarray, np.ndarray]:
         """Rows containing ``word_id`` (ascending) and its frequency in each."""
@@ -177,7 +181,6 @@ class SearchIndex:
         self.hashes = np.zeros(0, np.uint64)
         self._ids: dict[str, int] = {}
         self._words: list[str] = []
-        self._raw: dict[str, tuple[int, ...]] = {}
         self._sorted: list[str] = []  # vocabulary in code-point order, for prefix completion
         self._sorted_ids = np.zeros(0, np.int64)
         self._tri_keys = np.zeros(0, np.int64)  # sorted packed trigrams of title words
@@ -239,60 +242,40 @@ class SearchIndex:
         self.hashes = np.concatenate([self.hashes, hashes])
         self._add_titles(df["title"])
         self._index_vocabulary(known)
-        self._raw.clear()  # only worth its memory while a batch is tokenised
 
     # -- building -------------------------------------------------------------------------
 
-    def _word_id(self, word: str) -> int:
-        wid = self._ids.get(word)
-        if wid is None:
-            wid = self._ids[word] = len(self._words)
-            self._words.append(word)
-        return wid
+    def _word_ids(self, words: list[str]) -> list[int]:
+        """Ids of ``words``, new ones numbered in order (a C-level map: most words of a chunk are known)."""
+        ids = list(map(self._ids.get, words))
+        for i in [i for i, wid in enumerate(ids) if wid is None]:  # ``words`` are distinct
+            ids[i] = self._ids[words[i]] = len(self._words)
+            self._words.append(words[i])
+        return ids
 
     def _tokenise(self, texts: list[str], first_row: int) -> tuple[_Segment, np.ndarray]:
         """The postings of ``texts`` (rows ``first_row``…) and their lengths in words."""
-        joined = f" {_SEP} ".join(texts)
-        if joined.count(_SEP) != len(texts) - 1:  # a text holds the separator itself
-            joined = f" {_SEP} ".join(t.replace(_SEP, " ") for t in texts)
-        codes, raw = pd.factorize(np.array(joined.split(), dtype=object))
-        is_sep = np.fromiter((r == _SEP for r in raw), bool, len(raw))  # not ==: numpy drops NULs
-        row = np.cumsum(is_sep[codes])
-        keep = ~is_sep[codes]
-        codes, row = codes[keep], row[keep]
-        # raw token → its folded word ids, as CSR over the distinct raw tokens of the chunk
-        folded = [self._raw.get(r) for r in raw]
-        new = [i for i, ids in enumerate(folded) if ids is None]
-        if len(self._raw) + len(new) > _RAW_CACHE:
-            self._raw.clear()
-        # fold_titles is fold, vectorised for ASCII: the same words at a fraction of the time
-        for i, text in zip(new, fold_titles(pd.Series(raw[new], dtype="str")).tolist()):
-            folded[i] = self._raw[raw[i]] = tuple(map(self._word_id, compounds(text.split())))
-        n_words = np.fromiter(map(len, folded), np.int64, len(folded))
-        flat = np.fromiter(itertools.chain.from_iterable(folded), np.int64, int(n_words.sum()))
-        starts = np.zeros(len(folded), np.int64)
-        np.cumsum(n_words[:-1], out=starts[1:])
-        per_token = n_words[codes]
-        total = int(per_token.sum())
-        token_start = np.repeat(starts[codes] - (np.cumsum(per_token) - per_token), per_token)
-        word = flat[token_start + np.arange(total)]
-        row = np.repeat(row, per_token)
+        tokens = tokenise(texts)
+        ids = np.array(self._word_ids(tokens.words), np.int64)
+        word, row = ids[tokens.word], tokens.row
         lengths = np.bincount(row, minlength=len(texts)).astype(np.int32)
         pairs, tf = np.unique((word << 32) | row, return_counts=True)
         word = pairs >> 32
-        ptr = np.zeros(self.vocab_size + 1, np.int64)
+        ptr = np.zeros(self.vocab_size + 1, np.int32)  # a chunk has far fewer postings than 2**31
         np.cumsum(np.bincount(word, minlength=self.vocab_size), out=ptr[1:])
         rows = (pairs & 0xFFFFFFFF).astype(np.int32) + np.int32(first_row)
         return _Segment(ptr, rows, np.minimum(tf, 255).astype(np.uint8)), lengths
 
     def _add_titles(self, titles: pd.Series) -> None:
-        head, colon, tail = zip(*(t.partition(":") for t in titles.fillna("").astype("str"))) if len(titles) else ((),) * 3
-        head = [h.encode() for h in fold_titles(pd.Series(head, dtype="str")).tolist()]
-        tail = [t.encode() for t in fold_titles(pd.Series(tail, dtype="str")).tolist()]
-        folded = [h + b" " + t if h and t else h or t for h, t in zip(head, tail)]
+        titles = titles.fillna("").astype("str")
+        # fold turns the colon into a space, so the folded title is the folded head, a space, the folded tail
+        folded = [t.encode() for t in fold_titles(titles).tolist()]
+        named = titles.str.contains(":", regex=False).to_numpy(bool)
+        heads = fold_titles(pd.Series([t[: t.index(":")] for t in titles[named]], dtype="str")).tolist()
+        name_len = np.zeros(len(titles), np.int32)
+        name_len[named] = [len(h.encode()) if h.count(" ") < _NAME_WORDS else 0 for h in heads]
         lengths = np.fromiter(map(len, folded), np.int64, len(folded))
-        name_len = [len(h) if c and h.count(b" ") < _NAME_WORDS else 0 for h, c in zip(head, colon)]
-        self._name_len = np.concatenate([self._name_len, np.array(name_len, np.int32)])
+        self._name_len = np.concatenate([self._name_len, name_len])
         self._title_ptr = np.concatenate([self._title_ptr, self._title_ptr[-1] + np.cumsum(lengths)])
         self._titles += b"".join(folded)
 
@@ -347,6 +330,13 @@ class SearchIndex:
             ids = ids[np.argsort(-freq, kind="stable")[:limit]]
         return ids.tolist()
 
+    def _trigram_counts(self) -> np.ndarray:
+        """Trigrams of each word in the trigram index: its length, cut to ``_TRI_WIDTH`` (cached)."""
+        cached = self.__dict__.get("_tri_counts")
+        if cached is None or cached[0] != len(self._tri_words):
+            cached = self._tri_counts = (len(self._tri_words), np.bincount(self._tri_words, minlength=self.vocab_size))
+        return cached[1]
+
     def near_words(self, word: str, limit: int) -> list[tuple[int, int]]:
         """Title-vocabulary words within :func:`max_typos` edits of ``word``: (word id, edits), closest first."""
         typos = max_typos(word)
@@ -356,17 +346,18 @@ class SearchIndex:
         lo = np.searchsorted(self._tri_keys, keys, "left")
         hi = np.searchsorted(self._tri_keys, keys, "right")
         hits = np.concatenate([self._tri_words[a:b] for a, b in zip(lo, hi)])
+        # a word more than ``typos`` characters longer or shorter is too far: drop it before counting
+        hits = hits[np.abs(self._trigram_counts()[hits] - min(len(word), _TRI_WIDTH)) <= typos]
         ids, shared = np.unique(hits, return_counts=True)
         # an edit destroys at most three of the word's trigrams, a transposition four
         ids = ids[shared >= max(1, min(len(word), _TRI_WIDTH) - 4 * typos)]
-        found = []
-        for wid in ids.tolist():
-            other = self._words[wid]
-            if other != word and abs(len(other) - len(word)) <= typos:
-                edits = OSA.distance(word, other, score_cutoff=typos)
-                if edits <= typos:
-                    found.append((edits, -int(self.fields["title"].df[wid]), wid))
-        return [(wid, edits) for edits, _, wid in sorted(found)[:limit]]
+        # thousands of candidates in a large library: compare them all in one rapidfuzz call
+        others = list(map(self._words.__getitem__, ids.tolist()))
+        edits = process.cdist([word], others, scorer=OSA.distance, score_cutoff=typos, dtype=np.int32)[0]
+        close = (edits <= typos) & (np.array(others, dtype=object) != word)
+        ids, edits = ids[close], edits[close]
+        best = np.lexsort((ids, -self.fields["title"].df[ids], edits))[:limit]
+        return list(zip(ids[best].tolist(), edits[best].tolist()))
 
     def postings(self, field: str, word_id: int) -> tuple[np.ndarray, np.ndarray]:
         return self.fields[field].postings(word_id)

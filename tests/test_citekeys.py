@@ -4,7 +4,7 @@ import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
-from paper_widgets._citekeys import KEY_PATTERN, _fold, assign_keys, paper_identity
+from paper_widgets._citekeys import KEY_PATTERN, _fold, _title_part, _title_parts, assign_keys, paper_identities, paper_identity
 from paper_widgets._text import fold
 
 
@@ -66,6 +66,24 @@ def test_keys_only_use_allowed_characters_and_are_unique(papers):
 @given(st.text(max_size=60))
 def test_fast_fold_equals_shared_fold(text):
     assert _fold(text) == fold(text)
+
+
+ARXIV_IDS = st.sampled_from([None, "", " ", "2401.00001v2", " 2401.1V3 ", "hep-th/9901001"])
+
+
+@given(st.lists(st.tuples(st.none() | st.text(max_size=20), ARXIV_IDS)))
+def test_batched_identities_equal_one_paper_at_a_time(papers):
+    titles = pd.Series([t for t, _ in papers], dtype=object)
+    arxiv_ids = pd.Series([a for _, a in papers], dtype=object)
+    assert paper_identities(titles, arxiv_ids).tolist() == [paper_identity(t, a) for t, a in papers]
+
+
+TITLE_PIECES = ["a", "Z", "0", "9", " ", "-", "'", "_", ":", "\x00", "é", "ﬁ", "the ", "of ", "3D "]
+
+
+@given(st.lists(st.lists(st.sampled_from(TITLE_PIECES)).map("".join)))
+def test_batched_title_words_equal_one_title_at_a_time(titles):
+    assert _title_parts(titles) == [_title_part(t) for t in titles]
 
 
 CLASH = [

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from hypothesis import given
+from hypothesis import strategies as st
 
 from paper_widgets._merge import fold_titles, merge_records, normalise_frame
 from paper_widgets._records import PaperRecord, records_frame
@@ -28,6 +30,14 @@ RECORDS = [
 def test_fold_titles_matches_fold_exactly() -> None:
     titles = ["Multi-Task  Learning!", "Ünïcode Títle — déjà vu", "", None, "a_b-c", "ＦＵＬＬ width"]
     assert fold_titles(pd.Series(titles)).tolist() == [fold(t or "") for t in titles]
+
+
+@given(st.lists(st.none() | st.text(alphabet=st.sampled_from("aZ09 -_:!\t\x00éÉﬁ\u0301"), max_size=20), max_size=8))
+def test_batched_title_folding_matches_fold_for_any_mix(titles: list[str | None]) -> None:
+    series = pd.Series(titles, index=range(5, 5 + len(titles)), dtype=object)
+    folded = fold_titles(series)
+    assert folded.tolist() == [fold(t or "") for t in titles]
+    assert folded.index.equals(series.index)
 
 
 def test_same_id_or_same_folded_title_is_one_row_with_best_fields() -> None:

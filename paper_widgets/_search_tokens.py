@@ -1,0 +1,211 @@
+"""Search stage, tokeniser: the folded words of a batch of texts, as numpy arrays.
+
+Every text is split on whitespace into tokens and each token yields ``compounds(words(token))``
+(:func:`paper_widgets._text.words`; a hyphenated ``Multi-Task`` gives multi, task and the joined
+multitask).  Doing that per token in Python costs minutes at a million abstracts, so the batch is
+joined into one UTF-8 byte buffer and the ASCII tokens — nearly all of them — are lower-cased,
+cut into letter/digit runs and joined into compounds with numpy.  Only tokens holding a
+non-ASCII byte go through :func:`~paper_widgets._text.fold` one by one.  Distinct words are told
+apart exactly (eight bytes at a time, factorised), never by a hash that could merge two words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from paper_widgets._text import words
+
+__all__ = ["Tokens", "compounds", "tokenise"]
+
+_COMPOUND_PARTS = 4  # longer punctuated tokens (URLs, formulas) are not joined
+# Compound runs (first part, end part) of a token with n parts, in the order compounds() lists them.
+_RUNS = {n: [(i, j) for i in range(n) for j in range(i + 2, n + 1)] for n in range(2, _COMPOUND_PARTS + 1)}
+# bytes.translate tables (C speed, unlike a numpy lookup): byte classes, and ASCII lower case
+_SPACE, _WORD, _OTHER, _NON_ASCII = b"\x00\x01\x02\x03"
+_CLASSES = bytes(
+    _SPACE if chr(b) in "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x00"  # str.split()'s ASCII whitespace, and NUL
+    else _WORD if chr(b).isascii() and chr(b).isalnum()  # what fold keeps of ASCII text
+    else _OTHER if b < 0x80
+    else _NON_ASCII
+    for b in range(256)
+)
+_LOWER = bytes(range(256)).lower()
+_LOW_BYTES = np.array([(1 << 8 * k) - 1 for k in range(8)] + [(1 << 64) - 1], np.uint64)  # masks by byte count
+
+
+def compounds(parts: list[str]) -> list[str]:
+    """``parts`` of one whitespace-free token plus its joined runs: Multi-Task → multi, task, multitask."""
+    if not 1 < len(parts) <= _COMPOUND_PARTS:
+        return parts
+    return parts + ["".join(parts[i:j]) for i, j in _RUNS[len(parts)]]
+
+
+@dataclass
+class Tokens:
+    """Word occurrences of a batch of texts."""
+
+    words: list[str]  # distinct words, in order of first occurrence
+    word: np.ndarray  # int64 index into ``words`` of each occurrence
+    row: np.ndarray  # int64 text of each occurrence
+
+
+def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Starts and ends of the runs of True in ``mask``."""
+    edges = np.flatnonzero(mask[1:] != mask[:-1]) + 1
+    if mask[:1].any():
+        edges = np.concatenate([[0], edges])
+    if mask[-1:].any():
+        edges = np.concatenate([edges, [len(mask)]])
+    return edges[0::2], edges[1::2]
+
+
+def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Every index of the ranges ``[start, start + length)``, range after range."""
+    ends = np.cumsum(lengths)
+    total = int(ends[-1]) if len(ends) else 0
+    return np.repeat(starts - (ends - lengths), lengths) + np.arange(total)
+
+
+def _exact_codes(buf: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """Dense codes of the byte strings ``buf[start:start + length]``: equal codes iff equal bytes.
+
+    Eight bytes are compared per round (an unaligned uint64 read, masked to the string's end);
+    strings still longer go on to the next round with their code so far as a prefix.
+    ``buf`` must hold eight bytes of padding after its last string.
+    """
+    window = np.ndarray((len(buf) - 7,), "<u8", buf, 0, (1,))  # the eight bytes from every offset
+    codes = pd.factorize(window[start] & _LOW_BYTES[np.minimum(length, 8)])[0]
+    used = int(codes.max(initial=-1)) + 1  # codes handed out; each round takes new ones
+    todo = np.flatnonzero(length > 8)
+    for offset in range(8, int(length.max(initial=0)), 8):
+        todo = todo[length[todo] > offset]
+        piece = pd.factorize(window[start[todo] + offset] & _LOW_BYTES[np.minimum(length[todo] - offset, 8)])[0]
+        fresh = pd.factorize(codes[todo] * (int(piece.max(initial=-1)) + 1) + piece)[0]
+        codes[todo] = used + fresh
+        used += int(fresh.max(initial=-1)) + 1
+    present = np.zeros(used, bool)
+    present[codes] = True
+    return (np.cumsum(present) - 1)[codes]
+
+
+def _token_numbers(classes: np.ndarray, part_start: np.ndarray, part_end: np.ndarray) -> np.ndarray:
+    """Which token each part belongs to, numbered from 0: a new token begins after whitespace."""
+    gap_start, gap_len = part_end[:-1], part_start[1:] - part_end[:-1]
+    spaced = classes[gap_start] == _SPACE  # most gaps are one byte: a space or a hyphen
+    long = np.flatnonzero(gap_len > 1)
+    if len(long):
+        in_gap = classes[_ranges(gap_start[long], gap_len[long])] == _SPACE
+        spaced[long] = np.logical_or.reduceat(in_gap, np.cumsum(gap_len[long]) - gap_len[long])
+    token = np.zeros(len(part_start), np.int64)
+    np.cumsum(spaced, out=token[1:])
+    return token
+
+
+def _compounds(part_token: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Joined runs of the tokens with 2–4 parts: first part, number of parts, the token's last part, place.
+
+    The place (1, 2, …) orders a token's runs after its last part, as :func:`compounds` lists them.
+    """
+    n_parts = np.bincount(part_token)
+    first_part = np.cumsum(n_parts) - n_parts
+    runs = [
+        (first_part[tokens] + i, np.full(len(tokens), j - i), first_part[tokens] + n - 1, np.full(len(tokens), 1 + k))
+        for n, pairs in _RUNS.items()
+        for tokens in [np.flatnonzero(n_parts == n)]
+        for k, (i, j) in enumerate(pairs)
+    ]
+    first, count, last, place = (np.concatenate(column).astype(np.int64) for column in zip(*runs))
+    return first, count, last, place
+
+
+def _unicode_words(
+    data: bytes, starts: np.ndarray, ends: np.ndarray
+) -> tuple[bytes, np.ndarray, np.ndarray, np.ndarray]:
+    """Words of the tokens ``data[start:end]``, folded in Python: their bytes, lengths, tokens and places."""
+    cache: dict[bytes, list[bytes]] = {}
+    found: list[bytes] = []
+    token: list[int] = []
+    place: list[int] = []
+    for t, (start, end) in enumerate(zip(starts.tolist(), ends.tolist())):
+        chunk = data[start:end]
+        folded = cache.get(chunk)
+        if folded is None:  # Unicode whitespace (a no-break space) splits the token, as str.split() does
+            text = chunk.decode("utf-8", "surrogatepass")
+            folded = cache[chunk] = [w.encode() for piece in text.split() for w in compounds(words(piece))]
+        found += folded
+        token += [t] * len(folded)
+        place += range(len(folded))
+    length = np.fromiter(map(len, found), np.int64, len(found))
+    return b"".join(found), length, np.array(token, np.int64), np.array(place, np.int64)
+
+
+def _strings(buf: np.ndarray, start: np.ndarray, length: np.ndarray, ascii_below: int) -> list[str]:
+    """The UTF-8 strings ``buf[start:start + length]``; those starting below ``ascii_below`` are ASCII."""
+    text = buf.tobytes().decode("latin-1")  # one character per byte, so byte offsets index it
+    found = list(map(text.__getitem__, map(slice, start.tolist(), (start + length).tolist())))
+    for i in np.flatnonzero(start >= ascii_below).tolist():
+        found[i] = found[i].encode("latin-1").decode()
+    return found
+
+
+def _first_occurrence_order(codes: np.ndarray, position: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Renumber ``codes`` by first ``position``; also one occurrence of each code, in the new order."""
+    first = np.full(int(codes.max(initial=-1)) + 1, np.iinfo(np.int64).max)
+    np.minimum.at(first, codes, position)
+    some = np.empty(len(first), np.int64)
+    some[codes] = np.arange(len(codes))  # any occurrence stands for its word: they are equal bytes
+    order = np.argsort(first)
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return rank[codes], some[order]
+
+
+def _unicode_tokens(classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Byte ranges (start, end) of the whitespace-separated tokens holding a non-ASCII byte."""
+    spaces = np.flatnonzero(classes == _SPACE)
+    before = np.unique(np.searchsorted(spaces, np.flatnonzero(classes == _NON_ASCII)))  # spaces before each
+    starts = np.concatenate([[0], spaces + 1])[before]
+    ends = np.concatenate([spaces, [len(classes)]])[before]
+    return starts, ends
+
+
+def tokenise(texts: list[str]) -> Tokens:
+    """The words of every whitespace-separated token of every text, as ``compounds(words(token))``."""
+    encoded = [t.encode("utf-8", "surrogatepass") for t in texts]
+    text_start = np.cumsum([0] + [len(e) + 1 for e in encoded[:-1]])
+    data = b"\n".join(encoded)
+    classes = np.frombuffer(data.translate(_CLASSES), np.uint8)
+    part_start, part_end = _runs(classes == _WORD)
+    uni_start, uni_end = (np.zeros(0, np.int64),) * 2 if data.isascii() else _unicode_tokens(classes)
+    if len(uni_start):  # the parts of a token with a non-ASCII byte come from fold instead
+        keep = np.searchsorted(uni_start, part_start, "right") == np.searchsorted(uni_end, part_start, "right")
+        part_start, part_end = part_start[keep], part_end[keep]
+    part_len = part_end - part_start
+    parts_per_text = np.diff(np.searchsorted(part_start, text_start), append=len(part_start))
+    part_row = np.repeat(np.arange(len(texts)), parts_per_text)
+
+    first, count, last, place = _compounds(_token_numbers(classes, part_start, part_end))
+    ends = np.concatenate([[0], np.cumsum(part_len)])
+    joined_len = ends[first + count] - ends[first]
+    members = _ranges(first, count)  # the parts of every compound, compound after compound
+    lowered = data.translate(_LOWER)
+    joined_data = np.frombuffer(lowered, np.uint8)[_ranges(part_start[members], part_len[members])].tobytes()
+    folded_data, folded_len, folded_token, folded_place = _unicode_words(data, uni_start, uni_end)
+
+    buf = np.frombuffer(b"".join([lowered, joined_data, folded_data, bytes(8)]), np.uint8)
+    length = np.concatenate([part_len, joined_len, folded_len])
+    start = np.cumsum(length) - length
+    start[: len(part_start)] = part_start  # parts stay in place; compounds and folded words follow the text
+    start[len(part_start) :] += len(lowered) - int(part_len.sum())
+    codes = _exact_codes(buf, start, length)
+    # first occurrence: by byte position of the token's word, then by place among its words
+    width = int(max(place.max(initial=0), folded_place.max(initial=0))) + 1
+    folded_at = uni_start[folded_token]
+    position = np.concatenate([part_start * width, part_start[last] * width + place, folded_at * width + folded_place])
+    word, some = _first_occurrence_order(codes, position)
+    found = _strings(buf, start[some], length[some], len(buf) - 8 - len(folded_data))
+    row = np.concatenate([part_row, part_row[first], np.searchsorted(text_start, folded_at, "right") - 1])
+    return Tokens(found, word, row)

@@ -81,6 +81,12 @@ def bench_open(n: int, work: Path) -> None:
     timed("first lib.df (notes/tags/status joined)", lambda: lib.df)
     assert len(lib.df) == n
     print(f"  naive / cached: {naive / cached:.1f}x faster")
+    built, _ = timed("first search (builds and caches the index)", lambda: lib.search("attention"))
+    reopened, _ = timed(
+        "cached reopen + first search (index cached)", lambda: paper_widgets.load(dump, store=home).search("attention")
+    )
+    print(f"  reopen with index: {reopened:.1f} s; parse and build from scratch: {naive + built:.1f} s "
+          f"({(naive + built) / reopened:.1f}x)")
     cache_bytes = sum(p.stat().st_size for p in (home / "cache").glob("*.pickle"))
     print(f"  cache files: {cache_bytes / 2**20:.0f} MiB")
 

@@ -3,13 +3,14 @@
 ``paper_widgets.load(*paths)`` / ``load_sample()`` / ``Library.from_text`` / ``Library.from_frame``
 all end in :meth:`Library._build`: records are merged into one row per unique paper, given
 citekeys, and every load problem is kept in ``lib.warnings`` and emitted as a
-:class:`PaperWidgetsWarning`.  Search, citation and notes helpers add thin delegating methods
-to :class:`Library`.
+:class:`PaperWidgetsWarning`.  Search, citations, exports and notes are thin delegations to the
+stages below (``_search``, ``_cite``, ``_export``, ``_store``).
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import warnings as _warnings
 from datetime import date, datetime
@@ -19,8 +20,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from paper_widgets._cite import cite, snippet, unknown_key
+from paper_widgets._export import to_bibtex, to_csl_json
 from paper_widgets._merge import merge_records, normalise_frame
 from paper_widgets._records import DumpError, LoadWarning, PaperWidgetsWarning, records_frame
+from paper_widgets._search import search
+from paper_widgets._search_index import SearchIndex, row_hashes
 from paper_widgets._sources import expand_paths, read_path, read_text
 from paper_widgets._store import (
     Store,
@@ -35,6 +40,10 @@ from paper_widgets._store import (
 __all__ = ["Library", "load", "load_default", "load_sample"]
 
 SAMPLE_FILES = ("000_edcdd8834a053c0a.txt", "001_d5cef83f63eea4ee.txt")
+# The store caches the search index of the last large library searched (one entry: a 1M-paper
+# index is ~1 GB); below this size building it takes about a second and is not worth a file.
+INDEX_CACHE = "search-index"
+INDEX_CACHE_MIN_PAPERS = 20_000
 
 
 def _emit(problems: Iterable[LoadWarning]) -> None:
@@ -151,8 +160,6 @@ class Library:
 
     def _known(self, key: str) -> str:
         if key not in self._keys:
-            from paper_widgets._cite import unknown_key
-
             raise unknown_key(key, self._keys)
         return key
 
@@ -199,21 +206,32 @@ class Library:
         """Ranked, typo-tolerant search of titles and abstracts: ``df`` rows plus ``score``, best first.
 
         Filters and sorts: see :func:`paper_widgets._search.search`.  The index is built on the
-        first search, kept on the library and extended when papers are added.
+        first search (or taken from the store's cache), kept on the library and extended when
+        papers are added.
         """
-        from paper_widgets._search import SearchIndex, search
+        return search(self.df, query, limit, index=self._index(), **filters)
 
-        if "_search_index" not in self.__dict__:
-            self._search_index = SearchIndex()
-        self._search_index.sync(self._papers)
-        return search(self.df, query, limit, index=self._search_index, **filters)
+    def _index(self) -> SearchIndex:
+        """The search index of this library, from the store's cache when these papers were indexed before."""
+        index = self.__dict__.get("_search_index")
+        if index is not None:
+            index.sync(self._papers)
+            return index
+        hashes = row_hashes(self._papers)
+        cacheable = len(hashes) >= INDEX_CACHE_MIN_PAPERS
+        digest = content_hash(hashlib.blake2b(hashes.tobytes(), digest_size=16).hexdigest(), package_fingerprint())
+        cached = self.store.cache_get(INDEX_CACHE, digest) if cacheable else None
+        index = cached if isinstance(cached, SearchIndex) else SearchIndex()
+        index.sync(self._papers, hashes)  # a cached index matches row for row: nothing to do
+        if cacheable and index is not cached:
+            self.store.cache_put(INDEX_CACHE, digest, index)
+        self._search_index = index
+        return index
 
     # -- citations and exports: thin delegation to _cite and _export --------------------------------
 
     def _rows(self, keys: str | Iterable[str] | None) -> pd.DataFrame:
         """``df`` rows for ``keys`` in that order (every row for None); an unknown key is a KeyError."""
-        from paper_widgets._cite import unknown_key
-
         if keys is None:
             return self.df
         keys = [keys] if isinstance(keys, str) else list(keys)
@@ -225,26 +243,18 @@ class Library:
 
     def cite(self, keys: str | Iterable[str], style: str | None = None) -> str:
         """Cite paper(s) ``keys`` in ``style`` (pandoc, myst, latex, cite, text; default: see set_default_style)."""
-        from paper_widgets._cite import cite
-
         return cite(self._rows(keys), style)
 
     def snippet(self, key: str, query: str | None = None, sentences: int = 2, style: str | None = None) -> str:
         """A markdown blockquote of the abstract sentences of ``key`` that best match ``query``, then the citation."""
-        from paper_widgets._cite import snippet
-
         return snippet(self._rows(key).iloc[0], query, sentences, style)
 
     def to_bibtex(self, keys: Iterable[str] | None = None) -> str:
         """BibTeX for ``keys`` (default: every paper)."""
-        from paper_widgets._export import to_bibtex
-
         return to_bibtex(self._rows(keys))
 
     def to_csl_json(self, keys: Iterable[str] | None = None) -> list[dict[str, object]]:
         """CSL-JSON items for ``keys`` (default: every paper)."""
-        from paper_widgets._export import to_csl_json
-
         return to_csl_json(self._rows(keys))
 
     def __len__(self) -> int:

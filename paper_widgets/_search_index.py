@@ -208,21 +208,23 @@ class SearchIndex:
         vocab = sum(49 + len(w) for w in self._words) + 120 * len(self._words)
         return arrays + vocab
 
-    def sync(self, df: pd.DataFrame) -> None:
+    def sync(self, df: pd.DataFrame, hashes: np.ndarray | None = None) -> None:
         """Bring the index up to date with ``df``, whose row numbers it uses.
 
         Free when ``df`` is the frame last synced and has not grown (frames are treated as
         immutable: edit a copy); rows appended since are indexed incrementally; if earlier rows
-        changed or moved, the index is rebuilt.
+        changed or moved, the index is rebuilt. ``hashes``: :func:`row_hashes` of ``df``, when
+        the caller has them already.
         """
         if self._served is not None and self._served() is df and len(df) == len(self):
             return
-        hashes = row_hashes(df)
+        hashes = row_hashes(df) if hashes is None else hashes
         n = len(self)
         if n > len(df) or not np.array_equal(self.hashes, hashes[:n]):
             self._reset()
             n = 0
-        self.extend(df.iloc[n:], hashes[n:])
+        if n < len(df):
+            self.extend(df.iloc[n:], hashes[n:])
         self._served = weakref.ref(df)
 
     def extend(self, df: pd.DataFrame, hashes: np.ndarray | None = None) -> None:

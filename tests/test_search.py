@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -220,3 +221,21 @@ def test_match_spans_on_raw_text() -> None:
     assert [decomposed[a:b] for a, b in match_spans(decomposed, "CAFÉ b")] == ["Cafe\u0301", "b", "b"]
     assert [decomposed[a:b] for a, b in match_spans(decomposed, "bau")] == ["b>au"]
     assert match_spans(text, "") == match_spans("", "cafe") == []
+
+
+def test_a_large_librarys_index_is_cached_in_the_store_and_reused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(library, "INDEX_CACHE_MIN_PAPERS", 100)  # the seeds count as large here
+    expected = library.load_sample().search("gradient surgery", limit=5)["key"].tolist()
+
+    def no_building(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the index was built again instead of coming from the cache")
+
+    monkeypatch.setattr(SearchIndex, "extend", no_building)
+    assert library.load_sample().search("gradient surgery", limit=5)["key"].tolist() == expected
+
+
+def test_small_libraries_are_indexed_without_a_cache_file(paper_widgets_home: Path) -> None:
+    lib = library.load_sample()
+    parsed = sorted((paper_widgets_home / "cache").glob("*.pickle"))
+    lib.search("gradient surgery")
+    assert sorted((paper_widgets_home / "cache").glob("*.pickle")) == parsed, "no index file for 145 papers"

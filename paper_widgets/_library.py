@@ -151,6 +151,36 @@ class Library:
             store.cache_put(library_name, library_hash, (library._papers, problems[first_problem:]))
         return library
 
+    def add(self, *paths: str | os.PathLike[str]) -> Library:
+        """Add the papers of more files, folders or globs to this library, in place (returns it).
+
+        A paper already here keeps its row and key; the newcomer fills what the row lacks (date,
+        counts, authors, arXiv id) and adds its sources. New papers are appended, so the search
+        index only indexes them. The paths join the user's library (see :func:`load_default`).
+        """
+        problems: list[LoadWarning] = []
+        files = expand_paths(paths, problems)
+        incoming = Library.from_files(((p, str(p)) for p in files), problems, store=self.store)._papers
+        self.warnings.extend(problems)
+        seen = incoming["key"].isin(self._keys).to_numpy()
+        papers = self._papers.copy()
+        rows = self._keys.get_indexer(incoming.loc[seen, "key"])
+        same = incoming[seen].set_axis(papers.index[rows])
+        for column in ("published", "n_authors", "upvotes", "arxiv_id", "url"):
+            papers.loc[same.index, column] = papers.loc[same.index, column].fillna(same[column])
+        for row in same.index:  # list cells: set one by one (pandas would read a list as many values)
+            if not len(papers.at[row, "authors"]):
+                papers.at[row, "authors"] = same.at[row, "authors"]
+            papers.at[row, "sources"] = sorted(set(papers.at[row, "sources"]) | set(same.at[row, "sources"]))
+        self._papers = pd.concat([papers, incoming[~seen]], ignore_index=True)
+        self._annotated = None
+        self.__dict__.pop("_keys", None)
+        if files:
+            known = self.store.setting(USER_LIBRARY) or []
+            added = [_absolute(p) for p in paths]
+            self.store.set_setting(USER_LIBRARY, known + [p for p in added if p not in known])
+        return self
+
     # -- notes, tags and read status: thin delegation to the store ---------------------------------
 
     @functools.cached_property
@@ -268,6 +298,11 @@ class Library:
 USER_LIBRARY = "user_library"  # store setting: the paths of the last load(), i.e. "my library"
 
 
+def _absolute(path: str | os.PathLike[str]) -> str:
+    """``path`` made absolute (glob characters kept), to find the same files from another folder."""
+    return os.path.abspath(os.path.expanduser(os.fspath(path)))
+
+
 def load(*paths: str | os.PathLike[str], store: StoreLike = None) -> Library:
     """Load papers from files, directories (recursively) and globs, in any mix of formats.
 
@@ -279,7 +314,7 @@ def load(*paths: str | os.PathLike[str], store: StoreLike = None) -> Library:
     files = expand_paths(paths, problems)
     library = Library.from_files(((p, str(p)) for p in files), problems, store=store)
     if files:
-        store.set_setting(USER_LIBRARY, [os.path.abspath(os.path.expanduser(os.fspath(p))) for p in paths])
+        store.set_setting(USER_LIBRARY, [_absolute(p) for p in paths])
     return library
 
 

@@ -146,3 +146,36 @@ def test_load_default_reopens_the_last_loaded_paths_else_the_samples(tmp_path: P
     dump.write_text(dump.read_text() + "\nA Second Paper\n\nAnother abstract here. Also two sentences.\n")
     reopened = paper_widgets.load_default()
     assert sorted(reopened.df["title"]) == ["A Second Paper", "My Own Paper Title"]
+
+
+def test_add_appends_new_papers_merges_known_ones_and_extends_the_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from paper_widgets._search_index import SearchIndex
+
+    lib = paper_widgets.load(CARD_SEED)
+    before = lib.df.set_index("key")
+    lib.search("failure detection")  # index built for the 35 cards
+    known = before.iloc[0]
+    more = tmp_path / "more.json"
+    more.write_text(json.dumps([
+        {"paper": {"id": "2506.09937", "title": known["title"], "summary": "short",
+                   "authors": [{"name": "Ada Lovelace"}], "publishedAt": "2025-06-11T00:00:00.000Z"}},
+        {"paper": {"id": "2501.00001", "title": "Zebra Finches Learn Songs", "summary": "Birdsong study.",
+                   "authors": [{"name": "Alan Turing"}], "publishedAt": "2025-01-02T00:00:00.000Z"}},
+    ]))
+
+    def no_rebuild(_index: SearchIndex) -> None:
+        raise AssertionError("adding papers rebuilt the index instead of extending it")
+
+    monkeypatch.setattr(SearchIndex, "_reset", no_rebuild)
+    assert lib.add(more) is lib
+    after = lib.df.set_index("key")
+    assert len(after) == len(before) + 1
+    assert after.index[: len(before)].tolist() == before.index.tolist(), "keys and rows of known papers stay"
+    merged = after.loc[known.name]
+    assert merged["abstract"] == known["abstract"], "indexed text of a known paper is kept"
+    assert merged["authors"] == ["Ada Lovelace"] and merged["arxiv_id"] == "2506.09937"
+    assert merged["sources"] == sorted([str(CARD_SEED), str(more)])
+    assert lib.search("zebra finches", limit=1)["title"].tolist() == ["Zebra Finches Learn Songs"]
+    assert sorted(paper_widgets.load_default().df["title"]) == sorted(after["title"]), "the user's library grew"

@@ -66,6 +66,28 @@ class Delivery:
             callback(self)
 
 
+class _UntilNextEvent:
+    """Deliveries held until IPython's next ``event``; the hook is registered only while any wait."""
+
+    def __init__(self, shell: Callable[[], Any], event: str, handle: Callable[[list[Delivery]], None]) -> None:
+        self._shell, self._event, self._handle = shell, event, handle
+        self._waiting: list[Delivery] = []
+        self._lock = threading.Lock()
+
+    def add(self, delivery: Delivery) -> None:
+        with self._lock:
+            first = not self._waiting
+            self._waiting.append(delivery)
+        if first:
+            self._shell().events.register(self._event, self._fire)
+
+    def _fire(self, *_info: Any) -> None:
+        self._shell().events.unregister(self._event, self._fire)
+        with self._lock:
+            waiting, self._waiting = self._waiting, []
+        self._handle(waiting)
+
+
 def _open_kernel_comm(request: dict[str, Any]) -> CommLike:
     from comm import create_comm
 
@@ -99,9 +121,10 @@ class Bridge:
         self.timeout = timeout
         #: True once the plugin answered, False once it evidently is not there, None until then.
         self.receiver: bool | None = None
-        self._after_cell: list[Delivery] = []
-        self._undelivered: list[Delivery] = []
-        self._lock = threading.Lock()
+        # Replies to a request sent from a running cell arrive only after the cell ends: count from then.
+        self._after_cell = _UntilNextEvent(lambda: self.shell, "post_run_cell", self._start_timeouts)
+        # Inserts lost after their cell ended are shown, ready to copy, when the user runs the next cell.
+        self._undelivered = _UntilNextEvent(lambda: self.shell, "pre_run_cell", self._report_undelivered)
 
     # -- sending ---------------------------------------------------------------------------------
     def send(self, action: str, *, on_done: Callback | None = None, **fields: Any) -> Delivery:
@@ -159,37 +182,22 @@ class Bridge:
         delivery._resolve("no_receiver", reason)
         if delivery.request["action"] != "insert" or not delivery.from_cell:
             return  # a widget shows its own undelivered text
-        # The asking cell has ended (under Run All the answer queues behind every later cell), so
-        # the text is shown, ready to copy, in the output of the next cell the user runs.
-        with self._lock:
-            first = not self._undelivered
-            self._undelivered.append(delivery)
-        if first:
-            self.shell.events.register("pre_run_cell", self._report_undelivered)
+        # The asking cell has ended (under Run All the answer queues behind every later cell).
+        self._undelivered.add(delivery)
 
-    def _report_undelivered(self, *_info: Any) -> None:
-        self.shell.events.unregister("pre_run_cell", self._report_undelivered)
-        with self._lock:
-            lost, self._undelivered = self._undelivered, []
+    @staticmethod
+    def _report_undelivered(lost: list[Delivery]) -> None:
         texts = "\n\n".join(delivery.request["text"] for delivery in lost)
         print(f"paper_widgets: {len(lost)} earlier insert(s) did not arrive. {lost[-1].message}\nHere they are to copy:\n\n{texts}\n")
 
     def _arm_timeout(self, delivery: Delivery) -> None:
-        # Replies to a request sent from a running cell arrive only after the cell ends: count from then.
-        if not delivery.from_cell:
+        if delivery.from_cell:
+            self._after_cell.add(delivery)
+        else:
             self._schedule(self.timeout, lambda: self._expire(delivery))
-            return
-        with self._lock:
-            first = not self._after_cell
-            self._after_cell.append(delivery)
-        if first:
-            self.shell.events.register("post_run_cell", self._cell_ended)
 
-    def _cell_ended(self, *_result: Any) -> None:
-        self.shell.events.unregister("post_run_cell", self._cell_ended)
-        with self._lock:
-            waiting, self._after_cell = self._after_cell, []
-        for delivery in waiting:
+    def _start_timeouts(self, deliveries: list[Delivery]) -> None:
+        for delivery in deliveries:
             self._schedule(self.timeout, lambda d=delivery: self._expire(d))
 
     # -- fallback --------------------------------------------------------------------------------

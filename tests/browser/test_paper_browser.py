@@ -10,7 +10,8 @@ from playwright.sync_api import Page, expect
 from .lab import Lab, cells, open_notebook, run_all, wait_until_executed
 
 ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+# Fresh screenshots of every run; the README's copies in docs/screenshots/ are refreshed from here by hand.
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 DEMO = ROOT / "notebooks" / "browse_papers.ipynb"
 SAFE = "SafeMultitaskFailure2025"  # a paper of the bundled samples
 HOSTILE_DUMP = (

@@ -22,7 +22,7 @@ from traitlets import Enum, Int, List, Tuple, Unicode, observe
 
 from paper_widgets import _bridge
 from paper_widgets._browser_html import detail_html, result_label
-from paper_widgets._cite import STYLES, escape_markdown, get_default_style, markdown_citation, snippet
+from paper_widgets._cite import STYLES, escape_markdown, get_default_style, markdown_citation, snippet, unknown_key
 from paper_widgets._export import to_bibtex
 from paper_widgets._library import Library
 from paper_widgets._references_cell import default_library, remember, update_references
@@ -345,8 +345,8 @@ class PaperBrowser(widgets.VBox):
 
     def select(self, key: str | None) -> None:
         """Select paper ``key`` (None: nothing); the list, detail pane and note editor follow."""
-        if key is not None and not (self._results["key"] == key).any() and not (self.lib.df["key"] == key).any():
-            raise KeyError(f"no paper with key {key!r} in this library")
+        if key is not None and key not in self.lib:
+            raise unknown_key(key, self.lib.df["key"])
         if key == self.selected:
             self._show_selected()
         else:
@@ -390,10 +390,8 @@ class PaperBrowser(widgets.VBox):
     def _selected_row(self) -> pd.Series | None:
         if self.selected is None:
             return None
-        found = self._results[self._results["key"] == self.selected]
-        if found.empty:
-            found = self.lib.df[self.lib.df["key"] == self.selected]
-        return found.iloc[0]
+        found = self._results[self._results["key"] == self.selected]  # has the search score
+        return found.iloc[0] if len(found) else self.lib[self.selected]
 
     def _show_selected(self) -> None:
         with self._lock:

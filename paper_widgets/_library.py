@@ -287,6 +287,13 @@ class Library:
         """CSL-JSON items for ``keys`` (default: every paper)."""
         return to_csl_json(self._rows(keys))
 
+    def __contains__(self, key: object) -> bool:
+        return key in self._keys
+
+    def __getitem__(self, key: str) -> pd.Series:
+        """The ``df`` row of paper ``key`` (KeyError naming the closest keys when there is none)."""
+        return self._rows(key).iloc[0]
+
     def __len__(self) -> int:
         return len(self.df)
 

@@ -179,3 +179,12 @@ def test_add_appends_new_papers_merges_known_ones_and_extends_the_index(
     assert merged["sources"] == sorted([str(CARD_SEED), str(more)])
     assert lib.search("zebra finches", limit=1)["title"].tolist() == ["Zebra Finches Learn Songs"]
     assert sorted(paper_widgets.load_default().df["title"]) == sorted(after["title"]), "the user's library grew"
+
+
+def test_papers_are_looked_up_by_key() -> None:
+    lib = paper_widgets.load_sample()
+    key = lib.df["key"].iloc[3]
+    assert key in lib and "nope" not in lib
+    assert lib[key]["title"] == lib.df["title"].iloc[3]
+    with pytest.raises(KeyError, match="did you mean"):
+        lib[key[:-1]]

@@ -14,6 +14,7 @@ import re
 import pandas as pd
 
 from paper_widgets._search import match_spans
+from paper_widgets._text import is_text
 
 __all__ = ["detail_html", "highlight", "link", "result_label", "safe_url"]
 
@@ -23,18 +24,14 @@ _ARXIV_ID = re.compile(r"(?:\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)
 MAX_AUTHORS = 12  # more are summarised as "first 12 … and N more"
 
 
-def _present(value: object) -> bool:
-    return isinstance(value, str) and bool(value.strip())
-
-
 def _strings(value: object) -> list[str]:
     """The non-blank strings of a list column cell (lists may be missing in hand-made frames)."""
-    return [v for v in value if _present(v)] if isinstance(value, (list, tuple)) else []
+    return [v for v in value if is_text(v)] if isinstance(value, (list, tuple)) else []
 
 
 def safe_url(url: object) -> str | None:
     """``url`` when it is a well-formed http(s) URL, else None (``javascript:``, ``data:``, junk)."""
-    return url.strip() if _present(url) and _HTTP_URL.fullmatch(url.strip()) else None
+    return url.strip() if is_text(url) and _HTTP_URL.fullmatch(url.strip()) else None
 
 
 def link(url: str, label: str) -> str:
@@ -98,7 +95,7 @@ def detail_html(row: pd.Series, query: str = "") -> str:
     if url := safe_url(row.get("url")):
         links.append(link(url, "Hugging Face" if "huggingface.co/" in url else url))
     arxiv_id = row.get("arxiv_id")
-    if _present(arxiv_id) and _ARXIV_ID.fullmatch(arxiv_id.strip()):
+    if is_text(arxiv_id) and _ARXIV_ID.fullmatch(arxiv_id.strip()):
         links.append(link(f"https://arxiv.org/abs/{arxiv_id.strip()}", f"arXiv:{arxiv_id.strip()}"))
     sources = _strings(row.get("sources"))
     # tex2jax_ignore: JupyterLab typesets widget HTML with MathJax, and "$" in abstracts is not math.

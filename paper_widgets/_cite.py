@@ -15,7 +15,7 @@ import pandas as pd
 
 from rapidfuzz import fuzz, process
 
-from paper_widgets._text import words
+from paper_widgets._text import is_text, words
 
 __all__ = [
     "STYLES",
@@ -94,10 +94,6 @@ def _year(row: pd.Series) -> str | None:
     return None if published is None or pd.isna(published) else str(pd.Timestamp(published).year)
 
 
-def _present(value: object) -> bool:
-    return isinstance(value, str) and bool(value.strip())
-
-
 def short_title(title: str) -> str:
     """The part of ``title`` before its colon, else its first few words ("…" when cut)."""
     title = _WHITESPACE.sub(" ", title or "").strip()
@@ -110,7 +106,7 @@ def short_title(title: str) -> str:
 
 def _authors_text(authors: object) -> str:
     """"A", "A and B", "A, B and C", or "A et al." for more; "" when unknown."""
-    names = [a.strip() for a in authors if _present(a)] if isinstance(authors, (list, tuple)) else []
+    names = [a.strip() for a in authors if is_text(a)] if isinstance(authors, (list, tuple)) else []
     if len(names) > TEXT_AUTHORS:
         return f"{names[0]} et al."
     if len(names) > 1:
@@ -134,11 +130,11 @@ def reference(row: pd.Series, *, markdown: bool = False) -> str:
     authors = _authors_text(row.get("authors"))
     parts = [f"{authors} {year}.", _sentence(title)] if authors else [f"{title} {year}."]
     arxiv_id = row.get("arxiv_id")
-    if _present(arxiv_id):
+    if is_text(arxiv_id):
         parts.append(_sentence(f"arXiv:{arxiv_id.strip()}"))
     text = " ".join(parts)
     url = row.get("url")
-    if not _present(url):
+    if not is_text(url):
         return escape_markdown(text) if markdown else text
     if not markdown:
         return f"{text} {url.strip()}"

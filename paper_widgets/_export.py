@@ -15,6 +15,8 @@ from bibtexparser.middlewares import default_unparse_stack
 from bibtexparser.model import Entry, Field
 from bibtexparser.writer import BibtexFormat
 
+from paper_widgets._text import is_text
+
 __all__ = ["bibtex_name", "latex_escape", "split_name", "to_bibtex", "to_csl_json"]
 
 # Braces become \textbrace… commands rather than \{ \}: BibTeX itself counts escaped braces too,
@@ -69,16 +71,12 @@ def bibtex_name(name: str) -> str:
     return f"{latex_escape(family)}, {latex_escape(given)}" if given else latex_escape(family)
 
 
-def _present(value: object) -> bool:
-    return isinstance(value, str) and bool(value.strip())
-
-
 def _names(authors: object) -> list[str]:
-    return [a for a in authors if _present(a)] if isinstance(authors, (list, tuple)) else []
+    return [a for a in authors if is_text(a)] if isinstance(authors, (list, tuple)) else []
 
 
 def _title(row: pd.Series) -> str:
-    return row["title"] if _present(row.get("title")) else ""
+    return row["title"] if is_text(row.get("title")) else ""
 
 
 def _arxiv_doi(arxiv_id: str) -> str:
@@ -101,12 +99,12 @@ def _entry(row: pd.Series) -> Entry:
         fields.append(Field("year", str(published.year)))
         # The standard month macros (jan …) are unquoted so every style localises them.
         fields.append(Field("month", _MONTHS[published.month - 1], enclosing="no-enclosing"))
-    if _present(row.get("abstract")):
+    if is_text(row.get("abstract")):
         fields.append(Field("abstract", latex_escape(row["abstract"])))
-    if _present(row.get("url")):
+    if is_text(row.get("url")):
         # url is read verbatim by the url/hyperref packages, so only braces are unsafe there.
         fields.append(Field("url", latex_escape(row["url"]) if re.search(r"[\s{}\\]", row["url"]) else row["url"]))
-    if _present(arxiv_id):
+    if is_text(arxiv_id):
         fields += [
             Field("eprint", latex_escape(arxiv_id.strip())),
             Field("archiveprefix", "arXiv"),
@@ -139,12 +137,12 @@ def _csl_item(row: pd.Series) -> dict[str, object]:
     published = row.get("published")
     if published is not None and not pd.isna(published):
         item["issued"] = {"date-parts": [[published.year, published.month, published.day]]}
-    if _present(row.get("abstract")):
+    if is_text(row.get("abstract")):
         item["abstract"] = row["abstract"]
-    if _present(row.get("url")):
+    if is_text(row.get("url")):
         item["URL"] = row["url"]
     arxiv_id = row.get("arxiv_id")
-    if _present(arxiv_id):
+    if is_text(arxiv_id):
         # CSL's recipe for preprints: type "article", the server as publisher, its id as number.
         item |= {"publisher": "arXiv", "number": arxiv_id.strip(), "DOI": _arxiv_doi(arxiv_id)}
     return item

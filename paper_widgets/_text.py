@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["fold", "words"]
+__all__ = ["fold", "is_text", "words"]
 
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
 
@@ -27,3 +27,8 @@ def words(text: str) -> list[str]:
     """The folded words of ``text``."""
     folded = fold(text)
     return folded.split() if folded else []
+
+
+def is_text(value: object) -> bool:
+    """Whether a cell of the library holds real text: a string that is not blank (NA, None and "" are not)."""
+    return isinstance(value, str) and bool(value.strip())

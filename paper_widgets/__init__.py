@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._library import Library, load, load_default, load_sample
+from ._library import Library, load, load_default, load_sample, set_default_style
 from ._records import DumpError, LoadWarning, PaperWidgetsWarning
 
 __version__ = "0.1.0"
@@ -28,7 +28,6 @@ __all__ = [
 _LAZY = {
     "insert": "._bridge",
     "references": "._bibliography",
-    "set_default_style": "._cite",
     "PaperBrowser": "._browser",
     "update_references": "._references_cell",
 }

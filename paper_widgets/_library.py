@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from paper_widgets._cite import cite, snippet, unknown_key
+from paper_widgets._cite import set_default_style as _set_session_style
 from paper_widgets._export import to_bibtex, to_csl_json
 from paper_widgets._merge import merge_records, normalise_frame
 from paper_widgets._records import DumpError, LoadWarning, PaperWidgetsWarning, records_frame
@@ -37,7 +38,7 @@ from paper_widgets._store import (
     package_fingerprint,
 )
 
-__all__ = ["Library", "load", "load_default", "load_sample"]
+__all__ = ["Library", "load", "load_default", "load_sample", "set_default_style"]
 
 SAMPLE_FILES = ("000_edcdd8834a053c0a.txt", "001_d5cef83f63eea4ee.txt")
 # The store caches the search index of the last large library searched (one entry: a 1M-paper
@@ -59,6 +60,8 @@ class Library:
         self.warnings: list[LoadWarning] = list(warnings)
         # Notes, tags, status and citekeys live in the store (default: the user's, see _store.store_home).
         self.store = open_store(store)
+        if saved_style := self.store.setting(CITATION_STYLE):
+            _set_session_style(saved_style)  # the style the user chose once, in an earlier session too
         self._annotated: pd.DataFrame | None = None
         self._revision: tuple[int, int] | None = None
 
@@ -303,6 +306,14 @@ class Library:
 
 
 USER_LIBRARY = "user_library"  # store setting: the paths of the last load(), i.e. "my library"
+CITATION_STYLE = "citation_style"  # store setting: the style set_default_style chose
+
+
+def set_default_style(style: str, *, store: StoreLike = None) -> None:
+    """Make ``style`` (pandoc, myst, latex, cite, text) the citation style used when none is given,
+    in this session and in later ones (it is saved in the store)."""
+    _set_session_style(style)  # ValueError for an unknown style, before anything is saved
+    open_store(store).set_setting(CITATION_STYLE, style)
 
 
 def _absolute(path: str | os.PathLike[str]) -> str:

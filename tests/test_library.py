@@ -188,3 +188,20 @@ def test_papers_are_looked_up_by_key() -> None:
     assert lib[key]["title"] == lib.df["title"].iloc[3]
     with pytest.raises(KeyError, match="did you mean"):
         lib[key[:-1]]
+
+
+def test_the_default_citation_style_is_set_once_and_kept_for_later_sessions() -> None:
+    from paper_widgets import _cite
+
+    before = _cite.get_default_style()
+    try:
+        paper_widgets.set_default_style("myst")
+        _cite.set_default_style("pandoc")  # what a new kernel starts with
+        lib = paper_widgets.load_sample()
+        key = lib.df["key"].iloc[0]
+        assert lib.cite(key) == f"{{cite}}`{key}`"
+        with pytest.raises(ValueError, match="unknown citation style"):
+            paper_widgets.set_default_style("apa")
+        assert lib.store.setting("citation_style") == "myst"
+    finally:
+        _cite.set_default_style(before)

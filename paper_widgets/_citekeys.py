@@ -30,7 +30,7 @@ import pandas as pd
 from paper_widgets._merge import ASCII_FOLD, fold_titles
 from paper_widgets._text import fold
 
-__all__ = ["KEY_PATTERN", "assign_keys", "paper_identities", "paper_identity"]
+__all__ = ["KEY_PATTERN", "assign_keys", "paper_identities", "paper_identity", "title_identities"]
 
 KEY_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_:-]*")
 
@@ -161,9 +161,15 @@ def _suffixes() -> Iterator[str]:
             yield "".join(letters)
 
 
-def paper_identities(titles: pd.Series, arxiv_ids: pd.Series) -> pd.Series:
-    """:func:`paper_identity` of every (title, arXiv id) pair, with all titles folded in one batch."""
-    by_title = "title:" + fold_titles(titles).astype(object)
+def title_identities(titles: pd.Series) -> pd.Series:
+    """:func:`paper_identity` of every title as if no arXiv id were known, folded in one batch."""
+    return "title:" + fold_titles(titles).astype(object)
+
+
+def paper_identities(titles: pd.Series, arxiv_ids: pd.Series, by_title: pd.Series | None = None) -> pd.Series:
+    """:func:`paper_identity` of every (title, arXiv id) pair; ``by_title``: :func:`title_identities`
+    of ``titles`` when the caller has them already (folding is the costly part)."""
+    by_title = title_identities(titles) if by_title is None else by_title
     ids = [a.strip() if isinstance(a, str) else "" for a in arxiv_ids.astype(object)]
     by_id = ["arxiv:" + _ARXIV_VERSION.sub("", a.lower()) if a else None for a in ids]
     return pd.Series(by_id, index=titles.index, dtype=object).fillna(by_title)

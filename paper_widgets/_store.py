@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 import platformdirs
 
-from paper_widgets._citekeys import assign_keys, paper_identities
+from paper_widgets._citekeys import assign_keys, paper_identities, title_identities
 from paper_widgets._store_schema import migrate
 
 __all__ = [
@@ -311,8 +311,9 @@ class Store:
         alias of a paper that has a different arXiv id names a different paper. New papers
         get keys that clash with no key in the store, and are recorded in the same write.
         """
-        primary = paper_identities(frame["title"], frame["arxiv_id"]).tolist()
-        by_title = paper_identities(frame["title"], pd.Series(None, index=frame.index, dtype=object)).tolist()
+        title_idents = title_identities(frame["title"])
+        primary = paper_identities(frame["title"], frame["arxiv_id"], title_idents).tolist()
+        by_title = title_idents.tolist()
 
         while True:
             snapshot, known, with_arxiv = self._read(self._identity_snapshot)

@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.bench_search import make_library, make_queries, percentiles
-from paper_widgets._browser import PaperBrowser
-from paper_widgets._library import Library
+from paper_widgets.library import Library
+from paper_widgets.widget.browser import PaperBrowser
 
 __all__: list[str] = []
 
@@ -69,8 +69,10 @@ def main() -> None:
     print(f"type_query per keystroke ({total_keys} prefixes): {percentiles(per_key)}  max {max(per_key) * 1000:.0f} ms")
     print(f"type_query full query  ({len(typed)} queries):  {percentiles(last_key)}")
     every, debounced = sum(per_key), sum(last_key)
-    print(f"search work for {len(typed)} typed queries: every keystroke {every:.1f} s, debounced {debounced:.1f} s "
-          f"(ratio {every / debounced:.1f}x)")
+    print(
+        f"search work for {len(typed)} typed queries: every keystroke {every:.1f} s, debounced {debounced:.1f} s "
+        f"(ratio {every / debounced:.1f}x)"
+    )
     browser.type_query("")
     start = time.perf_counter()
     for _ in range(10):

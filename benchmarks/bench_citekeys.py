@@ -15,12 +15,30 @@ import time
 import numpy as np
 import pandas as pd
 
-from paper_widgets._citekeys import _STOP_WORDS, _surname, assign_keys, paper_identity
-from paper_widgets._text import fold
+from paper_widgets.data.citekeys import _STOP_WORDS, _surname, assign_keys, paper_identity
+from paper_widgets.data.text import fold
 
 VOCAB = np.array(
-    "alpha beta gamma delta learning model vision language large the of for multi-task diffusion transformer "
-    "agents reasoning scaling".split()
+    [
+        "alpha",
+        "beta",
+        "gamma",
+        "delta",
+        "learning",
+        "model",
+        "vision",
+        "language",
+        "large",
+        "the",
+        "of",
+        "for",
+        "multi-task",
+        "diffusion",
+        "transformer",
+        "agents",
+        "reasoning",
+        "scaling",
+    ]
 )
 
 
@@ -40,11 +58,11 @@ def papers(n: int) -> pd.DataFrame:
 
 def naive(frame: pd.DataFrame) -> list[str]:
     bases = []
-    for title, authors, published in zip(frame["title"], frame["authors"], frame["published"]):
+    for title, authors, published in zip(frame["title"], frame["authors"], frame["published"], strict=False):
         significant = [w for w in fold(title.replace("-", "")).split() if w not in _STOP_WORDS][:3]
         key = (_surname(authors[0]) if authors else "") + "".join(w.capitalize() for w in significant)
         bases.append(key + ("" if pd.isna(published) else str(published.year)))
-    identities = [paper_identity(t, a) for t, a in zip(frame["title"], frame["arxiv_id"])]
+    identities = [paper_identity(t, a) for t, a in zip(frame["title"], frame["arxiv_id"], strict=False)]
     keys, counts = [""] * len(bases), {}
     for i in sorted(range(len(bases)), key=lambda i: (bases[i], identities[i])):
         n = counts.get(bases[i], 0)
@@ -67,7 +85,10 @@ def main() -> None:
     start = time.perf_counter()
     keys = assign_keys(frame)
     ours = time.perf_counter() - start
-    reserved = {paper_identity(t, a): k for t, a, k in zip(frame["title"][:10_000], frame["arxiv_id"][:10_000], keys)}
+    reserved = {
+        paper_identity(t, a): k
+        for t, a, k in zip(frame["title"][:10_000], frame["arxiv_id"][:10_000], keys, strict=False)
+    }
     start = time.perf_counter()
     again = assign_keys(frame, reserved)
     with_reserved = time.perf_counter() - start

@@ -11,6 +11,7 @@ Each case runs in a fresh subprocess so its peak RSS is its own:
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import random
@@ -23,7 +24,21 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-WORDS = "model task learning multi data neural transfer large language agent vision graph benchmark".split()
+WORDS = [
+    "model",
+    "task",
+    "learning",
+    "multi",
+    "data",
+    "neural",
+    "transfer",
+    "large",
+    "language",
+    "agent",
+    "vision",
+    "graph",
+    "benchmark",
+]
 
 
 def _sentence(rng: random.Random, n: int) -> str:
@@ -47,7 +62,9 @@ def write_dump(path: Path, layout: str, mb: int) -> int:
         i = 0
         while f.tell() < target:
             if layout == "card":
-                f.write(f"{_title(rng, i)}\r\n\r\n{_abstract(rng)} \r\n\r\n  • {rng.randint(1, 20)} authors\r\n·\r\nJun {rng.randint(1, 28)}, 2025 {rng.randint(0, 99)}\r\n\r\n")
+                f.write(
+                    f"{_title(rng, i)}\r\n\r\n{_abstract(rng)} \r\n\r\n  • {rng.randint(1, 20)} authors\r\n·\r\nJun {rng.randint(1, 28)}, 2025 {rng.randint(0, 99)}\r\n\r\n"
+                )
             else:
                 f.write(f"{_title(rng, i)}\n{_abstract(rng)}\n")
             i += 1
@@ -87,26 +104,31 @@ def peak_rss_mb() -> float:
 
 
 def case_dump(path: str) -> dict:
-    from paper_widgets._records import LoadWarning
-    from paper_widgets._sources import read_path
+    from paper_widgets.data.readers.sources import read_path
+    from paper_widgets.data.records import LoadWarning
 
     warnings: list[LoadWarning] = []
     start = time.perf_counter()
     records = read_path(Path(path), warnings)
-    return {"seconds": time.perf_counter() - start, "records": len(records), "warnings": len(warnings), "rss": peak_rss_mb()}
+    return {
+        "seconds": time.perf_counter() - start,
+        "records": len(records),
+        "warnings": len(warnings),
+        "rss": peak_rss_mb(),
+    }
 
 
 def case_dump_naive(path: str) -> dict:
     # Read everything, split lines, call a line a title when it is short and the next one is long.
     start = time.perf_counter()
     lines = [ln.strip() for ln in Path(path).read_text(encoding="utf-8").splitlines() if ln.strip()]
-    records = [(a, b) for a, b in zip(lines, lines[1:]) if len(a) < 150 and len(b) >= 150]
+    records = [(a, b) for a, b in itertools.pairwise(lines) if len(a) < 150 and len(b) >= 150]
     return {"seconds": time.perf_counter() - start, "records": len(records), "rss": peak_rss_mb()}
 
 
 def case_jsonl(path: str) -> dict:
-    from paper_widgets._records import LoadWarning
-    from paper_widgets._parse_json import parse_jsonl
+    from paper_widgets.data.readers.json import parse_jsonl
+    from paper_widgets.data.records import LoadWarning
 
     warnings: list[LoadWarning] = []
     start = time.perf_counter()
@@ -137,14 +159,16 @@ def _frame(n: int):
             "abstract": pd.Series(["We study a thing. It works."] * m),
             "published": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 700, m), unit="D"),
             "upvotes": rng.integers(0, 100, m),
-            "arxiv_id": pd.Series([f"24{i % 12 + 1:02d}.{i:05d}" if i % 3 == 0 else None for i in range(m)], dtype="str"),
+            "arxiv_id": pd.Series(
+                [f"24{i % 12 + 1:02d}.{i:05d}" if i % 3 == 0 else None for i in range(m)], dtype="str"
+            ),
         }
     )
 
 
 def case_frame(n: str) -> dict:
-    from paper_widgets._library import Library
-    from paper_widgets._merge import merge_records, normalise_frame
+    from paper_widgets.data.merge import merge_records, normalise_frame
+    from paper_widgets.library import Library
 
     df = _frame(int(n))
     base = peak_rss_mb()
@@ -164,7 +188,7 @@ def case_frame(n: str) -> dict:
 
 
 def case_frame_naive(n: str) -> dict:
-    from paper_widgets._text import fold
+    from paper_widgets.data.text import fold
 
     df = _frame(int(n))
     start = time.perf_counter()
@@ -177,12 +201,16 @@ def case_frame_naive(n: str) -> dict:
     return {"seconds": time.perf_counter() - start, "rows": len(rows), "rss": peak_rss_mb()}
 
 
-CASES = {f.__name__[5:]: f for f in (case_dump, case_dump_naive, case_jsonl, case_jsonl_naive, case_frame, case_frame_naive)}
+CASES = {
+    f.__name__[5:]: f for f in (case_dump, case_dump_naive, case_jsonl, case_jsonl_naive, case_frame, case_frame_naive)
+}
 
 
 def run(case: str, arg: str) -> dict:
     env = dict(os.environ, PAPER_WIDGETS_HOME=tempfile.mkdtemp(prefix="pw_bench_home_"))
-    out = subprocess.run([sys.executable, __file__, "--case", case, arg], capture_output=True, text=True, env=env, check=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--case", case, arg], capture_output=True, text=True, env=env, check=True
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 
-from paper_widgets._merge import fold_titles
-from paper_widgets._search import SearchIndex, search
-from paper_widgets._text import fold
+from paper_widgets.data.merge import fold_titles
+from paper_widgets.data.text import fold
+from paper_widgets.search.engine import SearchIndex, search
 
 __all__: list[str] = []
 
@@ -82,14 +82,18 @@ def make_library(n: int, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray, np.nd
         abstracts += [" ".join(row) for row in tokens]
     lengths = rng.integers(5, 13, n)
     title_ids = zipf_sample(rng, title_cdf, (n, 12)) + 30
-    titles = [" ".join(capital[row[:k]]) for row, k in zip(title_ids, lengths)]
+    titles = [" ".join(capital[row[:k]]) for row, k in zip(title_ids, lengths, strict=False)]
     named = rng.random(n) < 0.4
     names = np.char.add(
-        np.char.add(pd.Series(vocab[rng.integers(0, len(vocab), n)]).str.capitalize().to_numpy().astype(str),
-                    pd.Series(vocab[rng.integers(0, len(vocab), n)]).str.capitalize().to_numpy().astype(str)),
+        np.char.add(
+            pd.Series(vocab[rng.integers(0, len(vocab), n)]).str.capitalize().to_numpy().astype(str),
+            pd.Series(vocab[rng.integers(0, len(vocab), n)]).str.capitalize().to_numpy().astype(str),
+        ),
         np.where(rng.random(n) < 0.3, rng.integers(1, 10, n).astype(str), ""),
     )
-    titles = [f"{name}: {title}" if is_named else title for name, title, is_named in zip(names, titles, named)]
+    titles = [
+        f"{name}: {title}" if is_named else title for name, title, is_named in zip(names, titles, named, strict=False)
+    ]
     df = pd.DataFrame(
         {
             "title": pd.Series(titles, dtype="str"),
@@ -185,7 +189,7 @@ def bench(n: int, count: int) -> None:
         top5 = np.mean((np.array(ranks) >= 0) & (np.array(ranks) < 5))
         print(f"indexed  {kind:6} ({len(items):3} q): {percentiles(times)}  top-1 {top1:5.1%}  top-5 {top5:5.1%}")
     times_all = []
-    for kind, items in queries.items():
+    for items in queries.values():
         for q, _ in items[:50]:
             t = time.perf_counter()
             search(df, q, 20, index=index)
@@ -213,7 +217,9 @@ def bench(n: int, count: int) -> None:
                 t = time.perf_counter()
                 search(df, q, 20, index=index)
                 ours_times.append(time.perf_counter() - t)
-            print(f"speedup (typo'd titles, p50 naive / p50 indexed): {naive_p50 / np.percentile(ours_times, 50):,.0f}x")
+            print(
+                f"speedup (typo'd titles, p50 naive / p50 indexed): {naive_p50 / np.percentile(ours_times, 50):,.0f}x"
+            )
 
 
 def main() -> None:

@@ -24,15 +24,42 @@ from pathlib import Path
 from typing import Any
 
 import paper_widgets
-from paper_widgets._store import Store
+from paper_widgets.store import Store
 
 __all__: list[str] = []
 
-WORDS = (
-    "adaptive attention benchmark contrastive diffusion efficient graph language latent learning "
-    "model multimodal network neural optimisation policy reasoning retrieval robust scaling sparse "
-    "transformer vision agents alignment tokens memory planning inference distillation"
-).split()
+WORDS = [
+    "adaptive",
+    "attention",
+    "benchmark",
+    "contrastive",
+    "diffusion",
+    "efficient",
+    "graph",
+    "language",
+    "latent",
+    "learning",
+    "model",
+    "multimodal",
+    "network",
+    "neural",
+    "optimisation",
+    "policy",
+    "reasoning",
+    "retrieval",
+    "robust",
+    "scaling",
+    "sparse",
+    "transformer",
+    "vision",
+    "agents",
+    "alignment",
+    "tokens",
+    "memory",
+    "planning",
+    "inference",
+    "distillation",
+]
 
 
 class NoCacheStore(Store):
@@ -85,8 +112,10 @@ def bench_open(n: int, work: Path) -> None:
     reopened, _ = timed(
         "cached reopen + first search (index cached)", lambda: paper_widgets.load(dump, store=home).search("attention")
     )
-    print(f"  reopen with index: {reopened:.1f} s; parse and build from scratch: {naive + built:.1f} s "
-          f"({(naive + built) / reopened:.1f}x)")
+    print(
+        f"  reopen with index: {reopened:.1f} s; parse and build from scratch: {naive + built:.1f} s "
+        f"({(naive + built) / reopened:.1f}x)"
+    )
     cache_bytes = sum(p.stat().st_size for p in (home / "cache").glob("*.pickle"))
     print(f"  cache files: {cache_bytes / 2**20:.0f} MiB")
 
@@ -100,11 +129,11 @@ def bench_notes(work: Path, n: int = 10_000) -> None:
     texts = [f"Note {i}: " + "remember this " * 20 for i in range(n)]
 
     def one_by_one() -> None:
-        for key, text in zip(keys, texts):
+        for key, text in zip(keys, texts, strict=False):
             store.set_note(key, text)
 
     single, _ = timed(f"{n:,} x set_note (one transaction each)", one_by_one)
-    batch, _ = timed(f"set_notes of {n:,} (one transaction)", lambda: store.set_notes(zip(keys, texts)))
+    batch, _ = timed(f"set_notes of {n:,} (one transaction)", lambda: store.set_notes(zip(keys, texts, strict=False)))
     print(f"  per note: {single / n * 1e3:.2f} ms acknowledged; batch is {single / batch:.0f}x faster")
     with Store(store.home) as other:
         timed("annotations() with 10k notes", other.annotations)

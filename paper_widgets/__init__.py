@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ._library import Library, load, load_default, load_sample, set_default_style
-from ._records import DumpError, LoadWarning, PaperWidgetsWarning
+from paper_widgets.data.records import DumpError, LoadWarning, PaperWidgetsWarning
+from paper_widgets.library import Library, load, load_default, load_sample, set_default_style
 
 __version__ = "0.1.0"
 
@@ -26,10 +26,10 @@ __all__ = [
 # The notebook-facing stages load on first use, so the data layer and the CLI never import IPython
 # (and importing the package does not pay for nbformat).
 _LAZY = {
-    "insert": "._bridge",
-    "references": "._bibliography",
-    "PaperBrowser": "._browser",
-    "update_references": "._references_cell",
+    "insert": "paper_widgets.kernel.bridge",
+    "references": "paper_widgets.output.bibliography",
+    "PaperBrowser": "paper_widgets.widget.browser",
+    "update_references": "paper_widgets.kernel.references_cell",
 }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from paper_widgets._cli import main
+from paper_widgets.cli import main
 
 __all__: list[str] = []
 

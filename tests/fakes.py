@@ -1,12 +1,13 @@
 """Recording fakes for the comm bridge: a fake comm the "plugin" answers by hand, a fake IPython shell,
-and a Harness wiring them into a :class:`~paper_widgets._bridge.Bridge` (shared by the bridge and browser tests)."""
+and a Harness wiring them into a :class:`~paper_widgets.kernel.bridge.Bridge` (shared by the bridge and browser tests)."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from paper_widgets._bridge import Bridge
-from paper_widgets._protocol import PROTOCOL_VERSION
+from paper_widgets.kernel.bridge import Bridge
+from paper_widgets.kernel.protocol import PROTOCOL_VERSION
 
 __all__ = ["FakeEvents", "FakeKernel", "FakeShell", "Harness", "RecordingComm"]
 

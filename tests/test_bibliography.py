@@ -6,8 +6,8 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_raw_cell
 
 import paper_widgets
-from paper_widgets._bibliography import REFERENCES_METADATA, cited_keys, references
-from paper_widgets._cite import cite, snippet
+from paper_widgets.output.bibliography import REFERENCES_METADATA, cited_keys, references
+from paper_widgets.output.cite import cite, snippet
 
 MIXED = new_notebook(
     cells=[
@@ -31,8 +31,20 @@ MIXED = new_notebook(
 
 def test_finds_every_syntax_in_first_appearance_order():
     assert cited_keys(MIXED) == [
-        "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth",
-        "tenth", "eleventh", "twelfth", "thirteenth", "fourteenth",
+        "first",
+        "second",
+        "third",
+        "fourth",
+        "fifth",
+        "sixth",
+        "seventh",
+        "eighth",
+        "ninth",
+        "tenth",
+        "eleventh",
+        "twelfth",
+        "thirteenth",
+        "fourteenth",
     ]
 
 
@@ -44,8 +56,17 @@ def test_reads_notebooks_from_a_path_and_plain_dicts(tmp_path):
 
 
 def test_our_own_citations_and_snippets_are_found_and_escaped_abstracts_are_not():
-    row = pd.Series({"key": "k1", "title": "T", "abstract": "Mentions @fake [@fake2] and {cite}`fake3`.",
-                     "published": pd.NaT, "authors": [], "arxiv_id": None, "url": None})
+    row = pd.Series(
+        {
+            "key": "k1",
+            "title": "T",
+            "abstract": "Mentions @fake [@fake2] and {cite}`fake3`.",
+            "published": pd.NaT,
+            "authors": [],
+            "arxiv_id": None,
+            "url": None,
+        }
+    )
     cells = [new_markdown_cell(cite(row, style)) for style in ("pandoc", "myst", "latex", "cite")]
     cells.append(new_markdown_cell(snippet(row, style="text")))
     assert cited_keys(new_notebook(cells=cells)) == ["k1"]
@@ -54,10 +75,24 @@ def test_our_own_citations_and_snippets_are_found_and_escaped_abstracts_are_not(
 def frame() -> pd.DataFrame:
     return pd.DataFrame(
         [
-            {"key": "first", "title": "First *Paper*", "authors": ["Ann Lee"], "published": pd.Timestamp("2024-05-01"),
-             "arxiv_id": "2405.00001", "url": "https://huggingface.co/papers/2405.00001", "abstract": ""},
-            {"key": "third", "title": "Third", "authors": [], "published": pd.NaT, "arxiv_id": None, "url": None,
-             "abstract": ""},
+            {
+                "key": "first",
+                "title": "First *Paper*",
+                "authors": ["Ann Lee"],
+                "published": pd.Timestamp("2024-05-01"),
+                "arxiv_id": "2405.00001",
+                "url": "https://huggingface.co/papers/2405.00001",
+                "abstract": "",
+            },
+            {
+                "key": "third",
+                "title": "Third",
+                "authors": [],
+                "published": pd.NaT,
+                "arxiv_id": None,
+                "url": None,
+                "abstract": "",
+            },
         ]
     )
 

@@ -7,12 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from paper_widgets import _bridge
-from paper_widgets._bridge import NO_RECEIVER
-from paper_widgets._protocol import COMM_TARGET, PROTOCOL_VERSION, make_request
-
 from fakes import Harness
+
+from paper_widgets.kernel import bridge as _bridge
+from paper_widgets.kernel.bridge import NO_RECEIVER
+from paper_widgets.kernel.protocol import COMM_TARGET, PROTOCOL_VERSION, make_request
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,7 +25,7 @@ def harness(monkeypatch: pytest.MonkeyPatch) -> Harness:
 
 def test_protocol_constants_come_from_the_json_the_plugin_imports() -> None:
     spec = json.loads((ROOT / "paper_widgets" / "protocol.json").read_text())
-    assert (COMM_TARGET, PROTOCOL_VERSION) == (spec["target"], spec["version"])
+    assert (spec["target"], spec["version"]) == (COMM_TARGET, PROTOCOL_VERSION)
     protocol_ts = (ROOT / "labextension" / "src" / "protocol.ts").read_text()
     assert "from '../../paper_widgets/protocol.json'" in protocol_ts
 
@@ -161,7 +160,11 @@ def test_upsert_and_read_requests(harness: Harness) -> None:
     cells: list[Any] = []
     _bridge.read_cells(lambda d: cells.extend(d.reply["cells"] if d.reply else []))
     upsert, read = harness.comms
-    assert (upsert.request["action"], upsert.request["role"], upsert.request["cell_type"]) == ("upsert", "references", "markdown")
+    assert (upsert.request["action"], upsert.request["role"], upsert.request["cell_type"]) == (
+        "upsert",
+        "references",
+        "markdown",
+    )
     assert read.request["action"] == "read"
     read.reply(ok=True, message="Read 1 cells", cells=[{"cell_type": "markdown", "source": "[@k]", "metadata": {}}])
     assert cells == [{"cell_type": "markdown", "source": "[@k]", "metadata": {}}]

@@ -11,11 +11,13 @@ def test_without_a_plugin_insert_learns_there_is_no_receiver_and_falls_back() ->
         cells=[
             nbformat.v4.new_code_cell("import paper_widgets, time\nfirst = paper_widgets.insert('FIRST')"),
             # Nobody answers: the timeout counts from the end of the asking cell.
-            nbformat.v4.new_code_cell("time.sleep(1.5)\nprint(first.status, paper_widgets._bridge.get_bridge().receiver)"),
+            nbformat.v4.new_code_cell(
+                "time.sleep(1.5)\nprint(first.status, paper_widgets.kernel.bridge.get_bridge().receiver)"
+            ),
             nbformat.v4.new_code_cell("second = paper_widgets.insert('SECOND ' + 'TEXT')\nprint(second.status)"),
         ]
     )
-    code = "import paper_widgets._bridge as b\nb.get_bridge().timeout = 0.5"
+    code = "import paper_widgets.kernel.bridge as b\nb.get_bridge().timeout = 0.5"
     notebook.cells.insert(0, nbformat.v4.new_code_cell(code))
     NotebookClient(notebook, timeout=60, kernel_name="python3").execute()
 

@@ -5,18 +5,17 @@ from __future__ import annotations
 import html
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pandas as pd
 import pytest
+from fakes import Harness
 
 import paper_widgets
-from paper_widgets import _bridge
-from paper_widgets._browser import PaperBrowser
-from paper_widgets._browser_html import detail_html, highlight
-
-from fakes import Harness
+from paper_widgets.kernel import bridge as _bridge
+from paper_widgets.widget.browser import PaperBrowser
+from paper_widgets.widget.html import detail_html, highlight
 
 HOSTILE = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">'
 
@@ -69,7 +68,9 @@ def test_typing_a_query_changes_results_selects_the_best_match_and_highlights(br
     assert re.fullmatch(r"Showing 1–\d+ of \d+", browser.count_text)
 
 
-def test_typing_in_the_box_searches_after_a_pause_not_per_keystroke(lib: paper_widgets.Library, harness: Harness) -> None:
+def test_typing_in_the_box_searches_after_a_pause_not_per_keystroke(
+    lib: paper_widgets.Library, harness: Harness
+) -> None:
     browser = PaperBrowser(lib, debounce=0.15)
     for prefix in ("m", "mu", "mul", "multitask"):
         browser._search_box.value = prefix  # what the frontend does on each keystroke
@@ -127,7 +128,7 @@ def test_filters_and_sort_narrow_and_reorder(browser: PaperBrowser) -> None:
     known = int(df["upvotes"].notna().sum())
     ups = browser.results["upvotes"].head(known).tolist()
     assert ups == sorted(ups, reverse=True) and browser.results["upvotes"].iloc[known:].isna().all()
-    lo, hi = browser.year
+    _lo, hi = browser.year
     browser.year = (hi, hi)
     assert (browser.results["published"].dt.year == hi).all()
     assert browser.count_text.endswith(f"of {int((df['published'].dt.year == hi).sum())}")
@@ -139,7 +140,11 @@ def test_cite_inserts_the_citation_in_the_chosen_style_and_reports(browser: Pape
     browser.cite()
     (request,) = requests(harness)
     assert (request["action"], request["text"], request["cell_type"], request["where"]) == (
-        "insert", f"[@{key}]", "markdown", "below")
+        "insert",
+        f"[@{key}]",
+        "markdown",
+        "below",
+    )
     assert browser.feedback == f"Inserting citation [@{key}]…"
     harness.comms[0].reply(ok=True, message="Inserted a new cell at position 3 of a.ipynb.")
     assert browser.feedback == f"Inserted citation [@{key}]. Inserted a new cell at position 3 of a.ipynb."
@@ -148,7 +153,9 @@ def test_cite_inserts_the_citation_in_the_chosen_style_and_reports(browser: Pape
     assert (requests(harness)[1]["text"], requests(harness)[1]["where"]) == (f" {{cite}}`{key}`", "cursor")
 
 
-def test_enter_in_the_search_box_flushes_the_typing_and_cites_the_best_match(browser: PaperBrowser, harness: Harness) -> None:
+def test_enter_in_the_search_box_flushes_the_typing_and_cites_the_best_match(
+    browser: PaperBrowser, harness: Harness
+) -> None:
     browser._search_box.value = "multitask failure detection"  # typed, debounce still pending
     browser._search_box._handle_custom_msg({"event": "submit"}, [])  # what the Text view sends on Enter
     assert browser.query == "multitask failure detection"
@@ -187,7 +194,9 @@ def test_without_a_plugin_the_text_is_offered_to_copy(browser: PaperBrowser, har
     assert browser.feedback == f"Could not insert the BibTeX entry {browser.selected}: a.ipynb is not loaded yet."
 
 
-def test_references_reads_the_cells_then_replaces_the_one_references_cell(browser: PaperBrowser, harness: Harness) -> None:
+def test_references_reads_the_cells_then_replaces_the_one_references_cell(
+    browser: PaperBrowser, harness: Harness
+) -> None:
     browser.type_query("multitask failure detection")
     key = browser.selected
     title = browser.results.iloc[0]["title"]
@@ -195,11 +204,19 @@ def test_references_reads_the_cells_then_replaces_the_one_references_cell(browse
     browser.update_references()
     (read,) = harness.comms
     assert read.request["action"] == "read"
-    read.reply(ok=True, message="Read 3 cells", cells=[
-        {"cell_type": "markdown", "source": f"As shown by [@{key}].", "metadata": {}},
-        {"cell_type": "code", "source": "x = '[@NotCited]'", "metadata": {}},
-        {"cell_type": "markdown", "source": "## References\n\n- [@OldOne]", "metadata": {"paper_widgets": {"role": "references"}}},
-    ])
+    read.reply(
+        ok=True,
+        message="Read 3 cells",
+        cells=[
+            {"cell_type": "markdown", "source": f"As shown by [@{key}].", "metadata": {}},
+            {"cell_type": "code", "source": "x = '[@NotCited]'", "metadata": {}},
+            {
+                "cell_type": "markdown",
+                "source": "## References\n\n- [@OldOne]",
+                "metadata": {"paper_widgets": {"role": "references"}},
+            },
+        ],
+    )
     upsert = harness.comms[1].request
     assert (upsert["action"], upsert["role"], upsert["cell_type"]) == ("upsert", "references", "markdown")
     assert upsert["text"].startswith("## References\n\n- ")
@@ -215,7 +232,9 @@ def test_palette_command_function_uses_the_browser_shown_last(browser: PaperBrow
     browser.style = "latex"
     key = browser.selected
     paper_widgets.update_references()
-    harness.comms[0].reply(ok=True, message="", cells=[{"cell_type": "markdown", "source": f"[@{key}]", "metadata": {}}])
+    harness.comms[0].reply(
+        ok=True, message="", cells=[{"cell_type": "markdown", "source": f"[@{key}]", "metadata": {}}]
+    )
     assert harness.comms[1].request["text"].startswith(f"## References\n\n- \\cite{{{key}}}: ")
 
 
@@ -227,12 +246,16 @@ def test_failed_read_is_reported(browser: PaperBrowser, harness: Harness) -> Non
 
 
 def test_hostile_dump_text_is_escaped_everywhere_it_is_shown(harness: Harness) -> None:
-    lib = paper_widgets.Library.from_frame(pd.DataFrame({
-        "title": [f"Attack {HOSTILE}"],
-        "abstract": [f"Sentence one {HOSTILE}. See [x](javascript:alert(1)) now."],
-        "authors": [["<b onmouseover=alert(1)>Eve</b>"]],
-        "sources": [["<svg onload=alert(1)>.txt"]],
-    }))
+    lib = paper_widgets.Library.from_frame(
+        pd.DataFrame(
+            {
+                "title": [f"Attack {HOSTILE}"],
+                "abstract": [f"Sentence one {HOSTILE}. See [x](javascript:alert(1)) now."],
+                "authors": [["<b onmouseover=alert(1)>Eve</b>"]],
+                "sources": [["<svg onload=alert(1)>.txt"]],
+            }
+        )
+    )
     browser = PaperBrowser(lib)
     browser.type_query("attack")
     for pane in (browser.detail, browser._count.value):
@@ -250,11 +273,20 @@ def test_hostile_dump_text_is_escaped_everywhere_it_is_shown(harness: Harness) -
 
 
 def test_only_well_formed_http_links_are_rendered() -> None:
-    row = pd.Series({
-        "key": "k", "title": "T", "abstract": "", "published": pd.NaT, "authors": [], "n_authors": pd.NA,
-        "upvotes": pd.NA, "url": "javascript:alert(1)//https://huggingface.co/papers/1", "arxiv_id": "2401.00001\"><x",
-        "sources": [],
-    })
+    row = pd.Series(
+        {
+            "key": "k",
+            "title": "T",
+            "abstract": "",
+            "published": pd.NaT,
+            "authors": [],
+            "n_authors": pd.NA,
+            "upvotes": pd.NA,
+            "url": "javascript:alert(1)//https://huggingface.co/papers/1",
+            "arxiv_id": '2401.00001"><x',
+            "sources": [],
+        }
+    )
     assert "href" not in detail_html(row)
     good = row.copy()
     good["url"], good["arxiv_id"] = "https://huggingface.co/papers/2401.00001", "2401.00001"

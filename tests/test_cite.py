@@ -9,8 +9,8 @@ import pytest
 from nbconvert.filters.citation import citation2latex
 
 import paper_widgets
-from paper_widgets import _cite
-from paper_widgets._cite import cite, escape_markdown, reference, short_title, snippet, split_sentences
+from paper_widgets.output import cite as _cite
+from paper_widgets.output.cite import cite, escape_markdown, reference, short_title, snippet, split_sentences
 
 
 @pytest.fixture(autouse=True)
@@ -33,8 +33,11 @@ YU = paper(
     arxiv_id="2001.06782",
     url="https://huggingface.co/papers/2001.06782",
 )
-SAFE = paper(key="SafeMultitaskFailure2025", title="SAFE: Multitask Failure Detection for Vision-Language-Action Models",
-             published=pd.Timestamp("2025-06-11"))
+SAFE = paper(
+    key="SafeMultitaskFailure2025",
+    title="SAFE: Multitask Failure Detection for Vision-Language-Action Models",
+    published=pd.Timestamp("2025-06-11"),
+)
 BOTH = pd.DataFrame([YU, SAFE])
 
 

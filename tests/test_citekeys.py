@@ -4,14 +4,20 @@ import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
-from paper_widgets._citekeys import KEY_PATTERN, _fold, _title_part, _title_parts, assign_keys, paper_identities, paper_identity
-from paper_widgets._text import fold
+from paper_widgets.data.citekeys import (
+    KEY_PATTERN,
+    _fold,
+    _title_part,
+    _title_parts,
+    assign_keys,
+    paper_identities,
+    paper_identity,
+)
+from paper_widgets.data.text import fold
 
 
 def frame(*papers: dict) -> pd.DataFrame:
-    rows = [
-        {"title": "", "authors": [], "published": None, "arxiv_id": None} | paper for paper in papers
-    ]
+    rows = [{"title": "", "authors": [], "published": None, "arxiv_id": None} | paper for paper in papers]
     df = pd.DataFrame(rows, columns=["title", "authors", "published", "arxiv_id"])
     df["published"] = pd.to_datetime(df["published"])
     return df
@@ -21,8 +27,12 @@ def keys(*papers: dict, reserved: dict[str, str] | None = None) -> list[str]:
     return assign_keys(frame(*papers), reserved).tolist()
 
 
-YU = {"title": "Gradient Surgery for Multi-Task Learning", "authors": ["Tianhe Yu", "Saurabh Kumar"],
-      "published": "2020-01-19", "arxiv_id": "2001.06782"}
+YU = {
+    "title": "Gradient Surgery for Multi-Task Learning",
+    "authors": ["Tianhe Yu", "Saurabh Kumar"],
+    "published": "2020-01-19",
+    "arxiv_id": "2001.06782",
+}
 
 
 def test_better_bibtex_style_key():
@@ -98,8 +108,11 @@ def test_clashes_get_suffixes_in_identity_order_not_row_order():
     forward = assign_keys(df)
     backward = assign_keys(df.iloc[::-1])
     shuffled = assign_keys(df.sample(frac=1, random_state=3))
-    assert forward.tolist() == ["smithScalingLawsAgents2024", "smithScalingLawsAgents2024a",
-                                "smithScalingLawsAgents2024b"]
+    assert forward.tolist() == [
+        "smithScalingLawsAgents2024",
+        "smithScalingLawsAgents2024a",
+        "smithScalingLawsAgents2024b",
+    ]
     assert backward.sort_index().equals(forward)
     assert shuffled.sort_index().equals(forward)
 
@@ -135,9 +148,19 @@ def test_reserved_keys_survive_title_changes_and_count_as_taken_when_absent():
 
 def test_adding_a_dump_with_clashes_keeps_every_stored_key():
     old = frame(*CLASH[:2])
-    stored = dict(zip((paper_identity(t, a) for t, a in zip(old["title"], old["arxiv_id"])), assign_keys(old)))
-    newcomer = {"title": "Scaling Laws for Agents", "authors": ["Al Smith"], "published": "2024-01-01",
-                "arxiv_id": "2401.00001"}  # sorts before both by identity
+    stored = dict(
+        zip(
+            (paper_identity(t, a) for t, a in zip(old["title"], old["arxiv_id"], strict=False)),
+            assign_keys(old),
+            strict=False,
+        )
+    )
+    newcomer = {
+        "title": "Scaling Laws for Agents",
+        "authors": ["Al Smith"],
+        "published": "2024-01-01",
+        "arxiv_id": "2401.00001",
+    }  # sorts before both by identity
     got = keys(newcomer, *CLASH[:2], reserved=stored)
     assert got[1:] == list(stored.values())
     assert got[0] == "smithScalingLawsAgents2024b"
@@ -164,5 +187,7 @@ def test_seed_library_keys_do_not_depend_on_load_order(tmp_path):
     forward = paper_widgets.load(CARD_SEED, PAIR_SEED, store=tmp_path / "a").df
     backward = paper_widgets.load(PAIR_SEED, CARD_SEED, store=tmp_path / "b").df
     assert forward["key"].is_unique and len(forward) == 145
-    assert dict(zip(forward["title"], forward["key"])) == dict(zip(backward["title"], backward["key"]))
+    assert dict(zip(forward["title"], forward["key"], strict=False)) == dict(
+        zip(backward["title"], backward["key"], strict=False)
+    )
     assert all(KEY_PATTERN.fullmatch(k) for k in forward["key"])

@@ -9,10 +9,10 @@ from pathlib import Path
 import bibtexparser
 import nbformat
 import pytest
+from conftest import CARD_SEED, PAIR_SEED, SEEDS
 from nbformat.v4 import new_markdown_cell, new_notebook
 
 import paper_widgets
-from conftest import CARD_SEED, PAIR_SEED, SEEDS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -111,7 +111,7 @@ def test_help_and_version():
 
 
 def test_main_in_process_returns_status(capsys):
-    from paper_widgets._cli import main
+    from paper_widgets.cli import main
 
     assert main(["info", str(CARD_SEED)]) == 0
     assert "papers: 35" in capsys.readouterr().out

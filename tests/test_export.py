@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import paper_widgets
-from paper_widgets._export import bibtex_name, latex_escape, split_name, to_bibtex, to_csl_json
+from paper_widgets.output.export import bibtex_name, latex_escape, split_name, to_bibtex, to_csl_json
 
 HOSTILE = pd.DataFrame(
     [
@@ -49,7 +49,7 @@ def assert_round_trip(frame: pd.DataFrame) -> list:
     parsed = bibtexparser.parse_string(text)
     assert parsed.failed_blocks == []
     assert [e.key for e in parsed.entries] == frame["key"].tolist()
-    for entry, (_, row) in zip(parsed.entries, frame.iterrows()):
+    for entry, (_, _row) in zip(parsed.entries, frame.iterrows(), strict=False):
         assert entry.entry_type == "misc"
         assert set(entry.fields_dict) >= {"title"}
         for field in entry.fields:
@@ -108,7 +108,9 @@ def csl_schema() -> dict:
         "type": "object",
         "properties": {
             "date-parts": {
-                "type": "array", "minItems": 1, "maxItems": 2,
+                "type": "array",
+                "minItems": 1,
+                "maxItems": 2,
                 "items": {"type": "array", "minItems": 1, "maxItems": 3, "items": {"type": ["string", "number"]}},
             }
         },
@@ -124,7 +126,11 @@ def csl_schema() -> dict:
             "properties": {
                 "id": {"type": ["string", "number"]},
                 "type": {"enum": ["article", "article-journal", "manuscript", "paper-conference", "report"]},
-                "title": text, "abstract": text, "URL": text, "DOI": text, "publisher": text,
+                "title": text,
+                "abstract": text,
+                "URL": text,
+                "DOI": text,
+                "publisher": text,
                 "number": {"type": ["string", "number"]},
                 "author": {"type": "array", "items": name},
                 "issued": date,

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import CARD_SEED, PAIR_SEED
 
 import paper_widgets
-from conftest import CARD_SEED, PAIR_SEED
 from paper_widgets import DumpError, Library, LoadWarning, PaperWidgetsWarning
 
 MERGED_TITLES = {
@@ -52,36 +52,77 @@ def test_load_sample_rows_field_by_field() -> None:
     df = paper_widgets.load_sample().df.set_index("title")
     robust = df.loc["Robust-Multi-Task Gradient Boosting"]
     # The pair dump has the full abstract; the card's is the same text, the longer one wins.
-    assert robust["abstract"].startswith("Multi-task learning (MTL) has shown effectiveness in exploiting shared information")
+    assert robust["abstract"].startswith(
+        "Multi-task learning (MTL) has shown effectiveness in exploiting shared information"
+    )
     assert robust["abstract"].endswith("challenging MTL environments.")
     assert (robust["published"], robust["n_authors"], robust["authors"]) == (pd.Timestamp("2025-07-15"), 3, [])
     assert pd.isna(robust["upvotes"]) and pd.isna(robust["arxiv_id"]) and pd.isna(robust["url"])
     safe = df.loc["SAFE: Multitask Failure Detection for Vision-Language-Action Models"]
     assert (safe["published"], safe["n_authors"], safe["upvotes"], safe["sources"]) == (
-        pd.Timestamp("2025-06-11"), 7, 2, ["000_edcdd8834a053c0a.txt"]
+        pd.Timestamp("2025-06-11"),
+        7,
+        2,
+        ["000_edcdd8834a053c0a.txt"],
     )
     mmina = df.loc["MMInA: Benchmarking Multihop Multimodal Internet Agents"]
-    assert pd.isna(mmina["published"]) and pd.isna(mmina["n_authors"]) and mmina["sources"] == ["001_d5cef83f63eea4ee.txt"]
+    assert (
+        pd.isna(mmina["published"]) and pd.isna(mmina["n_authors"]) and mmina["sources"] == ["001_d5cef83f63eea4ee.txt"]
+    )
 
 
 def test_dtypes() -> None:
     df = paper_widgets.load_sample().df
     assert str(df["published"].dtype) == "datetime64[ns]"
     assert df["n_authors"].dtype == "Int64" and df["upvotes"].dtype == "Int64"
-    assert df["authors"].map(lambda a: isinstance(a, list)).all() and df["sources"].map(lambda s: isinstance(s, list)).all()
+    assert (
+        df["authors"].map(lambda a: isinstance(a, list)).all()
+        and df["sources"].map(lambda s: isinstance(s, list)).all()
+    )
 
 
 def test_load_order_does_not_change_rows_or_keys(tmp_path: Path) -> None:
     bib = tmp_path / "refs.bib"
-    bib.write_text("@misc{k, title={Robust-Multi-Task Gradient Boosting}, author={Emami, Seyedsaman}, eprint={2507.11411}, archivePrefix={arXiv}}\n")
+    bib.write_text(
+        "@misc{k, title={Robust-Multi-Task Gradient Boosting}, author={Emami, Seyedsaman}, eprint={2507.11411}, archivePrefix={arXiv}}\n"
+    )
     one = quiet_load(CARD_SEED, PAIR_SEED, bib).df
     two = quiet_load(bib, PAIR_SEED, CARD_SEED).df
     pd.testing.assert_frame_equal(one, two)
 
 
 def test_every_format_merges_into_one_row(tmp_path: Path) -> None:
-    (tmp_path / "daily.json").write_text(json.dumps([{"paper": {"id": "2507.11411", "title": "Robust-Multi-Task Gradient Boosting", "summary": "s", "authors": [{"name": "Seyedsaman Emami"}, {"name": "B"}], "publishedAt": "2025-07-14T00:00:00Z", "upvotes": 1}}]))
-    (tmp_path / "snapshot").write_text(json.dumps({"id": "2507.11411", "title": "Robust Multi Task\n Gradient Boosting", "abstract": "a", "authors": "X", "update_date": "2025-07-16", "versions": []}) + "\n" + json.dumps({"id": "0704.0001", "title": "Other", "abstract": "b", "authors": "Y", "versions": []}) + "\n")
+    (tmp_path / "daily.json").write_text(
+        json.dumps(
+            [
+                {
+                    "paper": {
+                        "id": "2507.11411",
+                        "title": "Robust-Multi-Task Gradient Boosting",
+                        "summary": "s",
+                        "authors": [{"name": "Seyedsaman Emami"}, {"name": "B"}],
+                        "publishedAt": "2025-07-14T00:00:00Z",
+                        "upvotes": 1,
+                    }
+                }
+            ]
+        )
+    )
+    (tmp_path / "snapshot").write_text(
+        json.dumps(
+            {
+                "id": "2507.11411",
+                "title": "Robust Multi Task\n Gradient Boosting",
+                "abstract": "a",
+                "authors": "X",
+                "update_date": "2025-07-16",
+                "versions": [],
+            }
+        )
+        + "\n"
+        + json.dumps({"id": "0704.0001", "title": "Other", "abstract": "b", "authors": "Y", "versions": []})
+        + "\n"
+    )
     lib = quiet_load(CARD_SEED, tmp_path)
     row = lib.df.set_index("arxiv_id").loc["2507.11411"]
     assert row["sources"] == sorted([str(CARD_SEED), str(tmp_path / "daily.json"), str(tmp_path / "snapshot")])
@@ -113,7 +154,9 @@ def test_from_text_any_format() -> None:
     lib = Library.from_text(f"Get trending papers in your email inbox!\nA Title\n{ABSTRACT}\n", source="clip")
     assert lib.df[["title", "abstract"]].values.tolist() == [["A Title", ABSTRACT]]
     assert lib.df["sources"].tolist() == [["clip"]]
-    assert Library.from_text('{"id": "2001.06782", "title": "Gradient Surgery", "summary": "s"}').df["arxiv_id"].tolist() == ["2001.06782"]
+    assert Library.from_text('{"id": "2001.06782", "title": "Gradient Surgery", "summary": "s"}').df[
+        "arxiv_id"
+    ].tolist() == ["2001.06782"]
     with pytest.raises(DumpError, match="<text>, line 1, column 2"):
         Library.from_text("[}")
 
@@ -126,7 +169,15 @@ def test_from_text_empty_warns_and_gives_empty_typed_frame() -> None:
 
 
 def test_from_frame_fills_columns_and_merges() -> None:
-    lib = Library.from_frame(pd.DataFrame({"title": ["Gradient Surgery", "gradient surgery!", "Other"], "abstract": ["a", "longer", "c"], "arxiv_id": [None, "2001.06782", None]}))
+    lib = Library.from_frame(
+        pd.DataFrame(
+            {
+                "title": ["Gradient Surgery", "gradient surgery!", "Other"],
+                "abstract": ["a", "longer", "c"],
+                "arxiv_id": [None, "2001.06782", None],
+            }
+        )
+    )
     assert len(lib) == 2 and list(lib.df.columns[: len(COLUMNS)]) == COLUMNS
     row = lib.df.set_index("title").loc["gradient surgery!"]
     assert (row["abstract"], row["arxiv_id"], row["sources"]) == ("longer", "2001.06782", ["<frame>"])
@@ -151,19 +202,37 @@ def test_load_default_reopens_the_last_loaded_paths_else_the_samples(tmp_path: P
 def test_add_appends_new_papers_merges_known_ones_and_extends_the_index(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from paper_widgets._search_index import SearchIndex
+    from paper_widgets.search.index import SearchIndex
 
     lib = paper_widgets.load(CARD_SEED)
     before = lib.df.set_index("key")
     lib.search("failure detection")  # index built for the 35 cards
     known = before.iloc[0]
     more = tmp_path / "more.json"
-    more.write_text(json.dumps([
-        {"paper": {"id": "2506.09937", "title": known["title"], "summary": "short",
-                   "authors": [{"name": "Ada Lovelace"}], "publishedAt": "2025-06-11T00:00:00.000Z"}},
-        {"paper": {"id": "2501.00001", "title": "Zebra Finches Learn Songs", "summary": "Birdsong study.",
-                   "authors": [{"name": "Alan Turing"}], "publishedAt": "2025-01-02T00:00:00.000Z"}},
-    ]))
+    more.write_text(
+        json.dumps(
+            [
+                {
+                    "paper": {
+                        "id": "2506.09937",
+                        "title": known["title"],
+                        "summary": "short",
+                        "authors": [{"name": "Ada Lovelace"}],
+                        "publishedAt": "2025-06-11T00:00:00.000Z",
+                    }
+                },
+                {
+                    "paper": {
+                        "id": "2501.00001",
+                        "title": "Zebra Finches Learn Songs",
+                        "summary": "Birdsong study.",
+                        "authors": [{"name": "Alan Turing"}],
+                        "publishedAt": "2025-01-02T00:00:00.000Z",
+                    }
+                },
+            ]
+        )
+    )
 
     def no_rebuild(_index: SearchIndex) -> None:
         raise AssertionError("adding papers rebuilt the index instead of extending it")
@@ -191,7 +260,7 @@ def test_papers_are_looked_up_by_key() -> None:
 
 
 def test_the_default_citation_style_is_set_once_and_kept_for_later_sessions() -> None:
-    from paper_widgets import _cite
+    from paper_widgets.output import cite as _cite
 
     before = _cite.get_default_style()
     try:

@@ -4,22 +4,41 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from paper_widgets._merge import fold_titles, merge_records, normalise_frame
-from paper_widgets._records import PaperRecord, records_frame
-from paper_widgets._text import fold
+from paper_widgets.data.merge import fold_titles, merge_records, normalise_frame
+from paper_widgets.data.records import PaperRecord, records_frame
+from paper_widgets.data.text import fold
 
 
 def rec(title: str, kind: str, source: str, **fields) -> PaperRecord:
-    return PaperRecord(title=title, abstract=fields.pop("abstract", ""), source=source, line=fields.pop("line", 1), kind=kind, **fields)
+    return PaperRecord(
+        title=title, abstract=fields.pop("abstract", ""), source=source, line=fields.pop("line", 1), kind=kind, **fields
+    )
 
 
 RECORDS = [
     rec("Gradient Surgery for Multi-Task Learning", "pair", "b.txt", abstract="Short."),
-    rec("Gradient surgery for multi task learning!", "card", "a.txt", abstract="Longer abstract here.", published=pd.Timestamp("2020-01-19").date(), n_authors=6, upvotes=4),
-    rec("PCGrad", "hf_json", "c.json", arxiv_id="2001.06782v2", authors=("Tianhe Yu", "Saurabh Kumar"), upvotes=9, published=pd.Timestamp("2020-01-20").date()),
+    rec(
+        "Gradient surgery for multi task learning!",
+        "card",
+        "a.txt",
+        abstract="Longer abstract here.",
+        published=pd.Timestamp("2020-01-19").date(),
+        n_authors=6,
+        upvotes=4,
+    ),
+    rec(
+        "PCGrad",
+        "hf_json",
+        "c.json",
+        arxiv_id="2001.06782v2",
+        authors=("Tianhe Yu", "Saurabh Kumar"),
+        upvotes=9,
+        published=pd.Timestamp("2020-01-20").date(),
+    ),
     rec("Gradient Surgery for Multi-Task Learning", "bibtex", "d.bib", arxiv_id="2001.06782", authors=("Tianhe Yu",)),
     rec("Another Paper", "pair", "b.txt", abstract="Other."),
     rec("", "frame", "e", abstract="untitled one"),
@@ -52,7 +71,9 @@ def test_same_id_or_same_folded_title_is_one_row_with_best_fields() -> None:
     assert row["url"] == "https://huggingface.co/papers/2001.06782"
     assert row["sources"] == ["a.txt", "b.txt", "c.json", "d.bib"]
     other = merged[merged["title"] == "Another Paper"].iloc[0]
-    assert pd.isna(other["arxiv_id"]) and pd.isna(other["url"]) and other["authors"] == [] and pd.isna(other["n_authors"])
+    assert (
+        pd.isna(other["arxiv_id"]) and pd.isna(other["url"]) and other["authors"] == [] and pd.isna(other["n_authors"])
+    )
     assert sorted(merged.loc[merged["title"] == "", "abstract"]) == ["untitled one", "untitled two"]
 
 
@@ -70,12 +91,18 @@ def test_merge_is_independent_of_record_order() -> None:
 
 def test_transitive_identity_chains_merge() -> None:
     # A~B by title, B~C by id: all one paper.
-    chain = [rec("Title One", "pair", "a"), rec("title one", "hf_json", "b", arxiv_id="1"), rec("Renamed", "arxiv", "c", arxiv_id="1")]
+    chain = [
+        rec("Title One", "pair", "a"),
+        rec("title one", "hf_json", "b", arxiv_id="1"),
+        rec("Renamed", "arxiv", "c", arxiv_id="1"),
+    ]
     assert len(merge_records(records_frame(chain))) == 1
 
 
 def test_normalise_frame_fills_missing_columns_with_typed_unknowns() -> None:
-    frame = normalise_frame(pd.DataFrame({"title": ["A", None], "abstract": ["x", "y"], "upvotes": [3, None], "authors": [["P"], None]}))
+    frame = normalise_frame(
+        pd.DataFrame({"title": ["A", None], "abstract": ["x", "y"], "upvotes": [3, None], "authors": [["P"], None]})
+    )
     assert frame["title"].tolist() == ["A", ""]
     assert str(frame["published"].dtype) == "datetime64[ns]" and frame["published"].isna().all()
     assert frame["upvotes"].dtype == "Int64" and frame["upvotes"].tolist()[0] == 3
@@ -84,9 +111,5 @@ def test_normalise_frame_fills_missing_columns_with_typed_unknowns() -> None:
 
 
 def test_normalise_frame_requires_title_and_abstract() -> None:
-    try:
+    with pytest.raises(ValueError, match="abstract"):
         normalise_frame(pd.DataFrame({"title": ["A"]}))
-    except ValueError as exc:
-        assert "abstract" in str(exc)
-    else:
-        raise AssertionError("expected ValueError")

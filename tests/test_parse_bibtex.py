@@ -7,8 +7,8 @@ from datetime import date
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from paper_widgets._parse_bibtex import parse_bibtex
-from paper_widgets._records import LoadWarning
+from paper_widgets.data.readers.bibtex import parse_bibtex
+from paper_widgets.data.records import LoadWarning
 
 BIB = """% my references
 @article{yu2020gradient,
@@ -48,7 +48,10 @@ def test_entries_are_parsed_field_by_field() -> None:
     first, second = records
     assert first.title == "Gradient Surgery for Multi-Task Learning"
     assert first.authors == ("Tianhe Yu", "Saurabh Kumar", "Abhishek Gupta") and first.n_authors == 3
-    assert first.abstract == "While deep learning and deep reinforcement learning (RL) systems have demonstrated impressive results."
+    assert (
+        first.abstract
+        == "While deep learning and deep reinforcement learning (RL) systems have demonstrated impressive results."
+    )
     assert (first.published, first.arxiv_id, first.line, first.kind) == (date(2020, 1, 1), "2001.06782", 2, "bibtex")
     assert second.title == "Attention Is All You Need"
     assert second.authors == ("Ashish Vaswani", "Noam Shazeer")
@@ -69,7 +72,9 @@ def test_duplicate_keys_are_warnings() -> None:
 
 
 def test_doi_and_url_arxiv_ids() -> None:
-    records, _ = run("@misc{a, title={A}, doi={10.48550/arXiv.2310.02575}}\n@misc{b, title={B}, url={https://arxiv.org/abs/2106.04489v2}}\n")
+    records, _ = run(
+        "@misc{a, title={A}, doi={10.48550/arXiv.2310.02575}}\n@misc{b, title={B}, url={https://arxiv.org/abs/2106.04489v2}}\n"
+    )
     assert [r.arxiv_id for r in records] == ["2310.02575", "2106.04489"]
 
 
@@ -79,7 +84,7 @@ def test_no_entries_warns() -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.sampled_from(list("@{}=,\"% \nabcXY019") + ["title", "author", " and ", "year", "@misc{"])))
+@given(st.lists(st.sampled_from([*list('@{}=,"% \nabcXY019'), "title", "author", " and ", "year", "@misc{"])))
 def test_arbitrary_bibtex_like_text_never_raises(pieces: list[str]) -> None:
     records, _ = run("".join(pieces))
     assert all(r.title for r in records)

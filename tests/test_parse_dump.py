@@ -5,12 +5,12 @@ from __future__ import annotations
 import io
 from datetime import date
 
+from conftest import CARD_SEED, PAIR_SEED
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import CARD_SEED, PAIR_SEED
-from paper_widgets._parse_dump import parse_dump
-from paper_widgets._records import DumpError, LoadWarning
+from paper_widgets.data.readers.dump import parse_dump
+from paper_widgets.data.records import DumpError, LoadWarning
 
 TODAY = date(2026, 3, 15)
 
@@ -220,7 +220,7 @@ def test_lines_are_consumed_lazily() -> None:
 @given(st.text())
 def test_arbitrary_text_never_raises(text: str) -> None:
     try:
-        records, warnings = parse(text)
+        records, _warnings = parse(text)
     except DumpError:
         return
     for record in records:
@@ -228,7 +228,11 @@ def test_arbitrary_text_never_raises(text: str) -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.sampled_from(["Title Here", ABSTRACT_1, "", "• 2 authors", "·", "Sep 29 3", "Subscribe", "x."]), max_size=30))
+@given(
+    st.lists(
+        st.sampled_from(["Title Here", ABSTRACT_1, "", "• 2 authors", "·", "Sep 29 3", "Subscribe", "x."]), max_size=30
+    )
+)
 def test_arbitrary_dump_shaped_lines_never_raise(lines: list[str]) -> None:
     records, _ = parse("\n".join(lines))
     assert all(r.title for r in records)

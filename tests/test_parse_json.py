@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 from datetime import date
@@ -10,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from paper_widgets._parse_json import parse_json, parse_jsonl, unwrap
-from paper_widgets._records import DumpError, LoadWarning
+from paper_widgets.data.readers.json import parse_json, parse_jsonl, unwrap
+from paper_widgets.data.records import DumpError, LoadWarning
 
 PAPER = {
     "id": "2506.09937",
@@ -43,14 +44,28 @@ def test_unwrap_joins_hard_wraps_and_keeps_paragraphs() -> None:
 
 
 def test_daily_papers_list() -> None:
-    text = json.dumps([{"paper": PAPER, "title": "ignored", "numComments": 3}, {"paper": dict(PAPER, id="2501.00001", title="Other")}], indent=2)
+    text = json.dumps(
+        [
+            {"paper": PAPER, "title": "ignored", "numComments": 3},
+            {"paper": dict(PAPER, id="2501.00001", title="Other")},
+        ],
+        indent=2,
+    )
     records, warnings = run(parse_json, text)
     assert warnings == []
     first = records[0]
     assert first.title == "SAFE: Multitask Failure Detection for Vision-Language-Action Models"
-    assert first.abstract == "While vision-language-action models (VLAs) have shown promising robotic behaviors.\n\nA second paragraph wrapped here."
+    assert (
+        first.abstract
+        == "While vision-language-action models (VLAs) have shown promising robotic behaviors.\n\nA second paragraph wrapped here."
+    )
     assert first.authors == ("Qiao Gu", "Yuanliang Ju") and first.n_authors == 2
-    assert (first.published, first.upvotes, first.arxiv_id, first.kind) == (date(2025, 6, 11), 2, "2506.09937", "hf_json")
+    assert (first.published, first.upvotes, first.arxiv_id, first.kind) == (
+        date(2025, 6, 11),
+        2,
+        "2506.09937",
+        "hf_json",
+    )
     assert [r.line for r in records] == [i + 1 for i, line in enumerate(text.splitlines()) if line == "  {"]
 
 
@@ -109,9 +124,17 @@ def test_arxiv_jsonl() -> None:
     assert warnings == []
     first = records[0]
     assert first.title == "Calculation of prompt diphoton production cross sections at Tevatron and LHC energies"
-    assert first.abstract.startswith("A fully differential calculation in perturbative quantum chromodynamics is presented")
+    assert first.abstract.startswith(
+        "A fully differential calculation in perturbative quantum chromodynamics is presented"
+    )
     assert first.authors == ("C. Balázs", "E. L. Berger", "C. -P. Yuan")
-    assert (first.published, first.arxiv_id, first.kind, first.upvotes, first.line) == (date(2007, 4, 2), "0704.0001", "arxiv", None, 1)
+    assert (first.published, first.arxiv_id, first.kind, first.upvotes, first.line) == (
+        date(2007, 4, 2),
+        "0704.0001",
+        "arxiv",
+        None,
+        1,
+    )
     second = records[1]
     assert second.authors == ("C. Bal\\'azs", "E. L. Berger", "C.-P. Yuan")  # literal, no LaTeX decoding
     assert (second.published, second.line) == (date(2008, 11, 13), 3)
@@ -139,18 +162,41 @@ def test_jsonl_is_streamed() -> None:
 @settings(max_examples=300, deadline=None)
 @given(st.text())
 def test_arbitrary_json_text_never_raises_anything_but_dump_error(text: str) -> None:
-    try:
+    with contextlib.suppress(DumpError):
         run(parse_json, text)
-    except DumpError:
-        pass
     run(parse_jsonl, io.StringIO(text))
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(), lambda c: st.lists(c) | st.dictionaries(st.sampled_from(["paper", "title", "summary", "abstract", "authors", "id", "publishedAt", "upvotes", "versions", "authors_parsed", "name", "created"]), c), max_leaves=20))
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(),
+        lambda c: (
+            st.lists(c)
+            | st.dictionaries(
+                st.sampled_from(
+                    [
+                        "paper",
+                        "title",
+                        "summary",
+                        "abstract",
+                        "authors",
+                        "id",
+                        "publishedAt",
+                        "upvotes",
+                        "versions",
+                        "authors_parsed",
+                        "name",
+                        "created",
+                    ]
+                ),
+                c,
+            )
+        ),
+        max_leaves=20,
+    )
+)
 def test_arbitrary_json_values_never_raise_anything_but_dump_error(value: object) -> None:
-    try:
+    with contextlib.suppress(DumpError):
         run(parse_json, json.dumps(value))
-    except DumpError:
-        pass
     run(parse_jsonl, [json.dumps(value)])

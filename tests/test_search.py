@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import paper_widgets._library as library
-from paper_widgets._search import SearchIndex, match_spans, search
-from paper_widgets._text import fold
+import paper_widgets.library as library
+from paper_widgets.data.text import fold
+from paper_widgets.search.engine import SearchIndex, match_spans, search
 
 
 @pytest.fixture
@@ -184,7 +184,7 @@ def test_extending_the_index_equals_a_full_rebuild(lib: library.Library) -> None
         for word in {w for text in vocabulary for w in text.split()}:  # word ids differ, postings not
             ours, theirs = full.word_id(word), grown.word_id(word)
             assert field.df[ours] == other.df[theirs]
-            for a, b in zip(field.postings(ours), other.postings(theirs)):
+            for a, b in zip(field.postings(ours), other.postings(theirs), strict=False):
                 np.testing.assert_array_equal(a, b)
     for query in ["multitask learning", "AdaMergng", "graph neu", "safe", ""]:
         pd.testing.assert_frame_equal(search(df, query, index=grown), search(df, query, index=full))

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from paper_widgets._records import DumpError, LoadWarning
-from paper_widgets._sources import detect_format, expand_paths, read_path, read_text
+from paper_widgets.data.readers.sources import detect_format, expand_paths, read_path, read_text
+from paper_widgets.data.records import DumpError, LoadWarning
 
 ABSTRACT = "We propose a method. It works well on many benchmarks and we release code."
 
@@ -38,7 +38,12 @@ def test_extension_does_not_matter(tmp_path: Path) -> None:
 
 
 def test_read_text_dispatches_every_format() -> None:
-    assert read_text('{"id": "1", "title": "A", "abstract": "x"}\n{"id": "2", "title": "B", "abstract": "y"}', "s", [])[1].kind == "arxiv"
+    assert (
+        read_text('{"id": "1", "title": "A", "abstract": "x"}\n{"id": "2", "title": "B", "abstract": "y"}', "s", [])[
+            1
+        ].kind
+        == "arxiv"
+    )
     assert read_text("@misc{k, title={A}}", "s", [])[0].kind == "bibtex"
     assert read_text(f"A Title\n{ABSTRACT}", "s", [])[0].kind == "pair"
 
@@ -78,10 +83,10 @@ def test_malformed_json_file_is_dump_error_with_line_and_column(tmp_path: Path) 
 
 
 def test_too_large_json_document_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("paper_widgets._sources.MAX_DOCUMENT_BYTES", 10)
+    monkeypatch.setattr("paper_widgets.data.readers.sources.MAX_DOCUMENT_BYTES", 10)
     path = tmp_path / "big.json"
     path.write_text('[{"title": "A long enough document"}]')
-    with pytest.raises(DumpError, match="too large.*JSON-lines"):
+    with pytest.raises(DumpError, match=r"too large.*JSON-lines"):
         read_path(path, [])
 
 
@@ -99,6 +104,16 @@ def test_expand_paths_files_dirs_globs(tmp_path: Path) -> None:
     (tmp_path / "sub" / ".git" / "HEAD").write_text("x")
     (tmp_path / "c.json").write_text("x")
     warnings: list[LoadWarning] = []
-    found = expand_paths([tmp_path / "sub", str(tmp_path / "*.txt"), tmp_path / "a.txt", tmp_path / "c.json", tmp_path / "missing.txt", str(tmp_path / "*.none")], warnings)
+    found = expand_paths(
+        [
+            tmp_path / "sub",
+            str(tmp_path / "*.txt"),
+            tmp_path / "a.txt",
+            tmp_path / "c.json",
+            tmp_path / "missing.txt",
+            str(tmp_path / "*.none"),
+        ],
+        warnings,
+    )
     assert found == [tmp_path / "sub" / "b.bib", tmp_path / "a.txt", tmp_path / "c.json"]
     assert [w.message for w in warnings] == ["no such file or directory", "pattern matched no files"]

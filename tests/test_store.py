@@ -13,11 +13,11 @@ from pathlib import Path
 import pandas as pd
 import platformdirs
 import pytest
+from conftest import CARD_SEED, PAIR_SEED
 
 import paper_widgets
-from conftest import CARD_SEED, PAIR_SEED
-from paper_widgets._store import DB_NAME, Store, store_home
-from paper_widgets._store_schema import SCHEMA_VERSION, migrate
+from paper_widgets.store import DB_NAME, Store, store_home
+from paper_widgets.store.schema import SCHEMA_VERSION, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -247,7 +247,7 @@ def test_database_from_a_newer_version_is_refused(tmp_path: Path) -> None:
 
 
 def test_failed_migration_leaves_the_file_untouched(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import paper_widgets._store_schema as schema
+    import paper_widgets.store.schema as schema
 
     conn = sqlite3.connect(tmp_path / DB_NAME, isolation_level=None)
     migrate(conn, target=1)
@@ -286,7 +286,7 @@ def test_cache_put_replaces_the_previous_entry_and_its_file(store: Store) -> Non
 def test_file_hash_is_remembered_until_the_file_changes(
     store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import paper_widgets._store as store_module
+    import paper_widgets.store.cache as store_module
 
     hashed: list[str] = []
     real_file_hash = store_module.file_hash
@@ -404,7 +404,7 @@ def test_paper_first_loaded_without_id_keeps_key_and_note_when_id_appears() -> N
 
 
 def test_reload_of_unchanged_dumps_skips_parsing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import paper_widgets._library as library_module
+    import paper_widgets.library as library_module
 
     for seed in (CARD_SEED, PAIR_SEED):
         (tmp_path / seed.name).write_bytes(seed.read_bytes())

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from paper_widgets._store import DB_NAME, Store
+from paper_widgets.store import DB_NAME, Store
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 WRITER = textwrap.dedent(
     """
     import sys
-    from paper_widgets._store import Store
+    from paper_widgets.store import Store
 
     home, key, label, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
     store = Store(home)
@@ -46,9 +46,7 @@ def writer(home: Path, key: str, label: str, count: int) -> subprocess.Popen[str
 
 
 def paper_key(home: Path, title: str) -> str:
-    frame = pd.DataFrame(
-        {"title": [title], "authors": [[]], "published": pd.to_datetime([None]), "arxiv_id": [None]}
-    )
+    frame = pd.DataFrame({"title": [title], "authors": [[]], "published": pd.to_datetime([None]), "arxiv_id": [None]})
     with Store(home) as store:
         return store.assign_keys(frame)[0]
 
@@ -128,7 +126,7 @@ def test_concurrent_key_assignment_agrees(tmp_path: Path) -> None:
         """
         import sys
         import pandas as pd
-        from paper_widgets._store import Store
+        from paper_widgets.store import Store
 
         titles = [f"Shared Paper Number {i}" for i in range(300)] + [f"{sys.argv[2]} Only {i}" for i in range(50)]
         n = len(titles)

@@ -104,7 +104,7 @@ def start_lab(base: Path, *, disabled: tuple[str, ...] = ()) -> Lab:
     if disabled:
         page_config = dirs["config"] / "labconfig" / "page_config.json"
         page_config.parent.mkdir(parents=True, exist_ok=True)
-        page_config.write_text(json.dumps({"disabledExtensions": {name: True for name in disabled}}))
+        page_config.write_text(json.dumps({"disabledExtensions": dict.fromkeys(disabled, True)}))
     env = {
         **os.environ,
         "JUPYTER_CONFIG_DIR": str(dirs["config"]),
@@ -117,10 +117,19 @@ def start_lab(base: Path, *, disabled: tuple[str, ...] = ()) -> Lab:
     log = base / "jupyterlab.log"
     process = subprocess.Popen(
         [
-            sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root",
-            "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-            f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-            "--LabApp.expose_app_in_browser=True", "--ServerApp.open_browser=False",
+            sys.executable,
+            "-m",
+            "jupyter",
+            "lab",
+            "--no-browser",
+            "--allow-root",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={port}",
+            "--ServerApp.port_retries=0",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={root}",
+            "--LabApp.expose_app_in_browser=True",
+            "--ServerApp.open_browser=False",
         ],
         env=env,
         stdout=log.open("wb"),

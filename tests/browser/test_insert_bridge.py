@@ -106,13 +106,15 @@ def test_cursor_insert_types_into_the_markdown_cell_being_edited(page: Page, lab
     assert model[1]["source"] == "As shown by [@key2025]"
 
 
-def test_without_the_plugin_insert_falls_back_to_the_next_cell_and_says_why(page: Page, lab_without_plugin: Lab) -> None:
+def test_without_the_plugin_insert_falls_back_to_the_next_cell_and_says_why(
+    page: Page, lab_without_plugin: Lab
+) -> None:
     lab = lab_without_plugin
     lab.write_notebook(
         "no_plugin.ipynb",
         IMPORT + "\nfirst = paper_widgets.insert('FIRST-' + 'LOST')",
         # JupyterLab closes a comm whose target nobody registered: the kernel knows once cell 0 ended.
-        "print(first.status, paper_widgets._bridge.get_bridge().receiver)",
+        "print(first.status, paper_widgets.kernel.bridge.get_bridge().receiver)",
         "second = paper_widgets.insert('FALLBACK-' + 'TEXT')",
     )
     open_notebook(page, lab, "no_plugin.ipynb")

@@ -17,8 +17,8 @@ SAFE = "SafeMultitaskFailure2025"  # a paper of the bundled samples
 HOSTILE_DUMP = (
     "Daily Papers\n\n"
     "Pwned <script>window.__pwned=1;document.title='PWNED'</script> Paper <img src=x onerror=\"window.__pwned=2\">\n\n"
-    "An abstract with <img src=x onerror=\"window.__pwned=3\"> and "
-    "<a href=\"javascript:window.__pwned=4\">a link</a>. It is hostile.\n\n"
+    'An abstract with <img src=x onerror="window.__pwned=3"> and '
+    '<a href="javascript:window.__pwned=4">a link</a>. It is hostile.\n\n'
     "A Second Harmless Paper Title\n\nThis abstract is about harmless robots. Nothing else.\n"
 )
 
@@ -72,7 +72,10 @@ def test_enter_in_the_search_box_cites_the_best_match(page: Page, lab: Lab) -> N
 
 def test_references_twice_keeps_exactly_one_references_cell(page: Page, lab: Lab) -> None:
     open_browser(
-        page, lab, "refs.ipynb", "import paper_widgets as pw\nb = pw.PaperBrowser(style='text')\nb",
+        page,
+        lab,
+        "refs.ipynb",
+        "import paper_widgets as pw\nb = pw.PaperBrowser(style='text')\nb",
         f"Failure detection for robot policies [@{SAFE}].",
     )
     feedback = page.locator(".paper-widgets .pw-feedback")
@@ -94,7 +97,10 @@ def test_references_twice_keeps_exactly_one_references_cell(page: Page, lab: Lab
 def test_hostile_dump_is_shown_literally_and_runs_nothing(page: Page, lab: Lab) -> None:
     (lab.root / "hostile.txt").write_text(HOSTILE_DUMP)
     open_browser(
-        page, lab, "hostile.ipynb", "import paper_widgets as pw\nb = pw.PaperBrowser(pw.load('hostile.txt'), style='cite')\nb",
+        page,
+        lab,
+        "hostile.ipynb",
+        "import paper_widgets as pw\nb = pw.PaperBrowser(pw.load('hostile.txt'), style='cite')\nb",
     )
     page.locator(".paper-widgets .pw-search input").press_sequentially("pwned", delay=20)
     detail = page.locator(".paper-widgets .pw-detail")

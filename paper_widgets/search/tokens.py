@@ -1,11 +1,11 @@
 """Search stage, tokeniser: the folded words of a batch of texts, as numpy arrays.
 
 Every text is split on whitespace into tokens and each token yields ``compounds(words(token))``
-(:func:`paper_widgets._text.words`; a hyphenated ``Multi-Task`` gives multi, task and the joined
+(:func:`paper_widgets.data.text.words`; a hyphenated ``Multi-Task`` gives multi, task and the joined
 multitask).  Doing that per token in Python costs minutes at a million abstracts, so the batch is
 joined into one UTF-8 byte buffer and the ASCII tokens — nearly all of them — are lower-cased,
 cut into letter/digit runs and joined into compounds with numpy.  Only tokens holding a
-non-ASCII byte go through :func:`~paper_widgets._text.fold` one by one.  Distinct words are told
+non-ASCII byte go through :func:`~paper_widgets.data.text.fold` one by one.  Distinct words are told
 apart exactly (eight bytes at a time, factorised), never by a hash that could merge two words.
 """
 
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from paper_widgets._text import words
+from paper_widgets.data.text import words
 
 __all__ = ["Tokens", "compounds", "tokenise"]
 
@@ -26,9 +26,12 @@ _RUNS = {n: [(i, j) for i in range(n) for j in range(i + 2, n + 1)] for n in ran
 # bytes.translate tables (C speed, unlike a numpy lookup): byte classes, and ASCII lower case
 _SPACE, _WORD, _OTHER, _NON_ASCII = b"\x00\x01\x02\x03"
 _CLASSES = bytes(
-    _SPACE if chr(b) in "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x00"  # str.split()'s ASCII whitespace, and NUL
-    else _WORD if chr(b).isascii() and chr(b).isalnum()  # what fold keeps of ASCII text
-    else _OTHER if b < 0x80
+    _SPACE
+    if chr(b) in "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x00"  # str.split()'s ASCII whitespace, and NUL
+    else _WORD
+    if chr(b).isascii() and chr(b).isalnum()  # what fold keeps of ASCII text
+    else _OTHER
+    if b < 0x80
     else _NON_ASCII
     for b in range(256)
 )
@@ -117,7 +120,7 @@ def _compounds(part_token: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarr
         for tokens in [np.flatnonzero(n_parts == n)]
         for k, (i, j) in enumerate(pairs)
     ]
-    first, count, last, place = (np.concatenate(column).astype(np.int64) for column in zip(*runs))
+    first, count, last, place = (np.concatenate(column).astype(np.int64) for column in zip(*runs, strict=False))
     return first, count, last, place
 
 
@@ -129,7 +132,7 @@ def _unicode_words(
     found: list[bytes] = []
     token: list[int] = []
     place: list[int] = []
-    for t, (start, end) in enumerate(zip(starts.tolist(), ends.tolist())):
+    for t, (start, end) in enumerate(zip(starts.tolist(), ends.tolist(), strict=False)):
         chunk = data[start:end]
         folded = cache.get(chunk)
         if folded is None:  # Unicode whitespace (a no-break space) splits the token, as str.split() does

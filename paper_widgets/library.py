@@ -4,7 +4,7 @@
 all end in :meth:`Library._build`: records are merged into one row per unique paper, given
 citekeys, and every load problem is kept in ``lib.warnings`` and emitted as a
 :class:`PaperWidgetsWarning`.  Search, citations, exports and notes are thin delegations to the
-stages below (``_search``, ``_cite``, ``_export``, ``_store``).
+stages below (``search.engine``, ``output.cite``, ``output.export``, ``store.store``).
 """
 
 from __future__ import annotations
@@ -13,27 +13,27 @@ import functools
 import hashlib
 import os
 import warnings as _warnings
-from datetime import date, datetime
 from collections.abc import Iterable
+from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
 
 import pandas as pd
 
-from paper_widgets._cite import cite, snippet, unknown_key
-from paper_widgets._cite import set_default_style as _set_session_style
-from paper_widgets._export import to_bibtex, to_csl_json
-from paper_widgets._merge import merge_records, normalise_frame
-from paper_widgets._records import DumpError, LoadWarning, PaperWidgetsWarning, records_frame
-from paper_widgets._search import search
-from paper_widgets._search_index import SearchIndex, row_hashes
-from paper_widgets._sources import expand_paths, read_path, read_text
-from paper_widgets._store import (
+from paper_widgets.data.merge import merge_records, normalise_frame
+from paper_widgets.data.readers.sources import expand_paths, read_path, read_text
+from paper_widgets.data.records import DumpError, LoadWarning, PaperWidgetsWarning, records_frame
+from paper_widgets.output.cite import cite, snippet, unknown_key
+from paper_widgets.output.cite import set_default_style as _set_session_style
+from paper_widgets.output.export import to_bibtex, to_csl_json
+from paper_widgets.output.notes import notes_markdown
+from paper_widgets.search.engine import search
+from paper_widgets.search.index import SearchIndex, row_hashes
+from paper_widgets.store import (
     Store,
     StoreLike,
     annotate,
     content_hash,
-    notes_markdown,
     open_store,
     package_fingerprint,
 )
@@ -132,7 +132,7 @@ class Library:
             _emit(problems)
             return cls(papers, problems, store)
         frames = []
-        for (path, name), digest in zip(files, digests):
+        for (path, name), digest in zip(files, digests, strict=False):
             file_name = f"records:{Path(path).resolve()}"
             if digest is not None and (cached := store.cache_get(file_name, digest)) is not None:
                 frame, found = cached
@@ -238,7 +238,7 @@ class Library:
     def search(self, query: str, limit: int | None = 20, **filters: object) -> pd.DataFrame:
         """Ranked, typo-tolerant search of titles and abstracts: ``df`` rows plus ``score``, best first.
 
-        Filters and sorts: see :func:`paper_widgets._search.search`.  The index is built on the
+        Filters and sorts: see :func:`paper_widgets.search.engine.search`.  The index is built on the
         first search (or taken from the store's cache), kept on the library and extended when
         papers are added.
         """
@@ -269,7 +269,7 @@ class Library:
             return self.df
         keys = [keys] if isinstance(keys, str) else list(keys)
         positions = self._keys.get_indexer(keys)
-        for key, position in zip(keys, positions):
+        for key, position in zip(keys, positions, strict=False):
             if position < 0:
                 raise unknown_key(key, self._keys)
         return self.df.iloc[positions].reset_index(drop=True)
@@ -349,4 +349,3 @@ def load_sample(*, store: StoreLike = None) -> Library:
     folder = resources.files("paper_widgets") / "sample_data"
     with resources.as_file(folder) as path:
         return Library.from_files(((Path(path) / name, name) for name in SAMPLE_FILES), store=store)
-

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from ._protocol import COMM_TARGET, make_request
+from paper_widgets.kernel.protocol import COMM_TARGET, make_request
 
 __all__ = ["Bridge", "Delivery", "get_bridge", "insert", "read_cells", "upsert_cell"]
 
@@ -173,7 +173,9 @@ class Bridge:
         if delivery.done:
             return
         if self.receiver:
-            self._undeliverable(delivery, f"JupyterLab did not answer within {self.timeout:g} s; is the notebook still open?")
+            self._undeliverable(
+                delivery, f"JupyterLab did not answer within {self.timeout:g} s; is the notebook still open?"
+            )
         else:
             self.receiver = False
             self._undeliverable(delivery, NO_RECEIVER)
@@ -188,7 +190,9 @@ class Bridge:
     @staticmethod
     def _report_undelivered(lost: list[Delivery]) -> None:
         texts = "\n\n".join(delivery.request["text"] for delivery in lost)
-        print(f"paper_widgets: {len(lost)} earlier insert(s) did not arrive. {lost[-1].message}\nHere they are to copy:\n\n{texts}\n")
+        print(
+            f"paper_widgets: {len(lost)} earlier insert(s) did not arrive. {lost[-1].message}\nHere they are to copy:\n\n{texts}\n"
+        )
 
     def _arm_timeout(self, delivery: Delivery) -> None:
         if delivery.from_cell:

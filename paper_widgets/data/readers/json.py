@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from datetime import date
 from email.utils import parsedate_to_datetime
 
-from paper_widgets._records import DumpError, LoadWarning, PaperRecord
+from paper_widgets.data.records import DumpError, LoadWarning, PaperRecord
 
 __all__ = ["parse_json", "parse_jsonl", "record_from_object", "unwrap"]
 
@@ -26,7 +26,9 @@ _PARAGRAPH = re.compile(r"\n[ \t]*\n\s*")
 _WRAP = re.compile(r"[ \t]*\n[ \t]*")
 _ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 _RFC_DATE = re.compile(r"\s*(?:[A-Za-z]{3},\s*)?(\d{1,2}) ([A-Za-z]{3}) (\d{4})\b")
-_MONTHS = {m: i for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), 1)}
+_MONTHS = {
+    m: i for i, m in enumerate(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)
+}
 _AUTHOR_SPLIT = re.compile(r",\s*(?:and\s+)?|\s+and\s+")
 
 
@@ -188,7 +190,9 @@ def parse_jsonl(lines: Iterable[str | bytes], source: str, warnings: list[LoadWa
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
-            warnings.append(LoadWarning(source, number, f"malformed JSON at column {exc.colno}: {exc.msg}; line skipped"))
+            warnings.append(
+                LoadWarning(source, number, f"malformed JSON at column {exc.colno}: {exc.msg}; line skipped")
+            )
             continue
         except (UnicodeDecodeError, RecursionError) as exc:
             warnings.append(LoadWarning(source, number, f"unreadable JSON line ({type(exc).__name__}); skipped"))

@@ -1,6 +1,6 @@
 """Search stage, index half: an inverted index over the folded words of titles and abstracts.
 
-Texts are cut into folded words by :mod:`paper_widgets._search_tokens` (a hyphenated token such
+Texts are cut into folded words by :mod:`paper_widgets.search.tokens` (a hyphenated token such
 as ``Multi-Task`` also yields the joined word ``multitask``, so ``AdaMerging``-style names and
 ``multitask`` match either spelling), a chunk of rows at a time with numpy.  Postings are CSR
 numpy arrays per field — word id → ascending row numbers (int32) and term frequencies (uint8) —
@@ -25,8 +25,8 @@ import pandas as pd
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from paper_widgets._merge import fold_titles
-from paper_widgets._search_tokens import tokenise
+from paper_widgets.data.merge import fold_titles
+from paper_widgets.search.tokens import tokenise
 
 __all__ = ["FIELDS", "SearchIndex", "max_typos", "row_hashes"]
 
@@ -347,7 +347,7 @@ class SearchIndex:
         keys = np.unique(_trigrams([word])[0])
         lo = np.searchsorted(self._tri_keys, keys, "left")
         hi = np.searchsorted(self._tri_keys, keys, "right")
-        hits = np.concatenate([self._tri_words[a:b] for a, b in zip(lo, hi)])
+        hits = np.concatenate([self._tri_words[a:b] for a, b in zip(lo, hi, strict=False)])
         # a word more than ``typos`` characters longer or shorter is too far: drop it before counting
         hits = hits[np.abs(self._trigram_counts()[hits] - min(len(word), _TRI_WIDTH)) <= typos]
         ids, shared = np.unique(hits, return_counts=True)
@@ -359,7 +359,7 @@ class SearchIndex:
         close = (edits <= typos) & (np.array(others, dtype=object) != word)
         ids, edits = ids[close], edits[close]
         best = np.lexsort((ids, -self.fields["title"].df[ids], edits))[:limit]
-        return list(zip(ids[best].tolist(), edits[best].tolist()))
+        return list(zip(ids[best].tolist(), edits[best].tolist(), strict=False))
 
     def postings(self, field: str, word_id: int) -> tuple[np.ndarray, np.ndarray]:
         return self.fields[field].postings(word_id)

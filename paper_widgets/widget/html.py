@@ -2,7 +2,7 @@
 
 Everything here is a pure function of a ``lib.df`` row, so it is tested without widgets.  Dump text
 is untrusted: every text segment goes through :func:`html.escape`, highlighting wraps only the
-spans :func:`paper_widgets._search.match_spans` found in the raw text, and only well-formed
+spans :func:`paper_widgets.search.engine.match_spans` found in the raw text, and only well-formed
 ``http(s)`` URLs (and arXiv ids) become links.
 """
 
@@ -13,8 +13,8 @@ import re
 
 import pandas as pd
 
-from paper_widgets._search import match_spans
-from paper_widgets._text import is_text
+from paper_widgets.data.text import is_text
+from paper_widgets.search.engine import match_spans
 
 __all__ = ["detail_html", "highlight", "link", "result_label", "safe_url"]
 
@@ -36,7 +36,9 @@ def safe_url(url: object) -> str | None:
 
 def link(url: str, label: str) -> str:
     """An ``<a>`` opening ``url`` (already checked by :func:`safe_url`) in a new tab."""
-    return f'<a href="{html.escape(url, quote=True)}" target="_blank" rel="noopener noreferrer">{html.escape(label)}</a>'
+    return (
+        f'<a href="{html.escape(url, quote=True)}" target="_blank" rel="noopener noreferrer">{html.escape(label)}</a>'
+    )
 
 
 def highlight(text: str, query: str) -> str:
@@ -108,7 +110,9 @@ def detail_html(row: pd.Series, query: str = "") -> str:
     if links:
         parts.append(f'<div class="pw-links">{" · ".join(links)}</div>')
     abstract = str(row.get("abstract") or "")
-    parts.append(f'<p class="pw-abstract" style="margin-top:8px">{highlight(abstract, query) if abstract else "<em>No abstract.</em>"}</p>')
+    parts.append(
+        f'<p class="pw-abstract" style="margin-top:8px">{highlight(abstract, query) if abstract else "<em>No abstract.</em>"}</p>'
+    )
     if sources:
         parts.append(f'<div class="pw-sources">Sources: {html.escape(", ".join(sources))}</div>')
     parts.append("</div>")

@@ -1,7 +1,7 @@
 """Search stage: ranked, typo-tolerant search of a paper frame, and match spans for highlighting.
 
-A query is folded into words (:func:`paper_widgets._text.words`); each word becomes a *term*
-whose stand-ins come from the :class:`~paper_widgets._search_index.SearchIndex`: the word itself,
+A query is folded into words (:func:`paper_widgets.data.text.words`); each word becomes a *term*
+whose stand-ins come from the :class:`~paper_widgets.search.index.SearchIndex`: the word itself,
 completions of the word still being typed, and title words within one or two typos.  Candidate
 generation is vectorised BM25 over the postings of those words (title weighted above abstract)
 plus an idf-weighted coverage that favours papers matching every term.  Only the best few
@@ -22,9 +22,9 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
-from paper_widgets._search_index import SearchIndex, max_typos
-from paper_widgets._search_tokens import compounds
-from paper_widgets._text import words
+from paper_widgets.data.text import words
+from paper_widgets.search.index import SearchIndex, max_typos
+from paper_widgets.search.tokens import compounds
 
 __all__ = ["SORTS", "SearchIndex", "match_spans", "search"]
 
@@ -170,9 +170,7 @@ def _order(df: pd.DataFrame, rows: np.ndarray, sort: str, relevance: np.ndarray)
     return np.lexsort((rows, -relevance, key))
 
 
-def _rescore(
-    index: SearchIndex, rows: np.ndarray, coverage: np.ndarray, bm25: np.ndarray, query: _Query
-) -> np.ndarray:
+def _rescore(index: SearchIndex, rows: np.ndarray, coverage: np.ndarray, bm25: np.ndarray, query: _Query) -> np.ndarray:
     """Final scores of candidate ``rows``: index evidence plus rapidfuzz title similarity."""
     score = _W_COVERAGE * coverage + _W_BM25 * bm25
     if query.long or not len(rows):  # a pasted abstract is not a title
@@ -289,7 +287,10 @@ def match_spans(text: str, query: str) -> list[tuple[int, int]]:
         joined = compounds([p[2] for p in parts])[len(parts) :]
         runs = [(i, j) for i in range(len(parts)) for j in range(i + 2, len(parts) + 1)]
         # a compound matches a prefix only beyond its first part, which matches on its own
-        pieces += [(parts[i][0], parts[j - 1][1], word, len(parts[i][2]) + 1) for (i, j), word in zip(runs, joined)]
+        pieces += [
+            (parts[i][0], parts[j - 1][1], word, len(parts[i][2]) + 1)
+            for (i, j), word in zip(runs, joined, strict=False)
+        ]
     spans, found = [], set()
     for start, end, word, shortest in pieces:
         is_prefix = prefix is not None and len(prefix) >= shortest and word.startswith(prefix)

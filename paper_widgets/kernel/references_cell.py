@@ -3,16 +3,16 @@
 :func:`update_references` is what the References button and JupyterLab's palette command
 ("Update paper_widgets References cell", which runs it silently in the kernel) call.  A kernel
 cannot wait for the frontend while it runs, so it is a chain of bridge callbacks: read the cells →
-:func:`paper_widgets._bibliography.references` → upsert the cell tagged ``role: references``.
+:func:`paper_widgets.output.bibliography.references` → upsert the cell tagged ``role: references``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from paper_widgets import _bridge
-from paper_widgets._bibliography import REFERENCES_METADATA, references
-from paper_widgets._library import Library, load_default
+from paper_widgets.kernel import bridge as _bridge
+from paper_widgets.library import Library, load_default
+from paper_widgets.output.bibliography import REFERENCES_METADATA, references
 
 __all__ = ["ROLE", "current_library", "default_library", "remember", "update_references"]
 
@@ -47,7 +47,7 @@ def update_references(
     """Create or replace the References cell of the notebook whose kernel runs this.
 
     The cell lists every paper cited in the notebook's markdown cells, formatted by
-    :func:`paper_widgets._bibliography.references` in ``style`` (default: the style of the
+    :func:`paper_widgets.output.bibliography.references` in ``style`` (default: the style of the
     browser shown last, else ``"text"``).  ``lib`` defaults to that browser's library.  Returns
     the Delivery of the first step (reading the cells); ``on_done`` gets the Delivery that decided
     the outcome: the upsert's, or the read's when reading failed.

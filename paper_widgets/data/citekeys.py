@@ -27,8 +27,8 @@ from string import ascii_lowercase
 import numpy as np
 import pandas as pd
 
-from paper_widgets._merge import ASCII_FOLD, fold_titles
-from paper_widgets._text import fold
+from paper_widgets.data.merge import ASCII_FOLD, fold_titles
+from paper_widgets.data.text import fold
 
 __all__ = ["KEY_PATTERN", "assign_keys", "paper_identities", "paper_identity", "title_identities"]
 
@@ -38,13 +38,126 @@ TITLE_WORDS = 3
 # Better BibTeX's skip-words (articles, prepositions, conjunctions), English plus the common
 # particles of other languages that appear in paper titles.
 _STOP_WORDS = frozenset(
-    """a ab aboard about above across after against al along amid among an and anti around as at
-    before behind below beneath beside besides between beyond but by d da das de del dell della
-    delle dem den der des despite die do down du during ein eine einem einen einer eines el en et
-    except for from gli i il in inside into is l la las le les like lo los near nor of off on onto
-    or over past per plus round save since so some sur than the through to toward towards un una
-    unas under underneath une unlike uno unos until up upon versus via von while with within without
-    yet zu zum""".split()
+    [
+        "a",
+        "ab",
+        "aboard",
+        "about",
+        "above",
+        "across",
+        "after",
+        "against",
+        "al",
+        "along",
+        "amid",
+        "among",
+        "an",
+        "and",
+        "anti",
+        "around",
+        "as",
+        "at",
+        "before",
+        "behind",
+        "below",
+        "beneath",
+        "beside",
+        "besides",
+        "between",
+        "beyond",
+        "but",
+        "by",
+        "d",
+        "da",
+        "das",
+        "de",
+        "del",
+        "dell",
+        "della",
+        "delle",
+        "dem",
+        "den",
+        "der",
+        "des",
+        "despite",
+        "die",
+        "do",
+        "down",
+        "du",
+        "during",
+        "ein",
+        "eine",
+        "einem",
+        "einen",
+        "einer",
+        "eines",
+        "el",
+        "en",
+        "et",
+        "except",
+        "for",
+        "from",
+        "gli",
+        "i",
+        "il",
+        "in",
+        "inside",
+        "into",
+        "is",
+        "l",
+        "la",
+        "las",
+        "le",
+        "les",
+        "like",
+        "lo",
+        "los",
+        "near",
+        "nor",
+        "of",
+        "off",
+        "on",
+        "onto",
+        "or",
+        "over",
+        "past",
+        "per",
+        "plus",
+        "round",
+        "save",
+        "since",
+        "so",
+        "some",
+        "sur",
+        "than",
+        "the",
+        "through",
+        "to",
+        "toward",
+        "towards",
+        "un",
+        "una",
+        "unas",
+        "under",
+        "underneath",
+        "une",
+        "unlike",
+        "uno",
+        "unos",
+        "until",
+        "up",
+        "upon",
+        "versus",
+        "via",
+        "von",
+        "while",
+        "with",
+        "within",
+        "without",
+        "yet",
+        "zu",
+        "zum",
+    ]
 )
 # Letters that NFKD does not decompose into ASCII; everything else non-ASCII is dropped.
 _TRANSLITERATE = str.maketrans(
@@ -62,7 +175,7 @@ _FALLBACK_PREFIX = "paper"
 
 
 def _fold(text: str) -> str:
-    """:func:`paper_widgets._text.fold`, with a shortcut for pure-ASCII text (same result, several times faster)."""
+    """:func:`paper_widgets.data.text.fold`, with a shortcut for pure-ASCII text (same result, several times faster)."""
     if text.isascii():
         return _NON_WORD.sub(" ", text.lower()).strip()
     return fold(text)
@@ -137,7 +250,7 @@ def _base_keys(frame: pd.DataFrame) -> pd.Series:
     first_authors = [_first_author(a) for a in frame["authors"].tolist()]
     # Few titles and far fewer authors repeat, but deduplicating makes both caches free to build.
     distinct = list(set(titles))
-    title_part = dict(zip(distinct, _title_parts(distinct)))
+    title_part = dict(zip(distinct, _title_parts(distinct), strict=False))
     surname = {a: _surname(a) for a in set(first_authors)}
     year_part = pd.to_datetime(frame["published"]).dt.year.astype("Int64").astype(str).fillna("").tolist()
     # object arrays concatenate element-wise in C, a million keys without a Python loop
@@ -226,7 +339,7 @@ def assign_keys(frame: pd.DataFrame, reserved: Mapping[str, str] | None = None) 
     order = pd.DataFrame({"base": clashing, "identity": identity[clashing.index], "title": title[clashing.index]})
     order = order.sort_values(["base", "identity", "title"], kind="stable")
     suffixed: dict[int, str] = {}
-    for base_key, group in groupby(zip(order["base"].tolist(), order.index.tolist()), key=itemgetter(0)):
+    for base_key, group in groupby(zip(order["base"].tolist(), order.index.tolist(), strict=False), key=itemgetter(0)):
         suffixes = _suffixes()
         if base_key in reserved_keys:
             next(suffixes)  # the bare base belongs to a reserved paper

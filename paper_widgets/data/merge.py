@@ -1,7 +1,7 @@
 """Merging stage: records from every input → one row per unique paper (before citekeys).
 
 Two records are the same paper when they share an arXiv id or a folded title
-(:func:`paper_widgets._text.fold`: case, accents, punctuation and whitespace ignored); the
+(:func:`paper_widgets.data.text.fold`: case, accents, punctuation and whitespace ignored); the
 relation is transitive, so groups are the connected components of that graph.  Each field of a
 group comes from the record most likely to have it right: date and counts from page cards,
 authors and arXiv id from JSON, the longest abstract.  Ties are broken by a stable identity of
@@ -17,8 +17,8 @@ from itertools import compress
 import numpy as np
 import pandas as pd
 
-from paper_widgets._records import KINDS
-from paper_widgets._text import fold
+from paper_widgets.data.records import KINDS
+from paper_widgets.data.text import fold
 
 __all__ = ["ASCII_FOLD", "COLUMNS", "fold_titles", "hf_url", "merge_records", "normalise_frame"]
 

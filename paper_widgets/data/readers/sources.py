@@ -18,10 +18,10 @@ from collections.abc import Iterable, Iterator
 from datetime import date
 from pathlib import Path
 
-from paper_widgets._parse_bibtex import parse_bibtex
-from paper_widgets._parse_dump import parse_dump
-from paper_widgets._parse_json import parse_json, parse_jsonl
-from paper_widgets._records import DumpError, LoadWarning, PaperRecord
+from paper_widgets.data.readers.bibtex import parse_bibtex
+from paper_widgets.data.readers.dump import parse_dump
+from paper_widgets.data.readers.json import parse_json, parse_jsonl
+from paper_widgets.data.records import DumpError, LoadWarning, PaperRecord
 
 __all__ = ["MAX_DOCUMENT_BYTES", "detect_format", "expand_paths", "read_path", "read_text"]
 
@@ -29,8 +29,40 @@ __all__ = ["MAX_DOCUMENT_BYTES", "detect_format", "expand_paths", "read_path", "
 MAX_DOCUMENT_BYTES = 512 * 1024 * 1024
 _HEAD_BYTES = 64 * 1024
 _SKIP_SUFFIXES = frozenset(
-    ".png .jpg .jpeg .gif .webp .bmp .ico .svg .pdf .zip .gz .bz2 .xz .tar .7z .whl .so .dylib .dll .exe"
-    " .pyc .parquet .feather .sqlite .db .mp3 .mp4 .mov .woff .woff2 .ttf .ipynb".split()
+    [
+        ".png",
+        ".jpg",
+        ".jpeg",
+        ".gif",
+        ".webp",
+        ".bmp",
+        ".ico",
+        ".svg",
+        ".pdf",
+        ".zip",
+        ".gz",
+        ".bz2",
+        ".xz",
+        ".tar",
+        ".7z",
+        ".whl",
+        ".so",
+        ".dylib",
+        ".dll",
+        ".exe",
+        ".pyc",
+        ".parquet",
+        ".feather",
+        ".sqlite",
+        ".db",
+        ".mp3",
+        ".mp4",
+        ".mov",
+        ".woff",
+        ".woff2",
+        ".ttf",
+        ".ipynb",
+    ]
 )
 _BIBTEX_START = re.compile(r"@\s*[A-Za-z]+\s*[{(]")
 
@@ -54,7 +86,9 @@ def detect_format(head: str) -> str:
     return "dump"
 
 
-def _dispatch(fmt: str, text: str, source: str, warnings: list[LoadWarning], today: date | None) -> Iterator[PaperRecord]:
+def _dispatch(
+    fmt: str, text: str, source: str, warnings: list[LoadWarning], today: date | None
+) -> Iterator[PaperRecord]:
     if fmt == "json":
         return parse_json(text, source, warnings)
     if fmt == "jsonl":
@@ -79,7 +113,9 @@ def _decoded_lines(binary: Iterable[bytes], source: str, warnings: list[LoadWarn
             yield raw.decode("utf-8", errors="replace")
 
 
-def read_path(path: Path, warnings: list[LoadWarning], source: str | None = None, today: date | None = None) -> list[PaperRecord]:
+def read_path(
+    path: Path, warnings: list[LoadWarning], source: str | None = None, today: date | None = None
+) -> list[PaperRecord]:
     """Every record in the file at ``path``; raises :class:`DumpError` if it cannot be read at all."""
     source = source or str(path)
     try:

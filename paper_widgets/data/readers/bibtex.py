@@ -16,8 +16,8 @@ from datetime import date
 import bibtexparser
 from bibtexparser import model
 
-from paper_widgets._parse_json import unwrap
-from paper_widgets._records import LoadWarning, PaperRecord
+from paper_widgets.data.readers.json import unwrap
+from paper_widgets.data.records import LoadWarning, PaperRecord
 
 __all__ = ["parse_bibtex"]
 
@@ -26,7 +26,9 @@ _ARXIV_ID = re.compile(
     r"(?:arxiv\.org/(?:abs|pdf)/|10\.48550/arxiv\.|arxiv:\s*)(\d{4}\.\d{4,5}|[a-z\-]+(?:\.[a-z]{2})?/\d{7})", re.I
 )
 _BARE_ARXIV_ID = re.compile(r"\d{4}\.\d{4,5}(?:v\d+)?|[a-z\-]+(?:\.[A-Z]{2})?/\d{7}(?:v\d+)?")
-_MONTHS = {m: i for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), 1)}
+_MONTHS = {
+    m: i for i, m in enumerate(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)
+}
 
 
 def _clean(value: str) -> str:
@@ -48,7 +50,9 @@ def _published(fields: dict[str, str]) -> date | None:
     if not year:
         return _date_field(fields.get("date", ""))
     month_text = fields.get("month", "").strip().lower()
-    month = _MONTHS.get(month_text[:3]) or (int(month_text) if month_text.isdigit() and 1 <= int(month_text) <= 12 else 1)
+    month = _MONTHS.get(month_text[:3]) or (
+        int(month_text) if month_text.isdigit() and 1 <= int(month_text) <= 12 else 1
+    )
     return date(int(year.group()), month, 1)
 
 
@@ -82,7 +86,9 @@ def _record(entry: model.Entry, source: str, warnings: list[LoadWarning]) -> Pap
         warnings.append(LoadWarning(source, line, f"entry {entry.key!r} has no title; skipped"))
         return None
     authors = tuple(
-        _person(a) for a in re.split(r"\s+and\s+", _clean(fields.get("author", ""))) if a.strip() and a.strip() != "others"
+        _person(a)
+        for a in re.split(r"\s+and\s+", _clean(fields.get("author", "")))
+        if a.strip() and a.strip() != "others"
     )
     try:
         published = _published(fields)

@@ -12,10 +12,9 @@ import re
 from collections.abc import Iterable
 
 import pandas as pd
-
 from rapidfuzz import fuzz, process
 
-from paper_widgets._text import is_text, words
+from paper_widgets.data.text import is_text, words
 
 __all__ = [
     "STYLES",
@@ -105,7 +104,7 @@ def short_title(title: str) -> str:
 
 
 def _authors_text(authors: object) -> str:
-    """"A", "A and B", "A, B and C", or "A et al." for more; "" when unknown."""
+    """ "A", "A and B", "A, B and C", or "A et al." for more; "" when unknown."""
     names = [a.strip() for a in authors if is_text(a)] if isinstance(authors, (list, tuple)) else []
     if len(names) > TEXT_AUTHORS:
         return f"{names[0]} et al."
@@ -193,8 +192,44 @@ def markdown_citation(rows: pd.Series | pd.DataFrame, style: str | None = None) 
 
 # Words whose trailing period does not end a sentence (compared lower-cased, without the period).
 _ABBREVIATIONS = frozenset(
-    """al e.g eg i.e ie cf vs fig figs eq eqs sec sect tab ref refs no nos vol pp p approx
-    ca resp dr mr mrs ms prof st inc jr sr viz w.r.t wrt""".split()
+    [
+        "al",
+        "e.g",
+        "eg",
+        "i.e",
+        "ie",
+        "cf",
+        "vs",
+        "fig",
+        "figs",
+        "eq",
+        "eqs",
+        "sec",
+        "sect",
+        "tab",
+        "ref",
+        "refs",
+        "no",
+        "nos",
+        "vol",
+        "pp",
+        "p",
+        "approx",
+        "ca",
+        "resp",
+        "dr",
+        "mr",
+        "mrs",
+        "ms",
+        "prof",
+        "st",
+        "inc",
+        "jr",
+        "sr",
+        "viz",
+        "w.r.t",
+        "wrt",
+    ]
 )
 # A candidate end: terminal punctuation, optional closing quotes/brackets, whitespace.
 _BOUNDARY = re.compile(r"[.!?]+[\"'”’)\]]*\s+")
@@ -242,7 +277,7 @@ def _scores(sentences: list[str], query: str) -> list[float]:
         for term in terms:
             if term in present:
                 score += 1
-            elif len(term) >= 4 and any(w.startswith(term) or term.startswith(w) and len(w) >= 4 for w in present):
+            elif len(term) >= 4 and any(w.startswith(term) or (term.startswith(w) and len(w) >= 4) for w in present):
                 score += 0.5  # "merge" ~ "merging", "agents" ~ "agent"
         scores.append(score)
     return scores

@@ -16,7 +16,7 @@ from typing import Any
 
 __all__ = ["ACTIONS", "CELL_TYPES", "COMM_TARGET", "METADATA_KEY", "PROTOCOL_VERSION", "WHERE", "make_request"]
 
-_SPEC: dict[str, Any] = json.loads(resources.files(__package__).joinpath("protocol.json").read_text("utf-8"))
+_SPEC: dict[str, Any] = json.loads(resources.files("paper_widgets").joinpath("protocol.json").read_text("utf-8"))
 
 COMM_TARGET: str = _SPEC["target"]
 PROTOCOL_VERSION: int = _SPEC["version"]

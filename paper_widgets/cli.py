@@ -19,10 +19,10 @@ from pathlib import Path
 import pandas as pd
 
 from paper_widgets import __version__
-from paper_widgets._cite import STYLES
-from paper_widgets._library import Library, load
-from paper_widgets._records import PaperWidgetsWarning
-from paper_widgets._sources import detect_format, expand_paths
+from paper_widgets.data.readers.sources import detect_format, expand_paths
+from paper_widgets.data.records import PaperWidgetsWarning
+from paper_widgets.library import Library, load
+from paper_widgets.output.cite import STYLES
 
 __all__ = ["main"]
 
@@ -113,12 +113,14 @@ def _bibtex(args: argparse.Namespace) -> int:
 
 def _csl(args: argparse.Namespace) -> int:
     lib = _load(args.dumps)
-    _write(json.dumps(lib.to_csl_json(), indent=2, ensure_ascii=False) + "\n", args.output, f"{len(lib)} CSL-JSON items")
+    _write(
+        json.dumps(lib.to_csl_json(), indent=2, ensure_ascii=False) + "\n", args.output, f"{len(lib)} CSL-JSON items"
+    )
     return 0
 
 
 def _refs(args: argparse.Namespace) -> int:
-    from paper_widgets._bibliography import references
+    from paper_widgets.output.bibliography import references
 
     lib = _load(args.dumps)
     try:

@@ -20,14 +20,21 @@ import ipywidgets as widgets
 import pandas as pd
 from traitlets import Enum, Int, List, Tuple, Unicode, observe
 
-from paper_widgets import _bridge
-from paper_widgets._browser_html import detail_html, result_label
-from paper_widgets._cite import STYLES, escape_markdown, get_default_style, markdown_citation, snippet, unknown_key
-from paper_widgets._export import to_bibtex
-from paper_widgets._library import Library
-from paper_widgets._references_cell import default_library, remember, update_references
-from paper_widgets._search import SORTS
-from paper_widgets._store import STATUSES
+from paper_widgets.kernel import bridge as _bridge
+from paper_widgets.kernel.references_cell import default_library, remember, update_references
+from paper_widgets.library import Library
+from paper_widgets.output.cite import (
+    STYLES,
+    escape_markdown,
+    get_default_style,
+    markdown_citation,
+    snippet,
+    unknown_key,
+)
+from paper_widgets.output.export import to_bibtex
+from paper_widgets.search.engine import SORTS
+from paper_widgets.store import STATUSES
+from paper_widgets.widget.html import detail_html, result_label
 
 __all__ = ["Debouncer", "PaperBrowser"]
 
@@ -102,7 +109,7 @@ def _css(widget: widgets.DOMWidget, css: str) -> widgets.DOMWidget:
 class PaperBrowser(widgets.VBox):
     """Search, read, cite and annotate the papers of a :class:`~paper_widgets.Library` in a notebook.
 
-    ``PaperBrowser(lib)`` shows ``lib``; without one, :func:`paper_widgets._references_cell.default_library`.
+    ``PaperBrowser(lib)`` shows ``lib``; without one, :func:`paper_widgets.kernel.references_cell.default_library`.
     Every control has a programmatic twin: :meth:`type_query`, :meth:`select`, :meth:`select_next`,
     :meth:`cite`, :meth:`snippet`, :meth:`bibtex`, :meth:`update_references`, :meth:`save_note`, …
     """
@@ -110,10 +117,15 @@ class PaperBrowser(widgets.VBox):
     query = Unicode("", help="The query the results are for: the search box once typing paused (or Enter).")
     selected = Unicode(None, allow_none=True, help="Citekey of the selected paper, None when nothing matches.")
     style = Enum(STYLES, default_value="pandoc", help="Citation style of Cite, Snippet, Insert note and References.")
-    target = Enum([value for _label, value in TARGETS], default_value="below",
-                  help="Where Cite and Snippet insert: 'below' (a new cell) or 'cursor' (the markdown cell being edited).")
+    target = Enum(
+        [value for _label, value in TARGETS],
+        default_value="below",
+        help="Where Cite and Snippet insert: 'below' (a new cell) or 'cursor' (the markdown cell being edited).",
+    )
     sort = Enum(SORTS, default_value="relevance", help="Result order: relevance, newest or upvotes.")
-    year = Tuple(Int(), Int(), help="Inclusive (first, last) publication year; the library's full span means no filter.")
+    year = Tuple(
+        Int(), Int(), help="Inclusive (first, last) publication year; the library's full span means no filter."
+    )
     min_upvotes = Int(0, min=0, help="Only papers with at least this many upvotes (0: no filter).")
     filter_tags = List(Unicode(), help="Only papers carrying all of these tags.")
     filter_status = Unicode("", help="Only papers with this read status ('' : any).")
@@ -155,77 +167,166 @@ class PaperBrowser(widgets.VBox):
     # -- layout ------------------------------------------------------------------------------------
 
     def _build(self) -> None:
-        self._search_box = _css(widgets.Text(
-            placeholder="Search titles and abstracts — Enter cites the selected paper",
-            continuous_update=True, layout=widgets.Layout(flex="1 1 auto", width="auto"),
-        ), "pw-search")
+        self._search_box = _css(
+            widgets.Text(
+                placeholder="Search titles and abstracts — Enter cites the selected paper",
+                continuous_update=True,
+                layout=widgets.Layout(flex="1 1 auto", width="auto"),
+            ),
+            "pw-search",
+        )
         self._search_box.observe(self._on_typing, "value")
         self._search_box.on_msg(self._on_search_msg)  # the Text view sends {"event": "submit"} on Enter
-        sort = _css(widgets.Dropdown(options=[(SORT_LABELS[s], s) for s in SORTS], description="Sort",
-                                     layout=widgets.Layout(width="200px")), "pw-sort")
+        sort = _css(
+            widgets.Dropdown(
+                options=[(SORT_LABELS[s], s) for s in SORTS], description="Sort", layout=widgets.Layout(width="200px")
+            ),
+            "pw-sort",
+        )
         lo, hi = self._years
-        years = _css(widgets.IntRangeSlider(min=lo, max=hi, description="Years", continuous_update=False,
-                                            disabled=lo == hi, layout=widgets.Layout(width="360px")), "pw-year")
-        upvotes = _css(widgets.BoundedIntText(min=0, max=10**9, description="Min ▲",
-                                              layout=widgets.Layout(width="160px")), "pw-min-upvotes")
+        years = _css(
+            widgets.IntRangeSlider(
+                min=lo,
+                max=hi,
+                description="Years",
+                continuous_update=False,
+                disabled=lo == hi,
+                layout=widgets.Layout(width="360px"),
+            ),
+            "pw-year",
+        )
+        upvotes = _css(
+            widgets.BoundedIntText(min=0, max=10**9, description="Min ▲", layout=widgets.Layout(width="160px")),
+            "pw-min-upvotes",
+        )
         tags = _css(widgets.TagsInput(allow_duplicates=False, placeholder="filter by tag"), "pw-filter-tags")
-        status = _css(widgets.Dropdown(options=[("Any status", "")] + [(s.capitalize(), s) for s in STATUSES],
-                                       layout=widgets.Layout(width="120px")), "pw-filter-status")
-        for control, trait in ((sort, "sort"), (years, "year"), (upvotes, "min_upvotes"),
-                               (tags, "filter_tags"), (status, "filter_status")):
+        status = _css(
+            widgets.Dropdown(
+                options=[("Any status", "")] + [(s.capitalize(), s) for s in STATUSES],
+                layout=widgets.Layout(width="120px"),
+            ),
+            "pw-filter-status",
+        )
+        for control, trait in (
+            (sort, "sort"),
+            (years, "year"),
+            (upvotes, "min_upvotes"),
+            (tags, "filter_tags"),
+            (status, "filter_status"),
+        ):
             widgets.link((self, trait), (control, "value"))  # the browser's values win at start
 
         self._count = _css(widgets.HTML(), "pw-count")
-        self._prev = _button("Prev", "pw-prev", "Previous page of results", self.previous_page,
-                             icon="chevron-left", layout=widgets.Layout(width="80px"))
-        self._next = _button("Next", "pw-next", "Next page of results", self.next_page,
-                             icon="chevron-right", layout=widgets.Layout(width="80px"))
-        self._list = _css(widgets.Select(layout=widgets.Layout(width="auto", height="340px", flex="2 1 0")), "pw-results")
+        self._prev = _button(
+            "Prev",
+            "pw-prev",
+            "Previous page of results",
+            self.previous_page,
+            icon="chevron-left",
+            layout=widgets.Layout(width="80px"),
+        )
+        self._next = _button(
+            "Next",
+            "pw-next",
+            "Next page of results",
+            self.next_page,
+            icon="chevron-right",
+            layout=widgets.Layout(width="80px"),
+        )
+        self._list = _css(
+            widgets.Select(layout=widgets.Layout(width="auto", height="340px", flex="2 1 0")), "pw-results"
+        )
         self._list.observe(self._on_list_pick, "value")
-        self._detail = _css(widgets.HTML(layout=widgets.Layout(
-            flex="3 1 0", height="340px", overflow="auto", padding="0 8px")), "pw-detail")
+        self._detail = _css(
+            widgets.HTML(layout=widgets.Layout(flex="3 1 0", height="340px", overflow="auto", padding="0 8px")),
+            "pw-detail",
+        )
 
-        style = _css(widgets.Dropdown(options=STYLES, description="Style", layout=widgets.Layout(width="170px")), "pw-style")
-        target = _css(widgets.Dropdown(options=TARGETS, description="Insert", layout=widgets.Layout(width="230px")), "pw-target")
+        style = _css(
+            widgets.Dropdown(options=STYLES, description="Style", layout=widgets.Layout(width="170px")), "pw-style"
+        )
+        target = _css(
+            widgets.Dropdown(options=TARGETS, description="Insert", layout=widgets.Layout(width="230px")), "pw-target"
+        )
         widgets.link((self, "style"), (style, "value"))
         widgets.link((self, "target"), (target, "value"))
-        actions = widgets.HBox([
-            _button("Cite", "pw-cite", "Insert the citation in the chosen style (or press Enter in the search box)",
-                    self.cite, button_style="primary"),
-            _button("Snippet", "pw-snippet", "Insert the abstract sentences that best match the query, quoted and cited",
-                    self.snippet),
-            _button("BibTeX", "pw-bibtex", "Insert the BibTeX entry as a raw cell below", self.bibtex),
-            _button("References", "pw-references", "Create or update this notebook's one References cell",
-                    self.update_references),
-            style, target,
-        ], layout=widgets.Layout(flex_flow="row wrap"))
+        actions = widgets.HBox(
+            [
+                _button(
+                    "Cite",
+                    "pw-cite",
+                    "Insert the citation in the chosen style (or press Enter in the search box)",
+                    self.cite,
+                    button_style="primary",
+                ),
+                _button(
+                    "Snippet",
+                    "pw-snippet",
+                    "Insert the abstract sentences that best match the query, quoted and cited",
+                    self.snippet,
+                ),
+                _button("BibTeX", "pw-bibtex", "Insert the BibTeX entry as a raw cell below", self.bibtex),
+                _button(
+                    "References",
+                    "pw-references",
+                    "Create or update this notebook's one References cell",
+                    self.update_references,
+                ),
+                style,
+                target,
+            ],
+            layout=widgets.Layout(flex_flow="row wrap"),
+        )
         self._feedback = _css(widgets.HTML(), "pw-feedback")
-        self._copy = _css(widgets.Textarea(description="Copy:", layout=widgets.Layout(
-            width="100%", height="90px", display="none")), "pw-copy")
+        self._copy = _css(
+            widgets.Textarea(description="Copy:", layout=widgets.Layout(width="100%", height="90px", display="none")),
+            "pw-copy",
+        )
 
-        self._note = _css(widgets.Textarea(placeholder="Your note on this paper (markdown); saved after a pause",
-                                           continuous_update=True, layout=widgets.Layout(width="100%", height="80px")),
-                          "pw-note")
+        self._note = _css(
+            widgets.Textarea(
+                placeholder="Your note on this paper (markdown); saved after a pause",
+                continuous_update=True,
+                layout=widgets.Layout(width="100%", height="80px"),
+            ),
+            "pw-note",
+        )
         self._note.observe(self._on_note_typed, "value")
         self._note_label = _css(widgets.HTML(), "pw-note-state")
         self._tags = _css(widgets.TagsInput(allow_duplicates=False, placeholder="add a tag"), "pw-tags")
         self._tags.observe(self._on_tags, "value")
-        self._status = _css(widgets.Dropdown(options=STATUSES, description="Status",
-                                             layout=widgets.Layout(width="180px")), "pw-status")
+        self._status = _css(
+            widgets.Dropdown(options=STATUSES, description="Status", layout=widgets.Layout(width="180px")), "pw-status"
+        )
         self._status.observe(self._on_status, "value")
-        notes = widgets.VBox([
-            widgets.HTML("<b>Your notes</b>"),
-            self._note,
-            widgets.HBox([
-                _button("Save note", "pw-save-note", "Save the note now", self.save_note),
-                self._note_label, self._status, self._tags,
-            ], layout=widgets.Layout(align_items="center", flex_flow="row wrap")),
-            widgets.HBox([
-                _button("Insert note", "pw-insert-note",
-                        "Insert a literature-note cell: title, citation, snippet and your note", self.insert_note),
-                _button("Export notes", "pw-export-notes", f"Write all notes to {NOTES_FILE}", self.export_notes),
-            ]),
-        ])
+        notes = widgets.VBox(
+            [
+                widgets.HTML("<b>Your notes</b>"),
+                self._note,
+                widgets.HBox(
+                    [
+                        _button("Save note", "pw-save-note", "Save the note now", self.save_note),
+                        self._note_label,
+                        self._status,
+                        self._tags,
+                    ],
+                    layout=widgets.Layout(align_items="center", flex_flow="row wrap"),
+                ),
+                widgets.HBox(
+                    [
+                        _button(
+                            "Insert note",
+                            "pw-insert-note",
+                            "Insert a literature-note cell: title, citation, snippet and your note",
+                            self.insert_note,
+                        ),
+                        _button(
+                            "Export notes", "pw-export-notes", f"Write all notes to {NOTES_FILE}", self.export_notes
+                        ),
+                    ]
+                ),
+            ]
+        )
         self.children = [
             widgets.HBox([self._search_box, sort]),
             widgets.HBox([years, upvotes, status, tags], layout=widgets.Layout(flex_flow="row wrap")),
@@ -313,8 +414,11 @@ class PaperBrowser(widgets.VBox):
             total = len(self._results)
             start = self.page * self.page_size
             of = f"{total:,}" if self._complete else f"{total:,}+"
-            label = (f"Showing {start + 1:,}–{start + len(rows):,} of {of}" if total
-                     else "No papers match" + ("" if not self.query.strip() else f" “{self.query.strip()}”"))
+            label = (
+                f"Showing {start + 1:,}–{start + len(rows):,} of {of}"
+                if total
+                else "No papers match" + ("" if not self.query.strip() else f" “{self.query.strip()}”")
+            )
             self._count.value = html.escape(label)
             self._prev.disabled = self.page == 0
             self._next.disabled = self._complete and end >= total
@@ -550,9 +654,11 @@ class PaperBrowser(widgets.VBox):
             return None
         self._autosave.flush()
         note = (self.lib.note(row["key"]) or "").strip() or "_Your note._"
-        text = (f"### {escape_markdown(row['title'] or row['key'])}\n\n"
-                f"{snippet(row, self.query or None, style=self.style)}\n"
-                f"**Note:** {note}\n")
+        text = (
+            f"### {escape_markdown(row['title'] or row['key'])}\n\n"
+            f"{snippet(row, self.query or None, style=self.style)}\n"
+            f"**Note:** {note}\n"
+        )
         return self._insert(text, f"a literature note on {row['key']}")
 
     def export_notes(self, path: str | Path = NOTES_FILE) -> Path:

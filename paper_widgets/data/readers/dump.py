@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterable, Iterator
 from datetime import date
 
-from paper_widgets._records import DumpError, LoadWarning, PaperRecord
+from paper_widgets.data.records import DumpError, LoadWarning, PaperRecord
 
 __all__ = ["parse_dump"]
 
@@ -33,7 +33,9 @@ _CHROME = re.compile(
 # "SubscribeMMInA: ..." — the button text glued to the first title when copying the page.
 _GLUED_SUBSCRIBE = re.compile(r"Subscribe(?=[^a-z\s])")
 _AUTHORS = re.compile(r"[•·*\-]?\s*(\d+)\s+authors?", re.IGNORECASE)
-_MONTHS = {m: i for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), 1)}
+_MONTHS = {
+    m: i for i, m in enumerate(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)
+}
 _DATE = re.compile(
     r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+(\d{1,2})(?:,\s*(\d{4}))?(?:\s+(\d+))?",
     re.IGNORECASE,
@@ -86,7 +88,7 @@ def _parse_date(match: re.Match[str], today: date) -> tuple[date | None, int | N
 
 
 class _Line:
-    __slots__ = ("number", "text", "gap")
+    __slots__ = ("gap", "number", "text")
 
     def __init__(self, number: int, text: str, gap: bool):
         self.number = number
@@ -156,7 +158,7 @@ class _DumpParser:
 
     def pairs(self, lines: list[_Line]) -> Iterator[PaperRecord]:
         current: list[_Line] = []
-        for ln, label in zip(lines, _pair_labels(lines)):
+        for ln, label in zip(lines, _pair_labels(lines), strict=False):
             if label == _TITLE:
                 if current:
                     yield self.pair_record(current)
@@ -195,7 +197,9 @@ class _DumpParser:
             yield PaperRecord(title=first.text, abstract="", source=self.source, line=first.number, kind="card")
             return
         if len(block) == 2:  # the usual card: nothing to decide
-            yield PaperRecord(title=first.text, abstract=block[1].text, source=self.source, line=first.number, kind="card")
+            yield PaperRecord(
+                title=first.text, abstract=block[1].text, source=self.source, line=first.number, kind="card"
+            )
             return
         records = list(self.pairs(block))
         for record in records[:-1]:

@@ -15,7 +15,7 @@ from bibtexparser.middlewares import default_unparse_stack
 from bibtexparser.model import Entry, Field
 from bibtexparser.writer import BibtexFormat
 
-from paper_widgets._text import is_text
+from paper_widgets.data.text import is_text
 
 __all__ = ["bibtex_name", "latex_escape", "split_name", "to_bibtex", "to_csl_json"]
 
@@ -37,7 +37,9 @@ _LATEX_SPECIAL = re.compile(r"[\\{}&%$#_~^]")
 _WHITESPACE = re.compile(r"\s+")
 _AND = re.compile(r"\band\b", re.IGNORECASE)
 # Lower-case particles that belong to the family name ("van Gogh", "de la Cruz").
-_PARTICLES = frozenset("van von der den de del della di da du la le dos das ten ter".split())
+_PARTICLES = frozenset(
+    ["van", "von", "der", "den", "de", "del", "della", "di", "da", "du", "la", "le", "dos", "das", "ten", "ter"]
+)
 # Words with a capital after their first letter (AdaMerging, MTL, VLAs) keep their case: bibliography
 # styles that sentence-case titles must not turn them into "Adamerging".
 _CASED_WORD = re.compile(r"(?<![\\\w])[A-Za-z0-9]\w*[A-Z]\w*")

@@ -1,6 +1,6 @@
 """Notebook bibliographies: the output stage that finds what a notebook cites and writes its references.
 
-Citations are recognised in every syntax :func:`paper_widgets._cite.cite` produces, plus their
+Citations are recognised in every syntax :func:`paper_widgets.output.cite.cite` produces, plus their
 common variants: pandoc ``[@k]``, ``[see @k1, p. 3; @k2]``, ``-@k``, ``@{k}`` and narrative ``@k``;
 MyST ``{cite}`k1,k2``` (and ``{cite:p}``, ``{cite:t}``, …); LaTeX ``\\cite{}``, ``\\citep[p. 3]{}``,
 ``\\citet{}``, …; and HTML ``<cite data-cite="k">`` (what nbconvert turns into ``\\cite{}``).
@@ -17,7 +17,7 @@ from collections.abc import Mapping
 import nbformat
 import pandas as pd
 
-from paper_widgets._cite import check_style, escape_markdown, markdown_citation, reference
+from paper_widgets.output.cite import check_style, escape_markdown, markdown_citation, reference
 
 __all__ = ["REFERENCES_METADATA", "cited_keys", "is_references_cell", "references"]
 
@@ -63,8 +63,12 @@ def _without_code(source: str) -> str:
             lines.append("")
         elif fence is not None:
             closing = _FENCE_OPEN.match(line)
-            if closing and closing.group(1)[0] == fence[0] and len(closing.group(1)) >= len(fence) \
-                    and not line.strip().lstrip(fence[0]):
+            if (
+                closing
+                and closing.group(1)[0] == fence[0]
+                and len(closing.group(1)) >= len(fence)
+                and not line.strip().lstrip(fence[0])
+            ):
                 fence = None
             lines.append("")
         else:

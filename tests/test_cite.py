@@ -10,7 +10,8 @@ from nbconvert.filters.citation import citation2latex
 
 import paper_widgets
 from paper_widgets.output import cite as _cite
-from paper_widgets.output.cite import cite, escape_markdown, reference, short_title, snippet, split_sentences
+from paper_widgets.output.cite import cite, reference, short_title, snippet, split_sentences
+from paper_widgets.output.markdown import escape_markdown
 
 
 @pytest.fixture(autouse=True)
@@ -74,7 +75,10 @@ def test_cite_element_escapes_hostile_titles():
     hostile = paper(key="x", title='<script>alert("x")</script> & *bold* $x$: rest')
     out = cite(hostile, "cite")
     assert "<script" not in out
-    assert out == '<cite data-cite="x">&lt;script&gt;alert("x")&lt;/script&gt; &amp; \\*bold\\* &#36;x&#36;</cite>'
+    assert (
+        out
+        == '<cite data-cite="x">&lt;script&gt;alert("x")&lt;/script&gt; &amp; \\*bold\\* <span>&#36;</span>x<span>&#36;</span></cite>'
+    )
 
 
 def test_default_style_is_settable_once_and_validated():

@@ -17,7 +17,8 @@ from collections.abc import Mapping
 import nbformat
 import pandas as pd
 
-from paper_widgets.output.cite import check_style, escape_markdown, markdown_citation, reference
+from paper_widgets.output.cite import check_style, markdown_citation, reference
+from paper_widgets.output.markdown import escape_markdown
 
 __all__ = ["REFERENCES_METADATA", "cited_keys", "is_references_cell", "references"]
 

@@ -2,7 +2,8 @@
 
 Functions here take rows (``pd.Series``) or frames of ``lib.df`` rows in the order they should be
 cited; the :class:`~paper_widgets.Library` facade looks keys up and delegates.  Text from dumps is
-untrusted, so everything that reaches markdown or HTML goes through :func:`escape_markdown`.
+untrusted, so everything that reaches markdown or HTML goes through
+:func:`paper_widgets.output.markdown.escape_markdown`.
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 
 from paper_widgets.data.text import is_text, words
+from paper_widgets.output.markdown import escape_markdown
 
 __all__ = [
     "STYLES",
     "check_style",
     "cite",
-    "escape_markdown",
     "get_default_style",
     "markdown_citation",
     "reference",
@@ -66,23 +67,7 @@ def unknown_key(key: str, known: Iterable[str]) -> KeyError:
     return KeyError(f"no paper with key {key!r} in this library{hint}")
 
 
-# -- markdown escaping ---------------------------------------------------------------------------
-
-# Structure characters get a backslash; characters that JupyterLab reads before markdown does
-# (``$`` and ``\`` start math there) or that are HTML become character references, which every
-# CommonMark renderer shows literally.  ``@`` would start a pandoc citation.
-_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "\\": "&#92;", "$": "&#36;"}
-_SPECIAL = re.compile(r"[&<>\\$`*_\[\]#|~@]")
-_LINE_START_MARKER = re.compile(r"^(\d+)([.)])|^([-+=])(?=\s|$)")
 _WHITESPACE = re.compile(r"\s+")
-
-
-def escape_markdown(text: str) -> str:
-    """``text`` as one markdown line that renders exactly as it reads (whitespace runs become one space)."""
-    text = _WHITESPACE.sub(" ", text).strip()
-    text = _SPECIAL.sub(lambda m: _ENTITIES.get(m.group()) or "\\" + m.group(), text)
-    # "1. Intro" or "- item" at the start of a line would become a list.
-    return _LINE_START_MARKER.sub(lambda m: f"{m[1]}\\{m[2]}" if m[1] else f"\\{m[3]}", text)
 
 
 # -- references and citations ---------------------------------------------------------------------
@@ -137,7 +122,7 @@ def reference(row: pd.Series, *, markdown: bool = False) -> str:
         return escape_markdown(text) if markdown else text
     if not markdown:
         return f"{text} {url.strip()}"
-    link = f"<{url}>" if re.fullmatch(r"https?://[^\s<>\\]+", url) else escape_markdown(url)
+    link = f"<{url}>" if re.fullmatch(r"https?://[^\s<>\\$]+", url) else escape_markdown(url)
     return f"{escape_markdown(text)} {link}"
 
 

@@ -25,13 +25,13 @@ from paper_widgets.kernel.references_cell import default_library, remember, upda
 from paper_widgets.library import Library
 from paper_widgets.output.cite import (
     STYLES,
-    escape_markdown,
     get_default_style,
     markdown_citation,
     snippet,
     unknown_key,
 )
 from paper_widgets.output.export import to_bibtex
+from paper_widgets.output.markdown import escape_markdown
 from paper_widgets.search.engine import SORTS
 from paper_widgets.store import STATUSES
 from paper_widgets.widget.html import detail_html, result_label

@@ -20,7 +20,7 @@ import pandas as pd
 
 from paper_widgets import __version__
 from paper_widgets.data.readers.sources import detect_format, expand_paths
-from paper_widgets.data.records import PaperWidgetsWarning
+from paper_widgets.data.records import PaperWidgetsWarning, summarised
 from paper_widgets.library import Library, load
 from paper_widgets.output.cite import STYLES
 
@@ -39,7 +39,7 @@ def _load(paths: Sequence[str]) -> Library:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PaperWidgetsWarning)  # printed below, once and without code lines
         lib = load(*paths)
-    for problem in lib.warnings:
+    for problem in summarised(lib.warnings):
         print(f"{PROG}: warning: {problem}", file=sys.stderr)
     if len(lib) == 0:
         raise _Failure(f"no papers could be loaded from {', '.join(paths)}")

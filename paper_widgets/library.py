@@ -22,7 +22,8 @@ import pandas as pd
 
 from paper_widgets.data.merge import merge_records, normalise_frame
 from paper_widgets.data.readers.sources import expand_paths, read_path, read_text
-from paper_widgets.data.records import DumpError, LoadWarning, PaperWidgetsWarning, records_frame
+from paper_widgets.data.records import DumpError, LoadWarning, PaperWidgetsWarning, records_frame, summarised
+from paper_widgets.data.text import valid_unicode
 from paper_widgets.output.cite import cite, snippet, unknown_key
 from paper_widgets.output.cite import set_default_style as _set_session_style
 from paper_widgets.output.export import to_bibtex, to_csl_json
@@ -48,7 +49,7 @@ INDEX_CACHE_MIN_PAPERS = 20_000
 
 
 def _emit(problems: Iterable[LoadWarning]) -> None:
-    for problem in problems:
+    for problem in summarised(problems):  # lib.warnings keeps them all
         _warnings.warn(str(problem), PaperWidgetsWarning, stacklevel=4)
 
 
@@ -197,8 +198,11 @@ class Library:
         return key
 
     def set_note(self, key: str, markdown: str) -> None:
-        """Save ``markdown`` as the note on paper ``key`` (blank clears it); on disk when this returns."""
-        self.store.set_note(self._known(key), markdown)
+        """Save ``markdown`` as the note on paper ``key`` (blank clears it); on disk when this returns.
+
+        A lone surrogate (pasted from a broken source) becomes U+FFFD: the rest of the note is saved.
+        """
+        self.store.set_note(self._known(key), valid_unicode(markdown))
 
     def note(self, key: str) -> str | None:
         """The current note on paper ``key``, or None."""
@@ -210,7 +214,7 @@ class Library:
 
     def tag(self, key: str, *tags: str) -> None:
         """Add ``tags`` to paper ``key``."""
-        self.store.tag(self._known(key), *tags)
+        self.store.tag(self._known(key), *map(valid_unicode, tags))
 
     def untag(self, key: str, *tags: str) -> None:
         """Remove ``tags`` from paper ``key``."""

@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["fold", "is_text", "words"]
+__all__ = ["fold", "is_text", "valid_unicode", "words"]
 
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def fold(text: str) -> str:
@@ -32,3 +33,9 @@ def words(text: str) -> list[str]:
 def is_text(value: object) -> bool:
     """Whether a cell of the library holds real text: a string that is not blank (NA, None and "" are not)."""
     return isinstance(value, str) and bool(value.strip())
+
+
+def valid_unicode(text: str) -> str:
+    """``text`` with lone surrogates (which JSON ``"\\ud83d"`` escapes can produce, and which no
+    encoder, database or terminal accepts) replaced by U+FFFD; everything else kept."""
+    return text if text.isascii() else _LONE_SURROGATE.sub("\ufffd", text)

@@ -1,20 +1,21 @@
 """Command line: the ``paper-widgets`` console script, a shell front end to the Library facade.
 
 ``paper-widgets info DUMPS…``, ``search DUMPS… -q QUERY``, ``bibtex DUMPS… [-o refs.bib]``,
-``csl DUMPS… [-o refs.json]`` and ``refs NOTEBOOK DUMPS…``.  Results go to stdout (or ``-o``),
-load warnings and errors to stderr.  Exit status: 0 success, 1 nothing loaded / nothing found /
-a file could not be written, 2 bad usage (argparse).
+``csl DUMPS… [-o refs.json]`` and ``refs NOTEBOOK DUMPS…``.  Results go to stdout (or ``-o``, which
+never replaces an existing file without ``--force``), load warnings and errors to stderr; terminal
+control characters from dump text are never printed.  Exit status: 0 success, 1 nothing loaded /
+nothing found / a file could not be written, 2 bad usage (argparse).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import warnings
 from collections import Counter
 from collections.abc import Sequence
-from pathlib import Path
 
 import pandas as pd
 
@@ -23,6 +24,7 @@ from paper_widgets.data.readers.sources import detect_format, expand_paths
 from paper_widgets.data.records import PaperWidgetsWarning, summarised
 from paper_widgets.library import Library, load
 from paper_widgets.output.cite import STYLES
+from paper_widgets.output.files import write_text_atomic
 
 __all__ = ["main"]
 
@@ -40,21 +42,45 @@ def _load(paths: Sequence[str]) -> Library:
         warnings.simplefilter("ignore", PaperWidgetsWarning)  # printed below, once and without code lines
         lib = load(*paths)
     for problem in summarised(lib.warnings):
-        print(f"{PROG}: warning: {problem}", file=sys.stderr)
+        _say(_field(problem), "warning")
     if len(lib) == 0:
         raise _Failure(f"no papers could be loaded from {', '.join(paths)}")
     return lib
 
 
-def _write(text: str, output: str | None, what: str) -> None:
-    if output is None or output == "-":
-        sys.stdout.write(text)
+def _write(text: str, args: argparse.Namespace, what: str) -> None:
+    """``text`` to stdout, or to ``-o FILE`` atomically (an existing FILE only with ``--force``)."""
+    if args.output is None or args.output == "-":
+        sys.stdout.write(_printable(text))
         return
     try:
-        Path(output).write_text(text, encoding="utf-8")
+        write_text_atomic(args.output, text, overwrite=args.force)
+    except FileExistsError as exc:
+        raise _Failure(f"{args.output} already exists; add --force to overwrite it") from exc
     except OSError as exc:
-        raise _Failure(f"cannot write {output}: {exc.strerror or exc}") from exc
-    print(f"{PROG}: wrote {what} to {output}", file=sys.stderr)
+        raise _Failure(f"cannot write {args.output}: {exc.strerror or exc}") from exc
+    _say(f"wrote {what} to {args.output}")
+
+
+# Terminal control: C0 (ESC starts ANSI/OSC sequences: window title, clipboard, clear screen),
+# DEL and C1 (0x9b is a one-byte CSI).  Tab and newline stay where the output has them.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_TAB_OR_NEWLINE = re.compile("[\t\n]")
+
+
+def _printable(text: str) -> str:
+    """``text`` without terminal control characters (tabs and newlines kept)."""
+    return _CONTROL.sub("", text)
+
+
+def _field(text: object) -> str:
+    """One tab-separated field: control characters dropped, tabs and newlines made spaces."""
+    return _printable(_TAB_OR_NEWLINE.sub(" ", str(text)))
+
+
+def _say(message: str, kind: str = "") -> None:
+    """``paper-widgets: [kind: ]message`` on stderr, control characters dropped."""
+    print(_printable(f"{PROG}: {kind + ': ' if kind else ''}{message}"), file=sys.stderr)
 
 
 def _formats(paths: Sequence[str]) -> Counter[str]:
@@ -90,7 +116,7 @@ def _info(args: argparse.Namespace) -> int:
         f"with date: {len(dated)}" + (f" ({dated.min():%Y-%m-%d} to {dated.max():%Y-%m-%d})" if len(dated) else ""),
         f"warnings: {len(lib.warnings)}",
     ]
-    print("\n".join(lines))
+    print(_printable("\n".join(lines)))
     return 0
 
 
@@ -101,21 +127,19 @@ def _search(args: argparse.Namespace) -> int:
         raise _Failure(f"no papers match {args.query!r}")
     for _, row in found.iterrows():
         year = "" if pd.isna(row["published"]) else row["published"].year
-        print(f"{row['key']}\t{year}\t{row['title']}")
+        print("\t".join(map(_field, (row["key"], year, row["title"]))))
     return 0
 
 
 def _bibtex(args: argparse.Namespace) -> int:
     lib = _load(args.dumps)
-    _write(lib.to_bibtex(), args.output, f"{len(lib)} BibTeX entries")
+    _write(lib.to_bibtex(), args, f"{len(lib)} BibTeX entries")
     return 0
 
 
 def _csl(args: argparse.Namespace) -> int:
     lib = _load(args.dumps)
-    _write(
-        json.dumps(lib.to_csl_json(), indent=2, ensure_ascii=False) + "\n", args.output, f"{len(lib)} CSL-JSON items"
-    )
+    _write(json.dumps(lib.to_csl_json(), indent=2, ensure_ascii=False) + "\n", args, f"{len(lib)} CSL-JSON items")
     return 0
 
 
@@ -127,7 +151,7 @@ def _refs(args: argparse.Namespace) -> int:
         text = references(args.notebook, lib, style=args.style)
     except (OSError, ValueError) as exc:  # unreadable or invalid notebook
         raise _Failure(f"cannot read notebook {args.notebook}: {exc}") from exc
-    _write(text, args.output, "the references section")
+    _write(text, args, "the references section")
     return 0
 
 
@@ -154,11 +178,13 @@ def _parser() -> argparse.ArgumentParser:
     bibtex = commands.add_parser("bibtex", help="export every paper as BibTeX")
     bibtex.add_argument("dumps", **dumps)
     bibtex.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout (e.g. refs.bib)")
+    bibtex.add_argument("-f", "--force", action="store_true", help="overwrite FILE if it exists")
     bibtex.set_defaults(run=_bibtex)
 
     csl = commands.add_parser("csl", help="export every paper as CSL-JSON (pandoc citeproc, Zotero)")
     csl.add_argument("dumps", **dumps)
     csl.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout (e.g. refs.json)")
+    csl.add_argument("-f", "--force", action="store_true", help="overwrite FILE if it exists")
     csl.set_defaults(run=_csl)
 
     refs = commands.add_parser("refs", help="the References section (markdown) for the papers a notebook cites")
@@ -166,6 +192,7 @@ def _parser() -> argparse.ArgumentParser:
     refs.add_argument("dumps", **dumps)
     refs.add_argument("-s", "--style", choices=STYLES, default="text", help="entry style (default text)")
     refs.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    refs.add_argument("-f", "--force", action="store_true", help="overwrite FILE if it exists")
     refs.set_defaults(run=_refs)
     return parser
 
@@ -176,7 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.run(args)
     except _Failure as failure:
-        print(f"{PROG}: error: {failure}", file=sys.stderr)
+        _say(str(failure), "error")
         return 1
     except BrokenPipeError:  # `paper-widgets bibtex … | head`
         sys.stderr.close()

@@ -27,6 +27,7 @@ from paper_widgets.data.text import valid_unicode
 from paper_widgets.output.cite import cite, snippet, unknown_key
 from paper_widgets.output.cite import set_default_style as _set_session_style
 from paper_widgets.output.export import to_bibtex, to_csl_json
+from paper_widgets.output.files import write_text_atomic
 from paper_widgets.output.notes import notes_markdown
 from paper_widgets.search.engine import search
 from paper_widgets.search.index import SearchIndex, row_hashes
@@ -232,11 +233,15 @@ class Library:
         """The read status of paper ``key`` (``"unread"`` until set)."""
         return self.store.status(self._known(key))
 
-    def export_notes(self, path: str | os.PathLike[str] | None = None) -> str:
-        """All notes of this library as one Markdown document (a section per paper); also written to ``path``."""
+    def export_notes(self, path: str | os.PathLike[str] | None = None, *, overwrite: bool = False) -> str:
+        """All notes of this library as one Markdown document (a section per paper); also written to ``path``.
+
+        An existing ``path`` is a FileExistsError unless ``overwrite=True``; the file is written
+        atomically (on any failure the old one is intact).
+        """
         text = notes_markdown(self.df)
         if path is not None:
-            Path(path).write_text(text, encoding="utf-8")
+            write_text_atomic(path, text, overwrite=overwrite)
         return text
 
     def search(self, query: str, limit: int | None = 20, **filters: object) -> pd.DataFrame:

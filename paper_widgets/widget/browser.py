@@ -31,6 +31,7 @@ from paper_widgets.output.cite import (
     unknown_key,
 )
 from paper_widgets.output.export import to_bibtex
+from paper_widgets.output.files import free_path
 from paper_widgets.output.markdown import escape_markdown
 from paper_widgets.search.engine import SORTS
 from paper_widgets.store import STATUSES
@@ -664,7 +665,7 @@ class PaperBrowser(widgets.VBox):
     def export_notes(self, path: str | Path = NOTES_FILE) -> Path:
         """Write every note of the library to ``path`` (markdown, in the notebook's folder by default)."""
         self._autosave.flush()
-        target = Path(path).resolve()
+        target = free_path(Path(path).resolve())  # "notes (2).md" rather than overwrite
         self.lib.export_notes(target)
         self.feedback = f"Exported the notes to {target}."
         return target

@@ -91,7 +91,7 @@ def test_cli_strips_terminal_control_characters(tmp_path: Path) -> None:
         assert done.returncode == 0, done.stderr
         assert "2999-01-01 is outside" in done.stderr
         for stream in (done.stdout, done.stderr):
-            assert not any(ord(c) < 32 and c not in "\t\n" or 0x7F <= ord(c) <= 0x9F for c in stream), args
+            assert not any((ord(c) < 32 and c not in "\t\n") or 0x7F <= ord(c) <= 0x9F for c in stream), args
     search = run("search", str(dump), "-q", "clipboard attack")
-    key, year, title = search.stdout.rstrip("\n").split("\t")
+    _key, year, title = search.stdout.rstrip("\n").split("\t")
     assert title == CLEAN_TITLE and year == ""

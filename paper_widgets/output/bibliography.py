@@ -28,14 +28,15 @@ HEADING = "## References"
 
 _FENCE_OPEN = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _INLINE_CODE = re.compile(r"(?<!`)(`+)(?!`)(.+?)(?<!`)\1(?!`)", re.DOTALL)
-_HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _MYST_ROLE = re.compile(r"\{cite(?::[\w-]+)?\}$")
+# Every variable-length part of a citation stops at the next character that could open another
+# one ("<", "[", "{"), so text full of unclosed openers ("<a <a <a …") is scanned in linear time.
 _CITATION = re.compile(
     r"""
       \{cite(?::[\w-]+)?\}`(?P<myst>[^`]*)`                                   # MyST role
     | \\(?:no|paren|text|auto|foot|super)?cite(?:[pt]|alp|alt|author|year)?\*?
-        (?:\s*\[[^\]]*\]){0,2}\s*\{(?P<latex>[^}]*)\}                        # LaTeX / natbib / biblatex
-    | <[A-Za-z][\w-]*\b[^>]*?\bdata-cite\s*=\s*(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)')   # HTML (nbconvert)
+        (?:\s*\[[^][]*\]){0,2}\s*\{(?P<latex>[^{}]*)\}                     # LaTeX / natbib / biblatex
+    | <[A-Za-z][\w-]*\b[^<>]*?\bdata-cite\s*=\s*(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)')  # HTML (nbconvert)
     | (?<![\w@.+\\/:=-])-?@\{(?P<braced>[^}]+)\}                             # pandoc @{key}
     | (?<![\w@.+\\/:=-])-?@(?P<pandoc>[\w](?:\w|[:.\#$%&+?<>~/-](?=\w))*)    # pandoc @key; not e-mail
     """,
@@ -49,9 +50,23 @@ def is_references_cell(cell: Mapping) -> bool:
     return isinstance(marker, Mapping) and marker.get("role") == REFERENCES_METADATA["paper_widgets"]["role"]
 
 
-def _blank(match: re.Match[str]) -> str:
-    """The match replaced by spaces (newlines kept), so later positions stay comparable."""
-    return re.sub(r"[^\n]", " ", match.group())
+def _blank(text: str) -> str:
+    """``text`` replaced by spaces (newlines kept), so later positions stay comparable."""
+    return re.sub(r"[^\n]", " ", text)
+
+
+def _without_comments(text: str) -> str:
+    """``text`` with every closed ``<!-- … -->`` blanked out; found with ``str.find`` in one pass
+    (a regex retried from each of many unclosed ``<!--`` would be quadratic)."""
+    parts, done = [], 0
+    while (opening := text.find("<!--", done)) >= 0:
+        closing = text.find("-->", opening + 4)
+        if closing < 0:
+            break  # no comment can close after this point either
+        end = closing + 3
+        parts += [text[done:opening], _blank(text[opening:end])]
+        done = end
+    return "".join(parts) + text[done:]
 
 
 def _without_code(source: str) -> str:
@@ -74,11 +89,15 @@ def _without_code(source: str) -> str:
             lines.append("")
         else:
             lines.append(line)
-    text = _HTML_COMMENT.sub(_blank, "\n".join(lines))
+    text = _without_comments("\n".join(lines))
 
     def code_span(match: re.Match[str]) -> str:
         # {cite}`k1,k2` looks like inline code to a code-span scanner; keep the role's argument.
-        return match.group() if _MYST_ROLE.search(text[max(0, match.start() - 40) : match.start()]) else _blank(match)
+        return (
+            match.group()
+            if _MYST_ROLE.search(text[max(0, match.start() - 40) : match.start()])
+            else _blank(match.group())
+        )
 
     return _INLINE_CODE.sub(code_span, text)
 

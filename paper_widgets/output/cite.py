@@ -216,17 +216,19 @@ _ABBREVIATIONS = frozenset(
         "wrt",
     ]
 )
-# A candidate end: terminal punctuation, optional closing quotes/brackets, whitespace.
-_BOUNDARY = re.compile(r"[.!?]+[\"'”’)\]]*\s+")
-_LAST_WORD = re.compile(r"(\S+)$")
+# A candidate end: a run of terminal punctuation (matched from its first character only, so a long
+# run is scanned once), optional closing quotes/brackets, whitespace.
+_BOUNDARY = re.compile(r"(?<![.!?])[.!?]+[\"'”’)\]]*\s+")
 
 
-def _ends_sentence(before: str, after: str) -> bool:
-    """Whether the punctuation ending ``before`` closes a sentence, ``after`` being the rest."""
-    if not after or after[0].islower():
+def _ends_sentence(text: str, stop: int, after: int) -> bool:
+    """Whether the punctuation at ``text[stop - 1]`` closes a sentence whose successor starts at ``after``.
+
+    Looks only at the word before ``stop`` and the character at ``after``: linear over a whole text.
+    """
+    if after >= len(text) or text[after].islower():
         return False  # "approx. the", "e.g. convolutional"
-    last = _LAST_WORD.search(before)
-    word = last.group(1) if last else ""
+    word = text[text.rfind(" ", 0, stop) + 1 : stop]
     if not word.endswith("."):
         return True  # "!" or "?" (or "." inside a closing quote)
     stem = word.rstrip(".").lstrip("([\"'").lower()
@@ -238,15 +240,16 @@ def _ends_sentence(before: str, after: str) -> bool:
 
 def split_sentences(text: str) -> list[str]:
     """The sentences of ``text``; copes with "e.g.", "et al.", "i.e.", "Fig. 3", "vs.", initials,
-    decimals and URLs (a period needs following whitespace to end a sentence)."""
+    decimals and URLs (a period needs following whitespace to end a sentence).  Linear in ``text``."""
     text = _WHITESPACE.sub(" ", text or "").strip()
     sentences, start = [], 0
     for boundary in _BOUNDARY.finditer(text):
-        end = boundary.end()
-        before = text[start : boundary.start() + len(boundary.group().rstrip())]
-        if before.strip() and _ends_sentence(text[: boundary.start() + 1], text[end:]):
-            sentences.append(before.strip())
-            start = end
+        stop = boundary.start() + len(boundary.group().rstrip())
+        if _ends_sentence(text, boundary.start() + 1, boundary.end()):
+            sentence = text[start:stop].strip()
+            if sentence:
+                sentences.append(sentence)
+                start = boundary.end()
     if text[start:].strip():
         sentences.append(text[start:].strip())
     return sentences

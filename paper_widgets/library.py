@@ -29,6 +29,7 @@ from paper_widgets.output.cite import set_default_style as _set_session_style
 from paper_widgets.output.export import to_bibtex, to_csl_json
 from paper_widgets.output.files import write_text_atomic
 from paper_widgets.output.notes import notes_markdown
+from paper_widgets.search.arguments import checked_search_arguments
 from paper_widgets.search.engine import search
 from paper_widgets.search.index import SearchIndex, row_hashes
 from paper_widgets.store import (
@@ -251,6 +252,7 @@ class Library:
         first search (or taken from the store's cache), kept on the library and extended when
         papers are added.
         """
+        query, limit, filters = checked_search_arguments(query, limit, filters)  # clear errors, here
         return search(self.df, query, limit, index=self._index(), **filters)
 
     def _index(self) -> SearchIndex:

@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from paper_widgets.data.merge import merge_records, normalise_frame
-from paper_widgets.data.readers.sources import expand_paths, read_path, read_text
+from paper_widgets.data.readers.sources import check_regular, expand_paths, read_path, read_text
 from paper_widgets.data.records import DumpError, LoadWarning, PaperWidgetsWarning, records_frame, summarised
 from paper_widgets.data.text import valid_unicode
 from paper_widgets.output.cite import cite, snippet, unknown_key
@@ -123,10 +123,11 @@ class Library:
         digests = []
         for path, name in files:
             try:
+                check_regular(Path(path), name)  # hashing a FIFO or a device would never end
                 digests.append(content_hash(store.file_hash(path), name, context))
-            except OSError:
+            except (OSError, DumpError):
                 digests.append(None)  # read_path below reports it
-        library_name = "library:" + content_hash(*(str(Path(path).resolve()) for path, _ in files))
+        library_name = "library:" + content_hash(*(os.path.realpath(path) for path, _ in files))
         library_hash = None if None in digests else content_hash(*digests)
         first_problem = len(problems)
         if library_hash is not None and (cached := store.cache_get(library_name, library_hash)) is not None:
@@ -136,7 +137,7 @@ class Library:
             return cls(papers, problems, store)
         frames = []
         for (path, name), digest in zip(files, digests, strict=False):
-            file_name = f"records:{Path(path).resolve()}"
+            file_name = f"records:{os.path.realpath(path)}"
             if digest is not None and (cached := store.cache_get(file_name, digest)) is not None:
                 frame, found = cached
                 problems.extend(found)

@@ -204,3 +204,14 @@ def test_read_text_bounds_values_as_files_do() -> None:
     problems: list[LoadWarning] = []
     records = read_text(_json({"title": "T", "summary": "S", "publishedAt": "2999-01-01"}), "x.json", problems)
     assert records[0].published is None and "outside" in problems[0].message
+
+
+def test_from_files_given_special_files_directly_warns_instead_of_hanging(tmp_path: Path) -> None:
+    folder = _folder(tmp_path)
+    os.mkfifo(folder / "pipe.txt")
+    (folder / "loop.txt").symlink_to(folder / "loop.txt")
+    files = [(folder / name, name) for name in ("pipe.txt", "loop.txt", "good.json")]
+    lib = paper_widgets.Library.from_files(files)
+    assert list(lib.df["title"]) == [GOOD["title"]]
+    assert "pipe.txt: not a regular file (a FIFO)" in _messages(lib)
+    assert "loop.txt: cannot read: Too many levels of symbolic links" in _messages(lib)

@@ -28,7 +28,7 @@ from paper_widgets.data.readers.dump import parse_dump
 from paper_widgets.data.readers.json import parse_json, parse_jsonl
 from paper_widgets.data.records import DumpError, LoadWarning, PaperRecord, bounded
 
-__all__ = ["MAX_DOCUMENT_BYTES", "detect_format", "expand_paths", "read_path", "read_text"]
+__all__ = ["MAX_DOCUMENT_BYTES", "check_regular", "detect_format", "expand_paths", "read_path", "read_text"]
 
 # JSON documents and BibTeX are parsed whole; above this size they get a clear error instead.
 MAX_DOCUMENT_BYTES = 512 * 1024 * 1024
@@ -126,7 +126,7 @@ def _decoded_lines(binary: io.BufferedReader, source: str, warnings: list[LoadWa
         text.detach()  # the caller owns and closes the file
 
 
-def _check_regular(path: Path, source: str) -> None:
+def check_regular(path: Path, source: str) -> None:
     """DumpError unless ``path`` is a regular file: opening a FIFO or a device blocks or never ends,
     and a symlink loop has nothing to open."""
     try:
@@ -156,7 +156,7 @@ def read_path(
 ) -> list[PaperRecord]:
     """Every record in the file at ``path``; raises :class:`DumpError` if it cannot be read at all."""
     source = source or str(path)
-    _check_regular(path, source)
+    check_regular(path, source)
     try:
         with open(path, "rb") as f:
             head = f.read(_HEAD_BYTES)
@@ -191,7 +191,7 @@ def _is_candidate(path: Path) -> bool:
 def _regular(path: Path, warnings: list[LoadWarning]) -> bool:
     """Whether ``path`` is a regular file to read; a special file or a symlink loop is a warning."""
     try:
-        _check_regular(path, str(path))
+        check_regular(path, str(path))
     except DumpError as exc:
         warnings.append(exc.as_warning())
         return False

@@ -215,3 +215,21 @@ def test_from_files_given_special_files_directly_warns_instead_of_hanging(tmp_pa
     assert list(lib.df["title"]) == [GOOD["title"]]
     assert "pipe.txt: not a regular file (a FIFO)" in _messages(lib)
     assert "loop.txt: cannot read: Too many levels of symbolic links" in _messages(lib)
+
+
+@pytest.mark.parametrize(
+    ("upvotes", "expected", "message"),
+    [
+        (1e30, "<NA>", "upvotes above 2^63"),
+        (12.0, "12", None),
+        (2.5, "<NA>", "upvotes '2.5' is not a whole number"),
+        ("many", "<NA>", "upvotes 'many' is not a whole number"),
+        (float("inf"), "<NA>", "upvotes 'inf' is not a whole number"),
+    ],
+)
+def test_json_upvotes_that_are_not_whole_numbers_are_warnings(
+    upvotes: object, expected: str, message: str | None
+) -> None:
+    lib = paper_widgets.Library.from_text(json.dumps([{**GOOD, "upvotes": upvotes}]), "api.json")
+    assert str(lib.df["upvotes"].iloc[0]) == expected
+    assert (message in _messages(lib)) if message else not lib.warnings

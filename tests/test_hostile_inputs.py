@@ -233,3 +233,13 @@ def test_json_upvotes_that_are_not_whole_numbers_are_warnings(
     lib = paper_widgets.Library.from_text(json.dumps([{**GOOD, "upvotes": upvotes}]), "api.json")
     assert str(lib.df["upvotes"].iloc[0]) == expected
     assert (message in _messages(lib)) if message else not lib.warnings
+
+
+def test_bad_byte_late_in_a_json_document_names_utf8_and_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "big.json"
+    body = json.dumps([GOOD] * 2000, indent=1).encode()  # > 64 KiB: the head decodes fine
+    path.write_bytes(body[:-10] + b"\xff" + body[-10:])
+    lib = paper_widgets.load(path)
+    assert len(lib) == 0
+    line = body.count(b"\n", 0, len(body) - 10) + 1
+    assert f"{path}, line {line}: not UTF-8 text (invalid start byte)" in _messages(lib)

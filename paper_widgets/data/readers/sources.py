@@ -148,7 +148,7 @@ def _read_whole(binary: io.BufferedIOBase, fmt: str, source: str, encoding: str)
         return data.decode(encoding)
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        raise DumpError(f"not {encoding.upper()} text ({exc.reason})", source, line) from exc
+        raise DumpError(f"not {encoding.upper().removesuffix('-SIG')} text ({exc.reason})", source, line) from exc
 
 
 def read_path(

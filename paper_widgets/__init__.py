@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from paper_widgets.data.records import DumpError, LoadWarning, PaperWidgetsWarning
 from paper_widgets.library import Library, load, load_default, load_sample, set_default_style
+from paper_widgets.store import Note, NoteConflict, StoreCorrupt, StoreError, StoreReadOnly, StoreUnavailable
 
 __version__ = "0.1.0"
 
@@ -11,8 +12,14 @@ __all__ = [
     "DumpError",
     "Library",
     "LoadWarning",
+    "Note",
+    "NoteConflict",
     "PaperBrowser",
     "PaperWidgetsWarning",
+    "StoreCorrupt",
+    "StoreError",
+    "StoreReadOnly",
+    "StoreUnavailable",
     "__version__",
     "insert",
     "load",

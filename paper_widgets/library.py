@@ -30,6 +30,9 @@ from paper_widgets.output.notes import notes_markdown
 from paper_widgets.search.engine import search
 from paper_widgets.search.index import SearchIndex, row_hashes
 from paper_widgets.store import (
+    STATUSES,
+    Annotations,
+    Note,
     Store,
     StoreLike,
     annotate,
@@ -61,19 +64,32 @@ class Library:
         # Notes, tags, status and citekeys live in the store (default: the user's, see _store.store_home).
         self.store = open_store(store)
         if saved_style := self.store.setting(CITATION_STYLE):
-            _set_session_style(saved_style)  # the style the user chose once, in an earlier session too
+            try:
+                _set_session_style(saved_style)  # the style the user chose once, in an earlier session too
+            except ValueError:
+                _warnings.warn(
+                    f"the citation style {saved_style!r} saved in the store {self.store.path} is unknown "
+                    "(kept the default); choose one with paper_widgets.set_default_style",
+                    PaperWidgetsWarning,
+                    stacklevel=3,
+                )
         self._annotated: pd.DataFrame | None = None
-        self._revision: tuple[int, int] | None = None
+        self._revision = 0
 
     @property
     def df(self) -> pd.DataFrame:
         """One row per paper, with the user's ``note``, ``tags`` and ``status`` as the store has them now.
 
-        Re-read only when someone (this process or another) wrote to the store since the last access.
+        The first access reads every annotation; later ones re-read only the papers annotated
+        since (by this process, another one or a team member), so a save costs O(changed rows).
         """
-        revision = self.store.revision()
-        if self._annotated is None or revision != self._revision:
+        if self._annotated is None:
+            self._revision = self.store.revision()  # before reading: a change in between is re-read next time
             self._annotated = annotate(self._papers, self.store.annotations())
+        else:
+            revision, keys, found = self.store.annotation_changes(self._revision)
+            if keys:
+                self._annotated = _reannotate(self._annotated, self._keys.get_indexer(keys), keys, found)
             self._revision = revision
         return self._annotated
 
@@ -196,13 +212,27 @@ class Library:
             raise unknown_key(key, self._keys)
         return key
 
-    def set_note(self, key: str, markdown: str) -> None:
-        """Save ``markdown`` as the note on paper ``key`` (blank clears it); on disk when this returns."""
-        self.store.set_note(self._known(key), markdown)
+    def set_note(self, key: str, markdown: str, shared: bool = False, expected: int | None = None) -> int:
+        """Save ``markdown`` as your note on paper ``key`` (blank clears it); committed when this returns.
+
+        ``shared``: visible to your team (a PostgreSQL store), else private. ``expected``: the
+        version your editor loaded (:meth:`note_version`); if the note changed since,
+        :class:`~paper_widgets.store.NoteConflict` is raised and ``markdown`` stays in the history.
+        Returns the note's new version.
+        """
+        return self.store.set_note(self._known(key), markdown, shared=shared, expected=expected)
 
     def note(self, key: str) -> str | None:
-        """The current note on paper ``key``, or None."""
+        """Your current note on paper ``key``, or None."""
         return self.store.note(self._known(key))
+
+    def note_version(self, key: str) -> int:
+        """The version of your note on ``key`` (0 when there is none), to pass to ``set_note(expected=…)``."""
+        return self.store.note_version(self._known(key))
+
+    def notes(self, key: str) -> list[Note]:
+        """The notes on ``key`` you may see: yours, then the team's shared ones, each with author and time."""
+        return self.store.notes(self._known(key))
 
     def note_history(self, key: str) -> list[tuple[datetime, str]]:
         """Every saved version of the note on ``key``, oldest first, as (UTC time, markdown)."""
@@ -242,7 +272,12 @@ class Library:
         first search (or taken from the store's cache), kept on the library and extended when
         papers are added.
         """
-        return search(self.df, query, limit, index=self._index(), **filters)
+        if filters.get("tags") is not None or filters.get("status") is not None:
+            return search(self.df, query, limit, index=self._index(), **filters)
+        found = search(self._papers, query, limit, index=self._index(), **filters)
+        # Only the rows shown get their annotations: a search never reads every note.
+        annotated = annotate(found, self.store.annotations(found["key"].tolist()))
+        return annotated[[*annotated.columns.drop("score"), "score"]]
 
     def _index(self) -> SearchIndex:
         """The search index of this library, from the store's cache when these papers were indexed before."""
@@ -307,6 +342,18 @@ class Library:
 
 USER_LIBRARY = "user_library"  # store setting: the paths of the last load(), i.e. "my library"
 CITATION_STYLE = "citation_style"  # store setting: the style set_default_style chose
+
+
+def _reannotate(frame: pd.DataFrame, rows: Iterable[int], keys: list[str], found: Annotations) -> pd.DataFrame:
+    """``frame`` with the annotation columns of ``rows`` (the rows of ``keys``) replaced from ``found``."""
+    note, tags, status = (frame.columns.get_loc(c) for c in ("note", "tags", "status"))
+    for row, key in zip(rows, keys, strict=True):
+        if row < 0:
+            continue  # annotated in the store but not in this library
+        frame.iat[row, note] = found.notes.get(key)
+        frame.iat[row, tags] = list(found.tags.get(key, ()))
+        frame.iat[row, status] = found.status.get(key, STATUSES[0])
+    return frame
 
 
 def set_default_style(style: str, *, store: StoreLike = None) -> None:

@@ -8,14 +8,13 @@ as ``reserved`` on every later load.
 from __future__ import annotations
 
 import functools
-import sqlite3
 import time
 from collections.abc import Sequence
 
 import pandas as pd
 
 from paper_widgets.data.citekeys import assign_keys, paper_identities, title_identities
-from paper_widgets.store.db import Database
+from paper_widgets.store.db import Database, Transaction
 
 __all__ = ["KeyRegistry"]
 
@@ -37,7 +36,7 @@ class KeyRegistry(Database):
         by_title = title_idents.tolist()
 
         while True:
-            snapshot, known, with_arxiv = self._read(self._identity_snapshot)
+            snapshot, known, with_arxiv = self.shared.read(self._identity_snapshot)
             keys_by_paper = dict(known.values())
             resolved: list[int | None] = []
             claimed: set[int] = set()
@@ -74,13 +73,13 @@ class KeyRegistry(Database):
                 seen.add(ident)
             if not fresh and not aliases:
                 return keys
-            if self._write(functools.partial(self._record_keys, snapshot=snapshot, fresh=fresh, aliases=aliases)):
+            if self.shared.write(functools.partial(self._record_keys, snapshot=snapshot, fresh=fresh, aliases=aliases)):
                 return keys
             # Another process recorded papers between our read and write: resolve again.
 
     @staticmethod
     def _identity_snapshot(
-        conn: sqlite3.Connection,
+        conn: Transaction,
     ) -> tuple[tuple[int, int], dict[str, tuple[int, str]], set[int]]:
         known: dict[str, tuple[int, str]] = {}
         with_arxiv: set[int] = set()
@@ -94,7 +93,7 @@ class KeyRegistry(Database):
         return KeyRegistry._generation(conn), known, with_arxiv
 
     @staticmethod
-    def _generation(conn: sqlite3.Connection) -> tuple[int, int]:
+    def _generation(conn: Transaction) -> tuple[int, int]:
         # Papers and identities are only ever added, so (max id, count) moves on every change.
         row = conn.execute(
             "SELECT (SELECT coalesce(max(paper_id), 0) FROM papers), (SELECT count(*) FROM identities)"
@@ -103,11 +102,12 @@ class KeyRegistry(Database):
 
     @staticmethod
     def _record_keys(
-        conn: sqlite3.Connection,
+        conn: Transaction,
         snapshot: tuple[int, int],
         fresh: Sequence[tuple[str, str, str]],
         aliases: Sequence[tuple[str, int, str]],
     ) -> bool:
+        conn.lock("keys")  # PostgreSQL: one key writer at a time, as BEGIN IMMEDIATE gives SQLite
         if KeyRegistry._generation(conn) != snapshot:
             return False
         # Unchanged generation: nobody added papers since the snapshot, so new ids follow its max id
@@ -125,7 +125,9 @@ class KeyRegistry(Database):
             identities.append((ident, first_id + i, "arxiv" if is_arxiv else "title"))
             if is_arxiv:
                 identities.append((title_ident, first_id + i, "title"))
-        # OR IGNORE: a title alias may already name another paper (same title, other arXiv id).
+        # DO NOTHING: a title alias may already name another paper (same title, other arXiv id).
         identities.sort()
-        conn.executemany("INSERT OR IGNORE INTO identities (identity, paper_id, kind) VALUES (?, ?, ?)", identities)
+        conn.executemany(
+            "INSERT INTO identities (identity, paper_id, kind) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", identities
+        )
         return True

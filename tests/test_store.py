@@ -34,9 +34,15 @@ def papers(*rows: tuple[str, str | None]) -> pd.DataFrame:
     )
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with Store(tmp_path / "store") as opened:
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """The storage interface on each backend: the embedded SQLite store and a PostgreSQL team store."""
+    if request.param == "postgresql":
+        team_db = request.getfixturevalue("team_db")
+        location: str | Path = team_db("alice")
+    else:
+        location = tmp_path / "store"
+    with Store(location) as opened:
         yield opened
 
 
@@ -68,7 +74,7 @@ def test_note_round_trip_keeps_history_and_survives_reopen(store: Store, key: st
     store.set_note(key, "second thoughts")
     assert store.note(key) == "second thoughts"
     store.close()
-    reopened = Store(store.home)
+    reopened = Store(store.location)
     assert reopened.note(key) == "second thoughts"
     history = reopened.note_history(key)
     assert [text for _, text in history] == ["# First\nsee *section 3*", "second thoughts"]
@@ -151,7 +157,7 @@ def test_revision_moves_on_own_and_other_connections_writes(store: Store, key: s
     store.tag(key, "mine")
     after_own = store.revision()
     assert after_own != before
-    with Store(store.home) as other:
+    with Store(store.location) as other:
         other.tag(key, "theirs")
     assert store.revision() != after_own
     assert store.revision() == store.revision()

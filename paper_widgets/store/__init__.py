@@ -63,11 +63,16 @@ class Store(KeyRegistry, AnnotationStore, SettingsStore, CacheStore):
     """
 
     def __init__(self, location: str | os.PathLike[str] | None = None) -> None:
-        super().__init__(None if is_postgres_url(location) else location, url=store_url(location))
+        self.url = store_url(location)
+        super().__init__(None if is_postgres_url(location) else location, url=self.url)
+
+    @property
+    def location(self) -> str:
+        """What opens this store again: the team database URL, else the local directory."""
+        return self.url or str(self.home)
 
     def __repr__(self) -> str:
-        where = getattr(self.shared, "where", None)
-        return f"Store({where or str(self.home)!r})"
+        return f"Store({getattr(self.shared, 'where', str(self.home))!r})"
 
 
 StoreLike: TypeAlias = "Store | str | os.PathLike[str] | None"

@@ -342,9 +342,14 @@ class PostgresBackend:
     dialect = "postgresql"
 
     def __init__(self, url: str, *, pool_size: int = 4) -> None:
-        import psycopg
-        from psycopg.conninfo import conninfo_to_dict
-        from psycopg_pool import ConnectionPool
+        try:
+            import psycopg
+            from psycopg.conninfo import conninfo_to_dict
+            from psycopg_pool import ConnectionPool
+        except ImportError as error:
+            raise StoreError(
+                "a team store on PostgreSQL needs psycopg 3 and its pool: pip install 'paper_widgets[team]'"
+            ) from error
 
         from paper_widgets.store.schema import SCHEMA_VERSION, schema_version
 

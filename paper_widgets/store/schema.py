@@ -212,7 +212,8 @@ def schema_version(conn: Transaction | sqlite3.Connection) -> int:
         return int(conn.execute("PRAGMA user_version").fetchone()[0])
     if conn.execute("SELECT to_regclass('paper_widgets_schema')").fetchone()[0] is None:
         return 0
-    return int(conn.execute("SELECT version FROM paper_widgets_schema").fetchone()[0])
+    row = conn.execute("SELECT max(version) FROM paper_widgets_schema").fetchone()
+    return 0 if row[0] is None else int(row[0])
 
 
 def _newer(before: int) -> StoreError:

@@ -64,6 +64,7 @@ __all__ = [
     "StoreUnavailable",
     "Transaction",
     "is_postgres_url",
+    "postgres_where",
     "store_home",
     "store_url",
 ]
@@ -333,6 +334,16 @@ class SQLiteBackend:
 # -- PostgreSQL -----------------------------------------------------------------------------------
 
 
+def postgres_where(url: str) -> str:
+    """``PostgreSQL at host:port/database`` for messages (never the password)."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    params = conninfo_to_dict(url)
+    where = f"PostgreSQL at {params.get('host') or 'localhost'}:{params.get('port') or 5432}"
+    database = params.get("dbname") or params.get("user")
+    return f"{where}/{database}" if database else where
+
+
 class PostgresBackend:
     """A PostgreSQL database at ``url`` through a psycopg connection pool; the user is the connection's role.
 
@@ -355,9 +366,7 @@ class PostgresBackend:
 
         self.url = url
         params = conninfo_to_dict(url)
-        self.where = f"PostgreSQL at {params.get('host') or 'localhost'}:{params.get('port') or 5432}"
-        database = params.get("dbname") or params.get("user") or ""
-        self.where += f"/{database}" if database else ""
+        self.where = postgres_where(url)
         self._kwargs: dict[str, Any] = {"autocommit": True}
         if "connect_timeout" not in params:
             self._kwargs["connect_timeout"] = CONNECT_TIMEOUT

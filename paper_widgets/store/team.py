@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from paper_widgets.store.db import CONNECT_TIMEOUT, StoreError, StoreUnavailable, Transaction
+from paper_widgets.store.db import CONNECT_TIMEOUT, StoreError, StoreUnavailable, Transaction, postgres_where
 from paper_widgets.store.schema import migrate_postgres
 
 __all__ = ["TEAM_ROLE", "grant_team", "init_team_database"]
@@ -50,14 +50,11 @@ def _connect(url: str) -> Any:
     import psycopg
     from psycopg.conninfo import conninfo_to_dict
 
-    params = conninfo_to_dict(url)
-    where = f"PostgreSQL at {params.get('host') or 'localhost'}:{params.get('port') or 5432}"
+    timeout = conninfo_to_dict(url).get("connect_timeout") or CONNECT_TIMEOUT
     try:
-        return psycopg.connect(
-            url, autocommit=True, connect_timeout=int(params.get("connect_timeout", CONNECT_TIMEOUT))
-        )
+        return psycopg.connect(url, autocommit=True, connect_timeout=int(timeout))
     except psycopg.OperationalError as error:
-        raise StoreUnavailable(f"cannot reach {where}: {error}".strip()) from error
+        raise StoreUnavailable(f"cannot reach {postgres_where(url)}: {error}".strip()) from error
 
 
 def init_team_database(url: str) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from typing import TypeAlias
 
-from paper_widgets.store.annotations import STATUSES, Annotations, AnnotationStore, annotate
+from paper_widgets.store.annotations import Annotations, AnnotationStore, annotate
 from paper_widgets.store.cache import CacheStore, content_hash, file_hash, package_fingerprint
 from paper_widgets.store.db import BUSY_TIMEOUT, DB_NAME, LOCK_PATIENCE, store_home
 from paper_widgets.store.keys import KeyRegistry
@@ -20,7 +20,6 @@ __all__ = [
     "BUSY_TIMEOUT",
     "DB_NAME",
     "LOCK_PATIENCE",
-    "STATUSES",
     "Annotations",
     "Store",
     "StoreLike",

@@ -16,10 +16,9 @@ import pandas as pd
 
 from paper_widgets.store.cache import gc_paused
 from paper_widgets.store.db import Database
+from paper_widgets.vocabulary import DEFAULT_STATUS, STATUSES
 
-__all__ = ["STATUSES", "AnnotationStore", "Annotations", "annotate"]
-
-STATUSES = ("unread", "reading", "read")
+__all__ = ["AnnotationStore", "Annotations", "annotate"]
 
 
 @dataclass
@@ -40,7 +39,7 @@ def annotate(papers: pd.DataFrame, found: Annotations) -> pd.DataFrame:
     return papers.assign(
         note=pd.Series([found.notes.get(key) for key in keys], index=papers.index, dtype="str"),
         tags=pd.Series(tags, index=papers.index),
-        status=pd.Series([found.status.get(key, STATUSES[0]) for key in keys], index=papers.index, dtype="str"),
+        status=pd.Series([found.status.get(key, DEFAULT_STATUS) for key in keys], index=papers.index, dtype="str"),
     )
 
 
@@ -164,7 +163,7 @@ class AnnotationStore(Database):
 
         def body(conn: sqlite3.Connection) -> str:
             row = conn.execute("SELECT status FROM status WHERE paper_id = ?", (self._paper_id(conn, key),)).fetchone()
-            return STATUSES[0] if row is None else str(row[0])
+            return DEFAULT_STATUS if row is None else str(row[0])
 
         return self._read(body)
 
@@ -180,7 +179,7 @@ class AnnotationStore(Database):
             found.status.update(
                 conn.execute(
                     "SELECT p.key, s.status FROM status s JOIN papers p USING (paper_id) WHERE s.status != ?",
-                    (STATUSES[0],),
+                    (DEFAULT_STATUS,),
                 )
             )
             return found

@@ -1,9 +1,10 @@
 """Command line: the ``paper-widgets`` console script, a shell front end to the Library facade.
 
 ``paper-widgets info DUMPS…``, ``search DUMPS… -q QUERY``, ``bibtex DUMPS… [-o refs.bib]``,
-``csl DUMPS… [-o refs.json]`` and ``refs NOTEBOOK DUMPS…``.  Results go to stdout (or ``-o``),
-load warnings and errors to stderr.  Exit status: 0 success, 1 nothing loaded / nothing found /
-a file could not be written, 2 bad usage (argparse).
+``csl DUMPS… [-o refs.json]``, ``refs NOTEBOOK DUMPS…`` and ``library add|remove|show`` (the
+user's library, which ``load_default()`` and ``PaperBrowser()`` open; no other command changes it).
+Results go to stdout (or ``-o``), load warnings and errors to stderr.  Exit status: 0 success,
+1 nothing loaded / nothing found / a file could not be written, 2 bad usage (argparse).
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ import pandas as pd
 
 from paper_widgets import __version__
 from paper_widgets.data.readers.sources import detect_format, expand_paths
-from paper_widgets.data.records import PaperWidgetsWarning
-from paper_widgets.library import Library, load
-from paper_widgets.output.cite import STYLES
+from paper_widgets.data.records import LoadWarning, PaperWidgetsWarning
+from paper_widgets.library import Library, forget_paths, load, remember_paths, user_library
+from paper_widgets.vocabulary import STYLES
 
 __all__ = ["main"]
 
@@ -131,6 +132,34 @@ def _refs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _library_add(args: argparse.Namespace) -> int:
+    problems: list[LoadWarning] = []
+    empty = [path for path in args.paths if not expand_paths([path], problems)]
+    if empty:  # all or nothing: a typo must not leave half the paths added
+        reasons = "; ".join(str(problem) for problem in problems) or f"no files in {', '.join(empty)}"
+        raise _Failure(f"{reasons}; the library is unchanged")
+    for path in remember_paths(args.paths):
+        print(path)
+    return 0
+
+
+def _library_remove(args: argparse.Namespace) -> int:
+    missing = forget_paths(args.paths)
+    for path in user_library():
+        print(path)
+    if missing:
+        raise _Failure(f"not in the library: {', '.join(missing)}")
+    return 0
+
+
+def _library_show(_args: argparse.Namespace) -> int:
+    paths = user_library()
+    if not paths:
+        raise _Failure("the library is empty (load_default() opens the bundled samples); add paths with `library add`")
+    print("\n".join(paths))
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -167,6 +196,17 @@ def _parser() -> argparse.ArgumentParser:
     refs.add_argument("-s", "--style", choices=STYLES, default="text", help="entry style (default text)")
     refs.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
     refs.set_defaults(run=_refs)
+
+    library = commands.add_parser("library", help="show or change the user's library (what load_default() opens)")
+    actions = library.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = actions.add_parser("add", help="add files, directories or globs; prints the library")
+    add.add_argument("paths", nargs="+", metavar="PATH")
+    add.set_defaults(run=_library_add)
+    remove = actions.add_parser("remove", help="remove paths as they were added; prints the library")
+    remove.add_argument("paths", nargs="+", metavar="PATH")
+    remove.set_defaults(run=_library_remove)
+    show = actions.add_parser("show", help="print the library's paths, one per line")
+    show.set_defaults(run=_library_show)
     return parser
 
 

@@ -23,14 +23,12 @@ import pandas as pd
 from paper_widgets.data.merge import merge_records, normalise_frame
 from paper_widgets.data.readers.sources import expand_paths, read_path, read_text
 from paper_widgets.data.records import DumpError, LoadWarning, PaperWidgetsWarning, records_frame
-from paper_widgets.output.cite import cite, snippet, unknown_key
-from paper_widgets.output.cite import set_default_style as _set_session_style
+from paper_widgets.output.cite import check_style, cite, snippet, unknown_key
 from paper_widgets.output.export import to_bibtex, to_csl_json
 from paper_widgets.output.notes import notes_markdown
 from paper_widgets.search.engine import search
 from paper_widgets.search.index import SearchIndex, row_hashes
 from paper_widgets.store import (
-    STATUSES,
     Annotations,
     Note,
     Store,
@@ -40,14 +38,27 @@ from paper_widgets.store import (
     open_store,
     package_fingerprint,
 )
+from paper_widgets.vocabulary import DEFAULT_STATUS, DEFAULT_STYLE, STYLES
 
-__all__ = ["Library", "load", "load_default", "load_sample", "set_default_style"]
+__all__ = [
+    "Library",
+    "forget_paths",
+    "load",
+    "load_default",
+    "load_sample",
+    "remember_paths",
+    "set_default_style",
+    "user_library",
+]
 
 SAMPLE_FILES = ("000_edcdd8834a053c0a.txt", "001_d5cef83f63eea4ee.txt")
 # The store caches the search index of the last large library searched (one entry: a 1M-paper
 # index is ~1 GB); below this size building it takes about a second and is not worth a file.
 INDEX_CACHE = "search-index"
 INDEX_CACHE_MIN_PAPERS = 20_000
+# Store settings (JSON values in the store's settings table).
+USER_LIBRARY = "user_library"  # the paths load_default() reopens: set by load(remember=True) and `library add`
+CITATION_STYLE = "citation_style"  # the style set_default_style chose
 
 
 def _emit(problems: Iterable[LoadWarning]) -> None:
@@ -63,18 +74,25 @@ class Library:
         self.warnings: list[LoadWarning] = list(warnings)
         # Notes, tags, status and citekeys live in the store (default: the user's, see _store.store_home).
         self.store = open_store(store)
-        if saved_style := self.store.setting(CITATION_STYLE):
-            try:
-                _set_session_style(saved_style)  # the style the user chose once, in an earlier session too
-            except ValueError:
-                _warnings.warn(
-                    f"the citation style {saved_style!r} saved in the store {self.store.path} is unknown "
-                    "(kept the default); choose one with paper_widgets.set_default_style",
-                    PaperWidgetsWarning,
-                    stacklevel=3,
-                )
         self._annotated: pd.DataFrame | None = None
         self._revision = 0
+
+    @property
+    def default_style(self) -> str:
+        """The citation style used when none is given: the store's ``citation_style`` setting (see
+        :func:`set_default_style`), else :data:`~paper_widgets.vocabulary.DEFAULT_STYLE`."""
+        saved = self.store.setting(CITATION_STYLE)
+        if saved is None:
+            return DEFAULT_STYLE
+        if saved not in STYLES:  # e.g. saved by a newer paper_widgets: never make every citation fail
+            _warnings.warn(
+                f"the citation style {saved!r} saved in the store {self.store.path} is unknown "
+                f"(using {DEFAULT_STYLE!r}); choose one with paper_widgets.set_default_style",
+                PaperWidgetsWarning,
+                stacklevel=3,
+            )
+            return DEFAULT_STYLE
+        return str(saved)
 
     @property
     def df(self) -> pd.DataFrame:
@@ -170,12 +188,13 @@ class Library:
             store.cache_put(library_name, library_hash, (library._papers, problems[first_problem:]))
         return library
 
-    def add(self, *paths: str | os.PathLike[str]) -> Library:
+    def add(self, *paths: str | os.PathLike[str], remember: bool = False) -> Library:
         """Add the papers of more files, folders or globs to this library, in place (returns it).
 
         A paper already here keeps its row and key; the newcomer fills what the row lacks (date,
         counts, authors, arXiv id) and adds its sources. New papers are appended, so the search
-        index only indexes them. The paths join the user's library (see :func:`load_default`).
+        index only indexes them. With ``remember=True`` the paths also join the user's library
+        (what :func:`load_default` reopens); otherwise that stays as it is.
         """
         problems: list[LoadWarning] = []
         files = expand_paths(paths, problems)
@@ -194,10 +213,8 @@ class Library:
         self._papers = pd.concat([papers, incoming[~seen]], ignore_index=True)
         self._annotated = None
         self.__dict__.pop("_keys", None)
-        if files:
-            known = self.store.setting(USER_LIBRARY) or []
-            added = [_absolute(p) for p in paths]
-            self.store.set_setting(USER_LIBRARY, known + [p for p in added if p not in known])
+        if remember and files:
+            remember_paths(paths, store=self.store)
         return self
 
     # -- notes, tags and read status: thin delegation to the store ---------------------------------
@@ -310,12 +327,12 @@ class Library:
         return self.df.iloc[positions].reset_index(drop=True)
 
     def cite(self, keys: str | Iterable[str], style: str | None = None) -> str:
-        """Cite paper(s) ``keys`` in ``style`` (pandoc, myst, latex, cite, text; default: see set_default_style)."""
-        return cite(self._rows(keys), style)
+        """Cite paper(s) ``keys`` in ``style`` (pandoc, myst, latex, cite, text; default: :attr:`default_style`)."""
+        return cite(self._rows(keys), style or self.default_style)
 
     def snippet(self, key: str, query: str | None = None, sentences: int = 2, style: str | None = None) -> str:
         """A markdown blockquote of the abstract sentences of ``key`` that best match ``query``, then the citation."""
-        return snippet(self._rows(key).iloc[0], query, sentences, style)
+        return snippet(self._rows(key).iloc[0], query, sentences, style or self.default_style)
 
     def to_bibtex(self, keys: Iterable[str] | None = None) -> str:
         """BibTeX for ``keys`` (default: every paper)."""
@@ -340,10 +357,6 @@ class Library:
         return f"<Library: {len(self.df)} papers{extra}>"
 
 
-USER_LIBRARY = "user_library"  # store setting: the paths of the last load(), i.e. "my library"
-CITATION_STYLE = "citation_style"  # store setting: the style set_default_style chose
-
-
 def _reannotate(frame: pd.DataFrame, rows: Iterable[int], keys: list[str], found: Annotations) -> pd.DataFrame:
     """``frame`` with the annotation columns of ``rows`` (the rows of ``keys``) replaced from ``found``."""
     note, tags, status = (frame.columns.get_loc(c) for c in ("note", "tags", "status"))
@@ -352,15 +365,14 @@ def _reannotate(frame: pd.DataFrame, rows: Iterable[int], keys: list[str], found
             continue  # annotated in the store but not in this library
         frame.iat[row, note] = found.notes.get(key)
         frame.iat[row, tags] = list(found.tags.get(key, ()))
-        frame.iat[row, status] = found.status.get(key, STATUSES[0])
+        frame.iat[row, status] = found.status.get(key, DEFAULT_STATUS)
     return frame
 
 
 def set_default_style(style: str, *, store: StoreLike = None) -> None:
     """Make ``style`` (pandoc, myst, latex, cite, text) the citation style used when none is given,
-    in this session and in later ones (it is saved in the store)."""
-    _set_session_style(style)  # ValueError for an unknown style, before anything is saved
-    open_store(store).set_setting(CITATION_STYLE, style)
+    by every library on this store, in this session and in later ones (it is saved in the store)."""
+    open_store(store).set_setting(CITATION_STYLE, check_style(style))  # ValueError before anything is saved
 
 
 def _absolute(path: str | os.PathLike[str]) -> str:
@@ -368,26 +380,53 @@ def _absolute(path: str | os.PathLike[str]) -> str:
     return os.path.abspath(os.path.expanduser(os.fspath(path)))
 
 
-def load(*paths: str | os.PathLike[str], store: StoreLike = None) -> Library:
+def user_library(*, store: StoreLike = None) -> list[str]:
+    """The paths of the user's library (absolute; globs kept), in the order they were added."""
+    paths = open_store(store).setting(USER_LIBRARY)
+    return [str(path) for path in paths] if isinstance(paths, list) else []
+
+
+def remember_paths(
+    paths: Iterable[str | os.PathLike[str]], *, store: StoreLike = None, replace: bool = False
+) -> list[str]:
+    """Add ``paths`` to the user's library (or make them all of it with ``replace``); returns the new list."""
+    store = open_store(store)
+    known = [] if replace else user_library(store=store)
+    added = [p for p in dict.fromkeys(_absolute(p) for p in paths) if p not in known]
+    store.set_setting(USER_LIBRARY, known + added)
+    return known + added
+
+
+def forget_paths(paths: Iterable[str | os.PathLike[str]], *, store: StoreLike = None) -> list[str]:
+    """Remove ``paths`` from the user's library; returns the paths that were not in it."""
+    store = open_store(store)
+    known = user_library(store=store)
+    gone = {_absolute(p) for p in paths}
+    store.set_setting(USER_LIBRARY, [p for p in known if p not in gone])
+    return sorted(gone.difference(known))
+
+
+def load(*paths: str | os.PathLike[str], store: StoreLike = None, remember: bool = False) -> Library:
     """Load papers from files, directories (recursively) and globs, in any mix of formats.
 
     ``store``: a :class:`Store` or its directory for notes, keys and the cache (default: the user's).
-    The paths are remembered as the user's library, which :func:`load_default` reopens.
+    ``remember=True`` makes these paths the user's library, which :func:`load_default` (and so
+    ``PaperBrowser()``) reopens; without it loading changes nothing but the caches.
     """
     store = open_store(store)
     problems: list[LoadWarning] = []
     files = expand_paths(paths, problems)
     library = Library.from_files(((p, str(p)) for p in files), problems, store=store)
-    if files:
-        store.set_setting(USER_LIBRARY, [_absolute(p) for p in paths])
+    if remember and files:
+        remember_paths(paths, store=store, replace=True)
     return library
 
 
 def load_default(*, store: StoreLike = None) -> Library:
-    """The user's library: the paths of the last :func:`load` (reparsed only where files changed),
-    or the bundled samples when nothing was loaded yet."""
+    """The user's library (see :func:`load` with ``remember=True`` and ``paper-widgets library add``),
+    reparsed only where files changed, or the bundled samples while it is empty."""
     store = open_store(store)
-    paths = store.setting(USER_LIBRARY)
+    paths = user_library(store=store)
     return load(*paths, store=store) if paths else load_sample(store=store)
 
 

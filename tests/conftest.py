@@ -1,13 +1,19 @@
-"""Shared pytest fixtures: every test gets its own PAPER_WIDGETS_HOME, so no test touches the user's store."""
+"""Shared pytest fixtures: every test gets its own PAPER_WIDGETS_HOME, so no test touches the user's store;
+``harness`` records what the comm bridge sends; ``lib`` is the bundled sample library."""
 
 from __future__ import annotations
 
 import uuid
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from fakes import Harness
 from pg_cluster import MEMBERS, SKIP_REASON, Cluster, postgres_binaries
+
+import paper_widgets
+from paper_widgets.kernel import bridge as _bridge
 
 SEEDS = Path(__file__).resolve().parent.parent / "paper_widgets" / "sample_data"
 CARD_SEED = SEEDS / "000_edcdd8834a053c0a.txt"
@@ -43,3 +49,19 @@ def team_db(postgres_cluster: Cluster) -> Callable[[str], str]:
     init_team_database(postgres_cluster.url("postgres", name))
     grant_team(postgres_cluster.url("postgres", name), MEMBERS)
     return lambda role: postgres_cluster.url(role, name)
+
+
+@pytest.fixture
+def harness(monkeypatch: pytest.MonkeyPatch) -> Harness:
+    """The kernel's bridge replaced by one on a recording fake comm and a fake IPython shell (a cell run)."""
+    h = Harness()
+    monkeypatch.setattr(_bridge, "_default", h.bridge)
+    return h
+
+
+@pytest.fixture
+def lib(paper_widgets_home: Path) -> paper_widgets.Library:
+    """The bundled sample library (145 papers), its store in this test's PAPER_WIDGETS_HOME."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return paper_widgets.load_sample()

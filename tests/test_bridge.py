@@ -16,13 +16,6 @@ from paper_widgets.kernel.protocol import COMM_TARGET, PROTOCOL_VERSION, make_re
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture
-def harness(monkeypatch: pytest.MonkeyPatch) -> Harness:
-    h = Harness()
-    monkeypatch.setattr(_bridge, "_default", h.bridge)
-    return h
-
-
 def test_protocol_constants_come_from_the_json_the_plugin_imports() -> None:
     spec = json.loads((ROOT / "paper_widgets" / "protocol.json").read_text())
     assert (spec["target"], spec["version"]) == (COMM_TARGET, PROTOCOL_VERSION)

@@ -13,24 +13,15 @@ import pytest
 from fakes import Harness
 
 import paper_widgets
-from paper_widgets.kernel import bridge as _bridge
 from paper_widgets.widget.browser import PaperBrowser
 from paper_widgets.widget.html import detail_html, highlight
 
 HOSTILE = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">'
 
 
-@pytest.fixture
-def harness(monkeypatch: pytest.MonkeyPatch) -> Harness:
-    h = Harness()
-    h.shell.kernel.parent_msg_type = "comm_msg"  # button clicks arrive as widget messages, not cell runs
-    monkeypatch.setattr(_bridge, "_default", h.bridge)
-    return h
-
-
-@pytest.fixture
-def lib() -> paper_widgets.Library:
-    return paper_widgets.load_sample()
+@pytest.fixture(autouse=True)
+def button_clicks(harness: Harness) -> None:
+    harness.shell.kernel.parent_msg_type = "comm_msg"  # button clicks arrive as widget messages, not cell runs
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pickle
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -13,14 +12,6 @@ import pytest
 import paper_widgets.library as library
 from paper_widgets.data.text import fold
 from paper_widgets.search.engine import SearchIndex, match_spans, search
-
-
-@pytest.fixture
-def lib(paper_widgets_home: object) -> library.Library:
-    """The seed library, its store in this test's PAPER_WIDGETS_HOME (never the user's)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return library.load_sample()
 
 
 def titles(result: pd.DataFrame) -> list[str]:

@@ -9,6 +9,8 @@ import spec from '../../paper_widgets/protocol.json';
 export const COMM_TARGET: string = spec.target;
 export const PROTOCOL_VERSION: number = spec.version;
 export const METADATA_KEY: string = spec.metadata_key;
+/** The kernel code the "Update References" command runs: the Python entry point, declared once. */
+export const UPDATE_REFERENCES_CODE: string = spec.update_references_code;
 
 export type CellType = 'markdown' | 'code' | 'raw';
 export type Where = 'below' | 'cursor';

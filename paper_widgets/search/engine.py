@@ -25,10 +25,10 @@ from rapidfuzz.distance import OSA
 from paper_widgets.data.text import words
 from paper_widgets.search.index import SearchIndex, max_typos
 from paper_widgets.search.tokens import compounds
+from paper_widgets.vocabulary import SORTS
 
-__all__ = ["SORTS", "SearchIndex", "match_spans", "search"]
+__all__ = ["SearchIndex", "match_spans", "search"]
 
-SORTS = ("relevance", "newest", "upvotes")
 _K1, _B = 1.2, 0.75  # BM25
 _FIELD_WEIGHT = {"title": 2.0, "abstract": 1.0}
 _COMPLETIONS = 16  # stand-ins for the word being typed

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from typing import TypeAlias
 
-from paper_widgets.store.annotations import STATUSES, Annotations, AnnotationStore, Note, NoteConflict, annotate
+from paper_widgets.store.annotations import Annotations, AnnotationStore, Note, NoteConflict, annotate
 from paper_widgets.store.cache import CacheStore, content_hash, file_hash, package_fingerprint
 from paper_widgets.store.db import (
     BUSY_TIMEOUT,
@@ -34,7 +34,6 @@ __all__ = [
     "BUSY_TIMEOUT",
     "DB_NAME",
     "LOCK_PATIENCE",
-    "STATUSES",
     "Annotations",
     "Note",
     "NoteConflict",

@@ -21,10 +21,10 @@ import pandas as pd
 
 from paper_widgets.store.cache import gc_paused
 from paper_widgets.store.db import Database, StoreError, Transaction
+from paper_widgets.vocabulary import DEFAULT_STATUS, STATUSES
 
-__all__ = ["STATUSES", "AnnotationStore", "Annotations", "Note", "NoteConflict", "annotate"]
+__all__ = ["AnnotationStore", "Annotations", "Note", "NoteConflict", "annotate"]
 
-STATUSES = ("unread", "reading", "read")
 # Keys per IN (…) list: well below SQLite's 32766 bound parameters.
 _KEYS_PER_QUERY = 500
 
@@ -70,7 +70,7 @@ def annotate(papers: pd.DataFrame, found: Annotations) -> pd.DataFrame:
     return papers.assign(
         note=pd.Series([found.notes.get(key) for key in keys], index=papers.index, dtype="str"),
         tags=pd.Series(tags, index=papers.index),
-        status=pd.Series([found.status.get(key, STATUSES[0]) for key in keys], index=papers.index, dtype="str"),
+        status=pd.Series([found.status.get(key, DEFAULT_STATUS) for key in keys], index=papers.index, dtype="str"),
     )
 
 
@@ -256,7 +256,7 @@ class AnnotationStore(Database):
             row = conn.execute(
                 "SELECT status FROM status WHERE paper_id = ? AND author = ?", (self._paper_id(conn, key), self.user)
             ).fetchone()
-            return STATUSES[0] if row is None else str(row[0])
+            return DEFAULT_STATUS if row is None else str(row[0])
 
         return self.shared.read(body)
 
@@ -296,7 +296,7 @@ class AnnotationStore(Database):
             conn.execute(
                 "SELECT p.key, s.status FROM status s JOIN papers p USING (paper_id) "
                 f"WHERE s.author = ? AND s.status <> ? AND {where}",
-                (user, STATUSES[0], *params),
+                (user, DEFAULT_STATUS, *params),
             )
         )
         return found

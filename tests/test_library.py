@@ -59,12 +59,13 @@ def test_load_sample_rows_field_by_field() -> None:
     assert (robust["published"], robust["n_authors"], robust["authors"]) == (pd.Timestamp("2025-07-15"), 3, [])
     assert pd.isna(robust["upvotes"]) and pd.isna(robust["arxiv_id"]) and pd.isna(robust["url"])
     safe = df.loc["SAFE: Multitask Failure Detection for Vision-Language-Action Models"]
-    assert (safe["published"], safe["n_authors"], safe["upvotes"], safe["sources"]) == (
+    assert (safe["published"], safe["n_authors"], safe["comments"], safe["sources"]) == (
         pd.Timestamp("2025-06-11"),
         7,
-        2,
+        2,  # the number after the card's date counts comments, not upvotes
         ["000_edcdd8834a053c0a.txt"],
     )
+    assert pd.isna(safe["upvotes"])
     mmina = df.loc["MMInA: Benchmarking Multihop Multimodal Internet Agents"]
     assert (
         pd.isna(mmina["published"]) and pd.isna(mmina["n_authors"]) and mmina["sources"] == ["001_d5cef83f63eea4ee.txt"]
@@ -219,7 +220,8 @@ def test_add_appends_new_papers_merges_known_ones_and_extends_the_index(
                         "title": known["title"],
                         "summary": "short",
                         "authors": [{"name": "Ada Lovelace"}],
-                        "publishedAt": "2025-06-11T00:00:00.000Z",
+                        # the same paper: a title alone joins records only of compatible years
+                        "publishedAt": known["published"].isoformat() + "Z",
                     }
                 },
                 {

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.append(str(Path(__file__).resolve().parent.parent))  # after PYTHONPATH: it may name another copy
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 __all__: list[str] = []
@@ -64,8 +64,12 @@ class PaperWidgets:
         self.df, self._search = df, search
         self.index = SearchIndex(df)
         store = Store(work / "store")
-        store.cache_put("frame", "h", df)
-        store.cache_put("index", "h", self.index)
+        if hasattr(store, "cache_put_frame"):
+            store.cache_put_frame("frame", "h", df)
+            store.cache_put_arrays("index", "h", self.index.to_arrays())
+        else:  # the pickle cache of paper_widgets before issue 17 (for BEFORE numbers)
+            store.cache_put("frame", "h", df)
+            store.cache_put("index", "h", self.index)
         store.close()
         self.disk = work / "store"
 
@@ -74,11 +78,15 @@ class PaperWidgets:
 
     @staticmethod
     def reopen(work: Path, text: str) -> list[int]:
-        from paper_widgets.search.engine import search
+        from paper_widgets.search.engine import SearchIndex, search
         from paper_widgets.store import Store
 
         store = Store(work / "store")
-        df, index = store.cache_get("frame", "h"), store.cache_get("index", "h")
+        if hasattr(store, "cache_get_frame"):
+            df = store.cache_get_frame("frame", "h")[0]
+            index = SearchIndex.from_arrays(store.cache_get_arrays("index", "h"))
+        else:
+            df, index = store.cache_get("frame", "h"), store.cache_get("index", "h")
         return search(df, text, LIMIT, index=index).index.tolist()  # type: ignore[no-any-return]
 
 

@@ -20,10 +20,8 @@ Durability choices (the file is ``<home>/paper_widgets.sqlite3``):
 * One connection per :class:`Store` (re-opened after ``fork``), guarded by a lock so
   widget callbacks on other threads may share it.
 
-The library cache keeps large objects (parsed frames, search indexes) as pickle files
-(protocol 5) in ``<home>/cache`` referenced from the ``cache`` table: pickle of a 1M-row
-frame loads in seconds, while a BLOB would be limited to 1 GB and copied through SQLite.
-The pickles are only ever read from the store's own directory, written by this package.
+The library cache keeps large objects (parsed frames, search indexes) as Arrow and numpy
+files in ``<home>/cache``, referenced from the ``cache`` table (see :mod:`paper_widgets.store.cache`).
 """
 
 from __future__ import annotations

@@ -358,6 +358,10 @@ class SearchIndex:
         ptr, buf, size = self._title_ptr, self._titles, self._name_len
         return [buf[ptr[r] : ptr[r] + size[r]].decode().replace(" ", "") for r in rows]
 
+    def word(self, word_id: int) -> str:
+        """The folded word with id ``word_id``."""
+        return self._words[word_id]
+
     def word_id(self, word: str) -> int | None:
         """The id of a folded word, or None when no indexed text contains it."""
         return self._ids.get(word)

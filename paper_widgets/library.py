@@ -18,6 +18,7 @@ from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from paper_widgets.data.merge import merge_records, normalise_frame
@@ -59,6 +60,26 @@ INDEX_CACHE_MIN_PAPERS = 20_000
 # Store settings (JSON values in the store's settings table).
 USER_LIBRARY = "user_library"  # the paths load_default() reopens: set by load(remember=True) and `library add`
 CITATION_STYLE = "citation_style"  # the style set_default_style chose
+
+
+def _plain(problems: Iterable[LoadWarning]) -> list[list[object]]:
+    """Load warnings as JSON for the cache (which stores no Python objects)."""
+    return [[p.source, p.line, p.message] for p in problems]
+
+
+def _problems(plain: list[list[object]]) -> list[LoadWarning]:
+    return [
+        LoadWarning(str(source), None if line is None else int(str(line)), str(message))
+        for source, line, message in plain
+    ]
+
+
+def _index_from(arrays: dict[str, np.ndarray] | None) -> SearchIndex | None:
+    """The cached search index, or None when there is none or the arrays are not one (a miss)."""
+    try:
+        return None if arrays is None else SearchIndex.from_arrays(arrays)
+    except (KeyError, ValueError, UnicodeDecodeError):
+        return None
 
 
 def _emit(problems: Iterable[LoadWarning]) -> None:
@@ -160,32 +181,33 @@ class Library:
         library_name = "library:" + content_hash(*(str(Path(path).resolve()) for path, _ in files))
         library_hash = None if None in digests else content_hash(*digests)
         first_problem = len(problems)
-        if library_hash is not None and (cached := store.cache_get(library_name, library_hash)) is not None:
+        if library_hash is not None and (cached := store.cache_get_frame(library_name, library_hash)) is not None:
             papers, found = cached
-            problems.extend(found)
+            problems.extend(_problems(found))
             _emit(problems)
             return cls(papers, problems, store)
         frames = []
-        for (path, name), digest in zip(files, digests, strict=False):
-            file_name = f"records:{Path(path).resolve()}"
-            if digest is not None and (cached := store.cache_get(file_name, digest)) is not None:
-                frame, found = cached
-                problems.extend(found)
-            else:
-                file_problems: list[LoadWarning] = []
-                try:
-                    frame = records_frame(read_path(path, file_problems, source=name))
-                except DumpError as exc:
-                    problems.extend([*file_problems, exc.as_warning()])
-                    continue
-                problems.extend(file_problems)
-                if digest is not None and len(files) > 1:  # one file: the library entry covers it
-                    store.cache_put(file_name, digest, (frame, file_problems))
-            frames.append(frame)
+        with store.cache_batch():  # one store transaction for every file, not one fsync per file
+            for (path, name), digest in zip(files, digests, strict=False):
+                file_name = f"records:{Path(path).resolve()}"
+                if digest is not None and (cached := store.cache_get_frame(file_name, digest)) is not None:
+                    frame, found = cached
+                    problems.extend(_problems(found))
+                else:
+                    file_problems: list[LoadWarning] = []
+                    try:
+                        frame = records_frame(read_path(path, file_problems, source=name))
+                    except DumpError as exc:
+                        problems.extend([*file_problems, exc.as_warning()])
+                        continue
+                    problems.extend(file_problems)
+                    if digest is not None and len(files) > 1:  # one file: the library entry covers it
+                        store.cache_put_frame(file_name, digest, frame, _plain(file_problems))
+                frames.append(frame)
         records = pd.concat(frames, ignore_index=True) if frames else records_frame([])
         library = cls._build(records, problems, store)
         if library_hash is not None:
-            store.cache_put(library_name, library_hash, (library._papers, problems[first_problem:]))
+            store.cache_put_frame(library_name, library_hash, library._papers, _plain(problems[first_problem:]))
         return library
 
     def add(self, *paths: str | os.PathLike[str], remember: bool = False) -> Library:
@@ -305,11 +327,12 @@ class Library:
         hashes = row_hashes(self._papers)
         cacheable = len(hashes) >= INDEX_CACHE_MIN_PAPERS
         digest = content_hash(hashlib.blake2b(hashes.tobytes(), digest_size=16).hexdigest(), package_fingerprint())
-        cached = self.store.cache_get(INDEX_CACHE, digest) if cacheable else None
-        index = cached if isinstance(cached, SearchIndex) else SearchIndex()
+        arrays = self.store.cache_get_arrays(INDEX_CACHE, digest) if cacheable else None
+        cached = _index_from(arrays)
+        index = cached or SearchIndex()
         index.sync(self._papers, hashes)  # a cached index matches row for row: nothing to do
         if cacheable and index is not cached:
-            self.store.cache_put(INDEX_CACHE, digest, index)
+            self.store.cache_put_arrays(INDEX_CACHE, digest, index.to_arrays())
         self._search_index = index
         return index
 

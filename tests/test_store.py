@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sqlite3
 import subprocess
 import sys
 import time
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import platformdirs
 import pytest
@@ -274,19 +277,24 @@ def test_failed_migration_leaves_the_file_untouched(tmp_path: Path, monkeypatch:
 
 def test_cache_round_trip_is_keyed_by_name_and_hash(store: Store) -> None:
     frame = papers(("Paper A", None), ("Paper B", "2101.00002"))
-    assert store.cache_get("library", "h1") is None
-    store.cache_put("library", "h1", frame)
-    pd.testing.assert_frame_equal(store.cache_get("library", "h1"), frame)
-    assert store.cache_get("library", "h2") is None
-    assert store.cache_get("other", "h1") is None
+    frame["upvotes"] = pd.array([3, None], dtype="Int64")
+    frame["extra"] = pd.Series([{"doi": "10.1/x"}, None], dtype=object)  # not a list of strings: JSON
+    assert store.cache_get_frame("library", "h1") is None
+    assert store.cache_put_frame("library", "h1", frame, [["a.txt", 3, "odd line"]])
+    cached, meta = store.cache_get_frame("library", "h1")
+    pd.testing.assert_frame_equal(cached, frame)
+    assert cached["authors"].map(type).tolist() == [list, list]
+    assert meta == [["a.txt", 3, "odd line"]]
+    assert store.cache_get_frame("library", "h2") is None
+    assert store.cache_get_frame("other", "h1") is None
 
 
 def test_cache_put_replaces_the_previous_entry_and_its_file(store: Store) -> None:
-    store.cache_put("index", "old", {"v": 1})
-    store.cache_put("index", "new", {"v": 2})
-    assert store.cache_get("index", "old") is None
-    assert store.cache_get("index", "new") == {"v": 2}
-    assert len(list(store.cache_dir.glob("*.pickle"))) == 1
+    store.cache_put_arrays("index", "old", {"v": np.arange(3)})
+    store.cache_put_arrays("index", "new", {"v": np.arange(5)})
+    assert store.cache_get_arrays("index", "old") is None
+    assert store.cache_get_arrays("index", "new")["v"].tolist() == [0, 1, 2, 3, 4]
+    assert len(list(store.cache_dir.iterdir())) == 1
 
 
 def test_file_hash_is_remembered_until_the_file_changes(
@@ -315,12 +323,132 @@ def test_file_hash_is_remembered_until_the_file_changes(
 
 
 def test_damaged_cache_file_is_a_miss(store: Store) -> None:
-    store.cache_put("index", "h", list(range(1000)))
-    (file,) = store.cache_dir.glob("*.pickle")
-    file.write_bytes(b"\x80\x05garbage")
-    assert store.cache_get("index", "h") is None
-    file.unlink()
-    assert store.cache_get("index", "h") is None
+    store.cache_put_arrays("index", "h", {"v": np.arange(1000)})
+    store.cache_put_frame("frame", "h", papers(("Paper A", None)))
+    for file in store.cache_dir.iterdir():
+        file.write_bytes(b"\x00garbage".ljust(file.stat().st_size, b"\x00"))  # same size, torn content
+    assert store.cache_get_arrays("index", "h") is None
+    assert store.cache_get_frame("frame", "h") is None
+    for file in store.cache_dir.iterdir():
+        file.unlink()
+    assert store.cache_get_arrays("index", "h") is None
+
+
+def test_cache_files_cannot_run_code(store: Store, tmp_path: Path) -> None:
+    """A pickle put in place of a cache file, even one of the right size, is never unpickled."""
+    import pickle
+
+    ran = tmp_path / "ran"
+
+    class Payload:
+        def __reduce__(self) -> tuple[object, ...]:
+            return (Path.touch, (ran,))
+
+    store.cache_put_arrays("index", "h", {"v": np.arange(3)})
+    (file,) = store.cache_dir.iterdir()
+    evil = pickle.dumps(Payload())
+    np.save(file.with_suffix(".npy"), np.array([evil], dtype=object), allow_pickle=True)
+    with zipfile.ZipFile(file, "w") as npz:  # an .npz whose array is an object (pickled) array
+        npz.write(file.with_suffix(".npy"), "v.npy")
+    with sqlite3.connect(store.path) as conn:
+        conn.execute("UPDATE cache SET size = ?", (file.stat().st_size,))
+    assert store.cache_get_arrays("index", "h") is None
+    assert not ran.exists()
+
+
+@pytest.mark.parametrize("file", ["/etc/passwd.npz", "../outside.npz", "sub/inner.npz", "..", "x.pickle"])
+def test_cache_paths_outside_the_cache_folder_are_a_miss(store: Store, file: str) -> None:
+    outside = store.home / "outside.npz"
+    with open(outside, "wb") as f:
+        np.savez(f, v=np.arange(3))
+    store.cache_put_arrays("index", "h", {"v": np.arange(3)})
+    with sqlite3.connect(store.path) as conn:
+        conn.execute("UPDATE cache SET file = ?, size = ?", (file, outside.stat().st_size))
+    assert store.cache_get_arrays("index", "h") is None
+
+
+def test_a_failed_cache_write_is_skipped_and_leaves_no_partial_file(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import paper_widgets.store.cache as cache_module
+
+    store.cache_put_arrays("index", "old", {"v": np.arange(3)})
+
+    def disk_full(path: Path, arrays: object) -> None:
+        path.write_bytes(b"half of it")  # a partial file, then the disk is full
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(cache_module, "_write_arrays", disk_full)
+    assert store.cache_put_arrays("index", "new", {"v": np.arange(5)}) is False
+    assert [p.suffix for p in store.cache_dir.iterdir()] == [".npz"], "no .tmp left behind"
+    assert store.cache_get_arrays("index", "old")["v"].tolist() == [0, 1, 2]
+
+
+def test_a_full_disk_never_fails_a_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import paper_widgets.store.cache as cache_module
+
+    def disk_full(path: Path, *args: object) -> None:
+        path.write_bytes(b"x" * 100)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(cache_module, "_write_frame", disk_full)
+    monkeypatch.setattr(cache_module, "_write_arrays", disk_full)
+    (tmp_path / "card.txt").write_text(CARD_SEED.read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "pair.txt").write_text(PAIR_SEED.read_text(encoding="utf-8"), encoding="utf-8")
+    lib = paper_widgets.load(tmp_path / "card.txt", tmp_path / "pair.txt", store=tmp_path / "store")
+    assert len(lib) > 100
+    assert not lib.search("gradient surgery").empty
+    assert not any((tmp_path / "store" / "cache").glob("*.tmp")) if (tmp_path / "store" / "cache").exists() else True
+
+
+def test_leftovers_of_a_writer_killed_mid_write_are_removed_on_open(tmp_path: Path) -> None:
+    """kill -9 while a cache file is written: the next store to open removes the .tmp (not a live writer's)."""
+    home = tmp_path / "store"
+    script = (
+        "import os, sys, numpy as np\n"
+        "from paper_widgets.store import Store\n"
+        "import paper_widgets.store.cache as c\n"
+        "def stall(path, arrays):\n"
+        "    path.write_bytes(b'x' * 1_000_000); print('writing', flush=True); sys.stdin.read()\n"
+        "c._write_arrays = stall\n"
+        f"Store({str(home)!r}).cache_put_arrays('index', 'h', {{'v': np.arange(3)}})\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    writer = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+    assert writer.stdout is not None and writer.stdout.readline().strip() == b"writing"
+    (partial,) = (home / "cache").glob("*.tmp")
+    Store(home).close()
+    assert partial.exists(), "a live writer's file stays"
+    writer.kill()
+    writer.wait()
+    Store(home).close()
+    assert not partial.exists()
+    assert not list((home / "cache").iterdir())
+
+
+def test_many_files_are_cached_in_one_store_transaction(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loading a folder of small files commits their cache rows together, not one fsynced commit per file."""
+    for i in range(12):
+        (tmp_path / f"dump{i}.txt").write_text(
+            f"Paper number {i} about things\nAn abstract that is long enough to be an abstract of paper {i}.\n",
+            encoding="utf-8",
+        )
+    commits: list[int] = []
+    real_write = Store._write
+
+    def counting(self: Store, body: object) -> object:
+        commits.append(1)
+        return real_write(self, body)  # type: ignore[arg-type]
+
+    store = Store(tmp_path / "store")
+    for dump in tmp_path.glob("dump*.txt"):  # hashes remembered up front, so only cache rows are written
+        os.utime(dump, (time.time() - 60, time.time() - 60))
+        store.file_hash(dump)
+    monkeypatch.setattr(Store, "_write", counting)
+    paper_widgets.load(*sorted(tmp_path.glob("dump*.txt")), store=store)
+    cache_rows = store._read(lambda conn: conn.execute("SELECT count(*) FROM cache").fetchone()[0])
+    assert cache_rows == 13  # twelve files and the library
+    assert len(commits) <= 4, f"{len(commits)} commits for 13 cache entries"
 
 
 # -- the library on the store --------------------------------------------------------------------

@@ -162,8 +162,8 @@ def _trigrams(vocab: list[str]) -> tuple[np.ndarray, np.ndarray]:
 class SearchIndex:
     """Inverted index of a frame's ``title`` and ``abstract`` columns, addressed by row number.
 
-    Build it with ``SearchIndex(df)``; :meth:`extend` appends rows.  Pickles as plain numpy
-    arrays, lists and dicts, so it can be cached alongside the library.
+    Build it with ``SearchIndex(df)``; :meth:`extend` appends rows.  :meth:`to_arrays` and
+    :meth:`from_arrays` turn it into plain numpy arrays and back, for a cache that cannot run code.
     """
 
     def __init__(self, df: pd.DataFrame | None = None) -> None:
@@ -188,8 +188,55 @@ class SearchIndex:
         self._in_tri = np.zeros(0, bool)
         self._served: weakref.ref[pd.DataFrame] | None = None  # the frame last synced with
 
-    def __getstate__(self) -> dict[str, object]:
-        return {**self.__dict__, "_served": None}  # weak references do not pickle
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """Every array of the index by name (no object arrays): what :meth:`from_arrays` takes back."""
+        arrays: dict[str, np.ndarray] = {
+            "titles": np.frombuffer(self._titles, np.uint8),
+            "title_ptr": self._title_ptr,
+            "name_len": self._name_len,
+            "hashes": self.hashes,
+            # folded words never contain whitespace, so a newline separates them
+            "words": np.frombuffer("\n".join(self._words).encode("utf-8", "surrogatepass"), np.uint8),
+            "sorted_ids": self._sorted_ids,
+            "tri_keys": self._tri_keys,
+            "tri_words": self._tri_words,
+            "in_tri": self._in_tri,
+        }
+        for name, fld in self.fields.items():
+            arrays[f"{name}.df"], arrays[f"{name}.lengths"] = fld.df, fld.lengths
+            arrays[f"{name}.sizes"] = np.array(fld.sizes, np.int64)
+            for i, seg in enumerate(fld.segments):
+                arrays[f"{name}.{i}.ptr"], arrays[f"{name}.{i}.rows"], arrays[f"{name}.{i}.tf"] = (
+                    seg.ptr,
+                    seg.rows,
+                    seg.tf,
+                )
+        return arrays
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> SearchIndex:
+        """The index :meth:`to_arrays` took apart (KeyError/ValueError when ``arrays`` are not one)."""
+        index = cls()
+        index._titles = arrays["titles"].tobytes()
+        index._title_ptr, index._name_len = arrays["title_ptr"], arrays["name_len"]
+        index.hashes = arrays["hashes"]
+        text = arrays["words"].tobytes().decode("utf-8", "surrogatepass")
+        index._words = text.split("\n") if text else []
+        index._ids = dict(zip(index._words, range(len(index._words)), strict=True))
+        index._sorted_ids = arrays["sorted_ids"]
+        index._sorted = list(map(index._words.__getitem__, index._sorted_ids.tolist()))
+        index._tri_keys, index._tri_words, index._in_tri = arrays["tri_keys"], arrays["tri_words"], arrays["in_tri"]
+        for name, fld in index.fields.items():
+            fld.df, fld.lengths = arrays[f"{name}.df"], arrays[f"{name}.lengths"]
+            fld.sizes = arrays[f"{name}.sizes"].tolist()
+            fld.segments = [
+                _Segment(arrays[f"{name}.{i}.ptr"], arrays[f"{name}.{i}.rows"], arrays[f"{name}.{i}.tf"])
+                for i in range(len(fld.sizes))
+            ]
+            fld.avg_length = max(float(fld.lengths.mean()), 1.0) if len(fld.lengths) else 1.0
+        if not all(len(f.lengths) == len(index.hashes) == len(index._title_ptr) - 1 for f in index.fields.values()):
+            raise ValueError("the arrays do not make one index: their row counts differ")
+        return index
 
     def __len__(self) -> int:
         return len(self.hashes)
@@ -310,6 +357,10 @@ class SearchIndex:
         """The folded, space-free short name before the colon of each row's title ("Rep-MTL: …" → "repmtl"), or ""."""
         ptr, buf, size = self._title_ptr, self._titles, self._name_len
         return [buf[ptr[r] : ptr[r] + size[r]].decode().replace(" ", "") for r in rows]
+
+    def word(self, word_id: int) -> str:
+        """The folded word with id ``word_id``."""
+        return self._words[word_id]
 
     def word_id(self, word: str) -> int | None:
         """The id of a folded word, or None when no indexed text contains it."""

@@ -32,6 +32,9 @@ PostgreSQL: a pool of autocommit connections on which we issue ``BEGIN``/``COMMI
 reads run in ``REPEATABLE READ READ ONLY`` snapshots; a connection broken by a server restart
 is replaced and the transaction retried once (it was rolled back by the server), while a
 failure during ``COMMIT`` itself is reported as :class:`StoreUnavailable`, never dropped.
+
+The library cache keeps large objects (parsed frames, search indexes) as Arrow and numpy
+files in ``<home>/cache``, referenced from the ``cache`` table (see :mod:`paper_widgets.store.cache`).
 """
 
 from __future__ import annotations

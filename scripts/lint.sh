@@ -8,7 +8,7 @@
 # Needs the venv that `scripts/install.sh --test` makes (VENV=path to use another).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-venv=$(realpath "${VENV:-.venv}")
+venv=$(realpath -m "${VENV:-.venv}")
 what=${1:-all}
 
 python_checks() {

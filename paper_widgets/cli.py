@@ -168,31 +168,33 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    dumps = {"nargs": "+", "metavar": "DUMPS", "help": "files, directories or globs to load"}
+
+    def add_dumps(command: argparse.ArgumentParser) -> None:
+        command.add_argument("dumps", nargs="+", metavar="DUMPS", help="files, directories or globs to load")
 
     info = commands.add_parser("info", help="count papers, input formats and load warnings")
-    info.add_argument("dumps", **dumps)
+    add_dumps(info)
     info.set_defaults(run=_info)
 
     search = commands.add_parser("search", help="search titles and abstracts; prints key, year, title")
-    search.add_argument("dumps", **dumps)
+    add_dumps(search)
     search.add_argument("-q", "--query", required=True, help="search words (typos are tolerated)")
     search.add_argument("-n", "--limit", type=_positive, default=10, help="at most this many results (default 10)")
     search.set_defaults(run=_search)
 
     bibtex = commands.add_parser("bibtex", help="export every paper as BibTeX")
-    bibtex.add_argument("dumps", **dumps)
+    add_dumps(bibtex)
     bibtex.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout (e.g. refs.bib)")
     bibtex.set_defaults(run=_bibtex)
 
     csl = commands.add_parser("csl", help="export every paper as CSL-JSON (pandoc citeproc, Zotero)")
-    csl.add_argument("dumps", **dumps)
+    add_dumps(csl)
     csl.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout (e.g. refs.json)")
     csl.set_defaults(run=_csl)
 
     refs = commands.add_parser("refs", help="the References section (markdown) for the papers a notebook cites")
     refs.add_argument("notebook", help="the .ipynb file")
-    refs.add_argument("dumps", **dumps)
+    add_dumps(refs)
     refs.add_argument("-s", "--style", choices=STYLES, default="text", help="entry style (default text)")
     refs.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
     refs.set_defaults(run=_refs)
@@ -214,7 +216,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
     args = _parser().parse_args(argv)  # exits with status 2 on bad usage
     try:
-        return args.run(args)
+        status: int = args.run(args)
+        return status
     except _Failure as failure:
         print(f"{PROG}: error: {failure}", file=sys.stderr)
         return 1

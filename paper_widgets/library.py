@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -172,14 +173,15 @@ class Library:
         files = list(files)
         # Year-less dump dates take the current year, so the year is part of what parsing depended on.
         context = f"{package_fingerprint()}:{date.today().year}"
-        digests = []
+        digests: list[str | None] = []
         for path, name in files:
             try:
                 digests.append(content_hash(store.file_hash(path), name, context))
             except OSError:
                 digests.append(None)  # read_path below reports it
         library_name = "library:" + content_hash(*(str(Path(path).resolve()) for path, _ in files))
-        library_hash = None if None in digests else content_hash(*digests)
+        known_digests = [digest for digest in digests if digest is not None]
+        library_hash = content_hash(*known_digests) if len(known_digests) == len(digests) else None
         first_problem = len(problems)
         if library_hash is not None and (cached := store.cache_get_frame(library_name, library_hash)) is not None:
             papers, found = cached
@@ -304,7 +306,7 @@ class Library:
             Path(path).write_text(text, encoding="utf-8")
         return text
 
-    def search(self, query: str, limit: int | None = 20, **filters: object) -> pd.DataFrame:
+    def search(self, query: str, limit: int | None = 20, **filters: Any) -> pd.DataFrame:
         """Ranked, typo-tolerant search of titles and abstracts: ``df`` rows plus ``score``, best first.
 
         Filters and sorts: see :func:`paper_widgets.search.engine.search`.  The index is built on the
@@ -320,10 +322,10 @@ class Library:
 
     def _index(self) -> SearchIndex:
         """The search index of this library, from the store's cache when these papers were indexed before."""
-        index = self.__dict__.get("_search_index")
-        if index is not None:
-            index.sync(self._papers)
-            return index
+        kept: SearchIndex | None = self.__dict__.get("_search_index")
+        if kept is not None:
+            kept.sync(self._papers)
+            return kept
         hashes = row_hashes(self._papers)
         cacheable = len(hashes) >= INDEX_CACHE_MIN_PAPERS
         digest = content_hash(hashlib.blake2b(hashes.tobytes(), digest_size=16).hexdigest(), package_fingerprint())

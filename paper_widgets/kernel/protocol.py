@@ -1,10 +1,10 @@
 """The kernel → JupyterLab comm protocol (comm bridge stage).
 
-The target name, version, vocabulary, notebook metadata key and the palette command's
-kernel code live in ``protocol.json`` next to this file; the TypeScript plugin imports the same file, so both sides agree by
-construction. Every request is ``{"version", "request_id", "action", ...}``;
-the plugin answers once on the same comm with ``{"version", "request_id",
-"ok", "message", ...}`` and closes it.
+The target name, version, vocabulary, notebook metadata key and the kernel code of the palette
+command live in ``protocol.json`` next to this file; the TypeScript plugin compiles a copy
+generated from it (``labextension/src/protocolSpec.ts``), so both sides agree by construction.
+Every request is ``{"version", "request_id", "action", ...}``; the plugin answers once on the
+same comm with ``{"version", "request_id", "ok", "message", ...}`` and closes it.
 """
 
 from __future__ import annotations

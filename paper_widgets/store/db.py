@@ -29,9 +29,10 @@ SQLite durability choices:
   database file is created 0600 (SQLite gives its ``-wal``/``-shm`` files the same mode).
 
 PostgreSQL: a pool of autocommit connections on which we issue ``BEGIN``/``COMMIT`` ourselves;
-reads run in ``REPEATABLE READ READ ONLY`` snapshots; a connection broken by a server restart
-is replaced and the transaction retried once (it was rolled back by the server), while a
-failure during ``COMMIT`` itself is reported as :class:`StoreUnavailable`, never dropped.
+reads run in ``REPEATABLE READ READ ONLY`` snapshots. Connections are not pinged before use
+(a round trip per call); instead a transaction that fails on a connection broken by a server
+restart is retried once on a fresh one (the server rolled it back), while a failure during
+``COMMIT`` itself is reported as :class:`StoreUnavailable`, never dropped.
 """
 
 from __future__ import annotations
@@ -394,7 +395,6 @@ class PostgresBackend:
             min_size=1,
             max_size=pool_size,
             kwargs=self._kwargs,
-            check=ConnectionPool.check_connection,  # a connection broken by a restart is replaced, not used
             timeout=CONNECT_TIMEOUT * 2,
             name="paper_widgets",
             open=True,
@@ -433,7 +433,8 @@ class PostgresBackend:
                     ) from error
                 if attempt == 2:
                     raise StoreUnavailable(f"the paper_widgets team store ({self.where}) failed: {error}") from error
-                # The server rolled the transaction back (e.g. it restarted): retry on a fresh connection.
+                # The server rolled the transaction back (e.g. it restarted): drop the idle connections
+                # that broke with this one, then retry on a fresh connection.
                 self._pool.check()
         raise AssertionError("unreachable")
 

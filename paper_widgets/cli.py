@@ -190,12 +190,12 @@ def _parser() -> argparse.ArgumentParser:
 
     db = commands.add_parser("db", help="set up a team library on PostgreSQL (run by the database owner)")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="DB_COMMAND")
-    url = {"metavar": "URL", "help": "postgresql://owner@host/database (default: $PAPER_WIDGETS_DB)"}
+    url_help = "postgresql://owner@host/database (default: $PAPER_WIDGETS_DB)"
     db_init = db_commands.add_parser("init", help="create or upgrade the schema, the team role and its policies")
-    db_init.add_argument("--url", **url)
+    db_init.add_argument("--url", metavar="URL", help=url_help)
     db_grant = db_commands.add_parser("grant", help="make existing login roles members of the team")
     db_grant.add_argument("roles", nargs="+", metavar="ROLE", help="PostgreSQL roles (CREATE ROLE name LOGIN)")
-    db_grant.add_argument("--url", **url)
+    db_grant.add_argument("--url", metavar="URL", help=url_help)
     db.set_defaults(run=_db)
     return parser
 

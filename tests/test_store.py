@@ -505,9 +505,8 @@ def test_a_damaged_database_is_a_store_error_saying_what_to_do(tmp_path: Path) -
     page = 4096
     data[page : 8 * page] = b"\xff" * (7 * page)  # the schema's and first tables' pages
     (tmp_path / DB_NAME).write_bytes(bytes(data))
-    with pytest.raises(StoreCorrupt, match=rf"{tmp_path / DB_NAME}.*(damaged|not an SQLite)"):
-        with Store(tmp_path) as s:
-            s.assign_keys(papers(("Paper 1", None)))
+    with pytest.raises(StoreCorrupt, match=rf"{tmp_path / DB_NAME}.*(damaged|not an SQLite)"), Store(tmp_path) as s:
+        s.assign_keys(papers(("Paper 1", None)))
 
 
 def test_a_read_only_database_is_a_store_error_naming_it(tmp_path: Path) -> None:
@@ -521,9 +520,8 @@ def test_a_read_only_database_is_a_store_error_naming_it(tmp_path: Path) -> None
         db.chmod(0o400)
         undo = ["chmod", "600", str(db)]
     try:
-        with pytest.raises(StoreReadOnly, match=f"{db}.*cannot be written"):
-            with Store(tmp_path) as s:
-                s.set_setting("style", "myst")
+        with pytest.raises(StoreReadOnly, match=f"{db}.*cannot be written"), Store(tmp_path) as s:
+            s.set_setting("style", "myst")
     finally:
         subprocess.run(undo, check=True)
 

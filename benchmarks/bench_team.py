@@ -29,12 +29,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from bench_store import WORDS, NoCacheStore, write_dump  # noqa: E402
-from pg_cluster import Cluster, postgres_binaries  # noqa: E402
+from bench_store import WORDS, NoCacheStore, write_dump
+from pg_cluster import Cluster, postgres_binaries
 
-import paper_widgets  # noqa: E402
-from paper_widgets.store import Store  # noqa: E402
-from paper_widgets.store.team import grant_team, init_team_database  # noqa: E402
+import paper_widgets
+from paper_widgets.store import Store
+from paper_widgets.store.team import grant_team, init_team_database
 
 __all__: list[str] = []
 
@@ -134,8 +134,8 @@ def main(size: int, clients: int, ops: int) -> None:
             ("reopen: local cache hit", lambda s: s),
         )
         for label, opened in steps:
-            pg = timed(f"{label}, PostgreSQL", lambda: open_library(dump, opened(team)))
-            lo = timed(f"{label}, local store", lambda: open_library(dump, opened(local)))
+            pg = timed(f"{label}, PostgreSQL", lambda opened=opened: open_library(dump, opened(team)))
+            lo = timed(f"{label}, local store", lambda opened=opened: open_library(dump, opened(local)))
             print(f"  {label}: PostgreSQL / local {pg / lo:.2f}x")
         print()
 

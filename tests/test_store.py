@@ -163,6 +163,48 @@ def test_revision_moves_on_own_and_other_connections_writes(store: Store, key: s
     assert store.revision() == store.revision()
 
 
+def test_cache_and_key_writes_never_move_the_annotation_revision(store: Store, key: str) -> None:
+    store.tag(key, "seen")
+    before = store.revision()
+    store.cache_put("frame", "h1", [1, 2, 3])
+    store.set_setting("citation_style", "myst")
+    store.assign_keys(papers(("A Paper Nobody Annotated", None)))
+    assert store.revision() == before
+    assert store.annotation_changes(before) == (before, [], store.annotations([]))
+    store.set_status(key, "read")
+    revision, changed, found = store.annotation_changes(before)
+    assert revision > before and changed == [key]
+    assert (found.tags, found.status) == ({key: ["seen"]}, {key: "read"})
+
+
+def test_store_works_in_a_forked_child(store: Store, key: str) -> None:
+    store.set_note(key, "parent")
+    pid = os.fork()
+    if pid == 0:  # the child: its own connection (SQLite) or pool (PostgreSQL)
+        try:
+            store.set_note(key, "child")
+            os._exit(0 if store.note(key) == "child" else 1)
+        finally:
+            os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 0
+    assert store.note(key) == "child"
+
+
+def test_library_df_refreshes_only_the_rows_annotated_since(tmp_path: Path) -> None:
+    lib = paper_widgets.load(CARD_SEED, store=tmp_path)
+    df = lib.df
+    key, other = df["key"].iloc[0], df["key"].iloc[1]
+    with Store(tmp_path) as elsewhere:  # another kernel writes
+        elsewhere.set_note(key, "from the other kernel")
+        elsewhere.tag(other, "later")
+    refreshed = lib.df
+    assert refreshed is df  # updated in place, not rebuilt
+    assert refreshed.set_index("key").loc[key, "note"] == "from the other kernel"
+    assert refreshed.set_index("key").loc[other, "tags"] == ["later"]
+    assert refreshed["note"].notna().sum() == 1
+
+
 # -- citekeys ------------------------------------------------------------------------------------
 
 

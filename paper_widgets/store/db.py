@@ -356,8 +356,8 @@ class PostgresBackend:
     def __init__(self, url: str, *, pool_size: int = 4) -> None:
         try:
             import psycopg
+            import psycopg_pool  # noqa: F401  (checked here, used by _open_pool)
             from psycopg.conninfo import conninfo_to_dict
-            from psycopg_pool import ConnectionPool
         except ImportError as error:
             raise StoreError(
                 "a team store on PostgreSQL needs psycopg 3 and its pool: pip install 'paper_widgets[team]'"
@@ -390,20 +390,32 @@ class PostgresBackend:
                 f"the paper_widgets team store ({self.where}) has schema version {version}, newer than this "
                 f"paper_widgets understands ({SCHEMA_VERSION}); upgrade paper_widgets"
             )
-        self._pool = ConnectionPool(
-            url,
+        self._pool_size = pool_size
+        self._pool = self._open_pool()
+        self._pid = os.getpid()
+
+    def _open_pool(self) -> Any:
+        from psycopg_pool import ConnectionPool
+
+        return ConnectionPool(
+            self.url,
             min_size=1,
-            max_size=pool_size,
+            max_size=self._pool_size,
             kwargs=self._kwargs,
             timeout=CONNECT_TIMEOUT * 2,
             name="paper_widgets",
             open=True,
         )
-        self._pid = os.getpid()
 
     def close(self) -> None:
         if self._pid == os.getpid():
             self._pool.close()
+
+    def _connection(self) -> Any:
+        if self._pid != os.getpid():
+            # Connections and the pool's threads do not cross fork(); the child opens its own pool.
+            self._pool, self._pid = self._open_pool(), os.getpid()
+        return self._pool.connection()
 
     def _run(self, begin: str, body: Callable[[Transaction], _T]) -> _T:
         import psycopg
@@ -412,7 +424,7 @@ class PostgresBackend:
         for attempt in (1, 2):
             committing = False
             try:
-                with self._pool.connection() as conn:
+                with self._connection() as conn:
                     conn.execute(begin)
                     try:
                         result = body(Transaction(conn, self.dialect))

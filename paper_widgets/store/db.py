@@ -43,7 +43,7 @@ import sqlite3
 import stat
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -152,6 +152,31 @@ class Transaction:
                 cursor.executemany(self._sql(sql), list(rows))
         else:
             self.raw.executemany(sql, rows)
+
+    def insert_many(
+        self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], *, ignore_conflicts: bool = False
+    ) -> None:
+        """Insert many rows into our ``table`` (skipping those that clash with a unique row when asked).
+
+        PostgreSQL gets them through ``COPY`` (a round trip per statement instead of per row:
+        recording 100k papers' keys went from ~60 s to seconds); rows that may clash go through a
+        temporary table, then ``INSERT … SELECT … ON CONFLICT DO NOTHING``.
+        """
+        names = ", ".join(columns)
+        conflict = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
+        if self.dialect != "postgresql":
+            marks = ", ".join("?" * len(columns))
+            self.raw.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks}){conflict}", rows)
+            return
+        target = f"pw_incoming_{table}" if ignore_conflicts else table
+        if ignore_conflicts:
+            self.raw.execute(f"CREATE TEMP TABLE {target} (LIKE {table}) ON COMMIT DROP")
+        with self.raw.cursor() as cursor, cursor.copy(f"COPY {target} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        if ignore_conflicts:
+            self.raw.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {target}{conflict}")
+            self.raw.execute(f"DROP TABLE {target}")
 
     def lock(self, name: str) -> None:
         """Hold the writers' lock ``name`` until commit (SQLite's BEGIN IMMEDIATE already holds the only one)."""

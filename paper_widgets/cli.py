@@ -1,8 +1,9 @@
 """Command line: the ``paper-widgets`` console script, a shell front end to the Library facade.
 
 ``paper-widgets info DUMPS…``, ``search DUMPS… -q QUERY``, ``bibtex DUMPS… [-o refs.bib]``,
-``csl DUMPS… [-o refs.json]``, ``refs NOTEBOOK DUMPS…`` and ``library add|remove|show`` (the
-user's library, which ``load_default()`` and ``PaperBrowser()`` open; no other command changes it).
+``csl DUMPS… [-o refs.json]``, ``refs NOTEBOOK DUMPS…``, ``library add|remove|show`` (the
+user's library, which ``load_default()`` and ``PaperBrowser()`` open; no other command changes it),
+and for a team store on PostgreSQL ``db init`` and ``db grant ROLE…``.
 Results go to stdout (or ``-o``), load warnings and errors to stderr.  Exit status: 0 success,
 1 nothing loaded / nothing found / a file could not be written, 2 bad usage (argparse).
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import warnings
 from collections import Counter
@@ -23,6 +25,7 @@ from paper_widgets import __version__
 from paper_widgets.data.readers.sources import detect_format, expand_paths
 from paper_widgets.data.records import LoadWarning, PaperWidgetsWarning
 from paper_widgets.library import Library, forget_paths, load, remember_paths, user_library
+from paper_widgets.store import StoreError, is_postgres_url
 from paper_widgets.vocabulary import STYLES
 
 __all__ = ["main"]
@@ -160,6 +163,23 @@ def _library_show(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _db(args: argparse.Namespace) -> int:
+    from paper_widgets.store.schema import SCHEMA_VERSION
+    from paper_widgets.store.team import TEAM_ROLE, grant_team, init_team_database
+
+    url = args.url or os.environ.get("PAPER_WIDGETS_DB")
+    if not is_postgres_url(url):
+        raise _Failure("db commands need the team database: pass --url postgresql://… or set PAPER_WIDGETS_DB")
+    assert url is not None
+    if args.db_command == "init":
+        before = init_team_database(url)
+        print(f"schema version {before} -> {SCHEMA_VERSION}; role {TEAM_ROLE}; row-level security on notes and status")
+    else:
+        for role in grant_team(url, args.roles):
+            print(f"{role} is a member of {TEAM_ROLE}")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -209,6 +229,15 @@ def _parser() -> argparse.ArgumentParser:
     remove.set_defaults(run=_library_remove)
     show = actions.add_parser("show", help="print the library's paths, one per line")
     show.set_defaults(run=_library_show)
+    db = commands.add_parser("db", help="set up a team library on PostgreSQL (run by the database owner)")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="DB_COMMAND")
+    url_help = "postgresql://owner@host/database (default: $PAPER_WIDGETS_DB)"
+    db_init = db_commands.add_parser("init", help="create or upgrade the schema, the team role and its policies")
+    db_init.add_argument("--url", metavar="URL", help=url_help)
+    db_grant = db_commands.add_parser("grant", help="make existing login roles members of the team")
+    db_grant.add_argument("roles", nargs="+", metavar="ROLE", help="PostgreSQL roles (CREATE ROLE name LOGIN)")
+    db_grant.add_argument("--url", metavar="URL", help=url_help)
+    db.set_defaults(run=_db)
     return parser
 
 
@@ -218,7 +247,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         status: int = args.run(args)
         return status
-    except _Failure as failure:
+    except (_Failure, StoreError) as failure:
         print(f"{PROG}: error: {failure}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # `paper-widgets bibtex … | head`

@@ -173,6 +173,8 @@ class Library:
         files = list(files)
         # Year-less dump dates take the current year, so the year is part of what parsing depended on.
         context = f"{package_fingerprint()}:{date.today().year}"
+        # Cached frames carry citekeys: those of a team database are not those of the local store.
+        context += f":{store.url}" if store.url else ""
         digests: list[str | None] = []
         for path, name in files:
             try:

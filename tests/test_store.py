@@ -19,7 +19,7 @@ import pytest
 from conftest import CARD_SEED, PAIR_SEED
 
 import paper_widgets
-from paper_widgets.store import DB_NAME, Store, store_home
+from paper_widgets.store import DB_NAME, Store, StoreCorrupt, StoreError, StoreReadOnly, store_home
 from paper_widgets.store.schema import SCHEMA_VERSION, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -164,6 +164,48 @@ def test_revision_moves_on_own_and_other_connections_writes(store: Store, key: s
         other.tag(key, "theirs")
     assert store.revision() != after_own
     assert store.revision() == store.revision()
+
+
+def test_cache_and_key_writes_never_move_the_annotation_revision(store: Store, key: str) -> None:
+    store.tag(key, "seen")
+    before = store.revision()
+    store.cache_put("frame", "h1", [1, 2, 3])
+    store.set_setting("citation_style", "myst")
+    store.assign_keys(papers(("A Paper Nobody Annotated", None)))
+    assert store.revision() == before
+    assert store.annotation_changes(before) == (before, [], store.annotations([]))
+    store.set_status(key, "read")
+    revision, changed, found = store.annotation_changes(before)
+    assert revision > before and changed == [key]
+    assert (found.tags, found.status) == ({key: ["seen"]}, {key: "read"})
+
+
+def test_store_works_in_a_forked_child(store: Store, key: str) -> None:
+    store.set_note(key, "parent")
+    pid = os.fork()
+    if pid == 0:  # the child: its own connection (SQLite) or pool (PostgreSQL)
+        try:
+            store.set_note(key, "child")
+            os._exit(0 if store.note(key) == "child" else 1)
+        finally:
+            os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 0
+    assert store.note(key) == "child"
+
+
+def test_library_df_refreshes_only_the_rows_annotated_since(tmp_path: Path) -> None:
+    lib = paper_widgets.load(CARD_SEED, store=tmp_path)
+    df = lib.df
+    key, other = df["key"].iloc[0], df["key"].iloc[1]
+    with Store(tmp_path) as elsewhere:  # another kernel writes
+        elsewhere.set_note(key, "from the other kernel")
+        elsewhere.tag(other, "later")
+    refreshed = lib.df
+    assert refreshed is df  # updated in place, not rebuilt
+    assert refreshed.set_index("key").loc[key, "note"] == "from the other kernel"
+    assert refreshed.set_index("key").loc[other, "tags"] == ["later"]
+    assert refreshed["note"].notna().sum() == 1
 
 
 # -- citekeys ------------------------------------------------------------------------------------
@@ -606,3 +648,63 @@ def test_export_escapes_untrusted_titles() -> None:
     lib.set_note(key, "ok")
     heading = next(line for line in lib.export_notes().splitlines() if line.startswith("## "))
     assert heading == f"## \\<img src=x onerror=alert(1)\\> \\*Bold\\* \\[link\\](http://x) \\#1 (`{key}`)"
+
+
+# -- damaged, read-only and misplaced stores: typed errors naming the file -------------------------
+
+
+def test_store_folder_and_file_are_private_to_the_user(tmp_path: Path) -> None:
+    with Store(tmp_path / "new" / "store") as s:
+        s.set_setting("x", 1)
+        assert (s.home.stat().st_mode & 0o777) == 0o700
+        for path in (s.path, s.path.with_name(DB_NAME + "-wal")):
+            assert (path.stat().st_mode & 0o777) == 0o600, path
+
+
+def test_a_file_that_is_not_a_database_is_a_store_error_naming_it(tmp_path: Path) -> None:
+    (tmp_path / DB_NAME).write_bytes(b"these are my lecture notes, not SQLite\n" * 100)
+    with pytest.raises(StoreCorrupt, match=f"{tmp_path / DB_NAME}.*not an SQLite database.*PAPER_WIDGETS_HOME"):
+        Store(tmp_path)
+
+
+def test_a_damaged_database_is_a_store_error_saying_what_to_do(tmp_path: Path) -> None:
+    with Store(tmp_path) as s:
+        s.assign_keys(papers(*((f"Paper {i}", None) for i in range(2000))))
+        s._connection().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    data = bytearray((tmp_path / DB_NAME).read_bytes())
+    page = 4096
+    data[page : 8 * page] = b"\xff" * (7 * page)  # the schema's and first tables' pages
+    (tmp_path / DB_NAME).write_bytes(bytes(data))
+    with pytest.raises(StoreCorrupt, match=rf"{tmp_path / DB_NAME}.*(damaged|not an SQLite)"), Store(tmp_path) as s:
+        s.assign_keys(papers(("Paper 1", None)))
+
+
+def test_a_read_only_database_is_a_store_error_naming_it(tmp_path: Path) -> None:
+    Store(tmp_path).close()
+    db = tmp_path / DB_NAME
+    if os.geteuid() == 0:  # root ignores permissions: make the file immutable instead
+        if subprocess.run(["chattr", "+i", str(db)], capture_output=True).returncode != 0:
+            pytest.skip("running as root and chattr +i is not available: cannot make a read-only file")
+        undo = ["chattr", "-i", str(db)]
+    else:
+        db.chmod(0o400)
+        undo = ["chmod", "600", str(db)]
+    try:
+        with pytest.raises(StoreReadOnly, match=f"{db}.*cannot be written"), Store(tmp_path) as s:
+            s.set_setting("style", "myst")
+    finally:
+        subprocess.run(undo, check=True)
+
+
+def test_a_store_home_that_is_a_file_is_a_store_error(tmp_path: Path) -> None:
+    (tmp_path / "home").write_text("oops")
+    with pytest.raises(StoreError, match=f"{tmp_path / 'home'} is a file"):
+        Store(tmp_path / "home")
+
+
+def test_an_unknown_saved_citation_style_warns_and_the_library_still_loads(tmp_path: Path) -> None:
+    with Store(tmp_path) as s:
+        s.set_setting("citation_style", "chicago-but-misspelt")
+    with pytest.warns(paper_widgets.PaperWidgetsWarning, match="chicago-but-misspelt.*set_default_style"):
+        lib = paper_widgets.load(CARD_SEED, store=tmp_path)
+    assert len(lib) > 0

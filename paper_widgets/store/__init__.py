@@ -46,6 +46,7 @@ __all__ = [
     "annotate",
     "content_hash",
     "file_hash",
+    "is_postgres_url",
     "open_store",
     "package_fingerprint",
     "store_home",

@@ -266,7 +266,11 @@ class AnnotationStore(Database):
     def _log_changes(conn: Transaction, paper_ids: Sequence[int]) -> None:
         # Serialised to commit order: a reader that saw sequence n has seen every change up to n.
         conn.lock("changes")
-        conn.executemany("INSERT INTO changes (paper_id) VALUES (?)", [(p,) for p in sorted(set(paper_ids))])
+        rows = [(p,) for p in sorted(set(paper_ids))]
+        if len(rows) == 1:
+            conn.execute("INSERT INTO changes (paper_id) VALUES (?)", rows[0])  # one round trip, not a pipeline
+        else:
+            conn.executemany("INSERT INTO changes (paper_id) VALUES (?)", rows)
 
     @staticmethod
     def _revision(conn: Transaction) -> int:

@@ -115,8 +115,9 @@ class KeyRegistry(Database):
         first_id = snapshot[0] + 1
         now = time.time()
         # Rows go in sorted by the indexed text: B-tree appends instead of random page splits (~3x).
-        conn.executemany(
-            "INSERT INTO papers (paper_id, key, created) VALUES (?, ?, ?)",
+        conn.insert_many(
+            "papers",
+            ("paper_id", "key", "created"),
             sorted(((first_id + i, key, now) for i, (key, _, _) in enumerate(fresh)), key=lambda row: row[1]),
         )
         identities: list[tuple[str, int, str]] = list(aliases)
@@ -127,7 +128,5 @@ class KeyRegistry(Database):
                 identities.append((title_ident, first_id + i, "title"))
         # DO NOTHING: a title alias may already name another paper (same title, other arXiv id).
         identities.sort()
-        conn.executemany(
-            "INSERT INTO identities (identity, paper_id, kind) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", identities
-        )
+        conn.insert_many("identities", ("identity", "paper_id", "kind"), identities, ignore_conflicts=True)
         return True

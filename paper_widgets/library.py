@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from paper_widgets.data.merge import merge_records, normalise_frame
-from paper_widgets.data.readers.sources import expand_paths, read_path, read_text
+from paper_widgets.data.readers.sources import expand_paths, is_bibtex, read_bibtex_paths, read_path, read_text
 from paper_widgets.data.records import DumpError, LoadWarning, PaperWidgetsWarning, records_frame
 from paper_widgets.output.cite import cite, snippet, unknown_key
 from paper_widgets.output.cite import set_default_style as _set_session_style
@@ -132,6 +132,25 @@ class Library:
             _emit(problems)
             return cls(papers, problems, store)
         frames = []
+        # BibTeX files are one database (macros and crossrefs across files): read and cached together.
+        bibtex = [i for i, (path, _) in enumerate(files) if is_bibtex(path)] if len(files) > 1 else []
+        if len(bibtex) > 1:
+            bib_files = [files[i] for i in bibtex]
+            bib_digests = [digests[i] for i in bibtex]
+            group_name = "records:bibtex:" + content_hash(*(str(Path(p).resolve()) for p, _ in bib_files))
+            group_hash = None if None in bib_digests else content_hash(*map(str, bib_digests))
+            if group_hash is not None and (cached := store.cache_get(group_name, group_hash)) is not None:
+                frame, found = cached
+                problems.extend(found)
+            else:
+                group_problems: list[LoadWarning] = []
+                frame = records_frame(read_bibtex_paths(bib_files, group_problems))
+                problems.extend(group_problems)
+                if group_hash is not None:
+                    store.cache_put(group_name, group_hash, (frame, group_problems))
+            frames.append(frame)
+            files = [f for i, f in enumerate(files) if i not in set(bibtex)]
+            digests = [d for i, d in enumerate(digests) if i not in set(bibtex)]
         for (path, name), digest in zip(files, digests, strict=False):
             file_name = f"records:{Path(path).resolve()}"
             if digest is not None and (cached := store.cache_get(file_name, digest)) is not None:

@@ -13,6 +13,11 @@ Version history:
    read status, the library cache index.
 3. content hashes of input files remembered by (size, mtime, inode), so reopening
    a large library does not read every byte to find it unchanged.
+4. settings (small per-user choices as JSON values).
+5. citekeys a user wrote (``papers.pinned``: from a .bib file, they never change), when a key was
+   first used (``papers.used``: cited, exported or noted; until then a generated key may improve
+   once authors are known), and ``key_aliases``: every key a paper had before, still resolving to it.
+   Plain ALTER TABLE/CREATE TABLE, so the PostgreSQL backend ports it as it is.
 """
 
 from __future__ import annotations
@@ -123,7 +128,22 @@ def _v4(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3, _v4)
+def _v5(conn: sqlite3.Connection) -> None:
+    _execute_all(
+        conn,
+        """
+        ALTER TABLE papers ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE papers ADD COLUMN used REAL;
+        CREATE TABLE key_aliases (
+            alias    TEXT PRIMARY KEY,
+            paper_id INTEGER NOT NULL REFERENCES papers(paper_id)
+        );
+        CREATE INDEX key_aliases_paper ON key_aliases(paper_id)
+        """,
+    )
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3, _v4, _v5)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -128,6 +128,9 @@ class Library:
         first_problem = len(problems)
         if library_hash is not None and (cached := store.cache_get(library_name, library_hash)) is not None:
             papers, found = cached
+            # Keys that changed since (pinned by a .bib, improved before first use) left aliases behind.
+            if renamed := store.key_aliases():
+                papers = papers.assign(key=papers["key"].map(lambda key: renamed.get(key, key)))
             problems.extend(found)
             _emit(problems)
             return cls(papers, problems, store)
@@ -184,8 +187,14 @@ class Library:
         files = expand_paths(paths, problems)
         incoming = Library.from_files(((p, str(p)) for p in files), problems, store=self.store)._papers
         self.warnings.extend(problems)
-        seen = incoming["key"].isin(self._keys).to_numpy()
         papers = self._papers.copy()
+        # A known paper whose never-used key improved (authors now known) carries its new key.
+        renamed = {old: new for old, new in self.store.key_aliases().items() if old in self._keys}
+        if renamed:
+            papers["key"] = papers["key"].replace(renamed)
+            self.__dict__.pop("_keys", None)
+            self._papers = papers
+        seen = incoming["key"].isin(self._keys).to_numpy()
         rows = self._keys.get_indexer(incoming.loc[seen, "key"])
         same = incoming[seen].set_axis(papers.index[rows])
         for column in ("published", "n_authors", "upvotes", "arxiv_id", "url"):
@@ -197,6 +206,7 @@ class Library:
         self._papers = pd.concat([papers, incoming[~seen]], ignore_index=True)
         self._annotated = None
         self.__dict__.pop("_keys", None)
+        self.__dict__.pop("_aliases", None)
         if files:
             known = self.store.setting(USER_LIBRARY) or []
             added = [_absolute(p) for p in paths]
@@ -210,9 +220,20 @@ class Library:
         """Row position by citekey (a hashed index: lookups stay O(1) at a million papers)."""
         return pd.Index(self._papers["key"])
 
+    @functools.cached_property
+    def _aliases(self) -> dict[str, str]:
+        """Earlier or extra citekeys of this library's papers → their current key (see store.keys)."""
+        return {old: new for old, new in self.store.key_aliases().items() if new in self._keys}
+
+    def _resolve(self, key: str) -> str:
+        """``key`` itself, or the current key it is an alias of (unchanged when unknown)."""
+        return key if key in self._keys else self._aliases.get(key, key)
+
     def _known(self, key: str) -> str:
+        key = self._resolve(key)
         if key not in self._keys:
             raise unknown_key(key, self._keys)
+        self.store.mark_used([key])  # noted, tagged or read: the key is in use and never changes
         return key
 
     def set_note(self, key: str, markdown: str) -> None:
@@ -286,7 +307,7 @@ class Library:
         """``df`` rows for ``keys`` in that order (every row for None); an unknown key is a KeyError."""
         if keys is None:
             return self.df
-        keys = [keys] if isinstance(keys, str) else list(keys)
+        keys = [self._resolve(k) for k in ([keys] if isinstance(keys, str) else keys)]
         positions = self._keys.get_indexer(keys)
         for key, position in zip(keys, positions, strict=False):
             if position < 0:
@@ -295,22 +316,27 @@ class Library:
 
     def cite(self, keys: str | Iterable[str], style: str | None = None) -> str:
         """Cite paper(s) ``keys`` in ``style`` (pandoc, myst, latex, cite, text; default: see set_default_style)."""
-        return cite(self._rows(keys), style)
+        return cite(self._used(self._rows(keys)), style)
+
+    def _used(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """``rows``, whose keys are recorded as used (cited or exported: they never change from now on)."""
+        self.store.mark_used(rows["key"].tolist())
+        return rows
 
     def snippet(self, key: str, query: str | None = None, sentences: int = 2, style: str | None = None) -> str:
         """A markdown blockquote of the abstract sentences of ``key`` that best match ``query``, then the citation."""
-        return snippet(self._rows(key).iloc[0], query, sentences, style)
+        return snippet(self._used(self._rows(key)).iloc[0], query, sentences, style)
 
     def to_bibtex(self, keys: Iterable[str] | None = None) -> str:
         """BibTeX for ``keys`` (default: every paper)."""
-        return to_bibtex(self._rows(keys))
+        return to_bibtex(self._used(self._rows(keys)))
 
     def to_csl_json(self, keys: Iterable[str] | None = None) -> list[dict[str, object]]:
         """CSL-JSON items for ``keys`` (default: every paper)."""
-        return to_csl_json(self._rows(keys))
+        return to_csl_json(self._used(self._rows(keys)))
 
     def __contains__(self, key: object) -> bool:
-        return key in self._keys
+        return isinstance(key, str) and self._resolve(key) in self._keys
 
     def __getitem__(self, key: str) -> pd.Series:
         """The ``df`` row of paper ``key`` (KeyError naming the closest keys when there is none)."""

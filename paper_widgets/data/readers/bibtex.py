@@ -147,7 +147,7 @@ def _split(text: str, source: str, warnings: list[LoadWarning]) -> model.Library
     for block in library.failed_blocks:
         line = (block.start_line or 0) + 1
         if isinstance(block, model.DuplicateBlockKeyBlock):
-            warnings.append(LoadWarning(source, line, f"repeated entry key {block.key!r}: the first entry is kept"))
+            warnings.append(LoadWarning(source, line, f"duplicate entry key {block.key!r}: the first entry is kept, as in BibTeX"))
             continue
         raw = (block.raw or "").strip()
         first = raw.splitlines()[0][:60] if raw else ""
@@ -169,7 +169,7 @@ def _entries(texts: Sequence[tuple[str, str]], warnings: list[LoadWarning]) -> I
             folded = entry.key.lower()
             if folded in seen:
                 warnings.append(
-                    LoadWarning(source, line, f"repeated entry key {entry.key!r} (first in {seen[folded]}): skipped")
+                    LoadWarning(source, line, f"duplicate entry key {entry.key!r} (keys ignore case; first in {seen[folded]}): skipped")
                 )
                 continue
             seen[folded] = source

@@ -189,7 +189,9 @@ class KeyRegistry(Database):
     def key_aliases(self) -> dict[str, str]:
         """Every earlier or extra key → the paper's current key."""
         rows = self._read(
-            lambda conn: conn.execute("SELECT a.alias, p.key FROM key_aliases a JOIN papers p USING (paper_id)").fetchall()
+            lambda conn: conn.execute(
+                "SELECT a.alias, p.key FROM key_aliases a JOIN papers p USING (paper_id)"
+            ).fetchall()
         )
         return {str(alias): str(key) for alias, key in rows}
 
@@ -242,7 +244,8 @@ class KeyRegistry(Database):
         now = time.time()
         # A key moving to another paper frees it first (UNIQUE): old keys become aliases below.
         conn.executemany(
-            "UPDATE papers SET key = ? WHERE paper_id = ?", [(f"\x00moving:{pid}", pid) for pid, _, _ in changes.rekeyed]
+            "UPDATE papers SET key = ? WHERE paper_id = ?",
+            [(f"\x00moving:{pid}", pid) for pid, _, _ in changes.rekeyed],
         )
         # Rows go in sorted by the indexed text: B-tree appends instead of random page splits (~3x).
         conn.executemany(

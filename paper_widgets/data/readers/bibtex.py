@@ -47,8 +47,25 @@ _BARE_ARXIV_ID = re.compile(r"\d{4}\.\d{4,5}(?:v\d+)?|[a-z\-]+(?:\.[A-Z]{2})?/\d
 _DOI = re.compile(r"10\.\d{4,9}/\S+")
 # BibTeX's predefined macros: the month names.
 _MONTH_MACROS = {
-    m: n for m, n in zip(MONTHS, ("January", "February", "March", "April", "May", "June", "July", "August",
-                                  "September", "October", "November", "December"), strict=True)
+    m: n
+    for m, n in zip(
+        MONTHS,
+        (
+            "January",
+            "February",
+            "March",
+            "April",
+            "May",
+            "June",
+            "July",
+            "August",
+            "September",
+            "October",
+            "November",
+            "December",
+        ),
+        strict=True,
+    )
 }
 # Entry types that describe a volume holding papers: cross-referenced, they are parents, not papers.
 _VOLUMES = frozenset({"proceedings", "collection", "mvproceedings", "mvcollection"})
@@ -62,7 +79,10 @@ _SPACES = re.compile(r"\s+")
 def _decoder() -> LatexNodes2Text:
     """pylatexenc's decoder set up as bibtexparser's LatexDecodingMiddleware sets it up (math kept)."""
     context = get_default_latex_context_db()
-    context.add_context_category("paper-widgets-bibtex", prepend=True, macros=[MacroTextSpec("url", simplify_repl="%s")])
+    # pylatexenc drops the argument of font macros it does not define (\texttt{X} → nothing): keep it.
+    keep_argument = ("url", "texttt", "textsf", "textrm", "textsc", "textup", "textmd", "textnormal", "mbox")
+    macros = [MacroTextSpec(name, simplify_repl="%s") for name in keep_argument]
+    context.add_context_category("paper-widgets-bibtex", prepend=True, macros=macros)
     return LatexNodes2Text(latex_context=context, keep_braced_groups=False, math_mode="verbatim")
 
 
@@ -147,7 +167,9 @@ def _split(text: str, source: str, warnings: list[LoadWarning]) -> model.Library
     for block in library.failed_blocks:
         line = (block.start_line or 0) + 1
         if isinstance(block, model.DuplicateBlockKeyBlock):
-            warnings.append(LoadWarning(source, line, f"duplicate entry key {block.key!r}: the first entry is kept, as in BibTeX"))
+            warnings.append(
+                LoadWarning(source, line, f"duplicate entry key {block.key!r}: the first entry is kept, as in BibTeX")
+            )
             continue
         raw = (block.raw or "").strip()
         first = raw.splitlines()[0][:60] if raw else ""
@@ -169,7 +191,11 @@ def _entries(texts: Sequence[tuple[str, str]], warnings: list[LoadWarning]) -> I
             folded = entry.key.lower()
             if folded in seen:
                 warnings.append(
-                    LoadWarning(source, line, f"duplicate entry key {entry.key!r} (keys ignore case; first in {seen[folded]}): skipped")
+                    LoadWarning(
+                        source,
+                        line,
+                        f"duplicate entry key {entry.key!r} (keys ignore case; first in {seen[folded]}): skipped",
+                    )
                 )
                 continue
             seen[folded] = source
@@ -183,7 +209,9 @@ def _entries(texts: Sequence[tuple[str, str]], warnings: list[LoadWarning]) -> I
                 fields[name] = macros.resolve(raw)
             yield _Entry(entry.key, entry.entry_type.lower(), fields, month_macro, source, line)
     for name in sorted(macros.unknown):
-        warnings.append(LoadWarning(texts[0][1] if len(texts) == 1 else "<bibtex>", None, f"undefined @string {name!r}"))
+        warnings.append(
+            LoadWarning(texts[0][1] if len(texts) == 1 else "<bibtex>", None, f"undefined @string {name!r}")
+        )
 
 
 def _inherit(entries: list[_Entry], warnings: list[LoadWarning]) -> set[str]:

@@ -6,8 +6,9 @@ Several files loaded together (``load("abbrev.bib", "refs.bib")`` or a folder) a
 * the user's citekey is kept (``citekey``) and becomes the paper's key; a repeated key (BibTeX
   compares keys ignoring case) is a warning and the first entry wins, as in BibTeX;
 * ``@string`` macros, the month macros and ``#`` concatenation are resolved; the fields of a
-  ``crossref`` parent that the entry lacks are inherited, and a cross-referenced ``@proceedings``
-  (or ``@collection``) is a volume, not a paper, so it gives no row;
+  ``crossref`` parent that the entry lacks are inherited (but not the parent's DOI or arXiv id, which
+  name the volume, so papers of one volume are never merged by it), and a cross-referenced
+  ``@proceedings`` is a volume, not a paper, so it gives no row;
 * ``fields`` keeps every field as written (LaTeX untouched, lower-case names, ``crossref``
   replaced by what it inherited), so :func:`paper_widgets.output.export.to_bibtex` gives the
   same entry back; title, abstract, names and venue are decoded to Unicode with pylatexenc for
@@ -26,7 +27,7 @@ import functools
 import logging
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import bibtexparser
@@ -68,7 +69,7 @@ _MONTH_MACROS = {
     )
 }
 # Entry types that describe a volume holding papers: cross-referenced, they are parents, not papers.
-_VOLUMES = frozenset({"proceedings", "collection", "mvproceedings", "mvcollection"})
+_VOLUMES = frozenset({"proceedings", "mvproceedings"})
 # Nothing for pylatexenc to do in a value without these: only case-protecting braces to drop.
 _LATEX_SYNTAX = re.compile(r"[\\$~`']|--")
 _BRACES = re.compile(r"(?<!\\)[{}]")
@@ -152,6 +153,7 @@ class _Entry:
     month_macro: str | None  # "jan" when the file wrote the month as a macro
     source: str
     line: int
+    inherited: set[str] = field(default_factory=set)  # names of the fields taken from the crossref parent
 
 
 def _split(text: str, source: str, warnings: list[LoadWarning]) -> model.Library:
@@ -201,9 +203,9 @@ def _entries(texts: Sequence[tuple[str, str]], warnings: list[LoadWarning]) -> I
             seen[folded] = source
             fields: dict[str, str] = {}
             month_macro = None
-            for field in entry.fields:
-                raw = field.value if isinstance(field.value, str) else str(field.value)
-                name = field.key.strip().lower()
+            for item in entry.fields:
+                raw = item.value if isinstance(item.value, str) else str(item.value)
+                name = item.key.strip().lower()
                 if name == "month" and raw.strip().lower() in _MONTH_MACROS:
                     month_macro = raw.strip().lower()
                 fields[name] = macros.resolve(raw)
@@ -230,6 +232,7 @@ def _inherit(entries: list[_Entry], warnings: list[LoadWarning]) -> set[str]:
         for name, value in parent.fields.items():
             if name not in entry.fields and name != "crossref":
                 entry.fields[name] = value
+                entry.inherited.add(name)
         if entry.month_macro is None and "month" not in entry.fields:
             entry.month_macro = parent.month_macro
         if parent.entry_type in _VOLUMES:
@@ -237,6 +240,7 @@ def _inherit(entries: list[_Entry], warnings: list[LoadWarning]) -> set[str]:
     return volumes
 
 
+@functools.lru_cache(maxsize=65536)  # a library cites the same people again and again
 def _person(name: str) -> str:
     """One BibTeX name shown first-name-first in Unicode ("Müller, Jr., Hans" → "Hans Müller Jr.")."""
     try:
@@ -293,10 +297,12 @@ def _doi(fields: dict[str, str]) -> str | None:
 
 def _record(entry: _Entry, warnings: list[LoadWarning]) -> PaperRecord | None:
     fields = entry.fields
-    title = decode_latex(fields.get("title", ""))
+    # A title made only of the user's own macros ({\MaxMinAntSystem}) decodes to nothing: show it as written.
+    title = decode_latex(fields.get("title", "")) or _BRACES.sub("", fields.get("title", "")).strip()
     if not title:
         warnings.append(LoadWarning(entry.source, entry.line, f"entry {entry.key!r} has no title; skipped"))
         return None
+    own = {name: value for name, value in fields.items() if name not in entry.inherited}
     authors, et_al = _authors(fields.get("author", ""))
     published = _published(fields)
     venue = fields.get("journal") or fields.get("booktitle")
@@ -312,8 +318,8 @@ def _record(entry: _Entry, warnings: list[LoadWarning]) -> PaperRecord | None:
         published=published,
         n_authors=None if et_al else len(authors) or None,
         authors=authors,
-        arxiv_id=_arxiv_id(fields),
-        doi=_doi(fields),
+        arxiv_id=_arxiv_id(own),
+        doi=_doi(own),
         citekey=entry.key,
         entry_type=entry.entry_type,
         venue=decode_latex(venue) if venue else None,

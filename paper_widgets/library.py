@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from paper_widgets.data.merge import merge_records, normalise_frame
-from paper_widgets.data.readers.sources import expand_paths, read_path, read_text
+from paper_widgets.data.readers.sources import expand_paths, is_bibtex, read_bibtex_paths, read_path, read_text
 from paper_widgets.data.records import DumpError, LoadWarning, PaperWidgetsWarning, records_frame
 from paper_widgets.output.cite import check_style, cite, snippet, unknown_key
 from paper_widgets.output.export import to_bibtex, to_csl_json
@@ -187,12 +187,35 @@ class Library:
         first_problem = len(problems)
         if library_hash is not None and (cached := store.cache_get_frame(library_name, library_hash)) is not None:
             papers, found = cached
+            # Keys that changed since (pinned by a .bib, improved before first use) left aliases behind.
+            if renamed := store.key_aliases():
+                papers = papers.assign(key=papers["key"].map(lambda key: renamed.get(key, key)))
             problems.extend(_problems(found))
             _emit(problems)
             return cls(papers, problems, store)
         frames = []
         with store.cache_batch():  # one store transaction for every file, not one fsync per file
-            for (path, name), digest in zip(files, digests, strict=False):
+            # BibTeX files are one database (macros and crossrefs across files): read and cached together.
+            bibtex = [i for i, (path, _) in enumerate(files) if is_bibtex(path)] if len(files) > 1 else []
+            if len(bibtex) > 1:
+                bib_files = [files[i] for i in bibtex]
+                bib_digests = [digests[i] for i in bibtex]
+                group_name = "records:bibtex:" + content_hash(*(str(Path(p).resolve()) for p, _ in bib_files))
+                group_hash = None if None in bib_digests else content_hash(*map(str, bib_digests))
+                if group_hash is not None and (cached := store.cache_get_frame(group_name, group_hash)) is not None:
+                    frame, found = cached
+                    problems.extend(_problems(found))
+                else:
+                    group_problems: list[LoadWarning] = []
+                    frame = records_frame(read_bibtex_paths(bib_files, group_problems))
+                    problems.extend(group_problems)
+                    if group_hash is not None:
+                        store.cache_put_frame(group_name, group_hash, frame, _plain(group_problems))
+                frames.append(frame)
+                grouped = set(bibtex)
+                files = [f for i, f in enumerate(files) if i not in grouped]
+                digests = [d for i, d in enumerate(digests) if i not in grouped]
+            for (path, name), digest in zip(files, digests, strict=True):
                 file_name = f"records:{Path(path).resolve()}"
                 if digest is not None and (cached := store.cache_get_frame(file_name, digest)) is not None:
                     frame, found = cached
@@ -226,8 +249,14 @@ class Library:
         files = expand_paths(paths, problems)
         incoming = Library.from_files(((p, str(p)) for p in files), problems, store=self.store)._papers
         self.warnings.extend(problems)
-        seen = incoming["key"].isin(self._keys).to_numpy()
         papers = self._papers.copy()
+        # A known paper whose never-used key improved (authors now known) carries its new key.
+        renamed = {old: new for old, new in self.store.key_aliases().items() if old in self._keys}
+        if renamed:
+            papers["key"] = papers["key"].replace(renamed)
+            self.__dict__.pop("_keys", None)
+            self._papers = papers
+        seen = incoming["key"].isin(self._keys).to_numpy()
         rows = self._keys.get_indexer(incoming.loc[seen, "key"])
         same = incoming[seen].set_axis(papers.index[rows])
         for column in ("published", "n_authors", "upvotes", "arxiv_id", "url"):
@@ -239,6 +268,7 @@ class Library:
         self._papers = pd.concat([papers, incoming[~seen]], ignore_index=True)
         self._annotated = None
         self.__dict__.pop("_keys", None)
+        self.__dict__.pop("_aliases", None)
         if remember and files:
             remember_paths(paths, store=self.store)
         return self
@@ -250,9 +280,20 @@ class Library:
         """Row position by citekey (a hashed index: lookups stay O(1) at a million papers)."""
         return pd.Index(self._papers["key"])
 
+    @functools.cached_property
+    def _aliases(self) -> dict[str, str]:
+        """Earlier or extra citekeys of this library's papers → their current key (see store.keys)."""
+        return {old: new for old, new in self.store.key_aliases().items() if new in self._keys}
+
+    def _resolve(self, key: str) -> str:
+        """``key`` itself, or the current key it is an alias of (unchanged when unknown)."""
+        return key if key in self._keys else self._aliases.get(key, key)
+
     def _known(self, key: str) -> str:
+        key = self._resolve(key)
         if key not in self._keys:
             raise unknown_key(key, self._keys)
+        self.store.mark_used([key])  # noted, tagged or read: the key is in use and never changes
         return key
 
     def set_note(self, key: str, markdown: str, shared: bool = False, expected: int | None = None) -> int:
@@ -346,7 +387,7 @@ class Library:
         """``df`` rows for ``keys`` in that order (every row for None); an unknown key is a KeyError."""
         if keys is None:
             return self.df
-        keys = [keys] if isinstance(keys, str) else list(keys)
+        keys = [self._resolve(k) for k in ([keys] if isinstance(keys, str) else keys)]
         positions = self._keys.get_indexer(keys)
         for key, position in zip(keys, positions, strict=False):
             if position < 0:
@@ -355,22 +396,27 @@ class Library:
 
     def cite(self, keys: str | Iterable[str], style: str | None = None) -> str:
         """Cite paper(s) ``keys`` in ``style`` (pandoc, myst, latex, cite, text; default: :attr:`default_style`)."""
-        return cite(self._rows(keys), style or self.default_style)
+        return cite(self._used(self._rows(keys)), style or self.default_style)
+
+    def _used(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """``rows``, whose keys are recorded as used (cited or exported: they never change from now on)."""
+        self.store.mark_used(rows["key"].tolist())
+        return rows
 
     def snippet(self, key: str, query: str | None = None, sentences: int = 2, style: str | None = None) -> str:
         """A markdown blockquote of the abstract sentences of ``key`` that best match ``query``, then the citation."""
-        return snippet(self._rows(key).iloc[0], query, sentences, style or self.default_style)
+        return snippet(self._used(self._rows(key)).iloc[0], query, sentences, style or self.default_style)
 
     def to_bibtex(self, keys: Iterable[str] | None = None) -> str:
         """BibTeX for ``keys`` (default: every paper)."""
-        return to_bibtex(self._rows(keys))
+        return to_bibtex(self._used(self._rows(keys)))
 
     def to_csl_json(self, keys: Iterable[str] | None = None) -> list[dict[str, object]]:
         """CSL-JSON items for ``keys`` (default: every paper)."""
-        return to_csl_json(self._rows(keys))
+        return to_csl_json(self._used(self._rows(keys)))
 
     def __contains__(self, key: object) -> bool:
-        return key in self._keys
+        return isinstance(key, str) and self._resolve(key) in self._keys
 
     def __getitem__(self, key: str) -> pd.Series:
         """The ``df`` row of paper ``key`` (KeyError naming the closest keys when there is none)."""

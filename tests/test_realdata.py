@@ -24,6 +24,7 @@ import pytest
 from bibtexparser import middlewares as mw
 
 import paper_widgets as pw
+from paper_widgets.data.text import fold
 
 REALDATA = Path(__file__).resolve().parent.parent.parent / "shared" / "realdata"
 pytestmark = pytest.mark.skipif(
@@ -42,10 +43,14 @@ def _norm(text: object) -> str:
     return _SPACE.sub(" ", str(text)).strip() if isinstance(text, str) else ""
 
 
-def _load(tmp_path: Path, *paths: Path) -> pd.DataFrame:
+def _library(tmp_path: Path, *paths: Path) -> pw.Library:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", pw.PaperWidgetsWarning)
-        return pw.load(*paths, store=tmp_path / "store").df
+        return pw.load(*paths, store=tmp_path / "store")
+
+
+def _load(tmp_path: Path, *paths: Path) -> pd.DataFrame:
+    return _library(tmp_path, *paths).df
 
 
 def _report(name: str, records: int, rows: int, mismatches: Counter[str]) -> None:
@@ -166,7 +171,8 @@ def _cards(path: Path) -> list[dict[str, object]]:
                     "upvotes": 0 if upvotes == "-" else int(upvotes),
                     "n_authors": int(authors.group(1)) if authors else None,
                     "organization": None if authors else signed,
-                    "comments": int(comments.group(1) or 0),
+                    # no number after the date: the page shows no comment count
+                    "comments": int(comments.group(1)) if comments.group(1) else None,
                 }
             )
     return cards
@@ -198,23 +204,23 @@ def test_todays_dumps_match_their_cards(tmp_path: Path, name: str) -> None:
 
 
 class _Concatenate(mw.LibraryMiddleware):
-    """BibTeX's ``#``: a value made of quoted/braced pieces, numbers and macro names (resolved)."""
+    """BibTeX's ``#`` and macros inside macros: pieces quoted/braced, numbers or macro names, joined."""
 
     def transform(self, library: bibtexparser.Library) -> bibtexparser.Library:
-        macros = {k.lower(): _strip(s.value) for k, s in library.strings_dict.items()}
-        macros.update({m: m.capitalize() for m in ("jan", "feb", "mar", "apr", "may", "jun")})
+        macros = {m: m.capitalize() for m in ("jan", "feb", "mar", "apr", "may", "jun")}
         macros.update({m: m.capitalize() for m in ("jul", "aug", "sep", "oct", "nov", "dec")})
+        for string in library.strings:  # in file order: a macro may use the ones defined before it
+            macros[string.key.lower()] = _join(string.value, macros)
+            string.value = "{" + macros[string.key.lower()] + "}"
         for entry in library.entries:
             for field in entry.fields:
                 if isinstance(field.value, str) and "#" in field.value:
-                    pieces = _pieces(field.value)
-                    if pieces is not None:
-                        field.value = (
-                            "{"
-                            + "".join(_strip(p) if p[:1] in '{"' else macros.get(p.lower(), p) for p in pieces)
-                            + "}"
-                        )
+                    field.value = "{" + _join(field.value, macros) + "}"
         return library
+
+
+def _join(value: str, macros: dict[str, str]) -> str:
+    return "".join(_strip(p) if p[:1] in '{"' else macros.get(p.lower(), p) for p in _pieces(value) or [value])
 
 
 def _strip(value: str) -> str:
@@ -238,27 +244,23 @@ def _pieces(value: str) -> list[str] | None:
 
 
 def _bib_entries(names: list[str]) -> tuple[list[bibtexparser.model.Entry], set[str]]:
-    """Entries as BibTeX sees them (strings, ``#``, crossref), and the keys of crossref'd parents."""
+    """Entries as BibTeX sees them (strings, ``#``, crossref), and the keys of crossref'd volumes."""
     text = "\n".join((REALDATA / "bib" / n).read_text(encoding="utf-8") for n in names)
-    stack = [
-        _Concatenate(),
-        mw.ResolveStringReferencesMiddleware(),
-        mw.RemoveEnclosingMiddleware(),
-        mw.LatexDecodingMiddleware(),
-    ]
+    stack = [_Concatenate(), mw.ResolveStringReferencesMiddleware(), mw.RemoveEnclosingMiddleware()]
     library = bibtexparser.parse_string(text, parse_stack=stack)
     by_key = {e.key.lower(): e for e in library.entries}
     parents = set()
     for entry in library.entries:
-        parent_key = entry.fields_dict.get("crossref")
-        if parent_key is None:
+        fields = {f.key.lower(): f for f in entry.fields}
+        if "crossref" not in fields:
             continue
-        parent = by_key.get(parent_key.value.strip().lower())
+        parent = by_key.get(fields["crossref"].value.strip().lower())
         if parent is None:
             continue
-        parents.add(parent.key)
+        if parent.entry_type.lower() in ("proceedings", "mvproceedings"):
+            parents.add(parent.key)
         for field in parent.fields:
-            if field.key.lower() not in {f.key.lower() for f in entry.fields}:
+            if field.key.lower() not in fields:
                 entry.set_field(bibtexparser.model.Field(field.key, field.value))
     seen: set[str] = set()
     entries = []
@@ -266,11 +268,18 @@ def _bib_entries(names: list[str]) -> tuple[list[bibtexparser.model.Entry], set[
         if e.key.lower() not in seen:
             seen.add(e.key.lower())
             entries.append(e)
-    return entries, parents
+    # Decode only the fields compared below (decoding every abstract would dominate the test's time).
+    compared = ("title", "journal", "booktitle", "doi", "year")
+    slim = [
+        bibtexparser.model.Entry(e.entry_type, e.key, [f for f in e.fields if f.key.lower() in compared])
+        for e in entries
+    ]
+    decoded = mw.LatexDecodingMiddleware().transform(bibtexparser.Library(slim))
+    return list(decoded.entries), parents
 
 
 def _plain(value: str) -> str:
-    return _norm(re.sub(r"(?<!\\)[{}]", "", value))
+    return _norm(re.sub(r"(?<!\\)[{}]", "", value)).replace("\xa0", " ")
 
 
 @pytest.mark.parametrize("group", list(BIB_GROUPS))
@@ -278,25 +287,35 @@ def test_bib_libraries_match_bibtexparser(tmp_path: Path, group: str) -> None:
     names = BIB_GROUPS[group]
     entries, parents = _bib_entries(names)
     papers = [e for e in entries if e.key not in parents and any(f.key.lower() == "title" for f in e.fields)]
-    df = _load(tmp_path, *(REALDATA / "bib" / n for n in names))
-    rows = df.set_index("key")
+    lib = _library(tmp_path, *(REALDATA / "bib" / n for n in names))
+    rows = lib.df.set_index("key")
     mismatches: Counter[str] = Counter()
     for entry in papers:
-        if entry.key not in rows.index:
+        if entry.key not in lib:  # the row's key, or another key of the same paper (an alias)
             mismatches["key_missing"] += 1
             continue
-        got = rows.loc[entry.key]
-        if isinstance(got, pd.DataFrame):
-            mismatches["key_repeated"] += 1
-            continue
-        fields = {k.lower(): v for k, v in ((f.key, f.value) for f in entry.fields)}
-        mismatches["entry_type"] += got.get("entry_type") != entry.entry_type.lower()
-        mismatches["title"] += _norm(got["title"]) != _plain(fields["title"])
+        got = rows.loc[entry.key] if entry.key in rows.index else lib[entry.key]
+        got["key"] = got.name if entry.key in rows.index else got["key"]
+        fields = {f.key.lower(): f.value for f in entry.fields}
+        own = entry.key == got["key"]  # a duplicate of another entry shows that entry's fields
+        mismatches["entry_type"] += own and got["entry_type"] != entry.entry_type.lower()
+        ours, theirs = _plain(got["title"]), _plain(fields["title"])
+        if own and ours != theirs:
+            # bibtexparser's decoder drops what pylatexenc does not define (\texttt{Davos}, a user macro
+            # such as {\MaxMinAntSystem}, "$0$–$1$"); ours keeps it.  Counted apart, not as a mismatch,
+            # when our title holds every word of theirs.
+            kept_more = set(fold(theirs).split()) <= set(fold(ours).split())
+            mismatches["title_kept_more" if kept_more else "title"] += 1
         year = re.search(r"\d{4}", fields.get("year", ""))
         got_year = None if pd.isna(got["published"]) else got["published"].year
-        mismatches["year"] += got_year != (int(year.group()) if year else got_year)
-        for name in ("journal", "booktitle", "doi"):
-            if name in fields:
-                mismatches[name] += _norm(got.get(name)) != _plain(fields[name])
-    _report(f"bib/{group} ({len(names)} files)", len(papers), len(df), +mismatches)
+        mismatches["year"] += own and got_year != (int(year.group()) if year else got_year)
+        venue = fields.get("journal") or fields.get("booktitle")
+        if own and venue:
+            mismatches["venue"] += _plain(got["venue"]) != _plain(venue)
+        doi = re.search(r"10\.\d{4,9}/\S+", _plain(fields.get("doi", "")))
+        if own and doi:
+            mismatches["doi"] += got["doi"] != doi.group().rstrip(".").lower()
+    _report(f"bib/{group} ({len(names)} files)", len(papers), len(lib.df), +mismatches)
+    assert mismatches["title_kept_more"] <= 3  # the three listed above, in iridia, aibasel and cdl
+    del mismatches["title_kept_more"]
     assert not +mismatches

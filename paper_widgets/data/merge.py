@@ -299,8 +299,11 @@ def merge_records(records: pd.DataFrame) -> pd.DataFrame:
         if dtype == "str":
             out[name] = out[name].astype("str")
     out["fields"] = _object_column([f if isinstance(f, dict) else None for f in out["fields"]], len(out))
-    keyed = rec[rec["citekey"].notna()]
-    citekeys = keyed.groupby("group", sort=True)["citekey"].agg(lambda keys: list(dict.fromkeys(keys)))
+    # In record order (the first is the row's key); one list per group without a per-group pandas call.
+    citekeys: dict[int, list[str]] = {}
+    keyed = rec.loc[rec["citekey"].notna(), ["group", "citekey"]].drop_duplicates()
+    for group, key in zip(keyed["group"].tolist(), keyed["citekey"].tolist(), strict=True):
+        citekeys.setdefault(group, []).append(key)
     out["citekeys"] = _object_column([citekeys.get(g, []) for g in out.index], len(out))
 
     # sources: every origin, sorted; singletons (almost all rows at scale) without a Python groupby.

@@ -26,6 +26,10 @@ Version history:
    with a version number for the editors' conflict check (history rows record author,
    sharing and the version they became, NULL for a save refused by that check); status per
    (paper, author); ``changes``, a log of annotated papers, so readers refresh only those.
+6. citekeys a user wrote (``papers.pinned``: from a .bib file, they never change), when a key was
+   first used (``papers.used``: cited, exported or noted; until then a generated key may improve
+   once authors are known), and ``key_aliases``: every key a paper had before, still resolving to it.
+
 """
 
 from __future__ import annotations
@@ -200,7 +204,22 @@ def _v5(conn: Transaction) -> None:
     )
 
 
-MIGRATIONS: tuple[Callable[[Transaction], None], ...] = (_v1, _v2, _v3, _v4, _v5)
+def _v6(conn: Transaction) -> None:
+    _execute_all(
+        conn,
+        """
+        ALTER TABLE papers ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE papers ADD COLUMN used REAL;
+        CREATE TABLE key_aliases (
+            alias    TEXT PRIMARY KEY,
+            paper_id INTEGER NOT NULL REFERENCES papers(paper_id)
+        );
+        CREATE INDEX key_aliases_paper ON key_aliases(paper_id)
+        """,
+    )
+
+
+MIGRATIONS: tuple[Callable[[Transaction], None], ...] = (_v1, _v2, _v3, _v4, _v5, _v6)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -222,10 +222,10 @@ IMPLEMENTATIONS: dict[str, Any] = {
 
 
 def run_peer(peer: str, work: Path) -> dict[str, Any]:
-    import pandas as pd
+    import pyarrow.feather as feather
 
-    df = pd.read_feather(work / "corpus.feather")
-    df["title"], df["abstract"] = df["title"].astype("str"), df["abstract"].astype("str")
+    # one chunk per column, like a frame the readers build (pandas' take on a chunked string column is ~1000x slower)
+    df = feather.read_table(work / "corpus.feather").combine_chunks().to_pandas()
     queries = json.loads((work / "queries.json").read_text())
     own = work / peer
     own.mkdir()

@@ -106,13 +106,15 @@ def _write_frame(path: Path, frame: pd.DataFrame, meta: object) -> None:
         table = table.append_column(name, columns[name])
     info = {"meta": meta, "lists": lists, "json": encoded, "order": [str(c) for c in frame.columns]}
     schema_meta = {**(table.schema.metadata or {}), _META.encode(): json.dumps(info).encode()}
-    feather.write_feather(table.replace_schema_metadata(schema_meta), str(path), compression="uncompressed")
+    table = table.replace_schema_metadata(schema_meta)
+    # one record batch: pandas' take on a string column in several chunks costs ~1000x more
+    feather.write_feather(table, str(path), compression="uncompressed", chunksize=max(len(table), 1))
 
 
 def _read_frame(path: Path) -> tuple[pd.DataFrame, Any]:
     import pyarrow.feather as feather
 
-    table = feather.read_table(str(path), memory_map=True)
+    table = feather.read_table(str(path), memory_map=True).combine_chunks()
     info = json.loads(table.schema.metadata[_META.encode()])
     special = info["lists"] + info["json"]
     frame = table.drop_columns(special).to_pandas()

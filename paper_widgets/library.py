@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -46,6 +47,17 @@ SAMPLE_FILES = ("000_edcdd8834a053c0a.txt", "001_d5cef83f63eea4ee.txt")
 # index is ~1 GB); below this size building it takes about a second and is not worth a file.
 INDEX_CACHE = "search-index"
 INDEX_CACHE_MIN_PAPERS = 20_000
+
+
+PROGRESS_DELAY = 2.0  # seconds of work before a progress bar shows (unless asked for with progress=True)
+
+
+def _progress_bar(total: int, desc: str, unit: str, progress: bool | None) -> Any:
+    """A tqdm bar (a widget in notebooks, text in terminals): None quiet unless the work lasts, False never."""
+    from tqdm.auto import tqdm  # imported on first use: importing paper_widgets stays light
+
+    delay = 0.0 if progress else PROGRESS_DELAY
+    return tqdm(total=total, desc=desc, unit=unit, unit_scale=True, delay=delay, disable=progress is False, leave=False)
 
 
 def _plain(problems: Iterable[LoadWarning]) -> list[list[object]]:
@@ -84,6 +96,7 @@ class Library:
         if saved_style := self.store.setting(CITATION_STYLE):
             _set_session_style(saved_style)  # the style the user chose once, in an earlier session too
         self._annotated: pd.DataFrame | None = None
+        self._progress: bool | None = None  # progress bars for long work: see load()
         self._revision: tuple[int, int] | None = None
 
     @property
@@ -127,8 +140,12 @@ class Library:
         problems: list[LoadWarning] | None = None,
         *,
         store: StoreLike = None,
+        progress: bool | None = None,
     ) -> Library:
         """A library from ``(path, source name)`` pairs; a file that cannot be read is a warning.
+
+        ``progress``: a progress bar over the files read (and later over building the search
+        index): None shows it once the work takes a while, True always, False never.
 
         Unchanged inputs (same content hash) are not parsed again: the store caches each file's
         records and the whole library, so reopening a large library only unpickles one frame.
@@ -151,10 +168,12 @@ class Library:
             papers, found = cached
             problems.extend(_problems(found))
             _emit(problems)
-            return cls(papers, problems, store)
+            return cls(papers, problems, store)._showing_progress(progress)
         frames = []
-        with store.cache_batch():  # one store transaction for every file, not one fsync per file
-            for (path, name), digest in zip(files, digests, strict=False):
+        sizes = [_size(path) for path, _ in files]
+        bar = _progress_bar(sum(sizes), "Reading papers", "B", progress)
+        with bar, store.cache_batch():  # one store transaction for every file, not one fsync per file
+            for (path, name), digest, size in zip(files, digests, sizes, strict=False):
                 file_name = f"records:{Path(path).resolve()}"
                 if digest is not None and (cached := store.cache_get_frame(file_name, digest)) is not None:
                     frame, found = cached
@@ -165,16 +184,22 @@ class Library:
                         frame = records_frame(read_path(path, file_problems, source=name))
                     except DumpError as exc:
                         problems.extend([*file_problems, exc.as_warning()])
+                        bar.update(size)
                         continue
                     problems.extend(file_problems)
                     if digest is not None and len(files) > 1:  # one file: the library entry covers it
                         store.cache_put_frame(file_name, digest, frame, _plain(file_problems))
                 frames.append(frame)
+                bar.update(size)
         records = pd.concat(frames, ignore_index=True) if frames else records_frame([])
         library = cls._build(records, problems, store)
         if library_hash is not None:
             store.cache_put_frame(library_name, library_hash, library._papers, _plain(problems[first_problem:]))
-        return library
+        return library._showing_progress(progress)
+
+    def _showing_progress(self, progress: bool | None) -> Library:
+        self._progress = progress  # the search index is built on the first search: same choice
+        return self
 
     def add(self, *paths: str | os.PathLike[str]) -> Library:
         """Add the papers of more files, folders or globs to this library, in place (returns it).
@@ -185,7 +210,9 @@ class Library:
         """
         problems: list[LoadWarning] = []
         files = expand_paths(paths, problems)
-        incoming = Library.from_files(((p, str(p)) for p in files), problems, store=self.store)._papers
+        incoming = Library.from_files(
+            ((p, str(p)) for p in files), problems, store=self.store, progress=self._progress
+        )._papers
         self.warnings.extend(problems)
         seen = incoming["key"].isin(self._keys).to_numpy()
         papers = self._papers.copy()
@@ -270,7 +297,10 @@ class Library:
         """The search index of this library, from the store's cache when these papers were indexed before."""
         index = self.__dict__.get("_search_index")
         if index is not None:
-            index.sync(self._papers)
+            with _progress_bar(
+                2 * max(len(self._papers) - len(index), 0), "Indexing papers", " rows", self._progress
+            ) as bar:
+                index.sync(self._papers, progress=bar.update)
             return index
         hashes = row_hashes(self._papers)
         cacheable = len(hashes) >= INDEX_CACHE_MIN_PAPERS
@@ -278,7 +308,8 @@ class Library:
         arrays = self.store.cache_get_arrays(INDEX_CACHE, digest) if cacheable else None
         cached = _index_from(arrays)
         index = cached or SearchIndex()
-        index.sync(self._papers, hashes)  # a cached index matches row for row: nothing to do
+        with _progress_bar(2 * (len(hashes) - len(index)), "Indexing papers", " rows", self._progress) as bar:
+            index.sync(self._papers, hashes, bar.update)  # a cached index matches row for row: nothing to do
         if cacheable and index is not cached:
             self.store.cache_put_arrays(INDEX_CACHE, digest, index.to_arrays())
         self._search_index = index
@@ -339,21 +370,30 @@ def set_default_style(style: str, *, store: StoreLike = None) -> None:
     open_store(store).set_setting(CITATION_STYLE, style)
 
 
+def _size(path: str | os.PathLike[str]) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0  # read_path reports it
+
+
 def _absolute(path: str | os.PathLike[str]) -> str:
     """``path`` made absolute (glob characters kept), to find the same files from another folder."""
     return os.path.abspath(os.path.expanduser(os.fspath(path)))
 
 
-def load(*paths: str | os.PathLike[str], store: StoreLike = None) -> Library:
+def load(*paths: str | os.PathLike[str], store: StoreLike = None, progress: bool | None = None) -> Library:
     """Load papers from files, directories (recursively) and globs, in any mix of formats.
 
     ``store``: a :class:`Store` or its directory for notes, keys and the cache (default: the user's).
+    ``progress``: progress bars while reading files and building the search index; None (default)
+    shows them only once the work takes more than a couple of seconds, True always, False never.
     The paths are remembered as the user's library, which :func:`load_default` reopens.
     """
     store = open_store(store)
     problems: list[LoadWarning] = []
     files = expand_paths(paths, problems)
-    library = Library.from_files(((p, str(p)) for p in files), problems, store=store)
+    library = Library.from_files(((p, str(p)) for p in files), problems, store=store, progress=progress)
     if files:
         store.set_setting(USER_LIBRARY, [_absolute(p) for p in paths])
     return library

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import bisect
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,7 +28,9 @@ from rapidfuzz.distance import OSA
 from paper_widgets.data.merge import fold_titles
 from paper_widgets.search.tokens import tokenise
 
-__all__ = ["FIELDS", "SearchIndex", "max_typos", "row_hashes"]
+__all__ = ["FIELDS", "Progress", "SearchIndex", "max_typos", "row_hashes"]
+
+Progress = Callable[[int], None]  # told how many more rows of a field were tokenised (each field counts once)
 
 FIELDS = ("title", "abstract")
 _CHUNK = 20_000  # rows tokenised at once: bounds the transient per-byte and per-word arrays
@@ -255,13 +257,13 @@ class SearchIndex:
         vocab = sum(49 + len(w) for w in self._words) + 120 * len(self._words)
         return arrays + vocab
 
-    def sync(self, df: pd.DataFrame, hashes: np.ndarray | None = None) -> None:
+    def sync(self, df: pd.DataFrame, hashes: np.ndarray | None = None, progress: Progress | None = None) -> None:
         """Bring the index up to date with ``df``, whose row numbers it uses.
 
         Free when ``df`` is the frame last synced and has not grown (frames are treated as
         immutable: edit a copy); rows appended since are indexed incrementally; if earlier rows
         changed or moved, the index is rebuilt. ``hashes``: :func:`row_hashes` of ``df``, when
-        the caller has them already.
+        the caller has them already; ``progress``: see :meth:`extend`.
         """
         if self._served is not None and self._served() is df and len(df) == len(self):
             return
@@ -271,11 +273,14 @@ class SearchIndex:
             self._reset()
             n = 0
         if n < len(df):
-            self.extend(df.iloc[n:], hashes[n:])
+            self.extend(df.iloc[n:], hashes[n:], progress)
         self._served = weakref.ref(df)
 
-    def extend(self, df: pd.DataFrame, hashes: np.ndarray | None = None) -> None:
-        """Index ``df``'s rows as the rows following those already indexed."""
+    def extend(self, df: pd.DataFrame, hashes: np.ndarray | None = None, progress: Progress | None = None) -> None:
+        """Index ``df``'s rows as the rows following those already indexed.
+
+        ``progress`` is called with the rows done after each chunk of each field (``2 * len(df)`` in all).
+        """
         hashes = row_hashes(df) if hashes is None else hashes
         if not len(df):
             return
@@ -283,7 +288,11 @@ class SearchIndex:
         known = self.vocab_size
         for name in FIELDS:
             texts = df[name].fillna("").astype("str").tolist()
-            chunks = [self._tokenise(texts[i : i + _CHUNK], first + i) for i in range(0, len(texts), _CHUNK)]
+            chunks = []
+            for i in range(0, len(texts), _CHUNK):
+                chunks.append(self._tokenise(texts[i : i + _CHUNK], first + i))
+                if progress is not None:
+                    progress(min(_CHUNK, len(texts) - i))
             self.fields[name].add([c[0] for c in chunks], [c[1] for c in chunks], self.vocab_size)
         for field in self.fields.values():  # words first seen in the second field
             if len(field.df) < self.vocab_size:

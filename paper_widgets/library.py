@@ -156,11 +156,12 @@ class Library:
         # Year-less dump dates take the current year, so the year is part of what parsing depended on.
         context = f"{package_fingerprint()}:{date.today().year}"
         digests = []
-        for path, name in files:
-            try:
-                digests.append(content_hash(store.file_hash(path), name, context))
-            except OSError:
-                digests.append(None)  # read_path below reports it
+        with store.cache_batch():  # the hashes of a folder of files are recorded in one transaction
+            for path, name in files:
+                try:
+                    digests.append(content_hash(store.file_hash(path), name, context))
+                except OSError:
+                    digests.append(None)  # read_path below reports it
         library_name = "library:" + content_hash(*(str(Path(path).resolve()) for path, _ in files))
         library_hash = None if None in digests else content_hash(*digests)
         first_problem = len(problems)

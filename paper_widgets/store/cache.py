@@ -157,7 +157,7 @@ class CacheStore(Database):
 
     def __init__(self, home: str | os.PathLike[str] | None = None) -> None:
         super().__init__(home)
-        self._batch: list[tuple[str, str, str, int]] | None = None  # rows waiting for cache_batch's commit
+        self._batch: list[Callable[[sqlite3.Connection], list[str]]] | None = None  # writes for cache_batch's commit
         self._remove_leftovers()
 
     def _remove_leftovers(self) -> None:
@@ -195,12 +195,15 @@ class CacheStore(Database):
         after = os.stat(resolved)
         settled = time.time_ns() - after.st_mtime_ns > 2_000_000_000
         if settled and (after.st_size, after.st_mtime_ns, after.st_ino) == signature:
-            self._write(
-                lambda conn: conn.execute(
+
+            def remember(conn: sqlite3.Connection) -> list[str]:
+                conn.execute(
                     "INSERT OR REPLACE INTO file_hashes (path, size, mtime_ns, inode, hash) VALUES (?, ?, ?, ?, ?)",
                     (resolved, *signature, digest),
                 )
-            )
+                return []
+
+            self._commit([remember])
         return digest
 
     # -- reading -----------------------------------------------------------------------------------
@@ -247,7 +250,11 @@ class CacheStore(Database):
 
     @contextlib.contextmanager
     def cache_batch(self) -> Iterator[None]:
-        """Commit the cache entries written inside in one transaction at the end (one fsync, not one per file)."""
+        """Commit the cache entries and file hashes recorded inside in one transaction at the end.
+
+        One fsync for a folder of files instead of one per file; what is recorded only saves work
+        later, so the deferral loses nothing the user wrote.
+        """
         if self._batch is not None:  # nested: the outer batch commits
             yield
             return
@@ -255,8 +262,8 @@ class CacheStore(Database):
         try:
             yield
         finally:
-            rows, self._batch = self._batch, None
-            self._record(rows)
+            writes, self._batch = self._batch, None
+            self._commit(writes, now=True)
 
     def _put(self, name: str, content_hash: str, suffix: str, write: Callable[[Path], None]) -> bool:
         file = hashlib.blake2b(f"{name}\0{content_hash}".encode(), digest_size=16).hexdigest() + suffix
@@ -271,33 +278,30 @@ class CacheStore(Database):
             with contextlib.suppress(OSError):
                 partial.unlink()
             return False
-        if self._batch is not None:
-            self._batch.append((name, content_hash, file, size))
-        else:
-            self._record([(name, content_hash, file, size)])
+
+        def point(conn: sqlite3.Connection) -> list[str]:
+            """Point the ``cache`` row at the new file; the file it replaces, to delete after the commit."""
+            old = conn.execute("SELECT file FROM cache WHERE name = ?", (name,)).fetchone()
+            conn.execute(
+                "INSERT INTO cache (name, hash, file, size, created) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET "
+                "hash = excluded.hash, file = excluded.file, size = excluded.size, created = excluded.created",
+                (name, content_hash, file, size, time.time()),
+            )
+            return [str(old[0])] if old is not None and old[0] != file else []
+
+        self._commit([point])
         return True
 
-    def _record(self, rows: list[tuple[str, str, str, int]]) -> None:
-        """Point the ``cache`` rows at their new files in one transaction; delete the files they replace."""
-        if not rows:
+    def _commit(self, writes: list[Callable[[sqlite3.Connection], list[str]]], now: bool = False) -> None:
+        """Run ``writes`` in one transaction (or hold them for :meth:`cache_batch`); delete the files they replace."""
+        if self._batch is not None and not now:
+            self._batch.extend(writes)
             return
-
-        def body(conn: sqlite3.Connection) -> list[str]:
-            replaced = []
-            for name, content_hash, file, size in rows:
-                old = conn.execute("SELECT file FROM cache WHERE name = ?", (name,)).fetchone()
-                conn.execute(
-                    "INSERT INTO cache (name, hash, file, size, created) VALUES (?, ?, ?, ?, ?) "
-                    "ON CONFLICT (name) DO UPDATE SET "
-                    "hash = excluded.hash, file = excluded.file, size = excluded.size, created = excluded.created",
-                    (name, content_hash, file, size, time.time()),
-                )
-                if old is not None and old[0] != file:
-                    replaced.append(str(old[0]))
-            return replaced
-
+        if not writes:
+            return
         try:
-            replaced = self._write(body)
+            replaced = self._write(lambda conn: [file for write in writes for file in write(conn)])
         except sqlite3.Error:  # a read-only or full store: the cache stays as it was
             return
         for file in replaced:

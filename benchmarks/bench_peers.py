@@ -69,8 +69,8 @@ class PaperWidgets:
             store.cache_put_frame("frame", "h", df)
             store.cache_put_arrays("index", "h", self.index.to_arrays())
         else:  # the pickle cache of paper_widgets before issue 17 (for BEFORE numbers)
-            store.cache_put("frame", "h", df)
-            store.cache_put("index", "h", self.index)
+            store.cache_put("frame", "h", df)  # type: ignore[attr-defined]
+            store.cache_put("index", "h", self.index)  # type: ignore[attr-defined]
         store.close()
         self.disk = work / "store"
 
@@ -84,10 +84,11 @@ class PaperWidgets:
 
         store = Store(work / "store")
         if hasattr(store, "cache_get_frame"):
-            df = store.cache_get_frame("frame", "h")[0]
-            index = SearchIndex.from_arrays(store.cache_get_arrays("index", "h"))
+            frame, arrays = store.cache_get_frame("frame", "h"), store.cache_get_arrays("index", "h")
+            assert frame is not None and arrays is not None, "the cache was written by this benchmark"
+            df, index = frame[0], SearchIndex.from_arrays(arrays)
         else:
-            df, index = store.cache_get("frame", "h"), store.cache_get("index", "h")
+            df, index = store.cache_get("frame", "h"), store.cache_get("index", "h")  # type: ignore[attr-defined]
         return search(df, text, LIMIT, index=index).index.tolist()  # type: ignore[no-any-return]
 
 

@@ -49,7 +49,8 @@ def max_typos(word: str) -> int:
 def row_hashes(df: pd.DataFrame) -> np.ndarray:
     """A uint64 fingerprint of each row's indexed text, to tell appended rows from changed ones."""
     # categorize=False: the same hashes, without first deduplicating texts that are nearly all distinct
-    return pd.util.hash_pandas_object(df[list(FIELDS)].fillna(""), index=False, categorize=False).to_numpy()
+    hashes: np.ndarray = pd.util.hash_pandas_object(df[list(FIELDS)].fillna(""), index=False, categorize=False)
+    return np.asarray(hashes, np.uint64)
 
 
 @dataclass
@@ -123,7 +124,8 @@ class _Field:
         cached = self.__dict__.get("_norms")
         if cached is None or cached[0] != key:
             cached = self._norms = (key, k1 * (1 - b + b * self.lengths / np.float32(self.avg_length)))
-        return cached[1]
+        norms: np.ndarray = cached[1]
+        return norms
 
     def postings(self, word_id: int) -> tuple[np.ndarray, np.ndarray]:
         """Rows containing ``word_id`` (ascending) and its frequency in each."""
@@ -265,7 +267,8 @@ class SearchIndex:
         changed or moved, the index is rebuilt. ``hashes``: :func:`row_hashes` of ``df``, when
         the caller has them already; ``progress``: see :meth:`extend`.
         """
-        if self._served is not None and self._served() is df and len(df) == len(self):
+        served = None if self._served is None else self._served()
+        if served is not None and served is df and len(df) == len(self):
             return
         hashes = row_hashes(df) if hashes is None else hashes
         n = len(self)
@@ -305,11 +308,11 @@ class SearchIndex:
 
     def _word_ids(self, words: list[str]) -> list[int]:
         """Ids of ``words``, new ones numbered in order (a C-level map: most words of a chunk are known)."""
-        ids = list(map(self._ids.get, words))
+        ids: list[int | None] = list(map(self._ids.get, words))
         for i in [i for i, wid in enumerate(ids) if wid is None]:  # ``words`` are distinct
             ids[i] = self._ids[words[i]] = len(self._words)
             self._words.append(words[i])
-        return ids
+        return ids  # type: ignore[return-value]  # every None was replaced above
 
     def _tokenise(self, texts: list[str], first_row: int) -> tuple[_Segment, np.ndarray]:
         """The postings of ``texts`` (rows ``first_row``…) and their lengths in words."""
@@ -390,7 +393,8 @@ class SearchIndex:
         if len(ids) > limit:
             freq = self.fields["title"].df[ids] + self.fields["abstract"].df[ids]
             ids = ids[np.argsort(-freq, kind="stable")[:limit]]
-        return ids.tolist()
+        found: list[int] = ids.tolist()
+        return found
 
     def _trigram_counts(self) -> np.ndarray:
         """Trigrams of each word in the trigram index: its length, cut to ``_TRI_WIDTH`` (cached)."""

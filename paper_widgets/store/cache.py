@@ -44,8 +44,11 @@ _STALE_AFTER = 24 * 3600  # seconds after which a .tmp file is left over whoever
 
 def file_hash(path: str | os.PathLike[str]) -> str:
     """Content hash (BLAKE2b) of a file, the cache key for anything derived from it."""
+    digest = hashlib.blake2b()  # hashlib.file_digest is Python 3.11+; this is the same hash
     with open(path, "rb") as f:
-        return hashlib.file_digest(f, "blake2b").hexdigest()
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def content_hash(*parts: str) -> str:

@@ -63,6 +63,17 @@ USER_LIBRARY = "user_library"  # the paths load_default() reopens: set by load(r
 CITATION_STYLE = "citation_style"  # the style set_default_style chose
 
 
+PROGRESS_DELAY = 2.0  # seconds of work before a progress bar shows (unless asked for with progress=True)
+
+
+def _progress_bar(total: int, desc: str, unit: str, progress: bool | None) -> Any:
+    """A tqdm bar (a widget in notebooks, text in terminals): None quiet unless the work lasts, False never."""
+    from tqdm.auto import tqdm  # imported on first use: importing paper_widgets stays light
+
+    delay = 0.0 if progress else PROGRESS_DELAY
+    return tqdm(total=total, desc=desc, unit=unit, unit_scale=True, delay=delay, disable=progress is False, leave=False)
+
+
 def _plain(problems: Iterable[LoadWarning]) -> list[list[object]]:
     """Load warnings as JSON for the cache (which stores no Python objects)."""
     return [[p.source, p.line, p.message] for p in problems]
@@ -97,6 +108,7 @@ class Library:
         # Notes, tags, status and citekeys live in the store (default: the user's, see _store.store_home).
         self.store = open_store(store)
         self._annotated: pd.DataFrame | None = None
+        self._progress: bool | None = None  # progress bars for long work: see load()
         self._revision = 0
 
     @property
@@ -162,8 +174,12 @@ class Library:
         problems: list[LoadWarning] | None = None,
         *,
         store: StoreLike = None,
+        progress: bool | None = None,
     ) -> Library:
         """A library from ``(path, source name)`` pairs; a file that cannot be read is a warning.
+
+        ``progress``: a progress bar over the files read (and later over building the search
+        index): None shows it once the work takes a while, True always, False never.
 
         Unchanged inputs (same content hash) are not parsed again: the store caches each file's
         records and the whole library, so reopening a large library only unpickles one frame.
@@ -176,11 +192,12 @@ class Library:
         # Cached frames carry citekeys: those of a team database are not those of the local store.
         context += f":{store.url}" if store.url else ""
         digests: list[str | None] = []
-        for path, name in files:
-            try:
-                digests.append(content_hash(store.file_hash(path), name, context))
-            except OSError:
-                digests.append(None)  # read_path below reports it
+        with store.cache_batch():  # the hashes of a folder of files are recorded in one transaction
+            for path, name in files:
+                try:
+                    digests.append(content_hash(store.file_hash(path), name, context))
+                except OSError:
+                    digests.append(None)  # read_path below reports it
         library_name = "library:" + content_hash(*(str(Path(path).resolve()) for path, _ in files))
         known_digests = [digest for digest in digests if digest is not None]
         library_hash = content_hash(*known_digests) if len(known_digests) == len(digests) else None
@@ -192,9 +209,11 @@ class Library:
                 papers = papers.assign(key=papers["key"].map(lambda key: renamed.get(key, key)))
             problems.extend(_problems(found))
             _emit(problems)
-            return cls(papers, problems, store)
+            return cls(papers, problems, store)._showing_progress(progress)
         frames = []
-        with store.cache_batch():  # one store transaction for every file, not one fsync per file
+        sizes = [_size(path) for path, _ in files]
+        bar = _progress_bar(sum(sizes), "Reading papers", "B", progress)
+        with bar, store.cache_batch():  # one store transaction for every file, not one fsync per file
             # BibTeX files are one database (macros and crossrefs across files): read and cached together.
             bibtex = [i for i, (path, _) in enumerate(files) if is_bibtex(path)] if len(files) > 1 else []
             if len(bibtex) > 1:
@@ -213,9 +232,11 @@ class Library:
                         store.cache_put_frame(group_name, group_hash, frame, _plain(group_problems))
                 frames.append(frame)
                 grouped = set(bibtex)
+                bar.update(sum(sizes[i] for i in grouped))
+                sizes = [s for i, s in enumerate(sizes) if i not in grouped]
                 files = [f for i, f in enumerate(files) if i not in grouped]
                 digests = [d for i, d in enumerate(digests) if i not in grouped]
-            for (path, name), digest in zip(files, digests, strict=True):
+            for (path, name), digest, size in zip(files, digests, sizes, strict=True):
                 file_name = f"records:{Path(path).resolve()}"
                 if digest is not None and (cached := store.cache_get_frame(file_name, digest)) is not None:
                     frame, found = cached
@@ -226,16 +247,22 @@ class Library:
                         frame = records_frame(read_path(path, file_problems, source=name))
                     except DumpError as exc:
                         problems.extend([*file_problems, exc.as_warning()])
+                        bar.update(size)
                         continue
                     problems.extend(file_problems)
                     if digest is not None and len(files) > 1:  # one file: the library entry covers it
                         store.cache_put_frame(file_name, digest, frame, _plain(file_problems))
                 frames.append(frame)
+                bar.update(size)
         records = pd.concat(frames, ignore_index=True) if frames else records_frame([])
         library = cls._build(records, problems, store)
         if library_hash is not None:
             store.cache_put_frame(library_name, library_hash, library._papers, _plain(problems[first_problem:]))
-        return library
+        return library._showing_progress(progress)
+
+    def _showing_progress(self, progress: bool | None) -> Library:
+        self._progress = progress  # the search index is built on the first search: same choice
+        return self
 
     def add(self, *paths: str | os.PathLike[str], remember: bool = False) -> Library:
         """Add the papers of more files, folders or globs to this library, in place (returns it).
@@ -247,7 +274,9 @@ class Library:
         """
         problems: list[LoadWarning] = []
         files = expand_paths(paths, problems)
-        incoming = Library.from_files(((p, str(p)) for p in files), problems, store=self.store)._papers
+        incoming = Library.from_files(
+            ((p, str(p)) for p in files), problems, store=self.store, progress=self._progress
+        )._papers
         self.warnings.extend(problems)
         papers = self._papers.copy()
         # A known paper whose never-used key improved (authors now known) carries its new key.
@@ -365,17 +394,21 @@ class Library:
 
     def _index(self) -> SearchIndex:
         """The search index of this library, from the store's cache when these papers were indexed before."""
-        kept: SearchIndex | None = self.__dict__.get("_search_index")
-        if kept is not None:
-            kept.sync(self._papers)
-            return kept
+        index = self.__dict__.get("_search_index")
+        if index is not None:
+            with _progress_bar(
+                2 * max(len(self._papers) - len(index), 0), "Indexing papers", " rows", self._progress
+            ) as bar:
+                index.sync(self._papers, progress=bar.update)
+            return index
         hashes = row_hashes(self._papers)
         cacheable = len(hashes) >= INDEX_CACHE_MIN_PAPERS
         digest = content_hash(hashlib.blake2b(hashes.tobytes(), digest_size=16).hexdigest(), package_fingerprint())
         arrays = self.store.cache_get_arrays(INDEX_CACHE, digest) if cacheable else None
         cached = _index_from(arrays)
         index = cached or SearchIndex()
-        index.sync(self._papers, hashes)  # a cached index matches row for row: nothing to do
+        with _progress_bar(2 * (len(hashes) - len(index)), "Indexing papers", " rows", self._progress) as bar:
+            index.sync(self._papers, hashes, bar.update)  # a cached index matches row for row: nothing to do
         if cacheable and index is not cached:
             self.store.cache_put_arrays(INDEX_CACHE, digest, index.to_arrays())
         self._search_index = index
@@ -448,6 +481,13 @@ def set_default_style(style: str, *, store: StoreLike = None) -> None:
     open_store(store).set_setting(CITATION_STYLE, check_style(style))  # ValueError before anything is saved
 
 
+def _size(path: str | os.PathLike[str]) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0  # read_path reports it
+
+
 def _absolute(path: str | os.PathLike[str]) -> str:
     """``path`` made absolute (glob characters kept), to find the same files from another folder."""
     return os.path.abspath(os.path.expanduser(os.fspath(path)))
@@ -479,17 +519,21 @@ def forget_paths(paths: Iterable[str | os.PathLike[str]], *, store: StoreLike = 
     return sorted(gone.difference(known))
 
 
-def load(*paths: str | os.PathLike[str], store: StoreLike = None, remember: bool = False) -> Library:
+def load(
+    *paths: str | os.PathLike[str], store: StoreLike = None, remember: bool = False, progress: bool | None = None
+) -> Library:
     """Load papers from files, directories (recursively) and globs, in any mix of formats.
 
     ``store``: a :class:`Store` or its directory for notes, keys and the cache (default: the user's).
     ``remember=True`` makes these paths the user's library, which :func:`load_default` (and so
     ``PaperBrowser()``) reopens; without it loading changes nothing but the caches.
+    ``progress``: progress bars while reading files and building the search index; None (default)
+    shows them only once the work takes more than a couple of seconds, True always, False never.
     """
     store = open_store(store)
     problems: list[LoadWarning] = []
     files = expand_paths(paths, problems)
-    library = Library.from_files(((p, str(p)) for p in files), problems, store=store)
+    library = Library.from_files(((p, str(p)) for p in files), problems, store=store, progress=progress)
     if remember and files:
         remember_paths(paths, store=store, replace=True)
     return library

@@ -482,15 +482,15 @@ def test_many_files_are_cached_in_one_store_transaction(tmp_path: Path, monkeypa
         commits.append(1)
         return real_write(self, body)  # type: ignore[arg-type]
 
-    store = Store(tmp_path / "store")
-    for dump in tmp_path.glob("dump*.txt"):  # hashes remembered up front, so only cache rows are written
+    for dump in tmp_path.glob("dump*.txt"):  # settled files: their hashes are remembered too
         os.utime(dump, (time.time() - 60, time.time() - 60))
-        store.file_hash(dump)
+    store = Store(tmp_path / "store")
     monkeypatch.setattr(Store, "_write", counting)
     paper_widgets.load(*sorted(tmp_path.glob("dump*.txt")), store=store)
     cache_rows = store._read(lambda conn: conn.execute("SELECT count(*) FROM cache").fetchone()[0])
-    assert cache_rows == 13  # twelve files and the library
-    assert len(commits) <= 4, f"{len(commits)} commits for 13 cache entries"
+    hashes = store._read(lambda conn: conn.execute("SELECT count(*) FROM file_hashes").fetchone()[0])
+    assert (cache_rows, hashes) == (13, 12)  # twelve files and the library; twelve file hashes
+    assert len(commits) <= 5, f"{len(commits)} commits for 13 cache entries and 12 file hashes"
 
 
 # -- the library on the store --------------------------------------------------------------------

@@ -178,8 +178,8 @@ def _filter_mask(
     if status is not None:
         if "status" not in df.columns:
             raise ValueError("cannot filter by status: the library has no 'status' column")
-        wanted = [status] if isinstance(status, str) else list(status)
-        mask &= df["status"].iloc[rows].isin(wanted).to_numpy(bool)
+        statuses = [status] if isinstance(status, str) else list(status)
+        mask &= df["status"].iloc[rows].isin(statuses).to_numpy(bool)
     return mask
 
 
@@ -189,7 +189,8 @@ def _order(df: pd.DataFrame, rows: np.ndarray, sort: str, relevance: np.ndarray)
         key = ~df["published"].to_numpy()[rows].view(np.int64)  # NaT is the smallest int64: last
     else:
         key = -df["upvotes"].iloc[rows].to_numpy("float64", na_value=-np.inf)
-    return np.lexsort((rows, -relevance, key))
+    order: np.ndarray = np.lexsort((rows, -relevance, key))
+    return order
 
 
 def _rescore(index: SearchIndex, rows: np.ndarray, coverage: np.ndarray, bm25: np.ndarray, query: _Query) -> np.ndarray:
@@ -200,7 +201,7 @@ def _rescore(index: SearchIndex, rows: np.ndarray, coverage: np.ndarray, bm25: n
     titles = index.titles(rows.tolist())
     similar = process.cdist([query.text], titles, scorer=fuzz.WRatio, dtype=np.float32)[0] / 100
     exact = process.cdist([query.text], titles, scorer=fuzz.ratio, dtype=np.float32)[0] / 100
-    score = score + _W_TITLE * similar + _W_EXACT * np.clip((exact - 0.85) / 0.15, 0, 1)
+    score = np.asarray(score + _W_TITLE * similar + _W_EXACT * np.clip((exact - 0.85) / 0.15, 0, 1), np.float32)
     if len(query.text.split()) <= 4:  # a short name is a few words at most
         joined = query.text.replace(" ", "")
         for i, name in enumerate(index.short_names(rows.tolist())):

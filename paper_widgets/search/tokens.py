@@ -88,7 +88,7 @@ def _exact_codes(buf: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.n
     used = int(codes[short].max(initial=-1)) + 1
     long = np.flatnonzero(length > _LONG_WORD)
     if len(long):
-        view = memoryview(buf)
+        view = buf.data
         pieces = pd.Series(
             [view[a:b].tobytes() for a, b in zip(start[long].tolist(), (start + length)[long].tolist(), strict=True)]
         )
@@ -102,7 +102,7 @@ def _exact_codes(buf: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.n
 def _short_codes(buf: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.ndarray:
     """Codes of strings of at most ``_LONG_WORD`` bytes, equal iff equal bytes (not yet dense)."""
     window = np.ndarray((len(buf) - 7,), "<u8", buf, 0, (1,))  # the eight bytes from every offset
-    codes = pd.factorize(window[start] & _LOW_BYTES[np.minimum(length, 8)])[0]
+    codes: np.ndarray = pd.factorize(window[start] & _LOW_BYTES[np.minimum(length, 8)])[0]
     used = int(codes.max(initial=-1)) + 1  # codes handed out; each round takes new ones
     todo = np.flatnonzero(length > 8)
     for offset in range(8, int(length.max(initial=0)), 8):

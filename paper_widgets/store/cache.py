@@ -44,8 +44,11 @@ _STALE_AFTER = 24 * 3600  # seconds after which a .tmp file is left over whoever
 
 def file_hash(path: str | os.PathLike[str]) -> str:
     """Content hash (BLAKE2b) of a file, the cache key for anything derived from it."""
+    digest = hashlib.blake2b()  # hashlib.file_digest is Python 3.11+; this is the same hash
     with open(path, "rb") as f:
-        return hashlib.file_digest(f, "blake2b").hexdigest()
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def content_hash(*parts: str) -> str:
@@ -106,13 +109,15 @@ def _write_frame(path: Path, frame: pd.DataFrame, meta: object) -> None:
         table = table.append_column(name, columns[name])
     info = {"meta": meta, "lists": lists, "json": encoded, "order": [str(c) for c in frame.columns]}
     schema_meta = {**(table.schema.metadata or {}), _META.encode(): json.dumps(info).encode()}
-    feather.write_feather(table.replace_schema_metadata(schema_meta), str(path), compression="uncompressed")
+    table = table.replace_schema_metadata(schema_meta)
+    # one record batch: pandas' take on a string column in several chunks costs ~1000x more
+    feather.write_feather(table, str(path), compression="uncompressed", chunksize=max(len(table), 1))
 
 
 def _read_frame(path: Path) -> tuple[pd.DataFrame, Any]:
     import pyarrow.feather as feather
 
-    table = feather.read_table(str(path), memory_map=True)
+    table = feather.read_table(str(path), memory_map=True).combine_chunks()
     info = json.loads(table.schema.metadata[_META.encode()])
     special = info["lists"] + info["json"]
     frame = table.drop_columns(special).to_pandas()
@@ -155,7 +160,7 @@ class CacheStore(Database):
 
     def __init__(self, home: str | os.PathLike[str] | None = None, *, url: str | None = None) -> None:
         super().__init__(home, url=url)
-        self._batch: list[tuple[str, str, str, int]] | None = None  # rows waiting for cache_batch's commit
+        self._batch: list[Callable[[sqlite3.Connection], list[str]]] | None = None  # writes for cache_batch's commit
         self._remove_leftovers()
 
     def _remove_leftovers(self) -> None:
@@ -193,12 +198,15 @@ class CacheStore(Database):
         after = os.stat(resolved)
         settled = time.time_ns() - after.st_mtime_ns > 2_000_000_000
         if settled and (after.st_size, after.st_mtime_ns, after.st_ino) == signature:
-            self._write(
-                lambda conn: conn.execute(
+
+            def remember(conn: sqlite3.Connection) -> list[str]:
+                conn.execute(
                     "INSERT OR REPLACE INTO file_hashes (path, size, mtime_ns, inode, hash) VALUES (?, ?, ?, ?, ?)",
                     (resolved, *signature, digest),
                 )
-            )
+                return []
+
+            self._commit([remember])
         return digest
 
     # -- reading -----------------------------------------------------------------------------------
@@ -245,7 +253,11 @@ class CacheStore(Database):
 
     @contextlib.contextmanager
     def cache_batch(self) -> Iterator[None]:
-        """Commit the cache entries written inside in one transaction at the end (one fsync, not one per file)."""
+        """Commit the cache entries and file hashes recorded inside in one transaction at the end.
+
+        One fsync for a folder of files instead of one per file; what is recorded only saves work
+        later, so the deferral loses nothing the user wrote.
+        """
         if self._batch is not None:  # nested: the outer batch commits
             yield
             return
@@ -253,8 +265,8 @@ class CacheStore(Database):
         try:
             yield
         finally:
-            rows, self._batch = self._batch, None
-            self._record(rows)
+            writes, self._batch = self._batch, None
+            self._commit(writes, now=True)
 
     def _put(self, name: str, content_hash: str, suffix: str, write: Callable[[Path], None]) -> bool:
         file = hashlib.blake2b(f"{name}\0{content_hash}".encode(), digest_size=16).hexdigest() + suffix
@@ -269,33 +281,30 @@ class CacheStore(Database):
             with contextlib.suppress(OSError):
                 partial.unlink()
             return False
-        if self._batch is not None:
-            self._batch.append((name, content_hash, file, size))
-        else:
-            self._record([(name, content_hash, file, size)])
+
+        def point(conn: sqlite3.Connection) -> list[str]:
+            """Point the ``cache`` row at the new file; the file it replaces, to delete after the commit."""
+            old = conn.execute("SELECT file FROM cache WHERE name = ?", (name,)).fetchone()
+            conn.execute(
+                "INSERT INTO cache (name, hash, file, size, created) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET "
+                "hash = excluded.hash, file = excluded.file, size = excluded.size, created = excluded.created",
+                (name, content_hash, file, size, time.time()),
+            )
+            return [str(old[0])] if old is not None and old[0] != file else []
+
+        self._commit([point])
         return True
 
-    def _record(self, rows: list[tuple[str, str, str, int]]) -> None:
-        """Point the ``cache`` rows at their new files in one transaction; delete the files they replace."""
-        if not rows:
+    def _commit(self, writes: list[Callable[[sqlite3.Connection], list[str]]], now: bool = False) -> None:
+        """Run ``writes`` in one transaction (or hold them for :meth:`cache_batch`); delete the files they replace."""
+        if self._batch is not None and not now:
+            self._batch.extend(writes)
             return
-
-        def body(conn: sqlite3.Connection) -> list[str]:
-            replaced = []
-            for name, content_hash, file, size in rows:
-                old = conn.execute("SELECT file FROM cache WHERE name = ?", (name,)).fetchone()
-                conn.execute(
-                    "INSERT INTO cache (name, hash, file, size, created) VALUES (?, ?, ?, ?, ?) "
-                    "ON CONFLICT (name) DO UPDATE SET "
-                    "hash = excluded.hash, file = excluded.file, size = excluded.size, created = excluded.created",
-                    (name, content_hash, file, size, time.time()),
-                )
-                if old is not None and old[0] != file:
-                    replaced.append(str(old[0]))
-            return replaced
-
+        if not writes:
+            return
         try:
-            replaced = self._write(body)
+            replaced = self._write(lambda conn: [file for write in writes for file in write(conn)])
         except sqlite3.Error:  # a read-only or full store: the cache stays as it was
             return
         for file in replaced:

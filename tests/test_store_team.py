@@ -103,6 +103,7 @@ def test_row_level_security_keeps_private_notes_from_another_role(alice: Store, 
     (key,) = alice.assign_keys(papers("Private Thoughts on Attention"))
     alice.set_note(key, "alice's secret")
     alice.set_status(key, "reading")
+    alice.mark_used([key])  # cited: its key is now fixed for the whole team
     with psycopg.connect(team_db("bob"), autocommit=True) as conn:
         # bob's own queries, not ours: PostgreSQL filters the rows.
         assert conn.execute("SELECT count(*) FROM notes").fetchone() == (0,)

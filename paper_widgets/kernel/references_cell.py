@@ -3,16 +3,19 @@
 :func:`update_references` is what the References button and JupyterLab's palette command
 ("Update paper_widgets References cell", which runs it silently in the kernel) call.  A kernel
 cannot wait for the frontend while it runs, so it is a chain of bridge callbacks: read the cells →
-:func:`paper_widgets.output.bibliography.references` → upsert the cell tagged ``role: references``.
+:func:`paper_widgets.output.bibliography.references` → upsert the cell tagged ``role: references``,
+and ``references.bib`` with exactly the cited entries is written beside the notebook (the kernel's
+working folder, which JupyterLab sets to the notebook's).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from paper_widgets.kernel import bridge as _bridge
 from paper_widgets.library import Library, load_default
-from paper_widgets.output.bibliography import REFERENCES_METADATA, references
+from paper_widgets.output.bibliography import BIB_NAME, REFERENCES_METADATA, references, write_bibliography
 
 __all__ = ["ROLE", "current_library", "default_library", "remember", "update_references"]
 
@@ -42,13 +45,15 @@ def update_references(
     lib: Library | None = None,
     style: str | None = None,
     *,
+    bib_name: str = BIB_NAME,
     on_done: Callable[[_bridge.Delivery], None] | None = None,
 ) -> _bridge.Delivery:
     """Create or replace the References cell of the notebook whose kernel runs this.
 
     The cell lists every paper cited in the notebook's markdown cells, formatted by
     :func:`paper_widgets.output.bibliography.references` in ``style`` (default: the style of the
-    browser shown last, else ``"text"``).  ``lib`` defaults to that browser's library.  Returns
+    browser shown last, else ``"text"``).  ``lib`` defaults to that browser's library.  The cited
+    entries are written to ``bib_name`` in the kernel's working folder (the notebook's).  Returns
     the Delivery of the first step (reading the cells); ``on_done`` gets the Delivery that decided
     the outcome: the upsert's, or the read's when reading failed.
     """
@@ -62,7 +67,9 @@ def update_references(
             if on_done is not None:
                 on_done(read)
             return
-        text = references({"cells": read.reply.get("cells", [])}, lib, style)
+        notebook = {"cells": read.reply.get("cells", [])}
+        text = references(notebook, lib, style, csl=lib.csl_style)
+        write_bibliography(notebook, lib, Path.cwd() / bib_name)
         _bridge.upsert_cell(text, role=ROLE, cell_type="markdown", on_done=on_done)
 
     return _bridge.read_cells(write)

@@ -32,6 +32,7 @@ from paper_widgets.output.export import to_bibtex
 __all__ = [
     "BIB_NAME",
     "REFERENCES_METADATA",
+    "blank_code",
     "cited_keys",
     "is_references_cell",
     "references",
@@ -102,6 +103,12 @@ def _without_code(source: str) -> str:
         return match.group() if _MYST_ROLE.search(text[max(0, match.start() - 40) : match.start()]) else _blank(match)
 
     return _INLINE_CODE.sub(code_span, text)
+
+
+def blank_code(source: str) -> str:
+    """``source`` with code (fenced, inline) and HTML comments blanked out, positions kept: where
+    citations may be looked for (MyST role arguments are kept)."""
+    return _without_code(source)
 
 
 def _keys_in(source: str) -> list[str]:

@@ -268,7 +268,7 @@ def test_the_default_citation_style_is_set_once_and_kept_for_later_sessions() ->
         _cite.set_default_style("pandoc")  # what a new kernel starts with
         lib = paper_widgets.load_sample()
         key = lib.df["key"].iloc[0]
-        assert lib.cite(key) == f"{{cite}}`{key}`"
+        assert lib.cite(key) == f"{{cite:p}}`{key}`"
         with pytest.raises(ValueError, match="unknown citation style"):
             paper_widgets.set_default_style("apa")
         assert lib.store.setting("citation_style") == "myst"

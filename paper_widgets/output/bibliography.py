@@ -25,8 +25,8 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 
-from paper_widgets.output.cite import check_style, escape_markdown, markdown_citation, reference
-from paper_widgets.output.csl import CslStyle
+from paper_widgets.output.cite import check_style, escape_markdown, markdown_citation, markdown_reference
+from paper_widgets.output.csl import CslStyle, csl_bibliography
 from paper_widgets.output.export import to_bibtex
 
 __all__ = [
@@ -168,14 +168,20 @@ def references(
     frame = _frame(lib_or_frame)
     style = check_style(style)
     by_key = frame.set_index("key", drop=False)
+    cited = cited_keys(notebook)
+    known = by_key.loc[[key for key in cited if key in by_key.index]].reset_index(drop=True)
     items = []
-    for key in cited_keys(notebook):
-        if key not in by_key.index:
-            items.append(f"- **Missing:** {escape_markdown(key)} is cited but not in the library")
-            continue
-        row = by_key.loc[key]
-        text = reference(row, markdown=True, csl=csl)
-        items.append(f"- {text}" if style == "text" else f"- {markdown_citation(row, style, csl=csl)}: {text}")
+    # One bibliography for all, so numeric styles number the papers and author-date styles sort them.
+    for key, entry in csl_bibliography(known, csl) if len(known) else []:
+        text = markdown_reference(entry)
+        items.append(
+            f"- {text}" if style == "text" else f"- {markdown_citation(by_key.loc[key], style, csl=csl)}: {text}"
+        )
+    items += [
+        f"- **Missing:** {escape_markdown(key)} is cited but not in the library"
+        for key in cited
+        if key not in by_key.index
+    ]
     body = "\n".join(items) if items else "_No citations found in this notebook._"
     return f'{HEADING}\n\n<noframes class="paper-widgets-references">\n\n{body}\n\n</noframes>\n'
 

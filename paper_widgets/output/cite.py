@@ -25,6 +25,7 @@ __all__ = [
     "escape_markdown",
     "get_default_style",
     "markdown_citation",
+    "markdown_reference",
     "reference",
     "set_default_style",
     "short_title",
@@ -104,17 +105,18 @@ def _frame(rows: pd.Series | pd.DataFrame) -> pd.DataFrame:
 
 
 def reference(row: pd.Series, *, markdown: bool = False, csl: CslStyle | None = None) -> str:
-    """The reference-list entry of ``row`` in the CSL style ``csl`` (default APA).
+    """The reference-list entry of ``row`` in the CSL style ``csl`` (default APA); ``markdown=True``
+    escapes it for a markdown cell (see :func:`markdown_reference`)."""
+    text = csl_bibliography(_frame(row), csl)[0][1]
+    return markdown_reference(text) if markdown else text
 
-    ``markdown=True`` escapes the text and makes a trailing URL a link.
-    """
-    text = csl_bibliography(_frame(row), csl)[0]
-    if not markdown:
-        return text
-    url = re.search(r"\s(https?://[^\s<>\\]+?)\.?$", text)
+
+def markdown_reference(entry: str) -> str:
+    """A plain reference-list ``entry`` escaped for markdown, its trailing URL made a link."""
+    url = re.search(r"\s(https?://[^\s<>\\]+?)\.?$", entry)
     if url is None:
-        return escape_markdown(text)
-    return f"{escape_markdown(text[: url.start()])} <{url[1]}>{text[url.end(1) :]}"
+        return escape_markdown(entry)
+    return f"{escape_markdown(entry[: url.start()])} <{url[1]}>{entry[url.end(1) :]}"
 
 
 def _rows(rows: pd.Series | pd.DataFrame) -> list[pd.Series]:

@@ -49,6 +49,7 @@ _LOCATOR_LABELS = {
     "note": "note",
     "n": "note",
 }
+_LABEL = re.compile(r"^(\[\d+\]|\d+\.)(?=\S)")
 _LOCATOR = re.compile(r"^\s*(?P<label>[A-Za-z§]+)\.?\s*(?P<value>\S.*)$")
 
 
@@ -170,13 +171,17 @@ def csl_citation(
     return f"{prefix.strip()} {joined}" if prefix else joined
 
 
-def csl_bibliography(frame: pd.DataFrame, style: CslStyle | None = None) -> list[str]:
-    """The reference-list entry of every row of ``frame`` in the CSL ``style``, in the order the style
-    sorts them (plain text, one string per paper)."""
+def csl_bibliography(frame: pd.DataFrame, style: CslStyle | None = None) -> list[tuple[str, str]]:
+    """``(key, reference-list entry)`` for every row of ``frame`` in the CSL ``style``, in the order the
+    style sorts them (APA: by author; IEEE: as cited, i.e. in row order), as plain text."""
     renderer = _Renderer(frame, style)
     for key in renderer.keys:
         renderer.bibliography.register(Citation([CitationItem(key)]))
-    keys = [key.lower() for key in renderer.bibliography.keys]
-    return [
-        renderer.entry(key, str(entry)) for key, entry in zip(keys, renderer.bibliography.bibliography(), strict=True)
-    ]
+    renderer.bibliography.sort()
+    ours = {key.lower(): key for key in renderer.keys}
+    entries = []
+    for folded, entry in zip(renderer.bibliography.keys, renderer.bibliography.bibliography(), strict=True):
+        # The plain formatter glues a numeric label to the text ("[1]A. Lee"): keep them apart.
+        text = _LABEL.sub(r"\1 ", renderer.entry(folded, str(entry)))
+        entries.append((ours[folded], text))
+    return entries

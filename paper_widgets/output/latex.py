@@ -104,7 +104,7 @@ def natbib_markdown(source: str) -> str:
     return _substitute(source, _PLAIN_LATEX_CITE, lambda match: "\\citep")
 
 
-class NatbibCitations(Preprocessor):  # type: ignore[misc]
+class NatbibCitations(Preprocessor):
     """Drop the References cell, turn citations into natbib and point the template at the .bib file."""
 
     bib_name = Unicode(BIB_NAME, help="The BibTeX file beside the notebook").tag(config=True)
@@ -127,7 +127,7 @@ class NatbibCitations(Preprocessor):  # type: ignore[misc]
         return nb, resources
 
 
-class PaperWidgetsLatexExporter(LatexExporter):  # type: ignore[misc]
+class PaperWidgetsLatexExporter(LatexExporter):
     """``--to paper_widgets_latex``: LaTeX with natbib citations and the notebook's bibliography."""
 
     export_from_notebook = "LaTeX with citations (paper_widgets)"
@@ -141,11 +141,11 @@ class PaperWidgetsLatexExporter(LatexExporter):  # type: ignore[misc]
         return TEMPLATE_NAME
 
     def _init_preprocessors(self) -> None:
-        super()._init_preprocessors()
-        self.register_preprocessor(NatbibCitations, enabled=True)
+        super()._init_preprocessors()  # type: ignore[no-untyped-call]
+        self.register_preprocessor(NatbibCitations, enabled=True)  # type: ignore[no-untyped-call]
 
 
-class PaperWidgetsPDFExporter(PaperWidgetsLatexExporter, PDFExporter):  # type: ignore[misc]
+class PaperWidgetsPDFExporter(PaperWidgetsLatexExporter, PDFExporter):
     """``--to paper_widgets_pdf``: the same document built with pdflatex and bibtex."""
 
     export_from_notebook = "PDF with citations (paper_widgets)"

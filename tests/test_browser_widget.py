@@ -151,7 +151,7 @@ def test_cite_inserts_the_citation_in_the_chosen_style_and_reports(browser: Pape
     assert browser.feedback == f"Inserted citation [@{key}]. Inserted a new cell at position 3 of a.ipynb."
     browser.style, browser.target = "myst", "cursor"
     browser.cite()
-    assert (requests(harness)[1]["text"], requests(harness)[1]["where"]) == (f" {{cite}}`{key}`", "cursor")
+    assert (requests(harness)[1]["text"], requests(harness)[1]["where"]) == (f" {{cite:p}}`{key}`", "cursor")
 
 
 def test_enter_in_the_search_box_flushes_the_typing_and_cites_the_best_match(
@@ -281,7 +281,8 @@ def test_hostile_dump_text_is_escaped_everywhere_it_is_shown(harness: Harness) -
     browser.style = "cite"
     browser.cite()
     text = harness.comms[0].request["text"]
-    assert "<script" not in text and "<img" not in text and "&lt;script&gt;" in text
+    # The label is the APA in-text citation: the hostile author name, shown as text.
+    assert "<script" not in text and "<b " not in text and "</b>" not in text and "Eve&lt;/b&gt;" in text
     assert "<script" not in browser._feedback.value
 
 

@@ -16,7 +16,7 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 
 from paper_widgets.data.text import words
-from paper_widgets.output.csl import CslStyle, csl_bibliography, csl_citation
+from paper_widgets.output.csl import GAP, CslStyle, csl_bibliography, csl_citation, short_title
 
 __all__ = [
     "STYLES",
@@ -36,9 +36,6 @@ __all__ = [
 
 STYLES = ("pandoc", "myst", "latex", "cite", "text")
 _default_style = "pandoc"
-
-SHORT_TITLE_WORDS = 4
-GAP = "…"
 
 
 def set_default_style(style: str) -> None:
@@ -88,16 +85,6 @@ def escape_markdown(text: str) -> str:
 
 
 # -- references and citations ---------------------------------------------------------------------
-
-
-def short_title(title: str) -> str:
-    """The part of ``title`` before its colon, else its first few words ("…" when cut)."""
-    title = _WHITESPACE.sub(" ", title or "").strip()
-    head = title.split(":", 1)[0].strip()
-    if ":" in title and head:
-        return head
-    cut = title.split(" ")
-    return title if len(cut) <= SHORT_TITLE_WORDS else " ".join(cut[:SHORT_TITLE_WORDS]) + GAP
 
 
 def _frame(rows: pd.Series | pd.DataFrame) -> pd.DataFrame:

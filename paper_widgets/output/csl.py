@@ -26,11 +26,14 @@ __all__ = [
     "csl_bibliography",
     "csl_citation",
     "load_csl_style",
+    "short_title",
     "split_locator",
     "with_arxiv_dates",
 ]
 
 DEFAULT_CSL = "apa"
+SHORT_TITLE_WORDS = 4
+GAP = "…"
 CslStyle = str | os.PathLike[str]
 
 # New-style arXiv ids start with YYMM (since April 2007), old ones with archive/YYMM.
@@ -76,6 +79,17 @@ def load_csl_style(style: CslStyle | None = None) -> CitationStylesStyle:
     return CitationStylesStyle(os.fspath(path), validate=False)
 
 
+def short_title(title: str) -> str:
+    """The part of ``title`` before its colon, else its first few words ("…" when cut): what styles
+    cite a paper without authors by ("(SAFE, 2025)")."""
+    title = re.sub(r"\s+", " ", title or "").strip()
+    head = title.split(":", 1)[0].strip()
+    if ":" in title and head:
+        return head
+    cut = title.split(" ")
+    return title if len(cut) <= SHORT_TITLE_WORDS else " ".join(cut[:SHORT_TITLE_WORDS]) + GAP
+
+
 def split_locator(locator: str) -> tuple[str, str]:
     """``(CSL locator type, value)`` of ``locator``: "p. 3" → ("page", "3"), "chap. 2" → ("chapter", "2");
     a bare "3" or an unknown label is a page."""
@@ -111,6 +125,8 @@ def _items(frame: pd.DataFrame) -> list[dict[str, Any]]:
         issued = item.get("issued")
         if guessed and isinstance(issued, dict):
             item["issued"] = {"date-parts": [issued["date-parts"][0][:2]]}  # no made-up day
+        if isinstance(item.get("title"), str):
+            item["title-short"] = short_title(str(item["title"]))
     return items
 
 

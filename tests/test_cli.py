@@ -124,8 +124,32 @@ def test_refs_for_a_notebook(run: Run, tmp_path):
     nbformat.write(new_notebook(cells=[new_markdown_cell(f"See [@{key}] and @unknown.")]), path)
     done = run("refs", str(path), str(SEEDS), "--style", "pandoc")
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith(f"## References\n\n- [@{key}]: ")
+    assert done.stdout.startswith(f'## References\n\n<noframes class="paper-widgets-references">\n\n- [@{key}]: ')
     assert "**Missing:** unknown" in done.stdout
+
+
+def test_refs_write_updates_the_notebook_in_place_and_writes_the_bib_beside_it(run: Run, tmp_path: Path) -> None:
+    lib = paper_widgets.load_sample()
+    first, second = lib.df["key"].iloc[:2]
+    path = tmp_path / "paper.ipynb"
+    cells = [new_markdown_cell(f"See {lib.cite(first, 'myst')}."), new_markdown_cell("Old list", metadata={})]
+    cells[1].metadata["paper_widgets"] = {"role": "references"}
+    nbformat.write(new_notebook(cells=cells), path)
+    done = run("refs", str(path), str(SEEDS), "--style", "text", "--csl", "ieee", "--write")
+    assert done.returncode == 0, done.stderr
+    written = nbformat.read(path, as_version=4)
+    assert len(written.cells) == 2  # the References cell was replaced, not added
+    assert written.cells[1].source.startswith("## References") and "[1\\]" in written.cells[1].source
+    assert written.cells[1].metadata["tags"] == ["remove-cell"]
+    entries = bibtexparser.parse_string((tmp_path / "references.bib").read_text(encoding="utf-8")).entries
+    assert [entry.key for entry in entries] == [first]
+    # Citing a second paper and refreshing adds exactly that entry.
+    written.cells[0].source += f" Also {lib.cite(second, 'pandoc')}."
+    nbformat.write(written, path)
+    assert run("refs", str(path), str(SEEDS), "--write", "--bib", "paper.bib").returncode == 0
+    entries = bibtexparser.parse_string((tmp_path / "paper.bib").read_text(encoding="utf-8")).entries
+    assert [entry.key for entry in entries] == [first, second]
+    assert run("refs", str(path), str(SEEDS), "--csl", "no-such-style").returncode == 1
 
 
 def test_unwritable_output_is_exit_1(run: Run, tmp_path):

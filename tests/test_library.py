@@ -290,11 +290,11 @@ def test_the_default_citation_style_is_set_once_and_kept_for_later_sessions() ->
     key = lib.df["key"].iloc[0]
     assert lib.default_style == "pandoc" and lib.cite(key) == f"[@{key}]"
     paper_widgets.set_default_style("myst")
-    assert lib.cite(key) == f"{{cite}}`{key}`", "an open library follows the saved setting"
+    assert lib.cite(key) == f"{{cite:p}}`{key}`", "an open library follows the saved setting"
     later = paper_widgets.load_sample()  # a later session: only the store remembers
-    assert later.default_style == "myst" and later.cite(key) == f"{{cite}}`{key}`"
+    assert later.default_style == "myst" and later.cite(key) == f"{{cite:p}}`{key}`"
     assert later.cite(key, style="latex") == f"\\cite{{{key}}}", "an argument beats the setting"
-    assert later.snippet(key).rstrip().endswith(f"{{cite}}`{key}`")
+    assert later.snippet(key).rstrip().endswith(f"{{cite:p}}`{key}`")
     with pytest.raises(ValueError, match="unknown citation style"):
         paper_widgets.set_default_style("apa")
     assert lib.store.setting("citation_style") == "myst"

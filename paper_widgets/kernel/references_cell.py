@@ -2,19 +2,22 @@
 
 :func:`update_references` is what the References button and JupyterLab's palette command
 ("Update paper_widgets References cell", which runs the entry point ``protocol.json`` declares
-silently in the kernel) call.  A kernel
-cannot wait for the frontend while it runs, so it is a chain of bridge callbacks: read the cells →
-:func:`paper_widgets.output.bibliography.references` → upsert the cell tagged ``role: references``.
+silently in the kernel) call.  A kernel cannot wait for the frontend while it runs, so it is a
+chain of bridge callbacks: read the cells → :func:`paper_widgets.output.bibliography.references`
+→ upsert the cell tagged ``role: references``, and ``references.bib`` with exactly the cited
+entries is written beside the notebook (the kernel's working folder, which JupyterLab sets to the
+notebook's).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from paper_widgets.kernel import bridge as _bridge
 from paper_widgets.kernel.session import Session, kernel_session
 from paper_widgets.library import Library
-from paper_widgets.output.bibliography import REFERENCES_ROLE, references
+from paper_widgets.output.bibliography import BIB_NAME, REFERENCES_ROLE, references, write_bibliography
 
 __all__ = ["update_references"]
 
@@ -23,6 +26,7 @@ def update_references(
     lib: Library | None = None,
     style: str | None = None,
     *,
+    bib_name: str = BIB_NAME,
     on_done: Callable[[_bridge.Delivery], None] | None = None,
     session: Session | None = None,
 ) -> _bridge.Delivery:
@@ -31,7 +35,8 @@ def update_references(
     The cell lists every paper cited in the notebook's markdown cells, formatted by
     :func:`paper_widgets.output.bibliography.references` in ``style``.  ``lib`` and ``style``
     default to what ``session`` (default: this kernel's, see :func:`~paper_widgets.kernel.session.kernel_session`)
-    holds: the paper browser shown last, else the user's library in the ``text`` style.  Returns
+    holds: the paper browser shown last, else the user's library in the ``text`` style.  The cited
+    entries are written to ``bib_name`` in the kernel's working folder (the notebook's).  Returns
     the Delivery of the first step (reading the cells); ``on_done`` gets the Delivery that decided
     the outcome: the upsert's, or the read's when reading failed.
     """
@@ -46,7 +51,9 @@ def update_references(
             if on_done is not None:
                 on_done(read)
             return
-        text = references({"cells": read.reply.get("cells", [])}, chosen_lib, chosen_style)
+        notebook = {"cells": read.reply.get("cells", [])}
+        text = references(notebook, chosen_lib, chosen_style, csl=chosen_lib.csl_style)
+        write_bibliography(notebook, chosen_lib, Path.cwd() / bib_name)
         _bridge.upsert_cell(text, role=REFERENCES_ROLE, cell_type="markdown", on_done=on_done)
 
     return _bridge.read_cells(write)

@@ -555,7 +555,7 @@ class PaperBrowser(widgets.VBox):
         row = self._need_selection()
         if row is None:
             return None
-        citation = markdown_citation(row, self.style)
+        citation = markdown_citation(row, self.style, csl=self.lib.csl_style)
         # At the cursor the citation continues the sentence being written.
         text = " " + citation if self.target == "cursor" else citation
         return self._insert(text, f"citation {citation}", where=self.target)
@@ -565,7 +565,7 @@ class PaperBrowser(widgets.VBox):
         row = self._need_selection()
         if row is None:
             return None
-        text = snippet(row, self.query or None, style=self.style)
+        text = snippet(row, self.query or None, style=self.style, csl=self.lib.csl_style)
         return self._insert(text, f"a snippet of {row['key']}", where=self.target)
 
     def bibtex(self) -> _bridge.Delivery | None:
@@ -648,7 +648,7 @@ class PaperBrowser(widgets.VBox):
         note = (self.lib.note(row["key"]) or "").strip() or "_Your note._"
         text = (
             f"### {escape_markdown(row['title'] or row['key'])}\n\n"
-            f"{snippet(row, self.query or None, style=self.style)}\n"
+            f"{snippet(row, self.query or None, style=self.style, csl=self.lib.csl_style)}\n"
             f"**Note:** {note}\n"
         )
         return self._insert(text, f"a literature note on {row['key']}")

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
-from test_cli import run
+from test_cli import Run, run  # noqa: F401  (run: the fixture running main() in-process)
 
 import paper_widgets
 from paper_widgets.output.files import free_path, write_text_atomic
@@ -62,7 +62,7 @@ def test_free_path_chooses_a_new_name(tmp_path: Path) -> None:
     assert free_path(target) == tmp_path / "literature_notes (3).md"
 
 
-def test_cli_output_refuses_an_existing_file_without_force(tmp_path: Path) -> None:
+def test_cli_output_refuses_an_existing_file_without_force(tmp_path: Path, run: Run) -> None:  # noqa: F811
     dump = tmp_path / "papers.json"
     dump.write_text(json.dumps([{"title": "A Paper About Things", "summary": "x"}]))
     out = tmp_path / "refs.bib"
@@ -76,7 +76,7 @@ def test_cli_output_refuses_an_existing_file_without_force(tmp_path: Path) -> No
     assert sorted(os.listdir(tmp_path)) == ["papers.json", "refs.bib"]
 
 
-def test_cli_strips_terminal_control_characters(tmp_path: Path) -> None:
+def test_cli_strips_terminal_control_characters(tmp_path: Path, run: Run) -> None:  # noqa: F811
     dump = tmp_path / "papers.json"
     papers = [{"title": HOSTILE_TITLE, "summary": "Clipboard attack in a title\tand\x1b[31m abstract."}]
     dump.write_text(json.dumps(papers) + "\n")

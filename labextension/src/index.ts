@@ -11,7 +11,7 @@ import { Kernel, KernelMessage } from '@jupyterlab/services';
 import { JSONObject } from '@lumino/coreutils';
 
 import { MarkdownCursorMemory, applyRequest } from './notebookEdits';
-import { COMM_TARGET, IReply, PROTOCOL_VERSION, parseRequest } from './protocol';
+import { COMM_TARGET, IReply, PROTOCOL_VERSION, UPDATE_REFERENCES_CODE, parseRequest } from './protocol';
 
 const UPDATE_REFERENCES = 'paper-widgets:update-references';
 
@@ -68,8 +68,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         if (!kernel) {
           return;
         }
-        const code = 'import paper_widgets as _pw\n_pw.update_references()';
-        const reply = await kernel.requestExecute({ code, silent: true, store_history: false }).done;
+        const reply = await kernel.requestExecute({ code: UPDATE_REFERENCES_CODE, silent: true, store_history: false }).done;
         if (reply.content.status === 'error') {
           Notification.error(`paper_widgets could not update the References cell: ${reply.content.ename}: ${reply.content.evalue}`);
         }

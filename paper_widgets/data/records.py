@@ -89,6 +89,17 @@ class PaperRecord:
     authors: tuple[str, ...] = field(default_factory=tuple)
     upvotes: int | None = None
     arxiv_id: str | None = None
+    # Today's HF cards: the number after the date (links to the paper's discussion), and the
+    # organisation a card is signed with instead of "N authors".
+    comments: int | None = None
+    organization: str | None = None
+    doi: str | None = None
+    # BibTeX: the user's own citekey, the entry type, the journal/booktitle decoded to Unicode, and
+    # every field as written (macros and crossref resolved, LaTeX kept) so export gives it back.
+    citekey: str | None = None
+    entry_type: str | None = None
+    venue: str | None = None
+    fields: dict[str, str] | None = None
 
 
 SUMMARY_LINES = 5  # warnings shown per file before "… and N more"
@@ -113,6 +124,8 @@ def summarised(problems: Iterable[LoadWarning], first: int = SUMMARY_LINES) -> l
 # What the frame's columns can hold: datetime64[ns] and Int64.
 _DATE_RANGE = (pd.Timestamp.min.date(), pd.Timestamp.max.date())
 _COUNT_RANGE = (0, 2**63 - 1)
+_COUNTS = ("n_authors", "upvotes", "comments")
+_TEXTS = ("title", "abstract", "source", "arxiv_id", "organization", "doi", "citekey", "entry_type", "venue")
 
 
 def _bounded(record: PaperRecord, warnings: list[LoadWarning]) -> PaperRecord:
@@ -123,18 +136,22 @@ def _bounded(record: PaperRecord, warnings: list[LoadWarning]) -> PaperRecord:
     if record.published is not None and not low < record.published < high:
         warn(f"date {record.published.isoformat()} is outside {low.year}–{high.year}; left empty")
         record.published = None
-    for name in ("n_authors", "upvotes"):
+    for name in _COUNTS:
         count = getattr(record, name)
         if count is not None and not _COUNT_RANGE[0] <= count <= _COUNT_RANGE[1]:
             size = "negative" if count < 0 else "above 2^63"
             warn(f"{name.replace('n_', 'number of ')} {size}; left empty")
             setattr(record, name, None)
-    texts = (record.title, record.abstract, record.arxiv_id or "", *record.authors)
+    texts = [getattr(record, name) or "" for name in _TEXTS] + list(record.authors)
+    texts += [*(record.fields or {}).keys(), *(record.fields or {}).values()]
     if not all(text.isascii() for text in texts) and any(valid_unicode(text) != text for text in texts):
         warn("invalid Unicode (lone surrogates) replaced by U+FFFD")
-        record.title, record.abstract = valid_unicode(record.title), valid_unicode(record.abstract)
-        record.arxiv_id = None if record.arxiv_id is None else valid_unicode(record.arxiv_id)
+        for name in _TEXTS:
+            if (value := getattr(record, name)) is not None:
+                setattr(record, name, valid_unicode(value))
         record.authors = tuple(valid_unicode(author) for author in record.authors)
+        if record.fields is not None:
+            record.fields = {valid_unicode(k): valid_unicode(v) for k, v in record.fields.items()}
     return record
 
 
@@ -146,20 +163,15 @@ def bounded(records: Iterable[PaperRecord], warnings: list[LoadWarning]) -> Iter
 
 def records_frame(records: Iterable[PaperRecord]) -> pd.DataFrame:
     """The records as a frame with one row each, built column by column."""
-    cols: dict[str, list[object]] = {name: [] for name in PaperRecord.__slots__}
+    names = PaperRecord.__slots__
+    cols: dict[str, list[object]] = {name: [] for name in names}
     for r in records:
-        cols["title"].append(r.title)
-        cols["abstract"].append(r.abstract)
-        cols["source"].append(r.source)
-        cols["line"].append(r.line)
-        cols["kind"].append(r.kind)
-        cols["published"].append(r.published)
-        cols["n_authors"].append(r.n_authors)
-        cols["authors"].append(list(r.authors))
-        cols["upvotes"].append(r.upvotes)
-        cols["arxiv_id"].append(r.arxiv_id)
+        for name in names:
+            cols[name].append(getattr(r, name))
     authors = np.empty(len(cols["authors"]), dtype=object)
-    authors[:] = cols["authors"]
+    authors[:] = [list(a) for a in cols["authors"]]  # type: ignore[call-overload]
+    fields = np.empty(len(cols["fields"]), dtype=object)
+    fields[:] = cols["fields"]
     return pd.DataFrame(
         {
             "title": pd.Series(cols["title"], dtype="str"),
@@ -172,5 +184,12 @@ def records_frame(records: Iterable[PaperRecord]) -> pd.DataFrame:
             "source": pd.Series(cols["source"], dtype="str"),
             "line": np.asarray(cols["line"], dtype=np.int64),
             "kind": pd.Series(cols["kind"], dtype="str"),
+            "comments": pd.array(cols["comments"], dtype="Int64"),
+            "organization": pd.Series(cols["organization"], dtype="str"),
+            "doi": pd.Series(cols["doi"], dtype="str"),
+            "citekey": pd.Series(cols["citekey"], dtype="str"),
+            "entry_type": pd.Series(cols["entry_type"], dtype="str"),
+            "venue": pd.Series(cols["venue"], dtype="str"),
+            "fields": fields,
         }
     )

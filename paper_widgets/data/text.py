@@ -11,9 +11,23 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["fold", "is_text", "valid_unicode", "words"]
+__all__ = [
+    "ARXIV_VERSION",
+    "MONTHS",
+    "fold",
+    "is_text",
+    "month_number",
+    "text_items",
+    "valid_unicode",
+    "without_arxiv_version",
+    "words",
+]
 
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+# BibTeX's month macros, which are also the three-letter abbreviations of dumps and arXiv dates.
+MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_MONTH_NUMBERS = {name: number for number, name in enumerate(MONTHS, 1)}
+ARXIV_VERSION = re.compile(r"v\d+$", re.IGNORECASE)
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -39,3 +53,25 @@ def valid_unicode(text: str) -> str:
     """``text`` with lone surrogates (which JSON ``"\\ud83d"`` escapes can produce, and which no
     encoder, database or terminal accepts) replaced by U+FFFD; everything else kept."""
     return text if text.isascii() else _LONE_SURROGATE.sub("\ufffd", text)
+
+
+def text_items(value: object) -> list[str]:
+    """The non-blank strings of a list cell (authors, sources); a lone string counts as a one-item list."""
+    if isinstance(value, str):
+        return [value] if value.strip() else []
+    if isinstance(value, (list, tuple)) or hasattr(value, "tolist"):
+        return [item for item in value if is_text(item)]
+    return []
+
+
+def month_number(text: str) -> int | None:
+    """1–12 for a month name or abbreviation (``"Sep"``, ``"september"``) or number (``"9"``), else None."""
+    text = text.strip().lower()
+    if text.isdigit():
+        return int(text) if 1 <= int(text) <= 12 else None
+    return _MONTH_NUMBERS.get(text[:3])
+
+
+def without_arxiv_version(arxiv_id: str) -> str:
+    """``"2406.12345v2"`` → ``"2406.12345"``: the id that names every version of a paper."""
+    return ARXIV_VERSION.sub("", arxiv_id.strip())

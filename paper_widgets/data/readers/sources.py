@@ -8,6 +8,8 @@ and JSON-lines are read line by line, so their size is bounded only by the recor
 Only regular files are opened (a FIFO or device would block forever, a symlink loop cannot be
 resolved): anything else is a warning.  Text is UTF-8 (a BOM is honoured, UTF-16 included) with
 any line endings, CR-only too.
+The BibTeX files of one load are read together (:func:`read_bibtex_paths`), as BibTeX reads the
+files of one ``\bibliography{abbrev,refs}``: macros and crossrefs of one resolve in the others.
 """
 
 from __future__ import annotations
@@ -23,12 +25,21 @@ from collections.abc import Iterable, Iterator
 from datetime import date
 from pathlib import Path
 
-from paper_widgets.data.readers.bibtex import parse_bibtex
+from paper_widgets.data.readers.bibtex import parse_bibtex, parse_bibtex_files
 from paper_widgets.data.readers.dump import parse_dump
 from paper_widgets.data.readers.json import parse_json, parse_jsonl
 from paper_widgets.data.records import DumpError, LoadWarning, PaperRecord, bounded
 
-__all__ = ["MAX_DOCUMENT_BYTES", "check_regular", "detect_format", "expand_paths", "read_path", "read_text"]
+__all__ = [
+    "MAX_DOCUMENT_BYTES",
+    "check_regular",
+    "detect_format",
+    "expand_paths",
+    "is_bibtex",
+    "read_bibtex_paths",
+    "read_path",
+    "read_text",
+]
 
 # JSON documents and BibTeX are parsed whole; above this size they get a clear error instead.
 MAX_DOCUMENT_BYTES = 512 * 1024 * 1024
@@ -138,6 +149,11 @@ def check_regular(path: Path, source: str) -> None:
         raise DumpError(f"not a regular file ({kind or 'a socket or directory'}); skipped", source)
 
 
+def _encoding(head: bytes) -> str:
+    """UTF-16 when a UTF-16 byte order mark starts ``head``, else UTF-8 (its BOM skipped if present)."""
+    return "utf-16" if head.startswith(_UTF16_BOMS) else "utf-8-sig"
+
+
 def _read_whole(binary: io.BufferedIOBase, fmt: str, source: str, encoding: str) -> str:
     size = os.fstat(binary.fileno()).st_size
     if size > MAX_DOCUMENT_BYTES:
@@ -161,7 +177,7 @@ def read_path(
         with open(path, "rb") as f:
             head = f.read(_HEAD_BYTES)
             f.seek(0)
-            if head.startswith(_UTF16_BOMS):  # read whole: lines of UTF-16 are not byte lines
+            if _encoding(head) == "utf-16":  # read whole: lines of UTF-16 are not byte lines
                 return read_text(_read_whole(f, "UTF-16", source, "utf-16"), source, warnings, today)
             if b"\x00" in head:
                 raise DumpError("binary file (NUL bytes), not a paper dump", source)
@@ -182,6 +198,32 @@ def read_path(
             return list(bounded(records, warnings))
     except OSError as exc:
         raise DumpError(f"cannot read: {exc.strerror or exc}", source) from exc
+
+
+def is_bibtex(path: Path) -> bool:
+    """Whether the file at ``path`` holds BibTeX (by content; an unreadable or special file does not)."""
+    try:
+        check_regular(path, str(path))
+        with open(path, "rb") as f:
+            head = f.read(_HEAD_BYTES)
+    except (OSError, DumpError):
+        return False
+    return detect_format(head.decode(_encoding(head), errors="ignore")) == "bibtex"
+
+
+def read_bibtex_paths(paths: Iterable[tuple[Path, str]], warnings: list[LoadWarning]) -> list[PaperRecord]:
+    """The records of several BibTeX files read as one database; a file that cannot be read is a warning."""
+    texts = []
+    for path, source in paths:
+        try:
+            check_regular(Path(path), source)
+            with open(path, "rb") as f:
+                texts.append((_read_whole(f, "bibtex", source, _encoding(f.peek(4)[:4])), source))
+        except OSError as exc:
+            warnings.append(DumpError(f"cannot read: {exc.strerror or exc}", source).as_warning())
+        except DumpError as exc:
+            warnings.append(exc.as_warning())
+    return list(bounded(parse_bibtex_files(texts, warnings), warnings))
 
 
 def _is_candidate(path: Path) -> bool:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-
 import paper_widgets as pw
 from paper_widgets.store import Store
 from paper_widgets.store.schema import SCHEMA_VERSION, migrate

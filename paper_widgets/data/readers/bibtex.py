@@ -47,27 +47,8 @@ _ARXIV_ID = re.compile(
 _BARE_ARXIV_ID = re.compile(r"\d{4}\.\d{4,5}(?:v\d+)?|[a-z\-]+(?:\.[A-Z]{2})?/\d{7}(?:v\d+)?")
 _DOI = re.compile(r"10\.\d{4,9}/\S+")
 # BibTeX's predefined macros: the month names.
-_MONTH_MACROS = {
-    m: n
-    for m, n in zip(
-        MONTHS,
-        (
-            "January",
-            "February",
-            "March",
-            "April",
-            "May",
-            "June",
-            "July",
-            "August",
-            "September",
-            "October",
-            "November",
-            "December",
-        ),
-        strict=True,
-    )
-}
+_MONTH_NAMES = "January February March April May June July August September October November December"
+_MONTH_MACROS = dict(zip(MONTHS, _MONTH_NAMES.split(), strict=True))
 # Entry types that describe a volume holding papers: cross-referenced, they are parents, not papers.
 _VOLUMES = frozenset({"proceedings", "mvproceedings"})
 # Nothing for pylatexenc to do in a value without these: only case-protecting braces to drop.

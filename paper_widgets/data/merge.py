@@ -158,7 +158,9 @@ def _values(df: pd.DataFrame, name: str, index: pd.RangeIndex) -> pd.Series:
 def _kind_rank(kinds: pd.Series, order: Sequence[str]) -> np.ndarray:
     """Position of each record's kind in ``order`` (unlisted kinds after the listed ones)."""
     codes, distinct = pd.factorize(kinds, use_na_sentinel=False)  # a handful of kinds: rank those only
-    return np.array([order.index(k) if k in order else len(order) for k in distinct], np.int64)[codes]
+    ranks: np.ndarray = np.array([order.index(k) if k in order else len(order) for k in distinct], np.int64)
+    ranked: np.ndarray = ranks[codes]
+    return ranked
 
 
 def _propagate(labels: np.ndarray, keys: Sequence[pd.Series]) -> np.ndarray:

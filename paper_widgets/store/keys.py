@@ -249,10 +249,9 @@ class KeyRegistry(Database):
         )
         # Rows go in sorted by the indexed text: B-tree appends instead of random page splits (~3x).
         conn.executemany(
-            "INSERT INTO papers (paper_id, key, created, pinned) VALUES (?, ?, ?, ?)",
+            "INSERT INTO papers (key, paper_id, created, pinned) VALUES (?, ?, ?, ?)",
             sorted(
-                ((first_id + i, key, now, pinned) for i, (key, _, _, pinned) in enumerate(changes.fresh)),
-                key=lambda row: row[1],
+                ((key, first_id + i, now, pinned) for i, (key, _, _, pinned) in enumerate(changes.fresh)),
             ),
         )
         conn.executemany(

@@ -30,8 +30,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-import bibtexparser
 from bibtexparser import model
+from bibtexparser.entrypoint import parse_string
+from bibtexparser.library import Library
 from bibtexparser.middlewares.names import parse_single_name_into_parts, split_multiple_persons_names
 from pylatexenc.latex2text import LatexNodes2Text, MacroTextSpec, get_default_latex_context_db
 
@@ -137,14 +138,14 @@ class _Entry:
     inherited: set[str] = field(default_factory=set)  # names of the fields taken from the crossref parent
 
 
-def _split(text: str, source: str, warnings: list[LoadWarning]) -> model.Library:
+def _split(text: str, source: str, warnings: list[LoadWarning]) -> Library:
     """bibtexparser's blocks of one file, values still raw; failed blocks become warnings."""
     # bibtexparser logs every failed block itself; they reach the user as LoadWarnings instead.
     logger = logging.getLogger("bibtexparser")
     previous = logger.level
     logger.setLevel(logging.CRITICAL)
     try:
-        library = bibtexparser.parse_string(text, parse_stack=[])  # type: ignore[attr-defined]
+        library = parse_string(text, parse_stack=[])
     finally:
         logger.setLevel(previous)
     for block in library.failed_blocks:

@@ -67,10 +67,10 @@ def _int(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _authors(obj: dict) -> tuple[str, ...]:
+def _authors(obj: dict[str, object]) -> tuple[str, ...]:
     parsed = obj.get("authors_parsed")
     if isinstance(parsed, list) and parsed:  # arXiv: [["Last", "First", "Suffix"], ...]
-        names = []
+        names: list[str] = []
         for parts in parsed:
             if isinstance(parts, list) and parts and all(isinstance(p, str) for p in parts):
                 # [last, first, suffix, affiliation, ...]: an affiliation is not part of the name
@@ -81,8 +81,8 @@ def _authors(obj: dict) -> tuple[str, ...]:
     if isinstance(authors, str):  # arXiv: "A. One, B. Two and C. Three"
         return tuple(a for a in (x.strip() for x in _AUTHOR_SPLIT.split(unwrap(authors))) if a)
     if isinstance(authors, list):  # HF: [{"name": ...}] (or plain strings)
-        names = (a.get("name") if isinstance(a, dict) else a for a in authors)
-        return tuple(n.strip() for n in names if isinstance(n, str) and n.strip())
+        given = (a.get("name") if isinstance(a, dict) else a for a in authors)
+        return tuple(n.strip() for n in given if isinstance(n, str) and n.strip())
     return ()
 
 
@@ -97,7 +97,8 @@ def record_from_object(obj: object, source: str, line: int, warnings: list[LoadW
     if not isinstance(obj, dict):
         warnings.append(LoadWarning(source, line, f"expected a paper object, found {type(obj).__name__}; skipped"))
         return None
-    paper = obj.get("paper") if isinstance(obj.get("paper"), dict) else obj
+    inner = obj.get("paper")
+    paper: dict[str, object] = inner if isinstance(inner, dict) else obj
     title = paper.get("title", obj.get("title"))
     if not isinstance(title, str) or not title.strip():
         warnings.append(LoadWarning(source, line, "paper object without a title skipped"))
@@ -140,6 +141,11 @@ _DECODER = json.JSONDecoder()
 _SPACE = re.compile(r"[ \t\n\r]*")
 
 
+def _space_end(text: str, pos: int) -> int:
+    match = _SPACE.match(text, pos)
+    return match.end() if match else pos
+
+
 def _error(text: str, pos: int, message: str, source: str) -> DumpError:
     line = text.count("\n", 0, pos) + 1
     return DumpError(f"malformed JSON: {message}", source, line, pos - text.rfind("\n", 0, pos))
@@ -147,7 +153,7 @@ def _error(text: str, pos: int, message: str, source: str) -> DumpError:
 
 def _items(text: str, source: str) -> Iterator[tuple[int, object]]:
     """``(line, value)`` of each top-level array item (or the one top-level object), in C-speed steps."""
-    pos = _SPACE.match(text, 0).end()
+    pos = _space_end(text, 0)
     line, counted = 1, 0
 
     def decode(at: int) -> tuple[object, int]:
@@ -160,11 +166,11 @@ def _items(text: str, source: str) -> Iterator[tuple[int, object]]:
 
     if not text.startswith("[", pos):
         value, end = decode(pos)
-        if _SPACE.match(text, end).end() != len(text):
-            raise _error(text, _SPACE.match(text, end).end(), "extra data after the JSON value", source)
+        if _space_end(text, end) != len(text):
+            raise _error(text, _space_end(text, end), "extra data after the JSON value", source)
         yield 1, value
         return
-    pos = _SPACE.match(text, pos + 1).end()
+    pos = _space_end(text, pos + 1)
     if text.startswith("]", pos):
         pos += 1
     else:
@@ -173,16 +179,16 @@ def _items(text: str, source: str) -> Iterator[tuple[int, object]]:
             counted = pos
             value, pos = decode(pos)
             yield line, value
-            pos = _SPACE.match(text, pos).end()
+            pos = _space_end(text, pos)
             if text.startswith(",", pos):
-                pos = _SPACE.match(text, pos + 1).end()
+                pos = _space_end(text, pos + 1)
             elif text.startswith("]", pos):
                 pos += 1
                 break
             else:
                 raise _error(text, pos, "expected ',' or ']' between list items", source)
-    if _SPACE.match(text, pos).end() != len(text):
-        raise _error(text, _SPACE.match(text, pos).end(), "extra data after the JSON list", source)
+    if _space_end(text, pos) != len(text):
+        raise _error(text, _space_end(text, pos), "extra data after the JSON list", source)
 
 
 def parse_json(text: str, source: str, warnings: list[LoadWarning]) -> Iterator[PaperRecord]:

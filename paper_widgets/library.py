@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import sys
 import warnings as _warnings
 from collections.abc import Iterable
 from datetime import date, datetime
@@ -80,9 +81,16 @@ PROGRESS_DELAY = 2.0  # seconds of work before a progress bar shows (unless aske
 
 
 def _progress_bar(total: int, desc: str, unit: str, progress: bool | None) -> Any:
-    """A tqdm bar (a widget in notebooks, text in terminals): None quiet unless the work lasts, False never."""
+    """A tqdm bar (a widget in notebooks, text in terminals).
+
+    ``progress`` None: shown once the work lasts :data:`PROGRESS_DELAY` seconds, in a notebook or
+    on a terminal (not into a pipe or a log file); True: always; False: never.
+    """
     from tqdm.auto import tqdm  # imported on first use: importing paper_widgets stays light
 
+    if progress is None:
+        stderr = sys.stderr
+        progress = None if "ipykernel" in sys.modules or (stderr is not None and stderr.isatty()) else False
     delay = 0.0 if progress else PROGRESS_DELAY
     return tqdm(total=total, desc=desc, unit=unit, unit_scale=True, delay=delay, disable=progress is False, leave=False)
 

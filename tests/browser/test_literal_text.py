@@ -74,7 +74,7 @@ def test_tex_and_html_payloads_render_literally_in_every_output(page: Page, lab:
     assert page.title() != "1"
     shown = "\n".join(texts)
     short_title = " ".join(TITLE.split()[:4]) + "…"
-    assert _flat(short_title) in shown  # the cite style
+    assert shown.count(_flat(short_title)) >= 2  # the cite and text styles (CSL: "(Short title…, n.d.)")
     assert shown.count(_flat(ABSTRACT)) == len(STYLES) + 1  # every snippet and the note cell
-    assert shown.count(_flat(TITLE)) >= 5  # text citation, text snippet, note heading, notes, References
+    assert shown.count(_flat(TITLE)) >= 3  # note heading, exported notes, References
     assert _flat(TAG) in shown and NOTE_MARK in shown

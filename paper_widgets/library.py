@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import html
 import os
+import sys
 import warnings as _warnings
 from collections.abc import Iterable
 from datetime import date, datetime
@@ -23,13 +25,22 @@ import pandas as pd
 from paper_widgets.data.merge import merge_records, normalise_frame
 from paper_widgets.data.readers.sources import expand_paths, read_path, read_text
 from paper_widgets.data.records import DumpError, LoadWarning, PaperWidgetsWarning, records_frame
-from paper_widgets.output.cite import cite, snippet, unknown_key
+from paper_widgets.output.cite import (
+    STYLES,
+    cite,
+    escape_markdown,
+    get_default_style,
+    markdown_citation,
+    snippet,
+    unknown_key,
+)
 from paper_widgets.output.cite import set_default_style as _set_session_style
 from paper_widgets.output.export import to_bibtex, to_csl_json
 from paper_widgets.output.notes import notes_markdown
-from paper_widgets.search.engine import search
+from paper_widgets.search.engine import SORTS, match_spans, search
 from paper_widgets.search.index import SearchIndex, row_hashes
 from paper_widgets.store import (
+    STATUSES,
     Store,
     StoreLike,
     annotate,
@@ -47,13 +58,41 @@ INDEX_CACHE = "search-index"
 INDEX_CACHE_MIN_PAPERS = 20_000
 
 
+WARNINGS_SHOWN = 5  # the load warning names this many problems; lib.warnings has them all
+_PACKAGE_DIR = str(Path(__file__).resolve().parent)
+
+
+def _caller_stacklevel() -> int:
+    """The ``stacklevel`` of the first frame outside paper_widgets: warnings point at the user's call."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def warnings_summary(problems: list[LoadWarning]) -> str:
+    """One readable paragraph on what could not be read: a count, the first few, where the rest are."""
+    lines = [f"{len(problems)} problem{'s' * (len(problems) != 1)} while loading; everything else loaded:"]
+    lines += [f"  - {problem}" for problem in problems[:WARNINGS_SHOWN]]
+    if len(problems) > WARNINGS_SHOWN:
+        lines.append(f"  … and {len(problems) - WARNINGS_SHOWN} more in lib.warnings")
+    return "\n".join(lines)
+
+
 def _emit(problems: Iterable[LoadWarning]) -> None:
-    for problem in problems:
-        _warnings.warn(str(problem), PaperWidgetsWarning, stacklevel=4)
+    problems = list(problems)
+    if problems:
+        _warnings.warn(warnings_summary(problems), PaperWidgetsWarning, stacklevel=_caller_stacklevel())
 
 
 class Library:
     """One row per unique paper (``df``) plus what went wrong while loading (``warnings``)."""
+
+    STYLES = STYLES  #: citation styles of :meth:`cite`
+    SORTS = SORTS  #: result orders of :meth:`search`
+    STATUSES = STATUSES  #: read statuses of :meth:`set_status`
+    #: ``match_spans(text, query)``: the character spans of ``text`` that :meth:`search` matched for ``query``
+    match_spans = staticmethod(match_spans)
 
     def __init__(self, df: pd.DataFrame, warnings: Iterable[LoadWarning] = (), store: StoreLike = None):
         self._papers = df
@@ -274,9 +313,24 @@ class Library:
                 raise unknown_key(key, self._keys)
         return self.df.iloc[positions].reset_index(drop=True)
 
-    def cite(self, keys: str | Iterable[str], style: str | None = None) -> str:
-        """Cite paper(s) ``keys`` in ``style`` (pandoc, myst, latex, cite, text; default: see set_default_style)."""
-        return cite(self._rows(keys), style)
+    def cite(self, keys: str | Iterable[str], style: str | None = None, *, markdown: bool = False) -> str:
+        """Cite paper(s) ``keys`` in ``style`` (pandoc, myst, latex, cite, text; default: see set_default_style).
+
+        ``markdown=True``: safe to put into a markdown cell (the ``text`` style escaped).
+        """
+        return (markdown_citation if markdown else cite)(self._rows(keys), style)
+
+    @property
+    def default_style(self) -> str:
+        """The citation style used when none is given (see :func:`set_default_style`)."""
+        return get_default_style()
+
+    def literature_note(self, key: str, query: str | None = None, style: str | None = None) -> str:
+        """A markdown literature note on ``key``: title, the abstract sentences best matching ``query``
+        quoted and cited, and the user's note."""
+        row = self._rows(key).iloc[0]
+        note = (self.store.note(key) or "").strip() or "_Your note._"
+        return f"### {escape_markdown(row['title'] or key)}\n\n{snippet(row, query, style=style)}\n**Note:** {note}\n"
 
     def snippet(self, key: str, query: str | None = None, sentences: int = 2, style: str | None = None) -> str:
         """A markdown blockquote of the abstract sentences of ``key`` that best match ``query``, then the citation."""
@@ -300,9 +354,40 @@ class Library:
     def __len__(self) -> int:
         return len(self.df)
 
+    def _sources(self) -> pd.Series:
+        """How many papers each input file gave (a paper found in two files counts in both)."""
+        return self._papers["sources"].explode().dropna().value_counts()
+
     def __repr__(self) -> str:
-        extra = f", {len(self.warnings)} warnings" if self.warnings else ""
-        return f"<Library: {len(self.df)} papers{extra}>"
+        sources = len(self._sources())
+        extra = f", {len(self.warnings)} warning{'s' * (len(self.warnings) != 1)}" if self.warnings else ""
+        return f"<Library: {len(self._papers):,} papers from {sources} source{'s' * (sources != 1)}{extra}>"
+
+    def _repr_html_(self) -> str:
+        """Counts, sources and load warnings for notebooks (every text escaped: file names are the user's)."""
+        papers = self._papers
+        dated = papers["published"].dropna()
+        span = f", {dated.min():%Y}–{dated.max():%Y}" if len(dated) else ""
+        notes = self.df["note"].notna().sum() if "note" in self.df else 0
+        sources = self._sources()
+        parts = [
+            (
+                f"<div><b>Library</b>: {len(papers):,} papers{span} ({len(papers) - len(dated):,} undated), "
+                f"{notes:,} with notes</div>"
+            ),
+            "<details><summary>"
+            f"{len(sources)} source{'s' * (len(sources) != 1)}</summary><ul>"
+            + "".join(f"<li>{html.escape(str(name))}: {count:,}</li>" for name, count in sources.items())
+            + "</ul></details>",
+        ]
+        if self.warnings:
+            parts.append(
+                f"<details><summary>{len(self.warnings)} load warning{'s' * (len(self.warnings) != 1)}</summary><ul>"
+                + "".join(f"<li>{html.escape(str(w))}</li>" for w in self.warnings[:50])
+                + ("<li>…</li>" if len(self.warnings) > 50 else "")
+                + "</ul></details>"
+            )
+        return '<div class="pw-library tex2jax_ignore">' + "".join(parts) + "</div>"
 
 
 USER_LIBRARY = "user_library"  # store setting: the paths of the last load(), i.e. "my library"

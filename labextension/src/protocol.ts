@@ -24,6 +24,8 @@ export interface IInsertRequest extends IRequestBase {
   text: string;
   cell_type: CellType;
   where: Where;
+  /** Id of a cell the new cell goes right after while it exists (successive inserts keep their order). */
+  after?: string;
 }
 
 /** Replace the one cell tagged with `role` in its metadata, or append it at the end when there is none. */
@@ -60,6 +62,8 @@ export interface IReply {
   message: string;
   notebook?: string;
   cell_index?: number;
+  /** Id of the cell an insert created (the kernel passes it back as `after`). */
+  cell_id?: string;
   cells?: ICellSummary[];
 }
 
@@ -100,6 +104,9 @@ export function parseRequest(data: unknown): Request | string {
   }
   if (data.action === 'insert' && !oneOf<Where>(data.where, spec.where)) {
     return `unknown insert position ${JSON.stringify(data.where)}`;
+  }
+  if (data.action === 'insert' && data.after !== undefined && typeof data.after !== 'string') {
+    return 'an insert\'s "after" must be a cell id';
   }
   if (data.action === 'upsert' && typeof data.role !== 'string') {
     return 'an upsert needs a role';

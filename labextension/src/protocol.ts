@@ -26,6 +26,8 @@ export interface IInsertRequest extends IRequestBase {
   where: Where;
   /** Id of a cell the new cell goes right after while it exists (successive inserts keep their order). */
   after?: string;
+  /** Id for the new cell, so the kernel can name it as the next insert's `after` before any answer. */
+  cell_id?: string;
 }
 
 /** Replace the one cell tagged with `role` in its metadata, or append it at the end when there is none. */
@@ -105,8 +107,10 @@ export function parseRequest(data: unknown): Request | string {
   if (data.action === 'insert' && !oneOf<Where>(data.where, spec.where)) {
     return `unknown insert position ${JSON.stringify(data.where)}`;
   }
-  if (data.action === 'insert' && data.after !== undefined && typeof data.after !== 'string') {
-    return 'an insert\'s "after" must be a cell id';
+  for (const field of ['after', 'cell_id']) {
+    if (data.action === 'insert' && data[field] !== undefined && typeof data[field] !== 'string') {
+      return `an insert's "${field}" must be a cell id`;
+    }
   }
   if (data.action === 'upsert' && typeof data.role !== 'string') {
     return 'an upsert needs a role';

@@ -250,6 +250,7 @@ def insert(
     cell_type: str = "markdown",
     where: str = "below",
     after: str | None = None,
+    cell_id: str | None = None,
     on_done: Callback | None = None,
 ) -> Delivery:
     """Insert ``text`` into the notebook whose kernel runs this code.
@@ -260,14 +261,15 @@ def insert(
     are shown rendered. Returns a :class:`Delivery`; ``on_done`` gets it when
     the plugin has answered. Without the plugin the text goes to
     ``set_next_input`` (from a running cell) and is printed ready to copy.
-    ``after``: the id of a cell (a reply's ``cell_id``) a new cell goes right after while that
-    cell exists, so successive inserts keep the order they were made in.
+    ``cell_id`` names the new cell; ``after`` is the id of a cell the new one goes right after
+    while that cell exists. Naming each cell and passing it as the next ``after`` keeps successive
+    inserts in the order they were made, even those sent before any answer came back.
     """
     bridge = get_bridge()
     if bridge.receiver is False:
         return bridge.fall_back(text, cell_type, on_done)
-    anchor = {} if after is None else {"after": after}
-    return bridge.send("insert", text=text, cell_type=cell_type, where=where, on_done=on_done, **anchor)
+    ids = {name: value for name, value in (("after", after), ("cell_id", cell_id)) if value is not None}
+    return bridge.send("insert", text=text, cell_type=cell_type, where=where, on_done=on_done, **ids)
 
 
 def upsert_cell(text: str, *, role: str, cell_type: str = "markdown", on_done: Callback | None = None) -> Delivery:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import html
 import itertools
 import threading
+import uuid
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -704,9 +705,6 @@ class PaperBrowser(widgets.VBox):
         self.feedback = f"Inserting {what}…"
 
         def report(delivery: _bridge.Delivery) -> None:
-            reply = delivery.reply or {}
-            if delivery.status == "ok" and isinstance(reply.get("cell_id"), str):
-                self._last_cell = reply["cell_id"]
             if self.selected != key:
                 return  # the user moved on: a late answer must not describe another paper
             if delivery.status == "ok":
@@ -717,7 +715,10 @@ class PaperBrowser(widgets.VBox):
                 self.feedback = f"Could not insert {what}. {delivery.message}"
                 self._show_copy(text)
 
-        return _bridge.insert(text, cell_type=cell_type, where=where, after=self._last_cell, on_done=report)
+        # Named here, not by the answer: a second insert sent before the first is answered goes after it.
+        cell_id, after = f"pw-{uuid.uuid4().hex[:16]}", self._last_cell
+        self._last_cell = cell_id
+        return _bridge.insert(text, cell_type=cell_type, where=where, after=after, cell_id=cell_id, on_done=report)
 
     def cite(self) -> _bridge.Delivery | None:
         """Insert the selected paper's citation in :attr:`style` at :attr:`target` (the Cite button, Enter)."""

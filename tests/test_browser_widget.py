@@ -520,10 +520,24 @@ def test_every_trait_explains_itself_and_the_widget_uses_only_the_facade_and_the
 def test_library_and_delivery_reprs_are_short_and_readable(lib: paper_widgets.Library) -> None:
     assert repr(lib) == "<Library: 145 papers from 2 sources>"
     shown = lib._repr_html_()
-    assert "145 papers, 2025–2025 (110 undated)" in shown or "145 papers" in shown
-    assert "000_edcdd8834a053c0a.txt" in shown and "<script" not in shown
+    assert "<b>Library</b>: 145 papers, 2020–2025 (110 undated), 0 with notes" in shown
+    assert "<li>000_edcdd8834a053c0a.txt: 35</li>" in shown and "<li>001_d5cef83f63eea4ee.txt: 119</li>" in shown
+    assert "load warning" not in shown
     delivery = _bridge.Delivery({"action": "insert", "text": "x" * 500})
     assert (
         repr(delivery) == "<Delivery of insert: pending. Waiting for the paper-widgets JupyterLab extension to answer.>"
     )
     assert "xxx" not in delivery._repr_html_()
+
+
+def test_load_warnings_show_as_one_summary_in_the_panel_and_the_repr(tmp_path: Path, harness: Harness) -> None:
+    bad = tmp_path / "refs.bib"
+    bad.write_text("@misc{ok, title={Fine <b>Entry</b>}}\n@misc{bad, title={never closed\n")
+    with pytest.warns(paper_widgets.PaperWidgetsWarning):
+        lib = paper_widgets.load(bad)
+    browser = PaperBrowser(lib)
+    panel = browser._warnings.value
+    assert "1 problem while loading; everything else loaded" in panel
+    assert f"<li>{html.escape(str(lib.warnings[0]))}</li>" in panel and "refs.bib, line 2" in panel
+    assert "paper_widgets/" not in panel, "no internal source paths"
+    assert "1 load warning" in lib._repr_html_() and repr(lib).endswith(", 1 warning>")

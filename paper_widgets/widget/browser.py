@@ -16,6 +16,7 @@ Delivery callbacks, and only while the paper they were about is still the one se
 
 from __future__ import annotations
 
+import functools
 import html
 import itertools
 import threading
@@ -31,7 +32,7 @@ from traitlets import Bool, Enum, Int, List, Tuple, Unicode, observe
 
 from paper_widgets import Library, load_default, update_references
 from paper_widgets.kernel import bridge as _bridge
-from paper_widgets.widget.html import STYLE_SHEET, detail_html, result_rows_html
+from paper_widgets.widget.html import STYLE_SHEET, detail_html, load_warnings_html, result_rows_html
 
 __all__ = ["KEYS", "Debouncer", "PaperBrowser"]
 
@@ -55,13 +56,13 @@ class Debouncer:
         self.delay = delay
         self._lock = lock
         self._guard = threading.Lock()
-        self._pending: tuple[threading.Timer, Callable[[], None]] | None = None
+        self._pending: tuple[threading.Timer, Callable[[], object]] | None = None
 
     @property
     def pending(self) -> bool:
         return self._pending is not None
 
-    def trigger(self, action: Callable[[], None]) -> None:
+    def trigger(self, action: Callable[[], object]) -> None:
         timer = threading.Timer(self.delay, lambda: self._fire(timer))
         timer.daemon = True
         with self._guard:
@@ -70,7 +71,7 @@ class Debouncer:
             self._pending = (timer, action)
         timer.start()
 
-    def _take(self, timer: threading.Timer | None = None) -> Callable[[], None] | None:
+    def _take(self, timer: threading.Timer | None = None) -> Callable[[], object] | None:
         with self._guard:
             if self._pending is None or (timer is not None and self._pending[0] is not timer):
                 return None  # superseded by a later trigger, or flushed already
@@ -120,7 +121,7 @@ def _tag_list(text: str) -> list[str]:
     return list(dict.fromkeys(tag.strip() for tag in text.split(",") if tag.strip()))
 
 
-class PaperBrowser(widgets.VBox):
+class PaperBrowser(widgets.VBox):  # type: ignore[misc]  # ipywidgets is untyped
     """Search, read, cite and annotate the papers of a :class:`~paper_widgets.Library` in a notebook.
 
     ``PaperBrowser(lib)`` shows ``lib``; without one, :func:`paper_widgets.load_default`.  Every
@@ -257,6 +258,7 @@ class PaperBrowser(widgets.VBox):
         self._filter_tags_box.observe(self._on_filter_tags_typed, "value")
 
         self._count = _css(widgets.HTML(layout=widgets.Layout(flex="1 1 auto")), "pw-count")
+        self._warnings = _css(widgets.HTML(load_warnings_html(self.lib.warnings)), "pw-warnings")
         small = widgets.Layout(width="auto")
         self._up = _button("", "pw-up", "Previous paper (↑)", self.select_previous, icon="arrow-up", layout=small)
         self._down = _button("", "pw-down", "Next paper (↓)", self.select_next, icon="arrow-down", layout=small)
@@ -393,6 +395,7 @@ class PaperBrowser(widgets.VBox):
             widgets.HBox(
                 [self._count, self._up, self._down, self._prev, self._next], layout=widgets.Layout(align_items="center")
             ),
+            self._warnings,
             _css(widgets.Box([self._list, self._detail]), "pw-panes"),
             actions,
             self._feedback,
@@ -591,7 +594,7 @@ class PaperBrowser(widgets.VBox):
     @property
     def list_html(self) -> str:
         """The result list's HTML (one ``pw-row`` per paper on the page)."""
-        return self._list.value
+        return str(self._list.value)
 
     # -- selection ---------------------------------------------------------------------------------
 
@@ -605,7 +608,7 @@ class PaperBrowser(widgets.VBox):
             self.selected = key
 
     def _page_keys(self) -> list[str]:
-        return self._page_rows()["key"].tolist()
+        return [str(key) for key in self._page_rows()["key"]]
 
     def select_next(self) -> None:
         """Select the next result, moving to the next page after the last one (ArrowDown)."""
@@ -675,7 +678,7 @@ class PaperBrowser(widgets.VBox):
     @property
     def detail(self) -> str:
         """The detail pane's HTML."""
-        return self._detail.value
+        return str(self._detail.value)
 
     # -- inserting into the notebook ---------------------------------------------------------------
 
@@ -691,7 +694,7 @@ class PaperBrowser(widgets.VBox):
     @property
     def copy_text(self) -> str | None:
         """The text offered for copying when no JupyterLab extension answered (or a note could not be saved)."""
-        return self._copy.value if self._copy.layout.display != "none" else None
+        return str(self._copy.value) if self._copy.layout.display != "none" else None
 
     def _need_selection(self) -> str | None:
         if self.selected is None:
@@ -757,8 +760,7 @@ class PaperBrowser(widgets.VBox):
             verb = "Done" if delivery.status == "ok" else "Could not update the References cell"
             self.feedback = f"{verb}: {delivery.message}"
 
-        delivery: _bridge.Delivery = update_references(self.lib, self.style, on_done=report)
-        return delivery
+        return update_references(self.lib, self.style, on_done=report)
 
     # -- notes, tags and read status ---------------------------------------------------------------
 
@@ -852,7 +854,7 @@ class PaperBrowser(widgets.VBox):
     def _show_tags(self) -> None:
         chips = []
         for tag in self.tags:
-            chip = _button(f"{tag} ×", "pw-tag", f"Remove the tag {tag}", lambda tag=tag: self.remove_tag(tag))
+            chip = _button(f"{tag} ×", "pw-tag", f"Remove the tag {tag}", functools.partial(self.remove_tag, tag))
             chip.layout.width = "auto"
             chips.append(chip)
         self._tag_chips.children = chips

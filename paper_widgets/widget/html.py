@@ -12,18 +12,20 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
 
 import pandas as pd
 
 from paper_widgets import Library
 
-__all__ = ["STYLE_SHEET", "detail_html", "highlight", "link", "result_rows_html", "safe_url"]
+__all__ = ["STYLE_SHEET", "detail_html", "highlight", "link", "load_warnings_html", "result_rows_html", "safe_url"]
 
 # No quotes, angle brackets, whitespace or backslashes: nothing that could leave the href attribute.
 _HTTP_URL = re.compile(r"https?://[A-Za-z0-9.-]+(?::\d+)?(?:/[^\s\"'<>\\`]*)?")
 _ARXIV_ID = re.compile(r"(?:\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?")
 MAX_AUTHORS = 12  # more are summarised as "first 12 … and N more"
 LIST_AUTHORS = 2  # the list's author column: "A, B et al."
+MAX_WARNINGS = 20  # load problems listed in the panel; lib.warnings has them all
 # Function words a query may contain ("forget a behaviour by negating") that are no evidence of a
 # match: a highlight on every "a" and "by" hides the words that made the paper match.
 COMMON_WORDS = frozenset(
@@ -223,3 +225,16 @@ def detail_html(row: pd.Series, query: str = "") -> str:
         parts.append(f'<div class="pw-sources">Sources: {html.escape(", ".join(sources))}</div>')
     parts.append("</div>")
     return "\n".join(parts)
+
+
+def load_warnings_html(problems: Sequence[object]) -> str:
+    """One line on what the library could not read, the problems (file and line each) folded under it."""
+    if not problems:
+        return ""
+    shown = "".join(f"<li>{html.escape(str(problem))}</li>" for problem in problems[:MAX_WARNINGS])
+    more = f"<li>… and {len(problems) - MAX_WARNINGS} more in lib.warnings</li>" if len(problems) > MAX_WARNINGS else ""
+    plural = "s" * (len(problems) != 1)
+    return (
+        f'<details class="tex2jax_ignore"><summary>{len(problems)} problem{plural} while loading; '
+        f"everything else loaded</summary><ul>{shown}{more}</ul></details>"
+    )

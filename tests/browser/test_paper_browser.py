@@ -175,8 +175,11 @@ def test_keys_in_the_widget_move_its_selection_never_the_notebook(page: Page, la
     expect(page.locator(".paper-widgets .pw-count")).to_contain_text("showing 6–10")
     page.keyboard.press("PageUp")
     expect(page.locator(".paper-widgets .pw-count")).to_contain_text("showing 1–5")
+    widths = [page.locator(".paper-widgets .pw-results").bounding_box()["width"]]  # type: ignore[index]
     search.press_sequentially("multitask failure", delay=20)
     expect(selected_row(page)).to_contain_text("SAFE: Multitask Failure Detection")
+    widths.append(page.locator(".paper-widgets .pw-results").bounding_box()["width"])  # type: ignore[index]
+    assert widths[0] == widths[1], "the list keeps its width while typing"
     page.keyboard.press("Escape")
     expect(search).to_have_value("")
     expect(page.locator(".paper-widgets .pw-count")).to_contain_text("145 papers")

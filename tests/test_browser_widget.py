@@ -489,6 +489,9 @@ def test_enter_commits_each_tag_and_the_box_stays_ready(browser: PaperBrowser) -
     assert browser._add_tag_box.value == ""
     browser._add_tag_box.value = "to-cite, later "
     assert browser.lib.tags(key) == ["later", "mtl", "to-cite"]
+    browser._keys.value = "3 tag idea, mtl"  # the plugin's message for Enter in the tag box
+    assert browser.tags == ["idea", "later", "mtl", "to-cite"]
+    browser.remove_tag("idea")
     browser._tag_chips.children[0].click()  # the "later ×" chip
     assert browser.tags == ["mtl", "to-cite"]
     browser._filter_tags_box.value = "mtl, to-cite"

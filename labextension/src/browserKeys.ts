@@ -5,8 +5,8 @@
  * This module does, for every element inside a `.paper-widgets` panel:
  * - marks the element a key is pressed on with `data-lm-suppress-shortcuts`, which Lumino's command
  *   registry honours, so no key pressed inside the widget reaches JupyterLab's notebook shortcuts;
- * - turns the navigation keys in the search box or the result list, and clicks on a result row,
- *   into short messages on the widget's hidden text channel (`.pw-keys input`): typing into that
+ * - turns the navigation keys in the search box or the result list, Enter or Tab in the tag box,
+ *   and clicks on a result row into short messages on the widget's hidden text channel (`.pw-keys input`): typing into that
  *   input is what makes ipywidgets send the value to the kernel.
  */
 
@@ -43,6 +43,18 @@ function onKeydown(event: KeyboardEvent): void {
   // the focused element itself: the attribute must be on the event's target, not only on the panel.
   (event.target as Element).setAttribute(SUPPRESS, '');
   const modified = event.altKey || event.ctrlKey || event.metaKey || event.shiftKey;
+  const tagBox = (event.target as Element).closest('.pw-add-tag') ? (event.target as HTMLInputElement) : null;
+  if (tagBox && !modified && (event.key === 'Enter' || event.key === 'Tab')) {
+    // Committed and emptied here, at once: the next tag can be typed before the kernel has answered.
+    if (tagBox.value.trim()) {
+      send(panel, `tag ${tagBox.value}`);
+      tagBox.value = '';
+    }
+    if (event.key === 'Enter') {
+      event.preventDefault();
+    }
+    return;
+  }
   if (!modified && KEYS.has(event.key) && (event.target as Element).closest(NAVIGABLE)) {
     event.preventDefault(); // the cursor stays put in the search box; the list does not scroll by itself
     send(panel, `key ${event.key}`);

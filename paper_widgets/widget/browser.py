@@ -199,7 +199,8 @@ class PaperBrowser(widgets.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         )
         self._search_box.observe(self._on_typing, "value")
         self._search_box.on_msg(self._on_search_msg)  # the Text view sends {"event": "submit"} on Enter
-        # The plugin's channel: "<n> key ArrowDown" or "<n> pick <citekey>" (n makes every message new).
+        # The plugin's channel: "<n> key ArrowDown", "<n> pick <citekey>" or "<n> tag <tags typed>"
+        # (n makes every message new).
         self._keys = _css(widgets.Text(continuous_update=True, layout=widgets.Layout(display="none")), "pw-keys")
         self._keys.observe(self._on_channel, "value")
         sort = _css(
@@ -463,6 +464,8 @@ class PaperBrowser(widgets.VBox):  # type: ignore[misc]  # ipywidgets is untyped
             self.press(value)
         elif kind == "pick" and value in self.lib:
             self.select(value)
+        elif kind == "tag":
+            self.add_tag(*_tag_list(value))
 
     def _on_filter_tags_typed(self, change: dict[str, Any]) -> None:
         if not self._muted:

@@ -154,7 +154,12 @@ def test_demo_notebook_runs_end_to_end(page: Page, lab: Lab) -> None:
 
 def test_keys_in_the_widget_move_its_selection_never_the_notebook(page: Page, lab: Lab) -> None:
     open_browser(
-        page, lab, "keys.ipynb", "import paper_widgets as pw\nb = pw.PaperBrowser(page_size=5)\nb", "# Notes", "Intro."
+        page,
+        lab,
+        "keys.ipynb",
+        "import paper_widgets as pw\nb = pw.PaperBrowser(pw.load_sample(), page_size=5)\nb",
+        "# Notes",
+        "Intro.",
     )
     titles = results(page)
     search = page.locator(".paper-widgets .pw-search input")
@@ -207,7 +212,12 @@ def test_keys_in_the_widget_move_its_selection_never_the_notebook(page: Page, la
 
 def test_narrow_window_puts_the_details_under_the_list_and_themes_follow(page: Page, lab: Lab) -> None:
     page.set_viewport_size({"width": 800, "height": 1000})
-    open_browser(page, lab, "narrow.ipynb", "import paper_widgets as pw\npw.PaperBrowser(query='multitask failure')")
+    open_browser(
+        page,
+        lab,
+        "narrow.ipynb",
+        "import paper_widgets as pw\npw.PaperBrowser(pw.load_sample(), query='multitask failure')",
+    )
     rows = page.locator(".paper-widgets .pw-results").bounding_box()
     detail = page.locator(".paper-widgets .pw-detail").bounding_box()
     assert rows is not None and detail is not None
@@ -232,3 +242,28 @@ def test_narrow_window_puts_the_details_under_the_list_and_themes_follow(page: P
     background = mark.evaluate("e => getComputedStyle(e).backgroundColor")
     assert background != "rgb(255, 255, 0)" and "/ 0.35" in background, f"a translucent theme colour, not {background}"
     page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Light'})")
+
+
+def test_at_the_cursor_a_snippet_is_its_own_paragraph_and_a_new_cell_has_no_leading_space(page: Page, lab: Lab) -> None:
+    open_browser(
+        page,
+        lab,
+        "cursor_browser.ipynb",
+        "import paper_widgets as pw\npw.PaperBrowser(pw.load_sample(), query='multitask failure detection', target='cursor')",
+        "As shown by",
+    )
+    page.locator(".paper-widgets .pw-cite").click()  # no markdown cell is being edited: a new cell
+    page.wait_for_function("() => window.jupyterapp.shell.currentWidget.content.model.sharedModel.cells.length === 3")
+    assert cells(page, "cursor_browser.ipynb")[2]["source"] == f"[@{SAFE}]", "no stray space before the citation"
+    markdown = page.locator(".jp-MarkdownCell").first
+    markdown.dblclick()
+    editor = markdown.locator(".cm-content")
+    editor.click()
+    page.keyboard.press("Control+End")
+    page.locator(".paper-widgets .pw-snippet").click()
+    page.wait_for_function(
+        "() => window.jupyterapp.shell.currentWidget.content.model.sharedModel.cells[0].getSource().includes('>')"
+    )
+    source = cells(page, "cursor_browser.ipynb")[0]["source"]
+    assert source.startswith("As shown by\n\n> "), "the quote starts its own paragraph"
+    assert source.endswith(f"— [@{SAFE}]\n\n")

@@ -603,8 +603,8 @@ class PaperBrowser(widgets.VBox):  # type: ignore[misc]  # ipywidgets is untyped
 
     def select(self, key: str | None) -> None:
         """Select paper ``key`` (None: nothing); the list, detail pane and note editor follow (a click on a row)."""
-        if key is not None:
-            self.lib[key]  # KeyError naming the closest keys for an unknown one
+        if key is not None and key not in self.lib:
+            self.lib[key]  # raises the KeyError naming the closest keys
         if key == self.selected:
             self._show_selected()
         else:
@@ -644,8 +644,9 @@ class PaperBrowser(widgets.VBox):  # type: ignore[misc]  # ipywidgets is untyped
     def _selected_row(self) -> pd.Series | None:
         if self.selected is None:
             return None
-        found = self._results[self._results["key"] == self.selected]  # has the search score
-        return found.iloc[0] if len(found) else self.lib[self.selected]
+        page, keys = self._page_rows(), self._page_keys()
+        # The page's row has the search score; a paper picked from elsewhere comes from the library.
+        return page.iloc[keys.index(self.selected)] if self.selected in keys else self.lib[self.selected]
 
     def _show_selected(self) -> None:
         with self._lock:

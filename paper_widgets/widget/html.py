@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -137,17 +138,17 @@ def highlight(text: str, query: str) -> str:
     return "".join(out)
 
 
-def _date(row: pd.Series) -> str | None:
+def _date(row: Mapping[str, Any]) -> str | None:
     published = row.get("published")
     return None if published is None or pd.isna(published) else pd.Timestamp(published).strftime("%Y-%m-%d")
 
 
-def _count(row: pd.Series, column: str) -> int | None:
+def _count(row: Mapping[str, Any], column: str) -> int | None:
     value = row.get(column)
     return None if value is None or pd.isna(value) else int(value)
 
 
-def _authors(row: pd.Series) -> str | None:
+def _authors(row: Mapping[str, Any]) -> str | None:
     names = _strings(row.get("authors"))
     if names:
         shown = ", ".join(names[:MAX_AUTHORS])
@@ -156,7 +157,7 @@ def _authors(row: pd.Series) -> str | None:
     return None if n is None else f"{n} author{'s' * (n != 1)}"
 
 
-def _list_authors(row: pd.Series) -> str:
+def _list_authors(row: Mapping[str, Any]) -> str:
     names = _strings(row.get("authors"))
     if names:
         return ", ".join(names[:LIST_AUTHORS]) + (" et al." if len(names) > LIST_AUTHORS else "")
@@ -173,7 +174,10 @@ def result_rows_html(rows: pd.DataFrame, query: str, selected: str | None, empty
     out = ['<div class="pw-rows tex2jax_ignore" tabindex="0" role="listbox" aria-label="Search results">']
     if not len(rows):
         out.append(f'<div class="pw-empty">{html.escape(empty)}</div>')
-    for _, row in rows.iterrows():
+    columns = [c for c in ("key", "title", "published", "upvotes", "authors", "n_authors") if c in rows.columns]
+    # Plain dicts from whole columns: a Series per row costs more than the HTML.
+    for values in zip(*(rows[c].tolist() for c in columns), strict=True):
+        row = dict(zip(columns, values, strict=True))
         key = str(row["key"])
         title = " ".join(str(row.get("title") or "Untitled").split())
         date = _date(row)

@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # One command for all the tests: install (package, test extras, Chromium), then run pytest.
 # pytest's "no tests ran" (exit 5) is a failure here, never a pass.
+#   scripts/test.sh [PYTEST ARGS]               install, then test
+#   scripts/test.sh --installed [PYTEST ARGS]   test what scripts/install.sh --test installed (.ci/run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install.sh --test
+if [[ "${1:-}" == "--installed" ]]; then
+  shift
+else
+  scripts/install.sh --test
+fi
 status=0
 .venv/bin/python -m pytest "$@" || status=$?
 if [[ $status -eq 5 ]]; then

@@ -13,24 +13,15 @@ import pytest
 from fakes import Harness
 
 import paper_widgets
-from paper_widgets.kernel import bridge as _bridge
 from paper_widgets.widget.browser import PaperBrowser
 from paper_widgets.widget.html import detail_html, highlight
 
 HOSTILE = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">'
 
 
-@pytest.fixture
-def harness(monkeypatch: pytest.MonkeyPatch) -> Harness:
-    h = Harness()
-    h.shell.kernel.parent_msg_type = "comm_msg"  # button clicks arrive as widget messages, not cell runs
-    monkeypatch.setattr(_bridge, "_default", h.bridge)
-    return h
-
-
-@pytest.fixture
-def lib() -> paper_widgets.Library:
-    return paper_widgets.load_sample()
+@pytest.fixture(autouse=True)
+def button_clicks(harness: Harness) -> None:
+    harness.shell.kernel.parent_msg_type = "comm_msg"  # button clicks arrive as widget messages, not cell runs
 
 
 @pytest.fixture
@@ -469,8 +460,10 @@ def test_a_note_changed_elsewhere_is_not_overwritten(lib: paper_widgets.Library,
     assert browser._note.value == "Written in another notebook." and browser.copy_text == "Written here."
     browser.set_note_text("Merged: both thoughts.")
     assert browser.save_note() is True and lib.note(key) == "Merged: both thoughts."
-    assert [text for _when, text in browser.note_history] == ["Written in another notebook.", "Merged: both thoughts."]
-    assert "Note history: 2 versions" in browser._history.value
+    history = [text for _when, text in browser.note_history]
+    assert history[0] == "Written in another notebook." and history[-1] == "Merged: both thoughts."
+    assert "Written here." in history, "the refused text is kept in the history too"
+    assert f"Note history: {len(history)} versions" in browser._history.value
 
 
 def test_export_notes_never_overwrites(browser: PaperBrowser, tmp_path: Path) -> None:
@@ -508,7 +501,7 @@ def test_every_trait_explains_itself_and_the_widget_uses_only_the_facade_and_the
         "paper_widgets",
         "paper_widgets.kernel",
         "paper_widgets.widget.html",
-        "paper_widgets.kernel.references_cell",
+        "paper_widgets.kernel.session",
     }
     folder = Path(paper_widgets.__file__).parent / "widget"
     for module in folder.glob("*.py"):
@@ -517,7 +510,7 @@ def test_every_trait_explains_itself_and_the_widget_uses_only_the_facade_and_the
         ours = {name for name in imported if name.startswith("paper_widgets")}
         assert ours <= allowed, f"{module.name} imports internals: {ours - allowed}"
     browser_source = (folder / "browser.py").read_text()
-    assert browser_source.count("references_cell import remember") == 1, "one call site for the registry"
+    assert browser_source.count("kernel_session()") == 1, "one call site for the kernel's session"
 
 
 def test_library_and_delivery_reprs_are_short_and_readable(lib: paper_widgets.Library) -> None:
@@ -526,7 +519,9 @@ def test_library_and_delivery_reprs_are_short_and_readable(lib: paper_widgets.Li
     assert "<b>Library</b>: 145 papers, 2020–2025 (110 undated), 0 with notes" in shown
     assert "<li>000_edcdd8834a053c0a.txt: 35</li>" in shown and "<li>001_d5cef83f63eea4ee.txt: 119</li>" in shown
     assert "load warning" not in shown
-    delivery = _bridge.Delivery({"action": "insert", "text": "x" * 500})
+    from paper_widgets.kernel.bridge import Delivery
+
+    delivery = Delivery({"action": "insert", "text": "x" * 500})
     assert (
         repr(delivery) == "<Delivery of insert: pending. Waiting for the paper-widgets JupyterLab extension to answer.>"
     )

@@ -9,15 +9,7 @@ import pytest
 from nbconvert.filters.citation import citation2latex
 
 import paper_widgets
-from paper_widgets.output import cite as _cite
 from paper_widgets.output.cite import cite, escape_markdown, reference, short_title, snippet, split_sentences
-
-
-@pytest.fixture(autouse=True)
-def restore_default_style():
-    before = _cite.get_default_style()
-    yield
-    _cite.set_default_style(before)
 
 
 def paper(**fields: object) -> pd.Series:
@@ -77,11 +69,9 @@ def test_cite_element_escapes_hostile_titles():
     assert out == '<cite data-cite="x">&lt;script&gt;alert("x")&lt;/script&gt; &amp; \\*bold\\* &#36;x&#36;</cite>'
 
 
-def test_default_style_is_settable_once_and_validated():
+def test_default_style_is_pandoc_and_styles_are_validated():
     assert cite(SAFE) == "[@SafeMultitaskFailure2025]"
-    paper_widgets.set_default_style("latex")
-    assert cite(SAFE) == r"\cite{SafeMultitaskFailure2025}"
-    assert "\\cite{" in snippet(SAFE)
+    assert "[@SafeMultitaskFailure2025]" in snippet(SAFE)
     with pytest.raises(ValueError, match="pandoc, myst, latex, cite, text"):
         paper_widgets.set_default_style("apa")
     with pytest.raises(ValueError, match="unknown citation style"):

@@ -15,19 +15,13 @@ def python_blocks() -> list[str]:
 
 
 def test_the_readme_python_examples_run_on_the_samples(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from paper_widgets.output.cite import get_default_style, set_default_style
-
     monkeypatch.setenv("PAPER_WIDGETS_HOME", str(tmp_path / "home"))
     monkeypatch.chdir(tmp_path)
     blocks = python_blocks()
     assert blocks, "the README has Python examples"
-    style = get_default_style()
     namespace: dict[str, object] = {}
-    try:
-        for block in blocks:
-            exec(compile(block, str(README), "exec"), namespace)
-    finally:
-        set_default_style(style)  # the examples change the session's style; later tests expect theirs
+    for block in blocks:
+        exec(compile(block, str(README), "exec"), namespace)
     lib = namespace["lib"]
     key = namespace["key"]
     assert key in lib, "the example key is a paper of the bundled samples"  # type: ignore[operator]

@@ -12,7 +12,7 @@ import { JSONObject } from '@lumino/coreutils';
 
 import { installBrowserKeys } from './browserKeys';
 import { MarkdownCursorMemory, applyRequest } from './notebookEdits';
-import { COMM_TARGET, IReply, PROTOCOL_VERSION, parseRequest } from './protocol';
+import { COMM_TARGET, IReply, PROTOCOL_VERSION, UPDATE_REFERENCES_CODE, parseRequest } from './protocol';
 
 const UPDATE_REFERENCES = 'paper-widgets:update-references';
 
@@ -70,8 +70,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         if (!kernel) {
           return;
         }
-        const code = 'import paper_widgets as _pw\n_pw.update_references()';
-        const reply = await kernel.requestExecute({ code, silent: true, store_history: false }).done;
+        const reply = await kernel.requestExecute({ code: UPDATE_REFERENCES_CODE, silent: true, store_history: false }).done;
         if (reply.content.status === 'error') {
           Notification.error(`paper_widgets could not update the References cell: ${reply.content.ename}: ${reply.content.evalue}`);
         }

@@ -17,12 +17,13 @@ from collections.abc import Mapping
 import nbformat
 import pandas as pd
 
+from paper_widgets.kernel.protocol import METADATA_KEY, REFERENCES_ROLE
 from paper_widgets.output.cite import check_style, escape_markdown, markdown_citation, reference
 
-__all__ = ["REFERENCES_METADATA", "cited_keys", "is_references_cell", "references"]
+__all__ = ["REFERENCES_METADATA", "REFERENCES_ROLE", "cited_keys", "is_references_cell", "references"]
 
-# Cell metadata marking the generated References cell (the widget sets it); that cell is skipped.
-REFERENCES_METADATA: dict[str, dict[str, str]] = {"paper_widgets": {"role": "references"}}
+# Cell metadata marking the generated References cell (the plugin sets it on upsert); that cell is skipped.
+REFERENCES_METADATA: dict[str, dict[str, str]] = {METADATA_KEY: {"role": REFERENCES_ROLE}}
 HEADING = "## References"
 
 _FENCE_OPEN = re.compile(r"^ {0,3}(`{3,}|~{3,})")
@@ -44,8 +45,8 @@ _CITATION = re.compile(
 
 def is_references_cell(cell: Mapping) -> bool:
     """Whether ``cell`` is the generated References cell (its metadata carries the marker)."""
-    marker = cell.get("metadata", {}).get("paper_widgets", {})
-    return isinstance(marker, Mapping) and marker.get("role") == REFERENCES_METADATA["paper_widgets"]["role"]
+    marker = cell.get("metadata", {}).get(METADATA_KEY, {})
+    return isinstance(marker, Mapping) and marker.get("role") == REFERENCES_ROLE
 
 
 def _blank(match: re.Match[str]) -> str:

@@ -15,45 +15,30 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 
 from paper_widgets.data.text import is_text, words
+from paper_widgets.vocabulary import DEFAULT_STYLE, STYLES
 
 __all__ = [
-    "STYLES",
     "check_style",
     "cite",
     "escape_markdown",
-    "get_default_style",
     "markdown_citation",
     "reference",
-    "set_default_style",
     "short_title",
     "snippet",
     "split_sentences",
     "unknown_key",
 ]
 
-STYLES = ("pandoc", "myst", "latex", "cite", "text")
-_default_style = "pandoc"
-
 SHORT_TITLE_WORDS = 4
 TEXT_AUTHORS = 3  # "A, B and C"; more become "A et al."
 GAP = "…"
 
 
-def set_default_style(style: str) -> None:
-    """Make ``style`` the citation style used whenever none is given (initially ``"pandoc"``)."""
-    global _default_style
-    _default_style = check_style(style)
-
-
-def get_default_style() -> str:
-    """The style :func:`set_default_style` chose."""
-    return _default_style
-
-
 def check_style(style: str | None) -> str:
-    """``style`` if it is one of :data:`STYLES`, the default style for ``None``; else ValueError."""
+    """``style`` if it is one of :data:`~paper_widgets.vocabulary.STYLES`, :data:`DEFAULT_STYLE` for ``None``;
+    else ValueError.  (The user's saved default is the Library's to apply: it passes it in.)"""
     if style is None:
-        return _default_style
+        return DEFAULT_STYLE
     if style not in STYLES:
         raise ValueError(f"unknown citation style {style!r}; choose one of {', '.join(STYLES)}")
     return style
@@ -158,7 +143,7 @@ def _cite_tag(rows: list[pd.Series]) -> str:
 
 
 def cite(rows: pd.Series | pd.DataFrame, style: str | None = None) -> str:
-    """Cite one row (a ``Series``) or every row of a frame, in order, in ``style`` (default: the default style).
+    """Cite one row (a ``Series``) or every row of a frame, in order, in ``style`` (default: DEFAULT_STYLE).
 
     ``pandoc`` → ``[@k1; @k2]``, ``myst`` → ``{cite}`k1,k2```, ``latex`` → ``\\cite{k1,k2}``,
     ``cite`` → ``<cite data-cite="k1,k2">Short Title (2025); …</cite>``, ``text`` → one plain

@@ -30,8 +30,9 @@ import ipywidgets as widgets
 import pandas as pd
 from traitlets import Bool, Enum, Int, List, Tuple, Unicode, observe
 
-from paper_widgets import Library, load_default, update_references
+from paper_widgets import Library, NoteConflict, load_default, update_references
 from paper_widgets.kernel import bridge as _bridge
+from paper_widgets.kernel.session import kernel_session
 from paper_widgets.widget.html import STYLE_SHEET, detail_html, load_warnings_html, result_rows_html
 
 __all__ = ["KEYS", "Debouncer", "PaperBrowser"]
@@ -174,7 +175,7 @@ class PaperBrowser(widgets.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         self._complete = True
         self._undated_hidden = (0, True)  # (papers, exact): undated matches the year filter hides
         self._note_key: str | None = None
-        self._note_base = ""  # the note as loaded or last saved here: what a save may replace
+        self._note_version = 0  # the version of the note the editor loaded or last saved: what a save may replace
         self._last_cell: str | None = None  # id of the cell this browser inserted last: the next goes after it
         years = self.lib.df["published"].dropna().dt.year
         self._years = (int(years.min()), int(years.max())) if len(years) else (datetime.now().year,) * 2
@@ -405,10 +406,9 @@ class PaperBrowser(widgets.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         ]
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        # The palette's "Update References" cites from the browser shown last (its one registration).
-        from paper_widgets.kernel.references_cell import remember
-
-        remember(self.lib, lambda: self.style)
+        kernel_session().register(
+            self.lib, lambda: self.style
+        )  # the palette's "Update References" cites from the browser shown last
         return super()._repr_mimebundle_(**kwargs)
 
     # -- searching and paging ----------------------------------------------------------------------
@@ -666,8 +666,8 @@ class PaperBrowser(widgets.VBox):  # type: ignore[misc]  # ipywidgets is untyped
                     else detail_html(row, self.query)
                 )
                 self._note_key = key
-                self._note_base = (self.lib.note(key) or "") if key else ""
-                self._note.value = self._note_base
+                self._note_version = self.lib.note_version(key) if key else 0
+                self._note.value = (self.lib.note(key) or "") if key else ""
                 self._status.value = self.lib.status(key) if key else Library.STATUSES[0]
                 self._show_tags()
                 self._show_history()
@@ -782,9 +782,9 @@ class PaperBrowser(widgets.VBox):  # type: ignore[misc]  # ipywidgets is untyped
 
     def _save_note(self, key: str, text: str) -> bool:
         """Save ``text`` on ``key`` unless the stored note changed since the editor loaded it."""
-        current = self.lib.note(key) or ""
-        base = self._note_base if key == self._note_key else None
-        if base is not None and current not in (base, text):
+        try:
+            version = self.lib.set_note(key, text, expected=self._note_version if key == self._note_key else None)
+        except NoteConflict:
             self.note_state = "Not saved: changed elsewhere"
             self.feedback = (
                 f"Not saved: the note on {key} was changed elsewhere (another notebook or kernel) since you "
@@ -792,9 +792,8 @@ class PaperBrowser(widgets.VBox):  # type: ignore[misc]  # ipywidgets is untyped
                 "in the copy box."
             )
             return False
-        self.lib.set_note(key, text)
         if key == self._note_key:
-            self._note_base = text
+            self._note_version = version
             self._show_history()
             if self._note.value == text:
                 self.note_state = f"Saved {datetime.now():%H:%M}"
@@ -817,7 +816,7 @@ class PaperBrowser(widgets.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         mine, saved = self._note.value, self.lib.note(key) or ""
         self._muted += 1
         try:
-            self._note_base = self._note.value = saved
+            self._note_version, self._note.value = self.lib.note_version(key), saved
         finally:
             self._muted -= 1
         self._show_history()

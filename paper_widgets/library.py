@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import numpy as np
@@ -102,7 +103,8 @@ _PACKAGE_DIR = str(Path(__file__).resolve().parent)
 
 def _caller_stacklevel() -> int:
     """The ``stacklevel`` of the first frame outside paper_widgets: warnings point at the user's call."""
-    frame, level = sys._getframe(1), 1
+    frame: FrameType | None = sys._getframe(1)
+    level = 1
     while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
         frame, level = frame.f_back, level + 1
     return level

@@ -66,7 +66,8 @@ COMMON_WORDS = frozenset(
 )
 
 # Scoped to the panel; JupyterLab's theme variables (with fallbacks for other frontends).  Below
-# 760 px the panes wrap: the detail pane goes under the list at full width instead of shrinking.
+# 760 px the panes wrap: the detail pane goes under the list at full width instead of shrinking;
+# in a list narrower than 520 px the authors column gives its room to the titles.
 STYLE_SHEET = """<style>
 .paper-widgets { font-family: var(--jp-ui-font-family, system-ui, sans-serif);
   font-size: var(--jp-ui-font-size1, 13px); color: var(--jp-content-font-color1, inherit); }
@@ -75,6 +76,7 @@ STYLE_SHEET = """<style>
 .paper-widgets .pw-detail { flex: 1 1 360px; min-width: 300px; height: 340px; overflow: auto; margin: 0;
   padding: 0 8px; box-sizing: border-box; }
 .paper-widgets .pw-rows { height: 338px; overflow-y: auto; outline: none; box-sizing: border-box;
+  container-type: inline-size;
   border: var(--jp-border-width, 1px) solid var(--jp-border-color1, #bdbdbd); border-radius: 2px;
   background: var(--jp-layout-color1, transparent); }
 .paper-widgets .pw-rows:focus { border-color: var(--jp-brand-color1, #1976d2); }
@@ -95,6 +97,10 @@ STYLE_SHEET = """<style>
 .paper-widgets .pw-facts, .paper-widgets .pw-key, .paper-widgets .pw-sources {
   color: var(--jp-content-font-color2, inherit); }
 .paper-widgets .pw-feedback, .paper-widgets .pw-count { min-height: 1.5em; }
+@container (max-width: 520px) {
+  .paper-widgets .pw-row { grid-template-columns: minmax(0, 1fr) 3.2em 3.6em; }
+  .paper-widgets .pw-row .pw-col-authors { display: none; }
+}
 </style>"""
 
 

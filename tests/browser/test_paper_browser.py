@@ -225,6 +225,8 @@ def test_narrow_window_puts_the_details_under_the_list_and_themes_follow(page: P
     assert detail["y"] >= rows["y"] + rows["height"] - 1, "below the width threshold the details go under the list"
     title = page.locator(".paper-widgets .pw-row .pw-col-title").first
     assert title.evaluate("e => getComputedStyle(e).textOverflow") == "ellipsis"
+    box = title.bounding_box()
+    assert box is not None and box["width"] >= 0.5 * rows["width"], "titles keep most of a narrow list"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.locator(".paper-widgets").screenshot(path=str(SCREENSHOTS / "browser-narrow-light.png"))
     mark = page.locator(".paper-widgets .pw-detail mark").first

@@ -11,7 +11,7 @@ import pytest
 from test_cli import Run, run  # noqa: F401  (run: the fixture running main() in-process)
 
 import paper_widgets
-from paper_widgets.output.files import free_path, write_text_atomic
+from paper_widgets.output.files import write_text_atomic
 
 ESC = "\x1b"
 HOSTILE_TITLE = f"Clipboard {ESC}]52;c;ZWNobyBwd25lZA==\x07Attack{ESC}[2J With\x9b31m Title{ESC}]0;owned{ESC}\\ Here"
@@ -51,15 +51,6 @@ def test_atomic_replace_keeps_the_old_permissions(tmp_path: Path) -> None:
     target.chmod(0o640)
     write_text_atomic(target, "new", overwrite=True)
     assert target.read_text() == "new" and target.stat().st_mode & 0o777 == 0o640
-
-
-def test_free_path_chooses_a_new_name(tmp_path: Path) -> None:
-    target = tmp_path / "literature_notes.md"
-    assert free_path(target) == target
-    target.write_text("x")
-    assert free_path(target) == tmp_path / "literature_notes (2).md"
-    (tmp_path / "literature_notes (2).md").write_text("x")
-    assert free_path(target) == tmp_path / "literature_notes (3).md"
 
 
 def test_cli_output_refuses_an_existing_file_without_force(tmp_path: Path, run: Run) -> None:  # noqa: F811

@@ -32,6 +32,8 @@ def test_small_work_is_quiet_by_default_and_false_is_always_quiet(
     dumps: list[Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # as on a terminal
+    # Work shorter than the delay stays quiet (a long delay: a loaded CI machine may take seconds).
+    monkeypatch.setattr(library, "PROGRESS_DELAY", 60.0)
     paper_widgets.load(*dumps).search("gradient surgery")
     assert capsys.readouterr().err == "", "a second of work shows no bar"
     monkeypatch.setattr(library, "PROGRESS_DELAY", 0.0)  # now every piece of work counts as long

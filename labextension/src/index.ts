@@ -10,6 +10,7 @@ import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { Kernel, KernelMessage } from '@jupyterlab/services';
 import { JSONObject } from '@lumino/coreutils';
 
+import { installBrowserKeys } from './browserKeys';
 import { MarkdownCursorMemory, applyRequest } from './notebookEdits';
 import { COMM_TARGET, IReply, PROTOCOL_VERSION, UPDATE_REFERENCES_CODE, parseRequest } from './protocol';
 
@@ -55,6 +56,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
   requires: [INotebookTracker],
   optional: [ICommandPalette],
   activate: (app: JupyterFrontEnd, tracker: INotebookTracker, palette: ICommandPalette | null) => {
+    installBrowserKeys(window);
     const memory = new MarkdownCursorMemory();
     tracker.forEach(panel => connect(panel, memory));
     tracker.widgetAdded.connect((_, panel) => connect(panel, memory));

@@ -8,7 +8,7 @@ import os
 import secrets
 from pathlib import Path
 
-__all__ = ["free_path", "write_text_atomic"]
+__all__ = ["write_text_atomic"]
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str, *, overwrite: bool = False) -> Path:
@@ -52,15 +52,3 @@ def _linked(temporary: Path, target: Path) -> bool:
     except OSError:
         return False
     return True
-
-
-def free_path(path: str | os.PathLike[str]) -> Path:
-    """``path`` if nothing is there yet, else the first free ``name (2).ext``, ``name (3).ext``, …
-    (what the widget's Export button writes to instead of overwriting)."""
-    target = Path(path)
-    number = 2
-    candidate = target
-    while candidate.exists():
-        candidate = target.with_name(f"{target.stem} ({number}){target.suffix}")
-        number += 1
-    return candidate

@@ -364,7 +364,12 @@ class Library:
         key = self._resolve(key)
         if key not in self._keys:
             raise unknown_key(key, self._keys)
-        self.store.mark_used([key])  # noted, tagged or read: the key is in use and never changes
+        return key
+
+    def _noted(self, key: str) -> str:
+        """:meth:`_known`, recorded as used: a key the user wrote a note, tag or status on never changes."""
+        key = self._known(key)
+        self.store.mark_used([key])
         return key
 
     def set_note(self, key: str, markdown: str, shared: bool = False, expected: int | None = None) -> int:
@@ -375,7 +380,7 @@ class Library:
         :class:`~paper_widgets.store.NoteConflict` is raised and ``markdown`` stays in the history.
         Returns the note's new version.
         """
-        return self.store.set_note(self._known(key), markdown, shared=shared, expected=expected)
+        return self.store.set_note(self._noted(key), markdown, shared=shared, expected=expected)
 
     def note(self, key: str) -> str | None:
         """Your current note on paper ``key``, or None."""
@@ -395,7 +400,7 @@ class Library:
 
     def tag(self, key: str, *tags: str) -> None:
         """Add ``tags`` to paper ``key``."""
-        self.store.tag(self._known(key), *tags)
+        self.store.tag(self._noted(key), *tags)
 
     def untag(self, key: str, *tags: str) -> None:
         """Remove ``tags`` from paper ``key``."""
@@ -407,7 +412,7 @@ class Library:
 
     def set_status(self, key: str, status: str) -> None:
         """Set the read status of paper ``key``: ``"unread"``, ``"reading"`` or ``"read"``."""
-        self.store.set_status(self._known(key), status)
+        self.store.set_status(self._noted(key), status)
 
     def status(self, key: str) -> str:
         """The read status of paper ``key`` (``"unread"`` until set)."""

@@ -441,7 +441,7 @@ class Library:
 
     def _index(self) -> SearchIndex:
         """The search index of this library, from the store's cache when these papers were indexed before."""
-        index = self.__dict__.get("_search_index")
+        index: SearchIndex | None = self.__dict__.get("_search_index")
         if index is not None:
             with _progress_bar(
                 2 * max(len(self._papers) - len(index), 0), "Indexing papers", " rows", self._progress

@@ -209,10 +209,10 @@ def expand_paths(paths: Iterable[str | os.PathLike[str]], warnings: list[LoadWar
             found.append(path)
         elif glob.has_magic(str(path)):
             matches = sorted(Path(p) for p in glob.glob(str(path), recursive=True))
-            files = [p for p in matches if p.is_file() and _is_candidate(p)]
-            if not files:
+            matched = [p for p in matches if p.is_file() and _is_candidate(p)]
+            if not matched:
                 warnings.append(LoadWarning(str(item), None, "pattern matched no files"))
-            found.extend(files)
+            found.extend(matched)
         else:
             warnings.append(LoadWarning(str(item), None, "no such file or directory"))
     unique: dict[Path, None] = {}

@@ -233,7 +233,7 @@ class Library:
             if not len(papers.at[row, "authors"]):
                 papers.at[row, "authors"] = same.at[row, "authors"]
             papers.at[row, "sources"] = sorted(set(papers.at[row, "sources"]) | set(same.at[row, "sources"]))
-        self._papers = pd.concat([papers, incoming[~seen]], ignore_index=True)
+        self._papers = _one_chunk(pd.concat([papers, incoming[~seen]], ignore_index=True))
         self._annotated = None
         self.__dict__.pop("_keys", None)
         if files:
@@ -377,6 +377,21 @@ def set_default_style(style: str, *, store: StoreLike = None) -> None:
     in this session and in later ones (it is saved in the store)."""
     _set_session_style(style)  # ValueError for an unknown style, before anything is saved
     open_store(store).set_setting(CITATION_STYLE, style)
+
+
+def _one_chunk(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with each Arrow string column in one chunk, as concat leaves them in several.
+
+    pandas' take on a chunked string column joins the chunks first: every search result would
+    copy the whole column (seconds at a million abstracts).
+    """
+    for name in frame.columns:
+        array = frame[name].array
+        if isinstance(array, pd.arrays.ArrowStringArray):
+            chunked = array.__arrow_array__()
+            if chunked.num_chunks > 1:
+                frame[name] = pd.Series(type(array)(chunked.combine_chunks(), dtype=array.dtype), index=frame.index)
+    return frame
 
 
 def _size(path: str | os.PathLike[str]) -> int:

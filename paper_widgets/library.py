@@ -336,7 +336,7 @@ class Library:
             if not len(papers.at[row, "authors"]):
                 papers.at[row, "authors"] = same.at[row, "authors"]
             papers.at[row, "sources"] = sorted(set(papers.at[row, "sources"]) | set(same.at[row, "sources"]))
-        self._papers = pd.concat([papers, incoming[~seen]], ignore_index=True)
+        self._papers = _one_chunk(pd.concat([papers, incoming[~seen]], ignore_index=True))
         self._annotated = None
         self.__dict__.pop("_keys", None)
         self.__dict__.pop("_aliases", None)
@@ -597,6 +597,21 @@ def set_default_style(style: str, *, store: StoreLike = None) -> None:
     """Make ``style`` (pandoc, myst, latex, cite, text) the citation style used when none is given,
     by every library on this store, in this session and in later ones (it is saved in the store)."""
     open_store(store).set_setting(CITATION_STYLE, check_style(style))  # ValueError before anything is saved
+
+
+def _one_chunk(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with each Arrow string column in one chunk, as concat leaves them in several.
+
+    pandas' take on a chunked string column joins the chunks first: every search result would
+    copy the whole column (seconds at a million abstracts).
+    """
+    for name in frame.columns:
+        array = frame[name].array
+        if isinstance(array, pd.arrays.ArrowStringArray):
+            chunked = array.__arrow_array__()
+            if chunked.num_chunks > 1:
+                frame[name] = pd.Series(type(array)(chunked.combine_chunks(), dtype=array.dtype), index=frame.index)
+    return frame
 
 
 def _size(path: str | os.PathLike[str]) -> int:

@@ -405,7 +405,8 @@ def main() -> None:
     parser.add_argument("--tmp", type=Path, default=None, help="folder for the corpora and indexes")
     parser.add_argument("--before", help="a folder holding an older paper_widgets: adds the peer pw_before")
     args = parser.parse_args()
-    peers = args.peers.split(",") + (["pw_before"] if args.before else [])
+    peers = list(dict.fromkeys(args.peers.split(",")))  # each peer once: its folder is made fresh
+    peers += ["pw_before"] if args.before and "pw_before" not in peers else []
     for n in map(int, args.sizes.split(",")):
         bench(n, args.queries, peers, args.tmp, args.before)
 

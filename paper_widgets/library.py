@@ -348,7 +348,7 @@ class Library:
             if not len(papers.at[row, "authors"]):
                 papers.at[row, "authors"] = same.at[row, "authors"]
             papers.at[row, "sources"] = sorted(set(papers.at[row, "sources"]) | set(same.at[row, "sources"]))
-        self._papers = pd.concat([papers, incoming[~seen]], ignore_index=True)
+        self._papers = _one_chunk(pd.concat([papers, incoming[~seen]], ignore_index=True))
         self._annotated = None
         self.__dict__.pop("_keys", None)
         self.__dict__.pop("_aliases", None)
@@ -376,7 +376,12 @@ class Library:
         key = self._resolve(key)
         if key not in self._keys:
             raise unknown_key(key, self._keys)
-        self.store.mark_used([key])  # noted, tagged or read: the key is in use and never changes
+        return key
+
+    def _noted(self, key: str) -> str:
+        """:meth:`_known`, recorded as used: a key the user wrote a note, tag or status on never changes."""
+        key = self._known(key)
+        self.store.mark_used([key])
         return key
 
     def set_note(self, key: str, markdown: str, shared: bool = False, expected: int | None = None) -> int:
@@ -388,7 +393,7 @@ class Library:
         Returns the note's new version.  A lone surrogate (pasted from a broken source) becomes
         U+FFFD: the rest of the note is saved.
         """
-        return self.store.set_note(self._known(key), valid_unicode(markdown), shared=shared, expected=expected)
+        return self.store.set_note(self._noted(key), valid_unicode(markdown), shared=shared, expected=expected)
 
     def note(self, key: str) -> str | None:
         """Your current note on paper ``key``, or None."""
@@ -408,7 +413,7 @@ class Library:
 
     def tag(self, key: str, *tags: str) -> None:
         """Add ``tags`` to paper ``key``."""
-        self.store.tag(self._known(key), *map(valid_unicode, tags))
+        self.store.tag(self._noted(key), *map(valid_unicode, tags))
 
     def untag(self, key: str, *tags: str) -> None:
         """Remove ``tags`` from paper ``key``."""
@@ -420,7 +425,7 @@ class Library:
 
     def set_status(self, key: str, status: str) -> None:
         """Set the read status of paper ``key``: ``"unread"``, ``"reading"`` or ``"read"``."""
-        self.store.set_status(self._known(key), status)
+        self.store.set_status(self._noted(key), status)
 
     def status(self, key: str) -> str:
         """The read status of paper ``key`` (``"unread"`` until set)."""
@@ -454,7 +459,7 @@ class Library:
 
     def _index(self) -> SearchIndex:
         """The search index of this library, from the store's cache when these papers were indexed before."""
-        index = self.__dict__.get("_search_index")
+        index: SearchIndex | None = self.__dict__.get("_search_index")
         if index is not None:
             with _progress_bar(
                 2 * max(len(self._papers) - len(index), 0), "Indexing papers", " rows", self._progress
@@ -610,6 +615,21 @@ def set_default_style(style: str, *, store: StoreLike = None) -> None:
     """Make ``style`` (pandoc, myst, latex, cite, text) the citation style used when none is given,
     by every library on this store, in this session and in later ones (it is saved in the store)."""
     open_store(store).set_setting(CITATION_STYLE, check_style(style))  # ValueError before anything is saved
+
+
+def _one_chunk(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with each Arrow string column in one chunk, as concat leaves them in several.
+
+    pandas' take on a chunked string column joins the chunks first: every search result would
+    copy the whole column (seconds at a million abstracts).
+    """
+    for name in frame.columns:
+        array = frame[name].array
+        if isinstance(array, pd.arrays.ArrowStringArray):
+            chunked = array.__arrow_array__()
+            if chunked.num_chunks > 1:
+                frame[name] = pd.Series(type(array)(chunked.combine_chunks(), dtype=array.dtype), index=frame.index)
+    return frame
 
 
 def _size(path: str | os.PathLike[str]) -> int:

@@ -25,21 +25,25 @@ fi
 .venv/bin/jupyter labextension list 2>&1 | grep -E "paper-widgets .*enabled.*OK" \
   || { echo "paper-widgets labextension is not enabled after install" >&2; exit 1; }
 
-if $with_tests && ! command -v chromium >/dev/null; then
-  # Browser tests use Debian's Chromium; Playwright's own browser download does not work here.
-  if [[ $(id -u) -eq 0 ]]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-  else
-    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-  fi
-fi
+# Debian packages the tests need, installed only when missing (as root directly, else through sudo).
+apt_install() {
+  local sudo=()
+  [[ $(id -u) -eq 0 ]] || sudo=(sudo)
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
 
-if $with_tests && ! command -v pdflatex >/dev/null; then
+if $with_tests; then
+  missing=()
+  # Browser tests use Debian's Chromium; Playwright's own browser download does not work here.
+  command -v chromium >/dev/null || missing+=(chromium)
   # nbconvert's LaTeX template and natbib: what `jupyter nbconvert --to paper_widgets_pdf` needs.
-  tex="texlive-latex-base texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended texlive-pictures texlive-plain-generic"
-  if [[ $(id -u) -eq 0 ]]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $tex >/dev/null
-  else
-    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $tex >/dev/null
+  command -v pdflatex >/dev/null && kpsewhich natbib.sty >/dev/null \
+    || missing+=(texlive-latex-base texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended
+                 texlive-pictures texlive-plain-generic)
+  # Team-store tests start a throwaway PostgreSQL cluster (tests/pg_cluster.py).
+  compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+  if ((${#missing[@]})); then
+    apt_install "${missing[@]}"
   fi
 fi

@@ -9,7 +9,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import CARD_SEED, PAIR_SEED
 
+import paper_widgets
 import paper_widgets.library as library
 from paper_widgets.data.text import fold
 from paper_widgets.search.engine import STOP_WORDS, SearchIndex, match_spans, search
@@ -297,3 +299,18 @@ def test_index_build_is_linear_in_one_unbroken_token() -> None:
     t_large = _best_time(lambda: build(1 << 21))  # 2 MB
     assert t_large < 3.0, f"{t_large:.2f} s for one 2 MB token (was 4 s per MB, growing)"
     assert t_large < 24 * t_small + 0.1, f"8x the input took {t_large / t_small:.0f}x the time"
+
+
+def test_adding_papers_keeps_string_columns_in_one_chunk(tmp_path: Path) -> None:
+    """pandas' take on a chunked Arrow string column copies the whole column: one chunk after add."""
+    (tmp_path / "a.txt").write_text(CARD_SEED.read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "b.txt").write_text(PAIR_SEED.read_text(encoding="utf-8"), encoding="utf-8")
+    lib = paper_widgets.load(tmp_path / "a.txt")
+    before = len(lib)
+    lib.add(tmp_path / "b.txt")
+    assert len(lib) > before
+    for name in ("key", "title", "abstract"):
+        array = lib.df[name].array
+        assert not isinstance(array, pd.arrays.ArrowStringArray) or array.__arrow_array__().num_chunks == 1, name
+    assert lib.df["title"].dtype == "str"
+    assert not lib.search("gradient surgery").empty

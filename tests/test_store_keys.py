@@ -89,3 +89,14 @@ def test_migration_5_keeps_v4_databases(tmp_path: Path) -> None:
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert conn.execute("SELECT key, pinned, used FROM papers").fetchall() == [("oldKey2020", 0, None)]
     assert conn.execute("SELECT count(*) FROM key_aliases").fetchone()[0] == 0
+
+
+def test_citing_a_key_already_in_use_writes_nothing(tmp_path: Path) -> None:
+    (tmp_path / "day.txt").write_text(CARD)
+    lib = pw.load(tmp_path / "day.txt", store=tmp_path / "s")
+    key = lib.df["key"].iloc[0]
+    lib.cite(key)
+    revision = lib.store.revision()
+    lib.cite(key)
+    lib.to_bibtex([key])
+    assert lib.store.revision() == revision  # lib.df keeps its annotations: no re-read after a cite

@@ -16,6 +16,7 @@ frame.  Everything is column-wise so a million rows merge in seconds.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from itertools import compress
 
 import numpy as np
@@ -183,14 +184,29 @@ def _surnames(authors: pd.Series) -> pd.Series:
     return pd.Series([surname[f] for f in firsts], index=authors.index, dtype=object)
 
 
-def _compatible(a: pd.DataFrame, b: pd.DataFrame) -> bool:
+@dataclass(slots=True)
+class _Facts:
+    """What same-titled records say about the paper they describe (see :func:`_compatible`)."""
+
+    arxiv_ids: set[str] = field(default_factory=set)
+    dois: set[str] = field(default_factory=set)
+    surnames: set[str] = field(default_factory=set)
+    years: set[int] = field(default_factory=set)
+
+    def add(self, other: _Facts) -> None:
+        self.arxiv_ids |= other.arxiv_ids
+        self.dois |= other.dois
+        self.surnames |= other.surnames
+        self.years |= other.years
+
+
+def _compatible(a: _Facts, b: _Facts) -> bool:
     """Whether two sets of same-titled records may be one paper: nothing known differs."""
-    for name in ("arxiv_id", "doi", "surname"):
-        left, right = set(a[name].dropna()) - {""}, set(b[name].dropna()) - {""}
+    for left, right in ((a.arxiv_ids, b.arxiv_ids), (a.dois, b.dois), (a.surnames, b.surnames)):
         if left and right and left != right:
             return False
-    years = pd.concat([a["year"], b["year"]]).dropna()
-    return years.empty or int(years.max()) - int(years.min()) <= _YEAR_TOLERANCE
+    years = a.years | b.years
+    return not years or max(years) - min(years) <= _YEAR_TOLERANCE
 
 
 def _title_links(rec: pd.DataFrame, title_ids: np.ndarray, id_groups: np.ndarray) -> pd.Series:
@@ -226,18 +242,38 @@ def _title_links(rec: pd.DataFrame, title_ids: np.ndarray, id_groups: np.ndarray
     if agree.all():
         return links
     offset = 2 * (int(title_ids.max()) + 1)
-    for _, same_title in facts[~agree].groupby("title", sort=True):
-        clusters: list[tuple[int, pd.DataFrame]] = []  # (link label, its records)
-        for _, unit in same_title.groupby("group", sort=True):
-            home = next((i for i, (_, members) in enumerate(clusters) if _compatible(members, unit)), None)
-            if home is None:
-                home_label = offset
-                offset += 1
-                clusters.append((home_label, unit))
-            else:
-                home_label, members = clusters[home]
-                clusters[home] = (home_label, pd.concat([members, unit]))
-            links[unit.index] = home_label
+    # The few titles whose records disagree: cluster their identifier groups in plain Python.
+    units: dict[tuple[int, int], tuple[_Facts, list[int]]] = {}
+    rows = facts[~agree].sort_values(["title", "group"], kind="stable")
+    for index, title, group, arxiv_id, doi, surname, year in zip(
+        rows.index,
+        rows["title"],
+        rows["group"],
+        rows["arxiv_id"],
+        rows["doi"],
+        rows["surname"],
+        rows["year"],
+        strict=True,
+    ):
+        facts_of, members = units.setdefault((int(title), int(group)), (_Facts(), []))
+        members.append(index)
+        for known, value in ((facts_of.arxiv_ids, arxiv_id), (facts_of.dois, doi), (facts_of.surnames, surname)):
+            if isinstance(value, str) and value:
+                known.add(value)
+        if not pd.isna(year):
+            facts_of.years.add(int(year))
+    clusters: list[tuple[int, _Facts]] = []  # (link label, what its records say) of the current title
+    current_title = -1
+    for (title, _), (unit, members) in units.items():
+        if title != current_title:
+            clusters, current_title = [], title
+        home = next((c for c in clusters if _compatible(c[1], unit)), None)
+        if home is None:
+            home = (offset, _Facts())
+            offset += 1
+            clusters.append(home)
+        home[1].add(unit)
+        links[members] = home[0]
     return links
 
 
@@ -269,7 +305,8 @@ def merge_records(records: pd.DataFrame) -> pd.DataFrame:
     rec["first_source"] = [s[0] if s else "" for s in rec["sources"]]
     # Groups are numbered by their smallest title id, so rows come out in folded-title order; papers
     # sharing a title are ordered by where they were first read.
-    where = rec["first_source"].astype(str) + "\x00" + rec["line"].astype(str).str.zfill(12)
+    source_rank = pd.factorize(rec["first_source"].astype(str), sort=True)[0].astype(np.int64)
+    where = source_rank * (int(rec["line"].max()) + 1 if len(rec) else 1) + rec["line"].to_numpy(np.int64)
     labels = pd.DataFrame({"component": components, "title": title_ids, "where": where})
     firsts = labels.groupby("component").agg(title=("title", "min"), where=("where", "min"))
     rank = pd.Series(np.arange(len(firsts)), index=firsts.sort_values(["title", "where"]).index)

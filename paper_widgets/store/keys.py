@@ -178,12 +178,25 @@ class KeyRegistry(Database):
         unique = sorted(set(keys))
         if not unique:
             return
-        now = time.time()
-        self.shared.write(
-            lambda conn: conn.executemany(
-                "UPDATE papers SET used = ? WHERE key = ? AND used IS NULL", [(now, key) for key in unique]
+        # Read first: citing a key already in use (the usual case) must not cost a write and an fsync.
+        unused = self.shared.read(lambda conn: self._unused(conn, unique))
+        if unused:
+            now = time.time()
+            self.shared.write(
+                lambda conn: conn.executemany(
+                    "UPDATE papers SET used = ? WHERE key = ? AND used IS NULL", [(now, key) for key in unused]
+                )
             )
-        )
+
+    @staticmethod
+    def _unused(conn: Transaction, keys: list[str]) -> list[str]:
+        unused: list[str] = []
+        for start in range(0, len(keys), 500):  # SQLite limits the number of bound parameters
+            chunk = keys[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            query = f"SELECT key FROM papers WHERE used IS NULL AND key IN ({marks})"
+            unused.extend(str(row[0]) for row in conn.execute(query, chunk))
+        return unused
 
     def key_aliases(self) -> dict[str, str]:
         """Every earlier or extra key → the paper's current key."""

@@ -53,7 +53,7 @@ _MONTH_MACROS = dict(zip(MONTHS, _MONTH_NAMES.split(), strict=True))
 # Entry types that describe a volume holding papers: cross-referenced, they are parents, not papers.
 _VOLUMES = frozenset({"proceedings", "mvproceedings"})
 # Nothing for pylatexenc to do in a value without these: only case-protecting braces to drop.
-_LATEX_SYNTAX = re.compile(r"[\\$~`']|--")
+_LATEX_SYNTAX = re.compile(r"[\\$~]|``|''|--")
 _BRACES = re.compile(r"(?<!\\)[{}]")
 _SPACES = re.compile(r"\s+")
 

@@ -4,8 +4,9 @@
 ``csl DUMPS… [-o refs.json]``, ``refs NOTEBOOK [DUMPS…] [--write]``, ``library add|remove|show`` (the
 user's library, which ``load_default()`` and ``PaperBrowser()`` open; no other command changes it),
 and for a team store on PostgreSQL ``db init`` and ``db grant ROLE…``.
-Results go to stdout (or ``-o``), load warnings and errors to stderr.  Exit status: 0 success,
-1 nothing loaded / nothing found / a file could not be written, 2 bad usage (argparse).
+Results go to stdout (or ``-o``, which never replaces an existing file without ``--force``), load
+warnings and errors to stderr; terminal control characters from dump text are never printed.
+Exit status: 0 success, 1 nothing loaded / nothing found / a file could not be written, 2 bad usage.
 """
 
 from __future__ import annotations
@@ -13,18 +14,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import warnings
 from collections import Counter
 from collections.abc import Sequence
-from pathlib import Path
 
 import pandas as pd
 
 from paper_widgets import __version__
 from paper_widgets.data.readers.sources import detect_format, expand_paths
-from paper_widgets.data.records import LoadWarning, PaperWidgetsWarning
+from paper_widgets.data.records import LoadWarning, PaperWidgetsWarning, summarised
 from paper_widgets.library import Library, forget_paths, load, remember_paths, user_library
+from paper_widgets.output.files import write_text_atomic
 from paper_widgets.store import StoreError, is_postgres_url
 from paper_widgets.vocabulary import STYLES
 
@@ -43,22 +45,46 @@ def _load(paths: Sequence[str]) -> Library:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PaperWidgetsWarning)  # printed below, once and without code lines
         lib = load(*paths)
-    for problem in lib.warnings:
-        print(f"{PROG}: warning: {problem}", file=sys.stderr)
+    for problem in summarised(lib.warnings):
+        _say(_field(problem), "warning")
     if len(lib) == 0:
         raise _Failure(f"no papers could be loaded from {', '.join(paths)}")
     return lib
 
 
-def _write(text: str, output: str | None, what: str) -> None:
-    if output is None or output == "-":
-        sys.stdout.write(text)
+def _write(text: str, args: argparse.Namespace, what: str) -> None:
+    """``text`` to stdout, or to ``-o FILE`` atomically (an existing FILE only with ``--force``)."""
+    if args.output is None or args.output == "-":
+        sys.stdout.write(_printable(text))
         return
     try:
-        Path(output).write_text(text, encoding="utf-8")
+        write_text_atomic(args.output, text, overwrite=args.force)
+    except FileExistsError as exc:
+        raise _Failure(f"{args.output} already exists; add --force to overwrite it") from exc
     except OSError as exc:
-        raise _Failure(f"cannot write {output}: {exc.strerror or exc}") from exc
-    print(f"{PROG}: wrote {what} to {output}", file=sys.stderr)
+        raise _Failure(f"cannot write {args.output}: {exc.strerror or exc}") from exc
+    _say(f"wrote {what} to {args.output}")
+
+
+# Terminal control: C0 (ESC starts ANSI/OSC sequences: window title, clipboard, clear screen),
+# DEL and C1 (0x9b is a one-byte CSI).  Tab and newline stay where the output has them.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_TAB_OR_NEWLINE = re.compile("[\t\n]")
+
+
+def _printable(text: str) -> str:
+    """``text`` without terminal control characters (tabs and newlines kept)."""
+    return _CONTROL.sub("", text)
+
+
+def _field(text: object) -> str:
+    """One tab-separated field: control characters dropped, tabs and newlines made spaces."""
+    return _printable(_TAB_OR_NEWLINE.sub(" ", str(text)))
+
+
+def _say(message: str, kind: str = "") -> None:
+    """``paper-widgets: [kind: ]message`` on stderr, control characters dropped."""
+    print(_printable(f"{PROG}: {kind + ': ' if kind else ''}{message}"), file=sys.stderr)
 
 
 def _formats(paths: Sequence[str]) -> Counter[str]:
@@ -94,7 +120,7 @@ def _info(args: argparse.Namespace) -> int:
         f"with date: {len(dated)}" + (f" ({dated.min():%Y-%m-%d} to {dated.max():%Y-%m-%d})" if len(dated) else ""),
         f"warnings: {len(lib.warnings)}",
     ]
-    print("\n".join(lines))
+    print(_printable("\n".join(lines)))
     return 0
 
 
@@ -105,21 +131,19 @@ def _search(args: argparse.Namespace) -> int:
         raise _Failure(f"no papers match {args.query!r}")
     for _, row in found.iterrows():
         year = "" if pd.isna(row["published"]) else row["published"].year
-        print(f"{row['key']}\t{year}\t{row['title']}")
+        print("\t".join(map(_field, (row["key"], year, row["title"]))))
     return 0
 
 
 def _bibtex(args: argparse.Namespace) -> int:
     lib = _load(args.dumps)
-    _write(lib.to_bibtex(), args.output, f"{len(lib)} BibTeX entries")
+    _write(lib.to_bibtex(), args, f"{len(lib)} BibTeX entries")
     return 0
 
 
 def _csl(args: argparse.Namespace) -> int:
     lib = _load(args.dumps)
-    _write(
-        json.dumps(lib.to_csl_json(), indent=2, ensure_ascii=False) + "\n", args.output, f"{len(lib)} CSL-JSON items"
-    )
+    _write(json.dumps(lib.to_csl_json(), indent=2, ensure_ascii=False) + "\n", args, f"{len(lib)} CSL-JSON items")
     return 0
 
 
@@ -132,12 +156,12 @@ def _refs(args: argparse.Namespace) -> int:
     try:
         if args.write:
             bib = update_notebook(args.notebook, lib, style=args.style, csl=csl, bib_name=args.bib)
-            print(f"{PROG}: updated the References cell of {args.notebook} and wrote {bib}", file=sys.stderr)
+            _say(f"updated the References cell of {args.notebook} and wrote {bib}")
             return 0
         text = references(args.notebook, lib, style=args.style, csl=csl)
     except (OSError, ValueError) as exc:  # unreadable or invalid notebook, unknown CSL style
         raise _Failure(f"cannot update notebook {args.notebook}: {exc}") from exc
-    _write(text, args.output, "the references section")
+    _write(text, args, "the references section")
     return 0
 
 
@@ -148,14 +172,14 @@ def _library_add(args: argparse.Namespace) -> int:
         reasons = "; ".join(str(problem) for problem in problems) or f"no files in {', '.join(empty)}"
         raise _Failure(f"{reasons}; the library is unchanged")
     for path in remember_paths(args.paths):
-        print(path)
+        print(_printable(path))
     return 0
 
 
 def _library_remove(args: argparse.Namespace) -> int:
     missing = forget_paths(args.paths)
     for path in user_library():
-        print(path)
+        print(_printable(path))
     if missing:
         raise _Failure(f"not in the library: {', '.join(missing)}")
     return 0
@@ -165,7 +189,7 @@ def _library_show(_args: argparse.Namespace) -> int:
     paths = user_library()
     if not paths:
         raise _Failure("the library is empty (load_default() opens the bundled samples); add paths with `library add`")
-    print("\n".join(paths))
+    print(_printable("\n".join(paths)))
     return 0
 
 
@@ -182,7 +206,7 @@ def _db(args: argparse.Namespace) -> int:
         print(f"schema version {before} -> {SCHEMA_VERSION}; role {TEAM_ROLE}; row-level security on notes and status")
     else:
         for role in grant_team(url, args.roles):
-            print(f"{role} is a member of {TEAM_ROLE}")
+            print(_printable(f"{role} is a member of {TEAM_ROLE}"))
     return 0
 
 
@@ -211,11 +235,13 @@ def _parser() -> argparse.ArgumentParser:
     bibtex = commands.add_parser("bibtex", help="export every paper as BibTeX")
     add_dumps(bibtex)
     bibtex.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout (e.g. refs.bib)")
+    bibtex.add_argument("-f", "--force", action="store_true", help="overwrite FILE if it exists")
     bibtex.set_defaults(run=_bibtex)
 
     csl = commands.add_parser("csl", help="export every paper as CSL-JSON (pandoc citeproc, Zotero)")
     add_dumps(csl)
     csl.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout (e.g. refs.json)")
+    csl.add_argument("-f", "--force", action="store_true", help="overwrite FILE if it exists")
     csl.set_defaults(run=_csl)
 
     refs = commands.add_parser("refs", help="the References section (markdown) for the papers a notebook cites")
@@ -226,6 +252,7 @@ def _parser() -> argparse.ArgumentParser:
     refs.add_argument("--write", action="store_true", help="update the notebook's References cell and write the .bib")
     refs.add_argument("--bib", metavar="NAME", default="references.bib", help="the .bib beside the notebook (--write)")
     refs.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    refs.add_argument("-f", "--force", action="store_true", help="overwrite FILE if it exists")
     refs.set_defaults(run=_refs)
 
     library = commands.add_parser("library", help="show or change the user's library (what load_default() opens)")
@@ -257,7 +284,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         status: int = args.run(args)
         return status
     except (_Failure, StoreError) as failure:
-        print(f"{PROG}: error: {failure}", file=sys.stderr)
+        _say(str(failure), "error")
         return 1
     except BrokenPipeError:  # `paper-widgets bibtex … | head`
         sys.stderr.close()

@@ -26,12 +26,23 @@ import numpy as np
 import pandas as pd
 
 from paper_widgets.data.merge import merge_records, normalise_frame
-from paper_widgets.data.readers.sources import expand_paths, is_bibtex, read_bibtex_paths, read_path, read_text
+from paper_widgets.data.readers.sources import (
+    check_regular,
+    expand_paths,
+    is_bibtex,
+    read_bibtex_paths,
+    read_path,
+    read_text,
+)
 from paper_widgets.data.records import DumpError, LoadWarning, PaperWidgetsWarning, records_frame
-from paper_widgets.output.cite import check_style, cite, escape_markdown, markdown_citation, snippet, unknown_key
+from paper_widgets.data.text import valid_unicode
+from paper_widgets.output.cite import check_style, cite, markdown_citation, snippet, unknown_key
 from paper_widgets.output.csl import load_csl_style
 from paper_widgets.output.export import to_bibtex, to_csl_json
+from paper_widgets.output.files import write_text_atomic
+from paper_widgets.output.markdown import escape_markdown
 from paper_widgets.output.notes import notes_markdown
+from paper_widgets.search.arguments import checked_search_arguments
 from paper_widgets.search.engine import match_spans, search
 from paper_widgets.search.index import SearchIndex, row_hashes
 from paper_widgets.store import (
@@ -237,10 +248,11 @@ class Library:
         with store.cache_batch():  # the hashes of a folder of files are recorded in one transaction
             for path, name in files:
                 try:
+                    check_regular(Path(path), name)  # hashing a FIFO or a device would never end
                     digests.append(content_hash(store.file_hash(path), name, context))
-                except OSError:
+                except (OSError, DumpError):
                     digests.append(None)  # read_path below reports it
-        library_name = "library:" + content_hash(*(str(Path(path).resolve()) for path, _ in files))
+        library_name = "library:" + content_hash(*(os.path.realpath(path) for path, _ in files))
         known_digests = [digest for digest in digests if digest is not None]
         library_hash = content_hash(*known_digests) if len(known_digests) == len(digests) else None
         first_problem = len(problems)
@@ -261,7 +273,7 @@ class Library:
             if len(bibtex) > 1:
                 bib_files = [files[i] for i in bibtex]
                 bib_digests = [digests[i] for i in bibtex]
-                group_name = "records:bibtex:" + content_hash(*(str(Path(p).resolve()) for p, _ in bib_files))
+                group_name = "records:bibtex:" + content_hash(*(os.path.realpath(p) for p, _ in bib_files))
                 group_hash = None if None in bib_digests else content_hash(*map(str, bib_digests))
                 if group_hash is not None and (cached := store.cache_get_frame(group_name, group_hash)) is not None:
                     frame, found = cached
@@ -279,7 +291,7 @@ class Library:
                 files = [f for i, f in enumerate(files) if i not in grouped]
                 digests = [d for i, d in enumerate(digests) if i not in grouped]
             for (path, name), digest, size in zip(files, digests, sizes, strict=True):
-                file_name = f"records:{Path(path).resolve()}"
+                file_name = f"records:{os.path.realpath(path)}"
                 if digest is not None and (cached := store.cache_get_frame(file_name, digest)) is not None:
                     frame, found = cached
                     problems.extend(_problems(found))
@@ -378,9 +390,10 @@ class Library:
         ``shared``: visible to your team (a PostgreSQL store), else private. ``expected``: the
         version your editor loaded (:meth:`note_version`); if the note changed since,
         :class:`~paper_widgets.store.NoteConflict` is raised and ``markdown`` stays in the history.
-        Returns the note's new version.
+        Returns the note's new version.  A lone surrogate (pasted from a broken source) becomes
+        U+FFFD: the rest of the note is saved.
         """
-        return self.store.set_note(self._noted(key), markdown, shared=shared, expected=expected)
+        return self.store.set_note(self._noted(key), valid_unicode(markdown), shared=shared, expected=expected)
 
     def note(self, key: str) -> str | None:
         """Your current note on paper ``key``, or None."""
@@ -400,7 +413,7 @@ class Library:
 
     def tag(self, key: str, *tags: str) -> None:
         """Add ``tags`` to paper ``key``."""
-        self.store.tag(self._noted(key), *tags)
+        self.store.tag(self._noted(key), *map(valid_unicode, tags))
 
     def untag(self, key: str, *tags: str) -> None:
         """Remove ``tags`` from paper ``key``."""
@@ -418,11 +431,15 @@ class Library:
         """The read status of paper ``key`` (``"unread"`` until set)."""
         return self.store.status(self._known(key))
 
-    def export_notes(self, path: str | os.PathLike[str] | None = None) -> str:
-        """All notes of this library as one Markdown document (a section per paper); also written to ``path``."""
+    def export_notes(self, path: str | os.PathLike[str] | None = None, *, overwrite: bool = False) -> str:
+        """All notes of this library as one Markdown document (a section per paper); also written to ``path``.
+
+        An existing ``path`` is a FileExistsError unless ``overwrite=True``; the file is written
+        atomically (on any failure the old one is intact).
+        """
         text = notes_markdown(self.df)
         if path is not None:
-            Path(path).write_text(text, encoding="utf-8")
+            write_text_atomic(path, text, overwrite=overwrite)
         return text
 
     def search(self, query: str, limit: int | None = 20, **filters: Any) -> pd.DataFrame:
@@ -432,6 +449,7 @@ class Library:
         first search (or taken from the store's cache), kept on the library and extended when
         papers are added.
         """
+        query, limit, filters = checked_search_arguments(query, limit, filters)  # clear errors, here
         if filters.get("tags") is not None or filters.get("status") is not None:
             return search(self.df, query, limit, index=self._index(), **filters)
         found = search(self._papers, query, limit, index=self._index(), **filters)

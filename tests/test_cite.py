@@ -9,7 +9,8 @@ import pytest
 from nbconvert.filters.citation import citation2latex
 
 import paper_widgets
-from paper_widgets.output.cite import cite, escape_markdown, reference, short_title, snippet, split_sentences
+from paper_widgets.output.cite import cite, reference, short_title, snippet, split_sentences
+from paper_widgets.output.markdown import escape_markdown
 
 
 def paper(**fields: object) -> pd.Series:
@@ -82,7 +83,9 @@ def test_cite_element_escapes_hostile_titles():
     hostile = paper(key="x", title='<script>alert("x")</script> & *bold* $x$: rest')
     out = cite(hostile, "cite")
     assert "<script" not in out
-    assert out.startswith('<cite data-cite="x">(&lt;script&gt;alert("x")&lt;/script&gt; &amp; \\*bold\\* &#36;x&#36;')
+    assert out.startswith(
+        '<cite data-cite="x">(&lt;script&gt;alert("x")&lt;/script&gt; &amp; \\*bold\\* <span>&#36;</span>x<span>&#36;</span>'
+    )
 
 
 def test_default_style_is_pandoc_and_styles_are_validated():

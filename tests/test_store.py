@@ -647,7 +647,7 @@ def test_export_escapes_untrusted_titles() -> None:
     key = lib.df["key"].iloc[0]
     lib.set_note(key, "ok")
     heading = next(line for line in lib.export_notes().splitlines() if line.startswith("## "))
-    assert heading == f"## \\<img src=x onerror=alert(1)\\> \\*Bold\\* \\[link\\](http://x) \\#1 (`{key}`)"
+    assert heading == f"## &lt;img src=x onerror=alert(1)&gt; \\*Bold\\* \\[link\\](http\\://x) \\#1 (`{key}`)"
 
 
 # -- damaged, read-only and misplaced stores: typed errors naming the file -------------------------

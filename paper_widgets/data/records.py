@@ -3,17 +3,21 @@
 Every parser turns its input into :class:`PaperRecord` objects (one per paper it read, tagged with
 the source name and the line the paper started at) and reports problems as :class:`LoadWarning`
 (recoverable: the rest of the input still loads) or :class:`DumpError` (fatal for that one input).
+:func:`bounded` is the choke point every read record passes: values the frame cannot hold (dates
+outside pandas' range, counts beyond int64, lone surrogates) become warnings, never a failed load.
 :func:`records_frame` turns records into the column-wise frame the merge stage works on.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
 import pandas as pd
+
+from paper_widgets.data.text import valid_unicode
 
 __all__ = [
     "KINDS",
@@ -21,7 +25,9 @@ __all__ = [
     "LoadWarning",
     "PaperRecord",
     "PaperWidgetsWarning",
+    "bounded",
     "records_frame",
+    "summarised",
 ]
 
 # Where a record came from; the merge stage ranks fields by it ("date and counts from cards,
@@ -94,6 +100,65 @@ class PaperRecord:
     entry_type: str | None = None
     venue: str | None = None
     fields: dict[str, str] | None = None
+
+
+SUMMARY_LINES = 5  # warnings shown per file before "… and N more"
+
+
+def summarised(problems: Iterable[LoadWarning], first: int = SUMMARY_LINES) -> list[LoadWarning]:
+    """The first ``first`` problems of each file, then one "… and N more in FILE" line per file:
+    a dump with 100,000 bad lines is a few lines of output, not 100,000."""
+    shown: list[LoadWarning] = []
+    hidden: dict[str, int] = {}
+    for problem in problems:
+        seen = hidden.get(problem.source, 0)
+        if seen < first:
+            shown.append(problem)
+        hidden[problem.source] = seen + 1
+    for source, count in hidden.items():
+        if count > first:
+            shown.append(LoadWarning(source, None, f"… and {count - first} more warnings in this file"))
+    return shown
+
+
+# What the frame's columns can hold: datetime64[ns] and Int64.
+_DATE_RANGE = (pd.Timestamp.min.date(), pd.Timestamp.max.date())
+_COUNT_RANGE = (0, 2**63 - 1)
+_COUNTS = ("n_authors", "upvotes", "comments")
+_TEXTS = ("title", "abstract", "source", "arxiv_id", "organization", "doi", "citekey", "entry_type", "venue")
+
+
+def _bounded(record: PaperRecord, warnings: list[LoadWarning]) -> PaperRecord:
+    def warn(message: str) -> None:
+        warnings.append(LoadWarning(record.source, record.line, message))
+
+    low, high = _DATE_RANGE
+    if record.published is not None and not low < record.published < high:
+        warn(f"date {record.published.isoformat()} is outside {low.year}–{high.year}; left empty")
+        record.published = None
+    for name in _COUNTS:
+        count = getattr(record, name)
+        if count is not None and not _COUNT_RANGE[0] <= count <= _COUNT_RANGE[1]:
+            size = "negative" if count < 0 else "above 2^63"
+            warn(f"{name.replace('n_', 'number of ')} {size}; left empty")
+            setattr(record, name, None)
+    texts = [getattr(record, name) or "" for name in _TEXTS] + list(record.authors)
+    texts += [*(record.fields or {}).keys(), *(record.fields or {}).values()]
+    if not all(text.isascii() for text in texts) and any(valid_unicode(text) != text for text in texts):
+        warn("invalid Unicode (lone surrogates) replaced by U+FFFD")
+        for name in _TEXTS:
+            if (value := getattr(record, name)) is not None:
+                setattr(record, name, valid_unicode(value))
+        record.authors = tuple(valid_unicode(author) for author in record.authors)
+        if record.fields is not None:
+            record.fields = {valid_unicode(k): valid_unicode(v) for k, v in record.fields.items()}
+    return record
+
+
+def bounded(records: Iterable[PaperRecord], warnings: list[LoadWarning]) -> Iterator[PaperRecord]:
+    """``records`` with every value the library can hold: an out-of-range date or count is left
+    empty and a string with lone surrogates repaired, each with a warning naming source and line."""
+    return (_bounded(record, warnings) for record in records)
 
 
 def records_frame(records: Iterable[PaperRecord]) -> pd.DataFrame:

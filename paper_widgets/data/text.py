@@ -11,13 +11,24 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["ARXIV_VERSION", "MONTHS", "fold", "is_text", "month_number", "text_items", "without_arxiv_version", "words"]
+__all__ = [
+    "ARXIV_VERSION",
+    "MONTHS",
+    "fold",
+    "is_text",
+    "month_number",
+    "text_items",
+    "valid_unicode",
+    "without_arxiv_version",
+    "words",
+]
 
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
 # BibTeX's month macros, which are also the three-letter abbreviations of dumps and arXiv dates.
 MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _MONTH_NUMBERS = {name: number for number, name in enumerate(MONTHS, 1)}
 ARXIV_VERSION = re.compile(r"v\d+$", re.IGNORECASE)
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def fold(text: str) -> str:
@@ -36,6 +47,12 @@ def words(text: str) -> list[str]:
 def is_text(value: object) -> bool:
     """Whether a cell of the library holds real text: a string that is not blank (NA, None and "" are not)."""
     return isinstance(value, str) and bool(value.strip())
+
+
+def valid_unicode(text: str) -> str:
+    """``text`` with lone surrogates (which JSON ``"\\ud83d"`` escapes can produce, and which no
+    encoder, database or terminal accepts) replaced by U+FFFD; everything else kept."""
+    return text if text.isascii() else _LONE_SURROGATE.sub("\ufffd", text)
 
 
 def text_items(value: object) -> list[str]:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from paper_widgets.kernel.protocol import COMM_TARGET, make_request
+from paper_widgets.kernel.protocol import COMM_TARGET, PROTOCOL_VERSION, make_request
 
 __all__ = ["Bridge", "Delivery", "get_bridge", "insert", "read_cells", "upsert_cell"]
 
@@ -169,10 +169,17 @@ class Bridge:
         return self._shell
 
     # -- answers ---------------------------------------------------------------------------------
-    def _on_reply(self, delivery: Delivery, msg: dict[str, Any]) -> None:
-        data = msg.get("content", {}).get("data", {})
+    def _on_reply(self, delivery: Delivery, msg: object) -> None:
+        content = msg.get("content") if isinstance(msg, dict) else None
+        data = content.get("data") if isinstance(content, dict) else None
+        if (
+            not isinstance(data, dict)
+            or data.get("request_id") != delivery.request["request_id"]
+            or data.get("version") != PROTOCOL_VERSION
+        ):
+            return  # not this request's answer (malformed, another request, another protocol): ignored
         self.receiver = True
-        status: Status = "ok" if data.get("ok") else "failed"
+        status: Status = "ok" if data.get("ok") is True else "failed"
         delivery._resolve(status, str(data.get("message", "")), data)
 
     def _on_close(self, delivery: Delivery) -> None:

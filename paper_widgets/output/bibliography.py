@@ -27,9 +27,10 @@ import nbformat
 import pandas as pd
 
 from paper_widgets.kernel.protocol import METADATA_KEY, REFERENCES_ROLE
-from paper_widgets.output.cite import check_style, escape_markdown, markdown_citation, markdown_reference
+from paper_widgets.output.cite import check_style, markdown_citation, markdown_reference
 from paper_widgets.output.csl import CslStyle, csl_bibliography, with_arxiv_dates
 from paper_widgets.output.export import to_bibtex
+from paper_widgets.output.markdown import escape_markdown
 
 __all__ = [
     "BIB_NAME",
@@ -52,15 +53,16 @@ BIB_NAME = "references.bib"
 
 _FENCE_OPEN = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _INLINE_CODE = re.compile(r"(?<!`)(`+)(?!`)(.+?)(?<!`)\1(?!`)", re.DOTALL)
-_HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _MYST_ROLE = re.compile(r"\{cite(?::[\w-]+)?\}$")
 _MYST_NOTES = re.compile(r"^\s*\{[^{}]*\}|\{[^{}]*\}\s*$")
+# Every variable-length part of a citation stops at the next character that could open another
+# one ("<", "[", "{"), so text full of unclosed openers ("<a <a <a …") is scanned in linear time.
 _CITATION = re.compile(
     r"""
       \{cite(?::[\w-]+)?\}`(?P<myst>[^`]*)`                                   # MyST role
     | \\(?:no|paren|text|auto|foot|super)?cite(?:[pt]|alp|alt|author|year)?\*?
-        (?:\s*\[[^\]]*\]){0,2}\s*\{(?P<latex>[^}]*)\}                        # LaTeX / natbib / biblatex
-    | <[A-Za-z][\w-]*\b[^>]*?\bdata-cite\s*=\s*(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)')   # HTML (nbconvert)
+        (?:\s*\[[^][]*\]){0,2}\s*\{(?P<latex>[^{}]*)\}                     # LaTeX / natbib / biblatex
+    | <[A-Za-z][\w-]*\b[^<>]*?\bdata-cite\s*=\s*(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)')  # HTML (nbconvert)
     | (?<![\w@.+\\/:=-])-?@\{(?P<braced>[^}]+)\}                             # pandoc @{key}
     | (?<![\w@.+\\/:=-])-?@(?P<pandoc>[\w](?:\w|[:.\#$%&+?<>~/-](?=\w))*)    # pandoc @key; not e-mail
     """,
@@ -74,9 +76,23 @@ def is_references_cell(cell: Mapping[str, Any]) -> bool:
     return isinstance(marker, Mapping) and marker.get("role") == REFERENCES_ROLE
 
 
-def _blank(match: re.Match[str]) -> str:
-    """The match replaced by spaces (newlines kept), so later positions stay comparable."""
-    return re.sub(r"[^\n]", " ", match.group())
+def _blank(text: str) -> str:
+    """``text`` replaced by spaces (newlines kept), so later positions stay comparable."""
+    return re.sub(r"[^\n]", " ", text)
+
+
+def _without_comments(text: str) -> str:
+    """``text`` with every closed ``<!-- … -->`` blanked out; found with ``str.find`` in one pass
+    (a regex retried from each of many unclosed ``<!--`` would be quadratic)."""
+    parts, done = [], 0
+    while (opening := text.find("<!--", done)) >= 0:
+        closing = text.find("-->", opening + 4)
+        if closing < 0:
+            break  # no comment can close after this point either
+        end = closing + 3
+        parts += [text[done:opening], _blank(text[opening:end])]
+        done = end
+    return "".join(parts) + text[done:]
 
 
 def _without_code(source: str) -> str:
@@ -99,11 +115,15 @@ def _without_code(source: str) -> str:
             lines.append("")
         else:
             lines.append(line)
-    text = _HTML_COMMENT.sub(_blank, "\n".join(lines))
+    text = _without_comments("\n".join(lines))
 
     def code_span(match: re.Match[str]) -> str:
         # {cite}`k1,k2` looks like inline code to a code-span scanner; keep the role's argument.
-        return match.group() if _MYST_ROLE.search(text[max(0, match.start() - 40) : match.start()]) else _blank(match)
+        return (
+            match.group()
+            if _MYST_ROLE.search(text[max(0, match.start() - 40) : match.start()])
+            else _blank(match.group())
+        )
 
     return _INLINE_CODE.sub(code_span, text)
 

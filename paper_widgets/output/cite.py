@@ -2,7 +2,8 @@
 
 Functions here take rows (``pd.Series``) or frames of ``lib.df`` rows in the order they should be
 cited; the :class:`~paper_widgets.Library` facade looks keys up and delegates.  Text from dumps is
-untrusted, so everything that reaches markdown or HTML goes through :func:`escape_markdown`.
+untrusted, so everything that reaches markdown or HTML goes through
+:func:`paper_widgets.output.markdown.escape_markdown`.
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ from rapidfuzz import fuzz, process
 
 from paper_widgets.data.text import words
 from paper_widgets.output.csl import GAP, CslStyle, csl_bibliography, csl_citation, short_title
+from paper_widgets.output.markdown import escape_markdown
 from paper_widgets.vocabulary import DEFAULT_STYLE, STYLES
 
 __all__ = [
     "check_style",
     "cite",
-    "escape_markdown",
     "markdown_citation",
     "markdown_reference",
     "reference",
@@ -50,23 +51,7 @@ def unknown_key(key: str, known: Iterable[str]) -> KeyError:
     return KeyError(f"no paper with key {key!r} in this library{hint}")
 
 
-# -- markdown escaping ---------------------------------------------------------------------------
-
-# Structure characters get a backslash; characters that JupyterLab reads before markdown does
-# (``$`` and ``\`` start math there) or that are HTML become character references, which every
-# CommonMark renderer shows literally.  ``@`` would start a pandoc citation.
-_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "\\": "&#92;", "$": "&#36;"}
-_SPECIAL = re.compile(r"[&<>\\$`*_\[\]#|~@]")
-_LINE_START_MARKER = re.compile(r"^(\d+)([.)])|^([-+=])(?=\s|$)")
 _WHITESPACE = re.compile(r"\s+")
-
-
-def escape_markdown(text: str) -> str:
-    """``text`` as one markdown line that renders exactly as it reads (whitespace runs become one space)."""
-    text = _WHITESPACE.sub(" ", text).strip()
-    text = _SPECIAL.sub(lambda m: _ENTITIES.get(m.group()) or "\\" + m.group(), text)
-    # "1. Intro" or "- item" at the start of a line would become a list.
-    return _LINE_START_MARKER.sub(lambda m: f"{m[1]}\\{m[2]}" if m[1] else f"\\{m[3]}", text)
 
 
 # -- references and citations ---------------------------------------------------------------------
@@ -85,7 +70,7 @@ def reference(row: pd.Series, *, markdown: bool = False, csl: CslStyle | None = 
 
 def markdown_reference(entry: str) -> str:
     """A plain reference-list ``entry`` escaped for markdown, its trailing URL made a link."""
-    url = re.search(r"\s(https?://[^\s<>\\]+?)\.?$", entry)
+    url = re.search(r"\s(https?://[^\s<>\\$]+?)\.?$", entry)  # "$" would reach MathJax
     if url is None:
         return escape_markdown(entry)
     return f"{escape_markdown(entry[: url.start()])} <{url[1]}>{entry[url.end(1) :]}"
@@ -205,17 +190,19 @@ _ABBREVIATIONS = frozenset(
         "wrt",
     ]
 )
-# A candidate end: terminal punctuation, optional closing quotes/brackets, whitespace.
-_BOUNDARY = re.compile(r"[.!?]+[\"'”’)\]]*\s+")
-_LAST_WORD = re.compile(r"(\S+)$")
+# A candidate end: a run of terminal punctuation (matched from its first character only, so a long
+# run is scanned once), optional closing quotes/brackets, whitespace.
+_BOUNDARY = re.compile(r"(?<![.!?])[.!?]+[\"'”’)\]]*\s+")
 
 
-def _ends_sentence(before: str, after: str) -> bool:
-    """Whether the punctuation ending ``before`` closes a sentence, ``after`` being the rest."""
-    if not after or after[0].islower():
+def _ends_sentence(text: str, stop: int, after: int) -> bool:
+    """Whether the punctuation at ``text[stop - 1]`` closes a sentence whose successor starts at ``after``.
+
+    Looks only at the word before ``stop`` and the character at ``after``: linear over a whole text.
+    """
+    if after >= len(text) or text[after].islower():
         return False  # "approx. the", "e.g. convolutional"
-    last = _LAST_WORD.search(before)
-    word = last.group(1) if last else ""
+    word = text[text.rfind(" ", 0, stop) + 1 : stop]
     if not word.endswith("."):
         return True  # "!" or "?" (or "." inside a closing quote)
     stem = word.rstrip(".").lstrip("([\"'").lower()
@@ -227,15 +214,16 @@ def _ends_sentence(before: str, after: str) -> bool:
 
 def split_sentences(text: str) -> list[str]:
     """The sentences of ``text``; copes with "e.g.", "et al.", "i.e.", "Fig. 3", "vs.", initials,
-    decimals and URLs (a period needs following whitespace to end a sentence)."""
+    decimals and URLs (a period needs following whitespace to end a sentence).  Linear in ``text``."""
     text = _WHITESPACE.sub(" ", text or "").strip()
     sentences, start = [], 0
     for boundary in _BOUNDARY.finditer(text):
-        end = boundary.end()
-        before = text[start : boundary.start() + len(boundary.group().rstrip())]
-        if before.strip() and _ends_sentence(text[: boundary.start() + 1], text[end:]):
-            sentences.append(before.strip())
-            start = end
+        stop = boundary.start() + len(boundary.group().rstrip())
+        if _ends_sentence(text, boundary.start() + 1, boundary.end()):
+            sentence = text[start:stop].strip()
+            if sentence:
+                sentences.append(sentence)
+                start = boundary.end()
     if text[start:].strip():
         sentences.append(text[start:].strip())
     return sentences

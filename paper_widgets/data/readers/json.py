@@ -63,8 +63,16 @@ def _date(value: object) -> date | None:
         return None
 
 
-def _int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+def _count(value: object, source: str, line: int, warnings: list[LoadWarning]) -> int | None:
+    """A whole number (``3`` or ``3.0``; ``1e30`` too: the records stage bounds it), else None
+    with a warning unless the value is simply absent."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if value is not None:
+        warnings.append(LoadWarning(source, line, f"upvotes {str(value)[:40]!r} is not a whole number; left empty"))
+    return None
 
 
 def _authors(obj: dict[str, object]) -> tuple[str, ...]:
@@ -122,7 +130,7 @@ def record_from_object(obj: object, source: str, line: int, warnings: list[LoadW
         published=published,
         n_authors=len(authors) or None,
         authors=authors,
-        upvotes=None if is_arxiv else _int(paper.get("upvotes", obj.get("upvotes"))),
+        upvotes=None if is_arxiv else _count(paper.get("upvotes", obj.get("upvotes")), source, line, warnings),
         arxiv_id=arxiv_id.strip() if isinstance(arxiv_id, str) and arxiv_id.strip() else None,
         doi=doi.strip().lower() if isinstance(doi := paper.get("doi"), str) and doi.strip() else None,
     )

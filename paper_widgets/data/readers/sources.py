@@ -5,17 +5,22 @@ obvious non-text skipped) and globs.  The format comes from the first bytes, nev
 ``[`` or a multi-line ``{`` document → HF API JSON, one ``{...}`` per line → JSON-lines (arXiv
 snapshot or HF objects, streamed), ``@type{`` → BibTeX, anything else → a page dump.  Page dumps
 and JSON-lines are read line by line, so their size is bounded only by the records they hold.
+Only regular files are opened (a FIFO or device would block forever, a symlink loop cannot be
+resolved): anything else is a warning.  Text is UTF-8 (a BOM is honoured, UTF-16 included) with
+any line endings, CR-only too.
 The BibTeX files of one load are read together (:func:`read_bibtex_paths`), as BibTeX reads the
 files of one ``\bibliography{abbrev,refs}``: macros and crossrefs of one resolve in the others.
 """
 
 from __future__ import annotations
 
+import codecs
 import glob
 import io
 import json
 import os
 import re
+import stat
 from collections.abc import Iterable, Iterator
 from datetime import date
 from pathlib import Path
@@ -23,10 +28,11 @@ from pathlib import Path
 from paper_widgets.data.readers.bibtex import parse_bibtex, parse_bibtex_files
 from paper_widgets.data.readers.dump import parse_dump
 from paper_widgets.data.readers.json import parse_json, parse_jsonl
-from paper_widgets.data.records import DumpError, LoadWarning, PaperRecord
+from paper_widgets.data.records import DumpError, LoadWarning, PaperRecord, bounded
 
 __all__ = [
     "MAX_DOCUMENT_BYTES",
+    "check_regular",
     "detect_format",
     "expand_paths",
     "is_bibtex",
@@ -75,6 +81,10 @@ _SKIP_SUFFIXES = frozenset(
     ]
 )
 _BIBTEX_START = re.compile(r"@\s*[A-Za-z]+\s*[{(]")
+# After leading free text (a Zotero or JabRef banner), a line opening an entry with a brace.
+_BIBTEX_ENTRY_LINE = re.compile(r"^@\s*[A-Za-z]+\s*\{", re.MULTILINE)
+_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+_UNDECODABLE = re.compile("[\udc80-\udcff]")  # what surrogateescape makes of bytes that are not UTF-8
 
 
 def detect_format(head: str) -> str:
@@ -92,7 +102,7 @@ def detect_format(head: str) -> str:
     for line in stripped.splitlines():
         line = line.strip()
         if line and not line.startswith("%"):
-            return "bibtex" if _BIBTEX_START.match(line) else "dump"
+            return "bibtex" if _BIBTEX_START.match(line) or _BIBTEX_ENTRY_LINE.search(stripped) else "dump"
     return "dump"
 
 
@@ -110,17 +120,51 @@ def _dispatch(
 
 def read_text(text: str, source: str, warnings: list[LoadWarning], today: date | None = None) -> list[PaperRecord]:
     """Every record in ``text`` (any format); raises :class:`DumpError` if it cannot be read at all."""
-    return list(_dispatch(detect_format(text[:_HEAD_BYTES]), text, source, warnings, today))
+    return list(bounded(_dispatch(detect_format(text[:_HEAD_BYTES]), text, source, warnings, today), warnings))
 
 
-def _decoded_lines(binary: Iterable[bytes], source: str, warnings: list[LoadWarning]) -> Iterator[str]:
-    """UTF-8 lines of a file; a line with bad bytes is kept (replacement characters) with a warning."""
-    for number, raw in enumerate(binary, 1):
-        try:
-            yield raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            warnings.append(LoadWarning(source, number, f"bytes that are not UTF-8 ({exc.reason}) replaced"))
-            yield raw.decode("utf-8", errors="replace")
+def _decoded_lines(binary: io.BufferedReader, source: str, warnings: list[LoadWarning]) -> Iterator[str]:
+    """UTF-8 lines of a file, any line endings; a line with bad bytes is kept (replacement
+    characters) with a warning."""
+    text = io.TextIOWrapper(binary, encoding="utf-8", errors="surrogateescape", newline=None)
+    try:
+        for number, line in enumerate(text, 1):
+            if not line.isascii() and _UNDECODABLE.search(line):
+                warnings.append(LoadWarning(source, number, "bytes that are not UTF-8 replaced"))
+                line = line.encode("utf-8", "surrogateescape").decode("utf-8", errors="replace")
+            yield line
+    finally:
+        text.detach()  # the caller owns and closes the file
+
+
+def check_regular(path: Path, source: str) -> None:
+    """DumpError unless ``path`` is a regular file: opening a FIFO or a device blocks or never ends,
+    and a symlink loop has nothing to open."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        raise DumpError(f"cannot read: {exc.strerror or exc}", source) from exc
+    if not stat.S_ISREG(mode):
+        kind = "a FIFO" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else None
+        raise DumpError(f"not a regular file ({kind or 'a socket or directory'}); skipped", source)
+
+
+def _encoding(head: bytes) -> str:
+    """UTF-16 when a UTF-16 byte order mark starts ``head``, else UTF-8 (its BOM skipped if present)."""
+    return "utf-16" if head.startswith(_UTF16_BOMS) else "utf-8-sig"
+
+
+def _read_whole(binary: io.BufferedIOBase, fmt: str, source: str, encoding: str) -> str:
+    size = os.fstat(binary.fileno()).st_size
+    if size > MAX_DOCUMENT_BYTES:
+        hint = " (convert it to JSON-lines, which is streamed)" if fmt == "json" else ""
+        raise DumpError(f"{fmt} file of {size / 2**20:.0f} MiB is too large to parse whole{hint}", source)
+    data = binary.read()
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise DumpError(f"not {encoding.upper().removesuffix('-SIG')} text ({exc.reason})", source, line) from exc
 
 
 def read_path(
@@ -128,9 +172,13 @@ def read_path(
 ) -> list[PaperRecord]:
     """Every record in the file at ``path``; raises :class:`DumpError` if it cannot be read at all."""
     source = source or str(path)
+    check_regular(path, source)
     try:
         with open(path, "rb") as f:
             head = f.read(_HEAD_BYTES)
+            f.seek(0)
+            if _encoding(head) == "utf-16":  # read whole: lines of UTF-16 are not byte lines
+                return read_text(_read_whole(f, "UTF-16", source, "utf-16"), source, warnings, today)
             if b"\x00" in head:
                 raise DumpError("binary file (NUL bytes), not a paper dump", source)
             try:
@@ -141,34 +189,26 @@ def read_path(
                     raise DumpError(f"not UTF-8 text ({exc.reason})", source, line) from exc
                 head_text = head[: exc.start].decode("utf-8")
             fmt = detect_format(head_text)
-            f.seek(0)
             if fmt in ("json", "bibtex"):
-                size = os.fstat(f.fileno()).st_size
-                if size > MAX_DOCUMENT_BYTES:
-                    hint = " (convert it to JSON-lines, which is streamed)" if fmt == "json" else ""
-                    raise DumpError(f"{fmt} file of {size / 2**20:.0f} MiB is too large to parse whole{hint}", source)
-                data = f.read()
-                try:
-                    text = data.decode("utf-8-sig")
-                except UnicodeDecodeError as exc:
-                    line = data.count(b"\n", 0, exc.start) + 1
-                    raise DumpError(f"not UTF-8 text ({exc.reason})", source, line) from exc
-                return list(_dispatch(fmt, text, source, warnings, today))
-            if fmt == "jsonl":  # json.loads takes the raw bytes of each line
-                return list(parse_jsonl(f, source, warnings))
-            return list(parse_dump(_decoded_lines(f, source, warnings), source, warnings, today))
+                records = _dispatch(fmt, _read_whole(f, fmt, source, "utf-8-sig"), source, warnings, today)
+            elif fmt == "jsonl":  # json.loads takes the raw bytes of each line
+                records = parse_jsonl(f, source, warnings)
+            else:
+                records = parse_dump(_decoded_lines(f, source, warnings), source, warnings, today)
+            return list(bounded(records, warnings))
     except OSError as exc:
         raise DumpError(f"cannot read: {exc.strerror or exc}", source) from exc
 
 
 def is_bibtex(path: Path) -> bool:
-    """Whether the file at ``path`` holds BibTeX (by content; an unreadable file does not)."""
+    """Whether the file at ``path`` holds BibTeX (by content; an unreadable or special file does not)."""
     try:
+        check_regular(path, str(path))
         with open(path, "rb") as f:
             head = f.read(_HEAD_BYTES)
-    except OSError:
+    except (OSError, DumpError):
         return False
-    return detect_format(head.decode("utf-8", errors="ignore")) == "bibtex"
+    return detect_format(head.decode(_encoding(head), errors="ignore")) == "bibtex"
 
 
 def read_bibtex_paths(paths: Iterable[tuple[Path, str]], warnings: list[LoadWarning]) -> list[PaperRecord]:
@@ -176,40 +216,49 @@ def read_bibtex_paths(paths: Iterable[tuple[Path, str]], warnings: list[LoadWarn
     texts = []
     for path, source in paths:
         try:
-            size = os.stat(path).st_size
-            if size > MAX_DOCUMENT_BYTES:
-                raise DumpError(f"bibtex file of {size / 2**20:.0f} MiB is too large to parse whole", source)
-            data = Path(path).read_bytes()
-            try:
-                texts.append((data.decode("utf-8-sig"), source))
-            except UnicodeDecodeError as exc:
-                line = data.count(b"\n", 0, exc.start) + 1
-                raise DumpError(f"not UTF-8 text ({exc.reason})", source, line) from exc
+            check_regular(Path(path), source)
+            with open(path, "rb") as f:
+                texts.append((_read_whole(f, "bibtex", source, _encoding(f.peek(4)[:4])), source))
         except OSError as exc:
             warnings.append(DumpError(f"cannot read: {exc.strerror or exc}", source).as_warning())
         except DumpError as exc:
             warnings.append(exc.as_warning())
-    return list(parse_bibtex_files(texts, warnings))
+    return list(bounded(parse_bibtex_files(texts, warnings), warnings))
 
 
 def _is_candidate(path: Path) -> bool:
     return not path.name.startswith(".") and path.suffix.lower() not in _SKIP_SUFFIXES
 
 
+def _regular(path: Path, warnings: list[LoadWarning]) -> bool:
+    """Whether ``path`` is a regular file to read; a special file or a symlink loop is a warning."""
+    try:
+        check_regular(path, str(path))
+    except DumpError as exc:
+        warnings.append(exc.as_warning())
+        return False
+    return True
+
+
 def expand_paths(paths: Iterable[str | os.PathLike[str]], warnings: list[LoadWarning]) -> list[Path]:
-    """Files named by ``paths`` (files, directories searched recursively, globs), each once, in order."""
+    """Regular files named by ``paths`` (files, directories searched recursively, globs), each once,
+    in order; special files, symlink loops and unreadable folders are warnings."""
     found: list[Path] = []
     for item in paths:
         path = Path(item).expanduser()
         if path.is_dir():
-            for root, dirs, files in os.walk(path):
+
+            def unreadable(error: OSError) -> None:
+                warnings.append(LoadWarning(error.filename, None, f"folder skipped: {error.strerror or error}"))
+
+            for root, dirs, files in os.walk(path, onerror=unreadable):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 found.extend(Path(root) / name for name in sorted(files) if _is_candidate(Path(name)))
-        elif path.exists():
+        elif os.path.lexists(path):
             found.append(path)
         elif glob.has_magic(str(path)):
             matches = sorted(Path(p) for p in glob.glob(str(path), recursive=True))
-            matched = [p for p in matches if p.is_file() and _is_candidate(p)]
+            matched = [p for p in matches if not p.is_dir() and _is_candidate(p)]
             if not matched:
                 warnings.append(LoadWarning(str(item), None, "pattern matched no files"))
             found.extend(matched)
@@ -218,4 +267,4 @@ def expand_paths(paths: Iterable[str | os.PathLike[str]], warnings: list[LoadWar
     unique: dict[Path, None] = {}
     for p in found:
         unique.setdefault(p, None)
-    return list(unique)
+    return [p for p in unique if _regular(p, warnings)]

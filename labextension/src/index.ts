@@ -19,7 +19,12 @@ function parentMsgId(msg: KernelMessage.ICommOpenMsg): string {
   return 'msg_id' in msg.parent_header ? msg.parent_header.msg_id : '';
 }
 
-function answer(panel: NotebookPanel, memory: MarkdownCursorMemory, comm: Kernel.IComm, msg: KernelMessage.ICommOpenMsg): void {
+function answer(
+  panel: NotebookPanel,
+  memory: MarkdownCursorMemory,
+  comm: Kernel.IComm,
+  msg: KernelMessage.ICommOpenMsg
+): void {
   const request = parseRequest(msg.content.data);
   let reply: IReply;
   if (typeof request === 'string') {
@@ -29,7 +34,12 @@ function answer(panel: NotebookPanel, memory: MarkdownCursorMemory, comm: Kernel
     try {
       reply = applyRequest(panel, request, parentMsgId(msg), memory);
     } catch (error) {
-      reply = { version: PROTOCOL_VERSION, request_id: request.request_id, ok: false, message: `JupyterLab failed: ${String(error)}` };
+      reply = {
+        version: PROTOCOL_VERSION,
+        request_id: request.request_id,
+        ok: false,
+        message: `JupyterLab failed: ${String(error)}`
+      };
     }
   }
   if (!reply.ok) {
@@ -71,7 +81,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
         const code = 'import paper_widgets as _pw\n_pw.update_references()';
         const reply = await kernel.requestExecute({ code, silent: true, store_history: false }).done;
         if (reply.content.status === 'error') {
-          Notification.error(`paper_widgets could not update the References cell: ${reply.content.ename}: ${reply.content.evalue}`);
+          Notification.error(
+            `paper_widgets could not update the References cell: ${reply.content.ename}: ${reply.content.evalue}`
+          );
         }
       }
     });

@@ -6,6 +6,7 @@
 import { Cell, CodeCell, MarkdownCell } from '@jupyterlab/cells';
 import { NotebookPanel } from '@jupyterlab/notebook';
 
+import { citationText } from './insertion';
 import { indexOfRole, insertionIndex } from './placement';
 import {
   CellType,
@@ -15,7 +16,8 @@ import {
   IUpsertRequest,
   METADATA_KEY,
   PROTOCOL_VERSION,
-  Request
+  Request,
+  Where
 } from './protocol';
 
 /** What a reply says besides the request id and version. */
@@ -66,22 +68,29 @@ function showRendered(cell: Cell | undefined): void {
   }
 }
 
-function insertAtCursor(cell: MarkdownCell, text: string): boolean {
+function insertAtCursor(cell: MarkdownCell, request: IInsertRequest, asCitation: boolean): boolean {
   const editor = cell.editor;
   if (!editor) {
     return false;
   }
   const offset = editor.getOffsetAt(editor.getCursorPosition());
+  const text = asCitation ? citationText(cell.model.sharedModel.getSource(), offset, request.text) : request.text;
   cell.model.sharedModel.updateSource(offset, offset, text);
   editor.setCursorPosition(editor.getPositionAt(offset + text.length)!);
   return true;
 }
 
-function insert(panel: NotebookPanel, request: IInsertRequest, parentMsgId: string, memory: MarkdownCursorMemory): Outcome {
+function insert(
+  panel: NotebookPanel,
+  request: IInsertRequest,
+  parentMsgId: string,
+  memory: MarkdownCursorMemory,
+  asCitation = false
+): Outcome {
   const notebook = panel.context.path;
   if (request.where === 'cursor') {
     const edited = memory.editedCell(panel);
-    if (edited && insertAtCursor(edited, request.text)) {
+    if (edited && insertAtCursor(edited, request, asCitation)) {
       return {
         ok: true,
         message: `Inserted at the cursor of the markdown cell being edited in ${notebook}.`,
@@ -92,7 +101,10 @@ function insert(panel: NotebookPanel, request: IInsertRequest, parentMsgId: stri
   }
   const index = newCellIndex(panel, parentMsgId);
   addCell(panel, index, request.cell_type, request.text);
-  const fallback = request.where === 'cursor' ? 'No markdown cell was being edited, so it went into a new cell' : 'Inserted a new cell';
+  const fallback =
+    request.where === 'cursor'
+      ? 'No markdown cell was being edited, so it went into a new cell'
+      : 'Inserted a new cell';
   return { ok: true, message: `${fallback} at position ${index + 1} of ${notebook}.`, notebook, cell_index: index };
 }
 
@@ -106,7 +118,12 @@ function upsert(panel: NotebookPanel, request: IUpsertRequest): Outcome {
   );
   if (index < 0) {
     addCell(panel, shared.cells.length, request.cell_type, request.text, request.role);
-    return { ok: true, message: `Added the ${request.role} cell at the end of ${notebook}.`, notebook, cell_index: shared.cells.length - 1 };
+    return {
+      ok: true,
+      message: `Added the ${request.role} cell at the end of ${notebook}.`,
+      notebook,
+      cell_index: shared.cells.length - 1
+    };
   }
   shared.cells[index].setSource(request.text);
   showRendered(panel.content.widgets[index]);
@@ -119,7 +136,12 @@ function read(panel: NotebookPanel): Outcome {
     source: cell.getSource(),
     metadata: cell.getMetadata() as Record<string, unknown>
   }));
-  return { ok: true, message: `Read ${cells.length} cells of ${panel.context.path}.`, notebook: panel.context.path, cells };
+  return {
+    ok: true,
+    message: `Read ${cells.length} cells of ${panel.context.path}.`,
+    notebook: panel.context.path,
+    cells
+  };
 }
 
 /** Apply `request` to `panel`; `parentMsgId` is the kernel request (cell run or widget event) that sent it. */
@@ -141,6 +163,37 @@ export function applyRequest(
     case 'read':
       return { ...base, ...read(panel) };
     case 'hello':
-      return { ...base, ok: true, message: 'The paper-widgets JupyterLab extension is listening.', notebook: panel.context.path };
+      return {
+        ...base,
+        ok: true,
+        message: 'The paper-widgets JupyterLab extension is listening.',
+        notebook: panel.context.path
+      };
   }
+}
+
+/**
+ * Insert a citation (or snippet) from JupyterLab itself, no kernel involved:
+ * at the cursor of the markdown cell being edited (or the last one edited),
+ * spaced from the word before, else in a new cell below the active cell.
+ */
+export function insertFromLab(
+  panel: NotebookPanel,
+  memory: MarkdownCursorMemory,
+  text: string,
+  options: { cellType?: CellType; where?: Where; asCitation?: boolean } = {}
+): IReply {
+  const request: IInsertRequest = {
+    version: PROTOCOL_VERSION,
+    request_id: '',
+    action: 'insert',
+    text,
+    cell_type: options.cellType ?? 'markdown',
+    where: options.where ?? 'cursor'
+  };
+  const base = { version: PROTOCOL_VERSION, request_id: '' };
+  if (!panel.content.model) {
+    return { ...base, ok: false, message: `${panel.context.path} is not loaded yet.` };
+  }
+  return { ...base, ...insert(panel, request, '', memory, options.asCitation ?? false) };
 }

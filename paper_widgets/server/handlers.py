@@ -41,7 +41,7 @@ _T = TypeVar("_T")
 SERVICE = "paper_widgets_service"  # key of the service in the tornado application's settings
 
 
-class _Handler(APIHandler):  # type: ignore[misc]
+class _Handler(APIHandler):
     """Shared plumbing: the service, JSON in and out, library errors as 4xx answers."""
 
     @property

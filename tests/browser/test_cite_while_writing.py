@@ -9,11 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import nbformat
+import pytest
 from playwright.sync_api import Page, expect
 
 import paper_widgets as pw
 
-from .lab import Lab, cells
+from .lab import Lab, cells, start_lab
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
@@ -187,3 +188,48 @@ def test_references_cell_appears_and_follows_new_citations(page: Page, lab: Lab)
     model = cells(page, name)
     assert len(model) == 3 and model[1]["source"] == "More text [@AgentWorkflowMemory]"
     assert model[2]["source"] == pw.references({"cells": model[:2]}, lib, "pandoc")
+
+
+HOSTILE_DUMP = (
+    "Daily Papers\n\n"
+    'Pwned <img src=x onerror="window.__pwned=1"> Paper <script>window.__pwned=2</script>\n\n'
+    'An abstract with <img src=x onerror="window.__pwned=3"> in it. It is hostile.\n\n'
+    "A Second Harmless Paper Title\n\nThis abstract is about harmless robots. Nothing else.\n"
+)
+BROKEN_BIB = (
+    "@article{kept,\n  title = {Zebrafish Fin Regeneration Atlas},\n  author = {Doe, Jane},\n  year = {2024},\n"
+    "  abstract = {A single-cell atlas of fin regrowth.}\n}\n\n@article{broken,\n  title = {No closing brace\n"
+)
+
+
+def test_sidebar_adds_files_with_their_warnings_and_shows_hostile_text_literally(
+    page: Page, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # Its own JupyterLab: adding files changes the user's library, which the other tests share.
+    own = start_lab(tmp_path_factory.mktemp("jupyterlab_uploads"))
+    try:
+        uploads = tmp_path_factory.mktemp("uploads")
+        (uploads / "hostile.txt").write_text(HOSTILE_DUMP)
+        (uploads / "broken.bib").write_text(BROKEN_BIB)
+        open_without_kernel(page, own, "uploads.ipynb", "Notes")
+        page.locator('.jp-SideBar [title="Papers"]').click()
+        panel = page.locator('[aria-label="Papers"][role="region"]')
+        panel.locator(".jp-PaperWidgets-fileInput").set_input_files([uploads / "hostile.txt", uploads / "broken.bib"])
+        report = panel.locator(".jp-PaperWidgets-fileReport > li")
+        expect(report.nth(0)).to_have_text("hostile.txt: 2 new papers")
+        expect(report.nth(1)).to_contain_text("broken.bib: 1 new paper")
+        expect(report.nth(1).locator(".jp-PaperWidgets-warnings li")).to_contain_text("line")
+
+        panel.locator(".jp-PaperWidgets-search").press_sequentially("pwned", delay=20)
+        first = panel.locator(".jp-PaperWidgets-result").first
+        expect(first).to_contain_text('<img src=x onerror="window.__pwned=1">')
+        expect(first.locator("mark").first).to_have_text("Pwned")
+        first.click()
+        expect(panel.locator(".jp-PaperWidgets-abstract")).to_contain_text('<img src=x onerror="window.__pwned=3">')
+        assert page.evaluate("window.__pwned") is None
+        assert panel.locator(".jp-PaperWidgets-details img, .jp-PaperWidgets-results img").count() == 0
+
+        library = pw.load_default(store=_home(own))  # the files are now the user's library
+        assert {"Zebrafish Fin Regeneration Atlas", "A Second Harmless Paper Title"} <= set(library.df["title"])
+    finally:
+        own.stop()

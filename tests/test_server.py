@@ -242,6 +242,9 @@ def test_config_sets_the_default_style_for_the_kernel_too(server: Server, tmp_pa
     out = subprocess.run([sys.executable, "-c", probe, str(server.home)], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "{cite}`AgentWorkflowMemory`"
+    pw.set_default_style("latex", store=server.home)  # a kernel changes it later: the server follows the store
+    assert server.call("POST", "cite", {"keys": ["AgentWorkflowMemory"]})[1]["text"] == "\\cite{AgentWorkflowMemory}"
+    assert server.call("GET", "config")[1]["style"] == "latex"
     extra = tmp_path / "extra.txt"
     extra.write_text("Pangolin Scale Armour Mechanics\nPangolin scales resist bites.\n")
     assert server.call("PUT", "config", {"library_paths": [str(extra)]})[1]["library_paths"] == [str(extra)]

@@ -18,7 +18,8 @@ import { CellType, ICellSummary, METADATA_KEY, PROTOCOL_VERSION, Where } from '.
 
 /** The plugin's settings (schema/plugin.json), as the code uses them. */
 export interface IPaperSettings {
-  citationStyle: string;
+  /** Null until set in the Settings Editor: the server then cites in the style the store remembers. */
+  citationStyle: string | null;
   cslStyle: string;
   insertTarget: Where;
   libraryPaths: string[];
@@ -26,7 +27,7 @@ export interface IPaperSettings {
 }
 
 export const DEFAULT_SETTINGS: IPaperSettings = {
-  citationStyle: 'pandoc',
+  citationStyle: null,
   cslStyle: 'apa',
   insertTarget: 'cursor',
   libraryPaths: [],
@@ -78,7 +79,7 @@ export class Citing {
   /** Insert the citation of `keys` in the default style where the settings say, then sync References. */
   async cite(keys: string[]): Promise<void> {
     await this._guard(async panel => {
-      const text = await this.api.cite(keys, this._settings().citationStyle);
+      const text = await this.api.cite(keys, this._settings().citationStyle ?? undefined);
       this._insert(panel, text, 'markdown', this._settings().insertTarget, true);
       await this._autoUpdate(panel);
     });
@@ -87,7 +88,7 @@ export class Citing {
   /** Insert the quoted best sentences of `key` for `query`, with their citation. */
   async snippet(key: string, query: string): Promise<void> {
     await this._guard(async panel => {
-      const text = await this.api.snippet(key, query, this._settings().citationStyle);
+      const text = await this.api.snippet(key, query, this._settings().citationStyle ?? undefined);
       this._insert(panel, text, 'markdown', this._settings().insertTarget, false);
       await this._autoUpdate(panel);
     });
@@ -108,7 +109,7 @@ export class Citing {
   }
 
   private async _writeReferences(panel: NotebookPanel): Promise<void> {
-    const text = await this.api.references(this._cells(panel), this._settings().citationStyle);
+    const text = await this.api.references(this._cells(panel), this._settings().citationStyle ?? undefined);
     const reply = applyRequest(
       panel,
       {

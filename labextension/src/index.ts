@@ -92,10 +92,16 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const citing = new Citing(api, tracker, memory, () => settings, trans);
     void registry?.load(PLUGIN_ID).then(loaded => {
       const apply = () => {
-        settings = { ...DEFAULT_SETTINGS, ...(loaded.composite as Partial<IPaperSettings>) };
+        // A style chosen here wins; else the one pw.set_default_style() saved in the store stays.
+        const style = loaded.user.citationStyle;
+        settings = {
+          ...DEFAULT_SETTINGS,
+          ...(loaded.composite as Partial<IPaperSettings>),
+          citationStyle: typeof style === 'string' ? style : null
+        };
         // The server (and through its store, the kernel side) cite in the same style and library.
         api
-          .configure({ style: settings.citationStyle, library_paths: settings.libraryPaths })
+          .configure({ style: settings.citationStyle ?? undefined, library_paths: settings.libraryPaths })
           .catch(error =>
             Notification.warning(trans.__('paper_widgets server: %1', String(error)), { autoClose: 8000 })
           );

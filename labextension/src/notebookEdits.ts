@@ -144,12 +144,16 @@ function read(panel: NotebookPanel): Outcome {
   };
 }
 
-/** Apply `request` to `panel`; `parentMsgId` is the kernel request (cell run or widget event) that sent it. */
+/**
+ * Apply `request` to `panel`; `parentMsgId` is the kernel request (cell run or
+ * widget event) that sent it.  `asCitation` spaces an insert from the word before the cursor.
+ */
 export function applyRequest(
   panel: NotebookPanel,
   request: Request,
   parentMsgId: string,
-  memory: MarkdownCursorMemory
+  memory: MarkdownCursorMemory,
+  asCitation = false
 ): IReply {
   const base = { version: PROTOCOL_VERSION, request_id: request.request_id };
   if (!panel.content.model) {
@@ -157,7 +161,7 @@ export function applyRequest(
   }
   switch (request.action) {
     case 'insert':
-      return { ...base, ...insert(panel, request, parentMsgId, memory) };
+      return { ...base, ...insert(panel, request, parentMsgId, memory, asCitation) };
     case 'upsert':
       return { ...base, ...upsert(panel, request) };
     case 'read':
@@ -191,9 +195,5 @@ export function insertFromLab(
     cell_type: options.cellType ?? 'markdown',
     where: options.where ?? 'cursor'
   };
-  const base = { version: PROTOCOL_VERSION, request_id: '' };
-  if (!panel.content.model) {
-    return { ...base, ok: false, message: `${panel.context.path} is not loaded yet.` };
-  }
-  return { ...base, ...insert(panel, request, '', memory, options.asCitation ?? false) };
+  return applyRequest(panel, request, '', memory, options.asCitation ?? false);
 }

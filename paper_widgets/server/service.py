@@ -21,7 +21,7 @@ import pandas as pd
 
 from paper_widgets.data.readers.sources import expand_paths
 from paper_widgets.data.records import LoadWarning
-from paper_widgets.library import USER_LIBRARY, Library, load_default, set_default_style
+from paper_widgets.library import CITATION_STYLE, USER_LIBRARY, Library, load_default, set_default_style
 from paper_widgets.output.bibliography import cited_keys, references
 from paper_widgets.search.engine import match_spans
 from paper_widgets.store import open_store
@@ -35,9 +35,8 @@ _SAFE_NAME = re.compile(r"[^\w.\- ]+")
 
 @dataclass
 class ServerConfig:
-    """What JupyterLab's settings tell the server: the default citation style and extra library paths."""
+    """What JupyterLab's settings tell the server besides the style (which is kept in the store)."""
 
-    style: str | None = None
     library_paths: list[str] = field(default_factory=list)
 
 
@@ -138,13 +137,16 @@ class LibraryService:
         return merged
 
     def configure(self, style: str | None = None, library_paths: list[str] | None = None) -> dict[str, Any]:
-        """Take JupyterLab's settings: the style becomes the default the kernel side uses too (saved in the store)."""
-        if style is not None and style != self.config.style:
+        """Take JupyterLab's settings: a style chosen there becomes the default the kernel side uses too."""
+        if style is not None and style != self._style(None):
             set_default_style(style, store=self._store)  # ValueError for an unknown style, nothing changed
-            self.config.style = style
         if library_paths is not None:
             self.config.library_paths = [str(p) for p in library_paths]
-        return {"style": self.config.style, "library_paths": self.config.library_paths}
+        return {"style": self._style(None), "library_paths": self.config.library_paths}
+
+    def _style(self, style: str | None) -> str | None:
+        """``style``, else the default saved in the store now (a kernel may have changed it since the library opened)."""
+        return style or self._store.setting(CITATION_STYLE)
 
     # -- reading -----------------------------------------------------------------------------------
 
@@ -165,10 +167,10 @@ class LibraryService:
         return {"keys": keys, "papers": [_summary(library[key]) for key in keys if key in library]}
 
     def cite(self, keys: list[str], style: str | None = None) -> dict[str, str]:
-        return {"text": self.library().cite(keys, style=style or self.config.style)}
+        return {"text": self.library().cite(keys, style=self._style(style))}
 
     def snippet(self, key: str, query: str | None = None, style: str | None = None) -> dict[str, str]:
-        return {"text": self.library().snippet(key, query=query or None, style=style or self.config.style)}
+        return {"text": self.library().snippet(key, query=query or None, style=self._style(style))}
 
     def bibtex(self, keys: list[str]) -> dict[str, str]:
         return {"text": self.library().to_bibtex(keys)}
@@ -176,7 +178,7 @@ class LibraryService:
     def references(self, cells: list[Mapping[str, Any]], style: str | None = None) -> dict[str, Any]:
         """The References cell text for a notebook's ``cells`` (the Python side defines the cell's format)."""
         notebook = {"cells": cells}
-        text = references(notebook, self.library(), style or self.config.style or "text")
+        text = references(notebook, self.library(), self._style(style) or "text")
         return {"text": text, "keys": cited_keys(notebook)}
 
     # -- writing -----------------------------------------------------------------------------------

@@ -170,7 +170,9 @@ def test_references_cell_appears_and_follows_new_citations(page: Page, lab: Lab)
     lib = pw.load_default(store=_home(lab))
     model = cells(page, name)
     assert model[2]["metadata"]["paper_widgets"] == {"role": "references"}
-    assert model[2]["source"] == pw.references({"cells": model[:2]}, lib, "pandoc")
+    assert model[2]["source"] == pw.references(
+        {"cells": model[:2]}, lib, "text"
+    )  # no style chosen anywhere: the References list is plain text
     expect(page.locator(".jp-MarkdownCell .jp-RenderedMarkdown h2", has_text="References")).to_be_visible()
 
     edit_markdown_cell(page, 1)
@@ -183,11 +185,13 @@ def test_references_cell_appears_and_follows_new_citations(page: Page, lab: Lab)
     search.press("Enter")
     page.wait_for_function(
         "() => window.jupyterapp.shell.currentWidget.content.model.sharedModel.cells[2].getSource()"
-        ".includes('AgentWorkflowMemory')"
+        ".includes('Agent Workflow Memory')"
     )
     model = cells(page, name)
     assert len(model) == 3 and model[1]["source"] == "More text [@AgentWorkflowMemory]"
-    assert model[2]["source"] == pw.references({"cells": model[:2]}, lib, "pandoc")
+    assert model[2]["source"] == pw.references(
+        {"cells": model[:2]}, lib, "text"
+    )  # no style chosen anywhere: the References list is plain text
 
 
 HOSTILE_DUMP = (

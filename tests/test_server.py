@@ -244,7 +244,9 @@ def test_config_sets_the_default_style_for_the_kernel_too(server: Server, tmp_pa
     assert out.stdout.strip() == "{cite}`AgentWorkflowMemory`"
     pw.set_default_style("latex", store=server.home)  # a kernel changes it later: the server follows the store
     assert server.call("POST", "cite", {"keys": ["AgentWorkflowMemory"]})[1]["text"] == "\\cite{AgentWorkflowMemory}"
-    assert server.call("GET", "config")[1]["style"] == "latex"
+    config = server.call("GET", "config")[1]
+    assert config["style"] == "latex" and config["statuses"] == ["unread", "reading", "read"]
+    assert config["sorts"][0] == "relevance" and "myst" in config["styles"]
     extra = tmp_path / "extra.txt"
     extra.write_text("Pangolin Scale Armour Mechanics\nPangolin scales resist bites.\n")
     assert server.call("PUT", "config", {"library_paths": [str(extra)]})[1]["library_paths"] == [str(extra)]

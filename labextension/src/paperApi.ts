@@ -41,6 +41,15 @@ export interface ISearchFilters {
   status?: string;
 }
 
+/** What the server is configured with, and the choices the Python side defines. */
+export interface IServerConfig {
+  style: string | null;
+  library_paths: string[];
+  styles: string[];
+  sorts: string[];
+  statuses: string[];
+}
+
 export interface IUploadResult {
   file: string;
   added: number;
@@ -142,6 +151,16 @@ function field<T>(answer: unknown, name: string, check: (v: unknown) => v is T):
 const isString = (v: unknown): v is string => typeof v === 'string';
 const isArray = (v: unknown): v is unknown[] => Array.isArray(v);
 
+function parseConfig(answer: unknown): IServerConfig {
+  return {
+    style: field(answer, 'style', isStringOrNull),
+    library_paths: field(answer, 'library_paths', isStrings),
+    styles: field(answer, 'styles', isStrings),
+    sorts: field(answer, 'sorts', isStrings),
+    statuses: field(answer, 'statuses', isStrings)
+  };
+}
+
 /** The REST API of the server extension over an injected `send`. */
 export class PaperApi {
   constructor(private readonly _send: Send) {}
@@ -194,8 +213,12 @@ export class PaperApi {
     };
   }
 
-  async configure(settings: { style?: string; library_paths?: string[] }): Promise<void> {
-    await this._send('config', { method: 'PUT', body: JSON.stringify(settings) });
+  async config(): Promise<IServerConfig> {
+    return parseConfig(await this._send('config', { method: 'GET' }));
+  }
+
+  async configure(settings: { style?: string; library_paths?: string[] }): Promise<IServerConfig> {
+    return parseConfig(await this._send('config', { method: 'PUT', body: JSON.stringify(settings) }));
   }
 
   private _post(route: string, body: Record<string, unknown>): Promise<unknown> {

@@ -16,9 +16,6 @@ import { LatestOnly, byline, segments } from './results';
 
 const LIMIT = 50;
 const TYPING_PAUSE_MS = 120;
-// As paper_widgets.store.STATUSES and paper_widgets.search.engine.SORTS.
-const STATUSES = ['unread', 'reading', 'read'];
-const SORTS: Array<NonNullable<ISearchFilters['sort']>> = ['relevance', 'newest', 'upvotes'];
 
 export const papersIcon = new LabIcon({
   name: 'paper-widgets:papers',
@@ -57,6 +54,7 @@ export class PapersPanel extends Widget {
   private readonly _files = element('section', 'jp-PaperWidgets-files');
   private readonly _latest = new LatestOnly();
   private _results: IPaperSummary[] = [];
+  private _statuses: string[] = []; // the read statuses the server knows (paper_widgets.store.STATUSES)
   private _selected = -1;
   private _timer = 0;
 
@@ -81,11 +79,8 @@ export class PapersPanel extends Widget {
       input.min = '1900';
       input.max = '2100';
     }
-    this._sort.append(...SORTS.map(sort => new Option(trans.__(sort), sort)));
-    this._statusFilter.append(
-      new Option(trans.__('any'), ''),
-      ...STATUSES.map(status => new Option(trans.__(status), status))
-    );
+    this._sort.append(new Option(trans.__('relevance'), 'relevance'));
+    this._statusFilter.append(new Option(trans.__('any'), ''));
     this._tagFilter.placeholder = trans.__('tag, tag');
     const filters = element('div', 'jp-PaperWidgets-filters');
     filters.append(
@@ -131,8 +126,26 @@ export class PapersPanel extends Widget {
   }
 
   protected onAfterAttach(): void {
+    if (this._statuses.length === 0) {
+      void this._loadChoices();
+    }
     if (this._results.length === 0) {
       this._scheduleSearch();
+    }
+  }
+
+  /** Sorts and read statuses as the Python side defines them. */
+  private async _loadChoices(): Promise<void> {
+    try {
+      const config = await this._citing.api.config();
+      this._statuses = config.statuses;
+      this._sort.replaceChildren(...config.sorts.map(sort => new Option(this._trans.__(sort), sort)));
+      this._statusFilter.replaceChildren(
+        new Option(this._trans.__('any'), ''),
+        ...config.statuses.map(status => new Option(this._trans.__(status), status))
+      );
+    } catch (error) {
+      this._count.textContent = this._trans.__('The paper_widgets server did not answer: %1', String(error));
     }
   }
 
@@ -260,7 +273,8 @@ export class PapersPanel extends Widget {
     const tags = element('input', 'jp-mod-styled');
     tags.value = paper.tags.join(', ');
     const status = element('select', 'jp-mod-styled');
-    status.append(...STATUSES.map(s => new Option(trans.__(s), s, false, s === paper.status)));
+    const statuses = this._statuses.length > 0 ? this._statuses : [paper.status]; // choices still loading
+    status.append(...statuses.map(s => new Option(trans.__(s), s, false, s === paper.status)));
     const saved = element('span', 'jp-PaperWidgets-saved');
     const save = button(trans.__('Save note'), async () => {
       try {

@@ -1,7 +1,7 @@
 """Browser stage, notebook half: keep the notebook's one References cell in sync with what it cites.
 
-:func:`update_references` is what the References button and JupyterLab's palette command
-("Update paper_widgets References cell", which runs it silently in the kernel) call.  A kernel
+:func:`update_references` is what the References button calls (JupyterLab's palette command
+"Update paper_widgets References cell" asks the server extension instead, so it needs no kernel).  A kernel
 cannot wait for the frontend while it runs, so it is a chain of bridge callbacks: read the cells →
 :func:`paper_widgets.output.bibliography.references` → upsert the cell tagged ``role: references``.
 """

@@ -23,8 +23,9 @@ from paper_widgets.data.readers.sources import expand_paths
 from paper_widgets.data.records import LoadWarning
 from paper_widgets.library import CITATION_STYLE, USER_LIBRARY, Library, load_default, set_default_style
 from paper_widgets.output.bibliography import cited_keys, references
-from paper_widgets.search.engine import match_spans
-from paper_widgets.store import open_store
+from paper_widgets.output.cite import STYLES
+from paper_widgets.search.engine import SORTS, match_spans
+from paper_widgets.store import STATUSES, open_store
 
 __all__ = ["UPLOAD_FOLDER", "LibraryService", "ServerConfig"]
 
@@ -142,7 +143,14 @@ class LibraryService:
             set_default_style(style, store=self._store)  # ValueError for an unknown style, nothing changed
         if library_paths is not None:
             self.config.library_paths = [str(p) for p in library_paths]
-        return {"style": self._style(None), "library_paths": self.config.library_paths}
+        return {
+            "style": self._style(None),
+            "library_paths": self.config.library_paths,
+            # The choices the sidebar offers, defined once on the Python side.
+            "styles": list(STYLES),
+            "sorts": list(SORTS),
+            "statuses": list(STATUSES),
+        }
 
     def _style(self, style: str | None) -> str | None:
         """``style``, else the default saved in the store now (a kernel may have changed it since the library opened)."""

@@ -23,6 +23,9 @@ fi
 # The plugin must be installed and enabled, or nothing reaches the notebook.
 .venv/bin/jupyter labextension list 2>&1 | grep -E "paper-widgets .*enabled.*OK" \
   || { echo "paper-widgets labextension is not enabled after install" >&2; exit 1; }
+# So must the server extension, or the citation picker and the Papers sidebar have nothing to ask.
+.venv/bin/jupyter server extension list 2>&1 | grep -E "paper_widgets.server .*OK" \
+  || { echo "the paper_widgets server extension is not enabled after install" >&2; exit 1; }
 
 if $with_tests && ! command -v chromium >/dev/null; then
   # Browser tests use Debian's Chromium; Playwright's own browser download does not work here.

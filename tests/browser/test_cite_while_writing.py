@@ -59,6 +59,15 @@ def edit_markdown_cell(page: Page, index: int) -> None:
     page.keyboard.press("Control+End")
 
 
+def wait_for_ending(page: Page, index: int, ending: str) -> None:
+    """Wait until cell ``index`` of the current notebook ends with ``ending`` (citing asks the server first)."""
+    page.wait_for_function(
+        """([index, ending]) => window.jupyterapp.shell.currentWidget.content.model.sharedModel
+            .cells[index].getSource().endsWith(ending)""",
+        arg=[index, ending],
+    )
+
+
 def picker_keys(page: Page) -> list[str]:
     return page.locator(".jp-PaperWidgets-picker .jp-PaperWidgets-result").evaluate_all(
         "items => items.map(item => item.dataset.key)"
@@ -94,6 +103,7 @@ def test_picker_by_shortcut_cites_the_second_result_at_the_cursor(page: Page, la
     page.screenshot(path=str(SCREENSHOTS / "picker.png"))
     search.press("Enter")
     expect(picker).to_have_count(0)
+    wait_for_ending(page, 0, f"[@{expected[1]}]")
     source = cells(page, name)[0]["source"]
     assert source == f"Multi-task methods fight over shared weights [@{expected[1]}]"
     assert cells(page, name)[1]["source"] == "Second cell"
@@ -111,7 +121,7 @@ def test_picker_by_shortcut_cites_the_second_result_at_the_cursor(page: Page, la
     second = picker.locator(".jp-PaperWidgets-result.jp-mod-selected").get_attribute("data-key")
     search.press("Enter")
     expect(picker).to_have_count(0)
-    assert cells(page, name)[0]["source"].endswith(f"[@{expected[1]}] [@AgentWorkflowMemory; @{second}]")
+    wait_for_ending(page, 0, f"[@{expected[1]}] [@AgentWorkflowMemory; @{second}]")
 
     # Escape closes without touching the notebook.
     page.keyboard.press("Alt+c")
@@ -119,6 +129,14 @@ def test_picker_by_shortcut_cites_the_second_result_at_the_cursor(page: Page, la
     picker.locator("input").press("Escape")
     expect(picker).to_have_count(0)
     assert cells(page, name)[0]["source"].endswith(f"@{second}]")
+
+    # The markdown cell's context menu offers the picker too.
+    page.locator(".jp-Notebook .jp-MarkdownCell").nth(1).click(button="right")
+    entry = page.locator(".lm-Menu .lm-Menu-item", has_text="Insert citation…")
+    expect(entry).to_be_visible()
+    entry.click()
+    expect(picker).to_be_visible()
+    picker.locator("input").press("Escape")
 
 
 def test_sidebar_cites_and_saves_a_note_the_kernel_side_reads(page: Page, lab: Lab) -> None:
@@ -140,10 +158,7 @@ def test_sidebar_cites_and_saves_a_note_the_kernel_side_reads(page: Page, lab: L
     expect(details.locator(".jp-PaperWidgets-abstract mark").first).to_be_visible()
 
     details.get_by_role("button", name="Cite").click()
-    page.wait_for_function(
-        "() => window.jupyterapp.shell.currentWidget.content.model.sharedModel.cells[0].getSource()"
-        ".endsWith('[@AgentWorkflowMemory]')"
-    )
+    wait_for_ending(page, 0, "[@AgentWorkflowMemory]")
     assert cells(page, name)[0]["source"] == "Agents remember workflows [@AgentWorkflowMemory]"
 
     note = "Compare with *Voyager*; <b>not</b> bold."

@@ -2,23 +2,36 @@
 
 from __future__ import annotations
 
-from paper_widgets.data.records import DumpError, LoadWarning, PaperWidgetsWarning
-from paper_widgets.library import Library, load, load_default, load_sample, set_default_style
+from importlib.metadata import PackageNotFoundError, version
 
-__version__ = "0.1.0"
+from paper_widgets.data.records import DumpError, LoadWarning, PaperWidgetsWarning
+from paper_widgets.library import Library, load, load_default, load_sample, set_csl_style, set_default_style
+from paper_widgets.store import Note, NoteConflict, StoreCorrupt, StoreError, StoreReadOnly, StoreUnavailable
+
+try:
+    __version__ = version(__name__)  # labextension/package.json's, through the package metadata
+except PackageNotFoundError:  # a source tree on sys.path that was never installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "DumpError",
     "Library",
     "LoadWarning",
+    "Note",
+    "NoteConflict",
     "PaperBrowser",
     "PaperWidgetsWarning",
+    "StoreCorrupt",
+    "StoreError",
+    "StoreReadOnly",
+    "StoreUnavailable",
     "__version__",
     "insert",
     "load",
     "load_default",
     "load_sample",
     "references",
+    "set_csl_style",
     "set_default_style",
     "update_references",
 ]

@@ -1,15 +1,18 @@
 """Command line: the ``paper-widgets`` console script, a shell front end to the Library facade.
 
 ``paper-widgets info DUMPS…``, ``search DUMPS… -q QUERY``, ``bibtex DUMPS… [-o refs.bib]``,
-``csl DUMPS… [-o refs.json]`` and ``refs NOTEBOOK DUMPS…``.  Results go to stdout (or ``-o``),
-load warnings and errors to stderr.  Exit status: 0 success, 1 nothing loaded / nothing found /
-a file could not be written, 2 bad usage (argparse).
+``csl DUMPS… [-o refs.json]``, ``refs NOTEBOOK [DUMPS…] [--write]``, ``library add|remove|show`` (the
+user's library, which ``load_default()`` and ``PaperBrowser()`` open; no other command changes it),
+and for a team store on PostgreSQL ``db init`` and ``db grant ROLE…``.
+Results go to stdout (or ``-o``), load warnings and errors to stderr.  Exit status: 0 success,
+1 nothing loaded / nothing found / a file could not be written, 2 bad usage (argparse).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import warnings
 from collections import Counter
@@ -20,9 +23,10 @@ import pandas as pd
 
 from paper_widgets import __version__
 from paper_widgets.data.readers.sources import detect_format, expand_paths
-from paper_widgets.data.records import PaperWidgetsWarning
-from paper_widgets.library import Library, load
-from paper_widgets.output.cite import STYLES
+from paper_widgets.data.records import LoadWarning, PaperWidgetsWarning
+from paper_widgets.library import Library, forget_paths, load, remember_paths, user_library
+from paper_widgets.store import StoreError, is_postgres_url
+from paper_widgets.vocabulary import STYLES
 
 __all__ = ["main"]
 
@@ -120,14 +124,65 @@ def _csl(args: argparse.Namespace) -> int:
 
 
 def _refs(args: argparse.Namespace) -> int:
-    from paper_widgets.output.bibliography import references
+    from paper_widgets.library import load_default
+    from paper_widgets.output.bibliography import references, update_notebook
 
-    lib = _load(args.dumps)
+    lib = _load(args.dumps) if args.dumps else load_default()
+    csl = args.csl or lib.csl_style
     try:
-        text = references(args.notebook, lib, style=args.style)
-    except (OSError, ValueError) as exc:  # unreadable or invalid notebook
-        raise _Failure(f"cannot read notebook {args.notebook}: {exc}") from exc
+        if args.write:
+            bib = update_notebook(args.notebook, lib, style=args.style, csl=csl, bib_name=args.bib)
+            print(f"{PROG}: updated the References cell of {args.notebook} and wrote {bib}", file=sys.stderr)
+            return 0
+        text = references(args.notebook, lib, style=args.style, csl=csl)
+    except (OSError, ValueError) as exc:  # unreadable or invalid notebook, unknown CSL style
+        raise _Failure(f"cannot update notebook {args.notebook}: {exc}") from exc
     _write(text, args.output, "the references section")
+    return 0
+
+
+def _library_add(args: argparse.Namespace) -> int:
+    problems: list[LoadWarning] = []
+    empty = [path for path in args.paths if not expand_paths([path], problems)]
+    if empty:  # all or nothing: a typo must not leave half the paths added
+        reasons = "; ".join(str(problem) for problem in problems) or f"no files in {', '.join(empty)}"
+        raise _Failure(f"{reasons}; the library is unchanged")
+    for path in remember_paths(args.paths):
+        print(path)
+    return 0
+
+
+def _library_remove(args: argparse.Namespace) -> int:
+    missing = forget_paths(args.paths)
+    for path in user_library():
+        print(path)
+    if missing:
+        raise _Failure(f"not in the library: {', '.join(missing)}")
+    return 0
+
+
+def _library_show(_args: argparse.Namespace) -> int:
+    paths = user_library()
+    if not paths:
+        raise _Failure("the library is empty (load_default() opens the bundled samples); add paths with `library add`")
+    print("\n".join(paths))
+    return 0
+
+
+def _db(args: argparse.Namespace) -> int:
+    from paper_widgets.store.schema import SCHEMA_VERSION
+    from paper_widgets.store.team import TEAM_ROLE, grant_team, init_team_database
+
+    url = args.url or os.environ.get("PAPER_WIDGETS_DB")
+    if not is_postgres_url(url):
+        raise _Failure("db commands need the team database: pass --url postgresql://… or set PAPER_WIDGETS_DB")
+    assert url is not None
+    if args.db_command == "init":
+        before = init_team_database(url)
+        print(f"schema version {before} -> {SCHEMA_VERSION}; role {TEAM_ROLE}; row-level security on notes and status")
+    else:
+        for role in grant_team(url, args.roles):
+            print(f"{role} is a member of {TEAM_ROLE}")
     return 0
 
 
@@ -139,34 +194,59 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    dumps = {"nargs": "+", "metavar": "DUMPS", "help": "files, directories or globs to load"}
+
+    def add_dumps(command: argparse.ArgumentParser) -> None:
+        command.add_argument("dumps", nargs="+", metavar="DUMPS", help="files, directories or globs to load")
 
     info = commands.add_parser("info", help="count papers, input formats and load warnings")
-    info.add_argument("dumps", **dumps)
+    add_dumps(info)
     info.set_defaults(run=_info)
 
     search = commands.add_parser("search", help="search titles and abstracts; prints key, year, title")
-    search.add_argument("dumps", **dumps)
+    add_dumps(search)
     search.add_argument("-q", "--query", required=True, help="search words (typos are tolerated)")
     search.add_argument("-n", "--limit", type=_positive, default=10, help="at most this many results (default 10)")
     search.set_defaults(run=_search)
 
     bibtex = commands.add_parser("bibtex", help="export every paper as BibTeX")
-    bibtex.add_argument("dumps", **dumps)
+    add_dumps(bibtex)
     bibtex.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout (e.g. refs.bib)")
     bibtex.set_defaults(run=_bibtex)
 
     csl = commands.add_parser("csl", help="export every paper as CSL-JSON (pandoc citeproc, Zotero)")
-    csl.add_argument("dumps", **dumps)
+    add_dumps(csl)
     csl.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout (e.g. refs.json)")
     csl.set_defaults(run=_csl)
 
     refs = commands.add_parser("refs", help="the References section (markdown) for the papers a notebook cites")
     refs.add_argument("notebook", help="the .ipynb file")
-    refs.add_argument("dumps", **dumps)
+    refs.add_argument("dumps", nargs="*", metavar="DUMPS", help="sources to cite from (default: your library)")
     refs.add_argument("-s", "--style", choices=STYLES, default="text", help="entry style (default text)")
+    refs.add_argument("--csl", metavar="STYLE", help="CSL style name or .csl file (default: yours, else apa)")
+    refs.add_argument("--write", action="store_true", help="update the notebook's References cell and write the .bib")
+    refs.add_argument("--bib", metavar="NAME", default="references.bib", help="the .bib beside the notebook (--write)")
     refs.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
     refs.set_defaults(run=_refs)
+
+    library = commands.add_parser("library", help="show or change the user's library (what load_default() opens)")
+    actions = library.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = actions.add_parser("add", help="add files, directories or globs; prints the library")
+    add.add_argument("paths", nargs="+", metavar="PATH")
+    add.set_defaults(run=_library_add)
+    remove = actions.add_parser("remove", help="remove paths as they were added; prints the library")
+    remove.add_argument("paths", nargs="+", metavar="PATH")
+    remove.set_defaults(run=_library_remove)
+    show = actions.add_parser("show", help="print the library's paths, one per line")
+    show.set_defaults(run=_library_show)
+    db = commands.add_parser("db", help="set up a team library on PostgreSQL (run by the database owner)")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="DB_COMMAND")
+    url_help = "postgresql://owner@host/database (default: $PAPER_WIDGETS_DB)"
+    db_init = db_commands.add_parser("init", help="create or upgrade the schema, the team role and its policies")
+    db_init.add_argument("--url", metavar="URL", help=url_help)
+    db_grant = db_commands.add_parser("grant", help="make existing login roles members of the team")
+    db_grant.add_argument("roles", nargs="+", metavar="ROLE", help="PostgreSQL roles (CREATE ROLE name LOGIN)")
+    db_grant.add_argument("--url", metavar="URL", help=url_help)
+    db.set_defaults(run=_db)
     return parser
 
 
@@ -174,8 +254,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
     args = _parser().parse_args(argv)  # exits with status 2 on bad usage
     try:
-        return args.run(args)
-    except _Failure as failure:
+        status: int = args.run(args)
+        return status
+    except (_Failure, StoreError) as failure:
         print(f"{PROG}: error: {failure}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # `paper-widgets bibtex … | head`

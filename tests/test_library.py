@@ -59,12 +59,13 @@ def test_load_sample_rows_field_by_field() -> None:
     assert (robust["published"], robust["n_authors"], robust["authors"]) == (pd.Timestamp("2025-07-15"), 3, [])
     assert pd.isna(robust["upvotes"]) and pd.isna(robust["arxiv_id"]) and pd.isna(robust["url"])
     safe = df.loc["SAFE: Multitask Failure Detection for Vision-Language-Action Models"]
-    assert (safe["published"], safe["n_authors"], safe["upvotes"], safe["sources"]) == (
+    assert (safe["published"], safe["n_authors"], safe["comments"], safe["sources"]) == (
         pd.Timestamp("2025-06-11"),
         7,
-        2,
+        2,  # the number after the card's date counts comments, not upvotes
         ["000_edcdd8834a053c0a.txt"],
     )
+    assert pd.isna(safe["upvotes"])
     mmina = df.loc["MMInA: Benchmarking Multihop Multimodal Internet Agents"]
     assert (
         pd.isna(mmina["published"]) and pd.isna(mmina["n_authors"]) and mmina["sources"] == ["001_d5cef83f63eea4ee.txt"]
@@ -188,12 +189,13 @@ def test_repr() -> None:
     assert repr(paper_widgets.load_sample()) == "<Library: 145 papers>"
 
 
-def test_load_default_reopens_the_last_loaded_paths_else_the_samples(tmp_path: Path) -> None:
+def test_load_default_reopens_the_paths_loaded_with_remember_else_the_samples(tmp_path: Path) -> None:
     assert len(paper_widgets.load_default()) == 145  # nothing loaded yet: the bundled samples
     dump = tmp_path / "mine.txt"
     dump.write_text("My Own Paper Title\n\nAn abstract that says something. It has two sentences.\n")
-    first = paper_widgets.load(dump)
+    first = paper_widgets.load(dump, remember=True)
     assert list(first.df["title"]) == ["My Own Paper Title"]
+    assert paper_widgets.library.user_library() == [str(dump)]
     dump.write_text(dump.read_text() + "\nA Second Paper\n\nAnother abstract here. Also two sentences.\n")
     reopened = paper_widgets.load_default()
     assert sorted(reopened.df["title"]) == ["A Second Paper", "My Own Paper Title"]
@@ -218,7 +220,8 @@ def test_add_appends_new_papers_merges_known_ones_and_extends_the_index(
                         "title": known["title"],
                         "summary": "short",
                         "authors": [{"name": "Ada Lovelace"}],
-                        "publishedAt": "2025-06-11T00:00:00.000Z",
+                        # the same paper: a title alone joins records only of compatible years
+                        "publishedAt": known["published"].isoformat() + "Z",
                     }
                 },
                 {
@@ -241,13 +244,36 @@ def test_add_appends_new_papers_merges_known_ones_and_extends_the_index(
     assert lib.add(more) is lib
     after = lib.df.set_index("key")
     assert len(after) == len(before) + 1
-    assert after.index[: len(before)].tolist() == before.index.tolist(), "keys and rows of known papers stay"
-    merged = after.loc[known.name]
+    # Rows of known papers stay; the one whose authors are now known gets a better key (none of these
+    # keys was ever cited, exported or noted), and its old key still finds it.
+    improved = {old: new for old, new in zip(before.index, after.index[: len(before)], strict=True) if old != new}
+    assert improved == {known.name: "lovelace" + known.name}
+    assert lib[known.name]["key"] == "lovelace" + known.name and known.name in lib
+    merged = after.loc["lovelace" + known.name]
     assert merged["abstract"] == known["abstract"], "indexed text of a known paper is kept"
     assert merged["authors"] == ["Ada Lovelace"] and merged["arxiv_id"] == "2506.09937"
     assert merged["sources"] == sorted([str(CARD_SEED), str(more)])
     assert lib.search("zebra finches", limit=1)["title"].tolist() == ["Zebra Finches Learn Songs"]
-    assert sorted(paper_widgets.load_default().df["title"]) == sorted(after["title"]), "the user's library grew"
+    assert len(paper_widgets.load_default()) == 145, "add without remember=True leaves the user's library alone"
+    lib.add(more, remember=True)
+    assert paper_widgets.library.user_library() == [str(more)]
+    assert sorted(paper_widgets.load_default().df["title"]) == sorted([known["title"], "Zebra Finches Learn Songs"]), (
+        "remember=True: the user's library grew by the added paths"
+    )
+
+
+def test_loading_never_changes_the_users_library_unless_asked(tmp_path: Path) -> None:
+    mine, other = tmp_path / "mine.txt", tmp_path / "other.txt"
+    mine.write_text("My Own Paper Title\n\nAn abstract that says something. It has two sentences.\n")
+    other.write_text("Somebody Elses Paper\n\nAn abstract about other things. Two sentences here.\n")
+    paper_widgets.load(mine, remember=True)
+    paper_widgets.load(other)
+    paper_widgets.load(other).add(CARD_SEED)
+    paper_widgets.load_sample()
+    assert paper_widgets.library.user_library() == [str(mine)]
+    assert list(paper_widgets.load_default().df["title"]) == ["My Own Paper Title"]
+    paper_widgets.load(other, remember=True)  # remember=True replaces: "these files are my library"
+    assert list(paper_widgets.load_default().df["title"]) == ["Somebody Elses Paper"]
 
 
 def test_papers_are_looked_up_by_key() -> None:
@@ -260,17 +286,28 @@ def test_papers_are_looked_up_by_key() -> None:
 
 
 def test_the_default_citation_style_is_set_once_and_kept_for_later_sessions() -> None:
-    from paper_widgets.output import cite as _cite
+    lib = paper_widgets.load_sample()
+    key = lib.df["key"].iloc[0]
+    assert lib.default_style == "pandoc" and lib.cite(key) == f"[@{key}]"
+    paper_widgets.set_default_style("myst")
+    assert lib.cite(key) == f"{{cite:p}}`{key}`", "an open library follows the saved setting"
+    later = paper_widgets.load_sample()  # a later session: only the store remembers
+    assert later.default_style == "myst" and later.cite(key) == f"{{cite:p}}`{key}`"
+    assert later.cite(key, style="latex") == f"\\cite{{{key}}}", "an argument beats the setting"
+    assert later.snippet(key).rstrip().endswith(f"{{cite:p}}`{key}`")
+    with pytest.raises(ValueError, match="unknown citation style"):
+        paper_widgets.set_default_style("apa")
+    assert lib.store.setting("citation_style") == "myst"
 
-    before = _cite.get_default_style()
-    try:
-        paper_widgets.set_default_style("myst")
-        _cite.set_default_style("pandoc")  # what a new kernel starts with
-        lib = paper_widgets.load_sample()
-        key = lib.df["key"].iloc[0]
-        assert lib.cite(key) == f"{{cite}}`{key}`"
-        with pytest.raises(ValueError, match="unknown citation style"):
-            paper_widgets.set_default_style("apa")
-        assert lib.store.setting("citation_style") == "myst"
-    finally:
-        _cite.set_default_style(before)
+
+def test_constructing_a_library_changes_no_other_librarys_style(tmp_path: Path) -> None:
+    from paper_widgets.output.cite import cite
+
+    paper_widgets.set_default_style("latex", store=tmp_path / "latex-store")
+    styled = paper_widgets.load_sample(store=tmp_path / "latex-store")
+    plain = paper_widgets.load_sample(store=tmp_path / "plain-store")
+    key = plain.df["key"].iloc[0]
+    assert styled.cite(key) == f"\\cite{{{key}}}"
+    assert plain.cite(key) == f"[@{key}]", "a library on another store keeps the constant default"
+    assert paper_widgets.load_sample().cite(key) == f"[@{key}]"
+    assert cite(plain[key]) == f"[@{key}]", "the row-level function has no hidden session style"

@@ -66,7 +66,7 @@ def test_same_id_or_same_folded_title_is_one_row_with_best_fields() -> None:
     assert row["title"] == "Gradient surgery for multi task learning!"  # the longest title
     assert row["abstract"] == "Longer abstract here."
     assert row["published"] == pd.Timestamp("2020-01-19")  # card date beats JSON
-    assert (row["n_authors"], row["upvotes"]) == (6, 4)  # counts from the card
+    assert (row["n_authors"], row["upvotes"]) == (6, 9)  # authors counted on the card, the highest upvotes
     assert row["authors"] == ["Tianhe Yu", "Saurabh Kumar"]  # authors from HF JSON
     assert row["url"] == "https://huggingface.co/papers/2001.06782"
     assert row["sources"] == ["a.txt", "b.txt", "c.json", "d.bib"]
@@ -113,3 +113,78 @@ def test_normalise_frame_fills_missing_columns_with_typed_unknowns() -> None:
 def test_normalise_frame_requires_title_and_abstract() -> None:
     with pytest.raises(ValueError, match="abstract"):
         normalise_frame(pd.DataFrame({"title": ["A"]}))
+
+
+def _year(y: int) -> object:
+    return pd.Timestamp(f"{y}-01-01").date()
+
+
+def test_same_title_of_different_years_or_first_authors_stays_apart() -> None:
+    merged = merge_records(
+        records_frame(
+            [
+                rec("Exercise and mental health", "bibtex", "a.bib", published=_year(1990), authors=("Ann Smith",)),
+                rec("Exercise and Mental Health", "bibtex", "b.bib", published=_year(2017), authors=("Ann Smith",)),
+                rec(
+                    "C4.5: Programs for machine learning",
+                    "bibtex",
+                    "a.bib",
+                    published=_year(1993),
+                    authors=("J. R. Quinlan",),
+                ),
+                rec(
+                    "C4.5: programs for machine learning",
+                    "bibtex",
+                    "b.bib",
+                    published=_year(1994),
+                    authors=("Ross Quinlan",),
+                ),
+                rec(
+                    "C4.5: programs for machine learning",
+                    "bibtex",
+                    "c.bib",
+                    published=_year(1993),
+                    authors=("Salzberg, Steven",),
+                ),
+            ]
+        )
+    )
+    assert sorted(merged["published"].dt.year.tolist()) == [1990, 1993, 1993, 2017]  # 1993/1994 Quinlan: one paper
+    sources = [row["sources"] for _, row in merged.iterrows() if row["authors"][0].endswith("Quinlan")]
+    assert sources == [["a.bib", "b.bib"]]
+
+
+def test_identifiers_decide_before_titles() -> None:
+    merged = merge_records(
+        records_frame(
+            [
+                rec("Attention", "bibtex", "a.bib", doi="10.1/X", line=1),
+                rec("Attention", "bibtex", "a.bib", doi="10.1/y", line=5),  # another DOI: another paper
+                rec("A different title", "bibtex", "b.bib", doi="10.1/x"),  # DOIs ignore case
+                rec("Attention", "hf_json", "c.json", arxiv_id="1706.03762v5"),
+                rec("Attention", "arxiv", "d.jsonl", arxiv_id="1706.03763"),  # another arXiv id
+            ]
+        )
+    )
+    # DOI 10.1/x links a.bib:1 and b.bib; the title then adds c.json (no conflicting id). a.bib:5 (another
+    # DOI) may take the other arXiv id: every row has at most one of each.
+    assert len(merged) == 2
+    by_doi = merged[merged["doi"] == "10.1/x"].iloc[0]
+    assert (by_doi["sources"], by_doi["arxiv_id"]) == (["a.bib", "b.bib", "c.json"], "1706.03762")
+    assert merged["doi"].tolist() == ["10.1/x", "10.1/y"] or merged["doi"].tolist() == ["10.1/y", "10.1/x"]
+
+
+def test_highest_count_wins_and_every_citekey_of_a_paper_is_kept() -> None:
+    merged = merge_records(
+        records_frame(
+            [
+                rec("Paper", "hf_json", "2024-05-01.json", arxiv_id="1", upvotes=3, comments=1),
+                rec("Paper", "hf_json", "2024-06-01.json", arxiv_id="1", upvotes=20, comments=4),
+                rec("Paper", "bibtex", "refs.bib", citekey="smith2024paper", line=3, entry_type="article"),
+                rec("Paper", "bibtex", "refs.bib", citekey="Smith24", line=9, entry_type="article"),
+            ]
+        )
+    )
+    row = merged.iloc[0]
+    assert len(merged) == 1 and (row["upvotes"], row["comments"]) == (20, 4)
+    assert row["citekeys"] == ["smith2024paper", "Smith24"] and row["entry_type"] == "article"

@@ -39,7 +39,8 @@ def test_card_seed_parses_35_cards_exactly() -> None:
     assert first.title == "SAFE: Multitask Failure Detection for Vision-Language-Action Models"
     assert first.abstract.startswith("While vision-language-action models (VLAs) have shown promising")
     assert first.abstract.endswith("More qualitative results can be found at https://vla-safe.github.io/.")
-    assert (first.published, first.n_authors, first.upvotes) == (date(2025, 6, 11), 7, 2)
+    # the number after the date is the comment count (the HF API shows 20 upvotes and 2 comments)
+    assert (first.published, first.n_authors, first.upvotes, first.comments) == (date(2025, 6, 11), 7, None, 2)
     assert (first.source, first.line, first.kind) == (CARD_SEED.name, 13, "card")
     second = records[1]
     assert (second.title, second.published, second.n_authors, second.upvotes) == (
@@ -100,19 +101,19 @@ def test_crlf_nbsp_trailing_spaces_and_extra_blank_lines() -> None:
     ]
 
 
-def test_one_author_and_date_without_upvotes() -> None:
+def test_one_author_and_date_without_comments() -> None:
     records, _ = parse(card("Solo Work", ABSTRACT_1, meta="Jul 15, 2025", authors="• 1 author"))
-    assert (records[0].n_authors, records[0].published, records[0].upvotes) == (1, date(2025, 7, 15), None)
+    assert (records[0].n_authors, records[0].published, records[0].comments) == (1, date(2025, 7, 15), None)
 
 
 def test_year_less_date_means_current_year_never_1900() -> None:
     records, _ = parse(card("A", ABSTRACT_1, meta="Sep 29") + card("B", ABSTRACT_2, meta="Sep 30 12"))
-    assert [(r.published, r.upvotes) for r in records] == [(date(2026, 9, 29), None), (date(2026, 9, 30), 12)]
+    assert [(r.published, r.comments) for r in records] == [(date(2026, 9, 29), None), (date(2026, 9, 30), 12)]
 
 
 def test_invalid_date_is_a_warning() -> None:
     records, warnings = parse(card("A", ABSTRACT_1, meta="Feb 30, 2025 5"))
-    assert records[0].published is None and records[0].upvotes == 5
+    assert records[0].published is None and records[0].comments == 5
     assert [w.line for w in warnings] == [7] and "invalid date" in warnings[0].message
 
 
@@ -236,3 +237,62 @@ def test_arbitrary_text_never_raises(text: str) -> None:
 def test_arbitrary_dump_shaped_lines_never_raise(lines: list[str]) -> None:
     records, _ = parse("\n".join(lines))
     assert all(r.title for r in records)
+
+
+# Today's layout (2026): the upvote count on its own line opens each card; an organisation may sign it.
+TODAYS_PAGE = """new
+
+Get trending papers in your email inbox!
+
+Subscribe
+
+Daily Papers
+by AK and the research community
+Daily
+Weekly
+Monthly
+
+Trending Papers
+
+Oct 2
+
+101
+
+Signed Work: A Study of Things
+
+We study things. Our results show that things are studied. Code is available.
+
+Microsoft
+
+·
+
+May 29 6
+
+-
+
+Counted Work for Everyone
+
+Another abstract of a paper. It has sentences. It ends with a period.
+
+• 3 authors
+
+·
+Mar 8, 2024  2
+
+7
+
+Cut Off Card at the End
+
+Its abstract is there but the page was cut.
+"""
+
+
+def test_todays_layout_counts_organisations_and_comments() -> None:
+    records, warnings = parse(TODAYS_PAGE)
+    assert [(r.title, r.upvotes, r.n_authors, r.organization, r.comments) for r in records] == [
+        ("Signed Work: A Study of Things", 101, None, "Microsoft", 6),
+        ("Counted Work for Everyone", 0, 3, None, 2),
+        ("Cut Off Card at the End", 7, None, None, None),
+    ]
+    assert records[1].published == date(2024, 3, 8)
+    assert [w.line for w in warnings] == [42]  # only the cut-off card; no chrome, count or organisation rows

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import pickle
-import warnings
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -12,15 +12,7 @@ import pytest
 
 import paper_widgets.library as library
 from paper_widgets.data.text import fold
-from paper_widgets.search.engine import SearchIndex, match_spans, search
-
-
-@pytest.fixture
-def lib(paper_widgets_home: object) -> library.Library:
-    """The seed library, its store in this test's PAPER_WIDGETS_HOME (never the user's)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return library.load_sample()
+from paper_widgets.search.engine import STOP_WORDS, SearchIndex, match_spans, search
 
 
 def titles(result: pd.DataFrame) -> list[str]:
@@ -203,11 +195,18 @@ def test_sync_rebuilds_when_rows_change_and_rejects_a_stale_index(lib: library.L
     assert search(df.iloc[:10], "zebrafish", index=index).empty
 
 
-def test_index_pickles(lib: library.Library) -> None:
-    index = SearchIndex(lib.df)
-    search(lib.df, "merging", index=index)
-    restored = pickle.loads(pickle.dumps(index))
-    pd.testing.assert_frame_equal(search(lib.df, "merging", index=restored), search(lib.df, "merging", index=index))
+def test_index_round_trips_through_plain_arrays(lib: library.Library) -> None:
+    index = SearchIndex(lib.df.iloc[:100])
+    index.sync(lib.df)  # two segments, then more rows: every part of the index is in the arrays
+    arrays = index.to_arrays()
+    assert all(a.dtype != object for a in arrays.values()), "nothing that would need pickle"
+    restored = SearchIndex.from_arrays(arrays)
+    for query in ("merging", "gradent surgery", "multi-ta", "AdaMerging"):
+        pd.testing.assert_frame_equal(search(lib.df, query, index=restored), search(lib.df, query, index=index))
+    restored.sync(pd.concat([lib.df, lib.df.iloc[:3]], ignore_index=True))  # and it still extends
+    assert len(restored) == len(lib.df) + 3
+    with pytest.raises(KeyError):
+        SearchIndex.from_arrays({k: v for k, v in arrays.items() if k != "hashes"})
 
 
 def test_match_spans_on_raw_text() -> None:
@@ -236,6 +235,63 @@ def test_a_large_librarys_index_is_cached_in_the_store_and_reused(monkeypatch: p
 
 def test_small_libraries_are_indexed_without_a_cache_file(paper_widgets_home: Path) -> None:
     lib = library.load_sample()
-    parsed = sorted((paper_widgets_home / "cache").glob("*.pickle"))
+    parsed = sorted((paper_widgets_home / "cache").glob("*"))
     lib.search("gradient surgery")
-    assert sorted((paper_widgets_home / "cache").glob("*.pickle")) == parsed, "no index file for 145 papers"
+    assert sorted((paper_widgets_home / "cache").glob("*")) == parsed, "no index file for 145 papers"
+
+
+# -- common words ------------------------------------------------------------------------------------
+
+
+def test_common_words_do_not_decide_a_match_nor_get_highlighted(lib: library.Library) -> None:
+    query = "forget a behaviour by negating"
+    found = lib.search(query, limit=None)
+    content = ("forget", "behaviour", "negating")
+    texts = (found["title"] + " " + found["abstract"]).map(fold)
+    assert 0 < len(found) < 20, f"{len(found)} of {len(lib)} papers: 'a' and 'by' must not match them all"
+    assert texts.map(lambda t: any(w in t.split() for w in content)).all(), "every match has a content word"
+    for text in found["abstract"]:
+        highlighted = {fold(text[a:b]) for a, b in match_spans(text, query)}
+        assert highlighted and not highlighted & STOP_WORDS, highlighted
+    # alone, common words are what the user asked for
+    assert fold("by") in {fold(t[a:b]) for t in found["abstract"][:1] for a, b in match_spans(t, "by")}
+    assert len(lib.search("for", limit=None)) > len(found)
+
+
+def test_a_common_word_typed_last_completes_to_content_words_only(lib: library.Library) -> None:
+    text = "An approach for all tasks"
+    assert [text[a:b] for a, b in match_spans(text, "tasks a")] == ["approach", "tasks"]
+    assert [text[a:b] for a, b in match_spans(text, "tasks for")] == ["tasks"]
+    assert lib.search("gradient surgery fo", limit=1)["title"].tolist() == ["Gradient Surgery for Multi-Task Learning"]
+
+
+# -- no step worse than linearithmic (sized to show the curve; bounds generous for a shared machine) ------
+
+
+def _best_time(action: Callable[[], object], repeat: int = 3) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def test_match_spans_is_linear_in_a_long_hyphen_joined_token() -> None:
+    small, large = "-".join(["ab"] * 2_000), "-".join(["ab"] * 16_000)  # 6 kB and 48 kB
+    assert len(match_spans(large, "ab")) == 16_000
+    t_small = _best_time(lambda: match_spans(small, "abx"))
+    t_large = _best_time(lambda: match_spans(large, "abx"))
+    assert t_large < 2.0, f"{t_large:.2f} s for 48 kB (quadratic took minutes)"
+    assert t_large < 24 * t_small + 0.05, f"8x the input took {t_large / t_small:.0f}x the time (quadratic: 64x)"
+
+
+def test_index_build_is_linear_in_one_unbroken_token() -> None:
+    def build(size: int) -> SearchIndex:
+        return SearchIndex(pd.DataFrame({"title": ["t"], "abstract": ["x" * size + " rest"]}))
+
+    assert build(1 << 20).word_id("x" * (1 << 20)) is not None
+    t_small = _best_time(lambda: build(1 << 18))
+    t_large = _best_time(lambda: build(1 << 21))  # 2 MB
+    assert t_large < 3.0, f"{t_large:.2f} s for one 2 MB token (was 4 s per MB, growing)"
+    assert t_large < 24 * t_small + 0.1, f"8x the input took {t_large / t_small:.0f}x the time"

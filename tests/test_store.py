@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sqlite3
 import subprocess
 import sys
 import time
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import platformdirs
 import pytest
 from conftest import CARD_SEED, PAIR_SEED
 
 import paper_widgets
-from paper_widgets.store import DB_NAME, Store, store_home
+from paper_widgets.store import DB_NAME, Store, StoreCorrupt, StoreError, StoreReadOnly, store_home
 from paper_widgets.store.schema import SCHEMA_VERSION, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,9 +37,15 @@ def papers(*rows: tuple[str, str | None]) -> pd.DataFrame:
     )
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with Store(tmp_path / "store") as opened:
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """The storage interface on each backend: the embedded SQLite store and a PostgreSQL team store."""
+    if request.param == "postgresql":
+        team_db = request.getfixturevalue("team_db")
+        location: str | Path = team_db("alice")
+    else:
+        location = tmp_path / "store"
+    with Store(location) as opened:
         yield opened
 
 
@@ -68,7 +77,7 @@ def test_note_round_trip_keeps_history_and_survives_reopen(store: Store, key: st
     store.set_note(key, "second thoughts")
     assert store.note(key) == "second thoughts"
     store.close()
-    reopened = Store(store.home)
+    reopened = Store(store.location)
     assert reopened.note(key) == "second thoughts"
     history = reopened.note_history(key)
     assert [text for _, text in history] == ["# First\nsee *section 3*", "second thoughts"]
@@ -151,10 +160,52 @@ def test_revision_moves_on_own_and_other_connections_writes(store: Store, key: s
     store.tag(key, "mine")
     after_own = store.revision()
     assert after_own != before
-    with Store(store.home) as other:
+    with Store(store.location) as other:
         other.tag(key, "theirs")
     assert store.revision() != after_own
     assert store.revision() == store.revision()
+
+
+def test_cache_and_key_writes_never_move_the_annotation_revision(store: Store, key: str) -> None:
+    store.tag(key, "seen")
+    before = store.revision()
+    store.cache_put("frame", "h1", [1, 2, 3])
+    store.set_setting("citation_style", "myst")
+    store.assign_keys(papers(("A Paper Nobody Annotated", None)))
+    assert store.revision() == before
+    assert store.annotation_changes(before) == (before, [], store.annotations([]))
+    store.set_status(key, "read")
+    revision, changed, found = store.annotation_changes(before)
+    assert revision > before and changed == [key]
+    assert (found.tags, found.status) == ({key: ["seen"]}, {key: "read"})
+
+
+def test_store_works_in_a_forked_child(store: Store, key: str) -> None:
+    store.set_note(key, "parent")
+    pid = os.fork()
+    if pid == 0:  # the child: its own connection (SQLite) or pool (PostgreSQL)
+        try:
+            store.set_note(key, "child")
+            os._exit(0 if store.note(key) == "child" else 1)
+        finally:
+            os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 0
+    assert store.note(key) == "child"
+
+
+def test_library_df_refreshes_only_the_rows_annotated_since(tmp_path: Path) -> None:
+    lib = paper_widgets.load(CARD_SEED, store=tmp_path)
+    df = lib.df
+    key, other = df["key"].iloc[0], df["key"].iloc[1]
+    with Store(tmp_path) as elsewhere:  # another kernel writes
+        elsewhere.set_note(key, "from the other kernel")
+        elsewhere.tag(other, "later")
+    refreshed = lib.df
+    assert refreshed is df  # updated in place, not rebuilt
+    assert refreshed.set_index("key").loc[key, "note"] == "from the other kernel"
+    assert refreshed.set_index("key").loc[other, "tags"] == ["later"]
+    assert refreshed["note"].notna().sum() == 1
 
 
 # -- citekeys ------------------------------------------------------------------------------------
@@ -268,19 +319,24 @@ def test_failed_migration_leaves_the_file_untouched(tmp_path: Path, monkeypatch:
 
 def test_cache_round_trip_is_keyed_by_name_and_hash(store: Store) -> None:
     frame = papers(("Paper A", None), ("Paper B", "2101.00002"))
-    assert store.cache_get("library", "h1") is None
-    store.cache_put("library", "h1", frame)
-    pd.testing.assert_frame_equal(store.cache_get("library", "h1"), frame)
-    assert store.cache_get("library", "h2") is None
-    assert store.cache_get("other", "h1") is None
+    frame["upvotes"] = pd.array([3, None], dtype="Int64")
+    frame["extra"] = pd.Series([{"doi": "10.1/x"}, None], dtype=object)  # not a list of strings: JSON
+    assert store.cache_get_frame("library", "h1") is None
+    assert store.cache_put_frame("library", "h1", frame, [["a.txt", 3, "odd line"]])
+    cached, meta = store.cache_get_frame("library", "h1")
+    pd.testing.assert_frame_equal(cached, frame)
+    assert cached["authors"].map(type).tolist() == [list, list]
+    assert meta == [["a.txt", 3, "odd line"]]
+    assert store.cache_get_frame("library", "h2") is None
+    assert store.cache_get_frame("other", "h1") is None
 
 
 def test_cache_put_replaces_the_previous_entry_and_its_file(store: Store) -> None:
-    store.cache_put("index", "old", {"v": 1})
-    store.cache_put("index", "new", {"v": 2})
-    assert store.cache_get("index", "old") is None
-    assert store.cache_get("index", "new") == {"v": 2}
-    assert len(list(store.cache_dir.glob("*.pickle"))) == 1
+    store.cache_put_arrays("index", "old", {"v": np.arange(3)})
+    store.cache_put_arrays("index", "new", {"v": np.arange(5)})
+    assert store.cache_get_arrays("index", "old") is None
+    assert store.cache_get_arrays("index", "new")["v"].tolist() == [0, 1, 2, 3, 4]
+    assert len(list(store.cache_dir.iterdir())) == 1
 
 
 def test_file_hash_is_remembered_until_the_file_changes(
@@ -309,12 +365,132 @@ def test_file_hash_is_remembered_until_the_file_changes(
 
 
 def test_damaged_cache_file_is_a_miss(store: Store) -> None:
-    store.cache_put("index", "h", list(range(1000)))
-    (file,) = store.cache_dir.glob("*.pickle")
-    file.write_bytes(b"\x80\x05garbage")
-    assert store.cache_get("index", "h") is None
-    file.unlink()
-    assert store.cache_get("index", "h") is None
+    store.cache_put_arrays("index", "h", {"v": np.arange(1000)})
+    store.cache_put_frame("frame", "h", papers(("Paper A", None)))
+    for file in store.cache_dir.iterdir():
+        file.write_bytes(b"\x00garbage".ljust(file.stat().st_size, b"\x00"))  # same size, torn content
+    assert store.cache_get_arrays("index", "h") is None
+    assert store.cache_get_frame("frame", "h") is None
+    for file in store.cache_dir.iterdir():
+        file.unlink()
+    assert store.cache_get_arrays("index", "h") is None
+
+
+def test_cache_files_cannot_run_code(store: Store, tmp_path: Path) -> None:
+    """A pickle put in place of a cache file, even one of the right size, is never unpickled."""
+    import pickle
+
+    ran = tmp_path / "ran"
+
+    class Payload:
+        def __reduce__(self) -> tuple[object, ...]:
+            return (Path.touch, (ran,))
+
+    store.cache_put_arrays("index", "h", {"v": np.arange(3)})
+    (file,) = store.cache_dir.iterdir()
+    evil = pickle.dumps(Payload())
+    np.save(file.with_suffix(".npy"), np.array([evil], dtype=object), allow_pickle=True)
+    with zipfile.ZipFile(file, "w") as npz:  # an .npz whose array is an object (pickled) array
+        npz.write(file.with_suffix(".npy"), "v.npy")
+    with sqlite3.connect(store.path) as conn:
+        conn.execute("UPDATE cache SET size = ?", (file.stat().st_size,))
+    assert store.cache_get_arrays("index", "h") is None
+    assert not ran.exists()
+
+
+@pytest.mark.parametrize("file", ["/etc/passwd.npz", "../outside.npz", "sub/inner.npz", "..", "x.pickle"])
+def test_cache_paths_outside_the_cache_folder_are_a_miss(store: Store, file: str) -> None:
+    outside = store.home / "outside.npz"
+    with open(outside, "wb") as f:
+        np.savez(f, v=np.arange(3))
+    store.cache_put_arrays("index", "h", {"v": np.arange(3)})
+    with sqlite3.connect(store.path) as conn:
+        conn.execute("UPDATE cache SET file = ?, size = ?", (file, outside.stat().st_size))
+    assert store.cache_get_arrays("index", "h") is None
+
+
+def test_a_failed_cache_write_is_skipped_and_leaves_no_partial_file(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import paper_widgets.store.cache as cache_module
+
+    store.cache_put_arrays("index", "old", {"v": np.arange(3)})
+
+    def disk_full(path: Path, arrays: object) -> None:
+        path.write_bytes(b"half of it")  # a partial file, then the disk is full
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(cache_module, "_write_arrays", disk_full)
+    assert store.cache_put_arrays("index", "new", {"v": np.arange(5)}) is False
+    assert [p.suffix for p in store.cache_dir.iterdir()] == [".npz"], "no .tmp left behind"
+    assert store.cache_get_arrays("index", "old")["v"].tolist() == [0, 1, 2]
+
+
+def test_a_full_disk_never_fails_a_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import paper_widgets.store.cache as cache_module
+
+    def disk_full(path: Path, *args: object) -> None:
+        path.write_bytes(b"x" * 100)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(cache_module, "_write_frame", disk_full)
+    monkeypatch.setattr(cache_module, "_write_arrays", disk_full)
+    (tmp_path / "card.txt").write_text(CARD_SEED.read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "pair.txt").write_text(PAIR_SEED.read_text(encoding="utf-8"), encoding="utf-8")
+    lib = paper_widgets.load(tmp_path / "card.txt", tmp_path / "pair.txt", store=tmp_path / "store")
+    assert len(lib) > 100
+    assert not lib.search("gradient surgery").empty
+    assert not any((tmp_path / "store" / "cache").glob("*.tmp")) if (tmp_path / "store" / "cache").exists() else True
+
+
+def test_leftovers_of_a_writer_killed_mid_write_are_removed_on_open(tmp_path: Path) -> None:
+    """kill -9 while a cache file is written: the next store to open removes the .tmp (not a live writer's)."""
+    home = tmp_path / "store"
+    script = (
+        "import os, sys, numpy as np\n"
+        "from paper_widgets.store import Store\n"
+        "import paper_widgets.store.cache as c\n"
+        "def stall(path, arrays):\n"
+        "    path.write_bytes(b'x' * 1_000_000); print('writing', flush=True); sys.stdin.read()\n"
+        "c._write_arrays = stall\n"
+        f"Store({str(home)!r}).cache_put_arrays('index', 'h', {{'v': np.arange(3)}})\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    writer = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+    assert writer.stdout is not None and writer.stdout.readline().strip() == b"writing"
+    (partial,) = (home / "cache").glob("*.tmp")
+    Store(home).close()
+    assert partial.exists(), "a live writer's file stays"
+    writer.kill()
+    writer.wait()
+    Store(home).close()
+    assert not partial.exists()
+    assert not list((home / "cache").iterdir())
+
+
+def test_many_files_are_cached_in_one_store_transaction(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loading a folder of small files commits their cache rows together, not one fsynced commit per file."""
+    for i in range(12):
+        (tmp_path / f"dump{i}.txt").write_text(
+            f"Paper number {i} about things\nAn abstract that is long enough to be an abstract of paper {i}.\n",
+            encoding="utf-8",
+        )
+    commits: list[int] = []
+    real_write = Store._write
+
+    def counting(self: Store, body: object) -> object:
+        commits.append(1)
+        return real_write(self, body)  # type: ignore[arg-type]
+
+    for dump in tmp_path.glob("dump*.txt"):  # settled files: their hashes are remembered too
+        os.utime(dump, (time.time() - 60, time.time() - 60))
+    store = Store(tmp_path / "store")
+    monkeypatch.setattr(Store, "_write", counting)
+    paper_widgets.load(*sorted(tmp_path.glob("dump*.txt")), store=store)
+    cache_rows = store._read(lambda conn: conn.execute("SELECT count(*) FROM cache").fetchone()[0])
+    hashes = store._read(lambda conn: conn.execute("SELECT count(*) FROM file_hashes").fetchone()[0])
+    assert (cache_rows, hashes) == (13, 12)  # twelve files and the library; twelve file hashes
+    assert len(commits) <= 5, f"{len(commits)} commits for 13 cache entries and 12 file hashes"
 
 
 # -- the library on the store --------------------------------------------------------------------
@@ -472,3 +648,63 @@ def test_export_escapes_untrusted_titles() -> None:
     lib.set_note(key, "ok")
     heading = next(line for line in lib.export_notes().splitlines() if line.startswith("## "))
     assert heading == f"## \\<img src=x onerror=alert(1)\\> \\*Bold\\* \\[link\\](http://x) \\#1 (`{key}`)"
+
+
+# -- damaged, read-only and misplaced stores: typed errors naming the file -------------------------
+
+
+def test_store_folder_and_file_are_private_to_the_user(tmp_path: Path) -> None:
+    with Store(tmp_path / "new" / "store") as s:
+        s.set_setting("x", 1)
+        assert (s.home.stat().st_mode & 0o777) == 0o700
+        for path in (s.path, s.path.with_name(DB_NAME + "-wal")):
+            assert (path.stat().st_mode & 0o777) == 0o600, path
+
+
+def test_a_file_that_is_not_a_database_is_a_store_error_naming_it(tmp_path: Path) -> None:
+    (tmp_path / DB_NAME).write_bytes(b"these are my lecture notes, not SQLite\n" * 100)
+    with pytest.raises(StoreCorrupt, match=f"{tmp_path / DB_NAME}.*not an SQLite database.*PAPER_WIDGETS_HOME"):
+        Store(tmp_path)
+
+
+def test_a_damaged_database_is_a_store_error_saying_what_to_do(tmp_path: Path) -> None:
+    with Store(tmp_path) as s:
+        s.assign_keys(papers(*((f"Paper {i}", None) for i in range(2000))))
+        s._connection().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    data = bytearray((tmp_path / DB_NAME).read_bytes())
+    page = 4096
+    data[page : 8 * page] = b"\xff" * (7 * page)  # the schema's and first tables' pages
+    (tmp_path / DB_NAME).write_bytes(bytes(data))
+    with pytest.raises(StoreCorrupt, match=rf"{tmp_path / DB_NAME}.*(damaged|not an SQLite)"), Store(tmp_path) as s:
+        s.assign_keys(papers(("Paper 1", None)))
+
+
+def test_a_read_only_database_is_a_store_error_naming_it(tmp_path: Path) -> None:
+    Store(tmp_path).close()
+    db = tmp_path / DB_NAME
+    if os.geteuid() == 0:  # root ignores permissions: make the file immutable instead
+        if subprocess.run(["chattr", "+i", str(db)], capture_output=True).returncode != 0:
+            pytest.skip("running as root and chattr +i is not available: cannot make a read-only file")
+        undo = ["chattr", "-i", str(db)]
+    else:
+        db.chmod(0o400)
+        undo = ["chmod", "600", str(db)]
+    try:
+        with pytest.raises(StoreReadOnly, match=f"{db}.*cannot be written"), Store(tmp_path) as s:
+            s.set_setting("style", "myst")
+    finally:
+        subprocess.run(undo, check=True)
+
+
+def test_a_store_home_that_is_a_file_is_a_store_error(tmp_path: Path) -> None:
+    (tmp_path / "home").write_text("oops")
+    with pytest.raises(StoreError, match=f"{tmp_path / 'home'} is a file"):
+        Store(tmp_path / "home")
+
+
+def test_an_unknown_saved_citation_style_warns_and_the_library_still_loads(tmp_path: Path) -> None:
+    with Store(tmp_path) as s:
+        s.set_setting("citation_style", "chicago-but-misspelt")
+    with pytest.warns(paper_widgets.PaperWidgetsWarning, match="chicago-but-misspelt.*set_default_style"):
+        lib = paper_widgets.load(CARD_SEED, store=tmp_path)
+    assert len(lib) > 0

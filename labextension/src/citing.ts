@@ -11,10 +11,10 @@ import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { TranslationBundle } from '@jupyterlab/translation';
 
 import { MarkdownCursorMemory, applyRequest, insertFromLab } from './notebookEdits';
-import { REFERENCES_ROLE, cellSources, hasReferencesCell } from './notebookCells';
+import { cellSources, hasReferencesCell } from './notebookCells';
 import { PaperApi, Send } from './paperApi';
 import { CitationPicker } from './picker';
-import { CellType, ICellSummary, METADATA_KEY, PROTOCOL_VERSION, Where } from './protocol';
+import { CellType, ICellSummary, METADATA_KEY, PROTOCOL_VERSION, REFERENCES_ROLE, Where } from './protocol';
 
 /** The plugin's settings (schema/plugin.json), as the code uses them. */
 export interface IPaperSettings {

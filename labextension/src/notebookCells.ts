@@ -3,11 +3,8 @@
  * metadata.  The Python side decides which of them cite what and writes the
  * References cell, so both sides agree on one definition.  Pure.
  */
-import { ICellSummary } from './protocol';
+import { ICellSummary, REFERENCES_ROLE } from './protocol';
 import { indexOfRole } from './placement';
-
-/** The role in cell metadata of the generated References cell (as `paper_widgets.output.bibliography`). */
-export const REFERENCES_ROLE = 'references';
 
 /** A cell as the shared model holds it (the few members used here). */
 export interface ISharedCellLike {

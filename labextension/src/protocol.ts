@@ -3,15 +3,22 @@
  *
  * The constants live in `paper_widgets/protocol.json`, which the Python side
  * reads too, so the comm target name and version are defined exactly once.
+ * `protocolSpec.ts` is generated from it (`scripts/protocol-types.mjs`) so the
+ * literal types below follow the JSON: rename an action there and this fails to compile.
  */
-import spec from '../../paper_widgets/protocol.json';
+import { spec } from './protocolSpec';
 
 export const COMM_TARGET: string = spec.target;
 export const PROTOCOL_VERSION: number = spec.version;
 export const METADATA_KEY: string = spec.metadata_key;
+/** The `role` of the one References cell a notebook has. */
+export const REFERENCES_ROLE: string = spec.references_role;
+/** The kernel code the "Update References" command runs: the Python entry point, declared once. */
+export const UPDATE_REFERENCES_CODE: string = spec.update_references_code;
 
-export type CellType = 'markdown' | 'code' | 'raw';
-export type Where = 'below' | 'cursor';
+export type Action = (typeof spec.actions)[number];
+export type CellType = (typeof spec.cell_types)[number];
+export type Where = (typeof spec.where)[number];
 
 interface IRequestBase {
   version: number;
@@ -20,7 +27,7 @@ interface IRequestBase {
 
 /** Put `text` in a new cell below the requesting cell, or at the cursor of the markdown cell being edited. */
 export interface IInsertRequest extends IRequestBase {
-  action: 'insert';
+  action: Extract<Action, 'insert'>;
   text: string;
   cell_type: CellType;
   where: Where;
@@ -28,7 +35,7 @@ export interface IInsertRequest extends IRequestBase {
 
 /** Replace the one cell tagged with `role` in its metadata, or append it at the end when there is none. */
 export interface IUpsertRequest extends IRequestBase {
-  action: 'upsert';
+  action: Extract<Action, 'upsert'>;
   text: string;
   cell_type: CellType;
   role: string;
@@ -36,12 +43,12 @@ export interface IUpsertRequest extends IRequestBase {
 
 /** Send back every cell's type, source and metadata (the kernel cannot see the notebook). */
 export interface IReadRequest extends IRequestBase {
-  action: 'read';
+  action: Extract<Action, 'read'>;
 }
 
 /** Answer only: tells the kernel early that this extension is listening. */
 export interface IHelloRequest extends IRequestBase {
-  action: 'hello';
+  action: Extract<Action, 'hello'>;
 }
 
 export type Request = IInsertRequest | IUpsertRequest | IReadRequest | IHelloRequest;
@@ -86,7 +93,7 @@ export function parseRequest(data: unknown): Request | string {
   if (typeof data.request_id !== 'string') {
     return 'the message has no request_id';
   }
-  if (!oneOf(data.action, spec.actions)) {
+  if (!oneOf<Action>(data.action, spec.actions)) {
     return `unknown action ${JSON.stringify(data.action)}`;
   }
   if (data.action === 'read' || data.action === 'hello') {

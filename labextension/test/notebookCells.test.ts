@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
-import { REFERENCES_ROLE, cellSources, hasReferencesCell } from '../src/notebookCells';
+import { cellSources, hasReferencesCell } from '../src/notebookCells';
+import { REFERENCES_ROLE } from '../src/protocol';
 
 function cell(cell_type: string, source: string, metadata: unknown = {}) {
   return { cell_type, getSource: () => source, getMetadata: () => metadata };

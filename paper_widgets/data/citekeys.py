@@ -5,7 +5,10 @@ recognise them: ``yuGradientSurgeryMultitask2020`` for "Gradient Surgery for Mul
 Learning" by Tianhe Yu et al. (2020).
 
 * Only ASCII letters and digits are emitted, so every key matches ``[A-Za-z][A-Za-z0-9_:-]*``
-  and is accepted by pandoc, LaTeX/BibTeX and MyST alike.
+  and is accepted by pandoc, LaTeX/BibTeX and MyST alike.  Names and titles in other scripts are
+  transliterated with ``anyascii`` (ISC licence): "Müller" → ``muller``, "王" → ``wang``.
+* Keys are unique ignoring case, because BibTeX compares keys that way (a second ``Yu2020`` next
+  to ``yu2020`` is a "repeated entry").
 * Papers without known authors get the title words and year only.  Hugging Face "title/abstract"
   dumps carry no authors at all, so a placeholder such as ``anon`` would prefix most keys of such a
   library with the same noise while adding nothing that tells two papers apart.
@@ -18,7 +21,6 @@ Learning" by Tianhe Yu et al. (2020).
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from itertools import compress, count, filterfalse, groupby, islice, product
 from operator import itemgetter
@@ -26,13 +28,24 @@ from string import ascii_lowercase
 
 import numpy as np
 import pandas as pd
+from anyascii import anyascii
 
 from paper_widgets.data.merge import ASCII_FOLD, fold_titles
-from paper_widgets.data.text import fold
+from paper_widgets.data.text import fold, without_arxiv_version
 
-__all__ = ["KEY_PATTERN", "assign_keys", "paper_identities", "paper_identity", "title_identities"]
+__all__ = [
+    "KEY_PATTERN",
+    "USER_KEY_PATTERN",
+    "assign_keys",
+    "base_keys",
+    "paper_identities",
+    "paper_identity",
+    "title_identities",
+]
 
 KEY_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_:-]*")
+# What BibTeX accepts as a key a user wrote (d2l's "Vaswani.Shazeer.Parmar.ea.2017", "Foo09:tec").
+USER_KEY_PATTERN = re.compile(r"[^\s,{}()\"#%'=\\~]+")
 
 TITLE_WORDS = 3
 # Better BibTeX's skip-words (articles, prepositions, conjunctions), English plus the common
@@ -159,17 +172,12 @@ _STOP_WORDS = frozenset(
         "zum",
     ]
 )
-# Letters that NFKD does not decompose into ASCII; everything else non-ASCII is dropped.
-_TRANSLITERATE = str.maketrans(
-    {"ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "æ": "ae", "œ": "oe", "ı": "i", "ß": "ss"}
-)
 # "Multi-Task" is one word in a key (``Multitask``), as in Better BibTeX; so is "Don't".
 _JOINERS = re.compile(r"(?<=\w)[-‐‑’'](?=\w)")
 _NON_WORD = re.compile(r"[\W_]+")
 _ASCII_WORD = re.compile(r"[a-z0-9]+")
 _SEP = "\x00"  # separates the titles of a batch; see ASCII_FOLD
 _NAME_SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv"})
-_ARXIV_VERSION = re.compile(r"v\d+$")
 # Prefix for keys that would otherwise be empty or start with a digit ("3D Gaussians" without authors).
 _FALLBACK_PREFIX = "paper"
 
@@ -188,7 +196,7 @@ def paper_identity(title: str, arxiv_id: str | None) -> str:
     that changes between loads (row order, upvotes, which dump the paper came from).
     """
     if isinstance(arxiv_id, str) and arxiv_id.strip():
-        return "arxiv:" + _ARXIV_VERSION.sub("", arxiv_id.strip().lower())
+        return "arxiv:" + without_arxiv_version(arxiv_id.lower())
     return "title:" + _fold(title or "")
 
 
@@ -196,10 +204,9 @@ def _ascii_words(text: str) -> list[str]:
     """The folded words of ``text`` reduced to ASCII letters and digits, hyphenated words joined."""
     if text.isascii():  # the common case, kept to one regex pass because 1M titles go through here
         return _ASCII_WORD.findall(text.lower().replace("-", "").replace("'", ""))
-    # Same words as fold() gives, but in C-speed passes: separators → spaces, accents and letters
-    # without an ASCII form dropped ("naïve" → "naive", "日本語" → nothing).
-    text = _NON_WORD.sub(" ", _JOINERS.sub("", text).lower().translate(_TRANSLITERATE))
-    return _ASCII_WORD.findall(unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode())
+    # Same words as fold() gives, transliterated: "naïve" → "naive", "Øresund" → "oresund", "王" → "wang".
+    text = _NON_WORD.sub(" ", _JOINERS.sub("", text))
+    return _ASCII_WORD.findall(anyascii(text).lower())
 
 
 def _title_part(title: str) -> str:
@@ -244,8 +251,8 @@ def _first_author(authors: object) -> str:
     return ""
 
 
-def _base_keys(frame: pd.DataFrame) -> pd.Series:
-    """The unsuffixed key of every row."""
+def base_keys(frame: pd.DataFrame) -> pd.Series:
+    """The unsuffixed generated key of every row (columns ``title``, ``authors``, ``published``)."""
     titles = frame["title"].fillna("").astype(str).tolist()
     first_authors = [_first_author(a) for a in frame["authors"].tolist()]
     # Few titles and far fewer authors repeat, but deduplicating makes both caches free to build.
@@ -284,7 +291,7 @@ def paper_identities(titles: pd.Series, arxiv_ids: pd.Series, by_title: pd.Serie
     of ``titles`` when the caller has them already (folding is the costly part)."""
     by_title = title_identities(titles) if by_title is None else by_title
     ids = [a.strip() if isinstance(a, str) else "" for a in arxiv_ids.astype(object)]
-    by_id = ["arxiv:" + _ARXIV_VERSION.sub("", a.lower()) if a else None for a in ids]
+    by_id = ["arxiv:" + without_arxiv_version(a.lower()) if a else None for a in ids]
     return pd.Series(by_id, index=titles.index, dtype=object).fillna(by_title)
 
 
@@ -297,8 +304,8 @@ def _one_paper_per_key(reserved: Mapping[str, str]) -> dict[str, str]:
     """``reserved`` checked, and with each key kept by one identity only (the smallest) should it repeat."""
     owner: dict[str, str] = {}
     for identity, key in reserved.items():
-        if not isinstance(key, str) or not KEY_PATTERN.fullmatch(key):
-            raise ValueError(f"reserved citekey {key!r} for {identity!r} does not match {KEY_PATTERN.pattern}")
+        if not isinstance(key, str) or not USER_KEY_PATTERN.fullmatch(key):
+            raise ValueError(f"reserved citekey {key!r} for {identity!r} is not a BibTeX key")
         owner[key] = min(owner.get(key, identity), identity)
     return {identity: key for key, identity in owner.items()}
 
@@ -314,14 +321,14 @@ def assign_keys(frame: pd.DataFrame, reserved: Mapping[str, str] | None = None) 
     reserved_keys = set(reserved.values())
     original_index = frame.index
     frame = frame.reset_index(drop=True)  # positional labels: the caller's index may repeat
-    base = _base_keys(frame)
+    base = base_keys(frame)
     keys = base.copy()
 
     # Identities only matter for rows that may be reserved or clash; computing them is the cost.
     if reserved:
         contested = pd.Series(True, index=base.index)
     else:
-        contested = base.duplicated(keep=False)
+        contested = base.str.lower().duplicated(keep=False)
     identity = _identities(frame[contested])
     title = frame.loc[contested, "title"].fillna("").astype(str)
 
@@ -332,22 +339,32 @@ def assign_keys(frame: pd.DataFrame, reserved: Mapping[str, str] | None = None) 
     keys[winners.index] = winners.map(reserved)
 
     # Every plain base key counts as taken as well, so a suffixed key ("fooBar2020a") can never
-    # collide with another paper's unsuffixed key.
-    taken = reserved_keys | set(base.tolist())
+    # collide with another paper's unsuffixed key.  Keys compare ignoring case, as in BibTeX.
+    reserved_folded = {key.lower() for key in reserved_keys}
+    taken = reserved_folded | {key.lower() for key in base.tolist()}
     open_base = base[contested & ~base.index.isin(winners.index)]
-    clashing = open_base[open_base.duplicated(keep=False) | open_base.isin(reserved_keys)]
-    order = pd.DataFrame({"base": clashing, "identity": identity[clashing.index], "title": title[clashing.index]})
-    order = order.sort_values(["base", "identity", "title"], kind="stable")
+    folded_base = open_base.str.lower()
+    clashing = open_base[folded_base.duplicated(keep=False) | folded_base.isin(reserved_folded)]
+    order = pd.DataFrame(
+        {
+            "folded": folded_base[clashing.index],
+            "base": clashing,
+            "identity": identity[clashing.index],
+            "title": title[clashing.index],
+        }
+    )
+    order = order.sort_values(["folded", "base", "identity", "title"], kind="stable")
     suffixed: dict[int, str] = {}
-    for base_key, group in groupby(zip(order["base"].tolist(), order.index.tolist(), strict=False), key=itemgetter(0)):
+    rows = zip(order["folded"].tolist(), order["base"].tolist(), order.index.tolist(), strict=True)
+    for folded, group in groupby(rows, key=itemgetter(0)):
         suffixes = _suffixes()
-        if base_key in reserved_keys:
+        if folded in reserved_folded:
             next(suffixes)  # the bare base belongs to a reserved paper
-        for _, row in group:
+        for _, base_key, row in group:
             key = base_key + next(suffixes)
-            while key != base_key and key in taken:
+            while key != base_key and key.lower() in taken:
                 key = base_key + next(suffixes)
-            taken.add(key)
+            taken.add(key.lower())
             suffixed[row] = key
     keys[list(suffixed)] = list(suffixed.values())
     return keys.set_axis(original_index)

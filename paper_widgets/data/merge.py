@@ -1,10 +1,14 @@
 """Merging stage: records from every input → one row per unique paper (before citekeys).
 
-Two records are the same paper when they share an arXiv id or a folded title
-(:func:`paper_widgets.data.text.fold`: case, accents, punctuation and whitespace ignored); the
-relation is transitive, so groups are the connected components of that graph.  Each field of a
-group comes from the record most likely to have it right: date and counts from page cards,
-authors and arXiv id from JSON, the longest abstract.  Ties are broken by a stable identity of
+Identifiers come first: two records are the same paper when they share an arXiv id (version
+dropped) or a DOI.  A folded title (:func:`paper_widgets.data.text.fold`: case, accents,
+punctuation and whitespace ignored) joins records only when they are compatible where both know:
+no different arXiv id or DOI, years at most one apart, the same first-author surname.  So
+"Exercise and mental health" of 1990 and of 2017 stay two papers.  Groups are the connected
+components of those links.  Each field of a group comes from the record most likely to have it
+right: the date from page cards, then JSON, then a bibliography; upvotes and comments the highest
+count seen (a paper listed again later has more); authors and arXiv id from JSON; the longest
+abstract; entry type, venue and BibTeX fields from the bibliography, whose citekeys all name the row.  Ties are broken by a stable identity of
 the record (kind, source, line, text), never by input order, so any file order gives the same
 frame.  Everything is column-wise so a million rows merge in seconds.
 """
@@ -18,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from paper_widgets.data.records import KINDS
-from paper_widgets.data.text import fold
+from paper_widgets.data.text import ARXIV_VERSION, fold, text_items
 
 __all__ = ["ASCII_FOLD", "COLUMNS", "fold_titles", "hf_url", "merge_records", "normalise_frame"]
 
@@ -33,16 +37,31 @@ COLUMNS: dict[str, object] = {
     "arxiv_id": "str",
     "url": "str",
     "sources": object,
+    "comments": "Int64",
+    "organization": "str",
+    "doi": "str",
+    "entry_type": "str",
+    "venue": "str",
+    "fields": object,
+    # every citekey a bibliography gave this paper, the first one the row's key (see data.citekeys)
+    "citekeys": object,
 }
 
 # Which kind of input is trusted first for a field (unlisted kinds come after, in KINDS order).
 _PRIORITY: dict[str, tuple[str, ...]] = {
     "published": ("card", "hf_json", "arxiv", "bibtex", "frame", "pair"),
     "n_authors": ("card", "hf_json", "arxiv", "bibtex", "frame", "pair"),
-    "upvotes": ("card", "hf_json", "frame", "arxiv", "bibtex", "pair"),
     "authors": ("hf_json", "arxiv", "bibtex", "frame", "card", "pair"),
     "arxiv_id": ("hf_json", "arxiv", "bibtex", "frame", "card", "pair"),
+    "organization": ("card", "hf_json", "frame"),
+    "doi": ("bibtex", "arxiv", "hf_json", "frame"),
+    "entry_type": ("bibtex", "frame"),
+    "venue": ("bibtex", "frame"),
+    "fields": ("bibtex", "frame"),
 }
+# Counts only grow: the highest one seen is the latest.
+_HIGHEST = ("upvotes", "comments")
+_YEAR_TOLERANCE = 1
 _HF_PAPERS = "https://huggingface.co/papers/"
 _SEP = "\x00"  # separates the titles of a batch; see ASCII_FOLD
 # fold for ASCII text as one bytes.translate: letters lower-cased, digits kept, anything else a space
@@ -76,14 +95,6 @@ def _object_column(values: object, n: int) -> np.ndarray:
     return out
 
 
-def _clean_authors(value: object) -> list[str]:
-    if isinstance(value, str):
-        return [value] if value.strip() else []
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [str(a) for a in value if isinstance(a, str) and a.strip()]
-    return []
-
-
 def normalise_frame(df: pd.DataFrame, source: str = "<frame>") -> pd.DataFrame:
     """``df`` (at least ``title`` and ``abstract``) as a records frame with every column typed.
 
@@ -115,15 +126,23 @@ def normalise_frame(df: pd.DataFrame, source: str = "<frame>") -> pd.DataFrame:
             if "upvotes" in df.columns
             else pd.Series(pd.NA, index=index, dtype="Int64"),
             "arxiv_id": column("arxiv_id", "str"),
+            "comments": pd.to_numeric(_values(df, "comments", index), errors="coerce").astype("Int64")
+            if "comments" in df.columns
+            else pd.Series(pd.NA, index=index, dtype="Int64"),
+            **{name: column(name, "str") for name in ("organization", "doi", "entry_type", "venue")},
         }
     )
+    out["fields"] = _object_column(
+        [f if isinstance(f, dict) else None for f in df["fields"]] if "fields" in df.columns else [None] * n, n
+    )
+    out["citekey"] = column("citekey", "str")
     out["authors"] = (
-        _object_column([_clean_authors(a) for a in df["authors"]], n)
+        _object_column([text_items(a) for a in df["authors"]], n)
         if "authors" in df.columns
         else _object_column([[] for _ in range(n)], n)
     )
     if "sources" in df.columns:
-        out["sources"] = _object_column([_clean_authors(s) or [source] for s in df["sources"]], n)
+        out["sources"] = _object_column([text_items(s) or [source] for s in df["sources"]], n)
     else:
         out["sources"] = _object_column([[source]] * n, n)
     out["line"] = np.arange(1, n + 1, dtype=np.int64)
@@ -142,21 +161,76 @@ def _kind_rank(kinds: pd.Series, order: Sequence[str]) -> np.ndarray:
     return np.array([order.index(k) if k in order else len(order) for k in distinct], np.int64)[codes]
 
 
-def _components(title_ids: np.ndarray, arxiv_ids: pd.Series) -> np.ndarray:
-    """Connected components of "same folded title or same arXiv id", as the smallest title id."""
-    group = title_ids.copy()
-    has_id = arxiv_ids.notna().to_numpy()
-    if not has_id.any():
-        return group
-    ids = arxiv_ids[has_id].to_numpy()
+def _propagate(labels: np.ndarray, keys: Sequence[pd.Series]) -> np.ndarray:
+    """Connected components of "same label or same non-null key", as the smallest label."""
+    present = [(k.notna().to_numpy(), k.dropna().to_numpy()) for k in keys]
     while True:  # label propagation; converges in a couple of rounds for real data
-        by_id = pd.Series(group[has_id]).groupby(ids).transform("min").to_numpy()
-        new = group.copy()
-        new[has_id] = by_id
-        new = pd.Series(new).groupby(title_ids).transform("min").to_numpy()
-        if np.array_equal(new, group):
-            return group
-        group = new
+        new = labels.copy()
+        for has_key, values in present:
+            if has_key.any():
+                new[has_key] = pd.Series(new[has_key]).groupby(values).transform("min").to_numpy()
+        if np.array_equal(new, labels):
+            return labels
+        labels = new
+
+
+def _surnames(authors: pd.Series) -> pd.Series:
+    """The folded last word of each record's first author ("" when unknown)."""
+    firsts = [a[0] if isinstance(a, list) and a and isinstance(a[0], str) else "" for a in authors]
+    return pd.Series([(fold(f).rsplit(" ", 1) or [""])[-1] for f in firsts], index=authors.index, dtype=object)
+
+
+def _compatible(a: pd.DataFrame, b: pd.DataFrame) -> bool:
+    """Whether two sets of same-titled records may be one paper: nothing known differs."""
+    for name in ("arxiv_id", "doi", "surname"):
+        left, right = set(a[name].dropna()) - {""}, set(b[name].dropna()) - {""}
+        if left and right and left != right:
+            return False
+    years = pd.concat([a["year"], b["year"]]).dropna()
+    return years.empty or int(years.max()) - int(years.min()) <= _YEAR_TOLERANCE
+
+
+def _title_links(rec: pd.DataFrame, title_ids: np.ndarray, id_groups: np.ndarray) -> pd.Series:
+    """A link label per record: records with the same label are joined by their title.
+
+    Within one folded title, the identifier groups are clustered so that a cluster holds no
+    conflicting arXiv id, DOI, first-author surname or years more than one apart.  Titles whose
+    records all agree (nearly all) are one cluster without any Python loop.
+    """
+    facts = pd.DataFrame(
+        {
+            "title": title_ids,
+            "group": id_groups,
+            "arxiv_id": rec["arxiv_id"],
+            "doi": rec["doi"],
+            "surname": _surnames(rec["authors"]).replace("", None),
+            "year": rec["published"].dt.year,
+        }
+    )
+    by_title = facts.groupby("title")
+    agree = (
+        (by_title["arxiv_id"].transform("nunique") <= 1)
+        & (by_title["doi"].transform("nunique") <= 1)
+        & (by_title["surname"].transform("nunique") <= 1)
+        & ((by_title["year"].transform("max") - by_title["year"].transform("min")).fillna(0) <= _YEAR_TOLERANCE)
+    )
+    links = pd.Series(title_ids.astype(np.int64) * 2, index=rec.index)  # even: the whole title is one cluster
+    if agree.all():
+        return links
+    offset = 2 * (int(title_ids.max()) + 1)
+    for _, same_title in facts[~agree].groupby("title", sort=True):
+        clusters: list[tuple[int, pd.DataFrame]] = []  # (link label, its records)
+        for _, unit in same_title.groupby("group", sort=True):
+            home = next((i for i, (_, members) in enumerate(clusters) if _compatible(members, unit)), None)
+            if home is None:
+                home_label = offset
+                offset += 1
+                clusters.append((home_label, unit))
+            else:
+                home_label, members = clusters[home]
+                clusters[home] = (home_label, pd.concat([members, unit]))
+            links[unit.index] = home_label
+    return links
 
 
 def merge_records(records: pd.DataFrame) -> pd.DataFrame:
@@ -168,15 +242,30 @@ def merge_records(records: pd.DataFrame) -> pd.DataFrame:
     rec = records.reset_index(drop=True)
     if "sources" not in rec.columns:
         rec["sources"] = _object_column([[s] for s in rec["source"]], len(rec))
-    rec["arxiv_id"] = rec["arxiv_id"].str.strip().str.replace(r"v\d+$", "", regex=True).replace("", None)
+    for name in COLUMNS:
+        if name not in rec.columns and name not in ("url", "citekeys"):
+            rec[name] = _object_column([None] * len(rec), len(rec)) if COLUMNS[name] is object else None
+    if "citekey" not in rec.columns:
+        rec["citekey"] = None
+    rec["arxiv_id"] = rec["arxiv_id"].str.strip().str.replace(ARXIV_VERSION, "", regex=True).replace("", None)
+    rec["doi"] = rec["doi"].astype("str").str.strip().str.lower().replace("", None)
     folded = fold_titles(rec["title"])
     # An empty title identifies nothing: such records merge only on the same abstract (or id).
     blank = folded == ""
     folded[blank] = "\x00" + rec.loc[blank, "abstract"].fillna("")
     title_ids = pd.factorize(folded, sort=True)[0]
-    rec["group"] = _components(title_ids, rec["arxiv_id"])
+    id_groups = _propagate(np.arange(len(rec)), [rec["arxiv_id"], rec["doi"]])
+    links = _title_links(rec, title_ids, id_groups)
+    components = _propagate(np.arange(len(rec)), [pd.Series(id_groups), links])
     # A stable total order of the records that ignores input order.
     rec["first_source"] = [s[0] if s else "" for s in rec["sources"]]
+    # Groups are numbered by their smallest title id, so rows come out in folded-title order; papers
+    # sharing a title are ordered by where they were first read.
+    where = rec["first_source"].astype(str) + "\x00" + rec["line"].astype(str).str.zfill(12)
+    labels = pd.DataFrame({"component": components, "title": title_ids, "where": where})
+    firsts = labels.groupby("component").agg(title=("title", "min"), where=("where", "min"))
+    rank = pd.Series(np.arange(len(firsts)), index=firsts.sort_values(["title", "where"]).index)
+    rec["group"] = rank[components].to_numpy()
     rec["kind_rank"] = _kind_rank(rec["kind"], KINDS)
     base_order = ["group", "kind_rank", "first_source", "line", "title", "abstract"]
     rec = rec.sort_values(base_order, kind="stable").reset_index(drop=True)
@@ -197,6 +286,8 @@ def merge_records(records: pd.DataFrame) -> pd.DataFrame:
             ["group", "rank"], kind="stable"
         )
         out[name] = ordered.groupby("group", sort=True)["v"].first()
+    for name in _HIGHEST:
+        out[name] = rec.groupby("group", sort=True)[name].max()
     out["authors"] = _object_column([a if isinstance(a, list) else [] for a in out["authors"]], len(out))
     counted = pd.array([len(a) if a else None for a in out["authors"]], dtype="Int64")
     out["n_authors"] = out["n_authors"].astype("Int64").fillna(pd.Series(counted, index=out.index))
@@ -204,6 +295,16 @@ def merge_records(records: pd.DataFrame) -> pd.DataFrame:
     out["upvotes"] = out["upvotes"].astype("Int64")
     out["arxiv_id"] = out["arxiv_id"].astype("str")
     out["url"] = hf_url(out["arxiv_id"])
+    for name, dtype in COLUMNS.items():
+        if dtype == "str":
+            out[name] = out[name].astype("str")
+    out["fields"] = _object_column([f if isinstance(f, dict) else None for f in out["fields"]], len(out))
+    # In record order (the first is the row's key); one list per group without a per-group pandas call.
+    citekeys: dict[int, list[str]] = {}
+    keyed = rec.loc[rec["citekey"].notna(), ["group", "citekey"]].drop_duplicates()
+    for group, key in zip(keyed["group"].tolist(), keyed["citekey"].tolist(), strict=True):
+        citekeys.setdefault(group, []).append(key)
+    out["citekeys"] = _object_column([citekeys.get(g, []) for g in out.index], len(out))
 
     # sources: every origin, sorted; singletons (almost all rows at scale) without a Python groupby.
     sizes = groups.size()
@@ -216,5 +317,4 @@ def merge_records(records: pd.DataFrame) -> pd.DataFrame:
         sources[group] = sorted({s for lst in lists for s in lst})
     out["sources"] = _object_column(list(sources), len(out))
 
-    # Groups are labelled by their smallest title id, and title ids follow folded-title order.
     return out[list(COLUMNS)].reset_index(drop=True)

@@ -83,24 +83,30 @@ class PaperRecord:
     authors: tuple[str, ...] = field(default_factory=tuple)
     upvotes: int | None = None
     arxiv_id: str | None = None
+    # Today's HF cards: the number after the date (links to the paper's discussion), and the
+    # organisation a card is signed with instead of "N authors".
+    comments: int | None = None
+    organization: str | None = None
+    doi: str | None = None
+    # BibTeX: the user's own citekey, the entry type, the journal/booktitle decoded to Unicode, and
+    # every field as written (macros and crossref resolved, LaTeX kept) so export gives it back.
+    citekey: str | None = None
+    entry_type: str | None = None
+    venue: str | None = None
+    fields: dict[str, str] | None = None
 
 
 def records_frame(records: Iterable[PaperRecord]) -> pd.DataFrame:
     """The records as a frame with one row each, built column by column."""
-    cols: dict[str, list] = {name: [] for name in PaperRecord.__slots__}
+    names = PaperRecord.__slots__
+    cols: dict[str, list[object]] = {name: [] for name in names}
     for r in records:
-        cols["title"].append(r.title)
-        cols["abstract"].append(r.abstract)
-        cols["source"].append(r.source)
-        cols["line"].append(r.line)
-        cols["kind"].append(r.kind)
-        cols["published"].append(r.published)
-        cols["n_authors"].append(r.n_authors)
-        cols["authors"].append(list(r.authors))
-        cols["upvotes"].append(r.upvotes)
-        cols["arxiv_id"].append(r.arxiv_id)
+        for name in names:
+            cols[name].append(getattr(r, name))
     authors = np.empty(len(cols["authors"]), dtype=object)
-    authors[:] = cols["authors"]
+    authors[:] = [list(a) for a in cols["authors"]]  # type: ignore[call-overload]
+    fields = np.empty(len(cols["fields"]), dtype=object)
+    fields[:] = cols["fields"]
     return pd.DataFrame(
         {
             "title": pd.Series(cols["title"], dtype="str"),
@@ -113,5 +119,12 @@ def records_frame(records: Iterable[PaperRecord]) -> pd.DataFrame:
             "source": pd.Series(cols["source"], dtype="str"),
             "line": np.asarray(cols["line"], dtype=np.int64),
             "kind": pd.Series(cols["kind"], dtype="str"),
+            "comments": pd.array(cols["comments"], dtype="Int64"),
+            "organization": pd.Series(cols["organization"], dtype="str"),
+            "doi": pd.Series(cols["doi"], dtype="str"),
+            "citekey": pd.Series(cols["citekey"], dtype="str"),
+            "entry_type": pd.Series(cols["entry_type"], dtype="str"),
+            "venue": pd.Series(cols["venue"], dtype="str"),
+            "fields": fields,
         }
     )

@@ -11,9 +11,13 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["fold", "is_text", "words"]
+__all__ = ["ARXIV_VERSION", "MONTHS", "fold", "is_text", "month_number", "text_items", "without_arxiv_version", "words"]
 
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+# BibTeX's month macros, which are also the three-letter abbreviations of dumps and arXiv dates.
+MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_MONTH_NUMBERS = {name: number for number, name in enumerate(MONTHS, 1)}
+ARXIV_VERSION = re.compile(r"v\d+$", re.IGNORECASE)
 
 
 def fold(text: str) -> str:
@@ -32,3 +36,25 @@ def words(text: str) -> list[str]:
 def is_text(value: object) -> bool:
     """Whether a cell of the library holds real text: a string that is not blank (NA, None and "" are not)."""
     return isinstance(value, str) and bool(value.strip())
+
+
+def text_items(value: object) -> list[str]:
+    """The non-blank strings of a list cell (authors, sources); a lone string counts as a one-item list."""
+    if isinstance(value, str):
+        return [value] if value.strip() else []
+    if isinstance(value, (list, tuple)) or hasattr(value, "tolist"):
+        return [item for item in value if is_text(item)]
+    return []
+
+
+def month_number(text: str) -> int | None:
+    """1–12 for a month name or abbreviation (``"Sep"``, ``"september"``) or number (``"9"``), else None."""
+    text = text.strip().lower()
+    if text.isdigit():
+        return int(text) if 1 <= int(text) <= 12 else None
+    return _MONTH_NUMBERS.get(text[:3])
+
+
+def without_arxiv_version(arxiv_id: str) -> str:
+    """``"2406.12345v2"`` → ``"2406.12345"``: the id that names every version of a paper."""
+    return ARXIV_VERSION.sub("", arxiv_id.strip())

@@ -11,6 +11,7 @@ inserts fall back to ``set_next_input`` plus plain text ready to copy.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -144,7 +145,7 @@ class Bridge:
         if kernel is None:
             return False
         header = kernel.get_parent().get("header", {})
-        return header.get("msg_type") == "execute_request"
+        return bool(header.get("msg_type") == "execute_request")
 
     @property
     def shell(self) -> Any:
@@ -202,7 +203,7 @@ class Bridge:
 
     def _start_timeouts(self, deliveries: list[Delivery]) -> None:
         for delivery in deliveries:
-            self._schedule(self.timeout, lambda d=delivery: self._expire(d))
+            self._schedule(self.timeout, functools.partial(self._expire, delivery))
 
     # -- fallback --------------------------------------------------------------------------------
     def fall_back(self, text: str, cell_type: str, on_done: Callback | None = None) -> Delivery:

@@ -1,10 +1,10 @@
 """The kernel → JupyterLab comm protocol (comm bridge stage).
 
-The target name, version and vocabulary live in ``protocol.json`` next to this
-file; the TypeScript plugin imports the same file, so both sides agree by
-construction. Every request is ``{"version", "request_id", "action", ...}``;
-the plugin answers once on the same comm with ``{"version", "request_id",
-"ok", "message", ...}`` and closes it.
+The target name, version, vocabulary, notebook metadata key and the kernel code of the palette
+command live in ``protocol.json`` next to this file; the TypeScript plugin compiles a copy
+generated from it (``labextension/src/protocolSpec.ts``), so both sides agree by construction.
+Every request is ``{"version", "request_id", "action", ...}``; the plugin answers once on the
+same comm with ``{"version", "request_id", "ok", "message", ...}`` and closes it.
 """
 
 from __future__ import annotations
@@ -14,13 +14,27 @@ import uuid
 from importlib import resources
 from typing import Any
 
-__all__ = ["ACTIONS", "CELL_TYPES", "COMM_TARGET", "METADATA_KEY", "PROTOCOL_VERSION", "WHERE", "make_request"]
+__all__ = [
+    "ACTIONS",
+    "CELL_TYPES",
+    "COMM_TARGET",
+    "METADATA_KEY",
+    "PROTOCOL_VERSION",
+    "REFERENCES_ROLE",
+    "UPDATE_REFERENCES_CODE",
+    "WHERE",
+    "make_request",
+]
 
 _SPEC: dict[str, Any] = json.loads(resources.files("paper_widgets").joinpath("protocol.json").read_text("utf-8"))
 
 COMM_TARGET: str = _SPEC["target"]
 PROTOCOL_VERSION: int = _SPEC["version"]
 METADATA_KEY: str = _SPEC["metadata_key"]
+#: ``role`` (under METADATA_KEY) of the one References cell a notebook has.
+REFERENCES_ROLE: str = _SPEC["references_role"]
+#: The code JupyterLab's "Update paper_widgets References cell" command runs silently in the kernel.
+UPDATE_REFERENCES_CODE: str = _SPEC["update_references_code"]
 ACTIONS: tuple[str, ...] = tuple(_SPEC["actions"])
 CELL_TYPES: tuple[str, ...] = tuple(_SPEC["cell_types"])
 WHERE: tuple[str, ...] = tuple(_SPEC["where"])

@@ -10,50 +10,34 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable
+from typing import Any
 
 import pandas as pd
 from rapidfuzz import fuzz, process
 
-from paper_widgets.data.text import is_text, words
+from paper_widgets.data.text import words
+from paper_widgets.output.csl import GAP, CslStyle, csl_bibliography, csl_citation, short_title
+from paper_widgets.vocabulary import DEFAULT_STYLE, STYLES
 
 __all__ = [
-    "STYLES",
     "check_style",
     "cite",
     "escape_markdown",
-    "get_default_style",
     "markdown_citation",
+    "markdown_reference",
     "reference",
-    "set_default_style",
     "short_title",
     "snippet",
     "split_sentences",
     "unknown_key",
 ]
 
-STYLES = ("pandoc", "myst", "latex", "cite", "text")
-_default_style = "pandoc"
-
-SHORT_TITLE_WORDS = 4
-TEXT_AUTHORS = 3  # "A, B and C"; more become "A et al."
-GAP = "…"
-
-
-def set_default_style(style: str) -> None:
-    """Make ``style`` the citation style used whenever none is given (initially ``"pandoc"``)."""
-    global _default_style
-    _default_style = check_style(style)
-
-
-def get_default_style() -> str:
-    """The style :func:`set_default_style` chose."""
-    return _default_style
-
 
 def check_style(style: str | None) -> str:
-    """``style`` if it is one of :data:`STYLES`, the default style for ``None``; else ValueError."""
+    """``style`` if it is one of :data:`~paper_widgets.vocabulary.STYLES`, :data:`DEFAULT_STYLE` for ``None``;
+    else ValueError.  (The user's saved default is the Library's to apply: it passes it in.)"""
     if style is None:
-        return _default_style
+        return DEFAULT_STYLE
     if style not in STYLES:
         raise ValueError(f"unknown citation style {style!r}; choose one of {', '.join(STYLES)}")
     return style
@@ -88,104 +72,94 @@ def escape_markdown(text: str) -> str:
 # -- references and citations ---------------------------------------------------------------------
 
 
-def _year(row: pd.Series) -> str | None:
-    published = row.get("published")
-    return None if published is None or pd.isna(published) else str(pd.Timestamp(published).year)
+def _frame(rows: pd.Series | pd.DataFrame) -> pd.DataFrame:
+    return rows.to_frame().T if isinstance(rows, pd.Series) else rows
 
 
-def short_title(title: str) -> str:
-    """The part of ``title`` before its colon, else its first few words ("…" when cut)."""
-    title = _WHITESPACE.sub(" ", title or "").strip()
-    head = title.split(":", 1)[0].strip()
-    if ":" in title and head:
-        return head
-    cut = title.split(" ")
-    return title if len(cut) <= SHORT_TITLE_WORDS else " ".join(cut[:SHORT_TITLE_WORDS]) + GAP
+def reference(row: pd.Series, *, markdown: bool = False, csl: CslStyle | None = None) -> str:
+    """The reference-list entry of ``row`` in the CSL style ``csl`` (default APA); ``markdown=True``
+    escapes it for a markdown cell (see :func:`markdown_reference`)."""
+    text = csl_bibliography(_frame(row), csl)[0][1]
+    return markdown_reference(text) if markdown else text
 
 
-def _authors_text(authors: object) -> str:
-    """ "A", "A and B", "A, B and C", or "A et al." for more; "" when unknown."""
-    names = [a.strip() for a in authors if is_text(a)] if isinstance(authors, (list, tuple)) else []
-    if len(names) > TEXT_AUTHORS:
-        return f"{names[0]} et al."
-    if len(names) > 1:
-        return ", ".join(names[:-1]) + " and " + names[-1]
-    return "".join(names)
-
-
-def _sentence(text: str) -> str:
-    """``text`` ending in a full stop (unless it already ends in ``.``, ``?`` or ``!``)."""
-    return text if text.endswith((".", "?", "!")) else text + "."
-
-
-def reference(row: pd.Series, *, markdown: bool = False) -> str:
-    """A plain human-readable reference: ``Authors (year). Title. arXiv:id. url``.
-
-    Without authors the title takes their place (``Title (2024). arXiv:…``), as APA does.
-    ``markdown=True`` escapes the text and makes the URL a link.
-    """
-    title = _WHITESPACE.sub(" ", row.get("title") or "").strip() or "Untitled"
-    year = f"({_year(row) or 'n.d.'})"
-    authors = _authors_text(row.get("authors"))
-    parts = [f"{authors} {year}.", _sentence(title)] if authors else [f"{title} {year}."]
-    arxiv_id = row.get("arxiv_id")
-    if is_text(arxiv_id):
-        parts.append(_sentence(f"arXiv:{arxiv_id.strip()}"))
-    text = " ".join(parts)
-    url = row.get("url")
-    if not is_text(url):
-        return escape_markdown(text) if markdown else text
-    if not markdown:
-        return f"{text} {url.strip()}"
-    link = f"<{url}>" if re.fullmatch(r"https?://[^\s<>\\]+", url) else escape_markdown(url)
-    return f"{escape_markdown(text)} {link}"
+def markdown_reference(entry: str) -> str:
+    """A plain reference-list ``entry`` escaped for markdown, its trailing URL made a link."""
+    url = re.search(r"\s(https?://[^\s<>\\]+?)\.?$", entry)
+    if url is None:
+        return escape_markdown(entry)
+    return f"{escape_markdown(entry[: url.start()])} <{url[1]}>{entry[url.end(1) :]}"
 
 
 def _rows(rows: pd.Series | pd.DataFrame) -> list[pd.Series]:
     return [rows] if isinstance(rows, pd.Series) else [row for _, row in rows.iterrows()]
 
 
-def _cite_tag(rows: list[pd.Series]) -> str:
+def _cite_tag(rows: list[pd.Series], label: str) -> str:
     # nbconvert's citation2latex replaces any element carrying data-cite with \cite{<attribute value>}
     # (the value is HTML-unescaped by html.parser), so "k1,k2" becomes \cite{k1,k2}.
     keys = html.escape(",".join(row["key"] for row in rows), quote=True)
-    labels = []
-    for row in rows:
-        year = _year(row)
-        label = escape_markdown(short_title(row.get("title") or "") or row["key"])
-        labels.append(f"{label} ({year})" if year else label)
-    return f'<cite data-cite="{keys}">{"; ".join(labels)}</cite>'
+    return f'<cite data-cite="{keys}">{escape_markdown(label)}</cite>'
 
 
-def cite(rows: pd.Series | pd.DataFrame, style: str | None = None) -> str:
-    """Cite one row (a ``Series``) or every row of a frame, in order, in ``style`` (default: the default style).
+def _bracketed(text: str | None) -> str:
+    return text.replace("{", "(").replace("}", ")").replace(",", ";") if text else ""
 
-    ``pandoc`` → ``[@k1; @k2]``, ``myst`` → ``{cite}`k1,k2```, ``latex`` → ``\\cite{k1,k2}``,
-    ``cite`` → ``<cite data-cite="k1,k2">Short Title (2025); …</cite>``, ``text`` → one plain
-    reference per line.
+
+def cite(
+    rows: pd.Series | pd.DataFrame,
+    style: str | None = None,
+    *,
+    narrative: bool = False,
+    locator: str | None = None,
+    prefix: str | None = None,
+    suffix: str | None = None,
+    csl: CslStyle | None = None,
+) -> str:
+    """Cite one row (a ``Series``) or every row of a frame, in order, in ``style`` (default: DEFAULT_STYLE).
+
+    ``pandoc`` → ``[see @k1; @k2, p. 3]`` (narrative ``@k1``), ``myst`` → ``{cite:p}`{see}k1,k2{p. 3}```
+    (narrative ``{cite:t}``), ``latex`` → ``\\cite{k1,k2}`` (natbib ``\\citep[see][p. 3]{…}`` with a
+    locator or prefix, ``\\citet`` narrative), ``cite`` → ``<cite data-cite="k1,k2">(Yu et al., 2020)</cite>``,
+    ``text`` → the in-text citation of the CSL style ``csl`` (default APA): "(Yu et al., 2020, p. 3)".
+    ``locator`` ("p. 3", "chap. 2"), ``prefix`` ("see") and ``suffix`` go where each syntax puts them.
     """
     style = check_style(style)
     rows = _rows(rows)
     if not rows:
         raise ValueError("nothing to cite")
     keys = [row["key"] for row in rows]
+    after = ", ".join(part for part in (locator, suffix) if part)
     if style == "pandoc":
-        return "[" + "; ".join(f"@{k}" for k in keys) + "]"
+        if narrative:
+            return "; ".join(f"@{k}" for k in keys) + (f" [{after}]" if after else "")
+        before = f"{prefix} " if prefix else ""
+        return "[" + before + "; ".join(f"@{k}" for k in keys) + (f", {after}" if after else "") + "]"
     if style == "myst":
-        return "{cite}`" + ",".join(keys) + "`"
+        # sphinxcontrib-bibtex and mystmd both read "{pre}key{post}"; both split keys at commas.
+        items = list(keys)
+        if prefix:
+            items[0] = "{" + _bracketed(prefix) + "}" + items[0]
+        if after:
+            items[-1] += "{" + _bracketed(after) + "}"
+        return ("{cite:t}`" if narrative else "{cite:p}`") + ",".join(items) + "`"
     if style == "latex":
+        if narrative or prefix or after:
+            notes = f"[{prefix or ''}][{after}]" if prefix else (f"[{after}]" if after else "")
+            return ("\\citet" if narrative else "\\citep") + notes + "{" + ",".join(keys) + "}"
         return "\\cite{" + ",".join(keys) + "}"
-    if style == "cite":
-        return _cite_tag(rows)
-    return "\n".join(reference(row) for row in rows)
+    text = csl_citation(pd.DataFrame(rows), csl, narrative=narrative, locator=locator, prefix=prefix, suffix=suffix)
+    return _cite_tag(rows, text) if style == "cite" else text
 
 
-def markdown_citation(rows: pd.Series | pd.DataFrame, style: str | None = None) -> str:
+def markdown_citation(
+    rows: pd.Series | pd.DataFrame, style: str | None = None, *, csl: CslStyle | None = None, **options: Any
+) -> str:
     """:func:`cite`, but safe to put into a markdown cell (the ``text`` style escaped)."""
     style = check_style(style)
     if style == "text":
-        return "; ".join(reference(row, markdown=True) for row in _rows(rows))
-    return cite(rows, style)
+        return escape_markdown(cite(rows, style, csl=csl, **options))
+    return cite(rows, style, csl=csl, **options)
 
 
 # -- sentences and snippets ------------------------------------------------------------------------
@@ -306,11 +280,19 @@ def _quote(sentences: list[str], chosen: Iterable[int]) -> str:
     return " ".join(parts)
 
 
-def snippet(row: pd.Series, query: str | None = None, sentences: int = 2, style: str | None = None) -> str:
+def snippet(
+    row: pd.Series,
+    query: str | None = None,
+    sentences: int = 2,
+    style: str | None = None,
+    *,
+    csl: CslStyle | None = None,
+) -> str:
     """A markdown blockquote of the ``sentences`` abstract sentences that best match ``query``
-    (the opening ones without a query), kept in text order with "…" for gaps, then the citation."""
+    (the opening ones without a query), kept in text order with "…" for gaps, then the citation
+    (``text`` style: the in-text citation of the CSL style ``csl``)."""
     if sentences < 1:
         raise ValueError("sentences must be at least 1")
     found = split_sentences(row.get("abstract") or "")
     quote = _quote(found, _choose(found, query, sentences)) if found else escape_markdown(row.get("title") or "")
-    return f"> {quote}\n>\n> — {markdown_citation(row, style)}\n"
+    return f"> {quote}\n>\n> — {markdown_citation(row, style, csl=csl)}\n"

@@ -1,8 +1,17 @@
-"""BibTeX and CSL-JSON export: the output stage that hands library rows to reference managers.
+r"""BibTeX and CSL-JSON export: the output stage that hands library rows to reference managers.
 
 BibTeX entries are built with bibtexparser v2's model and written by ``bibtexparser.write_string``;
 this module only decides the fields and escapes LaTeX.  CSL-JSON items follow the CSL 1.0 input
 schema (https://resource.citationstyles.org/schema/latest/input/json/csl-data.json).
+
+* A paper read from a .bib file is written back as the user wrote it: same key, entry type and
+  fields, each value verbatim (its LaTeX is already escaped, so nothing is escaped twice; macros
+  and ``crossref`` are resolved, so the entry stands alone), the month macro unquoted, no field
+  added.
+* Any other paper becomes ``@misc`` (what arXiv exports for preprints) with its text LaTeX-escaped
+  once: the special characters ``\ { } & % $ # _ ~ ^`` become commands; other characters are
+  written as UTF-8, which BibTeX copies through and LaTeX (with ``inputenc``, the default since
+  2018) typesets.
 """
 
 from __future__ import annotations
@@ -12,10 +21,12 @@ import re
 import bibtexparser
 import pandas as pd
 from bibtexparser.middlewares import default_unparse_stack
+from bibtexparser.middlewares.names import parse_single_name_into_parts, split_multiple_persons_names
 from bibtexparser.model import Entry, Field
 from bibtexparser.writer import BibtexFormat
 
-from paper_widgets.data.text import is_text
+from paper_widgets.data.readers.bibtex import decode_latex
+from paper_widgets.data.text import MONTHS, is_text, text_items, without_arxiv_version
 
 __all__ = ["bibtex_name", "latex_escape", "split_name", "to_bibtex", "to_csl_json"]
 
@@ -43,7 +54,22 @@ _PARTICLES = frozenset(
 # Words with a capital after their first letter (AdaMerging, MTL, VLAs) keep their case: bibliography
 # styles that sentence-case titles must not turn them into "Adamerging".
 _CASED_WORD = re.compile(r"(?<![\\\w])[A-Za-z0-9]\w*[A-Z]\w*")
-_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+# BibTeX entry types → CSL types (https://docs.citationstyles.org/en/stable/specification.html#appendix-iii-types).
+_CSL_TYPES = {
+    "article": "article-journal",
+    "inproceedings": "paper-conference",
+    "conference": "paper-conference",
+    "book": "book",
+    "inbook": "chapter",
+    "incollection": "chapter",
+    "phdthesis": "thesis",
+    "mastersthesis": "thesis",
+    "techreport": "report",
+    "manual": "report",
+    "proceedings": "book",
+    "unpublished": "manuscript",
+    "online": "webpage",
+}
 
 
 def latex_escape(text: str) -> str:
@@ -73,34 +99,52 @@ def bibtex_name(name: str) -> str:
     return f"{latex_escape(family)}, {latex_escape(given)}" if given else latex_escape(family)
 
 
-def _names(authors: object) -> list[str]:
-    return [a for a in authors if is_text(a)] if isinstance(authors, (list, tuple)) else []
-
-
 def _title(row: pd.Series) -> str:
     return row["title"] if is_text(row.get("title")) else ""
 
 
 def _arxiv_doi(arxiv_id: str) -> str:
     """arXiv registers a DataCite DOI for every paper (version-independent)."""
-    return "10.48550/arXiv." + re.sub(r"v\d+$", "", arxiv_id.strip())
+    return "10.48550/arXiv." + without_arxiv_version(arxiv_id)
 
 
 def _protect_case(title: str) -> str:
     return _CASED_WORD.sub(lambda m: "{" + m.group() + "}", title)
 
 
+def _bibliography_fields(row: pd.Series) -> dict[str, str] | None:
+    """The fields of a paper read from a .bib file, as written there (None for other papers)."""
+    fields = row.get("fields")
+    return fields if isinstance(fields, dict) and fields else None
+
+
+def _own_entry(row: pd.Series, fields: dict[str, str]) -> Entry:
+    """The .bib entry the user wrote, given back field for field."""
+    entry_type = row.get("entry_type") if is_text(row.get("entry_type")) else "misc"
+    return Entry(
+        entry_type,
+        row["key"],
+        [
+            Field(name, value, enclosing="no-enclosing" if name == "month" and value in MONTHS else None)
+            for name, value in fields.items()
+        ],
+    )
+
+
 def _entry(row: pd.Series) -> Entry:
+    own = _bibliography_fields(row)
+    if own is not None:
+        return _own_entry(row, own)
     arxiv_id = row.get("arxiv_id")
     fields = [Field("title", _protect_case(latex_escape(_title(row))))]
-    authors = _names(row.get("authors"))
+    authors = text_items(row.get("authors"))
     if authors:
         fields.append(Field("author", " and ".join(bibtex_name(a) for a in authors)))
     published = row.get("published")
     if published is not None and not pd.isna(published):
         fields.append(Field("year", str(published.year)))
         # The standard month macros (jan …) are unquoted so every style localises them.
-        fields.append(Field("month", _MONTHS[published.month - 1], enclosing="no-enclosing"))
+        fields.append(Field("month", MONTHS[published.month - 1], enclosing="no-enclosing"))
     if is_text(row.get("abstract")):
         fields.append(Field("abstract", latex_escape(row["abstract"])))
     if is_text(row.get("url")):
@@ -117,7 +161,8 @@ def _entry(row: pd.Series) -> Entry:
 
 
 def to_bibtex(frame: pd.DataFrame) -> str:
-    """A BibTeX database with one ``@misc`` entry per row (keys from the ``key`` column)."""
+    """A BibTeX database with one entry per row (keys from the ``key`` column): papers from a .bib
+    file as written there, others as ``@misc``."""
     library = bibtexparser.Library([_entry(row) for _, row in frame.iterrows()])
     layout = BibtexFormat()
     layout.indent, layout.block_separator = "  ", "\n"
@@ -131,11 +176,47 @@ def _csl_name(name: str) -> dict[str, str]:
     return {"family": family, "given": given} if given else {"literal": family}
 
 
+def _csl_names(field: str) -> list[dict[str, str]]:
+    """CSL names of a BibTeX name field, split by BibTeX's rules (a braced corporate name stays whole)."""
+    names = []
+    for name in split_multiple_persons_names(field):
+        if name.strip().lower() == "others":
+            continue
+        try:
+            parts = parse_single_name_into_parts(name, strict=False)
+        except Exception:  # a name bibtexparser cannot split stays whole
+            names.append({"literal": decode_latex(name)})
+            continue
+        family = decode_latex(" ".join(parts.last))
+        csl = {"family": family} if parts.first or parts.von or parts.jr else {"literal": family}
+        if parts.first:
+            csl["given"] = decode_latex(" ".join(parts.first))
+        if parts.von:
+            csl["non-dropping-particle"] = decode_latex(" ".join(parts.von))
+        if parts.jr:
+            csl["suffix"] = decode_latex(" ".join(parts.jr))
+        names.append(csl)
+    return names
+
+
 def _csl_item(row: pd.Series) -> dict[str, object]:
-    item: dict[str, object] = {"id": row["key"], "type": "article", "title": _title(row)}
-    authors = _names(row.get("authors"))
-    if authors:
+    own = _bibliography_fields(row) or {}
+    csl_type = _CSL_TYPES.get(str(row.get("entry_type")), "article")
+    item: dict[str, object] = {"id": row["key"], "type": csl_type, "title": _title(row)}
+    authors = text_items(row.get("authors"))
+    if "author" in own:
+        item["author"] = _csl_names(own["author"])
+    elif authors:
         item["author"] = [_csl_name(a) for a in authors]
+    if "editor" in own:
+        item["editor"] = _csl_names(own["editor"])
+    if is_text(row.get("venue")):
+        item["container-title"] = row["venue"]
+    for name, csl_name in (("volume", "volume"), ("number", "issue"), ("pages", "page"), ("publisher", "publisher")):
+        if name in own:
+            item[csl_name] = decode_latex(own[name])
+    if is_text(row.get("doi")):
+        item["DOI"] = row["doi"]
     published = row.get("published")
     if published is not None and not pd.isna(published):
         item["issued"] = {"date-parts": [[published.year, published.month, published.day]]}
@@ -146,7 +227,7 @@ def _csl_item(row: pd.Series) -> dict[str, object]:
     arxiv_id = row.get("arxiv_id")
     if is_text(arxiv_id):
         # CSL's recipe for preprints: type "article", the server as publisher, its id as number.
-        item |= {"publisher": "arXiv", "number": arxiv_id.strip(), "DOI": _arxiv_doi(arxiv_id)}
+        item = {"publisher": "arXiv", "number": arxiv_id.strip(), "DOI": _arxiv_doi(arxiv_id)} | item
     return item
 
 

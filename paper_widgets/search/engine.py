@@ -25,10 +25,10 @@ from rapidfuzz.distance import OSA
 from paper_widgets.data.text import words
 from paper_widgets.search.index import SearchIndex, max_typos
 from paper_widgets.search.tokens import compounds
+from paper_widgets.vocabulary import SORTS
 
-__all__ = ["SORTS", "SearchIndex", "match_spans", "search"]
+__all__ = ["STOP_WORDS", "SearchIndex", "match_spans", "search"]
 
-SORTS = ("relevance", "newest", "upvotes")
 _K1, _B = 1.2, 0.75  # BM25
 _FIELD_WEIGHT = {"title": 2.0, "abstract": 1.0}
 _COMPLETIONS = 16  # stand-ins for the word being typed
@@ -42,6 +42,17 @@ _RESCORE = 120  # candidates re-scored against their titles
 # score = coverage + BM25 (normalised) + title similarity + near-exact title + short-name bonus
 _W_COVERAGE, _W_BM25, _W_TITLE, _W_EXACT = 0.8, 0.3, 0.3, 0.5
 _NAME_EXACT, _NAME_PREFIX = 0.4, 0.2
+# English function words: beside other words they neither decide a match nor get highlighted
+# (they still count in title similarity); a query made of them alone matches them as usual.
+_STOP_TEXT = (
+    "a about above after again against all am an and any are as at be because been before being below "
+    "between both but by can could did do does doing down during each few for from further had has have "
+    "having he her here hers him his how i if in into is it its itself just me more most my no nor not "
+    "of off on once only or other our ours out over own same she should so some such than that the their "
+    "theirs them then there these they this those through to too under until up very was we were what "
+    "when where which while who whom why will with would you your yours"
+)
+STOP_WORDS = frozenset(_STOP_TEXT.split())
 
 
 @dataclass
@@ -55,18 +66,24 @@ class _Term:
 
 @dataclass
 class _Query:
-    words: list[str]
+    words: list[str]  # every distinct folded word, in order
     partial: bool  # the last word is still being typed: complete it
     long: bool
+    text: str  # every word, stop words too: what titles are compared with
 
     @classmethod
     def parse(cls, query: str) -> _Query:
         folded = list(dict.fromkeys(words(query)))
-        return cls(folded, bool(folded) and not query[-1].isspace(), len(folded) > _LONG_QUERY)
+        partial = bool(folded) and not query[-1].isspace()
+        content = [w for w in folded if w not in STOP_WORDS]
+        if partial and folded[-1] in STOP_WORDS and folded[-1] not in content:
+            content.append(folded[-1])  # "fo" may become "forgetting": complete it (the word itself is dropped)
+        kept = content if any(w not in STOP_WORDS for w in content) else folded
+        return cls(kept, partial and kept[-1] == folded[-1], len(kept) > _LONG_QUERY, " ".join(folded))
 
-    @property
-    def text(self) -> str:
-        return " ".join(self.words)
+    def drops(self, word: str) -> bool:
+        """Whether ``word`` (a stop word typed last) stands only for its completions, not itself."""
+        return word in STOP_WORDS and any(w not in STOP_WORDS for w in self.words)
 
 
 def _idf(n: int, df: int) -> float:
@@ -79,18 +96,23 @@ def _terms(index: SearchIndex, query: _Query) -> list[_Term]:
     for i, word in enumerate(query.words):
         wid = index.word_id(word)
         term = _Term(word, _idf(n, 0))
-        if wid is not None:
+        if wid is not None and not query.drops(word):
             term.variants.append((wid, 1.0, True))
             term.idf = _idf(n, min(index.doc_freq(wid), n))
         if not query.long:
             if query.partial and i == len(query.words) - 1:
                 # completions are title words: in abstracts they would touch much of a large library
-                term.variants += [(c, _COMPLETION_WEIGHT, False) for c in index.completions(word, _COMPLETIONS)]
+                completions = [c for c in index.completions(word, _COMPLETIONS) if not query.drops(index.word(c))]
+                term.variants += [(c, _COMPLETION_WEIGHT, False) for c in completions]
             if wid is None or not index.in_titles(wid):
                 near = index.near_words(word, _NEAR_WORDS)
                 term.variants += [(c, _TYPO_WEIGHT[edits], True) for c, edits in near]
                 if wid is None and near:
                     term.idf = _idf(n, min(index.doc_freq(near[0][0]), n))
+        if query.drops(word):  # a stop word typed last stands for its completions only
+            if not term.variants:
+                continue
+            term.idf = _idf(n, min(index.doc_freq(term.variants[0][0]), n))
         terms.append(term)
     if query.long:  # a pasted abstract: its rarest known words identify it
         known = sorted((t for t in terms if t.variants), key=lambda t: -t.idf)
@@ -156,8 +178,8 @@ def _filter_mask(
     if status is not None:
         if "status" not in df.columns:
             raise ValueError("cannot filter by status: the library has no 'status' column")
-        wanted = [status] if isinstance(status, str) else list(status)
-        mask &= df["status"].iloc[rows].isin(wanted).to_numpy(bool)
+        statuses = [status] if isinstance(status, str) else list(status)
+        mask &= df["status"].iloc[rows].isin(statuses).to_numpy(bool)
     return mask
 
 
@@ -167,7 +189,8 @@ def _order(df: pd.DataFrame, rows: np.ndarray, sort: str, relevance: np.ndarray)
         key = ~df["published"].to_numpy()[rows].view(np.int64)  # NaT is the smallest int64: last
     else:
         key = -df["upvotes"].iloc[rows].to_numpy("float64", na_value=-np.inf)
-    return np.lexsort((rows, -relevance, key))
+    order: np.ndarray = np.lexsort((rows, -relevance, key))
+    return order
 
 
 def _rescore(index: SearchIndex, rows: np.ndarray, coverage: np.ndarray, bm25: np.ndarray, query: _Query) -> np.ndarray:
@@ -178,9 +201,9 @@ def _rescore(index: SearchIndex, rows: np.ndarray, coverage: np.ndarray, bm25: n
     titles = index.titles(rows.tolist())
     similar = process.cdist([query.text], titles, scorer=fuzz.WRatio, dtype=np.float32)[0] / 100
     exact = process.cdist([query.text], titles, scorer=fuzz.ratio, dtype=np.float32)[0] / 100
-    score = score + _W_TITLE * similar + _W_EXACT * np.clip((exact - 0.85) / 0.15, 0, 1)
-    if len(query.words) <= 4:  # a short name is a few words at most
-        joined = "".join(query.words)
+    score = np.asarray(score + _W_TITLE * similar + _W_EXACT * np.clip((exact - 0.85) / 0.15, 0, 1), np.float32)
+    if len(query.text.split()) <= 4:  # a short name is a few words at most
+        joined = query.text.replace(" ", "")
         for i, name in enumerate(index.short_names(rows.tolist())):
             if name == joined:
                 score[i] += _NAME_EXACT
@@ -264,7 +287,8 @@ _PIECE = re.compile(r"(?:[^\W_]|[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\
 def match_spans(text: str, query: str) -> list[tuple[int, int]]:
     """Character spans ``(start, end)`` of ``text`` (raw, unfolded) that match words of ``query``.
 
-    Comparison is folded (case, accents, hyphens ignored; ``multitask`` matches ``Multi-Task``
+    Stop words (:data:`STOP_WORDS`) are not highlighted beside other words, as they do not decide
+    a match in :func:`search` either.  Comparison is folded (case, accents, hyphens ignored; ``multitask`` matches ``Multi-Task``
     whole), the last query word matches as a prefix while it is being typed, and a query word
     that occurs nowhere in ``text`` matches words within :func:`max_typos` edits.  Spans are sorted
     and disjoint, so a UI can escape the text between and inside them itself.
@@ -284,8 +308,8 @@ def match_spans(text: str, query: str) -> list[tuple[int, int]]:
         ]
         parts = [p for p in parts if p[2]]
         pieces += parts
-        joined = compounds([p[2] for p in parts])[len(parts) :]
-        runs = [(i, j) for i in range(len(parts)) for j in range(i + 2, len(parts) + 1)]
+        joined = compounds([p[2] for p in parts])[len(parts) :]  # none beyond a few parts: no n² runs
+        runs = [(i, j) for i in range(len(parts)) for j in range(i + 2, len(parts) + 1)] if joined else []
         # a compound matches a prefix only beyond its first part, which matches on its own
         pieces += [
             (parts[i][0], parts[j - 1][1], word, len(parts[i][2]) + 1)
@@ -293,6 +317,8 @@ def match_spans(text: str, query: str) -> list[tuple[int, int]]:
         ]
     spans, found = [], set()
     for start, end, word, shortest in pieces:
+        if parsed.drops(word):  # a stop word beside content words: it decided nothing
+            continue
         is_prefix = prefix is not None and len(prefix) >= shortest and word.startswith(prefix)
         hit = word if word in wanted else prefix if is_prefix else None
         if hit:

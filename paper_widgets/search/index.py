@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import bisect
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,7 +28,9 @@ from rapidfuzz.distance import OSA
 from paper_widgets.data.merge import fold_titles
 from paper_widgets.search.tokens import tokenise
 
-__all__ = ["FIELDS", "SearchIndex", "max_typos", "row_hashes"]
+__all__ = ["FIELDS", "Progress", "SearchIndex", "max_typos", "row_hashes"]
+
+Progress = Callable[[int], None]  # told how many more rows of a field were tokenised (each field counts once)
 
 FIELDS = ("title", "abstract")
 _CHUNK = 20_000  # rows tokenised at once: bounds the transient per-byte and per-word arrays
@@ -47,7 +49,8 @@ def max_typos(word: str) -> int:
 def row_hashes(df: pd.DataFrame) -> np.ndarray:
     """A uint64 fingerprint of each row's indexed text, to tell appended rows from changed ones."""
     # categorize=False: the same hashes, without first deduplicating texts that are nearly all distinct
-    return pd.util.hash_pandas_object(df[list(FIELDS)].fillna(""), index=False, categorize=False).to_numpy()
+    hashes: np.ndarray = pd.util.hash_pandas_object(df[list(FIELDS)].fillna(""), index=False, categorize=False)
+    return np.asarray(hashes, np.uint64)
 
 
 @dataclass
@@ -121,7 +124,8 @@ class _Field:
         cached = self.__dict__.get("_norms")
         if cached is None or cached[0] != key:
             cached = self._norms = (key, k1 * (1 - b + b * self.lengths / np.float32(self.avg_length)))
-        return cached[1]
+        norms: np.ndarray = cached[1]
+        return norms
 
     def postings(self, word_id: int) -> tuple[np.ndarray, np.ndarray]:
         """Rows containing ``word_id`` (ascending) and its frequency in each."""
@@ -162,8 +166,8 @@ def _trigrams(vocab: list[str]) -> tuple[np.ndarray, np.ndarray]:
 class SearchIndex:
     """Inverted index of a frame's ``title`` and ``abstract`` columns, addressed by row number.
 
-    Build it with ``SearchIndex(df)``; :meth:`extend` appends rows.  Pickles as plain numpy
-    arrays, lists and dicts, so it can be cached alongside the library.
+    Build it with ``SearchIndex(df)``; :meth:`extend` appends rows.  :meth:`to_arrays` and
+    :meth:`from_arrays` turn it into plain numpy arrays and back, for a cache that cannot run code.
     """
 
     def __init__(self, df: pd.DataFrame | None = None) -> None:
@@ -188,8 +192,55 @@ class SearchIndex:
         self._in_tri = np.zeros(0, bool)
         self._served: weakref.ref[pd.DataFrame] | None = None  # the frame last synced with
 
-    def __getstate__(self) -> dict[str, object]:
-        return {**self.__dict__, "_served": None}  # weak references do not pickle
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """Every array of the index by name (no object arrays): what :meth:`from_arrays` takes back."""
+        arrays: dict[str, np.ndarray] = {
+            "titles": np.frombuffer(self._titles, np.uint8),
+            "title_ptr": self._title_ptr,
+            "name_len": self._name_len,
+            "hashes": self.hashes,
+            # folded words never contain whitespace, so a newline separates them
+            "words": np.frombuffer("\n".join(self._words).encode("utf-8", "surrogatepass"), np.uint8),
+            "sorted_ids": self._sorted_ids,
+            "tri_keys": self._tri_keys,
+            "tri_words": self._tri_words,
+            "in_tri": self._in_tri,
+        }
+        for name, fld in self.fields.items():
+            arrays[f"{name}.df"], arrays[f"{name}.lengths"] = fld.df, fld.lengths
+            arrays[f"{name}.sizes"] = np.array(fld.sizes, np.int64)
+            for i, seg in enumerate(fld.segments):
+                arrays[f"{name}.{i}.ptr"], arrays[f"{name}.{i}.rows"], arrays[f"{name}.{i}.tf"] = (
+                    seg.ptr,
+                    seg.rows,
+                    seg.tf,
+                )
+        return arrays
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> SearchIndex:
+        """The index :meth:`to_arrays` took apart (KeyError/ValueError when ``arrays`` are not one)."""
+        index = cls()
+        index._titles = arrays["titles"].tobytes()
+        index._title_ptr, index._name_len = arrays["title_ptr"], arrays["name_len"]
+        index.hashes = arrays["hashes"]
+        text = arrays["words"].tobytes().decode("utf-8", "surrogatepass")
+        index._words = text.split("\n") if text else []
+        index._ids = dict(zip(index._words, range(len(index._words)), strict=True))
+        index._sorted_ids = arrays["sorted_ids"]
+        index._sorted = list(map(index._words.__getitem__, index._sorted_ids.tolist()))
+        index._tri_keys, index._tri_words, index._in_tri = arrays["tri_keys"], arrays["tri_words"], arrays["in_tri"]
+        for name, fld in index.fields.items():
+            fld.df, fld.lengths = arrays[f"{name}.df"], arrays[f"{name}.lengths"]
+            fld.sizes = arrays[f"{name}.sizes"].tolist()
+            fld.segments = [
+                _Segment(arrays[f"{name}.{i}.ptr"], arrays[f"{name}.{i}.rows"], arrays[f"{name}.{i}.tf"])
+                for i in range(len(fld.sizes))
+            ]
+            fld.avg_length = max(float(fld.lengths.mean()), 1.0) if len(fld.lengths) else 1.0
+        if not all(len(f.lengths) == len(index.hashes) == len(index._title_ptr) - 1 for f in index.fields.values()):
+            raise ValueError("the arrays do not make one index: their row counts differ")
+        return index
 
     def __len__(self) -> int:
         return len(self.hashes)
@@ -208,15 +259,16 @@ class SearchIndex:
         vocab = sum(49 + len(w) for w in self._words) + 120 * len(self._words)
         return arrays + vocab
 
-    def sync(self, df: pd.DataFrame, hashes: np.ndarray | None = None) -> None:
+    def sync(self, df: pd.DataFrame, hashes: np.ndarray | None = None, progress: Progress | None = None) -> None:
         """Bring the index up to date with ``df``, whose row numbers it uses.
 
         Free when ``df`` is the frame last synced and has not grown (frames are treated as
         immutable: edit a copy); rows appended since are indexed incrementally; if earlier rows
         changed or moved, the index is rebuilt. ``hashes``: :func:`row_hashes` of ``df``, when
-        the caller has them already.
+        the caller has them already; ``progress``: see :meth:`extend`.
         """
-        if self._served is not None and self._served() is df and len(df) == len(self):
+        served = None if self._served is None else self._served()
+        if served is not None and served is df and len(df) == len(self):
             return
         hashes = row_hashes(df) if hashes is None else hashes
         n = len(self)
@@ -224,11 +276,14 @@ class SearchIndex:
             self._reset()
             n = 0
         if n < len(df):
-            self.extend(df.iloc[n:], hashes[n:])
+            self.extend(df.iloc[n:], hashes[n:], progress)
         self._served = weakref.ref(df)
 
-    def extend(self, df: pd.DataFrame, hashes: np.ndarray | None = None) -> None:
-        """Index ``df``'s rows as the rows following those already indexed."""
+    def extend(self, df: pd.DataFrame, hashes: np.ndarray | None = None, progress: Progress | None = None) -> None:
+        """Index ``df``'s rows as the rows following those already indexed.
+
+        ``progress`` is called with the rows done after each chunk of each field (``2 * len(df)`` in all).
+        """
         hashes = row_hashes(df) if hashes is None else hashes
         if not len(df):
             return
@@ -236,7 +291,11 @@ class SearchIndex:
         known = self.vocab_size
         for name in FIELDS:
             texts = df[name].fillna("").astype("str").tolist()
-            chunks = [self._tokenise(texts[i : i + _CHUNK], first + i) for i in range(0, len(texts), _CHUNK)]
+            chunks = []
+            for i in range(0, len(texts), _CHUNK):
+                chunks.append(self._tokenise(texts[i : i + _CHUNK], first + i))
+                if progress is not None:
+                    progress(min(_CHUNK, len(texts) - i))
             self.fields[name].add([c[0] for c in chunks], [c[1] for c in chunks], self.vocab_size)
         for field in self.fields.values():  # words first seen in the second field
             if len(field.df) < self.vocab_size:
@@ -249,11 +308,11 @@ class SearchIndex:
 
     def _word_ids(self, words: list[str]) -> list[int]:
         """Ids of ``words``, new ones numbered in order (a C-level map: most words of a chunk are known)."""
-        ids = list(map(self._ids.get, words))
+        ids: list[int | None] = list(map(self._ids.get, words))
         for i in [i for i, wid in enumerate(ids) if wid is None]:  # ``words`` are distinct
             ids[i] = self._ids[words[i]] = len(self._words)
             self._words.append(words[i])
-        return ids
+        return ids  # type: ignore[return-value]  # every None was replaced above
 
     def _tokenise(self, texts: list[str], first_row: int) -> tuple[_Segment, np.ndarray]:
         """The postings of ``texts`` (rows ``first_row``…) and their lengths in words."""
@@ -311,6 +370,10 @@ class SearchIndex:
         ptr, buf, size = self._title_ptr, self._titles, self._name_len
         return [buf[ptr[r] : ptr[r] + size[r]].decode().replace(" ", "") for r in rows]
 
+    def word(self, word_id: int) -> str:
+        """The folded word with id ``word_id``."""
+        return self._words[word_id]
+
     def word_id(self, word: str) -> int | None:
         """The id of a folded word, or None when no indexed text contains it."""
         return self._ids.get(word)
@@ -330,7 +393,8 @@ class SearchIndex:
         if len(ids) > limit:
             freq = self.fields["title"].df[ids] + self.fields["abstract"].df[ids]
             ids = ids[np.argsort(-freq, kind="stable")[:limit]]
-        return ids.tolist()
+        found: list[int] = ids.tolist()
+        return found
 
     def _trigram_counts(self) -> np.ndarray:
         """Trigrams of each word in the trigram index: its length, cut to ``_TRI_WIDTH`` (cached)."""

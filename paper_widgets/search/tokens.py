@@ -21,6 +21,7 @@ from paper_widgets.data.text import words
 __all__ = ["Tokens", "compounds", "tokenise"]
 
 _COMPOUND_PARTS = 4  # longer punctuated tokens (URLs, formulas) are not joined
+_LONG_WORD = 64  # bytes: longer words are compared whole, not eight bytes per numpy round
 # Compound runs (first part, end part) of a token with n parts, in the order compounds() lists them.
 _RUNS = {n: [(i, j) for i in range(n) for j in range(i + 2, n + 1)] for n in range(2, _COMPOUND_PARTS + 1)}
 # bytes.translate tables (C speed, unlike a numpy lookup): byte classes, and ASCII lower case
@@ -75,12 +76,33 @@ def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
 def _exact_codes(buf: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.ndarray:
     """Dense codes of the byte strings ``buf[start:start + length]``: equal codes iff equal bytes.
 
-    Eight bytes are compared per round (an unaligned uint64 read, masked to the string's end);
-    strings still longer go on to the next round with their code so far as a prefix.
+    Strings of up to ``_LONG_WORD`` bytes are compared eight bytes per numpy round (an unaligned
+    uint64 read, masked to the string's end); strings still longer go on to the next round with
+    their code so far as a prefix.  The rare longer strings (URLs, formulas, a megabyte without a
+    space) are compared as Python bytes in one pass, so the work stays linear in their length.
     ``buf`` must hold eight bytes of padding after its last string.
     """
+    codes = np.empty(len(start), np.int64)
+    short = np.flatnonzero(length <= _LONG_WORD)
+    codes[short] = _short_codes(buf, start[short], length[short])
+    used = int(codes[short].max(initial=-1)) + 1
+    long = np.flatnonzero(length > _LONG_WORD)
+    if len(long):
+        view = buf.data
+        pieces = pd.Series(
+            [view[a:b].tobytes() for a, b in zip(start[long].tolist(), (start + length)[long].tolist(), strict=True)]
+        )
+        codes[long] = used + pd.factorize(pieces)[0]
+        used += len(long)
+    present = np.zeros(used, bool)
+    present[codes] = True
+    return (np.cumsum(present) - 1)[codes]
+
+
+def _short_codes(buf: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """Codes of strings of at most ``_LONG_WORD`` bytes, equal iff equal bytes (not yet dense)."""
     window = np.ndarray((len(buf) - 7,), "<u8", buf, 0, (1,))  # the eight bytes from every offset
-    codes = pd.factorize(window[start] & _LOW_BYTES[np.minimum(length, 8)])[0]
+    codes: np.ndarray = pd.factorize(window[start] & _LOW_BYTES[np.minimum(length, 8)])[0]
     used = int(codes.max(initial=-1)) + 1  # codes handed out; each round takes new ones
     todo = np.flatnonzero(length > 8)
     for offset in range(8, int(length.max(initial=0)), 8):
@@ -89,9 +111,7 @@ def _exact_codes(buf: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.n
         fresh = pd.factorize(codes[todo] * (int(piece.max(initial=-1)) + 1) + piece)[0]
         codes[todo] = used + fresh
         used += int(fresh.max(initial=-1)) + 1
-    present = np.zeros(used, bool)
-    present[codes] = True
-    return (np.cumsum(present) - 1)[codes]
+    return codes
 
 
 def _token_numbers(classes: np.ndarray, part_start: np.ndarray, part_end: np.ndarray) -> np.ndarray:

@@ -21,11 +21,11 @@ import pandas as pd
 
 from paper_widgets.data.readers.sources import expand_paths
 from paper_widgets.data.records import LoadWarning
-from paper_widgets.library import CITATION_STYLE, USER_LIBRARY, Library, load_default, set_default_style
+from paper_widgets.library import CITATION_STYLE, Library, load_default, set_default_style, user_library
 from paper_widgets.output.bibliography import cited_keys, references
-from paper_widgets.output.cite import STYLES
-from paper_widgets.search.engine import SORTS, match_spans
-from paper_widgets.store import STATUSES, open_store
+from paper_widgets.search.engine import match_spans
+from paper_widgets.store import open_store
+from paper_widgets.vocabulary import SORTS, STATUSES, STYLES
 
 __all__ = ["UPLOAD_FOLDER", "LibraryService", "ServerConfig"]
 
@@ -107,7 +107,7 @@ class LibraryService:
         self._fingerprint: object = None
 
     def _current_fingerprint(self) -> object:
-        remembered = self._store.setting(USER_LIBRARY) or []
+        remembered = user_library(store=self._store)
         return (
             tuple(remembered),
             tuple(self.config.library_paths),
@@ -223,7 +223,7 @@ class LibraryService:
         target.write_text(content, encoding="utf-8")
         library = self.library()
         before, first_warning = len(library), len(library.warnings)
-        library.add(target)
+        library.add(target, remember=True)
         self._library = None  # reopen what a kernel's load_default() now opens: the user's library as saved
         return {
             "file": str(target),

@@ -1,9 +1,16 @@
 """Store stage, cache: content hashes of inputs and cached derived objects (parsed frames, indexes).
 
-The library cache keeps large objects (parsed frames, search indexes) as pickle files
-(protocol 5) in ``<home>/cache`` referenced from the ``cache`` table: pickle of a 1M-row
-frame loads in seconds, while a BLOB would be limited to 1 GB and copied through SQLite.
-The pickles are only ever read from the store's own directory, written by this package.
+Large derived objects live as files in ``<home>/cache``, named from the ``cache`` table (a BLOB
+would be limited to 1 GB and copied through SQLite).  Nothing read back can run code: a frame is
+an Arrow IPC (Feather) file with JSON metadata, an index a ``.npz`` of plain numpy arrays read
+with ``allow_pickle=False``.  A ``cache.file`` naming anything but a plain file of that folder
+(an absolute path, ``..``, a separator) is a miss, as is a file of the wrong kind or size.
+
+Cache writes are optional: any failure (a full disk, a value that does not serialise) leaves the
+previous state and no partial file behind, and the load goes on.  Files are written to a
+``*.tmp`` name and renamed into place; ``*.tmp`` files of processes that died mid-write are
+removed when a store opens.  Cache files are not fsynced: a torn file is caught as a miss, and
+inside :meth:`CacheStore.cache_batch` the rows of many files are committed in one transaction.
 """
 
 from __future__ import annotations
@@ -12,24 +19,36 @@ import contextlib
 import functools
 import gc
 import hashlib
+import itertools
+import json
 import os
-import pickle
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+import numpy as np
+import pandas as pd
 
 from paper_widgets.store.db import Database
 
 __all__ = ["CacheStore", "content_hash", "file_hash", "gc_paused", "package_fingerprint"]
 
+_T = TypeVar("_T")
+_FRAME, _ARRAYS = ".arrow", ".npz"
+_META = "paper_widgets"  # Arrow schema metadata key of the JSON the caller attached
+_STALE_AFTER = 24 * 3600  # seconds after which a .tmp file is left over whoever wrote it
+
 
 def file_hash(path: str | os.PathLike[str]) -> str:
     """Content hash (BLAKE2b) of a file, the cache key for anything derived from it."""
+    digest = hashlib.blake2b()  # hashlib.file_digest is Python 3.11+; this is the same hash
     with open(path, "rb") as f:
-        return hashlib.file_digest(f, "blake2b").hexdigest()
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def content_hash(*parts: str) -> str:
@@ -50,7 +69,7 @@ def package_fingerprint() -> str:
 
 @contextlib.contextmanager
 def gc_paused() -> Iterator[None]:
-    """Pause the cyclic GC while allocating millions of containers (unpickling is 3x faster)."""
+    """Pause the cyclic GC while allocating millions of containers (building them is 3x faster)."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -60,8 +79,104 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+# -- file formats that cannot run code ---------------------------------------------------------------
+
+
+def _write_frame(path: Path, frame: pd.DataFrame, meta: object) -> None:
+    """``frame`` as an Arrow IPC file; object columns of lists of strings as Arrow lists, others as JSON text."""
+    import pyarrow as pa
+    import pyarrow.feather as feather
+
+    lists, encoded = [], []
+    columns: dict[str, Any] = {}
+    for name in frame.columns:
+        column = frame[name]
+        if column.dtype != object:
+            columns[name] = column
+            continue
+        values = column.tolist()
+        try:
+            if not all(type(v) is list for v in values):  # a str would pass as a list of characters
+                raise TypeError(f"{name} is not a column of lists")
+            columns[name] = pa.array(values, type=pa.list_(pa.string()))
+            lists.append(name)
+        except (pa.ArrowException, TypeError, ValueError):  # anything else round-trips through JSON
+            columns[name] = pa.array([json.dumps(v, ensure_ascii=False) for v in values], type=pa.string())
+            encoded.append(name)
+    plain = pd.DataFrame({n: c for n, c in columns.items() if n not in lists + encoded}, index=frame.index)
+    table = pa.Table.from_pandas(plain, preserve_index=True)
+    for name in lists + encoded:
+        table = table.append_column(name, columns[name])
+    info = {"meta": meta, "lists": lists, "json": encoded, "order": [str(c) for c in frame.columns]}
+    schema_meta = {**(table.schema.metadata or {}), _META.encode(): json.dumps(info).encode()}
+    table = table.replace_schema_metadata(schema_meta)
+    # one record batch: pandas' take on a string column in several chunks costs ~1000x more
+    feather.write_feather(table, str(path), compression="uncompressed", chunksize=max(len(table), 1))
+
+
+def _read_frame(path: Path) -> tuple[pd.DataFrame, Any]:
+    import pyarrow.feather as feather
+
+    table = feather.read_table(str(path), memory_map=True).combine_chunks()
+    info = json.loads(table.schema.metadata[_META.encode()])
+    special = info["lists"] + info["json"]
+    frame = table.drop_columns(special).to_pandas()
+    for name in info["lists"]:
+        chunked = table.column(name).combine_chunks()
+        values = chunked.flatten().to_numpy(zero_copy_only=False).tolist()
+        offsets = chunked.offsets.to_numpy().tolist()
+        cells = np.empty(len(chunked), dtype=object)
+        cells[:] = [values[a:b] for a, b in itertools.pairwise(offsets)]
+        frame[name] = pd.Series(cells, index=frame.index, dtype=object)
+    for name in info["json"]:
+        cells = np.empty(len(table), dtype=object)
+        cells[:] = [json.loads(v) for v in table.column(name).to_pylist()]
+        frame[name] = pd.Series(cells, index=frame.index, dtype=object)  # not inferred as str
+    return frame[info["order"]], info["meta"]
+
+
+def _write_arrays(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
+    with open(path, "wb") as f:
+        np.savez(f, allow_pickle=False, **dict(arrays))  # an object array is an error, not a pickle
+
+
+def _read_arrays(path: Path) -> dict[str, np.ndarray]:
+    with np.load(path, allow_pickle=False) as npz:  # object arrays (pickles) raise instead of loading
+        return {name: npz[name] for name in npz.files}
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # someone else's process: alive
+        return True
+    return True
+
+
 class CacheStore(Database):
     """File hashes and the library cache on top of :class:`Database`."""
+
+    def __init__(self, home: str | os.PathLike[str] | None = None, *, url: str | None = None) -> None:
+        super().__init__(home, url=url)
+        self._batch: list[Callable[[sqlite3.Connection], list[str]]] | None = None  # writes for cache_batch's commit
+        self._remove_leftovers()
+
+    def _remove_leftovers(self) -> None:
+        """Delete ``*.tmp`` files of writers that died (kill -9, power loss) and pickles of older versions."""
+        if not self.cache_dir.is_dir():
+            return
+        now = time.time()
+        for path in self.cache_dir.iterdir():
+            with contextlib.suppress(OSError):
+                if path.suffix == ".pickle":  # never read again: the format could run code
+                    path.unlink()
+                elif path.suffix == ".tmp":
+                    pid = path.name.split(".")[-3]  # <file>.<pid>.<thread>.tmp
+                    dead = not pid.isdigit() or not _pid_alive(int(pid))
+                    if dead or now - path.stat().st_mtime > _STALE_AFTER:
+                        path.unlink()
 
     def file_hash(self, path: str | os.PathLike[str]) -> str:
         """:func:`file_hash` of ``path``, remembered while its size, mtime and inode stay the same.
@@ -83,47 +198,92 @@ class CacheStore(Database):
         after = os.stat(resolved)
         settled = time.time_ns() - after.st_mtime_ns > 2_000_000_000
         if settled and (after.st_size, after.st_mtime_ns, after.st_ino) == signature:
-            self._write(
-                lambda conn: conn.execute(
+
+            def remember(conn: sqlite3.Connection) -> list[str]:
+                conn.execute(
                     "INSERT OR REPLACE INTO file_hashes (path, size, mtime_ns, inode, hash) VALUES (?, ?, ?, ?, ?)",
                     (resolved, *signature, digest),
                 )
-            )
+                return []
+
+            self._commit([remember])
         return digest
 
-    def cache_get(self, name: str, content_hash: str) -> Any | None:
-        """The object cached under ``name`` if it was built from ``content_hash``, else None.
+    # -- reading -----------------------------------------------------------------------------------
 
-        A missing or unreadable cache file (e.g. from an older paper_widgets) is a miss.
-        """
+    def cache_get_frame(self, name: str, content_hash: str) -> tuple[pd.DataFrame, Any] | None:
+        """The frame and JSON metadata cached under ``name`` if built from ``content_hash``, else None."""
+        return self._get(name, content_hash, _FRAME, _read_frame)
+
+    def cache_get_arrays(self, name: str, content_hash: str) -> dict[str, np.ndarray] | None:
+        """The numpy arrays cached under ``name`` if built from ``content_hash``, else None."""
+        return self._get(name, content_hash, _ARRAYS, _read_arrays)
+
+    def _get(self, name: str, content_hash: str, suffix: str, read: Callable[[Path], _T]) -> _T | None:
+        """A missing, foreign, resized or unreadable cache file (e.g. from an older paper_widgets) is a miss."""
         row = self._read(
             lambda conn: conn.execute("SELECT hash, file, size FROM cache WHERE name = ?", (name,)).fetchone()
         )
         if row is None or row[0] != content_hash:
             return None
-        path = self.cache_dir / row[1]
+        path = self._confined(str(row[1]), suffix)
         try:
-            if path.stat().st_size != row[2]:
+            if path is None or path.stat().st_size != row[2]:
                 return None
-            with open(path, "rb") as f, gc_paused():
-                return pickle.load(f)
+            with gc_paused():
+                return read(path)
         except Exception:
             return None
 
-    def cache_put(self, name: str, content_hash: str, value: Any) -> None:
-        """Cache ``value`` under ``name`` as built from ``content_hash``, replacing the previous one."""
-        self.cache_dir.mkdir(exist_ok=True)
-        file = hashlib.blake2b(f"{name}\0{content_hash}".encode(), digest_size=16).hexdigest() + ".pickle"
+    def _confined(self, file: str, suffix: str) -> Path | None:
+        """``cache_dir / file`` when ``file`` is a plain name of a cache file of this kind, else None."""
+        if not file.endswith(suffix) or Path(file).name != file or file.startswith(".") or "\\" in file:
+            return None
+        return self.cache_dir / file
+
+    # -- writing -----------------------------------------------------------------------------------
+
+    def cache_put_frame(self, name: str, content_hash: str, frame: pd.DataFrame, meta: object = None) -> bool:
+        """Cache ``frame`` (and JSON-able ``meta``) under ``name``; False when it could not be written."""
+        return self._put(name, content_hash, _FRAME, lambda path: _write_frame(path, frame, meta))
+
+    def cache_put_arrays(self, name: str, content_hash: str, arrays: Mapping[str, np.ndarray]) -> bool:
+        """Cache numeric/string ``arrays`` under ``name``; False when they could not be written."""
+        return self._put(name, content_hash, _ARRAYS, lambda path: _write_arrays(path, arrays))
+
+    @contextlib.contextmanager
+    def cache_batch(self) -> Iterator[None]:
+        """Commit the cache entries and file hashes recorded inside in one transaction at the end.
+
+        One fsync for a folder of files instead of one per file; what is recorded only saves work
+        later, so the deferral loses nothing the user wrote.
+        """
+        if self._batch is not None:  # nested: the outer batch commits
+            yield
+            return
+        self._batch = []
+        try:
+            yield
+        finally:
+            writes, self._batch = self._batch, None
+            self._commit(writes, now=True)
+
+    def _put(self, name: str, content_hash: str, suffix: str, write: Callable[[Path], None]) -> bool:
+        file = hashlib.blake2b(f"{name}\0{content_hash}".encode(), digest_size=16).hexdigest() + suffix
         path = self.cache_dir / file
         partial = path.with_name(f"{file}.{os.getpid()}.{threading.get_ident()}.tmp")
-        with open(partial, "wb") as f:
-            pickle.dump(value, f, protocol=5)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(partial, path)
-        size = path.stat().st_size
+        try:
+            self.cache_dir.mkdir(mode=0o700, exist_ok=True)
+            write(partial)
+            os.replace(partial, path)
+            size = path.stat().st_size
+        except Exception:  # optional: a full disk or an unserialisable value must not fail the load
+            with contextlib.suppress(OSError):
+                partial.unlink()
+            return False
 
-        def body(conn: sqlite3.Connection) -> str | None:
+        def point(conn: sqlite3.Connection) -> list[str]:
+            """Point the ``cache`` row at the new file; the file it replaces, to delete after the commit."""
             old = conn.execute("SELECT file FROM cache WHERE name = ?", (name,)).fetchone()
             conn.execute(
                 "INSERT INTO cache (name, hash, file, size, created) VALUES (?, ?, ?, ?, ?) "
@@ -131,10 +291,25 @@ class CacheStore(Database):
                 "hash = excluded.hash, file = excluded.file, size = excluded.size, created = excluded.created",
                 (name, content_hash, file, size, time.time()),
             )
-            return None if old is None or old[0] == file else str(old[0])
+            return [str(old[0])] if old is not None and old[0] != file else []
 
-        replaced = self._write(body)
-        if replaced is not None:
+        self._commit([point])
+        return True
+
+    def _commit(self, writes: list[Callable[[sqlite3.Connection], list[str]]], now: bool = False) -> None:
+        """Run ``writes`` in one transaction (or hold them for :meth:`cache_batch`); delete the files they replace."""
+        if self._batch is not None and not now:
+            self._batch.extend(writes)
+            return
+        if not writes:
+            return
+        try:
+            replaced = self._write(lambda conn: [file for write in writes for file in write(conn)])
+        except sqlite3.Error:  # a read-only or full store: the cache stays as it was
+            return
+        for file in replaced:
             # Windows refuses while another process reads it; the file is then merely left over.
-            with contextlib.suppress(OSError):
-                (self.cache_dir / replaced).unlink()
+            path = self._confined(file, Path(file).suffix) if Path(file).suffix else None
+            if path is not None:
+                with contextlib.suppress(OSError):
+                    path.unlink()

@@ -1,87 +1,201 @@
-"""Store stage, key registry: citekeys are recorded once and never change.
+"""Store stage, key registry: citekeys are recorded once and, once used, never change.
 
 Papers are known by identities (arXiv id, folded title); a key handed out by
 :mod:`paper_widgets.data.citekeys` is recorded with them in the same write and passed back
-as ``reserved`` on every later load.
+as ``reserved`` on every later load.  Three refinements (schema v5):
+
+* **Pinned keys**: a row with ``citekeys`` (the user's own keys from a .bib file) gets the first
+  of them, always.  A paper the store knew under a generated key adopts the user's key; the old
+  key, and the row's other citekeys, are recorded in ``key_aliases`` and keep resolving to it, so
+  notebooks that cite them still work.
+* **Used keys**: :meth:`KeyRegistry.mark_used` records when a key is first cited, exported or
+  noted.  A generated key of a paper whose authors were unknown (``GradientSurgery2020``) improves
+  (``yuGradientSurgery2020``) on a later load that knows them, but only while it was never used;
+  the old key becomes an alias.
+* Keys compare ignoring case, as BibTeX does.
 """
 
 from __future__ import annotations
 
 import functools
-import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 import pandas as pd
 
-from paper_widgets.data.citekeys import assign_keys, paper_identities, title_identities
-from paper_widgets.store.db import Database
+from paper_widgets.data.citekeys import assign_keys, base_keys, paper_identities, title_identities
+from paper_widgets.store.db import Database, Transaction
 
 __all__ = ["KeyRegistry"]
+
+# Generated keys start with the first author's lower-case surname; without authors they start
+# with a capitalised title word or this prefix (see data.citekeys).
+_ANONYMOUS_PREFIX = "paper"
+
+
+@dataclass(slots=True)
+class _Snapshot:
+    generation: tuple[int, ...]
+    known: dict[str, tuple[int, str]]  # identity → (paper id, key)
+    with_arxiv: set[int]
+    by_key: dict[str, int]  # lower-cased key or alias → paper id
+    keys: dict[int, str]  # paper id → current key
+    all_keys: list[str]  # every key and alias
+    pinned: set[int]  # papers whose key the user wrote
+    fixed: set[int]  # papers whose key may not change: pinned or used
+
+
+@dataclass(slots=True)
+class _Changes:
+    fresh: list[tuple[str, str, str, int]] = field(default_factory=list)  # (key, identity, title identity, pinned)
+    aliases: list[tuple[str, int, str]] = field(default_factory=list)  # (identity, paper id, kind)
+    rekeyed: list[tuple[int, str, int]] = field(default_factory=list)  # (paper id, new key, pinned)
+    key_aliases: list[tuple[str, str]] = field(default_factory=list)  # (old or extra key, the paper's key)
+
+    def __bool__(self) -> bool:
+        return bool(self.fresh or self.aliases or self.rekeyed or self.key_aliases)
+
+
+def _anonymous(key: str) -> bool:
+    """Whether a generated key was made without knowing the authors."""
+    return key[:1].isupper() or key.startswith(_ANONYMOUS_PREFIX)
 
 
 class KeyRegistry(Database):
     """Citekey assignment and resolution on top of :class:`Database`."""
 
     def assign_keys(self, frame: pd.DataFrame) -> pd.Series:
-        """Citekeys for ``frame`` (columns of :func:`paper_widgets.data.citekeys.assign_keys`), recorded.
+        """Citekeys for ``frame`` (columns of :func:`paper_widgets.data.citekeys.assign_keys`, optionally
+        ``citekeys``), recorded.
 
-        Papers the store knows keep their key. A paper is known by its identity (arXiv id,
-        else folded title) or, when it now has an arXiv id, by its folded title from an
-        earlier load without one (then the arXiv id is recorded as an alias); a title
-        alias of a paper that has a different arXiv id names a different paper. New papers
-        get keys that clash with no key in the store, and are recorded in the same write.
+        Rows with ``citekeys`` get the first one (pinned).  Other papers the store knows keep their
+        key. A paper is known by its identity (arXiv id, else folded title) or, when it now has an
+        arXiv id, by its folded title from an earlier load without one (then the arXiv id is
+        recorded as an alias); a title alias of a paper that has a different arXiv id names a
+        different paper. New papers get keys that clash with no key or alias in the store
+        (ignoring case), and are recorded in the same write.
         """
         title_idents = title_identities(frame["title"])
         primary = paper_identities(frame["title"], frame["arxiv_id"], title_idents).tolist()
         by_title = title_idents.tolist()
-
+        cells = frame["citekeys"].tolist() if "citekeys" in frame.columns else [None] * len(frame)
+        own_keys = [list(c) if isinstance(c, (list, tuple)) else [] for c in cells]
         while True:
-            snapshot, known, with_arxiv = self._read(self._identity_snapshot)
-            keys_by_paper = dict(known.values())
-            resolved: list[int | None] = []
-            claimed: set[int] = set()
-            for ident, title_ident in zip(primary, by_title, strict=False):
-                hit = known.get(ident)
-                if hit is None and ident != title_ident:
-                    alias = known.get(title_ident)
-                    if alias is not None and alias[0] not in with_arxiv:
-                        hit = alias
-                # One row per paper: a second row naming the same paper is treated as new.
-                paper_id = hit[0] if hit is not None and hit[0] not in claimed else None
-                if paper_id is not None:
-                    claimed.add(paper_id)
-                resolved.append(paper_id)
-            # One identity per key (assign_keys keeps a key with one identity): the row's own for papers
-            # in the frame, a name no row can have ("key:…") for the others, whose keys are just taken.
-            reserved = {f"key:{key}": key for paper_id, key in keys_by_paper.items() if paper_id not in claimed}
-            reserved.update(
-                (ident, keys_by_paper[pid]) for ident, pid in zip(primary, resolved, strict=False) if pid is not None
-            )
-            keys = assign_keys(frame, reserved or None)
-            fresh: list[tuple[str, str, str]] = []  # (key, identity, title identity) of new papers
-            # New names of known papers: the arXiv id of one first seen without it, a changed title.
-            aliases: list[tuple[str, int, str]] = []  # (identity, paper id, kind)
-            seen: set[str] = set()
-            for key, ident, title_ident, paper_id in zip(keys.tolist(), primary, by_title, resolved, strict=False):
-                if paper_id is None and ident not in known and ident not in seen:
-                    fresh.append((key, ident, title_ident))
-                elif paper_id is not None:
-                    if ident not in known:
-                        aliases.append((ident, paper_id, "arxiv"))
-                    if title_ident != ident and title_ident not in known:
-                        aliases.append((title_ident, paper_id, "title"))
-                seen.add(ident)
-            if not fresh and not aliases:
+            snap = self.shared.read(self._identity_snapshot)
+            changes = _Changes()
+            keys = self._resolve(frame, snap, changes, own_keys, primary, by_title)
+            if not changes:
                 return keys
-            if self._write(functools.partial(self._record_keys, snapshot=snapshot, fresh=fresh, aliases=aliases)):
+            if self.shared.write(functools.partial(self._record_keys, snap=snap, changes=changes)):
                 return keys
             # Another process recorded papers between our read and write: resolve again.
 
     @staticmethod
-    def _identity_snapshot(
-        conn: sqlite3.Connection,
-    ) -> tuple[tuple[int, int], dict[str, tuple[int, str]], set[int]]:
+    def _resolve(
+        frame: pd.DataFrame,
+        snap: _Snapshot,
+        changes: _Changes,
+        own_keys: list[list[str]],
+        primary: list[str],
+        by_title: list[str],
+    ) -> pd.Series:
+        """Every row's key; what must be recorded for that goes into ``changes``."""
+        keys: list[str] = [""] * len(frame)
+        claimed: set[int] = set()
+        seen: set[str] = set()
+        # Pinned rows first: the user's key decides.
+        for row, own in enumerate(own_keys):
+            if not own:
+                continue
+            key, ident = own[0], primary[row]
+            paper_id = snap.by_key.get(key.lower())
+            if paper_id is None:
+                hit = snap.known.get(ident)
+                if hit is not None:
+                    paper_id = hit[0]  # known under another key: it adopts the user's, the old one stays an alias
+            if paper_id in claimed:
+                paper_id = None
+            keys[row] = key
+            if paper_id is None:
+                free = ident not in snap.known and ident not in seen
+                changes.fresh.append((key, ident if free else "", by_title[row], 1))
+            else:
+                claimed.add(paper_id)
+                if snap.keys[paper_id] != key:
+                    changes.key_aliases.append((snap.keys[paper_id], key))
+                if snap.keys[paper_id] != key or paper_id not in snap.pinned:
+                    changes.rekeyed.append((paper_id, key, 1))
+            seen.add(ident)
+            changes.key_aliases.extend((extra, key) for extra in own[1:] if extra.lower() not in snap.by_key)
+        # Generated rows: a known paper keeps its key unless it was made without authors, never
+        # used, and the row now knows the authors.
+        generated = [row for row, own in enumerate(own_keys) if not own]
+        resolved: dict[int, int] = {}
+        for row in generated:
+            ident, title_ident = primary[row], by_title[row]
+            hit = snap.known.get(ident)
+            if hit is None and ident != title_ident:
+                alias = snap.known.get(title_ident)
+                if alias is not None and alias[0] not in snap.with_arxiv:
+                    hit = alias
+            # One row per paper: a second row naming the same paper is treated as new.
+            if hit is not None and hit[0] not in claimed:
+                claimed.add(hit[0])
+                resolved[row] = hit[0]
+        candidates = [r for r, pid in resolved.items() if pid not in snap.fixed and _anonymous(snap.keys[pid])]
+        better = base_keys(frame.iloc[candidates]).tolist() if candidates else []
+        improving = {row for row, base in zip(candidates, better, strict=True) if not _anonymous(base)}
+        kept = {primary[row]: snap.keys[pid] for row, pid in resolved.items() if row not in improving}
+        kept_keys = set(kept.values())
+        # Every other key and alias in the store, and the pinned keys, are taken: a name no row
+        # can have ("key:…") holds them.
+        taken = [k for k in snap.all_keys if k not in kept_keys] + [keys[r] for r, own in enumerate(own_keys) if own]
+        reserved = {f"key:{k}": k for k in taken} | kept
+        if generated:
+            generated_keys = assign_keys(frame.iloc[generated], reserved or None).tolist()
+            for row, key in zip(generated, generated_keys, strict=True):
+                keys[row] = key
+        for row in generated:
+            ident, title_ident, key = primary[row], by_title[row], keys[row]
+            paper_id = resolved.get(row)
+            if paper_id is None:
+                if ident not in snap.known and ident not in seen:
+                    changes.fresh.append((key, ident, title_ident, 0))
+            else:
+                if key != snap.keys[paper_id]:
+                    changes.rekeyed.append((paper_id, key, 0))
+                    changes.key_aliases.append((snap.keys[paper_id], key))
+                if ident not in snap.known:
+                    changes.aliases.append((ident, paper_id, "arxiv"))
+                if title_ident != ident and title_ident not in snap.known:
+                    changes.aliases.append((title_ident, paper_id, "title"))
+            seen.add(ident)
+        return pd.Series(keys, index=frame.index, dtype=object)
+
+    def mark_used(self, keys: Iterable[str]) -> None:
+        """Record that ``keys`` were cited, exported or noted: from now on they never change."""
+        unique = sorted(set(keys))
+        if not unique:
+            return
+        now = time.time()
+        self.shared.write(
+            lambda conn: conn.executemany(
+                "UPDATE papers SET used = ? WHERE key = ? AND used IS NULL", [(now, key) for key in unique]
+            )
+        )
+
+    def key_aliases(self) -> dict[str, str]:
+        """Every earlier or extra key → the paper's current key."""
+        rows = self.shared.read(
+            lambda conn: conn.execute(
+                "SELECT a.alias, p.key FROM key_aliases a JOIN papers p USING (paper_id)"
+            ).fetchall()
+        )
+        return {str(alias): str(key) for alias, key in rows}
+
+    @staticmethod
+    def _identity_snapshot(conn: Transaction) -> _Snapshot:
         known: dict[str, tuple[int, str]] = {}
         with_arxiv: set[int] = set()
         rows = conn.execute(
@@ -91,41 +205,75 @@ class KeyRegistry(Database):
             known[ident] = (paper_id, key)
             if kind == "arxiv":
                 with_arxiv.add(paper_id)
-        return KeyRegistry._generation(conn), known, with_arxiv
+        keys: dict[int, str] = {}
+        pinned: set[int] = set()
+        fixed: set[int] = set()
+        by_key: dict[str, int] = {}
+        all_keys: list[str] = []
+        for alias, paper_id in conn.execute("SELECT alias, paper_id FROM key_aliases"):
+            by_key[alias.lower()] = paper_id
+            all_keys.append(alias)
+        for paper_id, key, is_pinned, used in conn.execute("SELECT paper_id, key, pinned, used FROM papers"):
+            keys[paper_id] = key
+            by_key[key.lower()] = paper_id
+            all_keys.append(key)
+            if is_pinned:
+                pinned.add(paper_id)
+            if is_pinned or used is not None:
+                fixed.add(paper_id)
+        return _Snapshot(KeyRegistry._generation(conn), known, with_arxiv, by_key, keys, all_keys, pinned, fixed)
 
     @staticmethod
-    def _generation(conn: sqlite3.Connection) -> tuple[int, int]:
-        # Papers and identities are only ever added, so (max id, count) moves on every change.
+    def _generation(conn: Transaction) -> tuple[int, ...]:
+        # Papers, identities and aliases are only ever added, and a key only changes together
+        # with a new alias, so these counts move on every change.
         row = conn.execute(
-            "SELECT (SELECT coalesce(max(paper_id), 0) FROM papers), (SELECT count(*) FROM identities)"
+            "SELECT (SELECT coalesce(max(paper_id), 0) FROM papers), (SELECT count(*) FROM identities),"
+            " (SELECT count(*) FROM key_aliases), (SELECT coalesce(sum(pinned), 0) FROM papers)"
         ).fetchone()
-        return int(row[0]), int(row[1])
+        return tuple(int(v) for v in row)
 
     @staticmethod
-    def _record_keys(
-        conn: sqlite3.Connection,
-        snapshot: tuple[int, int],
-        fresh: Sequence[tuple[str, str, str]],
-        aliases: Sequence[tuple[str, int, str]],
-    ) -> bool:
-        if KeyRegistry._generation(conn) != snapshot:
+    def _record_keys(conn: Transaction, snap: _Snapshot, changes: _Changes) -> bool:
+        conn.lock("keys")  # PostgreSQL: one key writer at a time, as BEGIN IMMEDIATE gives SQLite
+        if KeyRegistry._generation(conn) != snap.generation:
             return False
         # Unchanged generation: nobody added papers since the snapshot, so new ids follow its max id
         # and identities can name them directly (no key lookup per row: a million rows in seconds).
-        first_id = snapshot[0] + 1
+        first_id = snap.generation[0] + 1
         now = time.time()
-        # Rows go in sorted by the indexed text: B-tree appends instead of random page splits (~3x).
+        # A key moving to another paper frees it first (UNIQUE): old keys become aliases below.
         conn.executemany(
-            "INSERT INTO papers (paper_id, key, created) VALUES (?, ?, ?)",
-            sorted(((first_id + i, key, now) for i, (key, _, _) in enumerate(fresh)), key=lambda row: row[1]),
+            "UPDATE papers SET key = ? WHERE paper_id = ?",
+            [(f" moving:{pid}", pid) for pid, _, _ in changes.rekeyed],  # no citekey has a space
         )
-        identities: list[tuple[str, int, str]] = list(aliases)
-        for i, (_key, ident, title_ident) in enumerate(fresh):
+        # Rows go in sorted by the indexed text: B-tree appends instead of random page splits (~3x).
+        conn.insert_many(
+            "papers",
+            ("paper_id", "key", "created", "pinned"),
+            sorted(
+                ((first_id + i, key, now, pinned) for i, (key, _, _, pinned) in enumerate(changes.fresh)),
+                key=lambda row: row[1],
+            ),
+        )
+        conn.executemany(
+            "UPDATE papers SET key = ?, pinned = CASE WHEN ? = 1 THEN 1 ELSE pinned END WHERE paper_id = ?",
+            [(key, pinned, pid) for pid, key, pinned in changes.rekeyed],
+        )
+        identities: list[tuple[str, int, str]] = list(changes.aliases)
+        for i, (_key, ident, title_ident, _pinned) in enumerate(changes.fresh):
+            if not ident:
+                continue
             is_arxiv = ident != title_ident
             identities.append((ident, first_id + i, "arxiv" if is_arxiv else "title"))
             if is_arxiv:
                 identities.append((title_ident, first_id + i, "title"))
-        # OR IGNORE: a title alias may already name another paper (same title, other arXiv id).
+        # DO NOTHING: a title alias may already name another paper (same title, other arXiv id).
         identities.sort()
-        conn.executemany("INSERT OR IGNORE INTO identities (identity, paper_id, kind) VALUES (?, ?, ?)", identities)
+        conn.insert_many("identities", ("identity", "paper_id", "kind"), identities, ignore_conflicts=True)
+        conn.executemany(
+            "INSERT INTO key_aliases (alias, paper_id) SELECT ?, paper_id FROM papers WHERE key = ? "
+            "ON CONFLICT DO NOTHING",
+            changes.key_aliases,
+        )
         return True

@@ -21,19 +21,12 @@ import pandas as pd
 from traitlets import Enum, Int, List, Tuple, Unicode, observe
 
 from paper_widgets.kernel import bridge as _bridge
-from paper_widgets.kernel.references_cell import default_library, remember, update_references
-from paper_widgets.library import Library
-from paper_widgets.output.cite import (
-    STYLES,
-    escape_markdown,
-    get_default_style,
-    markdown_citation,
-    snippet,
-    unknown_key,
-)
+from paper_widgets.kernel.references_cell import update_references
+from paper_widgets.kernel.session import kernel_session
+from paper_widgets.library import Library, load_default
+from paper_widgets.output.cite import escape_markdown, markdown_citation, snippet, unknown_key
 from paper_widgets.output.export import to_bibtex
-from paper_widgets.search.engine import SORTS
-from paper_widgets.store import STATUSES
+from paper_widgets.vocabulary import SORTS, STATUSES, STYLES
 from paper_widgets.widget.html import detail_html, result_label
 
 __all__ = ["Debouncer", "PaperBrowser"]
@@ -109,7 +102,7 @@ def _css(widget: widgets.DOMWidget, css: str) -> widgets.DOMWidget:
 class PaperBrowser(widgets.VBox):
     """Search, read, cite and annotate the papers of a :class:`~paper_widgets.Library` in a notebook.
 
-    ``PaperBrowser(lib)`` shows ``lib``; without one, :func:`paper_widgets.kernel.references_cell.default_library`.
+    ``PaperBrowser(lib)`` shows ``lib``; without one, :func:`paper_widgets.load_default`.
     Every control has a programmatic twin: :meth:`type_query`, :meth:`select`, :meth:`select_next`,
     :meth:`cite`, :meth:`snippet`, :meth:`bibtex`, :meth:`update_references`, :meth:`save_note`, …
     """
@@ -144,7 +137,7 @@ class PaperBrowser(widgets.VBox):
         autosave: float = 2.0,
         **kwargs: Any,
     ) -> None:
-        self.lib = lib if lib is not None else default_library()
+        self.lib = lib if lib is not None else load_default()
         self.page_size = page_size
         self._lock = threading.RLock()
         self._search_debounce = Debouncer(debounce, self._lock)
@@ -156,13 +149,12 @@ class PaperBrowser(widgets.VBox):
         years = self.lib.df["published"].dropna().dt.year
         self._years = (int(years.min()), int(years.max())) if len(years) else (datetime.now().year,) * 2
         super().__init__(**kwargs)
-        self.year, self.style, self.query = self._years, style or get_default_style(), query
+        self.year, self.style, self.query = self._years, style or self.lib.default_style, query
         self._build()
         self.add_class("paper-widgets")
         self._search_box.value = query
         self._search_debounce.cancel()  # the query is already set
         self._run_search()
-        remember(self.lib, lambda: self.style)
 
     # -- layout ------------------------------------------------------------------------------------
 
@@ -339,7 +331,7 @@ class PaperBrowser(widgets.VBox):
         ]
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        remember(self.lib, lambda: self.style)  # the palette's "Update References" cites from this one
+        kernel_session().register(self.lib, lambda: self.style)  # the palette's "Update References" cites from this one
         return super()._repr_mimebundle_(**kwargs)
 
     # -- searching and paging ----------------------------------------------------------------------
@@ -563,7 +555,7 @@ class PaperBrowser(widgets.VBox):
         row = self._need_selection()
         if row is None:
             return None
-        citation = markdown_citation(row, self.style)
+        citation = markdown_citation(row, self.style, csl=self.lib.csl_style)
         # At the cursor the citation continues the sentence being written.
         text = " " + citation if self.target == "cursor" else citation
         return self._insert(text, f"citation {citation}", where=self.target)
@@ -573,7 +565,7 @@ class PaperBrowser(widgets.VBox):
         row = self._need_selection()
         if row is None:
             return None
-        text = snippet(row, self.query or None, style=self.style)
+        text = snippet(row, self.query or None, style=self.style, csl=self.lib.csl_style)
         return self._insert(text, f"a snippet of {row['key']}", where=self.target)
 
     def bibtex(self) -> _bridge.Delivery | None:
@@ -656,7 +648,7 @@ class PaperBrowser(widgets.VBox):
         note = (self.lib.note(row["key"]) or "").strip() or "_Your note._"
         text = (
             f"### {escape_markdown(row['title'] or row['key'])}\n\n"
-            f"{snippet(row, self.query or None, style=self.style)}\n"
+            f"{snippet(row, self.query or None, style=self.style, csl=self.lib.csl_style)}\n"
             f"**Note:** {note}\n"
         )
         return self._insert(text, f"a literature note on {row['key']}")

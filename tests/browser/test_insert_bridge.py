@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
+import paper_widgets
+from paper_widgets.output.cite import reference
+
 from .lab import (
     Lab,
     activate,
@@ -131,3 +134,23 @@ def test_without_the_plugin_insert_falls_back_to_the_next_cell_and_says_why(
     expect(outputs.nth(1)).to_contain_text("FALLBACK-TEXT")
     sources = [c["source"] for c in cells(page, "no_plugin.ipynb")]
     assert sources[3] == "%%markdown\nFALLBACK-TEXT", "set_next_input put the text in a new cell below"
+
+
+def test_references_cell_shows_its_list_and_the_bib_is_written_beside_the_notebook(page: Page, lab: Lab) -> None:
+    lib = paper_widgets.load_sample()
+    key = lib.df["key"].iloc[0]
+    lab.write_notebook(
+        "cites.ipynb",
+        f"See [@{key}].",
+        IMPORT + "\npaper_widgets.update_references(paper_widgets.load_sample())",
+        markdown=(0,),
+    )
+    open_notebook(page, lab, "cites.ipynb")
+    run_all(page)
+    wait_until_executed(page, "cites.ipynb")
+    # The list sits in <noframes> for pandoc's sake; JupyterLab's sanitizer drops the tag and shows it.
+    item = page.locator(".jp-MarkdownCell .jp-RenderedMarkdown li")
+    expect(item).to_be_visible()
+    expect(item).to_have_text(reference(lib[key]))  # the APA entry, rendered as it reads
+    assert page.locator(".jp-RenderedMarkdown noframes").count() == 0
+    assert f"@misc{{{key}," in (lab.root / "references.bib").read_text(encoding="utf-8")

@@ -1,12 +1,16 @@
 """Parsing stage for Hugging Face "Daily Papers" page dumps (text copied out of the web page).
 
-Two layouts exist, told apart by content:
+Three layouts exist, told apart by content:
 
-* **cards**: title, abstract, ``• N authors``, ``·``, ``Jun 11, 2025 2`` (date, optional upvotes);
+* **cards** (2025): title, abstract, ``• N authors``, ``·``, ``Jun 11, 2025 2`` (date, then the
+  optional number of comments: it links to the paper's discussion, it is not the upvote count);
+* **today's cards** (2026): the same, but each card starts with its upvote count on a line of its
+  own (``101``, or ``-`` for none) and may be signed by an organisation (``Microsoft``) instead of
+  ``N authors``: the line right above the ``·``;
 * **pairs**: a title line then an abstract line, repeated.
 
-Both carry page chrome ("Get trending papers…", "Subscribe", "Daily Papers", a lone date under the
-header), which is dropped.  Lines are normalised (CRLF, non-breaking spaces, surrounding blanks)
+All carry page chrome ("Get trending papers…", "Subscribe", "Daily Papers", "Daily / Weekly /
+Monthly", "Trending Papers", a lone date under the header), which is dropped.  Lines are normalised (CRLF, non-breaking spaces, surrounding blanks)
 but the text is otherwise kept literal.
 
 Titles and abstracts in the pair layout are not told apart by length: each line gets a score for
@@ -23,19 +27,20 @@ from collections.abc import Iterable, Iterator
 from datetime import date
 
 from paper_widgets.data.records import DumpError, LoadWarning, PaperRecord
+from paper_widgets.data.text import month_number
 
 __all__ = ["parse_dump"]
 
 _CHROME = re.compile(
-    r"get trending papers in your email inbox.*|subscribe|daily papers|by\s*ak and the research community|new",
+    r"get trending papers in your email inbox.*|subscribe|daily papers|by\s*ak and the research community|new"
+    r"|daily|weekly|monthly|trending papers",
     re.IGNORECASE,
 )
 # "SubscribeMMInA: ..." — the button text glued to the first title when copying the page.
 _GLUED_SUBSCRIBE = re.compile(r"Subscribe(?=[^a-z\s])")
 _AUTHORS = re.compile(r"[•·*\-]?\s*(\d+)\s+authors?", re.IGNORECASE)
-_MONTHS = {
-    m: i for i, m in enumerate(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)
-}
+# Today's cards open with the upvote count on its own line; "-" means none yet.
+_UPVOTES = re.compile(r"\d{1,7}|-")
 _DATE = re.compile(
     r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+(\d{1,2})(?:,\s*(\d{4}))?(?:\s+(\d+))?",
     re.IGNORECASE,
@@ -78,13 +83,14 @@ def _abstractness(text: str) -> float:
 
 
 def _parse_date(match: re.Match[str], today: date) -> tuple[date | None, int | None]:
-    month = _MONTHS[match.group(1)[:3].lower()]
+    """The date of a card's date line and the comment count after it."""
+    month = month_number(match.group(1)) or 1  # the pattern only matches month names
     year = int(match.group(3)) if match.group(3) else today.year
-    upvotes = int(match.group(4)) if match.group(4) else None
+    comments = int(match.group(4)) if match.group(4) else None
     try:
-        return date(year, month, int(match.group(2))), upvotes
+        return date(year, month, int(match.group(2))), comments
     except ValueError:
-        return None, upvotes
+        return None, comments
 
 
 class _Line:
@@ -210,23 +216,31 @@ class _DumpParser:
 
     def parse(self, lines: Iterable[str]) -> Iterator[PaperRecord]:
         pending: list[_Line] = []  # content lines not yet assigned to a card
+        upvotes: dict[int, int] = {}  # line number of a title → the count on the line above it
         card: PaperRecord | None = None  # card whose meta lines (authors, ·, date) are being read
         expect_date = dated = False
-        seen_cards = False
+        seen_cards = count_ahead = False
         for number, text, gap in _content_lines(lines):
             authors = _AUTHORS.fullmatch(text)
-            if authors:
+            signed = None  # an organisation signing the card instead of "N authors"
+            if not authors and text == _SEPARATOR and not expect_date and card is None and len(pending) > 1:
+                signed = pending.pop().text
+            if authors or signed is not None:
                 if card is not None:
                     yield card
                     card = None
                 if pending:
                     *earlier, card = list(self.cards(pending)) or [None]
+                    for record in (*earlier, card):
+                        if record is not None:
+                            record.upvotes = upvotes.pop(record.line, record.upvotes)
                     yield from earlier
                     pending = []
                 else:
                     self.warn(number, "authors line without a title or abstract above it skipped")
                 if card is not None:
-                    card.n_authors = int(authors.group(1))
+                    card.n_authors = int(authors.group(1)) if authors else None
+                    card.organization = signed
                 seen_cards = expect_date = True
                 dated = False
                 continue
@@ -237,7 +251,7 @@ class _DumpParser:
             if date_match:
                 dated = True
                 if card is not None:
-                    card.published, card.upvotes = _parse_date(date_match, self.today)
+                    card.published, card.comments = _parse_date(date_match, self.today)
                     if card.published is None:
                         self.warn(number, f"invalid date {text!r} ignored")
                 continue
@@ -246,6 +260,13 @@ class _DumpParser:
                     self.warn(card.line, f"card {card.title[:60]!r} has no date line")
                 yield card
                 card = None
+            if _UPVOTES.fullmatch(text):
+                count_ahead = True
+                upvote_count = 0 if text == "-" else int(text)
+                continue
+            if count_ahead:
+                upvotes[number] = upvote_count
+                count_ahead = False
             pending.append(_Line(number, text, gap))
         if card is not None:
             if not dated:
@@ -257,7 +278,9 @@ class _DumpParser:
             return
         if seen_cards:
             self.warn(pending[0].number, "last card is cut off (no authors/date line); kept what is there")
-            yield from self.cards(pending)
+            for record in self.cards(pending):
+                record.upvotes = upvotes.pop(record.line, record.upvotes)
+                yield record
         else:
             yield from self.pairs(pending)
 

@@ -5,6 +5,8 @@ obvious non-text skipped) and globs.  The format comes from the first bytes, nev
 ``[`` or a multi-line ``{`` document → HF API JSON, one ``{...}`` per line → JSON-lines (arXiv
 snapshot or HF objects, streamed), ``@type{`` → BibTeX, anything else → a page dump.  Page dumps
 and JSON-lines are read line by line, so their size is bounded only by the records they hold.
+The BibTeX files of one load are read together (:func:`read_bibtex_paths`), as BibTeX reads the
+files of one ``\bibliography{abbrev,refs}``: macros and crossrefs of one resolve in the others.
 """
 
 from __future__ import annotations
@@ -18,12 +20,20 @@ from collections.abc import Iterable, Iterator
 from datetime import date
 from pathlib import Path
 
-from paper_widgets.data.readers.bibtex import parse_bibtex
+from paper_widgets.data.readers.bibtex import parse_bibtex, parse_bibtex_files
 from paper_widgets.data.readers.dump import parse_dump
 from paper_widgets.data.readers.json import parse_json, parse_jsonl
 from paper_widgets.data.records import DumpError, LoadWarning, PaperRecord
 
-__all__ = ["MAX_DOCUMENT_BYTES", "detect_format", "expand_paths", "read_path", "read_text"]
+__all__ = [
+    "MAX_DOCUMENT_BYTES",
+    "detect_format",
+    "expand_paths",
+    "is_bibtex",
+    "read_bibtex_paths",
+    "read_path",
+    "read_text",
+]
 
 # JSON documents and BibTeX are parsed whole; above this size they get a clear error instead.
 MAX_DOCUMENT_BYTES = 512 * 1024 * 1024
@@ -149,6 +159,37 @@ def read_path(
             return list(parse_dump(_decoded_lines(f, source, warnings), source, warnings, today))
     except OSError as exc:
         raise DumpError(f"cannot read: {exc.strerror or exc}", source) from exc
+
+
+def is_bibtex(path: Path) -> bool:
+    """Whether the file at ``path`` holds BibTeX (by content; an unreadable file does not)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(_HEAD_BYTES)
+    except OSError:
+        return False
+    return detect_format(head.decode("utf-8", errors="ignore")) == "bibtex"
+
+
+def read_bibtex_paths(paths: Iterable[tuple[Path, str]], warnings: list[LoadWarning]) -> list[PaperRecord]:
+    """The records of several BibTeX files read as one database; a file that cannot be read is a warning."""
+    texts = []
+    for path, source in paths:
+        try:
+            size = os.stat(path).st_size
+            if size > MAX_DOCUMENT_BYTES:
+                raise DumpError(f"bibtex file of {size / 2**20:.0f} MiB is too large to parse whole", source)
+            data = Path(path).read_bytes()
+            try:
+                texts.append((data.decode("utf-8-sig"), source))
+            except UnicodeDecodeError as exc:
+                line = data.count(b"\n", 0, exc.start) + 1
+                raise DumpError(f"not UTF-8 text ({exc.reason})", source, line) from exc
+        except OSError as exc:
+            warnings.append(DumpError(f"cannot read: {exc.strerror or exc}", source).as_warning())
+        except DumpError as exc:
+            warnings.append(exc.as_warning())
+    return list(parse_bibtex_files(texts, warnings))
 
 
 def _is_candidate(path: Path) -> bool:

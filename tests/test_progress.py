@@ -1,0 +1,51 @@
+"""Progress bars for long work: reading files and building the search index (tqdm.auto: text here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import CARD_SEED, PAIR_SEED
+
+import paper_widgets
+import paper_widgets.library as library
+
+
+@pytest.fixture
+def dumps(tmp_path: Path) -> list[Path]:
+    paths = [tmp_path / "card.txt", tmp_path / "pair.txt"]
+    for path, seed in zip(paths, (CARD_SEED, PAIR_SEED), strict=True):
+        path.write_text(seed.read_text(encoding="utf-8"), encoding="utf-8")
+    return paths
+
+
+def test_progress_true_shows_reading_and_indexing(dumps: list[Path], capsys: pytest.CaptureFixture[str]) -> None:
+    lib = paper_widgets.load(*dumps, progress=True)
+    assert "Reading papers" in capsys.readouterr().err
+    lib.search("gradient surgery")
+    err = capsys.readouterr().err
+    assert "Indexing papers" in err and f"/{2 * len(lib)} [" in err, "both fields of every paper"
+
+
+def test_small_work_is_quiet_by_default_and_false_is_always_quiet(
+    dumps: list[Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paper_widgets.load(*dumps).search("gradient surgery")
+    assert capsys.readouterr().err == "", "a second of work shows no bar"
+    monkeypatch.setattr(library, "PROGRESS_DELAY", 0.0)  # now every piece of work counts as long
+    paper_widgets.load(*dumps, store=dumps[0].parent / "other").search("gradient surgery")
+    assert "Indexing papers" in capsys.readouterr().err
+    paper_widgets.load(*dumps, store=dumps[0].parent / "third", progress=False).search("gradient surgery")
+    assert capsys.readouterr().err == ""
+
+
+def test_adding_papers_extends_the_index_with_progress(dumps: list[Path], capsys: pytest.CaptureFixture[str]) -> None:
+    lib = paper_widgets.load(dumps[0], progress=True)
+    lib.search("gradient")
+    capsys.readouterr()
+    before = len(lib)
+    lib.add(dumps[1])
+    lib.search("gradient")
+    err = capsys.readouterr().err
+    grown = 2 * (len(lib) - before)
+    assert "Reading papers" in err and f"/{grown} [" in err, "only the new papers are indexed"

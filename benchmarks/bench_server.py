@@ -57,7 +57,9 @@ def main() -> None:
         config.mkdir()
         shipped = Path(__file__).resolve().parents[1] / "jupyter-config" / "server-config" / "paper_widgets.json"
         (config / "jupyter_server_config.json").write_text(shipped.read_text())
-        lib = pw.load(REALDATA / "hf_api", REALDATA / "bib" / "cdl.bib", store=home)  # remembered: the user's library
+        lib = pw.load(
+            REALDATA / "hf_api", REALDATA / "bib" / "cdl.bib", store=home, remember=True
+        )  # the user's library
         print(f"library: {len(lib):,} papers")
         rng = np.random.default_rng(0)
         titles = lib.df["title"].sample(args.queries, random_state=0).tolist()

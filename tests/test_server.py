@@ -251,6 +251,14 @@ def test_config_sets_the_default_style_for_the_kernel_too(server: Server, tmp_pa
     config = server.call("GET", "config")[1]
     assert config["style"] == "latex" and config["statuses"] == ["unread", "reading", "read"]
     assert config["sorts"][0] == "relevance" and "myst" in config["styles"]
+    assert server.call("PUT", "config", {"csl_style": "no-such-style"})[0] == 400
+    assert server.call("PUT", "config", {"csl_style": "ieee"})[1]["csl_style"] == "ieee"
+    kernel_side = pw.load_default(store=server.home)
+    assert server.call("POST", "cite", {"keys": ["AgentWorkflowMemory"], "style": "text"})[1][
+        "text"
+    ] == kernel_side.cite(
+        "AgentWorkflowMemory", "text"
+    )  # the kernel side cites in the CSL style chosen in JupyterLab too
     extra = tmp_path / "extra.txt"
     extra.write_text("Pangolin Scale Armour Mechanics\nPangolin scales resist bites.\n")
     assert server.call("PUT", "config", {"library_paths": [str(extra)]})[1]["library_paths"] == [str(extra)]

@@ -94,6 +94,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       const apply = () => {
         // A style chosen here wins; else the one pw.set_default_style() saved in the store stays.
         const style = loaded.user.citationStyle;
+        const csl = loaded.user.cslStyle;
         settings = {
           ...DEFAULT_SETTINGS,
           ...(loaded.composite as Partial<IPaperSettings>),
@@ -101,7 +102,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
         };
         // The server (and through its store, the kernel side) cite in the same style and library.
         api
-          .configure({ style: settings.citationStyle ?? undefined, library_paths: settings.libraryPaths })
+          .configure({
+            style: settings.citationStyle ?? undefined,
+            csl_style: typeof csl === 'string' ? csl : undefined,
+            library_paths: settings.libraryPaths
+          })
           .catch(error =>
             Notification.warning(trans.__('paper_widgets server: %1', String(error)), { autoClose: 8000 })
           );

@@ -44,6 +44,7 @@ export interface ISearchFilters {
 /** What the server is configured with, and the choices the Python side defines. */
 export interface IServerConfig {
   style: string | null;
+  csl_style: string | null;
   library_paths: string[];
   styles: string[];
   sorts: string[];
@@ -154,6 +155,7 @@ const isArray = (v: unknown): v is unknown[] => Array.isArray(v);
 function parseConfig(answer: unknown): IServerConfig {
   return {
     style: field(answer, 'style', isStringOrNull),
+    csl_style: field(answer, 'csl_style', isStringOrNull),
     library_paths: field(answer, 'library_paths', isStrings),
     styles: field(answer, 'styles', isStrings),
     sorts: field(answer, 'sorts', isStrings),
@@ -217,7 +219,7 @@ export class PaperApi {
     return parseConfig(await this._send('config', { method: 'GET' }));
   }
 
-  async configure(settings: { style?: string; library_paths?: string[] }): Promise<IServerConfig> {
+  async configure(settings: { style?: string; csl_style?: string; library_paths?: string[] }): Promise<IServerConfig> {
     return parseConfig(await this._send('config', { method: 'PUT', body: JSON.stringify(settings) }));
   }
 

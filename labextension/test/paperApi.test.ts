@@ -87,7 +87,14 @@ describe('PaperApi', () => {
       cited: { keys: ['k', 'gone'], papers: [summary] },
       references: { text: '## References' },
       files: { file: '/x/a.bib', added: 2, warnings: ['a.bib, line 3: bad'] },
-      config: { style: 'myst', library_paths: [], styles: ['myst'], sorts: ['relevance'], statuses: ['read'] }
+      config: {
+        style: 'myst',
+        csl_style: null,
+        library_paths: [],
+        styles: ['myst'],
+        sorts: ['relevance'],
+        statuses: ['read']
+      }
     });
     const cells = [{ cell_type: 'markdown', source: '[@k]', metadata: {} }];
     expect(await api.cite(['k'], 'pandoc')).toBe('[@k]');
@@ -113,7 +120,7 @@ describe('PaperApi', () => {
   });
 
   it('rejects an answer without the expected field', async () => {
-    const { api } = fake({ cite: { txt: 'x' }, search: { results: 'none' }, config: { style: null } });
+    const { api } = fake({ cite: { txt: 'x' }, search: { results: 'none' }, config: { style: null, csl_style: null } });
     await expect(api.config()).rejects.toThrow(/no valid "library_paths"/);
     await expect(api.cite(['k'])).rejects.toThrow(/no valid "text"/);
     await expect(api.search('q')).rejects.toThrow(/no valid "results"/);

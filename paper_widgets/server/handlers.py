@@ -17,7 +17,7 @@ POST     ``/paper-widgets/bibtex``                   ``keys`` → ``text``
 POST     ``/paper-widgets/cited``                    ``cells`` → ``keys, papers``
 POST     ``/paper-widgets/references``               ``cells, style`` → ``text, keys``
 POST     ``/paper-widgets/files``                    ``name, content`` → ``file, added, warnings``
-GET/PUT  ``/paper-widgets/config``                   ``style, library_paths``
+GET/PUT  ``/paper-widgets/config``                   ``style, csl_style, library_paths``
 =======  ==========================================  ==============================================
 """
 
@@ -180,7 +180,10 @@ class ConfigHandler(_Handler):
     async def put(self) -> None:
         body = self.body()
         paths = _strings(body["library_paths"], "library_paths") if body.get("library_paths") is not None else None
-        await self.answer(self.service.configure, body.get("style"), paths)
+        style, csl_style = body.get("style"), body.get("csl_style")
+        if not all(value is None or isinstance(value, str) for value in (style, csl_style)):
+            raise tornado.web.HTTPError(400, reason="style and csl_style must be text")
+        await self.answer(self.service.configure, style, paths, csl_style)
 
 
 def setup_handlers(web_app: Any, service: LibraryService | None = None) -> None:

@@ -21,7 +21,15 @@ import pandas as pd
 
 from paper_widgets.data.readers.sources import expand_paths
 from paper_widgets.data.records import LoadWarning
-from paper_widgets.library import CITATION_STYLE, Library, load_default, set_default_style, user_library
+from paper_widgets.library import (
+    CITATION_STYLE,
+    CSL_STYLE,
+    Library,
+    load_default,
+    set_csl_style,
+    set_default_style,
+    user_library,
+)
 from paper_widgets.output.bibliography import cited_keys, references
 from paper_widgets.search.engine import match_spans
 from paper_widgets.store import open_store
@@ -137,14 +145,19 @@ class LibraryService:
         merged.warnings = [*library.warnings, *extra.warnings]
         return merged
 
-    def configure(self, style: str | None = None, library_paths: list[str] | None = None) -> dict[str, Any]:
-        """Take JupyterLab's settings: a style chosen there becomes the default the kernel side uses too."""
+    def configure(
+        self, style: str | None = None, library_paths: list[str] | None = None, csl_style: str | None = None
+    ) -> dict[str, Any]:
+        """Take JupyterLab's settings: a style (or CSL style) chosen there becomes the default the kernel side uses too."""
         if style is not None and style != self._style(None):
             set_default_style(style, store=self._store)  # ValueError for an unknown style, nothing changed
+        if csl_style is not None and csl_style != self._store.setting(CSL_STYLE):
+            set_csl_style(csl_style, store=self._store)  # ValueError for an unknown CSL style
         if library_paths is not None:
             self.config.library_paths = [str(p) for p in library_paths]
         return {
             "style": self._style(None),
+            "csl_style": self._store.setting(CSL_STYLE),
             "library_paths": self.config.library_paths,
             # The choices the sidebar offers, defined once on the Python side.
             "styles": list(STYLES),

@@ -1,6 +1,7 @@
 """Benchmark: paper_widgets' search side by side with its peers on the same corpora and queries (run by hand).
 
     PYTHONPATH=. python benchmarks/bench_peers.py [--sizes 10000,100000] [--queries 100] [--peers ...]
+        [--before FOLDER]   # also an older paper_widgets (e.g. ``git archive`` of main), same run
 
 Peers: paper_widgets (``SearchIndex`` + ``search``), tantivy-py (BM25; fuzzy title terms, the last
 word as a prefix), the same tantivy candidates re-scored by our title ranking (tantivy as our
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -252,6 +254,7 @@ class RapidfuzzScan:
 
 IMPLEMENTATIONS: dict[str, Any] = {
     "paper_widgets": PaperWidgets,
+    "pw_before": PaperWidgets,  # another copy of paper_widgets (--before): the same code path, older code
     "tantivy": Tantivy,
     "tantivy_rescored": TantivyRescored,
     "fts5": Fts5,
@@ -312,8 +315,10 @@ def write_corpus(n: int, count: int, work: Path) -> None:
     (work / "queries.json").write_text(json.dumps(plain))
 
 
-def child(args: list[str]) -> dict[str, Any]:
-    out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, check=False)
+def child(args: list[str], before: str | None = None) -> dict[str, Any]:
+    """Run this script with ``args`` in a fresh process; ``before``: a paper_widgets copy to import instead."""
+    env = {**os.environ, "PYTHONPATH": before} if before else None
+    out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, check=False, env=env)
     if out.returncode:
         return {"error": out.stderr.strip().splitlines()[-1] if out.stderr.strip() else f"exit {out.returncode}"}
     return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
@@ -330,7 +335,7 @@ def summary(result: dict[str, Any]) -> dict[str, float]:
     return row
 
 
-def bench(n: int, count: int, peers: list[str], keep: Path | None) -> None:
+def bench(n: int, count: int, peers: list[str], keep: Path | None, before: str | None) -> None:
     work = Path(tempfile.mkdtemp(prefix=f"bench_peers_{n}_", dir=keep))
     try:
         t = time.perf_counter()
@@ -340,12 +345,13 @@ def bench(n: int, count: int, peers: list[str], keep: Path | None) -> None:
         probe = queries["typo"][0][0]
         rows: dict[str, dict[str, Any]] = {}
         for peer in peers:
-            result = child(["--child", peer, str(work)])
+            old = before if peer == "pw_before" else None
+            result = child(["--child", peer, str(work)], old)
             if "error" in result:
                 print(f"{peer}: failed: {result['error']}", flush=True)
                 continue
             rows[peer] = {**summary(result), **{k: result[k] for k in ("build_s", "disk_mb", "peak_rss_mb")}}
-            again = child(["--reopen", peer, str(work), probe, "--started", str(time.time())])
+            again = child(["--reopen", peer, str(work), probe, "--started", str(time.time())], old)
             rows[peer].update({k: again.get(k, float("nan")) for k in ("reopen_s", "reopen_rss_mb")})
             print(f"{peer}: done ({len(result['times'])} queries)", flush=True)
         print_table(rows)
@@ -397,9 +403,11 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=100, help="queries per kind")
     parser.add_argument("--peers", default=",".join(PEERS))
     parser.add_argument("--tmp", type=Path, default=None, help="folder for the corpora and indexes")
+    parser.add_argument("--before", help="a folder holding an older paper_widgets: adds the peer pw_before")
     args = parser.parse_args()
+    peers = args.peers.split(",") + (["pw_before"] if args.before else [])
     for n in map(int, args.sizes.split(",")):
-        bench(n, args.queries, args.peers.split(","), args.tmp)
+        bench(n, args.queries, peers, args.tmp, args.before)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
 
 from paper_widgets.data.records import DumpError, LoadWarning, PaperWidgetsWarning
 from paper_widgets.library import Library, load, load_default, load_sample, set_csl_style, set_default_style
@@ -35,6 +36,12 @@ __all__ = [
     "set_default_style",
     "update_references",
 ]
+
+if TYPE_CHECKING:  # what __getattr__ below returns, for type checkers
+    from paper_widgets.kernel.bridge import insert
+    from paper_widgets.kernel.references_cell import update_references
+    from paper_widgets.output.bibliography import references
+    from paper_widgets.widget.browser import PaperBrowser
 
 # The notebook-facing stages load on first use, so the data layer and the CLI never import IPython
 # (and importing the package does not pay for nbformat).

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import html
 import os
+import sys
 import warnings as _warnings
 from collections.abc import Iterable
 from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import numpy as np
@@ -25,11 +28,11 @@ import pandas as pd
 from paper_widgets.data.merge import merge_records, normalise_frame
 from paper_widgets.data.readers.sources import expand_paths, is_bibtex, read_bibtex_paths, read_path, read_text
 from paper_widgets.data.records import DumpError, LoadWarning, PaperWidgetsWarning, records_frame
-from paper_widgets.output.cite import check_style, cite, snippet, unknown_key
+from paper_widgets.output.cite import check_style, cite, escape_markdown, markdown_citation, snippet, unknown_key
 from paper_widgets.output.csl import load_csl_style
 from paper_widgets.output.export import to_bibtex, to_csl_json
 from paper_widgets.output.notes import notes_markdown
-from paper_widgets.search.engine import search
+from paper_widgets.search.engine import match_spans, search
 from paper_widgets.search.index import SearchIndex, row_hashes
 from paper_widgets.store import (
     Annotations,
@@ -41,7 +44,7 @@ from paper_widgets.store import (
     open_store,
     package_fingerprint,
 )
-from paper_widgets.vocabulary import DEFAULT_STATUS, DEFAULT_STYLE, STYLES
+from paper_widgets.vocabulary import DEFAULT_STATUS, DEFAULT_STYLE, SORTS, STATUSES, STYLES
 
 __all__ = [
     "Library",
@@ -70,9 +73,16 @@ PROGRESS_DELAY = 2.0  # seconds of work before a progress bar shows (unless aske
 
 
 def _progress_bar(total: int, desc: str, unit: str, progress: bool | None) -> Any:
-    """A tqdm bar (a widget in notebooks, text in terminals): None quiet unless the work lasts, False never."""
+    """A tqdm bar (a widget in notebooks, text in terminals).
+
+    ``progress`` None: shown once the work lasts :data:`PROGRESS_DELAY` seconds, in a notebook or
+    on a terminal (not into a pipe or a log file); True: always; False: never.
+    """
     from tqdm.auto import tqdm  # imported on first use: importing paper_widgets stays light
 
+    if progress is None:
+        stderr = sys.stderr
+        progress = None if "ipykernel" in sys.modules or (stderr is not None and stderr.isatty()) else False
     delay = 0.0 if progress else PROGRESS_DELAY
     return tqdm(total=total, desc=desc, unit=unit, unit_scale=True, delay=delay, disable=progress is False, leave=False)
 
@@ -97,13 +107,42 @@ def _index_from(arrays: dict[str, np.ndarray] | None) -> SearchIndex | None:
         return None
 
 
+WARNINGS_SHOWN = 5  # the load warning names this many problems; lib.warnings has them all
+_PACKAGE_DIR = str(Path(__file__).resolve().parent)
+
+
+def _caller_stacklevel() -> int:
+    """The ``stacklevel`` of the first frame outside paper_widgets: warnings point at the user's call."""
+    frame: FrameType | None = sys._getframe(1)
+    level = 1
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def warnings_summary(problems: list[LoadWarning]) -> str:
+    """One readable paragraph on what could not be read: a count, the first few, where the rest are."""
+    lines = [f"{len(problems)} problem{'s' * (len(problems) != 1)} while loading; everything else loaded:"]
+    lines += [f"  - {problem}" for problem in problems[:WARNINGS_SHOWN]]
+    if len(problems) > WARNINGS_SHOWN:
+        lines.append(f"  … and {len(problems) - WARNINGS_SHOWN} more in lib.warnings")
+    return "\n".join(lines)
+
+
 def _emit(problems: Iterable[LoadWarning]) -> None:
-    for problem in problems:
-        _warnings.warn(str(problem), PaperWidgetsWarning, stacklevel=4)
+    problems = list(problems)
+    if problems:
+        _warnings.warn(warnings_summary(problems), PaperWidgetsWarning, stacklevel=_caller_stacklevel())
 
 
 class Library:
     """One row per unique paper (``df``) plus what went wrong while loading (``warnings``)."""
+
+    STYLES = STYLES  #: citation styles of :meth:`cite`
+    SORTS = SORTS  #: result orders of :meth:`search`
+    STATUSES = STATUSES  #: read statuses of :meth:`set_status`
+    #: ``match_spans(text, query)``: the character spans of ``text`` that :meth:`search` matched for ``query``
+    match_spans = staticmethod(match_spans)
 
     def __init__(self, df: pd.DataFrame, warnings: Iterable[LoadWarning] = (), store: StoreLike = None):
         self._papers = df
@@ -438,15 +477,18 @@ class Library:
         locator: str | None = None,
         prefix: str | None = None,
         suffix: str | None = None,
+        *,
+        markdown: bool = False,
     ) -> str:
         """Cite paper(s) ``keys`` in ``style`` (pandoc, myst, latex, cite, text; default: :attr:`default_style`).
 
         ``narrative=True`` cites in the sentence ("Yu et al. (2020)", ``{cite:t}``, ``\\citet``);
         ``locator`` ("p. 3"), ``prefix`` ("see") and ``suffix`` are written in each syntax's way.  The
         ``text`` style follows the CSL style chosen with :func:`set_csl_style` (default APA).
+        ``markdown=True``: safe to put into a markdown cell (the ``text`` style escaped).
         """
         rows = self._used(self._rows(keys))
-        return cite(
+        return (markdown_citation if markdown else cite)(
             rows,
             style or self.default_style,
             narrative=narrative,
@@ -460,6 +502,14 @@ class Library:
         """``rows``, whose keys are recorded as used (cited or exported: they never change from now on)."""
         self.store.mark_used(rows["key"].tolist())
         return rows
+
+    def literature_note(self, key: str, query: str | None = None, style: str | None = None) -> str:
+        """A markdown literature note on ``key``: title, the abstract sentences best matching ``query``
+        quoted and cited, and your note."""
+        row = self._used(self._rows(key)).iloc[0]
+        note = (self.note(key) or "").strip() or "_Your note._"
+        quote = snippet(row, query, style=style or self.default_style, csl=self.csl_style)
+        return f"### {escape_markdown(row['title'] or key)}\n\n{quote}\n**Note:** {note}\n"
 
     def snippet(self, key: str, query: str | None = None, sentences: int = 2, style: str | None = None) -> str:
         """A markdown blockquote of the abstract sentences of ``key`` that best match ``query``, then the citation."""
@@ -490,9 +540,40 @@ class Library:
     def __len__(self) -> int:
         return len(self.df)
 
+    def _sources(self) -> pd.Series:
+        """How many papers each input file gave (a paper found in two files counts in both)."""
+        return self._papers["sources"].explode().dropna().value_counts()
+
     def __repr__(self) -> str:
-        extra = f", {len(self.warnings)} warnings" if self.warnings else ""
-        return f"<Library: {len(self.df)} papers{extra}>"
+        sources = len(self._sources())
+        extra = f", {len(self.warnings)} warning{'s' * (len(self.warnings) != 1)}" if self.warnings else ""
+        return f"<Library: {len(self._papers):,} papers from {sources} source{'s' * (sources != 1)}{extra}>"
+
+    def _repr_html_(self) -> str:
+        """Counts, sources and load warnings for notebooks (every text escaped: file names are the user's)."""
+        papers = self._papers
+        dated = papers["published"].dropna()
+        span = f", {dated.min():%Y}–{dated.max():%Y}" if len(dated) else ""
+        notes = self.df["note"].notna().sum() if "note" in self.df else 0
+        sources = self._sources()
+        parts = [
+            (
+                f"<div><b>Library</b>: {len(papers):,} papers{span} ({len(papers) - len(dated):,} undated), "
+                f"{notes:,} with notes</div>"
+            ),
+            "<details><summary>"
+            f"{len(sources)} source{'s' * (len(sources) != 1)}</summary><ul>"
+            + "".join(f"<li>{html.escape(str(name))}: {count:,}</li>" for name, count in sources.items())
+            + "</ul></details>",
+        ]
+        if self.warnings:
+            parts.append(
+                f"<details><summary>{len(self.warnings)} load warning{'s' * (len(self.warnings) != 1)}</summary><ul>"
+                + "".join(f"<li>{html.escape(str(w))}</li>" for w in self.warnings[:50])
+                + ("<li>…</li>" if len(self.warnings) > 50 else "")
+                + "</ul></details>"
+            )
+        return '<div class="pw-library tex2jax_ignore">' + "".join(parts) + "</div>"
 
 
 def _reannotate(frame: pd.DataFrame, rows: Iterable[int], keys: list[str], found: Annotations) -> pd.DataFrame:

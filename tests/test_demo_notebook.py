@@ -21,7 +21,7 @@ def test_demo_notebook_runs_without_errors(tmp_path: Path) -> None:
     outputs = [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     text = "\n".join(o.get("text", "") for o in outputs if o.output_type == "stream")
-    assert "Showing 1–" in text and "pandoc: [@" in text
+    assert "papers match “failure detector for generalist robot policies”" in text and "pandoc: [@" in text
     rich = [o["data"] for o in outputs if o.output_type in ("execute_result", "display_data")]
     assert any("application/vnd.jupyter.widget-view+json" in data for data in rich), "the browser is displayed"
     assert any("## References" in data.get("text/markdown", "") for data in rich)

@@ -137,7 +137,29 @@ def test_arxiv_jsonl() -> None:
     )
     second = records[1]
     assert second.authors == ("C. Bal\\'azs", "E. L. Berger", "C.-P. Yuan")  # literal, no LaTeX decoding
-    assert (second.published, second.line) == (date(2008, 11, 13), 3)
+    # no versions: the id's month, never update_date (2008-11-13, when the metadata last changed)
+    assert (second.published, second.line) == (date(2007, 4, 1), 3)
+
+
+def test_arxiv_affiliations_are_not_names_and_doi_is_kept() -> None:
+    obj = dict(
+        ARXIV,
+        doi="10.1103/PhysRevD.76.013009",
+        authors_parsed=[["Jaffe", "Arthur", "", "Harvard University"], ["Iliev", "B. Z.", "Jr", "INR,\n  Sofia"]],
+    )
+    records, _ = run(parse_jsonl, io.StringIO(json.dumps(obj)))
+    assert records[0].authors == ("Arthur Jaffe", "B. Z. Iliev Jr")
+    assert records[0].doi == "10.1103/physrevd.76.013009"
+
+
+def test_hf_list_wrapped_in_status_and_python_repr_items() -> None:
+    item = {"paper": PAPER, "title": PAPER["title"]}
+    wrapped = {"status": "ok", "date": "2025-01-10", "count": 2, "data": [item, repr(item)]}
+    records, warnings = run(parse_json, json.dumps(wrapped))
+    assert [r.arxiv_id for r in records] == ["2506.09937", "2506.09937"] and warnings == []
+    evil = {"data": ["{'paper': __import__('os').system('echo owned')}"], "status": "ok"}
+    records, warnings = run(parse_json, json.dumps(evil))
+    assert records == [] and "not a paper object" in warnings[0].message  # literals only: nothing runs
 
 
 def test_jsonl_bad_lines_are_warnings_with_line_and_column() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -30,11 +31,17 @@ def test_progress_true_shows_reading_and_indexing(dumps: list[Path], capsys: pyt
 def test_small_work_is_quiet_by_default_and_false_is_always_quiet(
     dumps: list[Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # as on a terminal
+    # Work shorter than the delay stays quiet (a long delay: a loaded CI machine may take seconds).
+    monkeypatch.setattr(library, "PROGRESS_DELAY", 60.0)
     paper_widgets.load(*dumps).search("gradient surgery")
     assert capsys.readouterr().err == "", "a second of work shows no bar"
     monkeypatch.setattr(library, "PROGRESS_DELAY", 0.0)  # now every piece of work counts as long
     paper_widgets.load(*dumps, store=dumps[0].parent / "other").search("gradient surgery")
     assert "Indexing papers" in capsys.readouterr().err
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)  # a pipe or a log file: no bar unless asked
+    paper_widgets.load(*dumps, store=dumps[0].parent / "fourth").search("gradient surgery")
+    assert capsys.readouterr().err == ""
     paper_widgets.load(*dumps, store=dumps[0].parent / "third", progress=False).search("gradient surgery")
     assert capsys.readouterr().err == ""
 

@@ -260,7 +260,8 @@ def _bib_entries(names: list[str]) -> tuple[list[bibtexparser.model.Entry], set[
         if parent.entry_type.lower() in ("proceedings", "mvproceedings"):
             parents.add(parent.key)
         for field in parent.fields:
-            if field.key.lower() not in fields:
+            # the parent's DOI names the volume, not this paper
+            if field.key.lower() not in fields and field.key.lower() != "doi":
                 entry.set_field(bibtexparser.model.Field(field.key, field.value))
     seen: set[str] = set()
     entries = []

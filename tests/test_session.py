@@ -47,4 +47,4 @@ def test_the_palette_commands_declared_code_updates_references_from_the_session(
     read.reply(ok=True, message="", cells=[{"cell_type": "markdown", "source": f"[@{key}]", "metadata": {}}])
     upsert = harness.comms[1].request
     assert (upsert["action"], upsert["role"]) == ("upsert", "references")
-    assert upsert["text"].startswith(f"## References\n\n- [@{key}]: ")
+    assert upsert["text"].startswith("## References\n") and f"- [@{key}]: Only Paper Here." in upsert["text"]

@@ -169,7 +169,7 @@ def test_revision_moves_on_own_and_other_connections_writes(store: Store, key: s
 def test_cache_and_key_writes_never_move_the_annotation_revision(store: Store, key: str) -> None:
     store.tag(key, "seen")
     before = store.revision()
-    store.cache_put("frame", "h1", [1, 2, 3])
+    store.cache_put_arrays("frame", "h1", {"numbers": np.arange(3)})
     store.set_setting("citation_style", "myst")
     store.assign_keys(papers(("A Paper Nobody Annotated", None)))
     assert store.revision() == before
@@ -705,6 +705,26 @@ def test_a_store_home_that_is_a_file_is_a_store_error(tmp_path: Path) -> None:
 def test_an_unknown_saved_citation_style_warns_and_the_library_still_loads(tmp_path: Path) -> None:
     with Store(tmp_path) as s:
         s.set_setting("citation_style", "chicago-but-misspelt")
-    with pytest.warns(paper_widgets.PaperWidgetsWarning, match="chicago-but-misspelt.*set_default_style"):
-        lib = paper_widgets.load(CARD_SEED, store=tmp_path)
+    lib = paper_widgets.load(CARD_SEED, store=tmp_path)
     assert len(lib) > 0
+    key = lib.df["key"].iloc[0]
+    with pytest.warns(paper_widgets.PaperWidgetsWarning, match="chicago-but-misspelt.*set_default_style"):
+        assert lib.cite(key) == f"[@{key}]", "the constant default stands in for the unknown style"
+
+
+def test_a_reload_from_the_cache_is_the_same_library(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Through Arrow and JSON and back: every column, dtype, list cell and warning as parsed."""
+    dumps = [tmp_path / "card.txt", tmp_path / "pair.txt"]
+    for path, seed in zip(dumps, (CARD_SEED, PAIR_SEED), strict=True):
+        path.write_text(seed.read_text(encoding="utf-8") + "\n\nstray line\n", encoding="utf-8")
+    first = paper_widgets.load(*dumps, store=tmp_path / "store")
+    assert (tmp_path / "store" / "cache").is_dir()
+
+    def no_parsing(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("parsed again instead of coming from the cache")
+
+    monkeypatch.setattr(paper_widgets.library, "read_path", no_parsing)
+    second = paper_widgets.load(*dumps, store=tmp_path / "store")
+    pd.testing.assert_frame_equal(second._papers, first._papers)
+    assert second.warnings == first.warnings
+    assert second._papers["sources"].map(type).eq(list).all()

@@ -14,6 +14,7 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { JSONObject } from '@lumino/coreutils';
 
+import { installBrowserKeys } from './browserKeys';
 import { Citing, DEFAULT_SETTINGS, IPaperSettings, serverSend } from './citing';
 import { MarkdownCursorMemory, applyRequest } from './notebookEdits';
 import { PaperApi } from './paperApi';
@@ -82,6 +83,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     translator: ITranslator | null,
     restorer: ILayoutRestorer | null
   ) => {
+    installBrowserKeys(window);
     const memory = new MarkdownCursorMemory();
     tracker.forEach(panel => connect(panel, memory));
     tracker.widgetAdded.connect((_, panel) => connect(panel, memory));

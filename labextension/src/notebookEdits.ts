@@ -48,17 +48,30 @@ export class MarkdownCursorMemory {
   }
 }
 
-function newCellIndex(panel: NotebookPanel, parentMsgId: string): number {
+function newCellIndex(panel: NotebookPanel, parentMsgId: string, after?: string): number {
   const cells = panel.content.widgets;
+  const anchor = after === undefined ? -1 : cells.findIndex(cell => cell.model.id === after);
+  if (anchor >= 0) {
+    return anchor + 1;
+  }
   const requesting = cells.findIndex(
     cell => cell instanceof CodeCell && cell.outputArea.future?.msg.header.msg_id === parentMsgId
   );
   return insertionIndex(requesting, panel.content.activeCellIndex, cells.length);
 }
 
-function addCell(panel: NotebookPanel, index: number, cellType: CellType, text: string, role?: string): void {
+function addCell(
+  panel: NotebookPanel,
+  index: number,
+  cellType: CellType,
+  text: string,
+  role?: string,
+  id?: string
+): void {
   const metadata = { [METADATA_KEY]: role ? { role } : { inserted: true } };
-  panel.content.model!.sharedModel.insertCell(index, { cell_type: cellType, source: text, metadata });
+  const shared = panel.content.model!.sharedModel;
+  const fresh = id !== undefined && !shared.cells.some(cell => cell.id === id) ? { id } : {};
+  shared.insertCell(index, { cell_type: cellType, source: text, metadata, ...fresh });
   showRendered(panel.content.widgets[index]);
 }
 
@@ -99,13 +112,22 @@ function insert(
       };
     }
   }
-  const index = newCellIndex(panel, parentMsgId);
-  addCell(panel, index, request.cell_type, request.text);
+  const index = newCellIndex(panel, parentMsgId, request.after);
+  // Text meant for the middle of a sentence or paragraph starts a cell of its own without its separator.
+  const text = request.where === 'cursor' ? request.text.replace(/^\s+/, '') : request.text;
+  addCell(panel, index, request.cell_type, text, undefined, request.cell_id);
   const fallback =
     request.where === 'cursor'
       ? 'No markdown cell was being edited, so it went into a new cell'
       : 'Inserted a new cell';
-  return { ok: true, message: `${fallback} at position ${index + 1} of ${notebook}.`, notebook, cell_index: index };
+  const cellId = panel.content.widgets[index].model.id;
+  return {
+    ok: true,
+    message: `${fallback} at position ${index + 1} of ${notebook}.`,
+    notebook,
+    cell_index: index,
+    cell_id: cellId
+  };
 }
 
 function upsert(panel: NotebookPanel, request: IUpsertRequest): Outcome {

@@ -31,6 +31,10 @@ export interface IInsertRequest extends IRequestBase {
   text: string;
   cell_type: CellType;
   where: Where;
+  /** Id of a cell the new cell goes right after while it exists (successive inserts keep their order). */
+  after?: string;
+  /** Id for the new cell, so the kernel can name it as the next insert's `after` before any answer. */
+  cell_id?: string;
 }
 
 /** Replace the one cell tagged with `role` in its metadata, or append it at the end when there is none. */
@@ -67,6 +71,8 @@ export interface IReply {
   message: string;
   notebook?: string;
   cell_index?: number;
+  /** Id of the cell an insert created (the kernel passes it back as `after`). */
+  cell_id?: string;
   cells?: ICellSummary[];
 }
 
@@ -107,6 +113,11 @@ export function parseRequest(data: unknown): Request | string {
   }
   if (data.action === 'insert' && !oneOf<Where>(data.where, spec.where)) {
     return `unknown insert position ${JSON.stringify(data.where)}`;
+  }
+  for (const field of ['after', 'cell_id']) {
+    if (data.action === 'insert' && data[field] !== undefined && typeof data[field] !== 'string') {
+      return `an insert's "${field}" must be a cell id`;
+    }
   }
   if (data.action === 'upsert' && typeof data.role !== 'string') {
     return 'an upsert needs a role';

@@ -232,7 +232,7 @@ def _title_parts(titles: list[str]) -> list[str]:
     parts = np.empty(len(titles), dtype=object)
     parts[simple] = _ascii_title_parts(list(compress(titles, simple)))
     parts[~simple] = list(map(_title_part, compress(titles, ~simple)))
-    return parts.tolist()
+    return [str(part) for part in parts]
 
 
 def _surname(name: str) -> str:

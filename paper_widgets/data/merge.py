@@ -158,7 +158,9 @@ def _values(df: pd.DataFrame, name: str, index: pd.RangeIndex) -> pd.Series:
 def _kind_rank(kinds: pd.Series, order: Sequence[str]) -> np.ndarray:
     """Position of each record's kind in ``order`` (unlisted kinds after the listed ones)."""
     codes, distinct = pd.factorize(kinds, use_na_sentinel=False)  # a handful of kinds: rank those only
-    return np.array([order.index(k) if k in order else len(order) for k in distinct], np.int64)[codes]
+    ranks: np.ndarray = np.array([order.index(k) if k in order else len(order) for k in distinct], np.int64)
+    ranked: np.ndarray = ranks[codes]
+    return ranked
 
 
 def _propagate(labels: np.ndarray, keys: Sequence[pd.Series]) -> np.ndarray:
@@ -175,9 +177,10 @@ def _propagate(labels: np.ndarray, keys: Sequence[pd.Series]) -> np.ndarray:
 
 
 def _surnames(authors: pd.Series) -> pd.Series:
-    """The folded last word of each record's first author ("" when unknown)."""
+    """The folded last word of each record's first author (None when unknown)."""
     firsts = [a[0] if isinstance(a, list) and a and isinstance(a[0], str) else "" for a in authors]
-    return pd.Series([(fold(f).rsplit(" ", 1) or [""])[-1] for f in firsts], index=authors.index, dtype=object)
+    surname = {f: fold(f).rpartition(" ")[2] or None for f in set(firsts)}  # names repeat: fold each once
+    return pd.Series([surname[f] for f in firsts], index=authors.index, dtype=object)
 
 
 def _compatible(a: pd.DataFrame, b: pd.DataFrame) -> bool:
@@ -197,15 +200,21 @@ def _title_links(rec: pd.DataFrame, title_ids: np.ndarray, id_groups: np.ndarray
     conflicting arXiv id, DOI, first-author surname or years more than one apart.  Titles whose
     records all agree (nearly all) are one cluster without any Python loop.
     """
+    links = pd.Series(title_ids.astype(np.int64) * 2, index=rec.index)  # even: the whole title is one cluster
+    shared = pd.Series(title_ids).duplicated(keep=False).to_numpy()  # only titles of several records matter
+    if not shared.any():
+        return links
+    some = rec[shared]
     facts = pd.DataFrame(
         {
-            "title": title_ids,
-            "group": id_groups,
-            "arxiv_id": rec["arxiv_id"],
-            "doi": rec["doi"],
-            "surname": _surnames(rec["authors"]).replace("", None),
-            "year": rec["published"].dt.year,
-        }
+            "title": title_ids[shared],
+            "group": id_groups[shared],
+            "arxiv_id": some["arxiv_id"],
+            "doi": some["doi"],
+            "surname": _surnames(some["authors"]),
+            "year": some["published"].dt.year,
+        },
+        index=some.index,
     )
     by_title = facts.groupby("title")
     agree = (
@@ -214,7 +223,6 @@ def _title_links(rec: pd.DataFrame, title_ids: np.ndarray, id_groups: np.ndarray
         & (by_title["surname"].transform("nunique") <= 1)
         & ((by_title["year"].transform("max") - by_title["year"].transform("min")).fillna(0) <= _YEAR_TOLERANCE)
     )
-    links = pd.Series(title_ids.astype(np.int64) * 2, index=rec.index)  # even: the whole title is one cluster
     if agree.all():
         return links
     offset = 2 * (int(title_ids.max()) + 1)
@@ -278,8 +286,11 @@ def merge_records(records: pd.DataFrame) -> pd.DataFrame:
         best = lengths.groupby(rec["group"]).idxmax()
         out[name] = rec.loc[best.to_numpy(), name].to_numpy()
     for name, kinds in _PRIORITY.items():
-        rank = _kind_rank(rec["kind"], kinds)
         values = rec[name]
+        if name != "authors" and values.isna().all():  # e.g. no .bib among the inputs: nothing to choose
+            out[name] = _object_column([None] * len(out), len(out))
+            continue
+        rank = _kind_rank(rec["kind"], kinds)
         if name == "authors":
             values = _object_column([a if len(a) else None for a in values], len(values))
         ordered = pd.DataFrame({"group": rec["group"], "rank": rank, "v": values}).sort_values(
@@ -298,13 +309,16 @@ def merge_records(records: pd.DataFrame) -> pd.DataFrame:
     for name, dtype in COLUMNS.items():
         if dtype == "str":
             out[name] = out[name].astype("str")
-    out["fields"] = _object_column([f if isinstance(f, dict) else None for f in out["fields"]], len(out))
     # In record order (the first is the row's key); one list per group without a per-group pandas call.
     citekeys: dict[int, list[str]] = {}
     keyed = rec.loc[rec["citekey"].notna(), ["group", "citekey"]].drop_duplicates()
     for group, key in zip(keyed["group"].tolist(), keyed["citekey"].tolist(), strict=True):
         citekeys.setdefault(group, []).append(key)
-    out["citekeys"] = _object_column([citekeys.get(g, []) for g in out.index], len(out))
+    if citekeys:
+        out["fields"] = _object_column([f if isinstance(f, dict) else None for f in out["fields"]], len(out))
+        out["citekeys"] = _object_column([citekeys.get(g, []) for g in out.index], len(out))
+    else:
+        out["citekeys"] = _object_column([[] for _ in range(len(out))], len(out))
 
     # sources: every origin, sorted; singletons (almost all rows at scale) without a Python groupby.
     sizes = groups.size()

@@ -42,8 +42,10 @@ def text_items(value: object) -> list[str]:
     """The non-blank strings of a list cell (authors, sources); a lone string counts as a one-item list."""
     if isinstance(value, str):
         return [value] if value.strip() else []
-    if isinstance(value, (list, tuple)) or hasattr(value, "tolist"):
+    if isinstance(value, (list, tuple)):
         return [item for item in value if is_text(item)]
+    if hasattr(value, "tolist"):  # a numpy array cell
+        return text_items(value.tolist())
     return []
 
 

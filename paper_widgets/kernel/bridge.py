@@ -12,6 +12,7 @@ inserts fall back to ``set_next_input`` plus plain text ready to copy.
 from __future__ import annotations
 
 import functools
+import html
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -50,6 +51,16 @@ class Delivery:
     @property
     def done(self) -> bool:
         return self.status != "pending"
+
+    def __repr__(self) -> str:
+        return f"<Delivery of {self.request.get('action', '?')}: {self.status}. {self.message}>"
+
+    def _repr_html_(self) -> str:
+        # Shown when a cell ends in pw.insert(...): what happened, not the request's internals.
+        return (
+            f'<span class="pw-delivery">paper_widgets {html.escape(str(self.request.get("action", "?")))}: '
+            f"<b>{html.escape(self.status)}</b>. {html.escape(self.message)}</span>"
+        )
 
     def add_done_callback(self, callback: Callback) -> None:
         """Call ``callback(self)`` once the outcome is known (at once if it already is)."""
@@ -239,6 +250,8 @@ def insert(
     *,
     cell_type: str = "markdown",
     where: str = "below",
+    after: str | None = None,
+    cell_id: str | None = None,
     on_done: Callback | None = None,
 ) -> Delivery:
     """Insert ``text`` into the notebook whose kernel runs this code.
@@ -249,11 +262,15 @@ def insert(
     are shown rendered. Returns a :class:`Delivery`; ``on_done`` gets it when
     the plugin has answered. Without the plugin the text goes to
     ``set_next_input`` (from a running cell) and is printed ready to copy.
+    ``cell_id`` names the new cell; ``after`` is the id of a cell the new one goes right after
+    while that cell exists. Naming each cell and passing it as the next ``after`` keeps successive
+    inserts in the order they were made, even those sent before any answer came back.
     """
     bridge = get_bridge()
     if bridge.receiver is False:
         return bridge.fall_back(text, cell_type, on_done)
-    return bridge.send("insert", text=text, cell_type=cell_type, where=where, on_done=on_done)
+    ids = {name: value for name, value in (("after", after), ("cell_id", cell_id)) if value is not None}
+    return bridge.send("insert", text=text, cell_type=cell_type, where=where, on_done=on_done, **ids)
 
 
 def upsert_cell(text: str, *, role: str, cell_type: str = "markdown", on_done: Callback | None = None) -> Delivery:

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import re
 
-import bibtexparser
 import pandas as pd
+from bibtexparser.entrypoint import write_string
+from bibtexparser.library import Library
 from bibtexparser.middlewares import default_unparse_stack
 from bibtexparser.middlewares.names import parse_single_name_into_parts, split_multiple_persons_names
 from bibtexparser.model import Entry, Field
@@ -163,12 +164,12 @@ def _entry(row: pd.Series) -> Entry:
 def to_bibtex(frame: pd.DataFrame) -> str:
     """A BibTeX database with one entry per row (keys from the ``key`` column): papers from a .bib
     file as written there, others as ``@misc``."""
-    library = bibtexparser.Library([_entry(row) for _, row in frame.iterrows()])
-    layout = BibtexFormat()
+    library = Library([_entry(row) for _, row in frame.iterrows()])
+    layout = BibtexFormat()  # type: ignore[no-untyped-call]
     layout.indent, layout.block_separator = "  ", "\n"
     # The library is ours alone, so middlewares may modify blocks in place instead of copying them.
     stack = default_unparse_stack(allow_inplace_modification=True)
-    return bibtexparser.write_string(library, unparse_stack=stack, bibtex_format=layout)
+    return write_string(library, unparse_stack=stack, bibtex_format=layout)
 
 
 def _csl_name(name: str) -> dict[str, str]:

@@ -250,10 +250,9 @@ class KeyRegistry(Database):
         # Rows go in sorted by the indexed text: B-tree appends instead of random page splits (~3x).
         conn.insert_many(
             "papers",
-            ("paper_id", "key", "created", "pinned"),
+            ("key", "paper_id", "created", "pinned"),
             sorted(
-                ((first_id + i, key, now, pinned) for i, (key, _, _, pinned) in enumerate(changes.fresh)),
-                key=lambda row: row[1],
+                ((key, first_id + i, now, pinned) for i, (key, _, _, pinned) in enumerate(changes.fresh)),
             ),
         )
         conn.executemany(

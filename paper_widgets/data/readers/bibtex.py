@@ -30,8 +30,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-import bibtexparser
 from bibtexparser import model
+from bibtexparser.entrypoint import parse_string
+from bibtexparser.library import Library
 from bibtexparser.middlewares.names import parse_single_name_into_parts, split_multiple_persons_names
 from pylatexenc.latex2text import LatexNodes2Text, MacroTextSpec, get_default_latex_context_db
 
@@ -47,27 +48,8 @@ _ARXIV_ID = re.compile(
 _BARE_ARXIV_ID = re.compile(r"\d{4}\.\d{4,5}(?:v\d+)?|[a-z\-]+(?:\.[A-Z]{2})?/\d{7}(?:v\d+)?")
 _DOI = re.compile(r"10\.\d{4,9}/\S+")
 # BibTeX's predefined macros: the month names.
-_MONTH_MACROS = {
-    m: n
-    for m, n in zip(
-        MONTHS,
-        (
-            "January",
-            "February",
-            "March",
-            "April",
-            "May",
-            "June",
-            "July",
-            "August",
-            "September",
-            "October",
-            "November",
-            "December",
-        ),
-        strict=True,
-    )
-}
+_MONTH_NAMES = "January February March April May June July August September October November December"
+_MONTH_MACROS = dict(zip(MONTHS, _MONTH_NAMES.split(), strict=True))
 # Entry types that describe a volume holding papers: cross-referenced, they are parents, not papers.
 _VOLUMES = frozenset({"proceedings", "mvproceedings"})
 # Nothing for pylatexenc to do in a value without these: only case-protecting braces to drop.
@@ -156,14 +138,14 @@ class _Entry:
     inherited: set[str] = field(default_factory=set)  # names of the fields taken from the crossref parent
 
 
-def _split(text: str, source: str, warnings: list[LoadWarning]) -> model.Library:
+def _split(text: str, source: str, warnings: list[LoadWarning]) -> Library:
     """bibtexparser's blocks of one file, values still raw; failed blocks become warnings."""
     # bibtexparser logs every failed block itself; they reach the user as LoadWarnings instead.
     logger = logging.getLogger("bibtexparser")
     previous = logger.level
     logger.setLevel(logging.CRITICAL)
     try:
-        library = bibtexparser.parse_string(text, parse_stack=[])  # type: ignore[attr-defined]
+        library = parse_string(text, parse_stack=[])
     finally:
         logger.setLevel(previous)
     for block in library.failed_blocks:

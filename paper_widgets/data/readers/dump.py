@@ -230,11 +230,11 @@ class _DumpParser:
                     yield card
                     card = None
                 if pending:
-                    *earlier, card = list(self.cards(pending)) or [None]
-                    for record in (*earlier, card):
-                        if record is not None:
-                            record.upvotes = upvotes.pop(record.line, record.upvotes)
-                    yield from earlier
+                    made = list(self.cards(pending))
+                    for record in made:
+                        record.upvotes = upvotes.pop(record.line, record.upvotes)
+                    card = made.pop() if made else None
+                    yield from made
                     pending = []
                 else:
                     self.warn(number, "authors line without a title or abstract above it skipped")

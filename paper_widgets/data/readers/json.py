@@ -1,10 +1,15 @@
 """Parsing stage for JSON: the Hugging Face API and the arXiv metadata snapshot.
 
 * HF ``/api/daily_papers`` and ``/api/papers/search``: a list of ``{"paper": {...}, ...}``;
-  also a bare list of paper objects or a single paper object.  ``id`` is the arXiv id.
-* arXiv metadata snapshot: JSON-lines with ``id``, ``title``, ``abstract``, ``authors``
-  (``authors_parsed`` preferred), ``versions`` (first ``created`` is the publication date) and
-  ``update_date``; streamed one line at a time (real files are several GB).
+  also a bare list of paper objects, a single paper object, the list wrapped as
+  ``{"status", "date", "count", "data": [...]}``, and items saved as Python-repr strings (read
+  with :func:`ast.literal_eval`, which evaluates literals only, never code).  ``id`` is the arXiv id.
+* arXiv metadata snapshot: JSON-lines (or a JSON list) with ``id``, ``title``, ``abstract``,
+  ``authors`` (``authors_parsed`` preferred: ``[last, first, suffix, affiliation…]``, of which
+  only the first three are the name), ``doi``, ``versions`` (the first ``created`` is the
+  publication date); streamed one line at a time (real files are several GB).  Without
+  ``versions`` the month in a new-style id (``2305.10429`` → May 2023) is the publication date:
+  ``update_date`` is when the metadata last changed, often years later, and is never used.
 
 Summaries and abstracts are hard-wrapped in both: single line breaks are unwrapped, blank-line
 paragraph breaks kept.  Nothing else in the text is touched.
@@ -12,6 +17,7 @@ paragraph breaks kept.  Nothing else in the text is touched.
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from collections.abc import Iterable, Iterator
@@ -19,6 +25,7 @@ from datetime import date
 from email.utils import parsedate_to_datetime
 
 from paper_widgets.data.records import DumpError, LoadWarning, PaperRecord
+from paper_widgets.data.text import month_number
 
 __all__ = ["parse_json", "parse_jsonl", "record_from_object", "unwrap"]
 
@@ -26,9 +33,9 @@ _PARAGRAPH = re.compile(r"\n[ \t]*\n\s*")
 _WRAP = re.compile(r"[ \t]*\n[ \t]*")
 _ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 _RFC_DATE = re.compile(r"\s*(?:[A-Za-z]{3},\s*)?(\d{1,2}) ([A-Za-z]{3}) (\d{4})\b")
-_MONTHS = {
-    m: i for i, m in enumerate(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)
-}
+# yymm of an arXiv id: "2305.10429" (since 2007) or "hep-th/9901001" (before).
+_ARXIV_MONTH = re.compile(r"(?:^|/)(\d{2})(\d{2})[.\d]")
+_SPACES = re.compile(r"\s+")
 _AUTHOR_SPLIT = re.compile(r",\s*(?:and\s+)?|\s+and\s+")
 
 
@@ -48,8 +55,9 @@ def _date(value: object) -> date | None:
         if iso:
             return date(int(iso.group(1)), int(iso.group(2)), int(iso.group(3)))
         rfc = _RFC_DATE.match(value)  # arXiv "Mon, 2 Apr 2007 19:18:42 GMT", fast path
-        if rfc and rfc.group(2).lower() in _MONTHS:
-            return date(int(rfc.group(3)), _MONTHS[rfc.group(2).lower()], int(rfc.group(1)))
+        month = month_number(rfc.group(2)) if rfc else None
+        if rfc and month:
+            return date(int(rfc.group(3)), month, int(rfc.group(1)))
         return parsedate_to_datetime(value).date()
     except (ValueError, TypeError, IndexError, OverflowError):
         return None
@@ -59,30 +67,38 @@ def _int(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _authors(obj: dict) -> tuple[str, ...]:
+def _authors(obj: dict[str, object]) -> tuple[str, ...]:
     parsed = obj.get("authors_parsed")
     if isinstance(parsed, list) and parsed:  # arXiv: [["Last", "First", "Suffix"], ...]
-        names = []
+        names: list[str] = []
         for parts in parsed:
             if isinstance(parts, list) and parts and all(isinstance(p, str) for p in parts):
-                last, first = parts[0], parts[1] if len(parts) > 1 else ""
-                names.append(" ".join(p for p in (first, last, *parts[2:]) if p.strip()).strip())
+                # [last, first, suffix, affiliation, ...]: an affiliation is not part of the name
+                last, first, suffix = [*parts, "", ""][:3]
+                names.append(_SPACES.sub(" ", " ".join((first, last, suffix))).strip())
         return tuple(n for n in names if n)
     authors = obj.get("authors")
     if isinstance(authors, str):  # arXiv: "A. One, B. Two and C. Three"
         return tuple(a for a in (x.strip() for x in _AUTHOR_SPLIT.split(unwrap(authors))) if a)
     if isinstance(authors, list):  # HF: [{"name": ...}] (or plain strings)
-        names = (a.get("name") if isinstance(a, dict) else a for a in authors)
-        return tuple(n.strip() for n in names if isinstance(n, str) and n.strip())
+        given = (a.get("name") if isinstance(a, dict) else a for a in authors)
+        return tuple(n.strip() for n in given if isinstance(n, str) and n.strip())
     return ()
 
 
 def record_from_object(obj: object, source: str, line: int, warnings: list[LoadWarning]) -> PaperRecord | None:
     """A record from one HF item/paper object or arXiv snapshot object; ``None`` (with a warning) if unusable."""
+    if isinstance(obj, str) and obj.lstrip().startswith("{"):
+        try:
+            obj = ast.literal_eval(obj)  # a Python-repr item: literals only, nothing runs
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            warnings.append(LoadWarning(source, line, "string item is not a paper object; skipped"))
+            return None
     if not isinstance(obj, dict):
         warnings.append(LoadWarning(source, line, f"expected a paper object, found {type(obj).__name__}; skipped"))
         return None
-    paper = obj.get("paper") if isinstance(obj.get("paper"), dict) else obj
+    inner = obj.get("paper")
+    paper: dict[str, object] = inner if isinstance(inner, dict) else obj
     title = paper.get("title", obj.get("title"))
     if not isinstance(title, str) or not title.strip():
         warnings.append(LoadWarning(source, line, "paper object without a title skipped"))
@@ -94,7 +110,7 @@ def record_from_object(obj: object, source: str, line: int, warnings: list[LoadW
     if is_arxiv:
         versions = paper.get("versions")
         first = versions[0] if isinstance(versions, list) and versions and isinstance(versions[0], dict) else {}
-        published = _date(first.get("created")) or _date(paper.get("update_date"))
+        published = _date(first.get("created")) or _arxiv_month(paper.get("id"))
     else:
         published = _date(paper.get("publishedAt", obj.get("publishedAt")))
     return PaperRecord(
@@ -108,11 +124,26 @@ def record_from_object(obj: object, source: str, line: int, warnings: list[LoadW
         authors=authors,
         upvotes=None if is_arxiv else _int(paper.get("upvotes", obj.get("upvotes"))),
         arxiv_id=arxiv_id.strip() if isinstance(arxiv_id, str) and arxiv_id.strip() else None,
+        doi=doi.strip().lower() if isinstance(doi := paper.get("doi"), str) and doi.strip() else None,
     )
+
+
+def _arxiv_month(arxiv_id: object) -> date | None:
+    """The month an arXiv id was issued in (ids are numbered by submission month)."""
+    match = _ARXIV_MONTH.search(arxiv_id) if isinstance(arxiv_id, str) else None
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        return None
+    yy = int(match.group(1))
+    return date(2000 + yy if yy < 91 else 1900 + yy, int(match.group(2)), 1)
 
 
 _DECODER = json.JSONDecoder()
 _SPACE = re.compile(r"[ \t\n\r]*")
+
+
+def _space_end(text: str, pos: int) -> int:
+    match = _SPACE.match(text, pos)
+    return match.end() if match else pos
 
 
 def _error(text: str, pos: int, message: str, source: str) -> DumpError:
@@ -122,7 +153,7 @@ def _error(text: str, pos: int, message: str, source: str) -> DumpError:
 
 def _items(text: str, source: str) -> Iterator[tuple[int, object]]:
     """``(line, value)`` of each top-level array item (or the one top-level object), in C-speed steps."""
-    pos = _SPACE.match(text, 0).end()
+    pos = _space_end(text, 0)
     line, counted = 1, 0
 
     def decode(at: int) -> tuple[object, int]:
@@ -135,11 +166,11 @@ def _items(text: str, source: str) -> Iterator[tuple[int, object]]:
 
     if not text.startswith("[", pos):
         value, end = decode(pos)
-        if _SPACE.match(text, end).end() != len(text):
-            raise _error(text, _SPACE.match(text, end).end(), "extra data after the JSON value", source)
+        if _space_end(text, end) != len(text):
+            raise _error(text, _space_end(text, end), "extra data after the JSON value", source)
         yield 1, value
         return
-    pos = _SPACE.match(text, pos + 1).end()
+    pos = _space_end(text, pos + 1)
     if text.startswith("]", pos):
         pos += 1
     else:
@@ -148,16 +179,16 @@ def _items(text: str, source: str) -> Iterator[tuple[int, object]]:
             counted = pos
             value, pos = decode(pos)
             yield line, value
-            pos = _SPACE.match(text, pos).end()
+            pos = _space_end(text, pos)
             if text.startswith(",", pos):
-                pos = _SPACE.match(text, pos + 1).end()
+                pos = _space_end(text, pos + 1)
             elif text.startswith("]", pos):
                 pos += 1
                 break
             else:
                 raise _error(text, pos, "expected ',' or ']' between list items", source)
-    if _SPACE.match(text, pos).end() != len(text):
-        raise _error(text, _SPACE.match(text, pos).end(), "extra data after the JSON list", source)
+    if _space_end(text, pos) != len(text):
+        raise _error(text, _space_end(text, pos), "extra data after the JSON list", source)
 
 
 def parse_json(text: str, source: str, warnings: list[LoadWarning]) -> Iterator[PaperRecord]:
@@ -168,9 +199,13 @@ def parse_json(text: str, source: str, warnings: list[LoadWarning]) -> Iterator[
     """
     text = text.lstrip("\ufeff")
     items = list(_items(text, source))
+    single = items[0][1] if len(items) == 1 and not text.lstrip().startswith("[") else None
+    wrapped = isinstance(single, dict) and isinstance(single.get("data"), list) and "title" not in single
+    if wrapped:  # {"status", "date", "count", "data": [...]}
+        items = [(items[0][0], item) for item in single["data"]]  # type: ignore[index]
     if not items:
         warnings.append(LoadWarning(source, 1, "empty JSON list, no papers"))
-    elif len(items) == 1 and not text.lstrip().startswith("["):
+    elif single is not None and not wrapped:
         data = items[0][1]
         if not isinstance(data, dict) or not ("title" in data or isinstance(data.get("paper"), dict)):
             raise DumpError("JSON value is neither a paper nor a list of papers", source, 1, 1)

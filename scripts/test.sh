@@ -10,6 +10,8 @@ if [[ "${1:-}" == "--installed" ]]; then
 else
   scripts/install.sh --test
 fi
+# The plugin's TypeScript: eslint + prettier (no writes) and the vitest unit tests; the build left node_modules.
+(cd labextension && PATH="$PWD/../.venv/bin:$PATH" jlpm lint:check && PATH="$PWD/../.venv/bin:$PATH" jlpm test)
 status=0
 .venv/bin/python -m pytest "$@" || status=$?
 if [[ $status -eq 5 ]]; then

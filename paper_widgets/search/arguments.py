@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from numbers import Integral
+from typing import Any
 
 __all__ = ["checked_search_arguments"]
 
@@ -40,7 +41,7 @@ def _year(value: object) -> int | tuple[int | None, int | None]:
 
 def checked_search_arguments(
     query: object, limit: object, filters: dict[str, object]
-) -> tuple[str, int | None, dict[str, object]]:
+) -> tuple[str, int | None, dict[str, Any]]:
     """``(query, limit, filters)`` checked and normalised (tag and status lists become tuples)."""
     if not isinstance(query, str):
         raise TypeError(f'query must be a string ("" lists every paper), not {query!r}')

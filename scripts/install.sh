@@ -24,6 +24,9 @@ fi
 # The plugin must be installed and enabled, or nothing reaches the notebook.
 .venv/bin/jupyter labextension list 2>&1 | grep -E "paper-widgets .*enabled.*OK" \
   || { echo "paper-widgets labextension is not enabled after install" >&2; exit 1; }
+# So must the server extension, or the citation picker and the Papers sidebar have nothing to ask.
+.venv/bin/jupyter server extension list 2>&1 | grep -E "paper_widgets.server .*OK" \
+  || { echo "the paper_widgets server extension is not enabled after install" >&2; exit 1; }
 
 # Debian packages the tests need, installed only when missing (as root directly, else through sudo).
 apt_install() {

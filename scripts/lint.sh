@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The static checks, the same ones the pre-commit hooks run, on the whole tree:
-#   scripts/lint.sh            all of them (what .ci/run runs before the tests)
+#   scripts/lint.sh            all of them but ts-test, which scripts/test.sh runs (what .ci/run runs first)
 #   scripts/lint.sh python     ruff check, ruff format --check, mypy (strict)
 #   scripts/lint.sh protocol   labextension/src/protocolSpec.ts is generated from protocol.json
 #   scripts/lint.sh ts-lint    `jlpm lint:check` (eslint, prettier) if labextension/package.json has it
@@ -38,6 +38,6 @@ case $what in
   protocol) protocol_check ;;
   ts-lint) jlpm_script lint:check ;;
   ts-test) jlpm_script test ;;
-  all) python_checks && protocol_check && jlpm_script lint:check && jlpm_script test ;;
+  all) python_checks && protocol_check && jlpm_script lint:check ;;  # ts-test runs with the tests
   *) echo "usage: scripts/lint.sh [python|protocol|ts-lint|ts-test|all]" >&2; exit 2 ;;
 esac

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# One command for all the tests: install (package, test extras, Chromium), then run pytest.
+# One command for all the tests: install (package, test extras, Chromium, TeX, PostgreSQL), then run
+# the TypeScript unit tests and pytest.
 # pytest's "no tests ran" (exit 5) is a failure here, never a pass.
 #   scripts/test.sh [PYTEST ARGS]               install, then test
 #   scripts/test.sh --installed [PYTEST ARGS]   test what scripts/install.sh --test installed (.ci/run)
@@ -10,6 +11,8 @@ if [[ "${1:-}" == "--installed" ]]; then
 else
   scripts/install.sh --test
 fi
+# The plugin's TypeScript unit tests (vitest), then every Python test (browser, PostgreSQL and publishing included).
+scripts/lint.sh ts-test
 status=0
 .venv/bin/python -m pytest "$@" || status=$?
 if [[ $status -eq 5 ]]; then

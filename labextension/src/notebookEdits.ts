@@ -6,6 +6,7 @@
 import { Cell, CodeCell, MarkdownCell } from '@jupyterlab/cells';
 import { NotebookPanel } from '@jupyterlab/notebook';
 
+import { citationText } from './insertion';
 import { indexOfRole, insertionIndex } from './placement';
 import {
   CellType,
@@ -15,7 +16,8 @@ import {
   IUpsertRequest,
   METADATA_KEY,
   PROTOCOL_VERSION,
-  Request
+  Request,
+  Where
 } from './protocol';
 
 /** What a reply says besides the request id and version. */
@@ -58,7 +60,14 @@ function newCellIndex(panel: NotebookPanel, parentMsgId: string, after?: string)
   return insertionIndex(requesting, panel.content.activeCellIndex, cells.length);
 }
 
-function addCell(panel: NotebookPanel, index: number, cellType: CellType, text: string, role?: string, id?: string): void {
+function addCell(
+  panel: NotebookPanel,
+  index: number,
+  cellType: CellType,
+  text: string,
+  role?: string,
+  id?: string
+): void {
   const metadata = { [METADATA_KEY]: role ? { role } : { inserted: true } };
   const shared = panel.content.model!.sharedModel;
   const fresh = id !== undefined && !shared.cells.some(cell => cell.id === id) ? { id } : {};
@@ -72,22 +81,29 @@ function showRendered(cell: Cell | undefined): void {
   }
 }
 
-function insertAtCursor(cell: MarkdownCell, text: string): boolean {
+function insertAtCursor(cell: MarkdownCell, request: IInsertRequest, asCitation: boolean): boolean {
   const editor = cell.editor;
   if (!editor) {
     return false;
   }
   const offset = editor.getOffsetAt(editor.getCursorPosition());
+  const text = asCitation ? citationText(cell.model.sharedModel.getSource(), offset, request.text) : request.text;
   cell.model.sharedModel.updateSource(offset, offset, text);
   editor.setCursorPosition(editor.getPositionAt(offset + text.length)!);
   return true;
 }
 
-function insert(panel: NotebookPanel, request: IInsertRequest, parentMsgId: string, memory: MarkdownCursorMemory): Outcome {
+function insert(
+  panel: NotebookPanel,
+  request: IInsertRequest,
+  parentMsgId: string,
+  memory: MarkdownCursorMemory,
+  asCitation = false
+): Outcome {
   const notebook = panel.context.path;
   if (request.where === 'cursor') {
     const edited = memory.editedCell(panel);
-    if (edited && insertAtCursor(edited, request.text)) {
+    if (edited && insertAtCursor(edited, request, asCitation)) {
       return {
         ok: true,
         message: `Inserted at the cursor of the markdown cell being edited in ${notebook}.`,
@@ -100,9 +116,18 @@ function insert(panel: NotebookPanel, request: IInsertRequest, parentMsgId: stri
   // Text meant for the middle of a sentence or paragraph starts a cell of its own without its separator.
   const text = request.where === 'cursor' ? request.text.replace(/^\s+/, '') : request.text;
   addCell(panel, index, request.cell_type, text, undefined, request.cell_id);
-  const fallback = request.where === 'cursor' ? 'No markdown cell was being edited, so it went into a new cell' : 'Inserted a new cell';
+  const fallback =
+    request.where === 'cursor'
+      ? 'No markdown cell was being edited, so it went into a new cell'
+      : 'Inserted a new cell';
   const cellId = panel.content.widgets[index].model.id;
-  return { ok: true, message: `${fallback} at position ${index + 1} of ${notebook}.`, notebook, cell_index: index, cell_id: cellId };
+  return {
+    ok: true,
+    message: `${fallback} at position ${index + 1} of ${notebook}.`,
+    notebook,
+    cell_index: index,
+    cell_id: cellId
+  };
 }
 
 function upsert(panel: NotebookPanel, request: IUpsertRequest): Outcome {
@@ -115,7 +140,12 @@ function upsert(panel: NotebookPanel, request: IUpsertRequest): Outcome {
   );
   if (index < 0) {
     addCell(panel, shared.cells.length, request.cell_type, request.text, request.role);
-    return { ok: true, message: `Added the ${request.role} cell at the end of ${notebook}.`, notebook, cell_index: shared.cells.length - 1 };
+    return {
+      ok: true,
+      message: `Added the ${request.role} cell at the end of ${notebook}.`,
+      notebook,
+      cell_index: shared.cells.length - 1
+    };
   }
   shared.cells[index].setSource(request.text);
   showRendered(panel.content.widgets[index]);
@@ -128,15 +158,24 @@ function read(panel: NotebookPanel): Outcome {
     source: cell.getSource(),
     metadata: cell.getMetadata() as Record<string, unknown>
   }));
-  return { ok: true, message: `Read ${cells.length} cells of ${panel.context.path}.`, notebook: panel.context.path, cells };
+  return {
+    ok: true,
+    message: `Read ${cells.length} cells of ${panel.context.path}.`,
+    notebook: panel.context.path,
+    cells
+  };
 }
 
-/** Apply `request` to `panel`; `parentMsgId` is the kernel request (cell run or widget event) that sent it. */
+/**
+ * Apply `request` to `panel`; `parentMsgId` is the kernel request (cell run or
+ * widget event) that sent it.  `asCitation` spaces an insert from the word before the cursor.
+ */
 export function applyRequest(
   panel: NotebookPanel,
   request: Request,
   parentMsgId: string,
-  memory: MarkdownCursorMemory
+  memory: MarkdownCursorMemory,
+  asCitation = false
 ): IReply {
   const base = { version: PROTOCOL_VERSION, request_id: request.request_id };
   if (!panel.content.model) {
@@ -144,12 +183,39 @@ export function applyRequest(
   }
   switch (request.action) {
     case 'insert':
-      return { ...base, ...insert(panel, request, parentMsgId, memory) };
+      return { ...base, ...insert(panel, request, parentMsgId, memory, asCitation) };
     case 'upsert':
       return { ...base, ...upsert(panel, request) };
     case 'read':
       return { ...base, ...read(panel) };
     case 'hello':
-      return { ...base, ok: true, message: 'The paper-widgets JupyterLab extension is listening.', notebook: panel.context.path };
+      return {
+        ...base,
+        ok: true,
+        message: 'The paper-widgets JupyterLab extension is listening.',
+        notebook: panel.context.path
+      };
   }
+}
+
+/**
+ * Insert a citation (or snippet) from JupyterLab itself, no kernel involved:
+ * at the cursor of the markdown cell being edited (or the last one edited),
+ * spaced from the word before, else in a new cell below the active cell.
+ */
+export function insertFromLab(
+  panel: NotebookPanel,
+  memory: MarkdownCursorMemory,
+  text: string,
+  options: { cellType?: CellType; where?: Where; asCitation?: boolean } = {}
+): IReply {
+  const request: IInsertRequest = {
+    version: PROTOCOL_VERSION,
+    request_id: '',
+    action: 'insert',
+    text,
+    cell_type: options.cellType ?? 'markdown',
+    where: options.where ?? 'cursor'
+  };
+  return applyRequest(panel, request, '', memory, options.asCitation ?? false);
 }

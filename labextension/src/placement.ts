@@ -8,11 +8,7 @@
  * else below the active cell (a button click has no requesting cell: the
  * clicked output's cell is active), else at the end.
  */
-export function insertionIndex(
-  requestingIndex: number,
-  activeIndex: number,
-  cellCount: number
-): number {
+export function insertionIndex(requestingIndex: number, activeIndex: number, cellCount: number): number {
   if (requestingIndex >= 0) {
     return requestingIndex + 1;
   }
@@ -23,11 +19,7 @@ export function insertionIndex(
 }
 
 /** Index of the first cell whose `metadata[key].role` is `role`, or -1. */
-export function indexOfRole(
-  metadata: ReadonlyArray<Record<string, unknown>>,
-  key: string,
-  role: string
-): number {
+export function indexOfRole(metadata: ReadonlyArray<Record<string, unknown>>, key: string, role: string): number {
   return metadata.findIndex(m => {
     const ours = m[key];
     return typeof ours === 'object' && ours !== null && (ours as Record<string, unknown>).role === role;

@@ -1,8 +1,8 @@
 """Browser stage, notebook half: keep the notebook's one References cell in sync with what it cites.
 
-:func:`update_references` is what the References button and JupyterLab's palette command
-("Update paper_widgets References cell", which runs the entry point ``protocol.json`` declares
-silently in the kernel) call.  A kernel cannot wait for the frontend while it runs, so it is a
+:func:`update_references` is what the References button calls (JupyterLab's palette command
+"Update paper_widgets References cell" asks the server extension instead, so it needs no kernel;
+the kernel entry point ``protocol.json`` declares stays for kernel-side callers).  A kernel cannot wait for the frontend while it runs, so it is a
 chain of bridge callbacks: read the cells → :func:`paper_widgets.output.bibliography.references`
 → upsert the cell tagged ``role: references``, and ``references.bib`` with exactly the cited
 entries is written beside the notebook (the kernel's working folder, which JupyterLab sets to the

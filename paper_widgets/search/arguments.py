@@ -40,7 +40,7 @@ def _year(value: object) -> int | tuple[int | None, int | None]:
 
 
 def checked_search_arguments(
-    query: object, limit: object, filters: dict[str, Any]
+    query: object, limit: object, filters: dict[str, object]
 ) -> tuple[str, int | None, dict[str, Any]]:
     """``(query, limit, filters)`` checked and normalised (tag and status lists become tuples)."""
     if not isinstance(query, str):

@@ -1,0 +1,245 @@
+"""Server stage, service: the user's library as JSON-ready answers, reloaded when its files change.
+
+Everything here is plain Python over the public facade (``load_default``, ``Library.search``,
+``cite``, ``snippet``, ``to_bibtex``, notes, tags, status, ``references``), so it is tested without
+a server; :mod:`paper_widgets.server.handlers` only maps HTTP onto it.  Calls are blocking: the
+handlers run them on :attr:`LibraryService.executor`, one at a time, off the server's event loop.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from paper_widgets.data.readers.sources import expand_paths
+from paper_widgets.data.records import LoadWarning
+from paper_widgets.library import (
+    CITATION_STYLE,
+    CSL_STYLE,
+    Library,
+    load_default,
+    set_csl_style,
+    set_default_style,
+    user_library,
+)
+from paper_widgets.output.bibliography import cited_keys, references
+from paper_widgets.search.engine import match_spans
+from paper_widgets.store import open_store
+from paper_widgets.vocabulary import SORTS, STATUSES, STYLES
+
+__all__ = ["UPLOAD_FOLDER", "LibraryService", "ServerConfig"]
+
+# Files added from the sidebar are kept here, in the store's directory, and join the user's library.
+UPLOAD_FOLDER = "library-files"
+_SAFE_NAME = re.compile(r"[^\w.\- ]+")
+
+
+@dataclass
+class ServerConfig:
+    """What JupyterLab's settings tell the server besides the style (which is kept in the store)."""
+
+    library_paths: list[str] = field(default_factory=list)
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as JSON can hold it: pandas' missing values become None, numpy scalars Python ones."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+def _spans(text: str, query: str) -> list[list[int]]:
+    return [[start, end] for start, end in match_spans(text, query)] if query.strip() else []
+
+
+def _summary(row: pd.Series, query: str = "") -> dict[str, Any]:
+    """What a result list shows of one paper; ``title_spans`` are the characters matching ``query``."""
+    published = row["published"]
+    return {
+        "key": str(row["key"]),
+        "title": str(row["title"]),
+        "title_spans": _spans(str(row["title"]), query),
+        "authors": [str(a) for a in row["authors"]],
+        "year": None if pd.isna(published) else int(published.year),
+        "upvotes": _plain(row["upvotes"]),
+    }
+
+
+def _details(row: pd.Series, query: str = "") -> dict[str, Any]:
+    """One paper in full, with the user's note, tags and read status."""
+    published = row["published"]
+    return {
+        **_summary(row, query),
+        "abstract": str(row["abstract"]),
+        "abstract_spans": _spans(str(row["abstract"]), query),
+        "published": None if pd.isna(published) else published.date().isoformat(),
+        "url": _plain(row["url"]),
+        "arxiv_id": _plain(row["arxiv_id"]),
+        "sources": [str(s) for s in row["sources"]],
+        "note": _plain(row["note"]),
+        "tags": [str(t) for t in row["tags"]],
+        "status": str(row["status"]),
+    }
+
+
+def _file_stamps(paths: Iterable[str]) -> tuple[tuple[str, int, int], ...]:
+    """(file, mtime, size) of every file the paths name: changes when a library file is edited, added or removed."""
+    stamps = []
+    for path in expand_paths(paths, []):
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
+        stamps.append((str(path), stat.st_mtime_ns, stat.st_size))
+    return tuple(stamps)
+
+
+class LibraryService:
+    """The user's library (what :func:`load_default` opens, plus ``config.library_paths``) for the server."""
+
+    def __init__(self, store: str | os.PathLike[str] | None = None) -> None:
+        self._store = open_store(store)
+        self.config = ServerConfig()
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="paper_widgets")
+        self._library: Library | None = None
+        self._fingerprint: object = None
+
+    def _current_fingerprint(self) -> object:
+        remembered = user_library(store=self._store)
+        return (
+            tuple(remembered),
+            tuple(self.config.library_paths),
+            _file_stamps([*remembered, *self.config.library_paths]),
+        )
+
+    def library(self) -> Library:
+        """The library, reopened when the remembered paths, the configured paths or their files changed.
+
+        Reopening goes through the store's cache, so only changed files are parsed again.  Notes,
+        tags and status need no reload: ``Library.df`` re-reads them when the store changed.
+        """
+        fingerprint = self._current_fingerprint()
+        if self._library is None or fingerprint != self._fingerprint:
+            library = load_default(store=self._store)
+            if self.config.library_paths:
+                library = self._with_paths(library, self.config.library_paths)
+            self._library, self._fingerprint = library, fingerprint
+        return self._library
+
+    def _with_paths(self, library: Library, paths: list[str]) -> Library:
+        """``library`` plus the papers in ``paths``, merged, without making ``paths`` the user's library."""
+        problems: list[LoadWarning] = []
+        files = expand_paths(paths, problems)
+        extra = Library.from_files(((p, str(p)) for p in files), problems, store=self._store)
+        merged = Library.from_frame(pd.concat([library.df, extra.df], ignore_index=True), store=self._store)
+        merged.warnings = [*library.warnings, *extra.warnings]
+        return merged
+
+    def configure(
+        self, style: str | None = None, library_paths: list[str] | None = None, csl_style: str | None = None
+    ) -> dict[str, Any]:
+        """Take JupyterLab's settings: a style (or CSL style) chosen there becomes the default the kernel side uses too."""
+        if style is not None and style != self._style(None):
+            set_default_style(style, store=self._store)  # ValueError for an unknown style, nothing changed
+        if csl_style is not None and csl_style != self._store.setting(CSL_STYLE):
+            set_csl_style(csl_style, store=self._store)  # ValueError for an unknown CSL style
+        if library_paths is not None:
+            self.config.library_paths = [str(p) for p in library_paths]
+        return {
+            "style": self._style(None),
+            "csl_style": self._store.setting(CSL_STYLE),
+            "library_paths": self.config.library_paths,
+            # The choices the sidebar offers, defined once on the Python side.
+            "styles": list(STYLES),
+            "sorts": list(SORTS),
+            "statuses": list(STATUSES),
+        }
+
+    def _style(self, style: str | None) -> str | None:
+        """``style``, else the default saved in the store now (a kernel may have changed it since the library opened)."""
+        return style or self._store.setting(CITATION_STYLE)
+
+    # -- reading -----------------------------------------------------------------------------------
+
+    def search(self, query: str, limit: int = 20, **filters: Any) -> dict[str, Any]:
+        """Ranked results for ``query``, exactly as ``Library.search`` ranks them, with highlight spans."""
+        found = self.library().search(query, limit=limit, **filters)
+        results = [{**_summary(row, query), "score": float(row["score"])} for _, row in found.iterrows()]
+        return {"query": query, "results": results}
+
+    def paper(self, key: str, query: str = "") -> dict[str, Any]:
+        """One paper's details; a KeyError names the closest keys when there is none."""
+        return _details(self.library()[key], query)
+
+    def cited(self, cells: list[Mapping[str, Any]]) -> dict[str, Any]:
+        """The keys the notebook ``cells`` cite, in order, and the papers of those the library knows."""
+        library = self.library()
+        keys = cited_keys({"cells": cells})
+        return {"keys": keys, "papers": [_summary(library[key]) for key in keys if key in library]}
+
+    def cite(self, keys: list[str], style: str | None = None) -> dict[str, str]:
+        return {"text": self.library().cite(keys, style=self._style(style))}
+
+    def snippet(self, key: str, query: str | None = None, style: str | None = None) -> dict[str, str]:
+        return {"text": self.library().snippet(key, query=query or None, style=self._style(style))}
+
+    def bibtex(self, keys: list[str]) -> dict[str, str]:
+        return {"text": self.library().to_bibtex(keys)}
+
+    def references(self, cells: list[Mapping[str, Any]], style: str | None = None) -> dict[str, Any]:
+        """The References cell text for a notebook's ``cells`` (the Python side defines the cell's format)."""
+        notebook = {"cells": cells}
+        text = references(notebook, self.library(), self._style(style) or "text")
+        return {"text": text, "keys": cited_keys(notebook)}
+
+    # -- writing -----------------------------------------------------------------------------------
+
+    def annotate(
+        self, key: str, *, note: str | None = None, tags: list[str] | None = None, status: str | None = None
+    ) -> dict[str, Any]:
+        """Save the note, the full tag list and/or the read status of ``key``; returns the paper's details."""
+        library = self.library()
+        if status is not None:
+            library.set_status(key, status)
+        if note is not None:
+            library.set_note(key, note)
+        if tags is not None:
+            wanted = {t.strip() for t in tags if t.strip()}
+            current = set(library.tags(key))
+            if stale := current - wanted:
+                library.untag(key, *sorted(stale))
+            if new := wanted - current:
+                library.tag(key, *sorted(new))
+        return _details(library[key])
+
+    def add_file(self, name: str, content: str) -> dict[str, Any]:
+        """Keep an uploaded dump/.bib/JSON in the store's folder and add its papers to the user's library.
+
+        An existing file of the same name is never overwritten: the new one gets a numbered name.
+        """
+        stem = _SAFE_NAME.sub("_", Path(name).name).strip(" .") or "upload.txt"
+        folder = self._store.home / UPLOAD_FOLDER
+        folder.mkdir(parents=True, exist_ok=True)
+        target, n = folder / stem, 1
+        while target.exists():
+            target, n = folder / f"{Path(stem).stem}-{n}{Path(stem).suffix}", n + 1
+        target.write_text(content, encoding="utf-8")
+        library = self.library()
+        before, first_warning = len(library), len(library.warnings)
+        library.add(target, remember=True)
+        self._library = None  # reopen what a kernel's load_default() now opens: the user's library as saved
+        return {
+            "file": str(target),
+            "added": len(library) - before,
+            "warnings": [str(w) for w in library.warnings[first_warning:]],
+        }

@@ -1,0 +1,299 @@
+"""The server extension, through a real ``jupyter server`` on 127.0.0.1: auth, XSRF and every endpoint.
+
+The server and this test share one store (``PAPER_WIDGETS_HOME``), as the server extension and a
+kernel do, so what one writes the other reads.
+"""
+
+from __future__ import annotations
+
+import http.cookiejar
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import paper_widgets as pw
+
+
+@dataclass
+class Server:
+    url: str
+    token: str
+    home: Path
+
+    def call(self, method: str, route: str, body: Any = None, *, token: bool = True) -> tuple[int, Any]:
+        headers = {"Content-Type": "application/json"}
+        if token:
+            headers["Authorization"] = f"token {self.token}"
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(f"{self.url}/paper-widgets/{route}", data=data, headers=headers, method=method)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            text = error.read().decode(errors="replace")
+            return error.code, text
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    base = tmp_path_factory.mktemp("server")
+    config, home, root = base / "config", base / "home", base / "root"
+    for folder in (config, home, root):
+        folder.mkdir()
+    # What the wheel installs into etc/jupyter/jupyter_server_config.d, here in a private config dir.
+    shipped = Path(__file__).resolve().parents[1] / "jupyter-config" / "server-config" / "paper_widgets.json"
+    (config / "jupyter_server_config.json").write_text(shipped.read_text())
+    env = {
+        **os.environ,
+        "JUPYTER_CONFIG_DIR": str(config),
+        "JUPYTER_RUNTIME_DIR": str(base / "runtime"),
+        "PAPER_WIDGETS_HOME": str(home),
+        "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")]),
+    }
+    port, token = _free_port(), secrets.token_hex(16)
+    log = base / "server.log"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "jupyter",
+            "server",
+            "--no-browser",
+            "--allow-root",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={port}",
+            "--ServerApp.port_retries=0",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={root}",
+        ],
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"jupyter server did not start:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2):
+                break
+        except OSError:
+            time.sleep(0.3)
+    yield Server(url, token, home)
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    assert "paper_widgets: serving the library" in log.read_text()
+
+
+@pytest.fixture
+def lib(server: Server) -> pw.Library:
+    """The library the server serves, opened in this process from the same store."""
+    return pw.load_default(store=server.home)
+
+
+def test_nothing_is_served_without_the_token(server: Server) -> None:
+    for method, route, body in [
+        ("GET", "search?q=gradient", None),
+        ("GET", "papers/GradientSurgeryMultitask", None),
+        ("POST", "cite", {"keys": ["GradientSurgeryMultitask"]}),
+        ("PUT", "papers/GradientSurgeryMultitask", {"note": "sneaky"}),
+        ("POST", "files", {"name": "x.txt", "content": "x"}),
+    ]:
+        status, _ = server.call(method, route, body, token=False)
+        assert status in (401, 403), (method, route, status)
+    assert pw.load_default(store=server.home).note("GradientSurgeryMultitask") is None
+
+
+def test_a_cookie_session_must_send_the_xsrf_token_to_write(server: Server) -> None:
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    opener.open(f"{server.url}/api/status?token={server.token}", timeout=10).read()  # logs in: the login cookie
+    opener.open(f"{server.url}/login", timeout=10).read()  # a page: the _xsrf cookie, as a browser gets it
+    xsrf = next(c.value for c in jar if c.name == "_xsrf")
+    assert any(c.name.startswith("username-") for c in jar), [c.name for c in jar]
+    with opener.open(f"{server.url}/paper-widgets/search?q=gradient", timeout=30) as response:
+        assert json.loads(response.read())["results"]  # reading with the cookie alone is fine
+    body = json.dumps({"keys": ["GradientSurgeryMultitask"]}).encode()
+    forged = urllib.request.Request(f"{server.url}/paper-widgets/cite", data=body, method="POST")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        opener.open(forged, timeout=30)
+    assert refused.value.code == 403
+    honest = urllib.request.Request(
+        f"{server.url}/paper-widgets/cite", data=body, method="POST", headers={"X-XSRFToken": xsrf}
+    )
+    with opener.open(honest, timeout=30) as response:
+        assert json.loads(response.read())["text"]
+
+
+def test_search_ranks_as_library_search_and_marks_the_matched_words(server: Server, lib: pw.Library) -> None:
+    for query in ("gradeint surgery", "multi task learning", "adaptive model merging"):
+        status, answer = server.call("GET", "search?" + urllib.parse.urlencode({"q": query, "limit": 8}))
+        assert status == 200
+        assert [r["key"] for r in answer["results"]] == list(lib.search(query, limit=8)["key"])
+    status, answer = server.call("GET", "search?q=gradeint%20surgery&limit=1")
+    best = answer["results"][0]
+    assert best["key"] == "GradientSurgeryMultitask"
+    marked = [best["title"][a:b].lower() for a, b in best["title_spans"]]
+    assert "gradient" in marked and "surgery" in marked
+    assert best["authors"] == list(lib["GradientSurgeryMultitask"]["authors"])
+
+
+def test_search_filters_are_those_of_library_search(server: Server, lib: pw.Library) -> None:
+    status, answer = server.call("GET", "search?q=learning&year_from=2024&year_to=2024&sort=upvotes&limit=50")
+    assert status == 200
+    expected = lib.search("learning", limit=50, year=(2024, 2024), sort="upvotes")
+    assert [r["key"] for r in answer["results"]] == list(expected["key"])
+    assert all(r["year"] == 2024 for r in answer["results"])
+    assert server.call("GET", "search?q=x&sort=sideways")[0] == 400
+    assert server.call("GET", "search?q=x&limit=many")[0] == 400
+
+
+def test_paper_details_and_unknown_keys(server: Server, lib: pw.Library) -> None:
+    status, paper = server.call("GET", "papers/GradientSurgeryMultitask?q=conflicting")
+    assert status == 200
+    row = lib["GradientSurgeryMultitask"]
+    assert paper["abstract"] == row["abstract"] and paper["title"] == row["title"]
+    assert paper["status"] == "unread" and paper["tags"] == []
+    assert all(paper["abstract"][a:b].lower().startswith("conflict") for a, b in paper["abstract_spans"])
+    status, message = server.call("GET", "papers/GradientSurgeryMultitaskk")
+    assert status == 404 and "GradientSurgeryMultitask" in message
+
+
+def test_cite_snippet_and_bibtex_are_the_library_s(server: Server, lib: pw.Library) -> None:
+    key = "GradientSurgeryMultitask"
+    for style in ("pandoc", "myst", "latex", "cite", "text"):
+        assert server.call("POST", "cite", {"keys": [key], "style": style}) == (200, {"text": lib.cite(key, style)})
+    two = [key, "AgentWorkflowMemory"]
+    assert server.call("POST", "cite", {"keys": two, "style": "pandoc"})[1]["text"] == lib.cite(two, "pandoc")
+    snippet = server.call("POST", "snippet", {"key": key, "query": "conflicting gradients", "style": "pandoc"})
+    assert snippet == (200, {"text": lib.snippet(key, query="conflicting gradients", style="pandoc")})
+    assert server.call("POST", "bibtex", {"keys": [key]}) == (200, {"text": lib.to_bibtex([key])})
+    assert server.call("POST", "cite", {"keys": [key], "style": "harvard"})[0] == 400
+    assert server.call("POST", "cite", {"keys": key})[0] == 400
+
+
+def _cells(*markdown: str) -> list[dict[str, Any]]:
+    return [{"cell_type": "markdown", "source": text, "metadata": {}} for text in markdown]
+
+
+def test_cited_keys_and_the_references_cell_come_from_the_python_side(server: Server, lib: pw.Library) -> None:
+    cells = [
+        *_cells("As [@GradientSurgeryMultitask] shows", "`[@NotACitation]` and {cite}`AgentWorkflowMemory`"),
+        {"cell_type": "code", "source": "x = '[@CodeIsIgnored]'", "metadata": {}},
+        {"cell_type": "markdown", "source": "[@Stale]", "metadata": {"paper_widgets": {"role": "references"}}},
+    ]
+    status, cited = server.call("POST", "cited", {"cells": cells})
+    assert status == 200
+    assert cited["keys"] == ["GradientSurgeryMultitask", "AgentWorkflowMemory"]
+    assert [p["key"] for p in cited["papers"]] == cited["keys"]
+    status, refs = server.call("POST", "references", {"cells": cells, "style": "pandoc"})
+    assert refs["text"] == pw.references({"cells": cells}, lib, "pandoc")
+    assert refs["text"].startswith("## References") and "GradientSurgeryMultitask" in refs["text"]
+    assert server.call("POST", "references", {"cells": "nope"})[0] == 400
+
+
+def test_notes_tags_and_status_are_saved_in_the_store_the_kernel_reads(server: Server) -> None:
+    key = "AgentWorkflowMemory"
+    status, paper = server.call(
+        "PUT", f"papers/{key}", {"note": "Compare with *Voyager*.", "tags": ["agents", "to-cite"], "status": "reading"}
+    )
+    assert status == 200 and paper["note"] == "Compare with *Voyager*."
+    kernel_side = pw.load_default(store=server.home)
+    assert kernel_side.note(key) == "Compare with *Voyager*."
+    assert kernel_side.tags(key) == ["agents", "to-cite"] and kernel_side.status(key) == "reading"
+    assert server.call("PUT", f"papers/{key}", {"tags": ["agents"]})[1]["tags"] == ["agents"]
+    kernel_side.set_note(key, "Written by the kernel.")
+    assert server.call("GET", f"papers/{key}")[1]["note"] == "Written by the kernel."
+    assert server.call("PUT", f"papers/{key}", {"status": "skimmed"})[0] == 400
+    assert server.call("PUT", f"papers/{key}", {"note": 3})[0] == 400
+
+
+def test_config_sets_the_default_style_for_the_kernel_too(server: Server, tmp_path: Path) -> None:
+    assert server.call("PUT", "config", {"style": "harvard"})[0] == 400
+    status, config = server.call("PUT", "config", {"style": "myst"})
+    assert status == 200 and config["style"] == "myst"
+    myst = pw.load_default(store=server.home).cite("AgentWorkflowMemory", "myst")
+    assert (
+        myst.startswith("{cite") and server.call("POST", "cite", {"keys": ["AgentWorkflowMemory"]})[1]["text"] == myst
+    )
+    # A kernel opening the library later cites in the style chosen in JupyterLab's settings.
+    probe = "import paper_widgets as pw, sys; print(pw.load_default(store=sys.argv[1]).cite('AgentWorkflowMemory'))"
+    out = subprocess.run([sys.executable, "-c", probe, str(server.home)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == myst
+    pw.set_default_style("latex", store=server.home)  # a kernel changes it later: the server follows the store
+    latex = pw.load_default(store=server.home).cite("AgentWorkflowMemory", "latex")
+    assert server.call("POST", "cite", {"keys": ["AgentWorkflowMemory"]})[1]["text"] == latex
+    config = server.call("GET", "config")[1]
+    assert config["style"] == "latex" and config["statuses"] == ["unread", "reading", "read"]
+    assert config["sorts"][0] == "relevance" and "myst" in config["styles"]
+    assert server.call("PUT", "config", {"csl_style": "no-such-style"})[0] == 400
+    assert server.call("PUT", "config", {"csl_style": "ieee"})[1]["csl_style"] == "ieee"
+    kernel_side = pw.load_default(store=server.home)
+    assert server.call("POST", "cite", {"keys": ["AgentWorkflowMemory"], "style": "text"})[1][
+        "text"
+    ] == kernel_side.cite(
+        "AgentWorkflowMemory", "text"
+    )  # the kernel side cites in the CSL style chosen in JupyterLab too
+    extra = tmp_path / "extra.txt"
+    extra.write_text("Pangolin Scale Armour Mechanics\nPangolin scales resist bites.\n")
+    assert server.call("PUT", "config", {"library_paths": [str(extra)]})[1]["library_paths"] == [str(extra)]
+    assert server.call("GET", "search?q=pangolin")[1]["results"][0]["title"] == "Pangolin Scale Armour Mechanics"
+    assert "Pangolin Scale Armour Mechanics" not in set(
+        pw.load_default(store=server.home).df["title"]
+    )  # not remembered
+    server.call("PUT", "config", {"style": "pandoc", "library_paths": []})
+
+
+def test_an_uploaded_file_joins_the_library_with_its_warnings(server: Server) -> None:
+    bib = (
+        "@article{kept,\n  title = {Zebrafish Fin Regeneration Atlas},\n  author = {Doe, Jane},\n  year = {2024},\n"
+        "  abstract = {A single-cell atlas of fin regrowth.}\n}\n\n@article{broken,\n  title = {No closing brace\n"
+    )
+    status, added = server.call("POST", "files", {"name": "../../evil name.bib", "content": bib})
+    assert status == 200, added
+    assert added["added"] == 1
+    assert Path(added["file"]).parent == server.home / "library-files"  # the name cannot leave the folder
+    assert any("line" in w for w in added["warnings"]), added["warnings"]
+    found = server.call("GET", "search?q=zebrafsh%20fin")[1]["results"]
+    assert found[0]["title"] == "Zebrafish Fin Regeneration Atlas"
+    again = server.call("POST", "files", {"name": "evil name.bib", "content": "@misc{x, title={T}}"})[1]
+    assert again["file"] != added["file"] and Path(added["file"]).read_text() == bib  # nothing overwritten
+    # It is now the user's library: what load_default() opens in a kernel.
+    assert "Zebrafish Fin Regeneration Atlas" in set(pw.load_default(store=server.home).df["title"])
+
+
+def test_the_server_reloads_when_the_user_s_library_changes(server: Server, tmp_path: Path) -> None:
+    dump = tmp_path / "today.txt"
+    dump.write_text("Quokka Locomotion Priors for Legged Robots\nWe learn gaits from quokka videos.\n")
+    assert not server.call("GET", "search?q=quokka")[1]["results"]
+    # What a notebook or the CLI does: another process replaces the user's library (hence the last test).
+    pw.load(dump, store=server.home, remember=True)
+    assert server.call("GET", "search?q=quokka")[1]["results"][0]["title"].startswith("Quokka")
+    time.sleep(0.01)
+    dump.write_text("Quokka Locomotion Priors for Legged Robots, revised\nWe learn gaits from quokka videos.\n")
+    assert server.call("GET", "search?q=quokka")[1]["results"][0]["title"].endswith("revised")

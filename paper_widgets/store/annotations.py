@@ -91,13 +91,13 @@ class AnnotationStore(Database):
         :class:`NoteConflict` is raised, with ``text`` kept in the history. The note is
         committed when this returns.
         """
-        return self.set_notes([(key, text)], shared=shared, expected=expected)[0]
+        return self._save_notes([(key, text)], shared, expected)[0]
 
-    def set_notes(
-        self, items: Iterable[tuple[str, str]], *, shared: bool = False, expected: int | None = None
-    ) -> list[int]:
+    def set_notes(self, items: Iterable[tuple[str, str]], *, shared: bool = False) -> list[int]:
         """Save many ``(key, text)`` notes in one transaction (one fsync); their new versions, in order."""
-        pairs = list(items)
+        return self._save_notes(list(items), shared, None)
+
+    def _save_notes(self, pairs: list[tuple[str, str]], shared: bool, expected: int | None) -> list[int]:
         for _, text in pairs:
             if not isinstance(text, str):
                 raise TypeError(f"a note is markdown text (str), not {type(text).__name__}")
@@ -264,6 +264,8 @@ class AnnotationStore(Database):
 
     @staticmethod
     def _log_changes(conn: Transaction, paper_ids: Sequence[int]) -> None:
+        if not paper_ids:
+            return
         # Serialised to commit order: a reader that saw sequence n has seen every change up to n.
         conn.lock("changes")
         rows = [(p,) for p in sorted(set(paper_ids))]

@@ -92,13 +92,13 @@ def test_references_twice_keeps_exactly_one_references_cell(page: Page, lab: Lab
     expect(feedback).to_contain_text("Done: Added the references cell")
     page.locator(".paper-widgets .pw-references").click()
     expect(feedback).to_contain_text("Done: Updated the references cell")
-    # and the palette command, which runs paper_widgets.update_references() in the kernel
+    # and the palette command, which asks the server extension (no kernel needed)
     page.evaluate("window.jupyterapp.commands.execute('paper-widgets:update-references')")
     page.wait_for_timeout(1500)
     model = cells(page, "refs.ipynb")
     refs = [c for c in model if c["metadata"].get("paper_widgets", {}).get("role") == "references"]
     assert len(refs) == 1 and model[-1] is refs[0]
-    assert refs[0]["source"].startswith("## References\n\n- ")
+    assert refs[0]["source"].startswith("## References\n") and f"- [@{SAFE}]: " in refs[0]["source"]
     rendered = page.locator(".jp-MarkdownCell .jp-RenderedMarkdown", has_text="References")
     expect(rendered).to_contain_text("SAFE: Multitask Failure Detection for Vision-Language-Action Models")
 

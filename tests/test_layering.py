@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "paper_widgets"
@@ -86,3 +89,17 @@ def test_the_data_layer_never_imports_the_notebook_stack() -> None:
         if imported.split(".")[0] in NOTEBOOK_STACK
     ]
     assert offending == []
+
+
+def test_importing_the_package_and_the_first_browser_never_import_nbformat(tmp_path: Path) -> None:
+    """nbformat pulls in jsonschema (~1 s): only reading or writing a notebook file may import it."""
+    code = (
+        "import sys, warnings\n"
+        "warnings.simplefilter('ignore')\n"
+        "import paper_widgets as pw\n"
+        "pw.PaperBrowser()\n"
+        "print(sorted(m for m in ('nbformat', 'jsonschema') if m in sys.modules))\n"
+    )
+    env = os.environ | {"PYTHONPATH": str(PACKAGE.parent), "PAPER_WIDGETS_HOME": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert done.stdout.strip() == "[]"

@@ -21,9 +21,8 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import nbformat
 import pandas as pd
 
 from paper_widgets.kernel.protocol import METADATA_KEY, REFERENCES_ROLE
@@ -31,6 +30,9 @@ from paper_widgets.output.cite import check_style, markdown_citation, markdown_r
 from paper_widgets.output.csl import CslStyle, csl_bibliography, with_arxiv_dates
 from paper_widgets.output.export import to_bibtex
 from paper_widgets.output.markdown import escape_markdown
+
+if TYPE_CHECKING:
+    import nbformat
 
 __all__ = [
     "BIB_NAME",
@@ -149,6 +151,10 @@ def _keys_in(source: str) -> list[str]:
 
 
 def _notebook(notebook: str | os.PathLike[str] | Mapping[str, Any]) -> nbformat.NotebookNode:
+    # Imported on use: nbformat pulls in jsonschema (~1 s), which importing the package or opening
+    # a PaperBrowser must not pay for.
+    import nbformat
+
     if isinstance(notebook, (str, os.PathLike)):
         read: nbformat.NotebookNode = nbformat.read(os.fspath(notebook), as_version=4)  # type: ignore[no-untyped-call]
         return read
@@ -235,6 +241,8 @@ def update_notebook(
 ) -> Path:
     """Create or refresh the References cell of the notebook file at ``path`` (appended when it has
     none) and write its ``bib_name`` beside it; returns the path of the .bib file."""
+    import nbformat
+
     notebook = _notebook(path)
     text = references(notebook, lib_or_frame, style, csl=csl)
     cell = next((c for c in notebook.cells if is_references_cell(c)), None)

@@ -93,9 +93,16 @@ def _progress_bar(total: int, desc: str, unit: str, progress: bool | None) -> An
 
     if progress is None:
         stderr = sys.stderr
-        progress = None if "ipykernel" in sys.modules or (stderr is not None and stderr.isatty()) else False
+        progress = None if _in_kernel() or (stderr is not None and stderr.isatty()) else False
     delay = 0.0 if progress else PROGRESS_DELAY
     return tqdm(total=total, desc=desc, unit=unit, unit_scale=True, delay=delay, disable=progress is False, leave=False)
+
+
+def _in_kernel() -> bool:
+    """Running in a Jupyter kernel (where tqdm.auto draws a widget), not merely with ipykernel imported."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return getattr(shell, "kernel", None) is not None
 
 
 def _plain(problems: Iterable[LoadWarning]) -> list[list[object]]:

@@ -90,7 +90,7 @@ def keys(tmp_path: Path) -> dict[str, str]:
     sources = tmp_path / "sources" / "papers.json"
     sources.parent.mkdir()
     sources.write_text(json.dumps(PAPERS), encoding="utf-8")
-    lib = paper_widgets.load(sources)
+    lib = paper_widgets.load(sources, remember=True)
     found = {
         short: lib.df.loc[lib.df["title"].str.contains(title, regex=False), "key"] for short, title in TITLES.items()
     }

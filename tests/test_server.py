@@ -9,6 +9,7 @@ from __future__ import annotations
 import http.cookiejar
 import json
 import os
+import re
 import secrets
 import socket
 import subprocess
@@ -25,6 +26,7 @@ from typing import Any
 import pytest
 
 import paper_widgets as pw
+from paper_widgets.output.bibliography import write_bibliography
 
 
 @dataclass
@@ -32,6 +34,7 @@ class Server:
     url: str
     token: str
     home: Path
+    root: Path  # the server's root_dir: where notebooks (and their references.bib) live
 
     def call(self, method: str, route: str, body: Any = None, *, token: bool = True) -> tuple[int, Any]:
         headers = {"Content-Type": "application/json"}
@@ -100,7 +103,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
                 break
         except OSError:
             time.sleep(0.3)
-    yield Server(url, token, home)
+    yield Server(url, token, home, root)
     process.terminate()
     try:
         process.wait(timeout=15)
@@ -214,6 +217,71 @@ def test_cited_keys_and_the_references_cell_come_from_the_python_side(server: Se
     assert refs["text"] == pw.references({"cells": cells}, lib, "pandoc")
     assert refs["text"].startswith("## References") and "GradientSurgeryMultitask" in refs["text"]
     assert server.call("POST", "references", {"cells": "nope"})[0] == 400
+
+
+def _bib_keys(text: str) -> list[str]:
+    return re.findall(r"^@\w+\{([^,\s]+),", text, flags=re.MULTILINE)
+
+
+def test_the_references_route_writes_references_bib_beside_the_notebook(server: Server, tmp_path: Path) -> None:
+    folder = server.root / "chapters" / "one"
+    folder.mkdir(parents=True)
+    (folder / "references.bib").write_text("@misc{Stale, title={Left from before}}\n")
+    cells = [
+        *_cells("As [@GradientSurgeryMultitask] shows", "{cite}`AgentWorkflowMemory` and [@NotInTheLibrary]"),
+        {"cell_type": "code", "source": "x = '[@CodeIsIgnored]'", "metadata": {}},
+        {"cell_type": "markdown", "source": "[@Stale]", "metadata": {"paper_widgets": {"role": "references"}}},
+    ]
+    # A CSL style chosen in JupyterLab's settings formats the list, as it does on the kernel path.
+    assert server.call("PUT", "config", {"csl_style": "ieee"})[0] == 200
+    try:
+        status, refs = server.call(
+            "POST", "references", {"cells": cells, "style": "text", "path": "chapters/one/draft.ipynb"}
+        )
+        lib = pw.load_default(store=server.home)
+    finally:
+        server.call("PUT", "config", {"csl_style": "apa"})
+    assert status == 200, refs
+    assert refs["text"] == pw.references({"cells": cells}, lib, "text", csl="ieee")
+    assert refs["text"] != pw.references({"cells": cells}, lib, "text")  # APA would read differently
+    assert refs["bib"] == "chapters/one/references.bib"
+    written = (folder / "references.bib").read_text()
+    assert _bib_keys(written) == ["GradientSurgeryMultitask", "AgentWorkflowMemory"]  # as cited, only known ones
+    expected = tmp_path / "expected.bib"
+    write_bibliography({"cells": cells}, lib, expected)
+    assert written == expected.read_text()  # what the kernel path writes
+    assert not (server.root / "references.bib").exists()  # the notebook's folder, not the root
+
+    # Another name, when asked for; at the root too.
+    status, refs = server.call("POST", "references", {"cells": cells, "path": "top.ipynb", "bib_name": "top.bib"})
+    assert status == 200 and refs["bib"] == "top.bib"
+    assert _bib_keys((server.root / "top.bib").read_text()) == ["GradientSurgeryMultitask", "AgentWorkflowMemory"]
+    # Without a path nothing is written: the route only formats.
+    status, refs = server.call("POST", "references", {"cells": cells})
+    assert status == 200 and refs["bib"] is None
+
+
+def test_the_references_route_never_writes_outside_the_server_root(server: Server) -> None:
+    outside = server.root.parent  # the test's own folder, beside the root
+    (server.root / "escape").symlink_to(outside, target_is_directory=True)
+    cells = _cells("[@GradientSurgeryMultitask]")
+    for path, bib_name in [
+        ("../draft.ipynb", "references.bib"),
+        ("chapters/../../draft.ipynb", "references.bib"),
+        (f"{outside}/draft.ipynb", "references.bib"),
+        ("/draft.ipynb", "references.bib"),
+        ("escape/draft.ipynb", "references.bib"),  # a symlink out of the root
+        ("draft.ipynb", "../references.bib"),
+        ("draft.ipynb", f"{outside}/references.bib"),
+        ("draft.ipynb", "notes.txt"),
+        ("no/such/folder/draft.ipynb", "references.bib"),
+        ("", "references.bib"),
+    ]:
+        status, answer = server.call("POST", "references", {"cells": cells, "path": path, "bib_name": bib_name})
+        assert status == 400, (path, bib_name, status, answer)
+    assert server.call("POST", "references", {"cells": cells, "path": 3})[0] == 400
+    assert not list(outside.glob("*.bib"))
+    assert not (server.root / "references.bib").exists()
 
 
 def test_notes_tags_and_status_are_saved_in_the_store_the_kernel_reads(server: Server) -> None:

@@ -109,7 +109,12 @@ export class Citing {
   }
 
   private async _writeReferences(panel: NotebookPanel): Promise<void> {
-    const text = await this.api.references(this._cells(panel), this._settings().citationStyle ?? undefined);
+    // The notebook's path on the server (without a drive prefix), so the server writes references.bib beside it.
+    const { text } = await this.api.references(
+      this._cells(panel),
+      this._settings().citationStyle ?? undefined,
+      panel.context.localPath
+    );
     const reply = applyRequest(
       panel,
       {

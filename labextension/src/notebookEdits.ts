@@ -5,8 +5,10 @@
  */
 import { Cell, CodeCell, MarkdownCell } from '@jupyterlab/cells';
 import { NotebookPanel } from '@jupyterlab/notebook';
+import { PartialJSONObject } from '@lumino/coreutils';
 
 import { citationText } from './insertion';
+import { upsertMetadata } from './notebookCells';
 import { indexOfRole, insertionIndex } from './placement';
 import {
   CellType,
@@ -65,10 +67,9 @@ function addCell(
   index: number,
   cellType: CellType,
   text: string,
-  role?: string,
+  metadata: PartialJSONObject,
   id?: string
 ): void {
-  const metadata = { [METADATA_KEY]: role ? { role } : { inserted: true } };
   const shared = panel.content.model!.sharedModel;
   const fresh = id !== undefined && !shared.cells.some(cell => cell.id === id) ? { id } : {};
   shared.insertCell(index, { cell_type: cellType, source: text, metadata, ...fresh });
@@ -115,7 +116,7 @@ function insert(
   const index = newCellIndex(panel, parentMsgId, request.after);
   // Text meant for the middle of a sentence or paragraph starts a cell of its own without its separator.
   const text = request.where === 'cursor' ? request.text.replace(/^\s+/, '') : request.text;
-  addCell(panel, index, request.cell_type, text, undefined, request.cell_id);
+  addCell(panel, index, request.cell_type, text, { [METADATA_KEY]: { inserted: true } }, request.cell_id);
   const fallback =
     request.where === 'cursor'
       ? 'No markdown cell was being edited, so it went into a new cell'
@@ -139,7 +140,8 @@ function upsert(panel: NotebookPanel, request: IUpsertRequest): Outcome {
     request.role
   );
   if (index < 0) {
-    addCell(panel, shared.cells.length, request.cell_type, request.text, request.role);
+    const metadata = upsertMetadata({}, METADATA_KEY, request.role);
+    addCell(panel, shared.cells.length, request.cell_type, request.text, metadata);
     return {
       ok: true,
       message: `Added the ${request.role} cell at the end of ${notebook}.`,
@@ -147,7 +149,16 @@ function upsert(panel: NotebookPanel, request: IUpsertRequest): Outcome {
       cell_index: shared.cells.length - 1
     };
   }
-  shared.cells[index].setSource(request.text);
+  const cell = shared.cells[index];
+  // A References cell made before the tag existed (or by hand) gets it on refresh.  Key by key,
+  // because the shared model then writes only the keys whose value changed.
+  const metadata = upsertMetadata(cell.getMetadata() as PartialJSONObject, METADATA_KEY, request.role);
+  for (const [key, value] of Object.entries(metadata)) {
+    if (value !== undefined) {
+      cell.setMetadata(key, value);
+    }
+  }
+  cell.setSource(request.text);
   showRendered(panel.content.widgets[index]);
   return { ok: true, message: `Updated the ${request.role} cell of ${notebook}.`, notebook, cell_index: index };
 }

@@ -163,6 +163,12 @@ function parseConfig(answer: unknown): IServerConfig {
   };
 }
 
+/** What the references route answers: the cell's text and the .bib written, relative to the server root. */
+export interface IReferences {
+  text: string;
+  bib: string | null;
+}
+
 /** The REST API of the server extension over an injected `send`. */
 export class PaperApi {
   constructor(private readonly _send: Send) {}
@@ -201,9 +207,13 @@ export class PaperApi {
     return { keys: field(answer, 'keys', isStrings), papers: field(answer, 'papers', isArray).map(parseSummary) };
   }
 
-  /** The References cell's text for `cells`, formatted by the Python side. */
-  async references(cells: ICellSummary[], style?: string): Promise<string> {
-    return field(await this._post('references', { cells, style }), 'text', isString);
+  /**
+   * The References cell's text for `cells`, formatted by the Python side; with the notebook's
+   * contents `path`, the server also writes references.bib beside it (`bib`: its path, else null).
+   */
+  async references(cells: ICellSummary[], style?: string, path?: string): Promise<IReferences> {
+    const answer = await this._post('references', { cells, style, path });
+    return { text: field(answer, 'text', isString), bib: field(answer, 'bib', isStringOrNull) };
   }
 
   async upload(name: string, content: string): Promise<IUploadResult> {

@@ -13,6 +13,8 @@ export const PROTOCOL_VERSION: number = spec.version;
 export const METADATA_KEY: string = spec.metadata_key;
 /** The `role` of the one References cell a notebook has. */
 export const REFERENCES_ROLE: string = spec.references_role;
+/** Tag on the References cell: Jupyter Book 1 and mystmd leave such cells out (they print their own bibliography). */
+export const REMOVE_TAG: string = spec.remove_tag;
 /** The kernel code the "Update References" command runs: the Python entry point, declared once. */
 export const UPDATE_REFERENCES_CODE: string = spec.update_references_code;
 

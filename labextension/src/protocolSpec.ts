@@ -7,5 +7,6 @@ export const spec = {
   where: ['below', 'cursor'],
   metadata_key: 'paper_widgets',
   references_role: 'references',
+  remove_tag: 'remove-cell',
   update_references_code: 'import paper_widgets as _pw\n_pw.update_references()'
 } as const;

@@ -85,7 +85,7 @@ describe('PaperApi', () => {
       snippet: { text: '> s [@k]' },
       bibtex: { text: '@misc{k}' },
       cited: { keys: ['k', 'gone'], papers: [summary] },
-      references: { text: '## References' },
+      references: { text: '## References', bib: 'ch/references.bib' },
       files: { file: '/x/a.bib', added: 2, warnings: ['a.bib, line 3: bad'] },
       config: {
         style: 'myst',
@@ -101,7 +101,10 @@ describe('PaperApi', () => {
     expect(await api.snippet('k', 'q')).toBe('> s [@k]');
     expect(await api.bibtex(['k'])).toBe('@misc{k}');
     expect(await api.cited(cells)).toEqual({ keys: ['k', 'gone'], papers: [summary] });
-    expect(await api.references(cells, 'text')).toBe('## References');
+    expect(await api.references(cells, 'text', 'ch/draft.ipynb')).toEqual({
+      text: '## References',
+      bib: 'ch/references.bib'
+    });
     expect(await api.upload('a.bib', '@misc{}')).toEqual({
       file: '/x/a.bib',
       added: 2,
@@ -113,16 +116,22 @@ describe('PaperApi', () => {
       { key: 'k', query: 'q' },
       { keys: ['k'] },
       { cells },
-      { cells, style: 'text' },
+      { cells, style: 'text', path: 'ch/draft.ipynb' },
       { name: 'a.bib', content: '@misc{}' },
       { style: 'myst' }
     ]);
   });
 
   it('rejects an answer without the expected field', async () => {
-    const { api } = fake({ cite: { txt: 'x' }, search: { results: 'none' }, config: { style: null, csl_style: null } });
+    const { api } = fake({
+      cite: { txt: 'x' },
+      search: { results: 'none' },
+      config: { style: null, csl_style: null },
+      references: { text: '## References' }
+    });
     await expect(api.config()).rejects.toThrow(/no valid "library_paths"/);
     await expect(api.cite(['k'])).rejects.toThrow(/no valid "text"/);
     await expect(api.search('q')).rejects.toThrow(/no valid "results"/);
+    await expect(api.references([], undefined, 'a.ipynb')).rejects.toThrow(/no valid "bib"/);
   });
 });

@@ -21,6 +21,7 @@ __all__ = [
     "METADATA_KEY",
     "PROTOCOL_VERSION",
     "REFERENCES_ROLE",
+    "REMOVE_TAG",
     "UPDATE_REFERENCES_CODE",
     "WHERE",
     "make_request",
@@ -33,6 +34,8 @@ PROTOCOL_VERSION: int = _SPEC["version"]
 METADATA_KEY: str = _SPEC["metadata_key"]
 #: ``role`` (under METADATA_KEY) of the one References cell a notebook has.
 REFERENCES_ROLE: str = _SPEC["references_role"]
+#: Tag on the References cell: Jupyter Book 1 (myst-nb) and mystmd leave such cells out.
+REMOVE_TAG: str = _SPEC["remove_tag"]
 #: The code JupyterLab's "Update paper_widgets References cell" command runs silently in the kernel.
 UPDATE_REFERENCES_CODE: str = _SPEC["update_references_code"]
 ACTIONS: tuple[str, ...] = tuple(_SPEC["actions"])

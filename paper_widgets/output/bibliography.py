@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from paper_widgets.kernel.protocol import METADATA_KEY, REFERENCES_ROLE
+from paper_widgets.kernel.protocol import METADATA_KEY, REFERENCES_ROLE, REMOVE_TAG
 from paper_widgets.output.cite import check_style, markdown_citation, markdown_reference
 from paper_widgets.output.csl import CslStyle, csl_bibliography, with_arxiv_dates
 from paper_widgets.output.export import to_bibtex
@@ -38,6 +38,7 @@ __all__ = [
     "BIB_NAME",
     "REFERENCES_METADATA",
     "REFERENCES_ROLE",
+    "REMOVE_TAG",
     "blank_code",
     "cited_keys",
     "is_references_cell",
@@ -48,8 +49,6 @@ __all__ = [
 
 # Cell metadata marking the generated References cell (the plugin sets it on upsert); that cell is skipped.
 REFERENCES_METADATA: dict[str, dict[str, str]] = {METADATA_KEY: {"role": REFERENCES_ROLE}}
-# Jupyter Book 1 (myst-nb) and mystmd leave cells with this tag out: they print their own bibliography.
-REMOVE_TAG = "remove-cell"
 HEADING = "## References"
 BIB_NAME = "references.bib"
 

@@ -15,7 +15,8 @@ POST     ``/paper-widgets/cite``                     ``keys, style`` → ``text`
 POST     ``/paper-widgets/snippet``                  ``key, query, style`` → ``text``
 POST     ``/paper-widgets/bibtex``                   ``keys`` → ``text``
 POST     ``/paper-widgets/cited``                    ``cells`` → ``keys, papers``
-POST     ``/paper-widgets/references``               ``cells, style`` → ``text, keys``
+POST     ``/paper-widgets/references``               ``cells, style, path, bib_name`` → ``text, keys,
+                                                     bib`` (the .bib written beside ``path``)
 POST     ``/paper-widgets/files``                    ``name, content`` → ``file, added, warnings``
 GET/PUT  ``/paper-widgets/config``                   ``style, csl_style, library_paths``
 =======  ==========================================  ==============================================
@@ -33,6 +34,7 @@ import tornado.web
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 
+from paper_widgets.output.bibliography import BIB_NAME
 from paper_widgets.server.service import LibraryService
 
 __all__ = ["setup_handlers"]
@@ -158,7 +160,16 @@ class ReferencesHandler(_Handler):
     @tornado.web.authenticated
     async def post(self) -> None:
         body = self.body()
-        await self.answer(self.service.references, _cells(body), body.get("style"))
+        path, bib_name = body.get("path"), body.get("bib_name", BIB_NAME)
+        if path is not None and not isinstance(path, str):
+            raise tornado.web.HTTPError(400, reason="path must be text")
+        if not isinstance(bib_name, str):
+            raise tornado.web.HTTPError(400, reason="bib_name must be text")
+        # The notebook's folder is found under the root the server serves files from, and nowhere else.
+        root = self.settings["server_root_dir"]
+        await self.answer(
+            self.service.references, _cells(body), body.get("style"), root=root, path=path, bib_name=bib_name
+        )
 
 
 class FilesHandler(_Handler):

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pandas as pd
@@ -30,12 +30,12 @@ from paper_widgets.library import (
     set_default_style,
     user_library,
 )
-from paper_widgets.output.bibliography import cited_keys, references
+from paper_widgets.output.bibliography import BIB_NAME, cited_keys, references, write_bibliography
 from paper_widgets.search.engine import match_spans
 from paper_widgets.store import open_store
 from paper_widgets.vocabulary import SORTS, STATUSES, STYLES
 
-__all__ = ["UPLOAD_FOLDER", "LibraryService", "ServerConfig"]
+__all__ = ["UPLOAD_FOLDER", "LibraryService", "ServerConfig", "bibliography_path"]
 
 # Files added from the sidebar are kept here, in the store's directory, and join the user's library.
 UPLOAD_FOLDER = "library-files"
@@ -102,6 +102,33 @@ def _file_stamps(paths: Iterable[str]) -> tuple[tuple[str, int, int], ...]:
             continue
         stamps.append((str(path), stat.st_mtime_ns, stat.st_size))
     return tuple(stamps)
+
+
+def bibliography_path(root: str | os.PathLike[str], notebook: str, bib_name: str = BIB_NAME) -> Path:
+    """Where the .bib of the notebook at ``notebook`` goes: ``bib_name`` in the notebook's folder.
+
+    ``notebook`` is a Jupyter contents path ("/"-separated, relative to the server's ``root``), as
+    JupyterLab names the notebook.  The browser chooses it, so anything that could leave ``root``
+    (absolute paths, "..", a symlink pointing out, a ``bib_name`` that is not a plain name) is a
+    ValueError, which the handler answers with 400; so is a folder that does not exist.
+    """
+    if not isinstance(notebook, str) or not notebook.strip("/"):
+        raise ValueError("path must name the notebook, relative to the server's root")
+    relative = PurePosixPath(notebook)
+    if relative.is_absolute() or ".." in relative.parts:
+        raise ValueError(f"path must stay inside the server's root: {notebook!r}")
+    if not isinstance(bib_name, str) or PurePosixPath(bib_name).name != bib_name or "\\" in bib_name:
+        raise ValueError(f"bib_name must be a plain file name: {bib_name!r}")
+    if bib_name in (".", "..") or not bib_name.endswith(".bib"):
+        raise ValueError(f"bib_name must be a .bib file name: {bib_name!r}")
+    top = Path(root).resolve()
+    # Resolved, so a symlinked folder or .bib leading out of the root is caught too.
+    target = (top.joinpath(*relative.parts[:-1]) / bib_name).resolve()
+    if not target.is_relative_to(top):
+        raise ValueError(f"path must stay inside the server's root: {notebook!r}")
+    if not target.parent.is_dir():
+        raise ValueError(f"the notebook's folder does not exist: {notebook!r}")
+    return target
 
 
 class LibraryService:
@@ -196,11 +223,36 @@ class LibraryService:
     def bibtex(self, keys: list[str]) -> dict[str, str]:
         return {"text": self.library().to_bibtex(keys)}
 
-    def references(self, cells: list[Mapping[str, Any]], style: str | None = None) -> dict[str, Any]:
-        """The References cell text for a notebook's ``cells`` (the Python side defines the cell's format)."""
+    def references(
+        self,
+        cells: list[Mapping[str, Any]],
+        style: str | None = None,
+        *,
+        root: str | os.PathLike[str] | None = None,
+        path: str | None = None,
+        bib_name: str = BIB_NAME,
+    ) -> dict[str, Any]:
+        """The References cell text for a notebook's ``cells`` (the Python side defines the cell's format).
+
+        With the notebook's contents ``path`` under the server's ``root``, ``bib_name`` is written in
+        the notebook's folder with exactly the cited entries, as the kernel path writes it, so
+        publishing tools find it beside the notebook; ``bib`` in the answer is its path relative to
+        ``root`` ("/"-separated, as ``path``), None when no ``path`` was given.
+        """
         notebook = {"cells": cells}
-        text = references(notebook, self.library(), self._style(style) or "text")
-        return {"text": text, "keys": cited_keys(notebook)}
+        target = None
+        if path is not None:
+            if root is None:
+                raise ValueError("a notebook path needs the server's root to be resolved against")
+            # Checked before anything is formatted, so a refused path writes nothing.
+            target = bibliography_path(root, path, bib_name)
+        library = self.library()
+        text = references(notebook, library, self._style(style) or "text", csl=library.csl_style)
+        bib = None
+        if target is not None and root is not None:
+            write_bibliography(notebook, library, target)
+            bib = target.relative_to(Path(root).resolve()).as_posix()
+        return {"text": text, "keys": cited_keys(notebook), "bib": bib}
 
     # -- writing -----------------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ the Python API opened on the same store (``PAPER_WIDGETS_HOME`` of the test's Ju
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import nbformat
@@ -177,14 +178,24 @@ def test_sidebar_cites_and_saves_a_note_the_kernel_side_reads(page: Page, lab: L
     assert kernel_side.status("AgentWorkflowMemory") == "reading"
 
 
+def _bib_keys(path: Path) -> list[str]:
+    return re.findall(r"^@\w+\{([^,\s]+),", path.read_text(), flags=re.MULTILINE)
+
+
 def test_references_cell_appears_and_follows_new_citations(page: Page, lab: Lab) -> None:
-    name = "refs.ipynb"
+    # In a subfolder, so the .bib must follow the notebook's path rather than land in the server's root.
+    (lab.root / "chapters").mkdir(exist_ok=True)
+    name = "chapters/refs.ipynb"
+    bib = lab.root / "chapters" / "references.bib"
     open_without_kernel(page, lab, name, "Gradients conflict [@GradientSurgeryMultitask].", "More text")
     page.evaluate("window.jupyterapp.commands.execute('paper-widgets:update-references')")
     page.wait_for_function("() => window.jupyterapp.shell.currentWidget.content.model.sharedModel.cells.length === 3")
     lib = pw.load_default(store=_home(lab))
     model = cells(page, name)
     assert model[2]["metadata"]["paper_widgets"] == {"role": "references"}
+    assert model[2]["metadata"]["tags"] == ["remove-cell"]  # Jupyter Book 1 and mystmd leave it out
+    assert _bib_keys(bib) == ["GradientSurgeryMultitask"]  # written by the server before the cell was
+    assert not (lab.root / "references.bib").exists()
     assert model[2]["source"] == pw.references(
         {"cells": model[:2]}, lib, "text"
     )  # no style chosen anywhere: the References list is plain text
@@ -207,6 +218,8 @@ def test_references_cell_appears_and_follows_new_citations(page: Page, lab: Lab)
     assert model[2]["source"] == pw.references(
         {"cells": model[:2]}, lib, "text"
     )  # no style chosen anywhere: the References list is plain text
+    assert model[2]["metadata"]["tags"] == ["remove-cell"]  # kept on refresh, not added twice
+    assert _bib_keys(bib) == ["GradientSurgeryMultitask", "AgentWorkflowMemory"]  # refreshed with the cell
 
 
 HOSTILE_DUMP = (

@@ -92,13 +92,16 @@ def test_references_twice_keeps_exactly_one_references_cell(page: Page, lab: Lab
     expect(feedback).to_contain_text("Done: Added the references cell")
     page.locator(".paper-widgets .pw-references").click()
     expect(feedback).to_contain_text("Done: Updated the references cell")
-    # and the palette command, which asks the server extension (no kernel needed)
+    # Upserted through the kernel bridge: tagged so Jupyter Book 1 and mystmd leave it out.
+    assert cells(page, "refs.ipynb")[-1]["metadata"]["tags"] == ["remove-cell"]
+    # and the palette command, which asks the server extension (no kernel involved)
     page.evaluate("window.jupyterapp.commands.execute('paper-widgets:update-references')")
     page.wait_for_timeout(1500)
     model = cells(page, "refs.ipynb")
     refs = [c for c in model if c["metadata"].get("paper_widgets", {}).get("role") == "references"]
     assert len(refs) == 1 and model[-1] is refs[0]
     assert refs[0]["source"].startswith("## References\n") and "\n- SAFE: Multitask Failure Detection" in refs[0]["source"]
+    assert refs[0]["metadata"]["tags"] == ["remove-cell"]
     rendered = page.locator(".jp-MarkdownCell .jp-RenderedMarkdown", has_text="References")
     expect(rendered).to_contain_text("SAFE: Multitask Failure Detection for Vision-Language-Action Models")
 

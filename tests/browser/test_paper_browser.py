@@ -100,7 +100,9 @@ def test_references_twice_keeps_exactly_one_references_cell(page: Page, lab: Lab
     model = cells(page, "refs.ipynb")
     refs = [c for c in model if c["metadata"].get("paper_widgets", {}).get("role") == "references"]
     assert len(refs) == 1 and model[-1] is refs[0]
-    assert refs[0]["source"].startswith("## References\n") and "\n- SAFE: Multitask Failure Detection" in refs[0]["source"]
+    assert (
+        refs[0]["source"].startswith("## References\n") and "\n- SAFE: Multitask Failure Detection" in refs[0]["source"]
+    )
     assert refs[0]["metadata"]["tags"] == ["remove-cell"]
     rendered = page.locator(".jp-MarkdownCell .jp-RenderedMarkdown", has_text="References")
     expect(rendered).to_contain_text("SAFE: Multitask Failure Detection for Vision-Language-Action Models")

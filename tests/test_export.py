@@ -159,3 +159,12 @@ def test_library_exports_delegate_and_name_close_keys():
     assert [item["id"] for item in lib.to_csl_json([key])] == [key]
     with pytest.raises(KeyError, match=f"did you mean '{key}'"):
         lib.to_bibtex([key[:-1]])
+
+
+def test_and_others_is_kept_as_et_al_in_csl_citations_and_the_bib() -> None:
+    bib = "@article{smith2020x, author={Smith, John and Doe, Jane and others}, title={A Study}, year={2020}}"
+    lib = paper_widgets.Library.from_text(bib)
+    (item,) = lib.to_csl_json()
+    assert item["author"][-1] == {"literal": "others"}, "more authors than listed"
+    assert lib.cite("smith2020x", "text") == "(Smith et al., 2020)", "not cited as if Smith and Doe were all"
+    assert "Smith, John and Doe, Jane and others" in lib.to_bibtex()

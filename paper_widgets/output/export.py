@@ -182,6 +182,9 @@ def _csl_names(field: str) -> list[dict[str, str]]:
     names = []
     for name in split_multiple_persons_names(field):
         if name.strip().lower() == "others":
+            # BibTeX's "and others": more authors than listed. Kept as a name so CSL styles say "et al."
+            # where they abbreviate, instead of citing the listed authors as if they were all.
+            names.append({"literal": "others"})
             continue
         try:
             parts = parse_single_name_into_parts(name, strict=False)

@@ -10,8 +10,6 @@ import http.cookiejar
 import json
 import os
 import re
-import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from jupyter_app import start_jupyter
 
 import paper_widgets as pw
 from paper_widgets.output.bibliography import write_bibliography
@@ -50,12 +49,6 @@ class Server:
             return error.code, text
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     base = tmp_path_factory.mktemp("server")
@@ -72,44 +65,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "PAPER_WIDGETS_HOME": str(home),
         "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")]),
     }
-    port, token = _free_port(), secrets.token_hex(16)
-    log = base / "server.log"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "jupyter",
-            "server",
-            "--no-browser",
-            "--allow-root",
-            "--ServerApp.ip=127.0.0.1",
-            f"--ServerApp.port={port}",
-            "--ServerApp.port_retries=0",
-            f"--IdentityProvider.token={token}",
-            f"--ServerApp.root_dir={root}",
-        ],
-        env=env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"jupyter server did not start:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2):
-                break
-        except OSError:
-            time.sleep(0.3)
-    yield Server(url, token, home, root)
-    process.terminate()
     try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    assert "paper_widgets: serving the library" in log.read_text()
+        running = start_jupyter("server", root, env, base / "server.log")
+    except RuntimeError as error:
+        pytest.fail(str(error))
+    yield Server(running.url, running.token, home, root)
+    running.stop()
+    assert "paper_widgets: serving the library" in running.log.read_text()
 
 
 @pytest.fixture

@@ -9,18 +9,13 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import nbformat
+from jupyter_app import Running, start_jupyter
 from playwright.sync_api import Page
 
 CHROMIUM_ARGS = [
@@ -49,12 +44,6 @@ def chromium_path() -> str:
     return path
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass
 class Lab:
     """A running JupyterLab server."""
@@ -62,8 +51,11 @@ class Lab:
     url: str
     token: str
     root: Path
-    process: subprocess.Popen[bytes]
-    log: Path
+    running: Running
+
+    @property
+    def log(self) -> Path:
+        return self.running.log
 
     def notebook_url(self, name: str) -> str:
         return f"{self.url}/lab/tree/{name}?token={self.token}&reset"
@@ -84,11 +76,7 @@ class Lab:
         return nbformat.read(self.root / name, as_version=4)
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        self.running.stop()
 
 
 def start_lab(base: Path, *, disabled: tuple[str, ...] = ()) -> Lab:
@@ -113,41 +101,15 @@ def start_lab(base: Path, *, disabled: tuple[str, ...] = ()) -> Lab:
         "JUPYTERLAB_WORKSPACES_DIR": str(dirs["workspaces"]),
         "PAPER_WIDGETS_HOME": str(home),
     }
-    port, token = _free_port(), secrets.token_hex(16)
-    log = base / "jupyterlab.log"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "jupyter",
-            "lab",
-            "--no-browser",
-            "--allow-root",
-            "--ServerApp.ip=127.0.0.1",
-            f"--ServerApp.port={port}",
-            "--ServerApp.port_retries=0",
-            f"--IdentityProvider.token={token}",
-            f"--ServerApp.root_dir={root}",
-            "--LabApp.expose_app_in_browser=True",
-            "--ServerApp.open_browser=False",
-        ],
-        env=env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
+    running = start_jupyter(
+        "lab",
+        root,
+        env,
+        base / "jupyterlab.log",
+        "--LabApp.expose_app_in_browser=True",
+        "--ServerApp.open_browser=False",
     )
-    lab = Lab(url=f"http://127.0.0.1:{port}", token=token, root=root, process=process, log=log)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"JupyterLab exited early:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{lab.url}/api/status?token={token}", timeout=2) as response:
-                if response.status == 200:
-                    return lab
-        except OSError:
-            time.sleep(0.3)
-    lab.stop()
-    raise RuntimeError(f"JupyterLab did not start in 60 s:\n{log.read_text()[-3000:]}")
+    return Lab(url=running.url, token=running.token, root=root, running=running)
 
 
 # -- driving the page -------------------------------------------------------------------------------

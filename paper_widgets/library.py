@@ -15,7 +15,7 @@ import html
 import os
 import sys
 import warnings as _warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
@@ -34,7 +34,7 @@ from paper_widgets.data.readers.sources import (
     read_path,
     read_text,
 )
-from paper_widgets.data.records import DumpError, LoadWarning, PaperWidgetsWarning, records_frame
+from paper_widgets.data.records import DumpError, LoadWarning, PaperRecord, PaperWidgetsWarning, records_frame
 from paper_widgets.data.text import valid_unicode
 from paper_widgets.output.cite import check_style, cite, markdown_citation, snippet, unknown_key
 from paper_widgets.output.csl import load_csl_style
@@ -117,6 +117,12 @@ def _problems(plain: list[list[object]]) -> list[LoadWarning]:
     ]
 
 
+def _combined(digests: list[str | None]) -> str | None:
+    """One hash of ``digests``, or None when one of them is unknown (then nothing is cached)."""
+    known = [digest for digest in digests if digest is not None]
+    return content_hash(*known) if len(known) == len(digests) else None
+
+
 def _index_from(arrays: dict[str, np.ndarray] | None) -> SearchIndex | None:
     """The cached search index, or None when there is none or the arrays are not one (a miss)."""
     try:
@@ -183,7 +189,7 @@ class Library:
                 f"the citation style {saved!r} saved in the store {self.store.path} is unknown "
                 f"(using {DEFAULT_STYLE!r}); choose one with paper_widgets.set_default_style",
                 PaperWidgetsWarning,
-                stacklevel=3,
+                stacklevel=_caller_stacklevel(),
             )
             return DEFAULT_STYLE
         return str(saved)
@@ -260,8 +266,7 @@ class Library:
                 except (OSError, DumpError):
                     digests.append(None)  # read_path below reports it
         library_name = "library:" + content_hash(*(os.path.realpath(path) for path, _ in files))
-        known_digests = [digest for digest in digests if digest is not None]
-        library_hash = content_hash(*known_digests) if len(known_digests) == len(digests) else None
+        library_hash = _combined(digests)
         first_problem = len(problems)
         if library_hash is not None and (cached := store.cache_get_frame(library_name, library_hash)) is not None:
             papers, found = cached
@@ -271,49 +276,48 @@ class Library:
             problems.extend(_problems(found))
             _emit(problems)
             return cls(papers, problems, store)._showing_progress(progress)
+        several = len(files) > 1  # one file: the library entry covers it, no record cache of its own
+
+        def records(
+            name: str, digest: str | None, read: Callable[[list[LoadWarning]], list[PaperRecord]]
+        ) -> pd.DataFrame:
+            """The records cached under ``name`` for ``digest``, else ``read`` (then cached); problems join ``problems``."""
+            if digest is not None and (cached := store.cache_get_frame(name, digest)) is not None:
+                frame, found = cached
+                problems.extend(_problems(found))
+                return frame
+            found_now: list[LoadWarning] = []
+            try:
+                frame = records_frame(read(found_now))
+            finally:
+                problems.extend(found_now)  # also when reading failed: they come before its DumpError
+            if digest is not None and several:
+                store.cache_put_frame(name, digest, frame, _plain(found_now))
+            return frame
+
         frames = []
         sizes = [_size(path) for path, _ in files]
         bar = _progress_bar(sum(sizes), "Reading papers", "B", progress)
         with bar, store.cache_batch():  # one store transaction for every file, not one fsync per file
             # BibTeX files are one database (macros and crossrefs across files): read and cached together.
-            bibtex = [i for i, (path, _) in enumerate(files) if is_bibtex(path)] if len(files) > 1 else []
+            bibtex = [i for i, (path, _) in enumerate(files) if is_bibtex(path)] if several else []
             if len(bibtex) > 1:
                 bib_files = [files[i] for i in bibtex]
                 bib_digests = [digests[i] for i in bibtex]
                 group_name = "records:bibtex:" + content_hash(*(os.path.realpath(p) for p, _ in bib_files))
-                group_hash = None if None in bib_digests else content_hash(*map(str, bib_digests))
-                if group_hash is not None and (cached := store.cache_get_frame(group_name, group_hash)) is not None:
-                    frame, found = cached
-                    problems.extend(_problems(found))
-                else:
-                    group_problems: list[LoadWarning] = []
-                    frame = records_frame(read_bibtex_paths(bib_files, group_problems))
-                    problems.extend(group_problems)
-                    if group_hash is not None:
-                        store.cache_put_frame(group_name, group_hash, frame, _plain(group_problems))
-                frames.append(frame)
+                read_group = functools.partial(read_bibtex_paths, bib_files)
+                frames.append(records(group_name, _combined(bib_digests), read_group))
                 grouped = set(bibtex)
                 bar.update(sum(sizes[i] for i in grouped))
                 sizes = [s for i, s in enumerate(sizes) if i not in grouped]
                 files = [f for i, f in enumerate(files) if i not in grouped]
                 digests = [d for i, d in enumerate(digests) if i not in grouped]
             for (path, name), digest, size in zip(files, digests, sizes, strict=True):
-                file_name = f"records:{os.path.realpath(path)}"
-                if digest is not None and (cached := store.cache_get_frame(file_name, digest)) is not None:
-                    frame, found = cached
-                    problems.extend(_problems(found))
-                else:
-                    file_problems: list[LoadWarning] = []
-                    try:
-                        frame = records_frame(read_path(path, file_problems, source=name))
-                    except DumpError as exc:
-                        problems.extend([*file_problems, exc.as_warning()])
-                        bar.update(size)
-                        continue
-                    problems.extend(file_problems)
-                    if digest is not None and len(files) > 1:  # one file: the library entry covers it
-                        store.cache_put_frame(file_name, digest, frame, _plain(file_problems))
-                frames.append(frame)
+                read_file = functools.partial(read_path, path, source=name)
+                try:
+                    frames.append(records(f"records:{os.path.realpath(path)}", digest, read_file))
+                except DumpError as exc:
+                    problems.append(exc.as_warning())
                 bar.update(size)
         records = pd.concat(frames, ignore_index=True) if frames else records_frame([])
         library = cls._build(records, problems, store)

@@ -25,7 +25,8 @@ import pandas as pd
 from paper_widgets import __version__
 from paper_widgets.data.readers.sources import detect_format, expand_paths
 from paper_widgets.data.records import LoadWarning, PaperWidgetsWarning, summarised
-from paper_widgets.library import Library, forget_paths, load, remember_paths, user_library
+from paper_widgets.library import Library, forget_paths, load, load_default, remember_paths, user_library
+from paper_widgets.output.bibliography import references, update_notebook
 from paper_widgets.output.files import write_text_atomic
 from paper_widgets.store import StoreError, is_postgres_url
 from paper_widgets.vocabulary import STYLES
@@ -148,9 +149,6 @@ def _csl(args: argparse.Namespace) -> int:
 
 
 def _refs(args: argparse.Namespace) -> int:
-    from paper_widgets.library import load_default
-    from paper_widgets.output.bibliography import references, update_notebook
-
     lib = _load(args.dumps) if args.dumps else load_default()
     csl = args.csl or lib.csl_style
     try:

@@ -55,7 +55,8 @@ def team_db(postgres_cluster: Cluster) -> Callable[[str], str]:
 def harness(monkeypatch: pytest.MonkeyPatch) -> Harness:
     """The kernel's bridge replaced by one on a recording fake comm and a fake IPython shell (a cell run)."""
     h = Harness()
-    monkeypatch.setattr(_bridge, "_default", h.bridge)
+    monkeypatch.setattr(_bridge, "current_shell", lambda: h.shell)
+    setattr(h.shell, _bridge._SHELL_ATTRIBUTE, h.bridge)
     return h
 
 

@@ -173,14 +173,15 @@ def test_upsert_and_read_requests(harness: Harness) -> None:
 
 def test_default_bridge_says_hello_first_in_a_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
     h = Harness()
-    monkeypatch.setattr(_bridge, "_default", None)
+    monkeypatch.setattr(_bridge, "current_shell", lambda: h.shell)  # a kernel's shell with no bridge yet
     monkeypatch.setattr(_bridge, "Bridge", lambda: h.bridge)
     _bridge.insert("x")
-    assert [c.request["action"] for c in h.comms] == ["hello", "insert"]
+    _bridge.insert("y")
+    assert [c.request["action"] for c in h.comms] == ["hello", "insert", "insert"], "one bridge per kernel: hello once"
 
 
 def test_no_kernel_means_no_hello(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_bridge, "_default", None)
+    monkeypatch.setattr(_bridge, "current_shell", lambda: None)
     assert _bridge.get_bridge().receiver is None  # plain Python: no shell, nothing sent, nothing raised
 
 

@@ -20,7 +20,7 @@ from typing import Any, Literal, Protocol
 
 from paper_widgets.kernel.protocol import COMM_TARGET, PROTOCOL_VERSION, make_request
 
-__all__ = ["Bridge", "Delivery", "get_bridge", "insert", "read_cells", "upsert_cell"]
+__all__ = ["Bridge", "Delivery", "current_shell", "get_bridge", "insert", "read_cells", "upsert_cell"]
 
 Status = Literal["pending", "ok", "failed", "no_receiver"]
 Callback = Callable[["Delivery"], None]
@@ -160,13 +160,7 @@ class Bridge:
 
     @property
     def shell(self) -> Any:
-        if self._shell is None:
-            try:
-                from IPython import get_ipython
-            except ImportError:  # pragma: no cover - IPython comes with ipykernel
-                return None
-            return get_ipython()
-        return self._shell
+        return current_shell() if self._shell is None else self._shell
 
     # -- answers ---------------------------------------------------------------------------------
     def _on_reply(self, delivery: Delivery, msg: object) -> None:
@@ -239,17 +233,35 @@ class Bridge:
         return delivery
 
 
-_default: Bridge | None = None
+_SHELL_ATTRIBUTE = "paper_widgets_bridge"
+
+
+def current_shell() -> Any:
+    """This process's IPython shell, or None outside IPython."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with ipykernel
+        return None
+    return get_ipython()
 
 
 def get_bridge() -> Bridge:
-    """The kernel's bridge; the first call also says hello so the plugin's presence is known early."""
-    global _default
-    if _default is None:
-        _default = Bridge()
-        if _default.shell is not None and getattr(_default.shell, "kernel", None) is not None:
-            _default.send("hello")
-    return _default
+    """The kernel's bridge, kept on its IPython shell (it belongs to the kernel, not to this module).
+
+    The first call in a kernel also says hello, so the plugin's presence is known early.  Outside
+    IPython there is no notebook to reach: each call gets a fresh bridge that falls back to printing.
+    """
+    shell = current_shell()
+    if shell is None:
+        return Bridge()
+    kept: Bridge | None = getattr(shell, _SHELL_ATTRIBUTE, None)
+    if kept is not None:
+        return kept
+    bridge = Bridge()
+    setattr(shell, _SHELL_ATTRIBUTE, bridge)
+    if getattr(shell, "kernel", None) is not None:
+        bridge.send("hello")
+    return bridge
 
 
 def insert(

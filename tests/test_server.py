@@ -141,7 +141,7 @@ def test_a_cookie_session_must_send_the_xsrf_token_to_write(server: Server) -> N
         opener.open(forged, timeout=30)
     assert refused.value.code == 403
     honest = urllib.request.Request(
-        f"{server.url}/paper-widgets/cite", data=body, method="POST", headers={"X-XSRFToken": xsrf}
+        f"{server.url}/paper-widgets/cite", data=body, method="POST", headers={"X-XSRFToken": str(xsrf)}
     )
     with opener.open(honest, timeout=30) as response:
         assert json.loads(response.read())["text"]

@@ -10,6 +10,7 @@ import { URLExt } from '@jupyterlab/coreutils';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { TranslationBundle } from '@jupyterlab/translation';
 
+import { LibraryLoading, loadingIn } from './loading';
 import { MarkdownCursorMemory, applyRequest, insertFromLab } from './notebookEdits';
 import { cellSources, hasReferencesCell } from './notebookCells';
 import { PaperApi, Send } from './paperApi';
@@ -34,13 +35,17 @@ export const DEFAULT_SETTINGS: IPaperSettings = {
   autoUpdateReferences: true
 };
 
-/** `Send` over the Jupyter server connection: its base URL, token and XSRF header. */
+/** `Send` over the Jupyter server connection: its base URL, token and XSRF header; a 503 "loading" is a `LibraryLoading`. */
 export function serverSend(settings: ServerConnection.ISettings = ServerConnection.makeSettings()): Send {
   return async (route, init) => {
     const url = URLExt.join(settings.baseUrl, 'paper-widgets') + '/' + route;
     const response = await ServerConnection.makeRequest(url, init, settings);
     const text = await response.text();
     if (!response.ok) {
+      const loading = loadingIn(response.status, text);
+      if (loading !== null) {
+        throw new LibraryLoading(loading);
+      }
       throw new Error(`${response.status} ${response.statusText}: ${text}`);
     }
     return text ? JSON.parse(text) : null;

@@ -10,7 +10,6 @@ import contextlib
 import http.cookiejar
 import json
 import os
-import random
 import re
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from typing import Any
 
 import pytest
 from jupyter_app import start_jupyter
+from many_dumps import write_days
 
 import paper_widgets as pw
 from paper_widgets.library import remember_paths
@@ -362,60 +362,13 @@ def test_the_server_reloads_when_the_user_s_library_changes(server: Server, tmp_
     assert server.call("GET", "search?q=quokka")[1]["results"][0]["title"].endswith("revised")
 
 
-_WORDS = [
-    "adaptive",
-    "sparse",
-    "attention",
-    "gradient",
-    "robust",
-    "policy",
-    "transformer",
-    "diffusion",
-    "memory",
-    "retrieval",
-    "agent",
-    "reward",
-    "graph",
-    "neural",
-    "kernel",
-    "bayesian",
-    "contrastive",
-    "token",
-    "vision",
-    "language",
-    "planning",
-    "latent",
-    "flow",
-    "ensemble",
-    "curriculum",
-]
-
-
-def _write_days(folder: Path, days: int, per_day: int) -> int:
-    """``days`` Daily Papers dumps (title/abstract line pairs) of ``per_day`` distinct papers each.
-
-    A file's first papers are the same whatever ``per_day``: writing more adds papers, keys stay.
-    """
-    folder.mkdir(exist_ok=True)
-    for day in range(days):
-        rng = random.Random(day)
-        lines = []
-        for i in range(per_day):
-            lines.append(f"Study {day}-{i} of " + " ".join(rng.choice(_WORDS).capitalize() for _ in range(5)))
-            lines.append(
-                " ".join(f"{rng.choice(_WORDS).capitalize()} {' '.join(rng.choices(_WORDS, k=12))}." for _ in range(4))
-            )
-        (folder / f"day_{day:04d}.txt").write_text("\n".join(lines) + "\n")
-    return days * per_day
-
-
 def test_a_long_load_shows_its_progress_and_requests_answer_loading_meanwhile(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     # Slow honestly: 200 files of 40 papers take seconds to read and index on this machine.
     base = tmp_path_factory.mktemp("big")
     dumps, home = base / "dumps", base / "home"
-    papers = _write_days(dumps, 200, 40)
+    papers = write_days(dumps, 200, 40)
     remember_paths([dumps], store=home)
     with _serve(base) as server:  # the server starts loading as it starts
         status, answer, headers = server.exchange("GET", "search?q=adaptive%20gradient")
@@ -448,7 +401,7 @@ def test_a_long_load_shows_its_progress_and_requests_answer_loading_meanwhile(
 
         # Every file changes (one more paper each): a reload as long as the first load.
         time.sleep(0.01)
-        _write_days(dumps, 200, 41)
+        write_days(dumps, 200, 41)
         status, answer, _ = server.exchange("GET", "search?q=adaptive")
         assert status == 503 and json.loads(answer)["papers"] == papers, answer  # the library served so far
         # A note written meanwhile is saved at once, through the library served so far.

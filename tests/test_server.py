@@ -29,6 +29,7 @@ from many_dumps import write_days
 import paper_widgets as pw
 from paper_widgets.library import remember_paths
 from paper_widgets.output.bibliography import write_bibliography
+from paper_widgets.server.service import LibraryNotReady, LibraryService, LoadStatus
 
 
 @dataclass
@@ -412,3 +413,27 @@ def test_a_long_load_shows_its_progress_and_requests_answer_loading_meanwhile(
         status, found = server.call("GET", "search?q=study%20199-40", wait=False)
         assert status == 200 and found["results"][0]["title"].startswith("Study 199-40 of")
         assert server.call("GET", f"papers/{key}", wait=False)[1]["note"] == "Written during a reload."
+
+
+def test_a_failed_load_says_why_and_the_next_request_tries_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Running out of memory at a million papers cannot be staged here: the load is made to raise it.
+    def out_of_memory(**_: Any) -> pw.Library:
+        raise MemoryError("cannot allocate 3 GB")
+
+    service = LibraryService(store=tmp_path / "home")
+    with monkeypatch.context() as patched:
+        patched.setattr("paper_widgets.server.service.load_default", out_of_memory)
+        service.start_loading()
+        while (status := service.status()).state == "loading":
+            time.sleep(0.02)
+    assert (status.state, status.error, status.papers) == ("failed", "MemoryError: cannot allocate 3 GB", None)
+    assert service.status().as_json()["error"] == "MemoryError: cannot allocate 3 GB"  # what the route answers
+    while True:  # the next call loads again, now successfully
+        with contextlib.suppress(LibraryNotReady):
+            library = service.library()
+            break
+        time.sleep(0.05)
+    assert service.status() == LoadStatus("ready", papers=len(library))
+    assert "GradientSurgeryMultitask" in library

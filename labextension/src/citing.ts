@@ -10,7 +10,7 @@ import { URLExt } from '@jupyterlab/coreutils';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { TranslationBundle } from '@jupyterlab/translation';
 
-import { LibraryLoading, loadingIn } from './loading';
+import { LibraryLoading, loadingIn, progressView } from './loading';
 import { MarkdownCursorMemory, applyRequest, insertFromLab } from './notebookEdits';
 import { cellSources, hasReferencesCell } from './notebookCells';
 import { PaperApi, Send } from './paperApi';
@@ -162,6 +162,11 @@ export class Citing {
     try {
       await action(panel);
     } catch (error) {
+      if (error instanceof LibraryLoading) {
+        const { label } = progressView(error.status, this._trans);
+        Notification.info(this._trans.__('%1 Try again in a moment.', label), { autoClose: 5000 });
+        return;
+      }
       Notification.error(this._trans.__('paper_widgets: %1', String(error)), { autoClose: 8000 });
     }
   }

@@ -1,4 +1,4 @@
-"""The Papers sidebar while the server reloads a large library: a progress bar, then the results.
+"""The Papers sidebar and the picker while the server reloads a large library: progress, then results.
 
 JupyterLab serves this checkout's built plugin when there is one (``jlpm build:prod`` writes it to
 ``paper_widgets/labextension``), else the installed one, as a wheel install would.
@@ -7,6 +7,7 @@ JupyterLab serves this checkout's built plugin when there is one (``jlpm build:p
 from __future__ import annotations
 
 import json
+import re
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from playwright.sync_api import Browser, Page, expect
 from paper_widgets.library import remember_paths
 
 from .lab import Lab, start_lab
+from .test_cite_while_writing import edit_markdown_cell, open_without_kernel
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILT = ROOT / "paper_widgets" / "labextension"
@@ -115,3 +117,32 @@ def test_the_sidebar_shows_the_reload_s_progress_then_the_results(page: Page, bi
     expect(first).to_contain_text(newest, timeout=60_000)
     assert _status(big_lab)["papers"] == DAYS * (PER_DAY + 1)
     expect(bar).to_be_hidden()
+
+
+def test_the_picker_says_how_far_the_reload_is_then_lists(page: Page, big_lab: Lab, tmp_path: Path) -> None:
+    open_without_kernel(page, big_lab, "draft.ipynb", "Sparse attention helps, as shown by ")
+    assert _wait_ready(big_lab)["papers"] == DAYS * PER_DAY
+    time.sleep(0.01)
+    write_days(tmp_path / "dumps", DAYS, PER_DAY + 1)  # every file changes: the server reloads them all
+
+    edit_markdown_cell(page, 0)
+    page.keyboard.press("Alt+c")
+    picker = page.locator(".jp-PaperWidgets-picker")
+    expect(picker).to_be_visible()
+    status = picker.locator(".jp-PaperWidgets-pickerStatus")
+    expect(status).to_contain_text("Loading library…")
+    seen = []
+    while "Loading" in (text := status.text_content() or ""):
+        seen.append(text)
+        time.sleep(0.05)
+    loading = [text for text in seen if text != "Loading…"]  # "Loading…": the picker's own first words
+    assert loading and all(re.fullmatch(r"Loading library…( \d{1,3} %)?", text) for text in loading), seen
+    assert any(text.endswith("%") for text in loading), seen
+
+    # Then it lists (recent papers, nothing typed yet), and finds a paper only the reloaded library has.
+    expect(picker.locator(".jp-PaperWidgets-result").first).to_be_visible()
+    newest = f"Study {DAYS - 1}-{PER_DAY} of"
+    picker.locator("input").press_sequentially(newest, delay=10)
+    expect(picker.locator(".jp-PaperWidgets-result .jp-PaperWidgets-resultTitle").first).to_contain_text(newest)
+    page.keyboard.press("Escape")
+    expect(picker).to_be_hidden()

@@ -253,9 +253,10 @@ class Library:
         return cls._build(records_frame(records), problems, open_store(store))
 
     @classmethod
-    def from_frame(cls, df: pd.DataFrame, *, store: StoreLike = None) -> Library:
-        """A library from any frame with at least ``title`` and ``abstract`` (other columns optional)."""
-        return cls._build(normalise_frame(df), [], open_store(store))
+    def from_frame(cls, df: pd.DataFrame, *, store: StoreLike = None, progress: Progress = None) -> Library:
+        """A library from any frame with at least ``title`` and ``abstract`` (other columns optional);
+        ``progress`` (for building its search index) as for :func:`load`."""
+        return cls._build(normalise_frame(df), [], open_store(store))._showing_progress(progress)
 
     @classmethod
     def from_files(

@@ -437,3 +437,21 @@ def test_a_failed_load_says_why_and_the_next_request_tries_again(
         time.sleep(0.05)
     assert service.status() == LoadStatus("ready", papers=len(library))
     assert "GradientSurgeryMultitask" in library
+
+
+def test_configured_library_paths_load_with_progress_and_searches_leave_the_status_alone(tmp_path: Path) -> None:
+    papers = write_days(tmp_path / "dumps", 100, 40)
+    service = LibraryService(store=tmp_path / "home")
+    service.configure(library_paths=[str(tmp_path / "dumps")])  # JupyterLab's setting, not the user's library
+    service.start_loading()
+    seen = []
+    while (status := service.status()).state == "loading":
+        seen.append(status)
+        time.sleep(0.005)
+    library = service.library()
+    assert status == LoadStatus("ready", papers=len(library)) and len(library) > papers  # the samples and the days
+    size = sum(path.stat().st_size for path in (tmp_path / "dumps").iterdir())
+    assert any(s.phase == "Reading papers" and s.total == size for s in seen), "the configured files' bytes"
+    assert any(s.phase == "Indexing papers" and s.total == 2 * len(library) for s in seen), "the merged library"
+    assert service.search("adaptive gradient")["results"]
+    assert service.status() == status, "work after the load is not shown as a load"

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -78,7 +78,7 @@ class LoadStatus:
     library being served has (None before the first load).
     """
 
-    state: str
+    state: Literal["idle", "loading", "ready", "failed"]
     phase: str = ""
     done: int = 0
     total: int = 0
@@ -266,16 +266,22 @@ class LibraryService:
             self._loaded.set()
 
     def _report(self, phase: str, done: int, total: int) -> None:
-        """Progress of the running load (a :data:`~paper_widgets.library.ProgressReport`)."""
+        """Progress of the running load (a :data:`~paper_widgets.library.ProgressReport`).
+
+        The library keeps reporting after its load (extending its index when papers are added):
+        only a load's progress is shown.
+        """
         with self._lock:
-            self._status = dataclasses.replace(self._status, phase=phase, done=done, total=total)
+            if self._status.state == "loading":
+                self._status = dataclasses.replace(self._status, phase=phase, done=done, total=total)
 
     def _with_paths(self, library: Library, paths: list[str]) -> Library:
         """``library`` plus the papers in ``paths``, merged, without making ``paths`` the user's library."""
         problems: list[LoadWarning] = []
         files = expand_paths(paths, problems)
         extra = Library.from_files(((p, str(p)) for p in files), problems, store=self._store, progress=self._report)
-        merged = Library.from_frame(pd.concat([library.df, extra.df], ignore_index=True), store=self._store)
+        both = pd.concat([library.df, extra.df], ignore_index=True)
+        merged = Library.from_frame(both, store=self._store, progress=self._report)
         merged.warnings = [*library.warnings, *extra.warnings]
         return merged
 

@@ -297,7 +297,12 @@ export class PapersPanel extends Widget {
     try {
       this._renderDetails(await this._citing.api.paper(key, this._query.value));
     } catch (error) {
-      this._details.replaceChildren(element('p', 'jp-PaperWidgets-error', String(error)));
+      if (error instanceof LibraryLoading) {
+        this._details.replaceChildren(); // the results are searched again once it is loaded
+        void this._waitForLibrary(error.status);
+      } else {
+        this._details.replaceChildren(element('p', 'jp-PaperWidgets-error', String(error)));
+      }
     }
   }
 
@@ -406,7 +411,10 @@ export class PapersPanel extends Widget {
           line.append(warnings);
         }
       } catch (error) {
-        line.textContent = this._trans.__('%1 was not added: %2', file.name, String(error));
+        line.textContent =
+          error instanceof LibraryLoading
+            ? this._trans.__('%1 was not added: the library is loading, add it again in a moment.', file.name)
+            : this._trans.__('%1 was not added: %2', file.name, String(error));
       }
     }
     this._scheduleSearch();

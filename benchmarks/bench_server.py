@@ -6,7 +6,8 @@ Loads the real HF API responses and a 6k-entry .bib from ``../shared/realdata`` 
 library, starts ``jupyter server`` with the paper_widgets extension on 127.0.0.1 and times typo'd
 title queries two ways side by side: ``lib.search`` in this process (the peer: what a kernel-side
 widget pays) and ``GET /paper-widgets/search`` (same engine, plus HTTP, auth, JSON and highlight
-spans).  Also times the server's first answer, which opens the library.
+spans).  Also times how long after its start the server has the library loaded (in the
+background, from the store's cache; ``/paper-widgets/status`` says when) and its first answer.
 """
 
 from __future__ import annotations
@@ -76,15 +77,15 @@ def main() -> None:
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         try:
-            url = f"http://127.0.0.1:{port}/paper-widgets/search"
+            base = f"http://127.0.0.1:{port}/paper-widgets"
+
+            def answer(route: str) -> dict[str, object]:
+                request = urllib.request.Request(f"{base}/{route}", headers={"Authorization": f"token {token}"})
+                with urllib.request.urlopen(request, timeout=120) as response:
+                    return json.loads(response.read())  # type: ignore[no-any-return]
 
             def get(query: str) -> list[dict[str, object]]:
-                request = urllib.request.Request(
-                    f"{url}?{urllib.parse.urlencode({'q': query, 'limit': 30})}",
-                    headers={"Authorization": f"token {token}"},
-                )
-                with urllib.request.urlopen(request, timeout=120) as response:
-                    return json.loads(response.read())["results"]  # type: ignore[no-any-return]
+                return answer(f"search?{urllib.parse.urlencode({'q': query, 'limit': 30})}")["results"]  # type: ignore[return-value]
 
             deadline = time.monotonic() + 60
             while True:
@@ -96,10 +97,12 @@ def main() -> None:
                         sys.exit("jupyter server did not start")
                     time.sleep(0.3)
             start = time.perf_counter()
+            while answer("status")["state"] == "loading":  # searches answer 503 meanwhile
+                time.sleep(0.02)
+            print(f"library loaded (in the background, from the store's cache): {time.perf_counter() - start:.2f} s")
+            start = time.perf_counter()
             get("warm up")
-            print(
-                f"server's first answer (opens the library from the store's cache): {time.perf_counter() - start:.2f} s"
-            )
+            print(f"server's first answer: {time.perf_counter() - start:.3f} s")
             lib.search("warm up", limit=30)
 
             local, remote, same = [], [], 0

@@ -81,14 +81,38 @@ CSL_STYLE = "csl_style"  # the CSL style set_csl_style chose
 
 
 PROGRESS_DELAY = 2.0  # seconds of work before a progress bar shows (unless asked for with progress=True)
+# A callable instead of a bar: called with (phase, done, total) as the work starts and after each step
+# (the Jupyter server extension shows it in the sidebar).
+ProgressReport = Callable[[str, int, int], None]
+Progress = bool | None | ProgressReport
 
 
-def _progress_bar(total: int, desc: str, unit: str, progress: bool | None) -> Any:
-    """A tqdm bar (a widget in notebooks, text in terminals).
+class _Reported:
+    """What :func:`_progress_bar` gives for a :data:`ProgressReport`: the tqdm calls used here, passed on."""
+
+    def __init__(self, report: ProgressReport, phase: str, total: int) -> None:
+        self._report, self._phase, self._total, self._done = report, phase, total, 0
+
+    def __enter__(self) -> _Reported:
+        self._report(self._phase, 0, self._total)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
+
+    def update(self, n: int = 1) -> None:
+        self._done += n
+        self._report(self._phase, self._done, self._total)
+
+
+def _progress_bar(total: int, desc: str, unit: str, progress: Progress) -> Any:
+    """A tqdm bar (a widget in notebooks, text in terminals), or ``progress`` told of each step when it is callable.
 
     ``progress`` None: shown once the work lasts :data:`PROGRESS_DELAY` seconds, in a notebook or
     on a terminal (not into a pipe or a log file); True: always; False: never.
     """
+    if callable(progress):
+        return _Reported(progress, desc, total)
     from tqdm.auto import tqdm  # imported on first use: importing paper_widgets stays light
 
     if progress is None:
@@ -174,7 +198,7 @@ class Library:
         # Notes, tags, status and citekeys live in the store (default: the user's, see _store.store_home).
         self.store = open_store(store)
         self._annotated: pd.DataFrame | None = None
-        self._progress: bool | None = None  # progress bars for long work: see load()
+        self._progress: Progress = None  # progress bars for long work: see load()
         self._revision = 0
 
     @property
@@ -229,9 +253,10 @@ class Library:
         return cls._build(records_frame(records), problems, open_store(store))
 
     @classmethod
-    def from_frame(cls, df: pd.DataFrame, *, store: StoreLike = None) -> Library:
-        """A library from any frame with at least ``title`` and ``abstract`` (other columns optional)."""
-        return cls._build(normalise_frame(df), [], open_store(store))
+    def from_frame(cls, df: pd.DataFrame, *, store: StoreLike = None, progress: Progress = None) -> Library:
+        """A library from any frame with at least ``title`` and ``abstract`` (other columns optional);
+        ``progress`` (for building its search index) as for :func:`load`."""
+        return cls._build(normalise_frame(df), [], open_store(store))._showing_progress(progress)
 
     @classmethod
     def from_files(
@@ -240,12 +265,13 @@ class Library:
         problems: list[LoadWarning] | None = None,
         *,
         store: StoreLike = None,
-        progress: bool | None = None,
+        progress: Progress = None,
     ) -> Library:
         """A library from ``(path, source name)`` pairs; a file that cannot be read is a warning.
 
         ``progress``: a progress bar over the files read (and later over building the search
-        index): None shows it once the work takes a while, True always, False never.
+        index): None shows it once the work takes a while, True always, False never; a
+        :data:`ProgressReport` callable is called with (phase, done, total) instead.
 
         Unchanged inputs (same content hash) are not parsed again: the store caches each file's
         records and the whole library, so reopening a large library only unpickles one frame.
@@ -325,7 +351,7 @@ class Library:
             store.cache_put_frame(library_name, library_hash, library._papers, _plain(problems[first_problem:]))
         return library._showing_progress(progress)
 
-    def _showing_progress(self, progress: bool | None) -> Library:
+    def _showing_progress(self, progress: Progress) -> Library:
         self._progress = progress  # the search index is built on the first search: same choice
         return self
 
@@ -691,7 +717,7 @@ def forget_paths(paths: Iterable[str | os.PathLike[str]], *, store: StoreLike = 
 
 
 def load(
-    *paths: str | os.PathLike[str], store: StoreLike = None, remember: bool = False, progress: bool | None = None
+    *paths: str | os.PathLike[str], store: StoreLike = None, remember: bool = False, progress: Progress = None
 ) -> Library:
     """Load papers from files, directories (recursively) and globs, in any mix of formats.
 
@@ -699,7 +725,8 @@ def load(
     ``remember=True`` makes these paths the user's library, which :func:`load_default` (and so
     ``PaperBrowser()``) reopens; without it loading changes nothing but the caches.
     ``progress``: progress bars while reading files and building the search index; None (default)
-    shows them only once the work takes more than a couple of seconds, True always, False never.
+    shows them only once the work takes more than a couple of seconds, True always, False never;
+    a callable is called with (phase, done, total) instead (see :data:`ProgressReport`).
     """
     store = open_store(store)
     problems: list[LoadWarning] = []
@@ -710,16 +737,17 @@ def load(
     return library
 
 
-def load_default(*, store: StoreLike = None) -> Library:
+def load_default(*, store: StoreLike = None, progress: Progress = None) -> Library:
     """The user's library (see :func:`load` with ``remember=True`` and ``paper-widgets library add``),
-    reparsed only where files changed, or the bundled samples while it is empty."""
+    reparsed only where files changed, or the bundled samples while it is empty; ``progress`` as for :func:`load`."""
     store = open_store(store)
     paths = user_library(store=store)
-    return load(*paths, store=store) if paths else load_sample(store=store)
+    return load(*paths, store=store, progress=progress) if paths else load_sample(store=store, progress=progress)
 
 
-def load_sample(*, store: StoreLike = None) -> Library:
+def load_sample(*, store: StoreLike = None, progress: Progress = None) -> Library:
     """The two bundled seed dumps (a card-layout and a pair-layout Daily Papers page)."""
     folder = resources.files("paper_widgets") / "sample_data"
     with resources.as_file(folder) as path:
-        return Library.from_files(((Path(path) / name, name) for name in SAMPLE_FILES), store=store)
+        files = ((Path(path) / name, name) for name in SAMPLE_FILES)
+        return Library.from_files(files, store=store, progress=progress)

@@ -56,3 +56,21 @@ def test_adding_papers_extends_the_index_with_progress(dumps: list[Path], capsys
     err = capsys.readouterr().err
     grown = 2 * (len(lib) - before)
     assert "Reading papers" in err and f"/{grown} [" in err, "only the new papers are indexed"
+
+
+def test_a_progress_function_is_told_each_step_instead_of_a_bar(
+    dumps: list[Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    steps: list[tuple[str, int, int]] = []
+    lib = paper_widgets.load(*dumps, progress=lambda phase, done, total: steps.append((phase, done, total)))
+    lib.search("gradient surgery")  # the index is built on the first search, with the same reporting
+    assert capsys.readouterr().err == "", "no bar drawn"
+    size = sum(path.stat().st_size for path in dumps)
+    reading = [step for step in steps if step[0] == "Reading papers"]
+    assert reading[0] == ("Reading papers", 0, size) and reading[-1] == ("Reading papers", size, size)
+    assert len(reading) == 1 + len(dumps), "once at the start, then after each file"
+    indexing = [step for step in steps if step[0] == "Indexing papers"]
+    assert indexing[0] == ("Indexing papers", 0, 2 * len(lib)) and indexing[-1][1] == 2 * len(lib)
+    assert steps == reading + indexing
+    done = [step[1] for step in indexing]
+    assert done == sorted(done)

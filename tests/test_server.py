@@ -6,6 +6,7 @@ kernel do, so what one writes the other reads.
 
 from __future__ import annotations
 
+import contextlib
 import http.cookiejar
 import json
 import os
@@ -23,9 +24,12 @@ from typing import Any
 
 import pytest
 from jupyter_app import start_jupyter
+from many_dumps import write_days
 
 import paper_widgets as pw
+from paper_widgets.library import remember_paths
 from paper_widgets.output.bibliography import write_bibliography
+from paper_widgets.server.service import LibraryNotReady, LibraryService, LoadStatus
 
 
 @dataclass
@@ -35,7 +39,21 @@ class Server:
     home: Path
     root: Path  # the server's root_dir: where notebooks (and their references.bib) live
 
-    def call(self, method: str, route: str, body: Any = None, *, token: bool = True) -> tuple[int, Any]:
+    def call(
+        self, method: str, route: str, body: Any = None, *, token: bool = True, wait: bool = True
+    ) -> tuple[int, Any]:
+        """The answer's status and JSON (text for errors); ``wait``: as the sidebar does, after a
+        503 "loading" answer wait until the status route says the load ended, then ask again."""
+        status, answer, _ = self.exchange(method, route, body, token=token)
+        while wait and status == 503 and json.loads(answer)["state"] == "loading":
+            self.wait_loaded()
+            status, answer, _ = self.exchange(method, route, body, token=token)
+        return status, answer
+
+    def exchange(
+        self, method: str, route: str, body: Any = None, *, token: bool = True
+    ) -> tuple[int, Any, dict[str, str]]:
+        """One request: its status, JSON answer (an error's text) and headers."""
         headers = {"Content-Type": "application/json"}
         if token:
             headers["Authorization"] = f"token {self.token}"
@@ -43,18 +61,28 @@ class Server:
         request = urllib.request.Request(f"{self.url}/paper-widgets/{route}", data=data, headers=headers, method=method)
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
-                return response.status, json.loads(response.read())
+                return response.status, json.loads(response.read()), dict(response.headers)
         except urllib.error.HTTPError as error:
-            text = error.read().decode(errors="replace")
-            return error.code, text
+            return error.code, error.read().decode(errors="replace"), dict(error.headers)
+
+    def wait_loaded(self, timeout: float = 300) -> dict[str, Any]:
+        """Poll the status route until no load runs; the last status."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            status, answer, _ = self.exchange("GET", "status")
+            assert status == 200, answer
+            if answer["state"] != "loading":
+                return dict(answer)
+            time.sleep(0.05)
+        raise AssertionError(f"the library was still loading after {timeout} s")
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    base = tmp_path_factory.mktemp("server")
+@contextlib.contextmanager
+def _serve(base: Path) -> Iterator[Server]:
+    """``jupyter server`` with the extension as the wheel enables it, on the store ``base/home``."""
     config, home, root = base / "config", base / "home", base / "root"
     for folder in (config, home, root):
-        folder.mkdir()
+        folder.mkdir(exist_ok=True)
     # What the wheel installs into etc/jupyter/jupyter_server_config.d, here in a private config dir.
     shipped = Path(__file__).resolve().parents[1] / "jupyter-config" / "server-config" / "paper_widgets.json"
     (config / "jupyter_server_config.json").write_text(shipped.read_text())
@@ -72,6 +100,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     yield Server(running.url, running.token, home, root)
     running.stop()
     assert "paper_widgets: serving the library" in running.log.read_text()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with _serve(tmp_path_factory.mktemp("server")) as running:
+        yield running
 
 
 @pytest.fixture
@@ -108,7 +142,7 @@ def test_a_cookie_session_must_send_the_xsrf_token_to_write(server: Server) -> N
         opener.open(forged, timeout=30)
     assert refused.value.code == 403
     honest = urllib.request.Request(
-        f"{server.url}/paper-widgets/cite", data=body, method="POST", headers={"X-XSRFToken": xsrf}
+        f"{server.url}/paper-widgets/cite", data=body, method="POST", headers={"X-XSRFToken": str(xsrf)}
     )
     with opener.open(honest, timeout=30) as response:
         assert json.loads(response.read())["text"]
@@ -327,3 +361,97 @@ def test_the_server_reloads_when_the_user_s_library_changes(server: Server, tmp_
     time.sleep(0.01)
     dump.write_text("Quokka Locomotion Priors for Legged Robots, revised\nWe learn gaits from quokka videos.\n")
     assert server.call("GET", "search?q=quokka")[1]["results"][0]["title"].endswith("revised")
+
+
+def test_a_long_load_shows_its_progress_and_requests_answer_loading_meanwhile(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    # Slow honestly: 200 files of 40 papers take seconds to read and index on this machine.
+    base = tmp_path_factory.mktemp("big")
+    dumps, home = base / "dumps", base / "home"
+    papers = write_days(dumps, 200, 40)
+    remember_paths([dumps], store=home)
+    with _serve(base) as server:  # the server starts loading as it starts
+        status, answer, headers = server.exchange("GET", "search?q=adaptive%20gradient")
+        assert status == 503, (status, answer)
+        loading = json.loads(answer)
+        assert loading["state"] == "loading" and loading["papers"] is None, loading
+        assert headers["Retry-After"] == "1"
+        assert server.exchange("PUT", "papers/Anything", {"note": "too early"})[0] == 503  # nothing to write to yet
+
+        seen = []
+        while (now := server.exchange("GET", "status")[1])["state"] == "loading":
+            seen.append(now)
+            time.sleep(0.02)
+        assert now == {"state": "ready", "phase": "", "done": 0, "total": 0, "papers": papers, "error": None}
+        reading = [s for s in seen if s["phase"] == "Reading papers"]
+        size = sum(path.stat().st_size for path in dumps.iterdir())
+        assert reading and all(s["total"] == size for s in reading), "bytes of every file"
+        done = [s["done"] for s in reading]
+        assert done == sorted(done) and any(0 < d < size for d in done), done
+        indexing = [s for s in seen if s["phase"] == "Indexing papers"]
+        assert indexing and all(s["total"] == 2 * papers for s in indexing), "titles and abstracts of every paper"
+        assert {s["phase"] for s in seen} <= {"", "Reading papers", "Indexing papers"}
+
+        query = "adaptive gradient"
+        status, found = server.call("GET", "search?" + urllib.parse.urlencode({"q": query, "limit": 5}), wait=False)
+        assert status == 200
+        lib = pw.load_default(store=home)
+        assert [r["key"] for r in found["results"]] == list(lib.search(query, limit=5)["key"])
+        key = found["results"][0]["key"]
+
+        # Every file changes (one more paper each): a reload as long as the first load.
+        time.sleep(0.01)
+        write_days(dumps, 200, 41)
+        status, answer, _ = server.exchange("GET", "search?q=adaptive")
+        assert status == 503 and json.loads(answer)["papers"] == papers, answer  # the library served so far
+        # A note written meanwhile is saved at once, through the library served so far.
+        status, paper, _ = server.exchange("PUT", f"papers/{key}", {"note": "Written during a reload."})
+        assert status == 200 and paper["note"] == "Written during a reload.", paper
+        assert server.exchange("GET", "status")[1]["state"] == "loading"
+        assert server.wait_loaded()["papers"] == 200 * 41
+        status, found = server.call("GET", "search?q=study%20199-40", wait=False)
+        assert status == 200 and found["results"][0]["title"].startswith("Study 199-40 of")
+        assert server.call("GET", f"papers/{key}", wait=False)[1]["note"] == "Written during a reload."
+
+
+def test_a_failed_load_says_why_and_the_next_request_tries_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Running out of memory at a million papers cannot be staged here: the load is made to raise it.
+    def out_of_memory(**_: Any) -> pw.Library:
+        raise MemoryError("cannot allocate 3 GB")
+
+    service = LibraryService(store=tmp_path / "home")
+    with monkeypatch.context() as patched:
+        patched.setattr("paper_widgets.server.service.load_default", out_of_memory)
+        service.start_loading()
+        while (status := service.status()).state == "loading":
+            time.sleep(0.02)
+    assert (status.state, status.error, status.papers) == ("failed", "MemoryError: cannot allocate 3 GB", None)
+    assert service.status().as_json()["error"] == "MemoryError: cannot allocate 3 GB"  # what the route answers
+    while True:  # the next call loads again, now successfully
+        with contextlib.suppress(LibraryNotReady):
+            library = service.library()
+            break
+        time.sleep(0.05)
+    assert service.status() == LoadStatus("ready", papers=len(library))
+    assert "GradientSurgeryMultitask" in library
+
+
+def test_configured_library_paths_load_with_progress_and_searches_leave_the_status_alone(tmp_path: Path) -> None:
+    papers = write_days(tmp_path / "dumps", 100, 40)
+    service = LibraryService(store=tmp_path / "home")
+    service.configure(library_paths=[str(tmp_path / "dumps")])  # JupyterLab's setting, not the user's library
+    service.start_loading()
+    seen = []
+    while (status := service.status()).state == "loading":
+        seen.append(status)
+        time.sleep(0.005)
+    library = service.library()
+    assert status == LoadStatus("ready", papers=len(library)) and len(library) > papers  # the samples and the days
+    size = sum(path.stat().st_size for path in (tmp_path / "dumps").iterdir())
+    assert any(s.phase == "Reading papers" and s.total == size for s in seen), "the configured files' bytes"
+    assert any(s.phase == "Indexing papers" and s.total == 2 * len(library) for s in seen), "the merged library"
+    assert service.search("adaptive gradient")["results"]
+    assert service.status() == status, "work after the load is not shown as a load"

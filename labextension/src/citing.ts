@@ -10,6 +10,7 @@ import { URLExt } from '@jupyterlab/coreutils';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { TranslationBundle } from '@jupyterlab/translation';
 
+import { LibraryLoading, loadingIn, progressView } from './loading';
 import { MarkdownCursorMemory, applyRequest, insertFromLab } from './notebookEdits';
 import { cellSources, hasReferencesCell } from './notebookCells';
 import { PaperApi, Send } from './paperApi';
@@ -34,13 +35,17 @@ export const DEFAULT_SETTINGS: IPaperSettings = {
   autoUpdateReferences: true
 };
 
-/** `Send` over the Jupyter server connection: its base URL, token and XSRF header. */
+/** `Send` over the Jupyter server connection: its base URL, token and XSRF header; a 503 "loading" is a `LibraryLoading`. */
 export function serverSend(settings: ServerConnection.ISettings = ServerConnection.makeSettings()): Send {
   return async (route, init) => {
     const url = URLExt.join(settings.baseUrl, 'paper-widgets') + '/' + route;
     const response = await ServerConnection.makeRequest(url, init, settings);
     const text = await response.text();
     if (!response.ok) {
+      const loading = loadingIn(response.status, text);
+      if (loading !== null) {
+        throw new LibraryLoading(loading);
+      }
       throw new Error(`${response.status} ${response.statusText}: ${text}`);
     }
     return text ? JSON.parse(text) : null;
@@ -157,6 +162,11 @@ export class Citing {
     try {
       await action(panel);
     } catch (error) {
+      if (error instanceof LibraryLoading) {
+        const { label } = progressView(error.status, this._trans);
+        Notification.info(this._trans.__('%1 Try again in a moment.', label), { autoClose: 5000 });
+        return;
+      }
       Notification.error(this._trans.__('paper_widgets: %1', String(error)), { autoClose: 8000 });
     }
   }

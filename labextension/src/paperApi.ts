@@ -3,9 +3,13 @@
  * bodies and checked answers.  Pure: the HTTP call itself is injected, so the
  * JupyterLab side passes `ServerConnection.makeRequest` and tests a fake.
  */
+import { ILoadStatus, parseStatus } from './loading';
 import { ICellSummary } from './protocol';
 
-/** Sends one request to `/paper-widgets/<route>`; resolves with the parsed JSON answer, rejects on HTTP errors. */
+/**
+ * Sends one request to `/paper-widgets/<route>`; resolves with the parsed JSON answer, rejects on
+ * HTTP errors (with a `LibraryLoading` while the server loads the library).
+ */
 export type Send = (route: string, init: { method: string; body?: string }) => Promise<unknown>;
 
 /** One paper as a result list shows it; `title_spans` are [start, end) characters matching the query. */
@@ -227,6 +231,11 @@ export class PaperApi {
 
   async config(): Promise<IServerConfig> {
     return parseConfig(await this._send('config', { method: 'GET' }));
+  }
+
+  /** How the server's (re)load of the library stands: polled while a request answered "loading". */
+  async status(): Promise<ILoadStatus> {
+    return parseStatus(await this._send('status', { method: 'GET' }));
   }
 
   async configure(settings: { style?: string; csl_style?: string; library_paths?: string[] }): Promise<IServerConfig> {

@@ -2,12 +2,14 @@
  * The citation picker: a palette-style modal over the notebook.  Results as
  * you type (from the server, ranked as `lib.search`), arrows and page keys
  * move, Enter cites, Shift+Enter (or Ctrl/⌘-click) picks several, Escape
- * closes.  It only chooses keys; the caller formats and inserts them.
+ * closes.  It only chooses keys; the caller formats and inserts them.  While
+ * the server (re)loads the library it says "Loading library… n %", then lists.
  */
 import { TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 
 import { element, renderSegments } from './dom';
+import { ILoadStatus, LibraryLoading, failureText, pollUntilLoaded, progressView } from './loading';
 import { isMoveKey, keysToCite, move, togglePick } from './navigation';
 import { PaperApi } from './paperApi';
 import { ICellSummary } from './protocol';
@@ -45,6 +47,7 @@ export class CitationPicker extends Widget {
   private _picked: string[] = [];
   private _cited = new Set<string>();
   private _timer = 0;
+  private _waitingForLibrary = false;
   private _resolve: (keys: string[] | null) => void = () => undefined;
   private readonly _done = new Promise<string[] | null>(resolve => (this._resolve = resolve));
 
@@ -127,7 +130,41 @@ export class CitationPicker extends Widget {
   }
 
   private _fail(error: unknown): void {
-    this._status.textContent = this._trans.__('The paper_widgets server did not answer: %1', String(error));
+    if (error instanceof LibraryLoading) {
+      void this._waitForLibrary(error.status);
+    } else {
+      this._status.textContent = this._trans.__('The paper_widgets server did not answer: %1', String(error));
+    }
+  }
+
+  /** Say how far the server's load is until it ends, then list again for what is typed by then. */
+  private async _waitForLibrary(status: ILoadStatus): Promise<void> {
+    const show = (now: ILoadStatus) => (this._status.textContent = progressView(now, this._trans).label);
+    show(status);
+    if (this._waitingForLibrary) {
+      return;
+    }
+    this._waitingForLibrary = true;
+    try {
+      const last = await pollUntilLoaded(
+        () => this._api.status(),
+        now => {
+          if (!this.isDisposed) {
+            show(now);
+          }
+          return !this.isDisposed;
+        }
+      );
+      if (last?.state === 'failed') {
+        this._status.textContent = failureText(last, this._trans);
+      } else if (last !== null) {
+        this._queryChanged();
+      }
+    } catch (error) {
+      this._fail(error);
+    } finally {
+      this._waitingForLibrary = false;
+    }
   }
 
   private _render(): void {

@@ -2,7 +2,8 @@
  * The Papers sidebar (left area): search with filters, the result list, the
  * selected paper's details with highlights, Cite / Snippet / BibTeX into the
  * active notebook, the paper's note, tags and read status (saved to the same
- * store the kernel uses), and adding files to the library.
+ * store the kernel uses), and adding files to the library.  While the server
+ * (re)loads the library, a progress bar instead of results, then the results.
  */
 import { LabIcon } from '@jupyterlab/ui-components';
 import { TranslationBundle } from '@jupyterlab/translation';
@@ -10,6 +11,7 @@ import { Widget } from '@lumino/widgets';
 
 import { Citing } from './citing';
 import { element, renderSegments } from './dom';
+import { ILoadStatus, LibraryLoading, failureText, pollUntilLoaded, progressView } from './loading';
 import { isMoveKey, move } from './navigation';
 import { IPaperDetails, IPaperSummary, ISearchFilters } from './paperApi';
 import { LatestOnly, byline, segments } from './results';
@@ -49,6 +51,10 @@ export class PapersPanel extends Widget {
   private readonly _statusFilter = element('select', 'jp-mod-styled');
   private readonly _tagFilter = element('input', 'jp-mod-styled');
   private readonly _count = element('div', 'jp-PaperWidgets-pickerStatus');
+  private readonly _loading = element('div', 'jp-PaperWidgets-loading');
+  private readonly _progress = element('progress', 'jp-PaperWidgets-progress');
+  private readonly _progressLabel = element('span', 'jp-PaperWidgets-progressLabel');
+  private readonly _progressDetail = element('span', 'jp-PaperWidgets-progressDetail');
   private readonly _list = element('ul', 'jp-PaperWidgets-results');
   private readonly _details = element('section', 'jp-PaperWidgets-details');
   private readonly _files = element('section', 'jp-PaperWidgets-files');
@@ -57,6 +63,7 @@ export class PapersPanel extends Widget {
   private _statuses: string[] = []; // the read statuses the server knows (paper_widgets.store.STATUSES)
   private _selected = -1;
   private _timer = 0;
+  private _waitingForLibrary = false; // polling the server's load status: searches wait for it
 
   constructor(
     private readonly _citing: Citing,
@@ -93,10 +100,15 @@ export class PapersPanel extends Widget {
     this._list.setAttribute('role', 'listbox');
     this._list.setAttribute('aria-label', trans.__('Results'));
     this._list.tabIndex = 0;
+    this._progress.setAttribute('aria-label', trans.__('Loading library'));
+    this._loading.setAttribute('role', 'status');
+    this._loading.append(this._progressLabel, this._progress, this._progressDetail);
+    this._loading.hidden = true;
     this.node.append(
       element('h2', 'jp-PaperWidgets-heading', trans.__('Papers')),
       this._query,
       filters,
+      this._loading,
       this._count,
       this._list,
       this._details,
@@ -174,6 +186,9 @@ export class PapersPanel extends Widget {
   }
 
   private async _search(): Promise<void> {
+    if (this._waitingForLibrary) {
+      return; // searched again (with what is typed then) once the library is loaded
+    }
     const ticket = this._latest.next();
     try {
       const found = await this._citing.api.search(this._query.value, this._filters());
@@ -189,8 +204,58 @@ export class PapersPanel extends Widget {
         this._details.replaceChildren();
       }
     } catch (error) {
-      this._count.textContent = this._trans.__('The paper_widgets server did not answer: %1', String(error));
+      if (error instanceof LibraryLoading) {
+        void this._waitForLibrary(error.status);
+      } else {
+        this._count.textContent = this._trans.__('The paper_widgets server did not answer: %1', String(error));
+      }
     }
+  }
+
+  /** Show the load's progress until it ends, then search again (or say why it failed, and wait for the user). */
+  private async _waitForLibrary(status: ILoadStatus): Promise<void> {
+    this._showLoad(status);
+    if (this._waitingForLibrary) {
+      return;
+    }
+    this._waitingForLibrary = true;
+    this._count.textContent = '';
+    let loaded = false;
+    try {
+      const last = await pollUntilLoaded(
+        () => this._citing.api.status(),
+        now => {
+          this._showLoad(now);
+          return !this.isDisposed;
+        }
+      );
+      if (last?.state === 'failed') {
+        this._count.textContent = failureText(last, this._trans);
+      }
+      loaded = last !== null && last.state !== 'failed';
+    } catch (error) {
+      this._count.textContent = this._trans.__('The paper_widgets server did not answer: %1', String(error));
+    } finally {
+      this._waitingForLibrary = false;
+      this._loading.hidden = true;
+    }
+    if (loaded) {
+      this._scheduleSearch(); // what is typed now; a failed load is tried again when the user searches
+    }
+  }
+
+  private _showLoad(status: ILoadStatus): void {
+    const view = progressView(status, this._trans);
+    this._loading.hidden = !view.visible;
+    if (view.value === null) {
+      this._progress.removeAttribute('value'); // indeterminate: nothing counted yet
+    } else {
+      this._progress.max = view.max;
+      this._progress.value = view.value;
+    }
+    this._progressLabel.textContent = view.label;
+    this._progressDetail.textContent = view.detail;
+    this._progress.title = view.detail;
   }
 
   private _renderList(): void {
@@ -232,7 +297,12 @@ export class PapersPanel extends Widget {
     try {
       this._renderDetails(await this._citing.api.paper(key, this._query.value));
     } catch (error) {
-      this._details.replaceChildren(element('p', 'jp-PaperWidgets-error', String(error)));
+      if (error instanceof LibraryLoading) {
+        this._details.replaceChildren(); // the results are searched again once it is loaded
+        void this._waitForLibrary(error.status);
+      } else {
+        this._details.replaceChildren(element('p', 'jp-PaperWidgets-error', String(error)));
+      }
     }
   }
 
@@ -341,7 +411,10 @@ export class PapersPanel extends Widget {
           line.append(warnings);
         }
       } catch (error) {
-        line.textContent = this._trans.__('%1 was not added: %2', file.name, String(error));
+        line.textContent =
+          error instanceof LibraryLoading
+            ? this._trans.__('%1 was not added: the library is loading, add it again in a moment.', file.name)
+            : this._trans.__('%1 was not added: %2', file.name, String(error));
       }
     }
     this._scheduleSearch();

@@ -134,4 +134,12 @@ describe('PaperApi', () => {
     await expect(api.search('q')).rejects.toThrow(/no valid "results"/);
     await expect(api.references([], undefined, 'a.ipynb')).rejects.toThrow(/no valid "bib"/);
   });
+
+  it('reads the load status from its route', async () => {
+    const loading = { state: 'loading', phase: 'Indexing papers', done: 10, total: 40, papers: 3, error: null };
+    const { api, sent } = fake({ status: loading });
+    expect(await api.status()).toEqual(loading);
+    expect(sent).toEqual([{ route: 'status', method: 'GET', body: undefined }]);
+    await expect(fake({ status: { state: 'loading' } }).api.status()).rejects.toThrow(/load status/);
+  });
 });

@@ -4,6 +4,15 @@ Every handler is a jupyter_server ``APIHandler`` behind ``@tornado.web.authentic
 server's token, cookie and XSRF rules apply as to its own API; bodies and answers are JSON.
 Library calls run on the service's executor, never on the event loop.
 
+While the library (re)loads (on the service's loading thread, started when the server starts and
+whenever the library's files change), every route that needs it answers **503 Service
+Unavailable** with a ``Retry-After`` header and the load's status as its JSON body (``state``
+"loading", ``phase``, ``done``, ``total``, ``papers``), instead of holding the request for
+minutes: the sidebar polls ``status`` and asks again once it says "ready".  503, not 202, because
+nothing of the request was done or queued; a client that does not poll sees a failure, not a
+success without results.  A load that failed answers 500 with the same body (``state`` "failed",
+``error``).  Saving a note, tags or status during a reload goes to the library served before.
+
 =======  ==========================================  ==============================================
 method   route                                       body / query → answer
 =======  ==========================================  ==============================================
@@ -19,6 +28,7 @@ POST     ``/paper-widgets/references``               ``cells, style, path, bib_n
                                                      bib`` (the .bib written beside ``path``)
 POST     ``/paper-widgets/files``                    ``name, content`` → ``file, added, warnings``
 GET/PUT  ``/paper-widgets/config``                   ``style, csl_style, library_paths``
+GET      ``/paper-widgets/status``                   → ``state, phase, done, total, papers, error``
 =======  ==========================================  ==============================================
 """
 
@@ -35,12 +45,13 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 
 from paper_widgets.output.bibliography import BIB_NAME
-from paper_widgets.server.service import LibraryService
+from paper_widgets.server.service import LibraryNotReady, LibraryService
 
 __all__ = ["setup_handlers"]
 
 _T = TypeVar("_T")
 SERVICE = "paper_widgets_service"  # key of the service in the tornado application's settings
+RETRY_AFTER_SECONDS = 1  # told to clients while the library loads
 
 
 class _Handler(APIHandler):
@@ -65,12 +76,22 @@ class _Handler(APIHandler):
         loop = asyncio.get_running_loop()
         try:
             result = await loop.run_in_executor(self.service.executor, functools.partial(call, *args, **kwargs))
+        except LibraryNotReady as error:
+            loading = error.status.state == "loading"
+            self.set_status(503 if loading else 500)
+            if loading:
+                self.set_header("Retry-After", str(RETRY_AFTER_SECONDS))
+            self.write_json(error.status.as_json())
+            return
         except KeyError as error:
             raise tornado.web.HTTPError(404, reason=str(error.args[0] if error.args else error)) from error
         except (ValueError, TypeError) as error:
             raise tornado.web.HTTPError(400, reason=str(error)) from error
+        self.write_json(result)
+
+    def write_json(self, answer: object) -> None:
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(result))
+        self.finish(json.dumps(answer))
 
 
 def _strings(value: Any, name: str) -> list[str]:
@@ -197,9 +218,22 @@ class ConfigHandler(_Handler):
         await self.answer(self.service.configure, style, paths, csl_style)
 
 
+class StatusHandler(_Handler):
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        # Straight from the event loop: reading the status never waits for the executor or the load.
+        self.write_json(self.service.status().as_json())
+
+
 def setup_handlers(web_app: Any, service: LibraryService | None = None) -> None:
-    """Add the routes under ``<base_url>paper-widgets/`` with one shared :class:`LibraryService`."""
-    web_app.settings[SERVICE] = service or LibraryService()
+    """Add the routes under ``<base_url>paper-widgets/`` with one shared :class:`LibraryService`.
+
+    The library starts loading now, in the background, so it is ready (or shows its progress)
+    by the time the sidebar first asks.
+    """
+    service = service or LibraryService()
+    web_app.settings[SERVICE] = service
+    service.executor.submit(service.start_loading)
     base = url_path_join(web_app.settings["base_url"], "paper-widgets")
     routes: list[tuple[str, type[_Handler]]] = [
         ("search", SearchHandler),
@@ -211,5 +245,6 @@ def setup_handlers(web_app: Any, service: LibraryService | None = None) -> None:
         ("references", ReferencesHandler),
         ("files", FilesHandler),
         ("config", ConfigHandler),
+        ("status", StatusHandler),
     ]
     web_app.add_handlers(".*$", [(url_path_join(base, route), handler) for route, handler in routes])

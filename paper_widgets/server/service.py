@@ -4,18 +4,26 @@ Everything here is plain Python over the public facade (``load_default``, ``Libr
 ``cite``, ``snippet``, ``to_bibtex``, notes, tags, status, ``references``), so it is tested without
 a server; :mod:`paper_widgets.server.handlers` only maps HTTP onto it.  Calls are blocking: the
 handlers run them on :attr:`LibraryService.executor`, one at a time, off the server's event loop.
+
+(Re)loading the library (a million papers take minutes from dumps) runs on a thread of its own,
+which reports its progress (:class:`LoadStatus`: phase, done, total) to the service.  A call that
+needs the library while a load runs waits :data:`LOAD_PATIENCE` at most, then raises
+:class:`LibraryNotReady` with that status, which the handlers answer with 503 and the status, so
+the sidebar shows the progress instead of a request that hangs.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import re
+import threading
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -35,11 +43,22 @@ from paper_widgets.search.engine import match_spans
 from paper_widgets.store import open_store
 from paper_widgets.vocabulary import SORTS, STATUSES, STYLES
 
-__all__ = ["UPLOAD_FOLDER", "LibraryService", "ServerConfig", "bibliography_path"]
+__all__ = [
+    "LOAD_PATIENCE",
+    "UPLOAD_FOLDER",
+    "LibraryNotReady",
+    "LibraryService",
+    "LoadStatus",
+    "ServerConfig",
+    "bibliography_path",
+]
 
 # Files added from the sidebar are kept here, in the store's directory, and join the user's library.
 UPLOAD_FOLDER = "library-files"
 _SAFE_NAME = re.compile(r"[^\w.\- ]+")
+# Seconds a call waits for a running load before answering "loading": a small library's reload
+# (tens of milliseconds) is simply waited for; a large one shows its progress instead.
+LOAD_PATIENCE = 0.25
 
 
 @dataclass
@@ -47,6 +66,35 @@ class ServerConfig:
     """What JupyterLab's settings tell the server besides the style (which is kept in the store)."""
 
     library_paths: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class LoadStatus:
+    """Where loading the library stands, as the ``status`` route answers it.
+
+    ``state``: "idle" (nothing loaded or loading yet), "loading", "ready" or "failed" (``error``
+    says why).  While loading, ``phase`` names the work ("Reading papers": ``done`` of ``total``
+    bytes; "Indexing papers": rows); ``total`` 0 means not known yet.  ``papers``: how many the
+    library being served has (None before the first load).
+    """
+
+    state: Literal["idle", "loading", "ready", "failed"]
+    phase: str = ""
+    done: int = 0
+    total: int = 0
+    papers: int | None = None
+    error: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+class LibraryNotReady(Exception):
+    """The library is still loading (or its load failed): ``status`` says how far it got."""
+
+    def __init__(self, status: LoadStatus) -> None:
+        super().__init__(status.error or f"the library is loading: {status.phase or 'starting'}")
+        self.status = status
 
 
 def _plain(value: Any) -> Any:
@@ -138,8 +186,14 @@ class LibraryService:
         self._store = open_store(store)
         self.config = ServerConfig()
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="paper_widgets")
+        # Shared by the request thread, the loading thread and the event loop (status): read and
+        # written under the lock only.
+        self._lock = threading.Lock()
         self._library: Library | None = None
-        self._fingerprint: object = None
+        self._fingerprint: object = None  # of the files self._library was loaded from (or last tried)
+        self._status = LoadStatus("idle")
+        self._loaded = threading.Event()  # set when no load runs
+        self._loaded.set()
 
     def _current_fingerprint(self) -> object:
         remembered = user_library(store=self._store)
@@ -149,26 +203,85 @@ class LibraryService:
             _file_stamps([*remembered, *self.config.library_paths]),
         )
 
-    def library(self) -> Library:
-        """The library, reopened when the remembered paths, the configured paths or their files changed.
+    def status(self) -> LoadStatus:
+        """How the (re)load of the library stands; cheap, never waits."""
+        with self._lock:
+            return self._status
+
+    def start_loading(self) -> LoadStatus:
+        """Start (re)loading in the background when there is no library yet or its files changed.
 
         Reopening goes through the store's cache, so only changed files are parsed again.  Notes,
         tags and status need no reload: ``Library.df`` re-reads them when the store changed.
         """
+        paths = list(self.config.library_paths)
         fingerprint = self._current_fingerprint()
-        if self._library is None or fingerprint != self._fingerprint:
-            library = load_default(store=self._store)
-            if self.config.library_paths:
-                library = self._with_paths(library, self.config.library_paths)
-            self._library, self._fingerprint = library, fingerprint
-        return self._library
+        with self._lock:
+            stale = self._library is None or fingerprint != self._fingerprint
+            if stale and self._loaded.is_set():
+                self._loaded.clear()
+                self._status = LoadStatus("loading", papers=self._status.papers)
+                loader = threading.Thread(
+                    target=self._load,
+                    args=(fingerprint, paths),
+                    name="paper_widgets-load",
+                    daemon=True,  # stopping the server does not wait for a load to finish
+                )
+                loader.start()
+            return self._status
+
+    def library(self, *, stale_ok: bool = False) -> Library:
+        """The library, reloaded first when the remembered paths, the configured paths or their files changed.
+
+        A load that outlasts :data:`LOAD_PATIENCE` raises :class:`LibraryNotReady` with its
+        progress, unless ``stale_ok`` and a library loaded before is there to use meanwhile.
+        A load that failed raises it too (``state`` "failed", with the error); the next call tries again.
+        """
+        self.start_loading()
+        self._loaded.wait(LOAD_PATIENCE)
+        with self._lock:
+            ready = self._loaded.is_set() and self._status.state == "ready"
+            if self._library is not None and (ready or stale_ok):
+                return self._library
+            raise LibraryNotReady(self._status)
+
+    def _load(self, fingerprint: object, paths: list[str]) -> None:
+        """Load the library on the loading thread, reporting progress; then serve it (or say why not)."""
+        try:
+            library = load_default(store=self._store, progress=self._report)
+            if paths:
+                library = self._with_paths(library, paths)
+            # The first search builds (or reopens from the store's cache) the search index: done
+            # here, with its progress shown, so the user's first search is fast.
+            library.search("", limit=1)
+        except Exception as error:  # any failure must end the load, and the sidebar must say why
+            with self._lock:  # the next call that needs the library tries again
+                papers = None if self._library is None else len(self._library)
+                self._status = LoadStatus("failed", papers=papers, error=f"{type(error).__name__}: {error}")
+        else:
+            with self._lock:
+                self._library, self._fingerprint = library, fingerprint
+                self._status = LoadStatus("ready", papers=len(library))
+        finally:
+            self._loaded.set()
+
+    def _report(self, phase: str, done: int, total: int) -> None:
+        """Progress of the running load (a :data:`~paper_widgets.library.ProgressReport`).
+
+        The library keeps reporting after its load (extending its index when papers are added):
+        only a load's progress is shown.
+        """
+        with self._lock:
+            if self._status.state == "loading":
+                self._status = dataclasses.replace(self._status, phase=phase, done=done, total=total)
 
     def _with_paths(self, library: Library, paths: list[str]) -> Library:
         """``library`` plus the papers in ``paths``, merged, without making ``paths`` the user's library."""
         problems: list[LoadWarning] = []
         files = expand_paths(paths, problems)
-        extra = Library.from_files(((p, str(p)) for p in files), problems, store=self._store)
-        merged = Library.from_frame(pd.concat([library.df, extra.df], ignore_index=True), store=self._store)
+        extra = Library.from_files(((p, str(p)) for p in files), problems, store=self._store, progress=self._report)
+        both = pd.concat([library.df, extra.df], ignore_index=True)
+        merged = Library.from_frame(both, store=self._store, progress=self._report)
         merged.warnings = [*library.warnings, *extra.warnings]
         return merged
 
@@ -259,8 +372,12 @@ class LibraryService:
     def annotate(
         self, key: str, *, note: str | None = None, tags: list[str] | None = None, status: str | None = None
     ) -> dict[str, Any]:
-        """Save the note, the full tag list and/or the read status of ``key``; returns the paper's details."""
-        library = self.library()
+        """Save the note, the full tag list and/or the read status of ``key``; returns the paper's details.
+
+        While a reload runs, the library served before takes the write (notes live in the store,
+        not in the library), so what the user wrote is saved without waiting.
+        """
+        library = self.library(stale_ok=True)
         if status is not None:
             library.set_status(key, status)
         if note is not None:
@@ -289,7 +406,8 @@ class LibraryService:
         library = self.library()
         before, first_warning = len(library), len(library.warnings)
         library.add(target, remember=True)
-        self._library = None  # reopen what a kernel's load_default() now opens: the user's library as saved
+        with self._lock:
+            self._fingerprint = None  # reopen what a kernel's load_default() now opens: the user's library as saved
         return {
             "file": str(target),
             "added": len(library) - before,

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import itertools
 import json
 import os
 import shutil
@@ -108,9 +109,11 @@ def write_dumps(n: int, files: int, corpus: Path | None, folder: Path) -> tuple[
     dates = df["published"].dt.strftime("%b %-d, %Y").tolist()
     titles, abstracts, upvotes = df["title"].tolist(), df["abstract"].tolist(), df["upvotes"].tolist()
     folder.mkdir(parents=True)
-    header = "Get trending papers in your email inbox!\n\nSubscribe\n\nDaily Papers\n\nby AK and the research community\n\n"
+    header = (
+        "Get trending papers in your email inbox!\n\nSubscribe\n\nDaily Papers\n\nby AK and the research community\n\n"
+    )
     bounds = np.linspace(0, n, files + 1).astype(int)
-    for f, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+    for f, (lo, hi) in enumerate(itertools.pairwise(bounds)):
         cards = [
             f"{upvotes[i] or '-'}\n\n{titles[i]}\n\n{abstracts[i]}\n\n• {authors[i]} authors\n\n·\n{dates[i]} {comments[i]}\n\n"
             for i in range(lo, hi)
@@ -212,7 +215,9 @@ def bench(n: int, files: int, corpus: Path | None, before: str | None, tmp: Path
     try:
         t = time.perf_counter()
         query, size = write_dumps(n, files, corpus, work / "dumps")
-        print(f"\n=== {n:,} papers in {files} dump files, {size:.0f} MB (written in {time.perf_counter() - t:.0f} s) ===")
+        print(
+            f"\n=== {n:,} papers in {files} dump files, {size:.0f} MB (written in {time.perf_counter() - t:.0f} s) ==="
+        )
         naive = child(["naive", str(work / "dumps")], os.environ.get("PYTHONPATH", ""))
         print(
             f"naive read+split {naive.get('split_s', float('nan')):.2f} s, + pandas frame "
@@ -238,7 +243,9 @@ def bench(n: int, files: int, corpus: Path | None, before: str | None, tmp: Path
                     print(f"  {phase:<18} {seconds:8.3f} s  {grown:+8.0f} MB")
                 other = run["load_s"] + run["search_s"] - sum(s for s, _ in phases.values())
                 print(f"  {'other':<18} {other:8.3f} s")
-        print(f"\n{'':<8}{'cold s':>9}{'cold RSS':>10}{'store MB':>10}{'reopen s':>10}{'reopen RSS':>11}{'import s':>10}")
+        print(
+            f"\n{'':<8}{'cold s':>9}{'cold RSS':>10}{'store MB':>10}{'reopen s':>10}{'reopen RSS':>11}{'import s':>10}"
+        )
         for label, row in rows.items():
             cold, reopen = row["cold"], row["reopen"]
             if "error" in cold or "error" in reopen:
@@ -247,12 +254,17 @@ def bench(n: int, files: int, corpus: Path | None, before: str | None, tmp: Path
                 f"{label:<8}{cold['total_s']:9.2f}{cold['rss_mb']:10.0f}{row['store_mb']:10.0f}"
                 f"{reopen['total_s']:10.3f}{reopen['rss_mb']:11.0f}{reopen['import_s']:10.2f}"
             )
-        t = TARGETS
-        print(f"{'target':<8}{t['cold_s']:9.2f}{t['cold_rss_mb']:10.0f}{t['store_mb']:10.0f}{t['reopen_s']:10.3f}{t['reopen_rss_mb']:11.0f}")
+        goal = TARGETS
+        print(
+            f"{'target':<8}{goal['cold_s']:9.2f}{goal['cold_rss_mb']:10.0f}{goal['store_mb']:10.0f}"
+            f"{goal['reopen_s']:10.3f}{goal['reopen_rss_mb']:11.0f}"
+        )
         after = rows["after"]
         if "error" not in after["cold"] and "split_s" in naive:
-            print(f"after ÷ naive read+split: cold {_ratio(after['cold']['total_s'], naive['split_s'])}, "
-                  f"peak RSS {_ratio(after['cold']['rss_mb'], naive['rss_mb'])}")
+            print(
+                f"after ÷ naive read+split: cold {_ratio(after['cold']['total_s'], naive['split_s'])}, "
+                f"peak RSS {_ratio(after['cold']['rss_mb'], naive['rss_mb'])}"
+            )
         if "before" in rows and all("error" not in rows[v][p] for v in rows for p in ("cold", "reopen")):
             b = rows["before"]
             print(

@@ -215,9 +215,10 @@ class Library:
     def _build(cls, records: pd.DataFrame, problems: list[LoadWarning], store: Store | None = None) -> Library:
         store = open_store(store)
         merged = merge_records(records)
+        del records  # at a million papers most of the memory: gone before the rows are sorted
         keys = store.assign_keys(merged)  # keys the store recorded earlier are kept
         merged.insert(0, "key", keys.astype("str"))
-        merged = merged.sort_values("key", kind="stable").reset_index(drop=True)
+        merged = _reordered(merged, merged["key"].argsort(kind="stable").to_numpy())
         _emit(problems)
         return cls(merged, problems, store)
 
@@ -319,8 +320,7 @@ class Library:
                 except DumpError as exc:
                     problems.append(exc.as_warning())
                 bar.update(size)
-        records = pd.concat(frames, ignore_index=True) if frames else records_frame([])
-        library = cls._build(records, problems, store)
+        library = cls._build(_concatenated(frames), problems, store)
         if library_hash is not None:
             store.cache_put_frame(library_name, library_hash, library._papers, _plain(problems[first_problem:]))
         return library._showing_progress(progress)
@@ -641,6 +641,22 @@ def _one_chunk(frame: pd.DataFrame) -> pd.DataFrame:
             if chunked.num_chunks > 1:
                 frame[name] = pd.Series(type(array)(chunked.combine_chunks(), dtype=array.dtype), index=frame.index)
     return frame
+
+
+def _concatenated(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The records of ``frames`` as one frame; ``frames`` is emptied, so that the caller holds them once."""
+    records = pd.concat(frames, ignore_index=True) if frames else records_frame([])
+    frames.clear()
+    return records
+
+
+def _reordered(frame: pd.DataFrame, order: np.ndarray) -> pd.DataFrame:
+    """The rows of ``frame`` in ``order`` (positions), column by column: ``frame`` is emptied as they move,
+    so a million abstracts are never held twice."""
+    out = pd.DataFrame(index=pd.RangeIndex(len(order)))
+    for name in list(frame.columns):
+        out[name] = frame.pop(name).array.take(order)
+    return out
 
 
 def _size(path: str | os.PathLike[str]) -> int:

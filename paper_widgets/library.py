@@ -293,7 +293,8 @@ class Library:
             finally:
                 problems.extend(found_now)  # also when reading failed: they come before its DumpError
             if digest is not None and several:
-                store.cache_put_frame(name, digest, frame, _plain(found_now))
+                # Read again only when another file changed: compressed, the store stays small.
+                store.cache_put_frame(name, digest, frame, _plain(found_now), compressed=True)
             return frame
 
         frames = []

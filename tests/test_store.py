@@ -331,6 +331,19 @@ def test_cache_round_trip_is_keyed_by_name_and_hash(store: Store) -> None:
     assert store.cache_get_frame("other", "h1") is None
 
 
+def test_a_compressed_frame_comes_back_the_same_in_a_fraction_of_the_disk(store: Store) -> None:
+    abstract = "We study gradient conflicts between tasks and project them away. " * 20
+    frame = papers(*((f"Paper {i}", None) for i in range(300)))
+    frame["abstract"] = pd.Series([abstract + str(i) for i in range(300)], dtype="str")
+    assert store.cache_put_frame("plain", "h", frame)
+    assert store.cache_put_frame("small", "h", frame, ["meta"], compressed=True)
+    sizes = {file.stat().st_size for file in store.cache_dir.iterdir()}
+    assert len(sizes) == 2 and min(sizes) * 5 < max(sizes)
+    cached, meta = store.cache_get_frame("small", "h")
+    pd.testing.assert_frame_equal(cached, frame)
+    assert meta == ["meta"]
+
+
 def test_cache_put_replaces_the_previous_entry_and_its_file(store: Store) -> None:
     store.cache_put_arrays("index", "old", {"v": np.arange(3)})
     store.cache_put_arrays("index", "new", {"v": np.arange(5)})

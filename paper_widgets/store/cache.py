@@ -82,8 +82,11 @@ def gc_paused() -> Iterator[None]:
 # -- file formats that cannot run code ---------------------------------------------------------------
 
 
-def _write_frame(path: Path, frame: pd.DataFrame, meta: object) -> None:
-    """``frame`` as an Arrow IPC file; object columns of lists of strings as Arrow lists, others as JSON text."""
+def _write_frame(path: Path, frame: pd.DataFrame, meta: object, compressed: bool = False) -> None:
+    """``frame`` as an Arrow IPC file; object columns of lists of strings as Arrow lists, others as JSON text.
+
+    ``compressed``: zstd, a third of the size, for frames read whole and seldom (it cannot be memory-mapped).
+    """
     import pyarrow as pa
     import pyarrow.feather as feather
 
@@ -111,7 +114,8 @@ def _write_frame(path: Path, frame: pd.DataFrame, meta: object) -> None:
     schema_meta = {**(table.schema.metadata or {}), _META.encode(): json.dumps(info).encode()}
     table = table.replace_schema_metadata(schema_meta)
     # one record batch: pandas' take on a string column in several chunks costs ~1000x more
-    feather.write_feather(table, str(path), compression="uncompressed", chunksize=max(len(table), 1))
+    compression = "zstd" if compressed else "uncompressed"
+    feather.write_feather(table, str(path), compression=compression, chunksize=max(len(table), 1))
 
 
 def _read_frame(path: Path) -> tuple[pd.DataFrame, Any]:
@@ -243,9 +247,15 @@ class CacheStore(Database):
 
     # -- writing -----------------------------------------------------------------------------------
 
-    def cache_put_frame(self, name: str, content_hash: str, frame: pd.DataFrame, meta: object = None) -> bool:
-        """Cache ``frame`` (and JSON-able ``meta``) under ``name``; False when it could not be written."""
-        return self._put(name, content_hash, _FRAME, lambda path: _write_frame(path, frame, meta))
+    def cache_put_frame(
+        self, name: str, content_hash: str, frame: pd.DataFrame, meta: object = None, *, compressed: bool = False
+    ) -> bool:
+        """Cache ``frame`` (and JSON-able ``meta``) under ``name``; False when it could not be written.
+
+        ``compressed``: zstd-compressed (a third of the disk) for frames only read when something
+        changed; uncompressed ones open memory-mapped.
+        """
+        return self._put(name, content_hash, _FRAME, lambda path: _write_frame(path, frame, meta, compressed))
 
     def cache_put_arrays(self, name: str, content_hash: str, arrays: Mapping[str, np.ndarray]) -> bool:
         """Cache numeric/string ``arrays`` under ``name``; False when they could not be written."""

@@ -51,6 +51,7 @@ from paper_widgets.store import (
     Store,
     StoreLike,
     annotate,
+    arrow_lists_as_objects,
     content_hash,
     open_store,
     package_fingerprint,
@@ -203,7 +204,7 @@ class Library:
         """
         if self._annotated is None:
             self._revision = self.store.revision()  # before reading: a change in between is re-read next time
-            self._annotated = annotate(self._papers, self.store.annotations())
+            self._annotated = annotate(arrow_lists_as_objects(self._papers), self.store.annotations())
         else:
             revision, keys, found = self.store.annotation_changes(self._revision)
             if keys:
@@ -269,7 +270,9 @@ class Library:
         library_name = "library:" + content_hash(*(os.path.realpath(path) for path, _ in files))
         library_hash = _combined(digests)
         first_problem = len(problems)
-        if library_hash is not None and (cached := store.cache_get_frame(library_name, library_hash)) is not None:
+        # Reopening: list columns stay Arrow lists until df or a search result shows them.
+        cached = None if library_hash is None else store.cache_get_frame(library_name, library_hash, arrow_lists=True)
+        if cached is not None:
             papers, found = cached
             # Keys that changed since (pinned by a .bib, improved before first use) left aliases behind.
             if renamed := store.key_aliases():
@@ -340,11 +343,13 @@ class Library:
         """
         problems: list[LoadWarning] = []
         files = expand_paths(paths, problems)
-        incoming = Library.from_files(
-            ((p, str(p)) for p in files), problems, store=self.store, progress=self._progress
-        )._papers
+        incoming = arrow_lists_as_objects(
+            Library.from_files(
+                ((p, str(p)) for p in files), problems, store=self.store, progress=self._progress
+            )._papers
+        )
         self.warnings.extend(problems)
-        papers = self._papers.copy()
+        papers = arrow_lists_as_objects(self._papers).copy()
         # A known paper whose never-used key improved (authors now known) carries its new key.
         renamed = {old: new for old, new in self.store.key_aliases().items() if old in self._keys}
         if renamed:
@@ -464,7 +469,7 @@ class Library:
         query, limit, filters = checked_search_arguments(query, limit, filters)  # clear errors, here
         if filters.get("tags") is not None or filters.get("status") is not None:
             return search(self.df, query, limit, index=self._index(), **filters)
-        found = search(self._papers, query, limit, index=self._index(), **filters)
+        found = arrow_lists_as_objects(search(self._papers, query, limit, index=self._index(), **filters))
         # Only the rows shown get their annotations: a search never reads every note.
         annotated = annotate(found, self.store.annotations(found["key"].tolist()))
         return annotated[[*annotated.columns.drop("score"), "score"]]
@@ -573,7 +578,7 @@ class Library:
         return self._rows(key).iloc[0]
 
     def __len__(self) -> int:
-        return len(self.df)
+        return len(self._papers)
 
     def _sources(self) -> pd.Series:
         """How many papers each input file gave (a paper found in two files counts in both)."""

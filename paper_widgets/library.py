@@ -641,17 +641,36 @@ def _one_chunk(frame: pd.DataFrame) -> pd.DataFrame:
     copy the whole column (seconds at a million abstracts).
     """
     for name in frame.columns:
-        array = frame[name].array
-        if isinstance(array, pd.arrays.ArrowStringArray):
-            chunked = array.__arrow_array__()
-            if chunked.num_chunks > 1:
-                frame[name] = pd.Series(type(array)(chunked.combine_chunks(), dtype=array.dtype), index=frame.index)
+        frame[name] = _one_chunk_column(frame[name])
     return frame
 
 
+def _one_chunk_column(column: pd.Series) -> pd.Series:
+    """``column``, an Arrow string column in several chunks joined into one (see :func:`_one_chunk`)."""
+    array = column.array
+    if isinstance(array, pd.arrays.ArrowStringArray):
+        chunked = array.__arrow_array__()
+        if chunked.num_chunks > 1:
+            return pd.Series(type(array)(chunked.combine_chunks(), dtype=array.dtype), index=column.index)
+    return column
+
+
 def _concatenated(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """The records of ``frames`` as one frame; ``frames`` is emptied, so that the caller holds them once."""
-    records = pd.concat(frames, ignore_index=True) if frames else records_frame([])
+    """The records of ``frames`` as one frame, strings in one chunk; ``frames`` is emptied.
+
+    Column by column, each taken out of the files' frames as it is joined: the records are held
+    once, plus one column (a single chunk also spares the merge's takes a join of their own).
+    """
+    if not frames:
+        return records_frame([])
+    names = list(frames[0].columns)
+    if any(list(frame.columns) != names for frame in frames):
+        records = _one_chunk(pd.concat(frames, ignore_index=True))
+    else:
+        joined: dict[str, pd.Series] = {}
+        for name in names:
+            joined[name] = _one_chunk_column(pd.concat([frame.pop(name) for frame in frames], ignore_index=True))
+        records = pd.DataFrame(joined)
     frames.clear()
     return records
 

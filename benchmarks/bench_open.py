@@ -48,6 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 __all__: list[str] = []
 
 CORPUS = Path("/work/bench1m/corpus.feather")
+MAX_RSS_MB = [6144.0]  # --max-rss-mb: a child that grows past this stops (an error in the table)
 TARGETS = {"cold_s": 30.0, "cold_rss_mb": 1536.0, "store_mb": 600.0, "reopen_s": 0.5, "reopen_rss_mb": 400.0}
 # (phase name, module, attribute path): wrapped in the child to time paper_widgets' own steps.
 PHASES = (
@@ -169,6 +170,21 @@ def run_naive(folder: str) -> dict[str, Any]:
     return {"split_s": split, "frame_s": total, "rows": len(frame), "rss_mb": _status("VmHWM")}
 
 
+def _guard(limit_mb: float) -> None:
+    """Exit this process (an error for the parent) once its RSS passes ``limit_mb``: the machine is shared."""
+    import threading
+
+    def watch() -> None:
+        while True:
+            rss = _status("VmRSS")
+            if rss > limit_mb:
+                print(f"stopped: RSS {rss:.0f} MB over the --max-rss-mb limit {limit_mb:.0f} MB", file=sys.stderr)
+                os._exit(3)
+            time.sleep(0.1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def run_open(folder: str, home: str, query: str, phase: str) -> dict[str, Any]:
     start = time.perf_counter()
     import paper_widgets
@@ -194,7 +210,7 @@ def run_open(folder: str, home: str, query: str, phase: str) -> dict[str, Any]:
 
 
 def child(args: list[str], pythonpath: str, home: str | None = None) -> dict[str, Any]:
-    env = {**os.environ, "PYTHONPATH": pythonpath}
+    env = {**os.environ, "PYTHONPATH": pythonpath, "BENCH_OPEN_MAX_RSS_MB": str(MAX_RSS_MB[0])}
     if home is not None:
         env["PAPER_WIDGETS_HOME"] = home
     out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, check=False, env=env)
@@ -214,7 +230,10 @@ def bench(n: int, files: int, corpus: Path | None, before: str | None, tmp: Path
     work = Path(tempfile.mkdtemp(prefix=f"bench_open_{n}_", dir=tmp))
     try:
         t = time.perf_counter()
-        query, size = write_dumps(n, files, corpus, work / "dumps")
+        written = child(
+            ["write", str(n), str(files), str(corpus), str(work / "dumps")], os.environ.get("PYTHONPATH", "")
+        )
+        query, size = written["query"], written["mb"]
         print(
             f"\n=== {n:,} papers in {files} dump files, {size:.0f} MB (written in {time.perf_counter() - t:.0f} s) ==="
         )
@@ -284,6 +303,12 @@ def bench(n: int, files: int, corpus: Path | None, before: str | None, tmp: Path
 
 
 def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] in ("naive", "open", "write"):
+        _guard(float(os.environ.get("BENCH_OPEN_MAX_RSS_MB", "inf")))
+    if len(sys.argv) > 1 and sys.argv[1] == "write":  # in a child: the corpus frame is not kept by the parent
+        query, size = write_dumps(int(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4]), Path(sys.argv[5]))
+        print(json.dumps({"query": query, "mb": size}))
+        return
     if len(sys.argv) > 1 and sys.argv[1] == "naive":
         print(json.dumps(run_naive(sys.argv[2])))
         return
@@ -297,7 +322,9 @@ def main() -> None:
     parser.add_argument("--before", help="PYTHONPATH of an older paper_widgets to run beside this one")
     parser.add_argument("--tmp", type=Path, help="folder for the dumps and stores (default: the system's)")
     parser.add_argument("--keep", action="store_true", help="keep the dumps and stores")
+    parser.add_argument("--max-rss-mb", type=float, default=MAX_RSS_MB[0], help="stop a child whose RSS passes this")
     args = parser.parse_args()
+    MAX_RSS_MB[0] = args.max_rss_mb
     for n in (int(s) for s in args.sizes.split(",")):
         bench(n, args.files, args.corpus, args.before, args.tmp, args.keep)
 

@@ -233,6 +233,9 @@ def bench(n: int, files: int, corpus: Path | None, before: str | None, tmp: Path
         written = child(
             ["write", str(n), str(files), str(corpus), str(work / "dumps")], os.environ.get("PYTHONPATH", "")
         )
+        if "error" in written:
+            print(f"writing {n:,} papers failed: {written['error']}")
+            return
         query, size = written["query"], written["mb"]
         print(
             f"\n=== {n:,} papers in {files} dump files, {size:.0f} MB (written in {time.perf_counter() - t:.0f} s) ==="

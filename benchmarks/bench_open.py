@@ -195,7 +195,7 @@ def run_open(folder: str, home: str, query: str, phase: str) -> dict[str, Any]:
     opened = time.perf_counter()
     lib = paper_widgets.load(folder, store=home, progress=False)
     loaded = time.perf_counter()
-    found = lib.search(query, limit=10)
+    found = lib.search(query, limit=10) if query else lib._papers.iloc[:0]  # --no-search: the load alone
     searched = time.perf_counter()
     return {
         "import_s": imported - start,
@@ -226,7 +226,9 @@ def _ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}x" if b else "-"
 
 
-def bench(n: int, files: int, corpus: Path | None, before: str | None, tmp: Path | None, keep: bool) -> None:
+def bench(
+    n: int, files: int, corpus: Path | None, before: str | None, tmp: Path | None, keep: bool, searching: bool
+) -> None:
     work = Path(tempfile.mkdtemp(prefix=f"bench_open_{n}_", dir=tmp))
     try:
         t = time.perf_counter()
@@ -236,7 +238,7 @@ def bench(n: int, files: int, corpus: Path | None, before: str | None, tmp: Path
         if "error" in written:
             print(f"writing {n:,} papers failed: {written['error']}")
             return
-        query, size = written["query"], written["mb"]
+        query, size = written["query"] if searching else "", written["mb"]
         print(
             f"\n=== {n:,} papers in {files} dump files, {size:.0f} MB (written in {time.perf_counter() - t:.0f} s) ==="
         )
@@ -325,11 +327,14 @@ def main() -> None:
     parser.add_argument("--before", help="PYTHONPATH of an older paper_widgets to run beside this one")
     parser.add_argument("--tmp", type=Path, help="folder for the dumps and stores (default: the system's)")
     parser.add_argument("--keep", action="store_true", help="keep the dumps and stores")
+    parser.add_argument(
+        "--no-search", action="store_true", help="time the loads alone (no search index: at 1M it needs GBs)"
+    )
     parser.add_argument("--max-rss-mb", type=float, default=MAX_RSS_MB[0], help="stop a child whose RSS passes this")
     args = parser.parse_args()
     MAX_RSS_MB[0] = args.max_rss_mb
     for n in (int(s) for s in args.sizes.split(",")):
-        bench(n, args.files, args.corpus, args.before, args.tmp, args.keep)
+        bench(n, args.files, args.corpus, args.before, args.tmp, args.keep, not args.no_search)
 
 
 if __name__ == "__main__":

@@ -121,8 +121,11 @@ def _write_frame(path: Path, frame: pd.DataFrame, meta: object, compressed: bool
     schema_meta = {**(table.schema.metadata or {}), _META.encode(): json.dumps(info).encode()}
     table = table.replace_schema_metadata(schema_meta)
     # one record batch: pandas' take on a string column in several chunks costs ~1000x more
-    compression = "zstd" if compressed else "uncompressed"
-    feather.write_feather(table, str(path), compression=compression, chunksize=max(len(table), 1))
+    # zstd level 1: a third of the size at the speed of an uncompressed write (level 3 takes twice as long)
+    compression, level = ("zstd", 1) if compressed else ("uncompressed", None)
+    feather.write_feather(
+        table, str(path), compression=compression, compression_level=level, chunksize=max(len(table), 1)
+    )
 
 
 def _read_frame(path: Path, arrow_lists: bool = False) -> tuple[pd.DataFrame, Any]:

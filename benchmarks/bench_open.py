@@ -55,8 +55,10 @@ PHASES = (
     ("hash files", "paper_widgets.store", "Store.file_hash"),
     ("parse", "paper_widgets.library", "read_path"),
     ("records frame", "paper_widgets.library", "records_frame"),
+    ("join records", "paper_widgets.library", "_concatenated"),
     ("merge", "paper_widgets.library", "merge_records"),
     ("citekeys+store", "paper_widgets.store", "Store.assign_keys"),
+    ("sort by key", "paper_widgets.library", "_reordered"),
     ("frame cache write", "paper_widgets.store", "Store.cache_put_frame"),
     ("frame cache read", "paper_widgets.store", "Store.cache_get_frame"),
     ("key aliases", "paper_widgets.store", "Store.key_aliases"),
@@ -66,6 +68,7 @@ PHASES = (
     ("index build", "paper_widgets.search.index", "SearchIndex.sync"),
     ("index to arrays", "paper_widgets.search.index", "SearchIndex.to_arrays"),
     ("index cache write", "paper_widgets.store", "Store.cache_put_arrays"),
+    ("progress bars", "paper_widgets.library", "_progress_bar"),
     ("search", "paper_widgets.library", "search"),
     ("annotate", "paper_widgets.library", "annotate"),
 )

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from paper_widgets.data.merge import merge_records, normalise_frame
 from paper_widgets.data.readers.sources import (
@@ -327,6 +328,9 @@ class Library:
         library = cls._build(_concatenated(frames), problems, store)
         if library_hash is not None:
             store.cache_put_frame(library_name, library_hash, library._papers, _plain(problems[first_problem:]))
+        # The records and the copies made above go back to the system, not to the next big allocation
+        # (the search index): Arrow's allocator would keep them (hundreds of MB at a million papers).
+        pa.default_memory_pool().release_unused()
         return library._showing_progress(progress)
 
     def _showing_progress(self, progress: bool | None) -> Library:

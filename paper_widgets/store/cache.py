@@ -141,10 +141,10 @@ def _read_frame(path: Path, arrow_lists: bool = False) -> tuple[pd.DataFrame, An
     special = info["lists"] + info["json"]
     frame = table.drop_columns(special).to_pandas()
     for name in info["lists"]:
-        chunked = table.column(name).combine_chunks()
-        if arrow_lists:
-            frame[name] = pd.Series(pd.arrays.ArrowExtensionArray(chunked), index=frame.index)
+        if arrow_lists:  # as the file holds it (combine_chunks would copy it even in one chunk)
+            frame[name] = pd.Series(pd.arrays.ArrowExtensionArray(table.column(name)), index=frame.index)
             continue
+        chunked = table.column(name).combine_chunks()
         values = chunked.flatten().to_numpy(zero_copy_only=False).tolist()
         offsets = chunked.offsets.to_numpy().tolist()
         cells = np.empty(len(chunked), dtype=object)

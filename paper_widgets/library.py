@@ -670,13 +670,14 @@ def _concatenated(frames: list[pd.DataFrame]) -> pd.DataFrame:
     names = list(frames[0].columns)
     if any(list(frame.columns) != names for frame in frames):
         records = _one_chunk(pd.concat(frames, ignore_index=True))
-    else:
-        joined: dict[str, pd.Series] = {}
-        for name in names:
-            joined[name] = _one_chunk_column(pd.concat([frame.pop(name) for frame in frames], ignore_index=True))
-        records = pd.DataFrame(joined)
+        frames.clear()
+        return records
+    by_file = [dict(frame.items()) for frame in frames]  # dicts: dropping a frame's column costs a block copy
     frames.clear()
-    return records
+    joined: dict[str, pd.Series] = {}
+    for name in names:
+        joined[name] = _one_chunk_column(pd.concat([columns.pop(name) for columns in by_file], ignore_index=True))
+    return pd.DataFrame(joined)
 
 
 def _reordered(frame: pd.DataFrame, order: np.ndarray) -> pd.DataFrame:

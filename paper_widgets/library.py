@@ -667,15 +667,11 @@ def _concatenated(frames: list[pd.DataFrame]) -> pd.DataFrame:
     """
     if not frames:
         return records_frame([])
-    names = list(frames[0].columns)
-    if any(list(frame.columns) != names for frame in frames):
-        records = _one_chunk(pd.concat(frames, ignore_index=True))
-        frames.clear()
-        return records
+    # Every frame is a records_frame (parsed now or cached): the same columns in the same order.
     by_file = [dict(frame.items()) for frame in frames]  # dicts: dropping a frame's column costs a block copy
     frames.clear()
     joined: dict[str, pd.Series] = {}
-    for name in names:
+    for name in list(by_file[0]):
         joined[name] = _one_chunk_column(pd.concat([columns.pop(name) for columns in by_file], ignore_index=True))
     return pd.DataFrame(joined)
 

@@ -91,6 +91,8 @@ def _progress_bar(total: int, desc: str, unit: str, progress: bool | None) -> An
     ``progress`` None: shown once the work lasts :data:`PROGRESS_DELAY` seconds, in a notebook or
     on a terminal (not into a pipe or a log file); True: always; False: never.
     """
+    if progress is False or total <= 0:  # e.g. a reopened library's index: nothing to show, tqdm not imported
+        return _NoProgress()
     from tqdm.auto import tqdm  # imported on first use: importing paper_widgets stays light
 
     if progress is None:
@@ -98,6 +100,19 @@ def _progress_bar(total: int, desc: str, unit: str, progress: bool | None) -> An
         progress = None if _in_kernel() or (stderr is not None and stderr.isatty()) else False
     delay = 0.0 if progress else PROGRESS_DELAY
     return tqdm(total=total, desc=desc, unit=unit, unit_scale=True, delay=delay, disable=progress is False, leave=False)
+
+
+class _NoProgress:
+    """The bar of work that shows none: :func:`_progress_bar`'s ``update`` and context manager, doing nothing."""
+
+    def __enter__(self) -> _NoProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def update(self, n: float = 1) -> None:
+        """Nothing to draw."""
 
 
 def _in_kernel() -> bool:

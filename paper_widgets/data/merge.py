@@ -350,7 +350,10 @@ def merge_records(records: pd.DataFrame) -> pd.DataFrame:
         return picks
 
     def taken(name: str, picks: np.ndarray) -> pd.Series:
-        return pd.Series(rec[name].array.take(picks), index=pd.RangeIndex(n_groups))
+        values = rec[name]
+        if values.dtype == object:  # a plain object array: iterating its extension array costs 10x
+            return pd.Series(values.to_numpy()[picks], index=pd.RangeIndex(n_groups), dtype=object)
+        return pd.Series(values.array.take(picks), index=pd.RangeIndex(n_groups))
 
     out = pd.DataFrame(index=pd.RangeIndex(n_groups))
     everything = np.ones(len(rec), bool)
@@ -369,8 +372,9 @@ def merge_records(records: pd.DataFrame) -> pd.DataFrame:
             highest = rec.loc[multi, name].astype("Int64").groupby(group[multi]).max()
             values.iloc[highest.index.to_numpy()] = highest.array
         out[name] = values
-    out["authors"] = _object_column([a if isinstance(a, list) and a else [] for a in out["authors"]], n_groups)
-    counted = pd.array([len(a) if a else None for a in out["authors"]], dtype="Int64")
+    row_authors = [a if isinstance(a, list) and a else [] for a in out["authors"].tolist()]
+    out["authors"] = _object_column(row_authors, n_groups)
+    counted = pd.array([len(a) if a else None for a in row_authors], dtype="Int64")
     out["n_authors"] = out["n_authors"].astype("Int64").fillna(pd.Series(counted, index=out.index))
     out["published"] = out["published"].astype("datetime64[ns]")
     out["upvotes"] = out["upvotes"].astype("Int64")
@@ -386,13 +390,13 @@ def merge_records(records: pd.DataFrame) -> pd.DataFrame:
         if key not in citekeys.setdefault(row_group, []):
             citekeys[row_group].append(key)
     if citekeys:
-        out["fields"] = _object_column([f if isinstance(f, dict) else None for f in out["fields"]], n_groups)
+        out["fields"] = _object_column([f if isinstance(f, dict) else None for f in out["fields"].tolist()], n_groups)
         out["citekeys"] = _object_column([citekeys.get(g, []) for g in range(n_groups)], n_groups)
     else:
         out["citekeys"] = _object_column([[] for _ in range(n_groups)], n_groups)
 
     # sources: every origin, sorted; singletons (almost all rows at scale) as they are.
-    sources = _object_column(list(rec["sources"].array.take(first)), n_groups)
+    sources = rec["sources"].to_numpy()[first]  # a copy: the few groups of several records change
     for row_group, lists in pd.Series(rec["sources"].to_numpy()[multi]).groupby(group[multi], sort=True):
         sources[row_group] = sorted({s for lst in lists for s in lst})
     out["sources"] = sources

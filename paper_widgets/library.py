@@ -233,6 +233,7 @@ class Library:
         store = open_store(store)
         merged = merge_records(records)
         del records  # at a million papers most of the memory: gone before the rows are sorted
+        _release_memory()
         keys = store.assign_keys(merged)  # keys the store recorded earlier are kept
         merged.insert(0, "key", keys.astype("str"))
         merged = _reordered(merged, merged["key"].argsort(kind="stable").to_numpy())
@@ -343,9 +344,7 @@ class Library:
         library = cls._build(_concatenated(frames), problems, store)
         if library_hash is not None:
             store.cache_put_frame(library_name, library_hash, library._papers, _plain(problems[first_problem:]))
-        # The records and the copies made above go back to the system, not to the next big allocation
-        # (the search index): Arrow's allocator would keep them (hundreds of MB at a million papers).
-        pa.default_memory_pool().release_unused()
+        _release_memory()  # before the search index is built
         return library._showing_progress(progress)
 
     def _showing_progress(self, progress: bool | None) -> Library:
@@ -688,7 +687,17 @@ def _concatenated(frames: list[pd.DataFrame]) -> pd.DataFrame:
     joined: dict[str, pd.Series] = {}
     for name in list(by_file[0]):
         joined[name] = _one_chunk_column(pd.concat([columns.pop(name) for columns in by_file], ignore_index=True))
+        _release_memory()  # the files' chunks of this column, before the next one is joined
     return pd.DataFrame(joined)
+
+
+def _release_memory() -> None:
+    """Give the memory Arrow's allocator kept from freed arrays back to the system.
+
+    Otherwise a large column freed (the files' chunks once joined, the records once merged) stays
+    in the process, and the next large allocation (a column's copy, the search index) comes on top.
+    """
+    pa.default_memory_pool().release_unused()
 
 
 def _reordered(frame: pd.DataFrame, order: np.ndarray) -> pd.DataFrame:

@@ -267,7 +267,8 @@ class Library:
         index): None shows it once the work takes a while, True always, False never.
 
         Unchanged inputs (same content hash) are not parsed again: the store caches each file's
-        records and the whole library, so reopening a large library only unpickles one frame.
+        records (compressed) and the whole library, so reopening a large library opens one memory-mapped
+        frame, whose list columns stay Arrow lists until ``df`` or a search result shows them.
         """
         problems = [] if problems is None else problems
         store = open_store(store)

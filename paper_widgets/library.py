@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from paper_widgets.data.merge import merge_records, normalise_frame
 from paper_widgets.data.readers.sources import (
@@ -51,6 +52,7 @@ from paper_widgets.store import (
     Store,
     StoreLike,
     annotate,
+    arrow_lists_as_objects,
     content_hash,
     open_store,
     package_fingerprint,
@@ -113,6 +115,8 @@ def _progress_bar(total: int, desc: str, unit: str, progress: Progress) -> Any:
     """
     if callable(progress):
         return _Reported(progress, desc, total)
+    if progress is False or total <= 0:  # e.g. a reopened library's index: nothing to show, tqdm not imported
+        return _NoProgress()
     from tqdm.auto import tqdm  # imported on first use: importing paper_widgets stays light
 
     if progress is None:
@@ -120,6 +124,19 @@ def _progress_bar(total: int, desc: str, unit: str, progress: Progress) -> Any:
         progress = None if _in_kernel() or (stderr is not None and stderr.isatty()) else False
     delay = 0.0 if progress else PROGRESS_DELAY
     return tqdm(total=total, desc=desc, unit=unit, unit_scale=True, delay=delay, disable=progress is False, leave=False)
+
+
+class _NoProgress:
+    """The bar of work that shows none: :func:`_progress_bar`'s ``update`` and context manager, doing nothing."""
+
+    def __enter__(self) -> _NoProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def update(self, n: float = 1) -> None:
+        """Nothing to draw."""
 
 
 def _in_kernel() -> bool:
@@ -227,7 +244,7 @@ class Library:
         """
         if self._annotated is None:
             self._revision = self.store.revision()  # before reading: a change in between is re-read next time
-            self._annotated = annotate(self._papers, self.store.annotations())
+            self._annotated = annotate(arrow_lists_as_objects(self._papers), self.store.annotations())
         else:
             revision, keys, found = self.store.annotation_changes(self._revision)
             if keys:
@@ -239,9 +256,11 @@ class Library:
     def _build(cls, records: pd.DataFrame, problems: list[LoadWarning], store: Store | None = None) -> Library:
         store = open_store(store)
         merged = merge_records(records)
+        del records  # at a million papers most of the memory: gone before the rows are sorted
+        _release_memory()
         keys = store.assign_keys(merged)  # keys the store recorded earlier are kept
         merged.insert(0, "key", keys.astype("str"))
-        merged = merged.sort_values("key", kind="stable").reset_index(drop=True)
+        merged = _reordered(merged, merged["key"].argsort(kind="stable").to_numpy())
         _emit(problems)
         return cls(merged, problems, store)
 
@@ -274,7 +293,8 @@ class Library:
         :data:`ProgressReport` callable is called with (phase, done, total) instead.
 
         Unchanged inputs (same content hash) are not parsed again: the store caches each file's
-        records and the whole library, so reopening a large library only unpickles one frame.
+        records (compressed) and the whole library, so reopening a large library opens one memory-mapped
+        frame, whose list columns stay Arrow lists until ``df`` or a search result shows them.
         """
         problems = [] if problems is None else problems
         store = open_store(store)
@@ -294,7 +314,9 @@ class Library:
         library_name = "library:" + content_hash(*(os.path.realpath(path) for path, _ in files))
         library_hash = _combined(digests)
         first_problem = len(problems)
-        if library_hash is not None and (cached := store.cache_get_frame(library_name, library_hash)) is not None:
+        # Reopening: list columns stay Arrow lists until df or a search result shows them.
+        cached = None if library_hash is None else store.cache_get_frame(library_name, library_hash, arrow_lists=True)
+        if cached is not None:
             papers, found = cached
             # Keys that changed since (pinned by a .bib, improved before first use) left aliases behind.
             if renamed := store.key_aliases():
@@ -318,7 +340,8 @@ class Library:
             finally:
                 problems.extend(found_now)  # also when reading failed: they come before its DumpError
             if digest is not None and several:
-                store.cache_put_frame(name, digest, frame, _plain(found_now))
+                # Read again only when another file changed: compressed, the store stays small.
+                store.cache_put_frame(name, digest, frame, _plain(found_now), compressed=True)
             return frame
 
         frames = []
@@ -345,10 +368,10 @@ class Library:
                 except DumpError as exc:
                     problems.append(exc.as_warning())
                 bar.update(size)
-        records = pd.concat(frames, ignore_index=True) if frames else records_frame([])
-        library = cls._build(records, problems, store)
+        library = cls._build(_concatenated(frames), problems, store)
         if library_hash is not None:
             store.cache_put_frame(library_name, library_hash, library._papers, _plain(problems[first_problem:]))
+        _release_memory()  # before the search index is built
         return library._showing_progress(progress)
 
     def _showing_progress(self, progress: Progress) -> Library:
@@ -365,11 +388,13 @@ class Library:
         """
         problems: list[LoadWarning] = []
         files = expand_paths(paths, problems)
-        incoming = Library.from_files(
-            ((p, str(p)) for p in files), problems, store=self.store, progress=self._progress
-        )._papers
+        incoming = arrow_lists_as_objects(
+            Library.from_files(
+                ((p, str(p)) for p in files), problems, store=self.store, progress=self._progress
+            )._papers
+        )
         self.warnings.extend(problems)
-        papers = self._papers.copy()
+        papers = arrow_lists_as_objects(self._papers).copy()
         # A known paper whose never-used key improved (authors now known) carries its new key.
         renamed = {old: new for old, new in self.store.key_aliases().items() if old in self._keys}
         if renamed:
@@ -489,7 +514,7 @@ class Library:
         query, limit, filters = checked_search_arguments(query, limit, filters)  # clear errors, here
         if filters.get("tags") is not None or filters.get("status") is not None:
             return search(self.df, query, limit, index=self._index(), **filters)
-        found = search(self._papers, query, limit, index=self._index(), **filters)
+        found = arrow_lists_as_objects(search(self._papers, query, limit, index=self._index(), **filters))
         # Only the rows shown get their annotations: a search never reads every note.
         annotated = annotate(found, self.store.annotations(found["key"].tolist()))
         return annotated[[*annotated.columns.drop("score"), "score"]]
@@ -598,7 +623,7 @@ class Library:
         return self._rows(key).iloc[0]
 
     def __len__(self) -> int:
-        return len(self.df)
+        return len(self._papers)
 
     def _sources(self) -> pd.Series:
         """How many papers each input file gave (a paper found in two files counts in both)."""
@@ -661,12 +686,54 @@ def _one_chunk(frame: pd.DataFrame) -> pd.DataFrame:
     copy the whole column (seconds at a million abstracts).
     """
     for name in frame.columns:
-        array = frame[name].array
-        if isinstance(array, pd.arrays.ArrowStringArray):
-            chunked = array.__arrow_array__()
-            if chunked.num_chunks > 1:
-                frame[name] = pd.Series(type(array)(chunked.combine_chunks(), dtype=array.dtype), index=frame.index)
+        frame[name] = _one_chunk_column(frame[name])
     return frame
+
+
+def _one_chunk_column(column: pd.Series) -> pd.Series:
+    """``column``, an Arrow string column in several chunks joined into one (see :func:`_one_chunk`)."""
+    array = column.array
+    if isinstance(array, pd.arrays.ArrowStringArray):
+        chunked = array.__arrow_array__()
+        if chunked.num_chunks > 1:
+            return pd.Series(type(array)(chunked.combine_chunks(), dtype=array.dtype), index=column.index)
+    return column
+
+
+def _concatenated(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The records of ``frames`` as one frame, strings in one chunk; ``frames`` is emptied.
+
+    Column by column, each taken out of the files' frames as it is joined: the records are held
+    once, plus one column (a single chunk also spares the merge's takes a join of their own).
+    """
+    if not frames:
+        return records_frame([])
+    # Every frame is a records_frame (parsed now or cached): the same columns in the same order.
+    by_file = [dict(frame.items()) for frame in frames]  # dicts: dropping a frame's column costs a block copy
+    frames.clear()
+    joined: dict[str, pd.Series] = {}
+    for name in list(by_file[0]):
+        joined[name] = _one_chunk_column(pd.concat([columns.pop(name) for columns in by_file], ignore_index=True))
+        _release_memory()  # the files' chunks of this column, before the next one is joined
+    return pd.DataFrame(joined)
+
+
+def _release_memory() -> None:
+    """Give the memory Arrow's allocator kept from freed arrays back to the system.
+
+    Otherwise a large column freed (the files' chunks once joined, the records once merged) stays
+    in the process, and the next large allocation (a column's copy, the search index) comes on top.
+    """
+    pa.default_memory_pool().release_unused()
+
+
+def _reordered(frame: pd.DataFrame, order: np.ndarray) -> pd.DataFrame:
+    """The rows of ``frame`` in ``order`` (positions), column by column: ``frame`` is emptied as they move,
+    so a million abstracts are never held twice."""
+    out = pd.DataFrame(index=pd.RangeIndex(len(order)))
+    for name in list(frame.columns):
+        out[name] = frame.pop(name).array.take(order)
+    return out
 
 
 def _size(path: str | os.PathLike[str]) -> int:

@@ -314,3 +314,25 @@ def test_constructing_a_library_changes_no_other_librarys_style(tmp_path: Path) 
     assert plain.cite(key) == f"[@{key}]", "a library on another store keeps the constant default"
     assert paper_widgets.load_sample().cite(key) == f"[@{key}]"
     assert cite(plain[key]) == f"[@{key}]", "the row-level function has no hidden session style"
+
+
+def test_a_library_reopened_from_the_cache_shows_lists_and_takes_more_files(tmp_path: Path) -> None:
+    # Reopened, its list columns are Arrow lists (no Python list per row): df, search, add and repr
+    # see the same library as a fresh load of the same files.
+    store = tmp_path / "store"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PaperWidgetsWarning)
+        paper_widgets.load(CARD_SEED, store=store)
+        reopened = paper_widgets.load(CARD_SEED, store=store)
+        both = paper_widgets.load(CARD_SEED, PAIR_SEED, store=tmp_path / "other")
+        alone = paper_widgets.load(CARD_SEED, store=tmp_path / "alone")
+    assert isinstance(reopened._papers["sources"].dtype, pd.ArrowDtype)
+    assert repr(reopened) == "<Library: 35 papers from 1 source>"
+    assert f"{CARD_SEED}: 35" in reopened._repr_html_()
+    found = reopened.search("failure detection", limit=3)
+    assert found["sources"].iloc[0] == [str(CARD_SEED)]
+    pd.testing.assert_frame_equal(found, alone.search("failure detection", limit=3))  # dtypes too
+    reopened.add(PAIR_SEED)
+    assert reopened.df["sources"].map(type).eq(list).all()
+    by_key = reopened.df.set_index("key").sort_index()
+    pd.testing.assert_frame_equal(by_key, both.df.set_index("key").sort_index())

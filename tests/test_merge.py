@@ -188,3 +188,40 @@ def test_highest_count_wins_and_every_citekey_of_a_paper_is_kept() -> None:
     row = merged.iloc[0]
     assert len(merged) == 1 and (row["upvotes"], row["comments"]) == (20, 4)
     assert row["citekeys"] == ["smith2024paper", "Smith24"] and row["entry_type"] == "article"
+
+
+def test_papers_read_once_come_out_as_read_beside_merged_ones() -> None:
+    # Most papers of a large library are read once: they pass straight through, the rest are chosen among.
+    singles = [
+        rec(f"Paper {i}", "card", f"{i % 3}.txt", line=i, abstract=f"Abstract {i}.", upvotes=i, comments=i % 4)
+        for i in range(40)
+    ]
+    merged = merge_records(records_frame(singles + RECORDS))
+    assert len(merged) == 40 + 4
+    by_title = merged.set_index("title")
+    for i in (0, 7, 39):
+        row = by_title.loc[f"Paper {i}"]
+        assert (row["abstract"], row["upvotes"], row["comments"], row["sources"]) == (
+            f"Abstract {i}.",
+            i,
+            i % 4,
+            [f"{i % 3}.txt"],
+        )
+    assert merged["title"].map(fold).is_monotonic_increasing  # rows in folded-title order
+    row = merged[merged["arxiv_id"] == "2001.06782"].iloc[0]
+    assert (row["upvotes"], row["sources"]) == (9, ["a.txt", "b.txt", "c.json", "d.bib"])
+    for seed in range(3):
+        shuffled = [(singles + RECORDS)[i] for i in np.random.default_rng(seed).permutation(len(singles) + 7)]
+        pd.testing.assert_frame_equal(merge_records(records_frame(shuffled)), merged)
+
+
+def test_a_record_read_twice_from_one_place_breaks_the_tie_by_its_text() -> None:
+    # Same source and line (the same file given twice under one name), texts of one length: the
+    # texts decide which comes first, never the input order.
+    twice = [
+        rec("Twice Read", "card", "a.txt", line=3, abstract="Abstract B."),
+        rec("Twice Read", "card", "a.txt", line=3, abstract="Abstract A."),
+    ]
+    for records in (twice, twice[::-1]):
+        merged = merge_records(records_frame(records))
+        assert merged[["title", "abstract", "sources"]].values.tolist() == [["Twice Read", "Abstract A.", ["a.txt"]]]

@@ -74,3 +74,21 @@ def test_a_progress_function_is_told_each_step_instead_of_a_bar(
     assert steps == reading + indexing
     done = [step[1] for step in indexing]
     assert done == sorted(done)
+
+
+def test_no_work_or_progress_false_never_imports_tqdm() -> None:
+    # A reopened library whose index came from the cache has nothing to index: no bar, no tqdm import
+    # (importing tqdm.auto costs a tenth of a second of the reopen).
+    import subprocess
+
+    code = (
+        "import sys, paper_widgets.library as library\n"
+        "with library._progress_bar(0, 'Indexing papers', ' rows', True) as bar: bar.update(0)\n"
+        "with library._progress_bar(10, 'Indexing papers', ' rows', False) as bar: bar.update(10)\n"
+        "assert 'tqdm' not in sys.modules, 'tqdm imported'\n"
+        "with library._progress_bar(10, 'Indexing papers', ' rows', True) as bar: bar.update(10)\n"
+        "assert 'tqdm' in sys.modules\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr
+    assert "/10.0 [" in out.stderr and "/0" not in out.stderr, "only the bar with work to do is drawn"

@@ -331,6 +331,38 @@ def test_cache_round_trip_is_keyed_by_name_and_hash(store: Store) -> None:
     assert store.cache_get_frame("other", "h1") is None
 
 
+def test_lists_can_come_back_as_arrow_lists_and_become_python_lists_when_shown(store: Store) -> None:
+    from paper_widgets.store import arrow_lists_as_objects
+
+    frame = papers(("Paper A", None), ("Paper B", "2101.00002"), ("Paper C", None))
+    frame["authors"] = pd.Series([["Ada Lovelace"], [], ["Émilie du Châtelet", "Ada Lovelace"]], dtype=object)
+    frame["fields"] = pd.Series([None, {"doi": "10.1/x"}, None], dtype=object)  # JSON, mostly None
+    assert store.cache_put_frame("library", "h", frame)
+    cached, _ = store.cache_get_frame("library", "h", arrow_lists=True)
+    assert isinstance(cached["authors"].dtype, pd.ArrowDtype)
+    assert cached["fields"].tolist() == [None, {"doi": "10.1/x"}, None]
+    shown = arrow_lists_as_objects(cached)
+    pd.testing.assert_frame_equal(shown, frame)
+    assert shown["authors"].map(type).eq(list).all()
+    assert shown["authors"].iloc[0] is not shown["authors"].iloc[2]
+    # A frame read with Arrow lists is cached again as it was.
+    assert store.cache_put_frame("again", "h", cached)
+    pd.testing.assert_frame_equal(store.cache_get_frame("again", "h")[0], frame)
+
+
+def test_a_compressed_frame_comes_back_the_same_in_a_fraction_of_the_disk(store: Store) -> None:
+    abstract = "We study gradient conflicts between tasks and project them away. " * 20
+    frame = papers(*((f"Paper {i}", None) for i in range(300)))
+    frame["abstract"] = pd.Series([abstract + str(i) for i in range(300)], dtype="str")
+    assert store.cache_put_frame("plain", "h", frame)
+    assert store.cache_put_frame("small", "h", frame, ["meta"], compressed=True)
+    sizes = {file.stat().st_size for file in store.cache_dir.iterdir()}
+    assert len(sizes) == 2 and min(sizes) * 5 < max(sizes)
+    cached, meta = store.cache_get_frame("small", "h")
+    pd.testing.assert_frame_equal(cached, frame)
+    assert meta == ["meta"]
+
+
 def test_cache_put_replaces_the_previous_entry_and_its_file(store: Store) -> None:
     store.cache_put_arrays("index", "old", {"v": np.arange(3)})
     store.cache_put_arrays("index", "new", {"v": np.arange(5)})
@@ -725,6 +757,14 @@ def test_a_reload_from_the_cache_is_the_same_library(tmp_path: Path, monkeypatch
 
     monkeypatch.setattr(paper_widgets.library, "read_path", no_parsing)
     second = paper_widgets.load(*dumps, store=tmp_path / "store")
-    pd.testing.assert_frame_equal(second._papers, first._papers)
+    # Reopened, the list columns stay Arrow lists until shown: no Python list per cell at open.
+    assert isinstance(second._papers["sources"].dtype, pd.ArrowDtype)
+    assert len(second) == len(first)
+    key = first.df["key"].iloc[3]
+    found = second.search(first[key]["title"], limit=3)
+    assert found["key"].iloc[0] == key
+    assert found["sources"].map(type).eq(list).all() and found["authors"].map(type).eq(list).all()
+    pd.testing.assert_frame_equal(found, first.search(first[key]["title"], limit=3))
+    pd.testing.assert_frame_equal(second.df, first.df)
     assert second.warnings == first.warnings
-    assert second._papers["sources"].map(type).eq(list).all()
+    assert second.df["sources"].map(type).eq(list).all()

@@ -277,6 +277,24 @@ def _title_links(rec: pd.DataFrame, title_ids: np.ndarray, id_groups: np.ndarray
     return links
 
 
+def _record_order(rec: pd.DataFrame, group: np.ndarray, kind_rank: np.ndarray, source_rank: np.ndarray) -> np.ndarray:
+    """The records' stable total order: by group, kind, first source, line, then title and abstract.
+
+    Integer keys decide all but records read twice from the same place; only then are the texts
+    compared (sorting a million abstracts would cost more than the rest of the merge).
+    """
+    line = rec["line"].to_numpy(np.int64)
+    order: np.ndarray = np.lexsort((line, source_rank, kind_rank, group))
+    keys = np.stack([group, kind_rank, source_rank, line])[:, order]
+    if not (np.diff(keys, axis=1) == 0).all(axis=0).any():
+        return order
+    texts = pd.DataFrame(
+        {"g": group, "k": kind_rank, "s": source_rank, "l": line, "t": rec["title"], "a": rec["abstract"]}
+    )
+    ordered: np.ndarray = texts.sort_values(list(texts.columns), kind="stable").index.to_numpy()
+    return ordered
+
+
 def merge_records(records: pd.DataFrame) -> pd.DataFrame:
     """One row per unique paper from a records frame (see :func:`normalise_frame`), without ``key``.
 
@@ -285,7 +303,7 @@ def merge_records(records: pd.DataFrame) -> pd.DataFrame:
     """
     rec = records.reset_index(drop=True)
     if "sources" not in rec.columns:
-        rec["sources"] = _object_column([[s] for s in rec["source"]], len(rec))
+        rec["sources"] = _object_column([[s] for s in rec["source"].tolist()], len(rec))
     for name in COLUMNS:
         if name not in rec.columns and name not in ("url", "citekeys"):
             rec[name] = _object_column([None] * len(rec), len(rec)) if COLUMNS[name] is object else None
@@ -302,42 +320,61 @@ def merge_records(records: pd.DataFrame) -> pd.DataFrame:
     links = _title_links(rec, title_ids, id_groups)
     components = _propagate(np.arange(len(rec)), [pd.Series(id_groups), links])
     # A stable total order of the records that ignores input order.
-    rec["first_source"] = [s[0] if s else "" for s in rec["sources"]]
+    first_source = pd.Series([s[0] if s else "" for s in rec["sources"].tolist()], dtype="str")
     # Groups are numbered by their smallest title id, so rows come out in folded-title order; papers
     # sharing a title are ordered by where they were first read.
-    source_rank = pd.factorize(rec["first_source"].astype(str), sort=True)[0].astype(np.int64)
+    source_rank = pd.factorize(first_source, sort=True)[0].astype(np.int64)
     where = source_rank * (int(rec["line"].max()) + 1 if len(rec) else 1) + rec["line"].to_numpy(np.int64)
     labels = pd.DataFrame({"component": components, "title": title_ids, "where": where})
     firsts = labels.groupby("component").agg(title=("title", "min"), where=("where", "min"))
     rank = pd.Series(np.arange(len(firsts)), index=firsts.sort_values(["title", "where"]).index)
-    rec["group"] = rank[components].to_numpy()
-    rec["kind_rank"] = _kind_rank(rec["kind"], KINDS)
-    base_order = ["group", "kind_rank", "first_source", "line", "title", "abstract"]
-    rec = rec.sort_values(base_order, kind="stable").reset_index(drop=True)
+    group: np.ndarray = rank[components].to_numpy()
+    kind_rank = _kind_rank(rec["kind"], KINDS)
+    order = _record_order(rec, group, kind_rank, source_rank)
+    position = np.empty(len(rec), np.int64)
+    position[order] = np.arange(len(rec))  # each record's place in the stable order
+    n_groups = len(firsts)
+    sizes = np.bincount(group, minlength=n_groups)
+    first = order[np.searchsorted(group[order], np.arange(n_groups))]  # each group's first record
+    multi = sizes[group] > 1  # records sharing their paper with others: the only ones to choose among
 
-    groups = rec.groupby("group", sort=True)
-    out = pd.DataFrame(index=pd.Index(groups.size().index, name=None))
+    def picked(choice: np.ndarray, preference: list[np.ndarray]) -> np.ndarray:
+        """Per group, the first record by ``preference`` (most significant first) among ``choice``; else its first."""
+        picks: np.ndarray = first.copy()
+        candidates = np.flatnonzero(choice & multi)
+        if len(candidates):
+            keys = [position[candidates], *(p[candidates] for p in reversed(preference)), group[candidates]]
+            ranked = candidates[np.lexsort(keys)]
+            groups, at = np.unique(group[ranked], return_index=True)
+            picks[groups] = ranked[at]
+        return picks
+
+    def taken(name: str, picks: np.ndarray) -> pd.Series:
+        values = rec[name]
+        if values.dtype == object:  # a plain object array: iterating its extension array costs 10x
+            return pd.Series(values.to_numpy()[picks], index=pd.RangeIndex(n_groups), dtype=object)
+        return pd.Series(values.array.take(picks), index=pd.RangeIndex(n_groups))
+
+    out = pd.DataFrame(index=pd.RangeIndex(n_groups))
+    everything = np.ones(len(rec), bool)
     # Longest text wins (first in the stable order on ties).
     for name in ("title", "abstract"):
-        lengths = rec[name].str.len()
-        best = lengths.groupby(rec["group"]).idxmax()
-        out[name] = rec.loc[best.to_numpy(), name].to_numpy()
+        length = rec[name].str.len().fillna(-1).to_numpy(np.int64)
+        out[name] = taken(name, picked(everything, [-length]))
+    authors = rec["authors"].tolist()
+    has_authors = np.fromiter((isinstance(a, list) and len(a) > 0 for a in authors), bool, len(authors))
     for name, kinds in _PRIORITY.items():
-        values = rec[name]
-        if name != "authors" and values.isna().all():  # e.g. no .bib among the inputs: nothing to choose
-            out[name] = _object_column([None] * len(out), len(out))
-            continue
-        rank = _kind_rank(rec["kind"], kinds)
-        if name == "authors":
-            values = _object_column([a if len(a) else None for a in values], len(values))
-        ordered = pd.DataFrame({"group": rec["group"], "rank": rank, "v": values}).sort_values(
-            ["group", "rank"], kind="stable"
-        )
-        out[name] = ordered.groupby("group", sort=True)["v"].first()
-    for name in _HIGHEST:
-        out[name] = rec.groupby("group", sort=True)[name].max()
-    out["authors"] = _object_column([a if isinstance(a, list) else [] for a in out["authors"]], len(out))
-    counted = pd.array([len(a) if a else None for a in out["authors"]], dtype="Int64")
+        known = has_authors if name == "authors" else rec[name].notna().to_numpy(bool)
+        out[name] = taken(name, picked(known, [_kind_rank(rec["kind"], kinds)]))
+    for name in _HIGHEST:  # the highest count of each group
+        values = taken(name, first).astype("Int64")
+        if multi.any():
+            highest = rec.loc[multi, name].astype("Int64").groupby(group[multi]).max()
+            values.iloc[highest.index.to_numpy()] = highest.array
+        out[name] = values
+    row_authors = [a if isinstance(a, list) and a else [] for a in out["authors"].tolist()]
+    out["authors"] = _object_column(row_authors, n_groups)
+    counted = pd.array([len(a) if a else None for a in row_authors], dtype="Int64")
     out["n_authors"] = out["n_authors"].astype("Int64").fillna(pd.Series(counted, index=out.index))
     out["published"] = out["published"].astype("datetime64[ns]")
     out["upvotes"] = out["upvotes"].astype("Int64")
@@ -348,24 +385,20 @@ def merge_records(records: pd.DataFrame) -> pd.DataFrame:
             out[name] = out[name].astype("str")
     # In record order (the first is the row's key); one list per group without a per-group pandas call.
     citekeys: dict[int, list[str]] = {}
-    keyed = rec.loc[rec["citekey"].notna(), ["group", "citekey"]].drop_duplicates()
-    for group, key in zip(keyed["group"].tolist(), keyed["citekey"].tolist(), strict=True):
-        citekeys.setdefault(group, []).append(key)
+    keyed = order[rec["citekey"].notna().to_numpy(bool)[order]]
+    for row_group, key in zip(group[keyed].tolist(), rec["citekey"].take(keyed).tolist(), strict=True):
+        if key not in citekeys.setdefault(row_group, []):
+            citekeys[row_group].append(key)
     if citekeys:
-        out["fields"] = _object_column([f if isinstance(f, dict) else None for f in out["fields"]], len(out))
-        out["citekeys"] = _object_column([citekeys.get(g, []) for g in out.index], len(out))
+        out["fields"] = _object_column([f if isinstance(f, dict) else None for f in out["fields"].tolist()], n_groups)
+        out["citekeys"] = _object_column([citekeys.get(g, []) for g in range(n_groups)], n_groups)
     else:
-        out["citekeys"] = _object_column([[] for _ in range(len(out))], len(out))
+        out["citekeys"] = _object_column([[] for _ in range(n_groups)], n_groups)
 
-    # sources: every origin, sorted; singletons (almost all rows at scale) without a Python groupby.
-    sizes = groups.size()
-    single = sizes[sizes == 1].index
-    sources = pd.Series(None, index=out.index, dtype=object)
-    first_rows = rec.drop_duplicates("group").set_index("group")
-    sources[single] = first_rows.loc[single, "sources"].to_numpy()
-    multi = rec[rec["group"].isin(sizes[sizes > 1].index)]
-    for group, lists in multi.groupby("group", sort=True)["sources"]:
-        sources[group] = sorted({s for lst in lists for s in lst})
-    out["sources"] = _object_column(list(sources), len(out))
+    # sources: every origin, sorted; singletons (almost all rows at scale) as they are.
+    sources = rec["sources"].to_numpy()[first]  # a copy: the few groups of several records change
+    for row_group, lists in pd.Series(rec["sources"].to_numpy()[multi]).groupby(group[multi], sort=True):
+        sources[row_group] = sorted({s for lst in lists for s in lst})
+    out["sources"] = sources
 
     return out[list(COLUMNS)].reset_index(drop=True)

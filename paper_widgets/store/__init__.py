@@ -14,7 +14,7 @@ import os
 from typing import TypeAlias
 
 from paper_widgets.store.annotations import Annotations, AnnotationStore, Note, NoteConflict, annotate
-from paper_widgets.store.cache import CacheStore, content_hash, file_hash, package_fingerprint
+from paper_widgets.store.cache import CacheStore, arrow_lists_as_objects, content_hash, file_hash, package_fingerprint
 from paper_widgets.store.db import (
     BUSY_TIMEOUT,
     DB_NAME,
@@ -44,6 +44,7 @@ __all__ = [
     "StoreReadOnly",
     "StoreUnavailable",
     "annotate",
+    "arrow_lists_as_objects",
     "content_hash",
     "file_hash",
     "is_postgres_url",

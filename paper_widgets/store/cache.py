@@ -31,14 +31,16 @@ from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa  # already imported by pandas, whose strings it holds
 
 from paper_widgets.store.db import Database
 
-__all__ = ["CacheStore", "content_hash", "file_hash", "gc_paused", "package_fingerprint"]
+__all__ = ["CacheStore", "arrow_lists_as_objects", "content_hash", "file_hash", "gc_paused", "package_fingerprint"]
 
 _T = TypeVar("_T")
 _FRAME, _ARRAYS = ".arrow", ".npz"
 _META = "paper_widgets"  # Arrow schema metadata key of the JSON the caller attached
+_ARROW_LISTS = pd.ArrowDtype(pa.list_(pa.string()))  # the dtype of list columns read with arrow_lists=True
 _STALE_AFTER = 24 * 3600  # seconds after which a .tmp file is left over whoever wrote it
 
 
@@ -82,15 +84,21 @@ def gc_paused() -> Iterator[None]:
 # -- file formats that cannot run code ---------------------------------------------------------------
 
 
-def _write_frame(path: Path, frame: pd.DataFrame, meta: object) -> None:
-    """``frame`` as an Arrow IPC file; object columns of lists of strings as Arrow lists, others as JSON text."""
-    import pyarrow as pa
+def _write_frame(path: Path, frame: pd.DataFrame, meta: object, compressed: bool = False) -> None:
+    """``frame`` as an Arrow IPC file; object columns of lists of strings as Arrow lists, others as JSON text.
+
+    ``compressed``: zstd, a third of the size, for frames read whole and seldom (it cannot be memory-mapped).
+    """
     import pyarrow.feather as feather
 
     lists, encoded = [], []
     columns: dict[str, Any] = {}
     for name in frame.columns:
         column = frame[name]
+        if column.dtype == _ARROW_LISTS:  # as cache_get_frame(arrow_lists=True) gave it
+            columns[name] = column.array.__arrow_array__()
+            lists.append(name)
+            continue
         if column.dtype != object:
             columns[name] = column
             continue
@@ -98,10 +106,12 @@ def _write_frame(path: Path, frame: pd.DataFrame, meta: object) -> None:
         try:
             if not all(type(v) is list for v in values):  # a str would pass as a list of characters
                 raise TypeError(f"{name} is not a column of lists")
-            columns[name] = pa.array(values, type=pa.list_(pa.string()))
+            columns[name] = pa.array(values, type=_ARROW_LISTS.pyarrow_dtype)
             lists.append(name)
         except (pa.ArrowException, TypeError, ValueError):  # anything else round-trips through JSON
-            columns[name] = pa.array([json.dumps(v, ensure_ascii=False) for v in values], type=pa.string())
+            # None as an Arrow null: most cells of a column like BibTeX fields, read back without a parse
+            json_texts = [None if v is None else json.dumps(v, ensure_ascii=False) for v in values]
+            columns[name] = pa.array(json_texts, type=pa.string())
             encoded.append(name)
     plain = pd.DataFrame({n: c for n, c in columns.items() if n not in lists + encoded}, index=frame.index)
     table = pa.Table.from_pandas(plain, preserve_index=True)
@@ -111,10 +121,19 @@ def _write_frame(path: Path, frame: pd.DataFrame, meta: object) -> None:
     schema_meta = {**(table.schema.metadata or {}), _META.encode(): json.dumps(info).encode()}
     table = table.replace_schema_metadata(schema_meta)
     # one record batch: pandas' take on a string column in several chunks costs ~1000x more
-    feather.write_feather(table, str(path), compression="uncompressed", chunksize=max(len(table), 1))
+    # zstd level 1: a third of the size at the speed of an uncompressed write (level 3 takes twice as long)
+    compression, level = ("zstd", 1) if compressed else ("uncompressed", None)
+    feather.write_feather(
+        table, str(path), compression=compression, compression_level=level, chunksize=max(len(table), 1)
+    )
 
 
-def _read_frame(path: Path) -> tuple[pd.DataFrame, Any]:
+def _read_frame(path: Path, arrow_lists: bool = False) -> tuple[pd.DataFrame, Any]:
+    """The frame and metadata of :func:`_write_frame`; strings stay in the (memory-mapped) file.
+
+    ``arrow_lists``: list columns as :data:`_ARROW_LISTS` (no Python list per cell until one is
+    read), else object columns of lists as they were written.
+    """
     import pyarrow.feather as feather
 
     table = feather.read_table(str(path), memory_map=True).combine_chunks()
@@ -122,6 +141,9 @@ def _read_frame(path: Path) -> tuple[pd.DataFrame, Any]:
     special = info["lists"] + info["json"]
     frame = table.drop_columns(special).to_pandas()
     for name in info["lists"]:
+        if arrow_lists:  # as the file holds it (combine_chunks would copy it even in one chunk)
+            frame[name] = pd.Series(pd.arrays.ArrowExtensionArray(table.column(name)), index=frame.index)
+            continue
         chunked = table.column(name).combine_chunks()
         values = chunked.flatten().to_numpy(zero_copy_only=False).tolist()
         offsets = chunked.offsets.to_numpy().tolist()
@@ -130,9 +152,23 @@ def _read_frame(path: Path) -> tuple[pd.DataFrame, Any]:
         frame[name] = pd.Series(cells, index=frame.index, dtype=object)
     for name in info["json"]:
         cells = np.empty(len(table), dtype=object)
-        cells[:] = [json.loads(v) for v in table.column(name).to_pylist()]
+        # "null": the JSON of None in files written before nulls were Arrow nulls
+        cells[:] = [None if v is None or v == "null" else json.loads(v) for v in table.column(name).to_pylist()]
         frame[name] = pd.Series(cells, index=frame.index, dtype=object)  # not inferred as str
     return frame[info["order"]], info["meta"]
+
+
+def arrow_lists_as_objects(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its :data:`_ARROW_LISTS` columns as object columns of Python lists (a fresh list per cell)."""
+    lazy = [name for name in frame.columns if frame[name].dtype == _ARROW_LISTS]
+    if not lazy:
+        return frame
+    converted = {}
+    for name in lazy:
+        cells = np.empty(len(frame), dtype=object)
+        cells[:] = frame[name].array.__arrow_array__().to_pylist()
+        converted[name] = pd.Series(cells, index=frame.index, dtype=object)
+    return frame.assign(**converted)
 
 
 def _write_arrays(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
@@ -211,9 +247,16 @@ class CacheStore(Database):
 
     # -- reading -----------------------------------------------------------------------------------
 
-    def cache_get_frame(self, name: str, content_hash: str) -> tuple[pd.DataFrame, Any] | None:
-        """The frame and JSON metadata cached under ``name`` if built from ``content_hash``, else None."""
-        return self._get(name, content_hash, _FRAME, _read_frame)
+    def cache_get_frame(
+        self, name: str, content_hash: str, *, arrow_lists: bool = False
+    ) -> tuple[pd.DataFrame, Any] | None:
+        """The frame and JSON metadata cached under ``name`` if built from ``content_hash``, else None.
+
+        Uncompressed frames are memory-mapped: their strings are read from disk when used.
+        ``arrow_lists``: columns of lists stay Arrow lists (see :func:`arrow_lists_as_objects`), so a
+        million rows open without making three million Python lists.
+        """
+        return self._get(name, content_hash, _FRAME, functools.partial(_read_frame, arrow_lists=arrow_lists))
 
     def cache_get_arrays(self, name: str, content_hash: str) -> dict[str, np.ndarray] | None:
         """The numpy arrays cached under ``name`` if built from ``content_hash``, else None."""
@@ -243,9 +286,15 @@ class CacheStore(Database):
 
     # -- writing -----------------------------------------------------------------------------------
 
-    def cache_put_frame(self, name: str, content_hash: str, frame: pd.DataFrame, meta: object = None) -> bool:
-        """Cache ``frame`` (and JSON-able ``meta``) under ``name``; False when it could not be written."""
-        return self._put(name, content_hash, _FRAME, lambda path: _write_frame(path, frame, meta))
+    def cache_put_frame(
+        self, name: str, content_hash: str, frame: pd.DataFrame, meta: object = None, *, compressed: bool = False
+    ) -> bool:
+        """Cache ``frame`` (and JSON-able ``meta``) under ``name``; False when it could not be written.
+
+        ``compressed``: zstd-compressed (a third of the disk) for frames only read when something
+        changed; uncompressed ones open memory-mapped.
+        """
+        return self._put(name, content_hash, _FRAME, lambda path: _write_frame(path, frame, meta, compressed))
 
     def cache_put_arrays(self, name: str, content_hash: str, arrays: Mapping[str, np.ndarray]) -> bool:
         """Cache numeric/string ``arrays`` under ``name``; False when they could not be written."""

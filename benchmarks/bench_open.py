@@ -1,0 +1,349 @@
+"""Benchmark: cold open of N papers from Daily Papers dumps, and reopen of the saved library (run by hand).
+
+    PYTHONPATH=. python benchmarks/bench_open.py [--sizes 10000,100000] [--files 100]
+        [--corpus /work/bench1m/corpus.feather] [--before FOLDER] [--tmp DIR] [--keep]
+
+Issue 17's targets at 1M papers: cold open from dumps ≤ 30 s with peak RSS ≤ 1.5 GB, store folder
+≤ 600 MB, reopen (after ``import paper_widgets``, open the saved library and get the first result)
+≤ 0.5 s with RSS ≤ 400 MB.
+
+The first N papers of the corpus (title, abstract, date, upvotes; ``bench_peers.write_corpus``'s
+Feather file, else ``bench_search.make_library``) are written as dump files in today's HF card
+layout (upvotes on their own line, title, abstract, ``• N authors``, ``·``, date and comments),
+split over ``--files`` files.  Then, each in a fresh process:
+
+* **naive**: read every file and split it into its cards (the floor any parser stands on), then
+  a pandas frame of the titles and abstracts;
+* **cold**: ``paper_widgets.load(folder, store=HOME)`` with ``PAPER_WIDGETS_HOME=HOME`` empty,
+  then ``lib.search(q)``;
+* **reopen**: ``import paper_widgets``; ``paper_widgets.load(folder, store=HOME)``; ``lib.search(q)``.
+
+The phases are timed by wrapping paper_widgets' own functions in the child (file hashing,
+parsing, records frames, merge, citekeys and their store writes, frame cache reads/writes, index
+hashing/build/cache, search, annotation joins); "other" is the rest of the wall time.  For each
+phase the growth of the peak RSS (VmHWM) during it is printed too, so the phase that sets the peak
+is visible.  With ``--before`` the same is run on an older paper_widgets in the same run, and the
+ratios after ÷ before are printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import itertools
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.append(str(Path(__file__).resolve().parent.parent))  # after PYTHONPATH: it may name another copy
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+__all__: list[str] = []
+
+CORPUS = Path("/work/bench1m/corpus.feather")
+MAX_RSS_MB = [6144.0]  # --max-rss-mb: a child that grows past this stops (an error in the table)
+TARGETS = {"cold_s": 30.0, "cold_rss_mb": 1536.0, "store_mb": 600.0, "reopen_s": 0.5, "reopen_rss_mb": 400.0}
+# (phase name, module, attribute path): wrapped in the child to time paper_widgets' own steps.
+PHASES = (
+    ("hash files", "paper_widgets.store", "Store.file_hash"),
+    ("parse", "paper_widgets.library", "read_path"),
+    ("records frame", "paper_widgets.library", "records_frame"),
+    ("join records", "paper_widgets.library", "_concatenated"),
+    ("merge", "paper_widgets.library", "merge_records"),
+    ("citekeys+store", "paper_widgets.store", "Store.assign_keys"),
+    ("sort by key", "paper_widgets.library", "_reordered"),
+    ("frame cache write", "paper_widgets.store", "Store.cache_put_frame"),
+    ("frame cache read", "paper_widgets.store", "Store.cache_get_frame"),
+    ("key aliases", "paper_widgets.store", "Store.key_aliases"),
+    ("index hashes", "paper_widgets.library", "row_hashes"),
+    ("index cache read", "paper_widgets.store", "Store.cache_get_arrays"),
+    ("index from cache", "paper_widgets.search.index", "SearchIndex.from_arrays"),
+    ("index build", "paper_widgets.search.index", "SearchIndex.sync"),
+    ("index to arrays", "paper_widgets.search.index", "SearchIndex.to_arrays"),
+    ("index cache write", "paper_widgets.store", "Store.cache_put_arrays"),
+    ("progress bars", "paper_widgets.library", "_progress_bar"),
+    ("search", "paper_widgets.library", "search"),
+    ("annotate", "paper_widgets.library", "annotate"),
+)
+
+
+def _status(field: str) -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def disk_mb(path: Path) -> float:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 2**20
+
+
+# -- writing the dumps ----------------------------------------------------------------------------------
+
+
+def corpus_frame(n: int, corpus: Path | None) -> Any:
+    """The first ``n`` papers of ``corpus`` (a Feather file), else a generated library of ``n`` papers."""
+    if corpus is not None and corpus.exists():
+        import pyarrow.feather as feather
+
+        table = feather.read_table(str(corpus), memory_map=True)
+        if table.num_rows >= n:
+            return table.slice(0, n).to_pandas()
+    from bench_search import make_library
+
+    return make_library(n)[0]
+
+
+def write_dumps(n: int, files: int, corpus: Path | None, folder: Path) -> tuple[str, float]:
+    """Write ``n`` papers as today's-layout dump files in ``folder``; returns a query and the size in MB."""
+    import numpy as np
+
+    df = corpus_frame(n, corpus)
+    rng = np.random.default_rng(17)
+    authors = rng.integers(1, 30, n)
+    comments = rng.integers(0, 12, n)
+    dates = df["published"].dt.strftime("%b %-d, %Y").tolist()
+    titles, abstracts, upvotes = df["title"].tolist(), df["abstract"].tolist(), df["upvotes"].tolist()
+    folder.mkdir(parents=True)
+    header = (
+        "Get trending papers in your email inbox!\n\nSubscribe\n\nDaily Papers\n\nby AK and the research community\n\n"
+    )
+    bounds = np.linspace(0, n, files + 1).astype(int)
+    for f, (lo, hi) in enumerate(itertools.pairwise(bounds)):
+        cards = [
+            f"{upvotes[i] or '-'}\n\n{titles[i]}\n\n{abstracts[i]}\n\n• {authors[i]} authors\n\n·\n{dates[i]} {comments[i]}\n\n"
+            for i in range(lo, hi)
+        ]
+        (folder / f"{f:04d}.txt").write_text(header + "".join(cards), encoding="utf-8")
+    words = titles[n // 2].split()
+    return " ".join(words[:3]).lower(), disk_mb(folder)
+
+
+# -- the children -------------------------------------------------------------------------------------
+
+
+def _instrument(timings: dict[str, list[float]]) -> None:
+    """Wrap each of :data:`PHASES` that this paper_widgets has to add its seconds and peak-RSS growth."""
+    import importlib
+
+    for phase, module_name, attribute in PHASES:
+        owner: Any = importlib.import_module(module_name)
+        *path, name = attribute.split(".")
+        for part in path:
+            owner = getattr(owner, part, None)
+        if owner is None or not hasattr(owner, name):
+            continue
+        original = getattr(owner, name)
+
+        def timed(*args: Any, _original: Callable[..., Any] = original, _phase: str = phase, **kw: Any) -> Any:
+            peak, start = _status("VmHWM"), time.perf_counter()
+            try:
+                return _original(*args, **kw)
+            finally:
+                spent = timings.setdefault(_phase, [0.0, 0.0])
+                spent[0] += time.perf_counter() - start
+                spent[1] += _status("VmHWM") - peak
+
+        setattr(owner, name, functools.wraps(original)(timed))
+
+
+def run_naive(folder: str) -> dict[str, Any]:
+    import pandas as pd
+
+    start = time.perf_counter()
+    cards = 0
+    titles: list[str] = []
+    abstracts: list[str] = []
+    for path in sorted(Path(folder).iterdir()):
+        blocks = path.read_text(encoding="utf-8").split("\n\n")[4:]  # the header, then 6 blocks per card
+        cards += len(blocks) // 6
+        titles += blocks[1::6]
+        abstracts += blocks[2::6]
+    split = time.perf_counter() - start
+    frame = pd.DataFrame({"title": pd.Series(titles, dtype="str"), "abstract": pd.Series(abstracts, dtype="str")})
+    total = time.perf_counter() - start
+    return {"split_s": split, "frame_s": total, "rows": len(frame), "rss_mb": _status("VmHWM")}
+
+
+def _guard(limit_mb: float) -> None:
+    """Exit this process (an error for the parent) once its RSS passes ``limit_mb``: the machine is shared."""
+    import threading
+
+    def watch() -> None:
+        while True:
+            rss = _status("VmRSS")
+            if rss > limit_mb:
+                print(f"stopped: RSS {rss:.0f} MB over the --max-rss-mb limit {limit_mb:.0f} MB", file=sys.stderr)
+                os._exit(3)
+            time.sleep(0.1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def run_open(folder: str, home: str, query: str, phase: str) -> dict[str, Any]:
+    start = time.perf_counter()
+    import paper_widgets
+
+    imported = time.perf_counter()
+    timings: dict[str, list[float]] = {}
+    _instrument(timings)
+    opened, cpu = time.perf_counter(), time.process_time()
+    lib = paper_widgets.load(folder, store=home, progress=False)
+    loaded = time.perf_counter()
+    found = lib.search(query, limit=10) if query else lib._papers.iloc[:0]  # --no-search: the load alone
+    searched = time.perf_counter()
+    return {
+        "import_s": imported - start,
+        "load_s": loaded - opened,
+        "search_s": searched - loaded,
+        "total_s": searched - opened,  # after import: what the issue's reopen target counts
+        "cpu_s": time.process_time() - cpu,  # less at the mercy of other processes on a shared machine
+        "rss_mb": _status("VmHWM"),
+        "rows": len(lib._papers),
+        "hit": str(found["title"].iloc[0]) if len(found) else "",
+        "phases": timings,
+    }
+
+
+def child(args: list[str], pythonpath: str, home: str | None = None) -> dict[str, Any]:
+    env = {**os.environ, "PYTHONPATH": pythonpath, "BENCH_OPEN_MAX_RSS_MB": str(MAX_RSS_MB[0])}
+    if home is not None:
+        env["PAPER_WIDGETS_HOME"] = home
+    out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, check=False, env=env)
+    if out.returncode:
+        return {"error": out.stderr.strip().splitlines()[-1] if out.stderr.strip() else f"exit {out.returncode}"}
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+# -- the report ---------------------------------------------------------------------------------------
+
+
+def _ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}x" if b else "-"
+
+
+def bench(
+    n: int, files: int, corpus: Path | None, before: str | None, tmp: Path | None, keep: bool, searching: bool
+) -> None:
+    work = Path(tempfile.mkdtemp(prefix=f"bench_open_{n}_", dir=tmp))
+    try:
+        t = time.perf_counter()
+        written = child(
+            ["write", str(n), str(files), str(corpus), str(work / "dumps")], os.environ.get("PYTHONPATH", "")
+        )
+        if "error" in written:
+            print(f"writing {n:,} papers failed: {written['error']}")
+            return
+        query, size = written["query"] if searching else "", written["mb"]
+        print(
+            f"\n=== {n:,} papers in {files} dump files, {size:.0f} MB (written in {time.perf_counter() - t:.0f} s) ==="
+        )
+        naive = child(["naive", str(work / "dumps")], os.environ.get("PYTHONPATH", ""))
+        print(
+            f"naive read+split {naive.get('split_s', float('nan')):.2f} s, + pandas frame "
+            f"{naive.get('frame_s', float('nan')):.2f} s, peak RSS {naive.get('rss_mb', float('nan')):.0f} MB"
+        )
+        versions = [("after", os.environ.get("PYTHONPATH", str(Path(__file__).resolve().parent.parent)))]
+        if before:
+            versions.append(("before", before))
+        rows: dict[str, dict[str, Any]] = {}
+        for label, pythonpath in versions:
+            home = work / f"home_{label}"
+            home.mkdir()
+            cold = child(["open", str(work / "dumps"), str(home), query, "cold"], pythonpath, str(home))
+            reopen = child(["open", str(work / "dumps"), str(home), query, "reopen"], pythonpath, str(home))
+            rows[label] = {"cold": cold, "reopen": reopen, "store_mb": disk_mb(home)}
+            if "error" in cold or "error" in reopen:
+                print(f"{label}: cold {cold.get('error', 'ok')}; reopen {reopen.get('error', 'ok')}")
+                continue
+            for name, run in (("cold", cold), ("reopen", reopen)):
+                print(f"\n[{label}] {name} phases (s, peak RSS growth MB):")
+                phases = run["phases"]
+                for phase, (seconds, grown) in sorted(phases.items(), key=lambda kv: -kv[1][0]):
+                    print(f"  {phase:<18} {seconds:8.3f} s  {grown:+8.0f} MB")
+                other = run["load_s"] + run["search_s"] - sum(s for s, _ in phases.values())
+                print(f"  {'other':<18} {other:8.3f} s")
+        print(
+            f"\n{'':<8}{'cold s':>9}{'cold RSS':>10}{'store MB':>10}{'reopen s':>10}{'reopen RSS':>11}"
+            f"{'import s':>10}{'cold CPU s':>12}{'reopen CPU s':>14}"
+        )
+        for label, row in rows.items():
+            cold, reopen = row["cold"], row["reopen"]
+            if "error" in cold or "error" in reopen:
+                continue
+            print(
+                f"{label:<8}{cold['total_s']:9.2f}{cold['rss_mb']:10.0f}{row['store_mb']:10.0f}"
+                f"{reopen['total_s']:10.3f}{reopen['rss_mb']:11.0f}{reopen['import_s']:10.2f}"
+                f"{cold['cpu_s']:12.2f}{reopen['cpu_s']:14.3f}"
+            )
+        goal = TARGETS
+        print(
+            f"{'target':<8}{goal['cold_s']:9.2f}{goal['cold_rss_mb']:10.0f}{goal['store_mb']:10.0f}"
+            f"{goal['reopen_s']:10.3f}{goal['reopen_rss_mb']:11.0f}"
+        )
+        after = rows["after"]
+        if "error" not in after["cold"] and "split_s" in naive:
+            print(
+                f"after ÷ naive read+split: cold {_ratio(after['cold']['total_s'], naive['split_s'])}, "
+                f"peak RSS {_ratio(after['cold']['rss_mb'], naive['rss_mb'])}"
+            )
+        if "before" in rows and all("error" not in rows[v][p] for v in rows for p in ("cold", "reopen")):
+            b = rows["before"]
+            print(
+                f"after ÷ before: cold {_ratio(after['cold']['total_s'], b['cold']['total_s'])} "
+                f"(CPU {_ratio(after['cold']['cpu_s'], b['cold']['cpu_s'])}), "
+                f"cold RSS {_ratio(after['cold']['rss_mb'], b['cold']['rss_mb'])}, "
+                f"store {_ratio(after['store_mb'], b['store_mb'])}, "
+                f"reopen {_ratio(after['reopen']['total_s'], b['reopen']['total_s'])} "
+                f"(CPU {_ratio(after['reopen']['cpu_s'], b['reopen']['cpu_s'])}), "
+                f"reopen RSS {_ratio(after['reopen']['rss_mb'], b['reopen']['rss_mb'])}"
+            )
+        hits = {label: (row["cold"].get("hit"), row["reopen"].get("hit")) for label, row in rows.items()}
+        print(f"first result for {query!r}: {hits}")
+    finally:
+        if keep:
+            print(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] in ("naive", "open", "write"):
+        _guard(float(os.environ.get("BENCH_OPEN_MAX_RSS_MB", "inf")))
+    if len(sys.argv) > 1 and sys.argv[1] == "write":  # in a child: the corpus frame is not kept by the parent
+        query, size = write_dumps(int(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4]), Path(sys.argv[5]))
+        print(json.dumps({"query": query, "mb": size}))
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "naive":
+        print(json.dumps(run_naive(sys.argv[2])))
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "open":
+        print(json.dumps(run_open(*sys.argv[2:6])))
+        return
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--files", type=int, default=100)
+    parser.add_argument("--corpus", type=Path, default=CORPUS, help="Feather file of papers (else generated)")
+    parser.add_argument("--before", help="PYTHONPATH of an older paper_widgets to run beside this one")
+    parser.add_argument("--tmp", type=Path, help="folder for the dumps and stores (default: the system's)")
+    parser.add_argument("--keep", action="store_true", help="keep the dumps and stores")
+    parser.add_argument(
+        "--no-search", action="store_true", help="time the loads alone (no search index: at 1M it needs GBs)"
+    )
+    parser.add_argument("--max-rss-mb", type=float, default=MAX_RSS_MB[0], help="stop a child whose RSS passes this")
+    args = parser.parse_args()
+    MAX_RSS_MB[0] = args.max_rss_mb
+    for n in (int(s) for s in args.sizes.split(",")):
+        bench(n, args.files, args.corpus, args.before, args.tmp, args.keep, not args.no_search)
+
+
+if __name__ == "__main__":
+    main()

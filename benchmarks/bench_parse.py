@@ -155,9 +155,9 @@ def case_read(path: str) -> dict[str, Any]:
     from paper_widgets.data.records import LoadWarning
 
     warnings: list[LoadWarning] = []
-    start = time.perf_counter()
+    start = time.process_time()
     records = read_path(Path(path), warnings)
-    return {"seconds": time.perf_counter() - start, "records": len(records), "warnings": len(warnings)}
+    return {"seconds": time.process_time() - start, "records": len(records), "warnings": len(warnings)}
 
 
 def case_stream(path: str) -> dict[str, Any]:
@@ -167,13 +167,13 @@ def case_stream(path: str) -> dict[str, Any]:
     from paper_widgets.data.records import LoadWarning
 
     warnings: list[LoadWarning] = []
-    start = time.perf_counter()
+    start = time.process_time()
     with open(path, "rb") as f:
         if path.endswith(".jsonl"):
             n = sum(1 for _ in parse_jsonl(f, path, warnings))
         else:
             n = sum(1 for _ in parse_dump(io.TextIOWrapper(f, encoding="utf-8", newline=None), path, warnings))
-    return {"seconds": time.perf_counter() - start, "records": n, "rss": peak_rss_mb()}
+    return {"seconds": time.process_time() - start, "records": n, "rss": peak_rss_mb()}
 
 
 _CHROME_LINES = frozenset(["Get trending papers in your email inbox!", "Subscribe", "Daily Papers"])
@@ -182,14 +182,14 @@ _CHROME_LINES = frozenset(["Get trending papers in your email inbox!", "Subscrib
 def case_naive_pairs(path: str) -> dict[str, Any]:
     from paper_widgets.data.records import PaperRecord
 
-    start = time.perf_counter()
+    start = time.process_time()
     lines = Path(path).read_text(encoding="utf-8").split("\n")
     content = [(n, s) for n, s in enumerate(map(str.strip, lines), 1) if s and s not in _CHROME_LINES]
     records = [
         PaperRecord(title=title, abstract=abstract, source=path, line=n, kind="pair")
         for (n, title), (_, abstract) in zip(content[0::2], content[1::2], strict=False)
     ]
-    return {"seconds": time.perf_counter() - start, "records": len(records)}
+    return {"seconds": time.process_time() - start, "records": len(records)}
 
 
 _NAIVE_DATE = re.compile(r"([A-Z][a-z]{2}) (\d{1,2})(?:, (\d{4}))?(?: +(\d+))?")
@@ -199,7 +199,7 @@ _NAIVE_AUTHORS = re.compile(r"[•]?\s*(\d+) authors")
 def case_naive_cards(path: str) -> dict[str, Any]:
     from paper_widgets.data.records import PaperRecord
 
-    start = time.perf_counter()
+    start = time.process_time()
     months = {name: number for number, name in enumerate(MONTHS, 1)}
     records: list[PaperRecord] = []
     first_line = 1
@@ -229,13 +229,13 @@ def case_naive_cards(path: str) -> dict[str, Any]:
                 upvotes=(0 if votes == "-" else int(votes)) if votes == "-" or votes.isdigit() else None,
             )
         )
-    return {"seconds": time.perf_counter() - start, "records": len(records)}
+    return {"seconds": time.process_time() - start, "records": len(records)}
 
 
 def case_naive_jsonl(path: str) -> dict[str, Any]:
     from paper_widgets.data.records import PaperRecord
 
-    start = time.perf_counter()
+    start = time.process_time()
     records: list[PaperRecord] = []
     with open(path, "rb") as f:
         for number, line in enumerate(f, 1):
@@ -252,7 +252,7 @@ def case_naive_jsonl(path: str) -> dict[str, Any]:
                     authors=tuple(f"{first} {last}" for last, first, *_ in obj["authors_parsed"]),
                 )
             )
-    return {"seconds": time.perf_counter() - start, "records": len(records)}
+    return {"seconds": time.process_time() - start, "records": len(records)}
 
 
 def _frame(n: int) -> pd.DataFrame:
@@ -284,14 +284,14 @@ def case_frame(n: str) -> dict[str, Any]:
 
     df = _frame(int(n))
     base = peak_rss_mb()
-    start = time.perf_counter()
+    start = time.process_time()
     merged = merge_records(normalise_frame(df))
-    merge_seconds = time.perf_counter() - start
-    start = time.perf_counter()
+    merge_seconds = time.process_time() - start
+    start = time.process_time()
     lib = Library.from_frame(df)
     return {
         "merge_seconds": merge_seconds,
-        "seconds": time.perf_counter() - start,
+        "seconds": time.process_time() - start,
         "rows": len(lib.df),
         "merged_rows": len(merged),
         "rss": peak_rss_mb(),
@@ -303,14 +303,14 @@ def case_frame_naive(n: str) -> dict[str, Any]:
     from paper_widgets.data.text import fold
 
     df = _frame(int(n))
-    start = time.perf_counter()
+    start = time.process_time()
     rows: dict[str, dict[str, Any]] = {}
     for rec in df.to_dict("records"):  # row-by-row merge by folded title
         key = fold(rec["title"])
         best = rows.setdefault(key, dict(rec))
         if len(rec["abstract"]) > len(best["abstract"]):
             best["abstract"] = rec["abstract"]
-    return {"seconds": time.perf_counter() - start, "rows": len(rows), "rss": peak_rss_mb()}
+    return {"seconds": time.process_time() - start, "rows": len(rows), "rss": peak_rss_mb()}
 
 
 CASES = {

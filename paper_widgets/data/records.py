@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from operator import attrgetter
 
 import numpy as np
 import pandas as pd
@@ -126,6 +127,8 @@ _DATE_RANGE = (pd.Timestamp.min.date(), pd.Timestamp.max.date())
 _COUNT_RANGE = (0, 2**63 - 1)
 _COUNTS = ("n_authors", "upvotes", "comments")
 _TEXTS = ("title", "abstract", "source", "arxiv_id", "organization", "doi", "citekey", "entry_type", "venue")
+_COUNT_VALUES = attrgetter(*_COUNTS)
+_TEXT_VALUES = attrgetter(*_TEXTS)
 
 
 def _bounded(record: PaperRecord, warnings: list[LoadWarning]) -> PaperRecord:
@@ -136,15 +139,16 @@ def _bounded(record: PaperRecord, warnings: list[LoadWarning]) -> PaperRecord:
     if record.published is not None and not low < record.published < high:
         warn(f"date {record.published.isoformat()} is outside {low.year}–{high.year}; left empty")
         record.published = None
-    for name in _COUNTS:
-        count = getattr(record, name)
+    for name, count in zip(_COUNTS, _COUNT_VALUES(record), strict=True):
         if count is not None and not _COUNT_RANGE[0] <= count <= _COUNT_RANGE[1]:
             size = "negative" if count < 0 else "above 2^63"
             warn(f"{name.replace('n_', 'number of ')} {size}; left empty")
             setattr(record, name, None)
-    texts = [getattr(record, name) or "" for name in _TEXTS] + list(record.authors)
-    texts += [*(record.fields or {}).keys(), *(record.fields or {}).values()]
-    if not all(text.isascii() for text in texts) and any(valid_unicode(text) != text for text in texts):
+    # Every text of the record; None and "" are dropped (they are ASCII). Checked by C-level map/all.
+    texts = [*filter(None, _TEXT_VALUES(record)), *record.authors]
+    if record.fields:
+        texts += [*record.fields.keys(), *record.fields.values()]
+    if not all(map(str.isascii, texts)) and any(valid_unicode(text) != text for text in texts):
         warn("invalid Unicode (lone surrogates) replaced by U+FFFD")
         for name in _TEXTS:
             if (value := getattr(record, name)) is not None:

@@ -131,31 +131,45 @@ _COUNT_VALUES = attrgetter(*_COUNTS)
 _TEXT_VALUES = attrgetter(*_TEXTS)
 
 
-def _bounded(record: PaperRecord, warnings: list[LoadWarning]) -> PaperRecord:
-    def warn(message: str) -> None:
-        warnings.append(LoadWarning(record.source, record.line, message))
+def _warn(warnings: list[LoadWarning], record: PaperRecord, message: str) -> None:
+    warnings.append(LoadWarning(record.source, record.line, message))
 
+
+def _repair_unicode(record: PaperRecord, warnings: list[LoadWarning]) -> None:
+    """Lone surrogates in any text of ``record`` replaced by U+FFFD, with a warning if there were any."""
+    fields = record.fields or {}
+    if all(
+        valid_unicode(text) == text
+        for text in [*_TEXT_VALUES(record), *record.authors, *fields, *fields.values()]
+        if text
+    ):
+        return
+    _warn(warnings, record, "invalid Unicode (lone surrogates) replaced by U+FFFD")
+    for name in _TEXTS:
+        if (value := getattr(record, name)) is not None:
+            setattr(record, name, valid_unicode(value))
+    record.authors = tuple(valid_unicode(author) for author in record.authors)
+    if record.fields is not None:
+        record.fields = {valid_unicode(k): valid_unicode(v) for k, v in record.fields.items()}
+
+
+def _bounded(record: PaperRecord, warnings: list[LoadWarning]) -> PaperRecord:
     low, high = _DATE_RANGE
     if record.published is not None and not low < record.published < high:
-        warn(f"date {record.published.isoformat()} is outside {low.year}–{high.year}; left empty")
+        _warn(warnings, record, f"date {record.published.isoformat()} is outside {low.year}–{high.year}; left empty")
         record.published = None
     for name, count in zip(_COUNTS, _COUNT_VALUES(record), strict=True):
         if count is not None and not _COUNT_RANGE[0] <= count <= _COUNT_RANGE[1]:
             size = "negative" if count < 0 else "above 2^63"
-            warn(f"{name.replace('n_', 'number of ')} {size}; left empty")
+            _warn(warnings, record, f"{name.replace('n_', 'number of ')} {size}; left empty")
             setattr(record, name, None)
-    # Every text of the record; None and "" are dropped (they are ASCII). Checked by C-level map/all.
-    texts = [*filter(None, _TEXT_VALUES(record)), *record.authors]
-    if record.fields:
-        texts += [*record.fields.keys(), *record.fields.values()]
-    if not all(map(str.isascii, texts)) and any(valid_unicode(text) != text for text in texts):
-        warn("invalid Unicode (lone surrogates) replaced by U+FFFD")
-        for name in _TEXTS:
-            if (value := getattr(record, name)) is not None:
-                setattr(record, name, valid_unicode(value))
-        record.authors = tuple(valid_unicode(author) for author in record.authors)
-        if record.fields is not None:
-            record.fields = {valid_unicode(k): valid_unicode(v) for k, v in record.fields.items()}
+    # Only non-ASCII text can hold a lone surrogate; map/all keep the usual all-ASCII check at C speed.
+    if not (
+        all(map(str.isascii, filter(None, _TEXT_VALUES(record))))
+        and all(map(str.isascii, record.authors))
+        and (not record.fields or all(map(str.isascii, [*record.fields, *record.fields.values()])))
+    ):
+        _repair_unicode(record, warnings)
     return record
 
 

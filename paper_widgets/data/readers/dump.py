@@ -31,23 +31,25 @@ from paper_widgets.data.text import month_number
 
 __all__ = ["parse_dump"]
 
-_CHROME = re.compile(
-    r"get trending papers in your email inbox.*|subscribe|daily papers|by\s*ak and the research community|new"
-    r"|daily|weekly|monthly|trending papers",
+# Every line a dump can hold besides titles and abstracts, told apart by one ``fullmatch`` (most
+# lines are prose and fail at their first character): page chrome; "• 3 authors"; the "·" between
+# a card's authors and its date; today's upvote count on its own line ("-" means none yet); and a
+# date, optionally followed by the number of comments.
+_SPECIAL = re.compile(
+    r"(?P<chrome>get trending papers in your email inbox.*|subscribe|daily papers"
+    r"|by\s*ak and the research community|new|daily|weekly|monthly|trending papers)"
+    r"|(?P<authors>[•·*\-]?\s*(?P<count>\d+)\s+authors?)"
+    r"|(?P<separator>·)"
+    r"|(?P<upvotes>\d{1,7}|-)"
+    r"|(?P<date>(?P<month>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+(?P<day>\d{1,2})"
+    r"(?:,\s*(?P<year>\d{4}))?(?:\s+(?P<comments>\d+))?)",
     re.IGNORECASE,
 )
 # "SubscribeMMInA: ..." — the button text glued to the first title when copying the page.
 _GLUED_SUBSCRIBE = re.compile(r"Subscribe(?=[^a-z\s])")
-_AUTHORS = re.compile(r"[•·*\-]?\s*(\d+)\s+authors?", re.IGNORECASE)
-# Today's cards open with the upvote count on its own line; "-" means none yet.
-_UPVOTES = re.compile(r"\d{1,7}|-")
-_DATE = re.compile(
-    r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+(\d{1,2})(?:,\s*(\d{4}))?(?:\s+(\d+))?",
-    re.IGNORECASE,
-)
-_SEPARATOR = "·"
 # A sentence break inside a line: ". Next", "? (Next", ".) Next".
 _SENTENCE_BREAK = re.compile(r"([.!?])[\"')\]]?\s+[A-Z(\"]")
+_WORD_START = re.compile(r"(?<!\S)\S")
 _WHITESPACE = str.maketrans({"\xa0": " ", "\u202f": " ", "\u2009": " ", "\ufeff": "", "\t": " "})
 
 _TITLE, _ABSTRACT = 0, 1
@@ -61,7 +63,8 @@ def _abstractness(text: str) -> float:
     n_words = text.count(" ") + 1
     # "Hogwild! Inference: ..." is a title: "!"/"?" breaks only count in longer lines.
     # The score counts at most two sentence breaks, so the start of a long line is enough.
-    sentences = sum(1 for p in _SENTENCE_BREAK.findall(text, 0, 400) if p == "." or n_words > 12)
+    breaks = _SENTENCE_BREAK.findall(text, 0, 400)
+    sentences = len(breaks) if n_words > 12 else breaks.count(".")
     score = 3.0 * min(sentences, 2)
     if text.endswith(".") and not text.endswith(".."):
         score += 2.0
@@ -72,23 +75,22 @@ def _abstractness(text: str) -> float:
     if n_words <= 25:
         if not sentences:
             score -= 2.0
-        words = text.split()
-        capitalised = sum(1 for w in words if w[:1].isupper() or w[:1].isdigit())
-        lower = sum(1 for w in words if w[:1].islower())
+        initials = "".join(_WORD_START.findall(text))  # the first character of every word
+        capitalised = sum(map(str.isupper, initials)) + sum(map(str.isdigit, initials))
         if capitalised * 2 >= n_words:  # Title Case
             score -= 2.0
-        elif n_words >= 4 and lower >= 0.6 * n_words:  # sentence-like
+        elif n_words >= 4 and sum(map(str.islower, initials)) >= 0.6 * n_words:  # sentence-like
             score += 2.0
     return score
 
 
 def _parse_date(match: re.Match[str], today: date) -> tuple[date | None, int | None]:
     """The date of a card's date line and the comment count after it."""
-    month = month_number(match.group(1)) or 1  # the pattern only matches month names
-    year = int(match.group(3)) if match.group(3) else today.year
-    comments = int(match.group(4)) if match.group(4) else None
+    month = month_number(match["month"]) or 1  # the pattern only matches month names
+    year = int(match["year"]) if match["year"] else today.year
+    comments = int(match["comments"]) if match["comments"] else None
     try:
-        return date(year, month, int(match.group(2))), comments
+        return date(year, month, int(match["day"])), comments
     except ValueError:
         return None, comments
 
@@ -100,29 +102,6 @@ class _Line:
         self.number = number
         self.text = text
         self.gap = gap  # a blank line came before this one
-
-
-def _content_lines(lines: Iterable[str]) -> Iterator[tuple[int, str, bool]]:
-    """Normalised non-blank, non-chrome lines as ``(line number, text, blank line before)``."""
-    header = True  # right after the start or chrome: a lone date or glued "Subscribe" is chrome too
-    gap = False
-    for number, raw in enumerate(lines, 1):
-        text = (raw if raw.isascii() else raw.translate(_WHITESPACE)).strip()
-        if not text:
-            gap = True
-            continue
-        if _CHROME.fullmatch(text):
-            header = gap = True
-            continue
-        if header:
-            if _DATE.fullmatch(text):
-                continue
-            glued = _GLUED_SUBSCRIBE.match(text)
-            if glued:
-                text = text[glued.end() :]
-        header = False
-        yield number, text, gap
-        gap = False
 
 
 def _pair_labels(lines: list[_Line]) -> list[int]:
@@ -220,12 +199,33 @@ class _DumpParser:
         card: PaperRecord | None = None  # card whose meta lines (authors, ·, date) are being read
         expect_date = dated = False
         seen_cards = count_ahead = False
-        for number, text, gap in _content_lines(lines):
-            authors = _AUTHORS.fullmatch(text)
+        header = True  # right after the start or chrome: a lone date or glued "Subscribe" is chrome too
+        gap = False  # a blank line came before this one
+        upvote_count = 0
+        for number, raw in enumerate(lines, 1):
+            text = (raw if raw.isascii() else raw.translate(_WHITESPACE)).strip()
+            if not text:
+                gap = True
+                continue
+            special = _SPECIAL.fullmatch(text)
+            kind = special.lastgroup if special else None
+            if kind == "chrome":
+                header = gap = True
+                continue
+            if header:
+                if kind == "date":
+                    continue
+                glued = _GLUED_SUBSCRIBE.match(text)
+                if glued:
+                    text = text[glued.end() :]
+                    special = _SPECIAL.fullmatch(text)
+                    kind = special.lastgroup if special and special.lastgroup != "chrome" else None
+                header = False
+            line_gap, gap = gap, False
             signed = None  # an organisation signing the card instead of "N authors"
-            if not authors and text == _SEPARATOR and not expect_date and card is None and len(pending) > 1:
+            if kind == "separator" and not expect_date and card is None and len(pending) > 1:
                 signed = pending.pop().text
-            if authors or signed is not None:
+            if kind == "authors" or signed is not None:
                 if card is not None:
                     yield card
                     card = None
@@ -239,14 +239,14 @@ class _DumpParser:
                 else:
                     self.warn(number, "authors line without a title or abstract above it skipped")
                 if card is not None:
-                    card.n_authors = int(authors.group(1)) if authors else None
+                    card.n_authors = int(special["count"]) if special and kind == "authors" else None
                     card.organization = signed
                 seen_cards = expect_date = True
                 dated = False
                 continue
-            if text == _SEPARATOR:
+            if kind == "separator":
                 continue
-            date_match = _DATE.fullmatch(text) if expect_date else None
+            date_match = special if expect_date and kind == "date" else None
             expect_date = False
             if date_match:
                 dated = True
@@ -260,14 +260,14 @@ class _DumpParser:
                     self.warn(card.line, f"card {card.title[:60]!r} has no date line")
                 yield card
                 card = None
-            if _UPVOTES.fullmatch(text):
+            if kind == "upvotes":
                 count_ahead = True
                 upvote_count = 0 if text == "-" else int(text)
                 continue
             if count_ahead:
                 upvotes[number] = upvote_count
                 count_ahead = False
-            pending.append(_Line(number, text, gap))
+            pending.append(_Line(number, text, line_gap))
         if card is not None:
             if not dated:
                 self.warn(card.line, f"last card {card.title[:60]!r} is cut off before its date")

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from datetime import date
-from itertools import compress, count, islice
+from itertools import chain, compress, count, islice
 from operator import itemgetter, not_
 
 from paper_widgets.data.records import DumpError, LoadWarning, PaperRecord
@@ -125,10 +125,10 @@ def _plain_spaces(line: str) -> str:
     )
 
 
-def _content_lines(lines: Iterable[str]) -> Iterator[tuple[int, str, bool]]:
+def _content_lines(lines: Iterable[str]) -> Iterator[list[tuple[int, str, bool]]]:
     """``(line number, text, blank line right before)`` of the non-blank lines, with odd spaces made
-    plain and the ends stripped. Read in batches so that stripping and skipping blank lines run in
-    C-level ``map``/``compress`` (the usual batch is all ASCII and needs no other care)."""
+    plain and the ends stripped, in batches: stripping and skipping blank lines run in C-level
+    ``map``/``compress``, and the caller loops over lists instead of resuming a generator per line."""
     numbered = 1
     previous_blank = False
     it = iter(lines)
@@ -137,7 +137,7 @@ def _content_lines(lines: Iterable[str]) -> Iterator[tuple[int, str, bool]]:
             batch[at] = _plain_spaces(batch[at])
         texts = list(map(str.strip, batch))
         blank_before = [previous_blank, *map(not_, texts[:-1])]
-        yield from compress(zip(count(numbered), texts, blank_before), texts)
+        yield list(compress(zip(count(numbered), texts, blank_before), texts))
         numbered += len(batch)
         previous_blank = not texts[-1]
 
@@ -249,7 +249,7 @@ class _DumpParser:
         header = True  # right after the start or chrome: a lone date or glued "Subscribe" is chrome too
         gap = False  # a blank line (or chrome) came before this one
         upvote_count = 0
-        for number, text, blank_before in _content_lines(lines):
+        for number, text, blank_before in chain.from_iterable(_content_lines(lines)):
             gap = gap or blank_before
             special = _SPECIAL.fullmatch(text)
             kind = special.lastgroup if special else None

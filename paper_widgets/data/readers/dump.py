@@ -18,6 +18,9 @@ looking like abstract prose (sentence breaks, a final period, many lower-case wo
 two-state Viterbi decoder picks the most likely title/abstract labelling, which strongly favours
 strict alternation and, where the dump has them, blank lines between papers.  So a title with a
 lost abstract, an abstract split in paragraphs or a one-sentence abstract still come out right.
+A long page of pairs is decoded in windows of a few thousand lines (each window's last paper is
+carried into the next), so memory stays flat however long the dump; papers decoded that way stay
+pairs even if cards follow them.
 """
 
 from __future__ import annotations
@@ -58,6 +61,8 @@ _NOT_LOWER = bytes(b for b in _ASCII if not chr(b).islower())
 
 # Lines read and normalised at a time: bounded memory, and C-level loops over each batch.
 _BATCH_LINES = 2048
+# Lines of the pair layout decoded at a time, so that memory does not grow with the file.
+_PAIR_WINDOW = 4096
 _TITLE, _ABSTRACT = 0, 1
 # Log-scores of the pair decoder: leaving the title/abstract alternation costs this much.
 _BREAK_ALTERNATION = -6.0
@@ -188,9 +193,10 @@ class _DumpParser:
     def warn(self, line: int | None, message: str) -> None:
         self.warnings.append(LoadWarning(self.source, line, message))
 
-    def pairs(self, lines: list[_Line]) -> Iterator[PaperRecord]:
+    def pairs(self, lines: list[_Line], labels: list[int] | None = None) -> Iterator[PaperRecord]:
+        """The papers in ``lines``, labelled by the pair decoder unless ``labels`` are given."""
         current: list[_Line] = []
-        for ln, label in zip(lines, _pair_labels(lines), strict=False):
+        for ln, label in zip(lines, _pair_labels(lines) if labels is None else labels, strict=True):
             if label == _TITLE:
                 if current:
                     yield self.pair_record(current)
@@ -201,6 +207,15 @@ class _DumpParser:
                 self.warn(ln.number, f"abstract without a title skipped: {ln.text[:60]!r}")
         if current:
             yield self.pair_record(current)
+
+    def settled_pairs(self, pending: list[_Line]) -> list[PaperRecord]:
+        """The papers of a long run of pair-layout lines up to its last title, whose lines leave
+        ``pending``: the paper of that title may go on in the lines still to come."""
+        labels = _pair_labels(pending)
+        cut = len(labels) - 1 - labels[::-1].index(_TITLE) if _TITLE in labels else 0
+        records = list(self.pairs(pending[:cut], labels[:cut]))
+        del pending[:cut]
+        return records
 
     def pair_record(self, block: list[_Line]) -> PaperRecord:
         title = block[0]
@@ -249,6 +264,7 @@ class _DumpParser:
         header = True  # right after the start or chrome: a lone date or glued "Subscribe" is chrome too
         gap = False  # a blank line (or chrome) came before this one
         upvote_count = 0
+        window = _PAIR_WINDOW  # pending lines that make a page of pairs be decoded so far
         for number, text, blank_before in chain.from_iterable(_content_lines(lines)):
             gap = gap or blank_before
             special = _SPECIAL.fullmatch(text)
@@ -265,6 +281,9 @@ class _DumpParser:
                     count_ahead = False
                 pending.append(_Line(number, text, gap))
                 gap = False
+                if len(pending) >= window and not seen_cards:  # a page of pairs: decode it so far
+                    yield from self.settled_pairs(pending)
+                    window = max(_PAIR_WINDOW, 2 * len(pending))  # undecidable lines wait, but not forever
                 continue
             if kind == "chrome":
                 header = gap = True

@@ -91,12 +91,12 @@ def _authors(obj: dict[str, object]) -> tuple[str, ...]:
                 continue
             # [last, first, suffix, affiliation, ...]: an affiliation is not part of the name, but
             # a part that is not a string spoils the author. split/join collapses whitespace runs.
-            last, first, suffix = parts[:3] if len(parts) >= 3 else [*parts, "", ""][:3]
-            try:
-                name = " ".join(" ".join((first, last, suffix)).split())
-            except TypeError:
+            last, first, suffix = parts if len(parts) == 3 else [*parts, "", ""][:3]
+            if not (isinstance(last, str) and isinstance(first, str) and isinstance(suffix, str)):
                 continue
-            if name and (len(parts) <= 3 or all(isinstance(p, str) for p in parts[3:])):
+            if len(parts) > 3 and not all(isinstance(p, str) for p in parts[3:]):
+                continue
+            if name := " ".join(f"{first} {last} {suffix}".split()):
                 names.append(name)
         return tuple(names)
     authors = obj.get("authors")
@@ -121,12 +121,13 @@ def record_from_object(obj: object, source: str, line: int, warnings: list[LoadW
         return None
     inner = obj.get("paper")
     paper: dict[str, object] = inner if isinstance(inner, dict) else obj
-    title = paper.get("title", obj.get("title"))
-    if not isinstance(title, str) or not title.strip():
+    # A key missing from the paper is looked up in the item around it (HF API items).
+    title = paper["title"] if "title" in paper else obj.get("title")
+    if not isinstance(title, str) or not title or title.isspace():
         warnings.append(LoadWarning(source, line, "paper object without a title skipped"))
         return None
-    is_arxiv = "abstract" in paper and "summary" not in paper
-    abstract = paper.get("summary", paper.get("abstract", obj.get("summary")))
+    is_arxiv = "summary" not in paper and "abstract" in paper
+    abstract = paper["abstract"] if is_arxiv else paper["summary"] if "summary" in paper else obj.get("summary")
     arxiv_id = paper.get("id")
     authors = _authors(paper)
     if is_arxiv:

@@ -130,21 +130,18 @@ def _plain_spaces(line: str) -> str:
     )
 
 
-def _content_lines(lines: Iterable[str]) -> Iterator[list[tuple[int, str, bool]]]:
-    """``(line number, text, blank line right before)`` of the non-blank lines, with odd spaces made
-    plain and the ends stripped, in batches: stripping and skipping blank lines run in C-level
-    ``map``/``compress``, and the caller loops over lists instead of resuming a generator per line."""
+def _content_lines(lines: Iterable[str]) -> Iterator[list[tuple[int, str]]]:
+    """``(line number, text)`` of the non-blank lines, with odd spaces made plain and the ends
+    stripped, in batches: stripping and skipping blank lines run in C-level ``map``/``compress``,
+    and the caller loops over lists instead of resuming a generator per line."""
     numbered = 1
-    previous_blank = False
     it = iter(lines)
     while batch := list(islice(it, _BATCH_LINES)):
         for at in compress(count(), map(not_, map(str.isascii, batch))):  # the few non-ASCII lines
             batch[at] = _plain_spaces(batch[at])
         texts = list(map(str.strip, batch))
-        blank_before = [previous_blank, *map(not_, texts[:-1])]
-        yield list(compress(zip(count(numbered), texts, blank_before), texts))
+        yield list(compress(zip(count(numbered), texts), texts))
         numbered += len(batch)
-        previous_blank = not texts[-1]
 
 
 class _Line:
@@ -229,31 +226,31 @@ class _DumpParser:
             kind="pair",
         )
 
-    def cards(self, block: list[_Line]) -> Iterator[PaperRecord]:
+    def cards(self, block: list[_Line]) -> list[PaperRecord]:
         """The card(s) in the lines above an authors line (or after the last card, if cut off).
 
         Normally that is a title and an abstract; more lines mean an abstract in paragraphs or an
         earlier card that lost its authors/date lines, which the pair decoder sorts out.
         """
         first = block[0]
+        if len(block) == 2:  # the usual card: nothing to decide
+            return [
+                PaperRecord(
+                    title=first.text, abstract=block[1].text, source=self.source, line=first.number, kind="card"
+                )
+            ]
         if len(block) == 1:
             if _abstractness(first.text) > 0:
                 self.warn(first.number, f"card without a title skipped: {first.text[:60]!r}")
-                return
+                return []
             self.warn(first.number, f"card without an abstract: {first.text[:60]!r}")
-            yield PaperRecord(title=first.text, abstract="", source=self.source, line=first.number, kind="card")
-            return
-        if len(block) == 2:  # the usual card: nothing to decide
-            yield PaperRecord(
-                title=first.text, abstract=block[1].text, source=self.source, line=first.number, kind="card"
-            )
-            return
+            return [PaperRecord(title=first.text, abstract="", source=self.source, line=first.number, kind="card")]
         records = list(self.pairs(block))
         for record in records[:-1]:
             self.warn(record.line, f"card {record.title[:60]!r} has no authors/date lines")
         for record in records:
             record.kind = "card"
-            yield record
+        return records
 
     def parse(self, lines: Iterable[str]) -> Iterator[PaperRecord]:
         pending: list[_Line] = []  # content lines not yet assigned to a card
@@ -265,8 +262,10 @@ class _DumpParser:
         gap = False  # a blank line (or chrome) came before this one
         upvote_count = 0
         window = _PAIR_WINDOW  # pending lines that make a page of pairs be decoded so far
-        for number, text, blank_before in chain.from_iterable(_content_lines(lines)):
-            gap = gap or blank_before
+        last = 0  # number of the last non-blank line
+        for number, text in chain.from_iterable(_content_lines(lines)):
+            gap = gap or number != last + 1  # blank lines in between
+            last = number
             special = _SPECIAL.fullmatch(text)
             kind = special.lastgroup if special else None
             if kind is None and not header:  # a title or abstract line (most lines): the short way
@@ -306,7 +305,7 @@ class _DumpParser:
                     yield card
                     card = None
                 if pending:
-                    made = list(self.cards(pending))
+                    made = self.cards(pending)
                     for record in made:
                         record.upvotes = upvotes.pop(record.line, record.upvotes)
                     card = made.pop() if made else None

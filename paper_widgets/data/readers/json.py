@@ -146,8 +146,8 @@ def record_from_object(obj: object, source: str, line: int, warnings: list[LoadW
         n_authors=len(authors) or None,
         authors=authors,
         upvotes=None if is_arxiv else _count(paper.get("upvotes", obj.get("upvotes")), source, line, warnings),
-        arxiv_id=arxiv_id.strip() if isinstance(arxiv_id, str) and arxiv_id.strip() else None,
-        doi=doi.strip().lower() if isinstance(doi := paper.get("doi"), str) and doi.strip() else None,
+        arxiv_id=(arxiv_id.strip() or None) if isinstance(arxiv_id, str) else None,
+        doi=(doi.strip().lower() or None) if isinstance(doi := paper.get("doi"), str) else None,
     )
 
 

@@ -360,7 +360,10 @@ def speed(tmp: Path, mb: float, repeat: int, before: str | None, formats: list[s
         path = tmp / f"{fmt}.{'jsonl' if fmt == 'jsonl' else 'txt'}"
         n = write(path, fmt, mb)
         size = path.stat().st_size / 2**20
-        cases = {"naive": (NAIVE[fmt], str(path), None), "ours": ("read", str(path), None)}
+        cases: dict[str, tuple[str, str, str | None]] = {
+            "naive": (NAIVE[fmt], str(path), None),
+            "ours": ("read", str(path), None),
+        }
         if before:
             cases["before"] = ("read", str(path), before)
         results = fastest(cases, repeat)

@@ -130,17 +130,17 @@ def _plain_spaces(line: str) -> str:
     )
 
 
-def _content_lines(lines: Iterable[str]) -> Iterator[list[tuple[int, str]]]:
+def _content_lines(lines: Iterable[str]) -> Iterator[Iterator[tuple[int, str]]]:
     """``(line number, text)`` of the non-blank lines, with odd spaces made plain and the ends
     stripped, in batches: stripping and skipping blank lines run in C-level ``map``/``compress``,
-    and the caller loops over lists instead of resuming a generator per line."""
+    and the caller chains C-level iterators instead of resuming a generator per line."""
     numbered = 1
     it = iter(lines)
     while batch := list(islice(it, _BATCH_LINES)):
         for at in compress(count(), map(not_, map(str.isascii, batch))):  # the few non-ASCII lines
             batch[at] = _plain_spaces(batch[at])
         texts = list(map(str.strip, batch))
-        yield list(compress(zip(count(numbered), texts), texts))
+        yield compress(zip(count(numbered), texts), texts)
         numbered += len(batch)
 
 
@@ -220,7 +220,7 @@ class _DumpParser:
             self.warn(title.number, f"title without an abstract: {title.text[:60]!r}")
         return PaperRecord(
             title=title.text,
-            abstract="\n\n".join(ln.text for ln in block[1:]),
+            abstract=block[1].text if len(block) == 2 else "\n\n".join([ln.text for ln in block[1:]]),
             source=self.source,
             line=title.number,
             kind="pair",

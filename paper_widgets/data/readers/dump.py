@@ -268,22 +268,6 @@ class _DumpParser:
             last = number
             special = _SPECIAL.fullmatch(text)
             kind = special.lastgroup if special else None
-            if kind is None and not header:  # a title or abstract line (most lines): the short way
-                expect_date = False
-                if card is not None:
-                    if not dated:
-                        self.warn(card.line, f"card {card.title[:60]!r} has no date line")
-                    yield card
-                    card = None
-                if count_ahead:
-                    upvotes[number] = upvote_count
-                    count_ahead = False
-                pending.append(_Line(number, text, gap))
-                gap = False
-                if len(pending) >= window and not seen_cards:  # a page of pairs: decode it so far
-                    yield from self.settled_pairs(pending)
-                    window = max(_PAIR_WINDOW, 2 * len(pending))  # undecidable lines wait, but not forever
-                continue
             if kind == "chrome":
                 header = gap = True
                 continue
@@ -297,39 +281,40 @@ class _DumpParser:
                     kind = special.lastgroup if special and special.lastgroup != "chrome" else None
                 header = False
             line_gap, gap = gap, False
-            signed = None  # an organisation signing the card instead of "N authors"
-            if kind == "separator" and not expect_date and card is None and len(pending) > 1:
-                signed = pending.pop().text
-            if kind == "authors" or signed is not None:
-                if card is not None:
-                    yield card
-                    card = None
-                if pending:
-                    made = self.cards(pending)
-                    for record in made:
-                        record.upvotes = upvotes.pop(record.line, record.upvotes)
-                    card = made.pop() if made else None
-                    yield from made
-                    pending = []
-                else:
-                    self.warn(number, "authors line without a title or abstract above it skipped")
-                if card is not None:
-                    card.n_authors = int(special["count"]) if special and kind == "authors" else None
-                    card.organization = signed
-                seen_cards = expect_date = True
-                dated = False
-                continue
-            if kind == "separator":
-                continue
-            date_match = special if expect_date and kind == "date" else None
+            if kind is not None:  # a card's meta line (most lines are titles and abstracts, kind None)
+                signed = None  # an organisation signing the card instead of "N authors"
+                if kind == "separator" and not expect_date and card is None and len(pending) > 1:
+                    signed = pending.pop().text
+                if kind == "authors" or signed is not None:
+                    if card is not None:
+                        yield card
+                        card = None
+                    if pending:
+                        made = self.cards(pending)
+                        for record in made:
+                            record.upvotes = upvotes.pop(record.line, record.upvotes)
+                        card = made.pop() if made else None
+                        yield from made
+                        pending = []
+                    else:
+                        self.warn(number, "authors line without a title or abstract above it skipped")
+                    if card is not None:
+                        card.n_authors = int(special["count"]) if special and kind == "authors" else None
+                        card.organization = signed
+                    seen_cards = expect_date = True
+                    dated = False
+                    continue
+                if kind == "separator":
+                    continue
+                if special and kind == "date" and expect_date:
+                    expect_date = False
+                    dated = True
+                    if card is not None:
+                        card.published, card.comments = _parse_date(special, self.today)
+                        if card.published is None:
+                            self.warn(number, f"invalid date {text!r} ignored")
+                    continue
             expect_date = False
-            if date_match:
-                dated = True
-                if card is not None:
-                    card.published, card.comments = _parse_date(date_match, self.today)
-                    if card.published is None:
-                        self.warn(number, f"invalid date {text!r} ignored")
-                continue
             if card is not None:
                 if not dated:
                     self.warn(card.line, f"card {card.title[:60]!r} has no date line")
@@ -343,6 +328,9 @@ class _DumpParser:
                 upvotes[number] = upvote_count
                 count_ahead = False
             pending.append(_Line(number, text, line_gap))
+            if len(pending) >= window and not seen_cards:  # a page of pairs: decode it so far
+                yield from self.settled_pairs(pending)
+                window = max(_PAIR_WINDOW, 2 * len(pending))  # undecidable lines wait, but not forever
         if card is not None:
             if not dated:
                 self.warn(card.line, f"last card {card.title[:60]!r} is cut off before its date")

@@ -20,7 +20,10 @@ paper_widgets' time by its naive baseline's time on the same file, in the same r
   ``abstract``, ``id``, ``doi`` and ``authors_parsed`` (first and last names joined) into a list
   (no unwrapping, no dates, no checks). Goal: ratio <= 1.3.
 * **memory**: peak RSS of streaming each format (records consumed, not kept) at two file sizes
-  (``--mb`` / 4 and ``--mb``); flat means the ratio large/small stays near 1.
+  (``--mb`` / 4 and ``--mb``), and its growth above the peak after the imports; flat means the
+  ratio large/small stays near 1 and the growth does not follow the file size.
+* Times are CPU seconds of the process (``time.process_time``): the machine is shared, and the
+  fastest of ``--repeat`` runs (the cases take turns) is the least disturbed.
 * ``--before FOLDER``: the same cases run with an older paper_widgets (e.g. ``git archive`` of
   main) on ``PYTHONPATH``, in the same run, so before/after ratios compare like with like.
 * ``--papers N`` (default 0: skipped): ``Library.from_frame`` of N papers against a row-by-row
@@ -167,13 +170,19 @@ def case_stream(path: str) -> dict[str, Any]:
     from paper_widgets.data.records import LoadWarning
 
     warnings: list[LoadWarning] = []
+    imported = peak_rss_mb()  # the interpreter and the imports: the same at every file size
     start = time.process_time()
     with open(path, "rb") as f:
         if path.endswith(".jsonl"):
             n = sum(1 for _ in parse_jsonl(f, path, warnings))
         else:
             n = sum(1 for _ in parse_dump(io.TextIOWrapper(f, encoding="utf-8", newline=None), path, warnings))
-    return {"seconds": time.process_time() - start, "records": n, "rss": peak_rss_mb()}
+    return {
+        "seconds": time.process_time() - start,
+        "records": n,
+        "rss": peak_rss_mb(),
+        "parsing": peak_rss_mb() - imported,
+    }
 
 
 _CHROME_LINES = frozenset(["Get trending papers in your email inbox!", "Subscribe", "Daily Papers"])
@@ -383,16 +392,17 @@ def speed(tmp: Path, mb: float, repeat: int, before: str | None, formats: list[s
 def memory(tmp: Path, mb: float, before: str | None, formats: list[str]) -> None:
     print(f"memory: peak RSS streaming each format (records not kept) at {mb / 4:g} MB and {mb:g} MB")
     for fmt in formats:
-        rss: dict[str, list[float]] = {"ours": [], "before": []}
+        rss: dict[str, list[dict[str, Any]]] = {"ours": [], "before": []}
         for size in (mb / 4, mb):
             path = tmp / f"{fmt}.{'jsonl' if fmt == 'jsonl' else 'txt'}"
             write(path, fmt, size)
-            rss["ours"].append(run("stream", str(path))["rss"])
+            rss["ours"].append(run("stream", str(path)))
             if before:
-                rss["before"].append(run("stream", str(path), before)["rss"])
+                rss["before"].append(run("stream", str(path), before))
             path.unlink()
         line = "  ".join(
-            f"{who} {small:5.0f} -> {large:5.0f} MB (x{large / small:.2f})"
+            f"{who} {small['rss']:4.0f} -> {large['rss']:4.0f} MB (x{large['rss'] / small['rss']:.2f}; "
+            f"above the imports +{small['parsing']:.0f} -> +{large['parsing']:.0f} MB)"
             for who, (small, large) in ((w, r) for w, r in rss.items() if r)
         )
         print(f"  {fmt:6} {line}", flush=True)
@@ -403,7 +413,7 @@ def main() -> None:
     parser.add_argument("--case", choices=CASES)
     parser.add_argument("arg", nargs="?")
     parser.add_argument("--mb", type=float, default=40, help="size of each synthetic file")
-    parser.add_argument("--repeat", type=int, default=5, help="runs per case; the fastest counts")
+    parser.add_argument("--repeat", type=int, default=5, help="runs per case; the fastest counts (0: memory only)")
     parser.add_argument("--before", help="a folder holding an older paper_widgets, run side by side")
     parser.add_argument("--papers", type=int, default=0, help="Library.from_frame of this many papers (0: skip)")
     parser.add_argument("--formats", default=",".join((*LAYOUTS, "jsonl")), help="comma-separated subset to run")
@@ -418,7 +428,8 @@ def main() -> None:
     before = str(Path(args.before).resolve()) if args.before else None
     with tempfile.TemporaryDirectory(prefix="pw_bench_") as tmp:
         formats = args.formats.split(",")
-        speed(Path(tmp), args.mb, args.repeat, before, formats)
+        if args.repeat:
+            speed(Path(tmp), args.mb, args.repeat, before, formats)
         memory(Path(tmp), args.mb, before, formats)
     if args.papers:
         ours, naive = run("frame", str(args.papers)), run("frame_naive", str(args.papers))

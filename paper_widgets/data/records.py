@@ -153,16 +153,24 @@ def _repair_unicode(record: PaperRecord, warnings: list[LoadWarning]) -> None:
         record.fields = {valid_unicode(k): valid_unicode(v) for k, v in record.fields.items()}
 
 
-def _bounded(record: PaperRecord, warnings: list[LoadWarning]) -> PaperRecord:
-    low, high = _DATE_RANGE
-    if record.published is not None and not low < record.published < high:
-        _warn(warnings, record, f"date {record.published.isoformat()} is outside {low.year}–{high.year}; left empty")
-        record.published = None
+def _clear_counts_out_of_range(record: PaperRecord, warnings: list[LoadWarning]) -> None:
     for name, count in zip(_COUNTS, _COUNT_VALUES(record), strict=True):
         if count is not None and not _COUNT_RANGE[0] <= count <= _COUNT_RANGE[1]:
             size = "negative" if count < 0 else "above 2^63"
             _warn(warnings, record, f"{name.replace('n_', 'number of ')} {size}; left empty")
             setattr(record, name, None)
+
+
+def _bounded(record: PaperRecord, warnings: list[LoadWarning]) -> PaperRecord:
+    low, high = _DATE_RANGE
+    if record.published is not None and not low < record.published < high:
+        _warn(warnings, record, f"date {record.published.isoformat()} is outside {low.year}–{high.year}; left empty")
+        record.published = None
+    lowest, highest = _COUNT_RANGE
+    for count in _COUNT_VALUES(record):
+        if count is not None and not lowest <= count <= highest:
+            _clear_counts_out_of_range(record, warnings)
+            break
     # Only non-ASCII text can hold a lone surrogate; map/all keep the usual all-ASCII check at C speed.
     if not (
         all(map(str.isascii, filter(None, _TEXT_VALUES(record))))

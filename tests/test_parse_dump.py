@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import io
+import random
+import re
+from collections.abc import Iterator
 from datetime import date
 
+import pytest
 from conftest import CARD_SEED, PAIR_SEED
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from paper_widgets.data.readers import dump
 from paper_widgets.data.readers.dump import parse_dump
 from paper_widgets.data.records import DumpError, LoadWarning
 
@@ -296,3 +301,85 @@ def test_todays_layout_counts_organisations_and_comments() -> None:
     ]
     assert records[1].published == date(2024, 3, 8)
     assert [w.line for w in warnings] == [42]  # only the cut-off card; no chrome, count or organisation rows
+
+
+def _pair_page(papers: int, seed: int) -> list[str]:
+    """A long pair-layout page from the seed's real pairs: some abstracts lost, some in two paragraphs,
+    blank lines between some papers."""
+    lines = [ln for ln in PAIR_SEED.read_text(encoding="utf-8").splitlines() if ln.strip()][3:]
+    pairs = list(zip(lines[0::2], lines[1::2], strict=False))
+    rng = random.Random(seed)
+    page: list[str] = []
+    for _ in range(papers):
+        title, abstract = rng.choice(pairs)
+        page.append(title)
+        odds = rng.random()
+        cut = abstract.find(". ", len(abstract) // 2)
+        if odds < 0.05 and cut > 0:
+            page += [abstract[: cut + 1], abstract[cut + 2 :]]
+        elif odds > 0.03:
+            page.append(abstract)
+        if rng.random() < 0.3:
+            page.append("")
+    return [line + "\n" for line in page]
+
+
+def test_long_pair_pages_decode_in_windows_exactly_as_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    page = _pair_page(600, seed=3)
+    whole_warnings: list[LoadWarning] = []
+    whole = list(parse_dump(page, "p", whole_warnings, TODAY))
+    monkeypatch.setattr(dump, "_PAIR_WINDOW", 64)  # ~20 windows instead of one
+    windowed_warnings: list[LoadWarning] = []
+    windowed = list(parse_dump(page, "p", windowed_warnings, TODAY))
+    assert len(whole) > 500
+    assert windowed == whole and windowed_warnings == whole_warnings
+
+
+def test_pair_pages_are_consumed_lazily() -> None:
+    page = _pair_page(10_000, seed=4)
+    consumed = 0
+
+    def lines() -> Iterator[str]:
+        nonlocal consumed
+        for line in page:
+            consumed += 1
+            yield line
+
+    stream = parse_dump(lines(), "gen", [], TODAY)
+    next(stream)
+    assert consumed < len(page) / 2  # the first pairs come out long before the page ends (flat memory)
+
+
+def _abstractness_by_the_definition(text: str) -> float:
+    """The score as first written: per-word loops over every sentence break in the first 400 characters."""
+    n_words = text.count(" ") + 1
+    found = re.findall(r"([.!?])[\"')\]]?\s+[A-Z(\"]", text[:400])
+    sentences = sum(1 for p in found if p == "." or n_words > 12)
+    score = 3.0 * min(sentences, 2)
+    score += 2.0 if text.endswith(".") and not text.endswith("..") else 0.0
+    score += 2.0 if n_words > 35 else 0.0
+    score += 2.0 if n_words > 70 else 0.0
+    if n_words <= 25:
+        score -= 0.0 if sentences else 2.0
+        words = text.split()
+        capitalised = sum(1 for w in words if w[:1].isupper() or w[:1].isdigit())
+        lower = sum(1 for w in words if w[:1].islower())
+        if capitalised * 2 >= n_words:
+            score -= 2.0
+        elif n_words >= 4 and lower >= 0.6 * n_words:
+            score += 2.0
+    return score
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            ["word", "Word", "É", "é", "3", "x.", "Yes!", "Why?", '"Q"', "(A)", ".)", " ", "  ", "\t", "ǅ"]
+        ),
+        max_size=120,
+    )
+)
+def test_abstractness_fast_paths_agree_with_the_definition(parts: list[str]) -> None:
+    text = " ".join(parts).strip()
+    assert dump._abstractness(text) == _abstractness_by_the_definition(text)

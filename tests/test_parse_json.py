@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import re
 from datetime import date
 
 import pytest
@@ -222,3 +223,46 @@ def test_arbitrary_json_values_never_raise_anything_but_dump_error(value: object
     with contextlib.suppress(DumpError):
         run(parse_json, json.dumps(value))
     run(parse_jsonl, [json.dumps(value)])
+
+
+def _unwrap_by_the_definition(text: str) -> str:
+    """Paragraphs split at blank lines, line breaks inside them (with their blanks) made one space."""
+    paragraphs = re.split(r"\n[ \t]*\n\s*", text.strip())
+    return "\n\n".join(re.sub(r"[ \t]*\n[ \t]*", " ", p) for p in paragraphs)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(["word", "x.", " ", "\t", "\n", "\r", "\u3000", "\xa0", "é"]), max_size=30))
+def test_unwrap_fast_path_agrees_with_the_definition(parts: list[str]) -> None:
+    text = "".join(parts)
+    assert unwrap(text) == _unwrap_by_the_definition(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["", " ", "\t", "\r", "\x0c", "\u3000", "\ufeff"]),
+            st.sampled_from(["", " ", "\r", "\x0c", "\u3000", "\r\n"]),
+            st.booleans(),
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_jsonl_lines_read_like_json_loads_of_the_stripped_line(shapes: list[tuple[str, str, bool]]) -> None:
+    """Whatever surrounds the object on a line (str or bytes lines, with or without a newline), the
+    line reads exactly when ``json.loads`` reads it once stripped, as the C-scanner fast path must keep."""
+    lines: list[str | bytes] = []
+    expected = []
+    for number, (before, after, as_bytes) in enumerate(shapes, 1):
+        text = before + json.dumps(dict(ARXIV, id=f"0704.{number:04d}")) + after + "\n"
+        line = text.encode() if as_bytes else text
+        lines.append(line)
+        try:
+            json.loads(line.strip())
+        except ValueError:
+            continue
+        expected.append(f"0704.{number:04d}")
+    records, _ = run(parse_jsonl, lines)
+    assert [r.arxiv_id for r in records] == expected

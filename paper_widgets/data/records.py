@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from operator import attrgetter
 
 import numpy as np
 import pandas as pd
@@ -126,32 +127,57 @@ _DATE_RANGE = (pd.Timestamp.min.date(), pd.Timestamp.max.date())
 _COUNT_RANGE = (0, 2**63 - 1)
 _COUNTS = ("n_authors", "upvotes", "comments")
 _TEXTS = ("title", "abstract", "source", "arxiv_id", "organization", "doi", "citekey", "entry_type", "venue")
+_COUNT_VALUES = attrgetter(*_COUNTS)
+_TEXT_VALUES = attrgetter(*_TEXTS)
+
+
+def _warn(warnings: list[LoadWarning], record: PaperRecord, message: str) -> None:
+    warnings.append(LoadWarning(record.source, record.line, message))
+
+
+def _repair_unicode(record: PaperRecord, warnings: list[LoadWarning]) -> None:
+    """Lone surrogates in any text of ``record`` replaced by U+FFFD, with a warning if there were any."""
+    fields = record.fields or {}
+    if all(
+        valid_unicode(text) == text
+        for text in [*_TEXT_VALUES(record), *record.authors, *fields, *fields.values()]
+        if text
+    ):
+        return
+    _warn(warnings, record, "invalid Unicode (lone surrogates) replaced by U+FFFD")
+    for name in _TEXTS:
+        if (value := getattr(record, name)) is not None:
+            setattr(record, name, valid_unicode(value))
+    record.authors = tuple(valid_unicode(author) for author in record.authors)
+    if record.fields is not None:
+        record.fields = {valid_unicode(k): valid_unicode(v) for k, v in record.fields.items()}
+
+
+def _clear_counts_out_of_range(record: PaperRecord, warnings: list[LoadWarning]) -> None:
+    for name, count in zip(_COUNTS, _COUNT_VALUES(record), strict=True):
+        if count is not None and not _COUNT_RANGE[0] <= count <= _COUNT_RANGE[1]:
+            size = "negative" if count < 0 else "above 2^63"
+            _warn(warnings, record, f"{name.replace('n_', 'number of ')} {size}; left empty")
+            setattr(record, name, None)
 
 
 def _bounded(record: PaperRecord, warnings: list[LoadWarning]) -> PaperRecord:
-    def warn(message: str) -> None:
-        warnings.append(LoadWarning(record.source, record.line, message))
-
     low, high = _DATE_RANGE
     if record.published is not None and not low < record.published < high:
-        warn(f"date {record.published.isoformat()} is outside {low.year}–{high.year}; left empty")
+        _warn(warnings, record, f"date {record.published.isoformat()} is outside {low.year}–{high.year}; left empty")
         record.published = None
-    for name in _COUNTS:
-        count = getattr(record, name)
-        if count is not None and not _COUNT_RANGE[0] <= count <= _COUNT_RANGE[1]:
-            size = "negative" if count < 0 else "above 2^63"
-            warn(f"{name.replace('n_', 'number of ')} {size}; left empty")
-            setattr(record, name, None)
-    texts = [getattr(record, name) or "" for name in _TEXTS] + list(record.authors)
-    texts += [*(record.fields or {}).keys(), *(record.fields or {}).values()]
-    if not all(text.isascii() for text in texts) and any(valid_unicode(text) != text for text in texts):
-        warn("invalid Unicode (lone surrogates) replaced by U+FFFD")
-        for name in _TEXTS:
-            if (value := getattr(record, name)) is not None:
-                setattr(record, name, valid_unicode(value))
-        record.authors = tuple(valid_unicode(author) for author in record.authors)
-        if record.fields is not None:
-            record.fields = {valid_unicode(k): valid_unicode(v) for k, v in record.fields.items()}
+    lowest, highest = _COUNT_RANGE
+    for count in _COUNT_VALUES(record):
+        if count is not None and not lowest <= count <= highest:
+            _clear_counts_out_of_range(record, warnings)
+            break
+    # Only non-ASCII text can hold a lone surrogate; map/all keep the usual all-ASCII check at C speed.
+    if not (
+        all(map(str.isascii, filter(None, _TEXT_VALUES(record))))
+        and all(map(str.isascii, record.authors))
+        and (not record.fields or all(map(str.isascii, [*record.fields, *record.fields.values()])))
+    ):
+        _repair_unicode(record, warnings)
     return record
 
 

@@ -68,6 +68,9 @@ def text_items(value: object) -> list[str]:
 
 def month_number(text: str) -> int | None:
     """1–12 for a month name or abbreviation (``"Sep"``, ``"september"``) or number (``"9"``), else None."""
+    number = _MONTH_NUMBERS.get(text.lower())  # "Sep": the common case, one lookup
+    if number:
+        return number
     text = text.strip().lower()
     if text.isdigit():
         return int(text) if 1 <= int(text) <= 12 else None

@@ -18,6 +18,9 @@ looking like abstract prose (sentence breaks, a final period, many lower-case wo
 two-state Viterbi decoder picks the most likely title/abstract labelling, which strongly favours
 strict alternation and, where the dump has them, blank lines between papers.  So a title with a
 lost abstract, an abstract split in paragraphs or a one-sentence abstract still come out right.
+A long page of pairs is decoded in windows of a few thousand lines (each window's last paper is
+carried into the next), so memory stays flat however long the dump; papers decoded that way stay
+pairs even if cards follow them.
 """
 
 from __future__ import annotations
@@ -25,35 +28,54 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from datetime import date
+from itertools import chain, compress, count, islice
+from operator import itemgetter, not_
 
 from paper_widgets.data.records import DumpError, LoadWarning, PaperRecord
 from paper_widgets.data.text import month_number
 
 __all__ = ["parse_dump"]
 
-_CHROME = re.compile(
-    r"get trending papers in your email inbox.*|subscribe|daily papers|by\s*ak and the research community|new"
-    r"|daily|weekly|monthly|trending papers",
+# Every line a dump can hold besides titles and abstracts, told apart by one ``fullmatch`` (most
+# lines are prose and fail at their first character): page chrome; "• 3 authors"; the "·" between
+# a card's authors and its date; today's upvote count on its own line ("-" means none yet); and a
+# date, optionally followed by the number of comments.
+_SPECIAL = re.compile(
+    r"(?P<chrome>get trending papers in your email inbox.*|subscribe|daily papers"
+    r"|by\s*ak and the research community|new|daily|weekly|monthly|trending papers)"
+    r"|(?P<authors>[•·*\-]?\s*(?P<count>\d+)\s+authors?)"
+    r"|(?P<separator>·)"
+    r"|(?P<upvotes>\d{1,7}|-)"
+    r"|(?P<date>(?P<month>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+(?P<day>\d{1,2})"
+    r"(?:,\s*(?P<year>\d{4}))?(?:\s+(?P<comments>\d+))?)",
     re.IGNORECASE,
 )
 # "SubscribeMMInA: ..." — the button text glued to the first title when copying the page.
 _GLUED_SUBSCRIBE = re.compile(r"Subscribe(?=[^a-z\s])")
-_AUTHORS = re.compile(r"[•·*\-]?\s*(\d+)\s+authors?", re.IGNORECASE)
-# Today's cards open with the upvote count on its own line; "-" means none yet.
-_UPVOTES = re.compile(r"\d{1,7}|-")
-_DATE = re.compile(
-    r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+(\d{1,2})(?:,\s*(\d{4}))?(?:\s+(\d+))?",
-    re.IGNORECASE,
-)
-_SEPARATOR = "·"
 # A sentence break inside a line: ". Next", "? (Next", ".) Next".
-_SENTENCE_BREAK = re.compile(r"([.!?])[\"')\]]?\s+[A-Z(\"]")
-_WHITESPACE = str.maketrans({"\xa0": " ", "\u202f": " ", "\u2009": " ", "\ufeff": "", "\t": " "})
+_SENTENCE_BREAK = re.compile(r"[.!?][\"')\]]?\s+[A-Z(\"]")
+_PERIOD_BREAK = re.compile(r"\.[\"')\]]?\s+[A-Z(\"]")  # starts with a literal: re scans for it at C speed
+_ASCII = bytes(range(128))
+_NOT_CAPITAL_OR_DIGIT = bytes(b for b in _ASCII if not (chr(b).isupper() or chr(b).isdigit()))
+_NOT_LOWER = bytes(b for b in _ASCII if not chr(b).islower())
 
+# Lines read and normalised at a time: bounded memory, and C-level loops over each batch.
+_BATCH_LINES = 2048
+# Lines of the pair layout decoded at a time, so that memory does not grow with the file.
+_PAIR_WINDOW = 4096
 _TITLE, _ABSTRACT = 0, 1
 # Log-scores of the pair decoder: leaving the title/abstract alternation costs this much.
 _BREAK_ALTERNATION = -6.0
 _END_ON_TITLE = -2.0  # a last title whose abstract is missing
+
+
+def _initials(text: str) -> tuple[int, int]:
+    """How many words of ``text`` start with a capital or a digit, and how many with a lower-case letter."""
+    initials = "".join(map(itemgetter(0), text.split()))
+    if initials.isascii():  # count by deleting the other bytes: C speed, the same as the str predicates
+        raw = initials.encode("ascii")
+        return len(raw.translate(None, _NOT_CAPITAL_OR_DIGIT)), len(raw.translate(None, _NOT_LOWER))
+    return sum(map(str.isupper, initials)) + sum(map(str.isdigit, initials)), sum(map(str.islower, initials))
 
 
 def _abstractness(text: str) -> float:
@@ -61,7 +83,14 @@ def _abstractness(text: str) -> float:
     n_words = text.count(" ") + 1
     # "Hogwild! Inference: ..." is a title: "!"/"?" breaks only count in longer lines.
     # The score counts at most two sentence breaks, so the start of a long line is enough.
-    sentences = sum(1 for p in _SENTENCE_BREAK.findall(text, 0, 400) if p == "." or n_words > 12)
+    if n_words > 12:  # only none, one or "two or more" matter: stop at the second
+        # Without "!" or "?" in reach, the breaks are those at a period, which re finds far faster.
+        mixed = text.find("!", 0, 400) >= 0 or text.find("?", 0, 400) >= 0
+        pattern = _SENTENCE_BREAK if mixed else _PERIOD_BREAK
+        first = pattern.search(text, 0, 400)
+        sentences = 0 if first is None else 1 if pattern.search(text, first.end(), 400) is None else 2
+    else:  # the tails of "!"/"?" breaks hold no period, so these are the period breaks of _SENTENCE_BREAK
+        sentences = len(_PERIOD_BREAK.findall(text, 0, 400))
     score = 3.0 * min(sentences, 2)
     if text.endswith(".") and not text.endswith(".."):
         score += 2.0
@@ -72,9 +101,7 @@ def _abstractness(text: str) -> float:
     if n_words <= 25:
         if not sentences:
             score -= 2.0
-        words = text.split()
-        capitalised = sum(1 for w in words if w[:1].isupper() or w[:1].isdigit())
-        lower = sum(1 for w in words if w[:1].islower())
+        capitalised, lower = _initials(text)
         if capitalised * 2 >= n_words:  # Title Case
             score -= 2.0
         elif n_words >= 4 and lower >= 0.6 * n_words:  # sentence-like
@@ -84,13 +111,37 @@ def _abstractness(text: str) -> float:
 
 def _parse_date(match: re.Match[str], today: date) -> tuple[date | None, int | None]:
     """The date of a card's date line and the comment count after it."""
-    month = month_number(match.group(1)) or 1  # the pattern only matches month names
-    year = int(match.group(3)) if match.group(3) else today.year
-    comments = int(match.group(4)) if match.group(4) else None
+    month = month_number(match["month"]) or 1  # the pattern only matches month names
+    year = int(match["year"]) if match["year"] else today.year
+    comments = int(match["comments"]) if match["comments"] else None
     try:
-        return date(year, month, int(match.group(2))), comments
+        return date(year, month, int(match["day"])), comments
     except ValueError:
         return None, comments
+
+
+def _plain_spaces(line: str) -> str:
+    """``line`` with no-break, narrow and thin spaces and tabs made spaces and byte order marks dropped.
+
+    Chained ``replace`` (each returns the line itself when the character is absent) instead of
+    ``str.translate``, which takes ~50 µs on a 1 kB line holding any non-ASCII character."""
+    return (
+        line.replace("\xa0", " ").replace("\u202f", " ").replace("\u2009", " ").replace("\ufeff", "").replace("\t", " ")
+    )
+
+
+def _content_lines(lines: Iterable[str]) -> Iterator[Iterator[tuple[int, str]]]:
+    """``(line number, text)`` of the non-blank lines, with odd spaces made plain and the ends
+    stripped, in batches: stripping and skipping blank lines run in C-level ``map``/``compress``,
+    and the caller chains C-level iterators instead of resuming a generator per line."""
+    numbered = 1
+    it = iter(lines)
+    while batch := list(islice(it, _BATCH_LINES)):
+        for at in compress(count(), map(not_, map(str.isascii, batch))):  # the few non-ASCII lines
+            batch[at] = _plain_spaces(batch[at])
+        texts = list(map(str.strip, batch))
+        yield compress(zip(count(numbered), texts), texts)
+        numbered += len(batch)
 
 
 class _Line:
@@ -100,29 +151,6 @@ class _Line:
         self.number = number
         self.text = text
         self.gap = gap  # a blank line came before this one
-
-
-def _content_lines(lines: Iterable[str]) -> Iterator[tuple[int, str, bool]]:
-    """Normalised non-blank, non-chrome lines as ``(line number, text, blank line before)``."""
-    header = True  # right after the start or chrome: a lone date or glued "Subscribe" is chrome too
-    gap = False
-    for number, raw in enumerate(lines, 1):
-        text = (raw if raw.isascii() else raw.translate(_WHITESPACE)).strip()
-        if not text:
-            gap = True
-            continue
-        if _CHROME.fullmatch(text):
-            header = gap = True
-            continue
-        if header:
-            if _DATE.fullmatch(text):
-                continue
-            glued = _GLUED_SUBSCRIBE.match(text)
-            if glued:
-                text = text[glued.end() :]
-        header = False
-        yield number, text, gap
-        gap = False
 
 
 def _pair_labels(lines: list[_Line]) -> list[int]:
@@ -162,9 +190,10 @@ class _DumpParser:
     def warn(self, line: int | None, message: str) -> None:
         self.warnings.append(LoadWarning(self.source, line, message))
 
-    def pairs(self, lines: list[_Line]) -> Iterator[PaperRecord]:
+    def pairs(self, lines: list[_Line], labels: list[int] | None = None) -> Iterator[PaperRecord]:
+        """The papers in ``lines``, labelled by the pair decoder unless ``labels`` are given."""
         current: list[_Line] = []
-        for ln, label in zip(lines, _pair_labels(lines), strict=False):
+        for ln, label in zip(lines, _pair_labels(lines) if labels is None else labels, strict=True):
             if label == _TITLE:
                 if current:
                     yield self.pair_record(current)
@@ -176,43 +205,52 @@ class _DumpParser:
         if current:
             yield self.pair_record(current)
 
+    def settled_pairs(self, pending: list[_Line]) -> list[PaperRecord]:
+        """The papers of a long run of pair-layout lines up to its last title, whose lines leave
+        ``pending``: the paper of that title may go on in the lines still to come."""
+        labels = _pair_labels(pending)
+        cut = len(labels) - 1 - labels[::-1].index(_TITLE) if _TITLE in labels else 0
+        records = list(self.pairs(pending[:cut], labels[:cut]))
+        del pending[:cut]
+        return records
+
     def pair_record(self, block: list[_Line]) -> PaperRecord:
         title = block[0]
         if len(block) == 1:
             self.warn(title.number, f"title without an abstract: {title.text[:60]!r}")
         return PaperRecord(
             title=title.text,
-            abstract="\n\n".join(ln.text for ln in block[1:]),
+            abstract=block[1].text if len(block) == 2 else "\n\n".join([ln.text for ln in block[1:]]),
             source=self.source,
             line=title.number,
             kind="pair",
         )
 
-    def cards(self, block: list[_Line]) -> Iterator[PaperRecord]:
+    def cards(self, block: list[_Line]) -> list[PaperRecord]:
         """The card(s) in the lines above an authors line (or after the last card, if cut off).
 
         Normally that is a title and an abstract; more lines mean an abstract in paragraphs or an
         earlier card that lost its authors/date lines, which the pair decoder sorts out.
         """
         first = block[0]
+        if len(block) == 2:  # the usual card: nothing to decide
+            return [
+                PaperRecord(
+                    title=first.text, abstract=block[1].text, source=self.source, line=first.number, kind="card"
+                )
+            ]
         if len(block) == 1:
             if _abstractness(first.text) > 0:
                 self.warn(first.number, f"card without a title skipped: {first.text[:60]!r}")
-                return
+                return []
             self.warn(first.number, f"card without an abstract: {first.text[:60]!r}")
-            yield PaperRecord(title=first.text, abstract="", source=self.source, line=first.number, kind="card")
-            return
-        if len(block) == 2:  # the usual card: nothing to decide
-            yield PaperRecord(
-                title=first.text, abstract=block[1].text, source=self.source, line=first.number, kind="card"
-            )
-            return
+            return [PaperRecord(title=first.text, abstract="", source=self.source, line=first.number, kind="card")]
         records = list(self.pairs(block))
         for record in records[:-1]:
             self.warn(record.line, f"card {record.title[:60]!r} has no authors/date lines")
         for record in records:
             record.kind = "card"
-            yield record
+        return records
 
     def parse(self, lines: Iterable[str]) -> Iterator[PaperRecord]:
         pending: list[_Line] = []  # content lines not yet assigned to a card
@@ -220,54 +258,79 @@ class _DumpParser:
         card: PaperRecord | None = None  # card whose meta lines (authors, ·, date) are being read
         expect_date = dated = False
         seen_cards = count_ahead = False
-        for number, text, gap in _content_lines(lines):
-            authors = _AUTHORS.fullmatch(text)
-            signed = None  # an organisation signing the card instead of "N authors"
-            if not authors and text == _SEPARATOR and not expect_date and card is None and len(pending) > 1:
-                signed = pending.pop().text
-            if authors or signed is not None:
-                if card is not None:
-                    yield card
-                    card = None
-                if pending:
-                    made = list(self.cards(pending))
-                    for record in made:
-                        record.upvotes = upvotes.pop(record.line, record.upvotes)
-                    card = made.pop() if made else None
-                    yield from made
-                    pending = []
-                else:
-                    self.warn(number, "authors line without a title or abstract above it skipped")
-                if card is not None:
-                    card.n_authors = int(authors.group(1)) if authors else None
-                    card.organization = signed
-                seen_cards = expect_date = True
-                dated = False
+        header = True  # right after the start or chrome: a lone date or glued "Subscribe" is chrome too
+        gap = False  # a blank line (or chrome) came before this one
+        upvote_count = 0
+        window = _PAIR_WINDOW  # pending lines that make a page of pairs be decoded so far
+        last = 0  # number of the last non-blank line
+        for number, text in chain.from_iterable(_content_lines(lines)):
+            gap = gap or number != last + 1  # blank lines in between
+            last = number
+            special = _SPECIAL.fullmatch(text)
+            kind = special.lastgroup if special else None
+            if kind == "chrome":
+                header = gap = True
                 continue
-            if text == _SEPARATOR:
-                continue
-            date_match = _DATE.fullmatch(text) if expect_date else None
+            if header:
+                if kind == "date":
+                    continue
+                glued = _GLUED_SUBSCRIBE.match(text)
+                if glued:
+                    text = text[glued.end() :]
+                    special = _SPECIAL.fullmatch(text)
+                    kind = special.lastgroup if special and special.lastgroup != "chrome" else None
+                header = False
+            line_gap, gap = gap, False
+            if kind is not None:  # a card's meta line (most lines are titles and abstracts, kind None)
+                signed = None  # an organisation signing the card instead of "N authors"
+                if kind == "separator" and not expect_date and card is None and len(pending) > 1:
+                    signed = pending.pop().text
+                if kind == "authors" or signed is not None:
+                    if card is not None:
+                        yield card
+                        card = None
+                    if pending:
+                        made = self.cards(pending)
+                        for record in made:
+                            record.upvotes = upvotes.pop(record.line, record.upvotes)
+                        card = made.pop() if made else None
+                        yield from made
+                        pending = []
+                    else:
+                        self.warn(number, "authors line without a title or abstract above it skipped")
+                    if card is not None:
+                        card.n_authors = int(special["count"]) if special and kind == "authors" else None
+                        card.organization = signed
+                    seen_cards = expect_date = True
+                    dated = False
+                    continue
+                if kind == "separator":
+                    continue
+                if special and kind == "date" and expect_date:
+                    expect_date = False
+                    dated = True
+                    if card is not None:
+                        card.published, card.comments = _parse_date(special, self.today)
+                        if card.published is None:
+                            self.warn(number, f"invalid date {text!r} ignored")
+                    continue
             expect_date = False
-            if date_match:
-                dated = True
-                if card is not None:
-                    card.published, card.comments = _parse_date(date_match, self.today)
-                    if card.published is None:
-                        self.warn(number, f"invalid date {text!r} ignored")
-                continue
             if card is not None:
                 if not dated:
                     self.warn(card.line, f"card {card.title[:60]!r} has no date line")
                 yield card
                 card = None
-            if _UPVOTES.fullmatch(text):
+            if kind == "upvotes":
                 count_ahead = True
                 upvote_count = 0 if text == "-" else int(text)
                 continue
             if count_ahead:
                 upvotes[number] = upvote_count
                 count_ahead = False
-            pending.append(_Line(number, text, gap))
+            pending.append(_Line(number, text, line_gap))
+            if len(pending) >= window and not seen_cards:  # a page of pairs: decode it so far
+                yield from self.settled_pairs(pending)
+                window = max(_PAIR_WINDOW, 2 * len(pending))  # undecidable lines wait, but not forever
         if card is not None:
             if not dated:
                 self.warn(card.line, f"last card {card.title[:60]!r} is cut off before its date")

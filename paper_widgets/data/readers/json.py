@@ -20,7 +20,7 @@ from __future__ import annotations
 import ast
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from email.utils import parsedate_to_datetime
 
@@ -31,11 +31,12 @@ __all__ = ["parse_json", "parse_jsonl", "record_from_object", "unwrap"]
 
 _PARAGRAPH = re.compile(r"\n[ \t]*\n\s*")
 _WRAP = re.compile(r"[ \t]*\n[ \t]*")
+# A break with a space or tab on either side, or a blank line; starts with "\n" so re scans for it at C speed.
+_LOOSE_BREAK = re.compile(r"\n(?:[ \t\n]|(?<=[ \t]\n))")
 _ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 _RFC_DATE = re.compile(r"\s*(?:[A-Za-z]{3},\s*)?(\d{1,2}) ([A-Za-z]{3}) (\d{4})\b")
 # yymm of an arXiv id: "2305.10429" (since 2007) or "hep-th/9901001" (before).
 _ARXIV_MONTH = re.compile(r"(?:^|/)(\d{2})(\d{2})[.\d]")
-_SPACES = re.compile(r"\s+")
 _AUTHOR_SPLIT = re.compile(r",\s*(?:and\s+)?|\s+and\s+")
 
 
@@ -44,20 +45,26 @@ def unwrap(text: str) -> str:
     text = text.strip()
     if "\n" not in text:
         return text
+    if not _LOOSE_BREAK.search(text):
+        # One paragraph whose breaks have no blanks around them (most arXiv abstracts): what the
+        # general regexes below give, without their try at every character.
+        return text.replace("\n", " ")
     return "\n\n".join(_WRAP.sub(" ", p) for p in _PARAGRAPH.split(text))
 
 
 def _date(value: object) -> date | None:
     if not isinstance(value, str):
         return None
-    iso = _ISO_DATE.match(value.strip())
     try:
+        rfc = _RFC_DATE.match(value)  # arXiv "Mon, 2 Apr 2007 19:18:42 GMT", fast path
+        if rfc:
+            day, name, year = rfc.groups()
+            month = month_number(name)
+            if month:
+                return date(int(year), month, int(day))
+        iso = _ISO_DATE.match(value.strip())  # never matches where the pattern above does
         if iso:
             return date(int(iso.group(1)), int(iso.group(2)), int(iso.group(3)))
-        rfc = _RFC_DATE.match(value)  # arXiv "Mon, 2 Apr 2007 19:18:42 GMT", fast path
-        month = month_number(rfc.group(2)) if rfc else None
-        if rfc and month:
-            return date(int(rfc.group(3)), month, int(rfc.group(1)))
         return parsedate_to_datetime(value).date()
     except (ValueError, TypeError, IndexError, OverflowError):
         return None
@@ -80,11 +87,18 @@ def _authors(obj: dict[str, object]) -> tuple[str, ...]:
     if isinstance(parsed, list) and parsed:  # arXiv: [["Last", "First", "Suffix"], ...]
         names: list[str] = []
         for parts in parsed:
-            if isinstance(parts, list) and parts and all(isinstance(p, str) for p in parts):
-                # [last, first, suffix, affiliation, ...]: an affiliation is not part of the name
-                last, first, suffix = [*parts, "", ""][:3]
-                names.append(_SPACES.sub(" ", " ".join((first, last, suffix))).strip())
-        return tuple(n for n in names if n)
+            if not isinstance(parts, list) or not parts:
+                continue
+            # [last, first, suffix, affiliation, ...]: an affiliation is not part of the name, but
+            # a part that is not a string spoils the author. split/join collapses whitespace runs.
+            last, first, suffix = parts if len(parts) == 3 else [*parts, "", ""][:3]
+            if not (isinstance(last, str) and isinstance(first, str) and isinstance(suffix, str)):
+                continue
+            if len(parts) > 3 and not all(isinstance(p, str) for p in parts[3:]):
+                continue
+            if name := " ".join(f"{first} {last} {suffix}".split()):
+                names.append(name)
+        return tuple(names)
     authors = obj.get("authors")
     if isinstance(authors, str):  # arXiv: "A. One, B. Two and C. Three"
         return tuple(a for a in (x.strip() for x in _AUTHOR_SPLIT.split(unwrap(authors))) if a)
@@ -107,12 +121,13 @@ def record_from_object(obj: object, source: str, line: int, warnings: list[LoadW
         return None
     inner = obj.get("paper")
     paper: dict[str, object] = inner if isinstance(inner, dict) else obj
-    title = paper.get("title", obj.get("title"))
-    if not isinstance(title, str) or not title.strip():
+    # A key missing from the paper is looked up in the item around it (HF API items).
+    title = paper["title"] if "title" in paper else obj.get("title")
+    if not isinstance(title, str) or not title or title.isspace():
         warnings.append(LoadWarning(source, line, "paper object without a title skipped"))
         return None
-    is_arxiv = "abstract" in paper and "summary" not in paper
-    abstract = paper.get("summary", paper.get("abstract", obj.get("summary")))
+    is_arxiv = "summary" not in paper and "abstract" in paper
+    abstract = paper["abstract"] if is_arxiv else paper["summary"] if "summary" in paper else obj.get("summary")
     arxiv_id = paper.get("id")
     authors = _authors(paper)
     if is_arxiv:
@@ -131,8 +146,8 @@ def record_from_object(obj: object, source: str, line: int, warnings: list[LoadW
         n_authors=len(authors) or None,
         authors=authors,
         upvotes=None if is_arxiv else _count(paper.get("upvotes", obj.get("upvotes")), source, line, warnings),
-        arxiv_id=arxiv_id.strip() if isinstance(arxiv_id, str) and arxiv_id.strip() else None,
-        doi=doi.strip().lower() if isinstance(doi := paper.get("doi"), str) and doi.strip() else None,
+        arxiv_id=(arxiv_id.strip() or None) if isinstance(arxiv_id, str) else None,
+        doi=(doi.strip().lower() or None) if isinstance(doi := paper.get("doi"), str) else None,
     )
 
 
@@ -146,6 +161,8 @@ def _arxiv_month(arxiv_id: object) -> date | None:
 
 
 _DECODER = json.JSONDecoder()
+# The C scanner json.loads ends in: one value at an index, no per-call encoding detection or blank skipping.
+_SCAN: Callable[[str, int], tuple[object, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
 _SPACE = re.compile(r"[ \t\n\r]*")
 
 
@@ -223,16 +240,32 @@ def parse_json(text: str, source: str, warnings: list[LoadWarning]) -> Iterator[
             yield record
 
 
+def _loads(line: str | bytes) -> object:
+    """The JSON value on one line, with any whitespace around it."""
+    try:
+        text = line.decode("utf-8") if isinstance(line, bytes) else line
+        value, end = _SCAN(text, 0)
+    except (UnicodeDecodeError, StopIteration, json.JSONDecodeError, RecursionError):
+        pass  # json.loads below reads what this cannot (a BOM, UTF-16, blanks around) or says what is wrong
+    else:
+        if end == len(text) or text[end:] in ("\n", "\r\n"):
+            return value
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError:
+        # Other Unicode whitespace, or really malformed: the error counts columns from the first non-blank.
+        return json.loads(line.strip())
+
+
 def parse_jsonl(lines: Iterable[str | bytes], source: str, warnings: list[LoadWarning]) -> Iterator[PaperRecord]:
     """Records of a JSON-lines stream, one object per line, consumed lazily (bounded memory)."""
     found = False
     for number, line in enumerate(lines, 1):
-        line = line.strip()
-        if not line:
-            continue
         try:
-            obj = json.loads(line)
+            obj = _loads(line)
         except json.JSONDecodeError as exc:
+            if not line.strip():
+                continue
             warnings.append(
                 LoadWarning(source, number, f"malformed JSON at column {exc.colno}: {exc.msg}; line skipped")
             )

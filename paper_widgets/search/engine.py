@@ -37,11 +37,13 @@ _NEAR_WORDS = 4  # stand-ins for a word that is not a title word
 _TYPO_WEIGHT = (1.0, 0.8, 0.6)  # by number of edits
 _LONG_QUERY = 8  # more distinct words than this: a pasted text, matched on its rarest words only
 _LONG_TERMS = 16
-_MAX_POSTINGS = 100_000  # longer posting lists are read only for a query's rarest term
+_LONG_LIST = 20_000  # postings: before reading a term's lists this long, check whether they can matter
+_READ_BUDGET = 1_500_000  # postings read whole, after which longer lists count only for the rows found
 _RESCORE = 120  # candidates re-scored against their titles
 # score = coverage + BM25 (normalised) + title similarity + near-exact title + short-name bonus
 _W_COVERAGE, _W_BM25, _W_TITLE, _W_EXACT = 0.8, 0.3, 0.3, 0.5
 _NAME_EXACT, _NAME_PREFIX = 0.4, 0.2
+_SIMILAR_FLOOR = 0.8
 # English function words: beside other words they neither decide a match nor get highlighted
 # (they still count in title similarity); a query made of them alone matches them as usual.
 _STOP_TEXT = (
@@ -62,6 +64,12 @@ class _Term:
     word: str
     idf: float
     variants: list[tuple[int, float, bool]] = field(default_factory=list)
+    optional: bool = False  # a word being typed that may become a stop word: missing it costs no coverage
+
+    @property
+    def weight(self) -> float:
+        """What matching the term adds to a row's coverage."""
+        return 0.0 if self.optional else self.idf
 
 
 @dataclass
@@ -79,7 +87,7 @@ class _Query:
         if partial and folded[-1] in STOP_WORDS and folded[-1] not in content:
             content.append(folded[-1])  # "fo" may become "forgetting": complete it (the word itself is dropped)
         kept = content if any(w not in STOP_WORDS for w in content) else folded
-        return cls(kept, partial and kept[-1] == folded[-1], len(kept) > _LONG_QUERY, " ".join(folded))
+        return cls(kept, partial and kept[-1] == folded[-1], len(kept) > _LONG_QUERY, " ".join(words(query)))
 
     def drops(self, word: str) -> bool:
         """Whether ``word`` (a stop word typed last) stands only for its completions, not itself."""
@@ -109,6 +117,8 @@ def _terms(index: SearchIndex, query: _Query) -> list[_Term]:
                 term.variants += [(c, _TYPO_WEIGHT[edits], True) for c, edits in near]
                 if wid is None and near:
                     term.idf = _idf(n, min(index.doc_freq(near[0][0]), n))
+        # "fo" may become "for", which the stop words leave unmatched: papers titled "… for …" must not lose for it
+        term.optional = query.partial and i == len(query.words) - 1 and any(s.startswith(word) for s in STOP_WORDS)
         if query.drops(word):  # a stop word typed last stands for its completions only
             if not term.variants:
                 continue
@@ -120,30 +130,158 @@ def _terms(index: SearchIndex, query: _Query) -> list[_Term]:
     return terms
 
 
-def _accumulate(index: SearchIndex, terms: list[_Term]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per row: idf-weighted count of matched terms, BM25 summed over terms and fields, and whether any matched."""
+@dataclass
+class _Postings:
+    """One field's postings of a word: rows, term frequencies, and the field's BM25 length norms."""
+
+    rows: np.ndarray
+    tf: np.ndarray
+    norms: np.ndarray  # k1 x (1 - b + b x length / average length) of every row
+    weight: float  # the field's weight
+    in_title: bool
+
+    def pseudo_tf(self, at: np.ndarray | slice, rows: np.ndarray) -> np.ndarray:
+        """BM25F's length-normalised, field-weighted term frequency of the postings ``at`` (rows ``rows``)."""
+        pseudo: np.ndarray = np.float32(self.weight * _K1) * self.tf[at] / self.norms[rows]
+        return pseudo
+
+
+@dataclass
+class _Word:
+    """A word standing in for a query term, with its postings in the fields searched."""
+
+    lists: list[_Postings]
+    factor: float  # idf x the stand-in's weight x (k1 + 1): what BM25F multiplies the saturated frequency by
+
+    @property
+    def size(self) -> int:
+        return sum(len(p.rows) for p in self.lists)
+
+
+def _words(index: SearchIndex, term: _Term) -> list[_Word]:
+    """The stand-ins of ``term`` that occur, each scored as one BM25F term over title and abstract."""
     n = len(index)
-    coverage = np.zeros(n, np.float32)
-    bm25 = np.zeros(n, np.float32)
-    seen = np.full(n, -1, np.int16)  # last term that counted each row, so a term counts once
-    rarest = max(range(len(terms)), key=lambda t: terms[t].idf, default=0)
-    for t, term in enumerate(terms):
-        for wid, weight, in_abstract in term.variants:
-            for name in ("title", "abstract") if in_abstract else ("title",):
-                fld = index.fields[name]
-                if t != rarest and fld.df[wid] > _MAX_POSTINGS:
-                    continue  # a stopword-like word beside rarer ones: costly, and it adds next to nothing
-                rows, tf = fld.postings(wid)
-                if not len(rows):
-                    continue
-                idf = _idf(n, int(fld.df[wid])) * _FIELD_WEIGHT[name] * weight
-                norm = fld.length_norms(_K1, _B)[rows]
-                tf = tf.astype(np.float32)
-                bm25[rows] += np.float32(idf * (_K1 + 1)) * tf / (tf + norm)
-                first = rows[seen[rows] != t]
-                coverage[first] += term.idf
-                seen[first] = t
-    return coverage, bm25, seen >= 0  # a bool scan is cheaper than one over the float coverage
+    found = []
+    for wid, weight, in_abstract in term.variants:
+        lists = [
+            _Postings(
+                *index.fields[name].postings(wid),
+                index.fields[name].length_norms(_K1, _B),
+                _FIELD_WEIGHT[name],
+                name == "title",
+            )
+            for name in (("title", "abstract") if in_abstract else ("title",))
+        ]
+        lists = [p for p in lists if len(p.rows)]
+        if lists:
+            found.append(_Word(lists, _idf(n, min(index.doc_freq(wid), n)) * weight * (_K1 + 1)))
+    return found
+
+
+class _Scores:
+    """Per-row evidence of a query: idf-weighted count of matched terms and BM25F summed over terms.
+
+    BM25F (Robertson & Zaragoza): a word's frequencies in title and abstract are length-normalised,
+    weighted by field and added *before* saturation, under one idf for the paper.  Per-field idfs
+    would give a word's title matches the far larger idf of the short title field, and papers that
+    merely mention a topic word in their title outrank those whose abstract is about it.
+
+    Terms are read rarest first, every posting of a short list.  Before a long list, MaxScore
+    (Turtle & Flood) decides whether the lists left can still lift a row that none of the read
+    lists found into the ``keep`` best: when even all of them together cannot beat the
+    ``keep``-th best score so far, they are looked up only for the rows that may still make it
+    (binary search in each sorted list), instead of scoring every posting of every common word.
+    """
+
+    def __init__(self, index: SearchIndex, terms: list[_Term], keep: int | None) -> None:
+        self.n = len(index)
+        self.total = sum(t.weight for t in terms) or 1.0
+        self.keep = keep
+        plan = [(t, _words(index, t)) for t in terms]
+        self.plan = sorted(((t, w) for t, w in plan if w), key=lambda p: sum(w.size for w in p[1]))
+
+    def _bounds(self, scale: float) -> list[float]:
+        """The most each planned term can add to a row's preliminary score (saturation stays below 1)."""
+        return [_W_COVERAGE * t.weight / self.total + scale * sum(w.factor for w in words) for t, words in self.plan]
+
+    def run(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Rows that may rank, their coverage (0–1), BM25F (0–1 of the best) and title coverage (0–1), aligned."""
+        coverage = np.zeros(self.n, np.float32)
+        bm25 = np.zeros(self.n, np.float32)
+        titled = np.zeros(self.n, np.float32)  # coverage by title words alone
+        pseudo = np.zeros(self.n, np.float32)  # one word's summed pseudo-frequencies, zeroed after it
+        last = np.full(self.n, -1, np.int16)  # the last term that counted each row, so a term counts once
+        last_titled = np.full(self.n, -1, np.int16)
+        read = 0  # postings read whole
+        for t, (term, stand_ins) in enumerate(self.plan):
+            size = sum(w.size for w in stand_ins)
+            if self.keep is not None and t and size > _LONG_LIST:
+                alive = self._survivors(coverage, bm25, last >= 0, t, forced=read > _READ_BUDGET)
+                if alive is not None:
+                    return self._finish(alive, coverage[alive], bm25[alive], titled[alive], t)
+            for word in stand_ins:
+                for postings in word.lists[:1] if word.lists[0].in_title else []:
+                    first = postings.rows[last_titled[postings.rows] != t]
+                    titled[first] += np.float32(term.weight)
+                    last_titled[first] = t
+                rows = word.lists[0].rows
+                pseudo[rows] = word.lists[0].pseudo_tf(slice(None), rows)
+                for more in word.lists[1:]:
+                    rows = np.concatenate([rows, more.rows[pseudo[more.rows] == 0]])  # each row once
+                    pseudo[more.rows] += more.pseudo_tf(slice(None), more.rows)
+                found = pseudo[rows]
+                bm25[rows] += np.float32(word.factor) * found / (np.float32(_K1) + found)
+                pseudo[rows] = 0
+                first = rows[last[rows] != t]
+                coverage[first] += np.float32(term.weight)
+                last[first] = t
+            read += size
+        rows = np.flatnonzero(last >= 0)
+        return self._finish(rows, coverage[rows], bm25[rows], titled[rows], len(self.plan))
+
+    def _survivors(
+        self, coverage: np.ndarray, bm25: np.ndarray, seen: np.ndarray, start: int, forced: bool
+    ) -> np.ndarray | None:
+        """The rows that may still reach the ``keep`` best if the terms from ``start`` on are not read whole."""
+        assert self.keep is not None
+        rows = np.flatnonzero(seen).astype(np.int32)  # the postings' dtype: binary search then casts nothing
+        if len(rows) < self.keep:
+            return None
+        scale = _W_BM25 / max(float(bm25[rows].max()), 1e-9)
+        score = np.float32(_W_COVERAGE / self.total) * coverage[rows] + np.float32(scale) * bm25[rows]
+        # the keep-th best of any rows is a lower bound: of those matching two terms or more, when enough do
+        several = score[coverage[rows] > np.float32(max(t.weight for t, _ in self.plan[:start]) * 1.0001)]
+        pool = several if len(several) >= self.keep else score
+        threshold = float(np.partition(pool, len(pool) - self.keep)[len(pool) - self.keep])
+        rest = sum(self._bounds(scale)[start:])
+        if rest >= threshold and not forced:
+            return None
+        alive: np.ndarray = rows[score + np.float32(rest) >= np.float32(threshold)]  # the rest may lift these
+        return alive
+
+    def _finish(
+        self, rows: np.ndarray, coverage: np.ndarray, bm25: np.ndarray, titled: np.ndarray, start: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Add the terms from ``start`` on to ``rows`` (ascending) by binary search; normalise."""
+        for term, stand_ins in self.plan[start:]:
+            hit = np.zeros(len(rows), bool)
+            hit_title = np.zeros(len(rows), bool)
+            for word in stand_ins:
+                found = np.zeros(len(rows), np.float32)
+                for postings in word.lists:
+                    at = np.minimum(np.searchsorted(postings.rows, rows), len(postings.rows) - 1)
+                    present = postings.rows[at] == rows
+                    found[present] += postings.pseudo_tf(at[present], rows[present])
+                    if postings.in_title:
+                        hit_title |= present
+                bm25 += np.float32(word.factor) * found / (np.float32(_K1) + found)
+                hit |= found > 0
+            coverage[hit] += np.float32(term.weight)
+            titled[hit_title] += np.float32(term.weight)
+        coverage /= np.float32(self.total)
+        titled /= np.float32(self.total)
+        bm25 /= np.float32(max(float(bm25.max(initial=0)), 1e-9))
+        return rows, coverage, bm25, titled
 
 
 def _filter_mask(
@@ -200,7 +338,11 @@ def _rescore(index: SearchIndex, rows: np.ndarray, coverage: np.ndarray, bm25: n
         return score
     titles = index.titles(rows.tolist())
     similar = process.cdist([query.text], titles, scorer=fuzz.WRatio, dtype=np.float32)[0] / 100
+    similar = np.clip((similar - _SIMILAR_FLOOR) / (1 - _SIMILAR_FLOOR), 0, 1)
     exact = process.cdist([query.text], titles, scorer=fuzz.ratio, dtype=np.float32)[0] / 100
+    if query.partial:  # a title being typed: as near-exact as a whole title when the title starts with it
+        heads = [title[: len(query.text)] for title in titles]
+        exact = np.maximum(exact, process.cdist([query.text], heads, scorer=fuzz.ratio, dtype=np.float32)[0] / 100)
     score = np.asarray(score + _W_TITLE * similar + _W_EXACT * np.clip((exact - 0.85) / 0.15, 0, 1), np.float32)
     if len(query.text.split()) <= 4:  # a short name is a few words at most
         joined = query.text.replace(" ", "")
@@ -213,7 +355,7 @@ def _rescore(index: SearchIndex, rows: np.ndarray, coverage: np.ndarray, bm25: n
 
 
 def _frame(df: pd.DataFrame, rows: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
-    out = df.iloc[rows].copy()
+    out = df.take(rows)  # already a new frame: copying it again cost as much as the take
     out["score"] = np.asarray(scores, np.float64)
     return out
 
@@ -255,19 +397,22 @@ def search(
         rows = rows[_order(df, rows, "upvotes" if sort == "upvotes" else "newest", np.zeros(len(rows)))][:limit]
         return _frame(df, rows, np.zeros(len(rows)))
     terms = _terms(index, parsed)
-    coverage, bm25, matched = _accumulate(index, terms)
-    rows = np.flatnonzero(matched)
+    # every matching row counts when all are asked for, sorted otherwise or filtered; else only the best can
+    pruned = sort == "relevance" and limit is not None and not filtered
+    rows, coverage, bm25, titled = _Scores(index, terms, max(_RESCORE, limit or 0) if pruned else None).run()
     if filtered:
-        rows = rows[_filter_mask(df, rows, year, min_upvotes, tags, status)]
+        keep = _filter_mask(df, rows, year, min_upvotes, tags, status)
+        rows, coverage, bm25, titled = rows[keep], coverage[keep], bm25[keep], titled[keep]
+        bm25 /= np.float32(max(float(bm25.max(initial=0)), 1e-9))
     if not len(rows):
         return _frame(df, rows, np.zeros(0))
-    total = sum(t.idf for t in terms)
-    coverage = coverage[rows] / np.float32(total)
-    bm25 = bm25[rows] / max(float(bm25[rows].max()), 1e-9)
     if sort == "relevance":
         k = len(rows) if limit is None else min(len(rows), max(_RESCORE, limit))
         prelim = _W_COVERAGE * coverage + _W_BM25 * bm25
         best = np.argpartition(-prelim, k - 1)[:k] if k < len(rows) else np.arange(len(rows))
+        if k < len(rows):  # and the papers whose titles hold the most of the query: a title being typed
+            by_title = np.argpartition(-(titled + np.float32(0.01) * prelim), k - 1)[:k]
+            best = np.union1d(best, by_title)
         scores = _rescore(index, rows[best], coverage[best], bm25[best], parsed)
         order = np.lexsort((rows[best], -scores))[:limit]
         return _frame(df, rows[best[order]], scores[order])

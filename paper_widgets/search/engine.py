@@ -38,7 +38,8 @@ _TYPO_WEIGHT = (1.0, 0.8, 0.6)  # by number of edits
 _LONG_QUERY = 8  # more distinct words than this: a pasted text, matched on its rarest words only
 _LONG_TERMS = 16
 _LONG_LIST = 20_000  # postings: before reading a term's lists this long, check whether they can matter
-_READ_BUDGET = 1_500_000  # postings read whole, after which longer lists count only for the rows found
+_READ_BUDGET = 300_000  # postings read whole, after which longer lists count only for the rows found
+_STAND_INS_HELD = 3  # of one query word's stand-ins, a paper holds at most this many (for MaxScore's bounds)
 _RESCORE = 120  # candidates re-scored against their titles
 # score = coverage + BM25 (normalised) + title similarity + near-exact title + short-name bonus
 _W_COVERAGE, _W_BM25, _W_TITLE, _W_EXACT = 0.8, 0.3, 0.3, 0.5
@@ -110,13 +111,15 @@ def _terms(index: SearchIndex, query: _Query) -> list[_Term]:
         if not query.long:
             if query.partial and i == len(query.words) - 1:
                 # completions are title words: in abstracts they would touch much of a large library
-                completions = [c for c in index.completions(word, _COMPLETIONS) if not query.drops(index.word(c))]
+                # a letter or two start thousands of words: fewer stand-ins, each with long lists, for them
+                wanted = min(_COMPLETIONS, 4 * len(word))
+                completions = [c for c in index.completions(word, wanted) if not query.drops(index.word(c))]
                 term.variants += [(c, _COMPLETION_WEIGHT, False) for c in completions]
             if wid is None or not index.in_titles(wid):
                 near = index.near_words(word, _NEAR_WORDS)
                 term.variants += [(c, _TYPO_WEIGHT[edits], True) for c, edits in near]
-                if wid is None and near:
-                    term.idf = _idf(n, min(index.doc_freq(near[0][0]), n))
+        if wid is None and term.variants:  # as rare as its likeliest stand-in, not as a word found nowhere
+            term.idf = _idf(n, min(index.doc_freq(term.variants[0][0]), n))
         # "fo" may become "for", which the stop words leave unmatched: papers titled "… for …" must not lose for it
         term.optional = query.partial and i == len(query.words) - 1 and any(s.startswith(word) for s in STOP_WORDS)
         if query.drops(word):  # a stop word typed last stands for its completions only
@@ -201,8 +204,16 @@ class _Scores:
         self.plan = sorted(((t, w) for t, w in plan if w), key=lambda p: sum(w.size for w in p[1]))
 
     def _bounds(self, scale: float) -> list[float]:
-        """The most each planned term can add to a row's preliminary score (saturation stays below 1)."""
-        return [_W_COVERAGE * t.weight / self.total + scale * sum(w.factor for w in words) for t, words in self.plan]
+        """The most each planned term can add to a row's preliminary score (saturation stays below 1).
+
+        A paper holds a few of a term's stand-ins at most (a typed prefix has sixteen completions):
+        the bound counts the ``_STAND_INS_HELD`` strongest.
+        """
+        return [
+            _W_COVERAGE * t.weight / self.total
+            + scale * sum(sorted((w.factor for w in words), reverse=True)[:_STAND_INS_HELD])
+            for t, words in self.plan
+        ]
 
     def run(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Rows that may rank, their coverage (0–1), BM25F (0–1 of the best) and title coverage (0–1), aligned."""
@@ -216,9 +227,10 @@ class _Scores:
         for t, (term, stand_ins) in enumerate(self.plan):
             size = sum(w.size for w in stand_ins)
             if self.keep is not None and t and size > _LONG_LIST:
-                alive = self._survivors(coverage, bm25, last >= 0, t, forced=read > _READ_BUDGET)
-                if alive is not None:
-                    return self._finish(alive, coverage[alive], bm25[alive], titled[alive], t)
+                survivors = self._survivors(coverage, bm25, titled, last >= 0, t, forced=read > _READ_BUDGET)
+                if survivors is not None:
+                    alive, bar = survivors
+                    return self._finish(alive, coverage[alive], bm25[alive], titled[alive], t, bar)
             for word in stand_ins:
                 for postings in word.lists[:1] if word.lists[0].in_title else []:
                     first = postings.rows[last_titled[postings.rows] != t]
@@ -240,30 +252,49 @@ class _Scores:
         return self._finish(rows, coverage[rows], bm25[rows], titled[rows], len(self.plan))
 
     def _survivors(
-        self, coverage: np.ndarray, bm25: np.ndarray, seen: np.ndarray, start: int, forced: bool
-    ) -> np.ndarray | None:
-        """The rows that may still reach the ``keep`` best if the terms from ``start`` on are not read whole."""
+        self, coverage: np.ndarray, bm25: np.ndarray, titled: np.ndarray, seen: np.ndarray, start: int, forced: bool
+    ) -> tuple[np.ndarray, _Bar] | None:
+        """The rows that may still rank if the terms from ``start`` on are not read whole, and the bar they must reach."""
         assert self.keep is not None
         rows = np.flatnonzero(seen).astype(np.int32)  # the postings' dtype: binary search then casts nothing
         if len(rows) < self.keep:
             return None
         scale = _W_BM25 / max(float(bm25[rows].max()), 1e-9)
         score = np.float32(_W_COVERAGE / self.total) * coverage[rows] + np.float32(scale) * bm25[rows]
+        titles = titled[rows] / np.float32(self.total)
         # the keep-th best of any rows is a lower bound: of those matching two terms or more, when enough do
-        several = score[coverage[rows] > np.float32(max(t.weight for t, _ in self.plan[:start]) * 1.0001)]
-        pool = several if len(several) >= self.keep else score
-        threshold = float(np.partition(pool, len(pool) - self.keep)[len(pool) - self.keep])
-        rest = sum(self._bounds(scale)[start:])
-        if rest >= threshold and not forced:
+        several = coverage[rows] > np.float32(max(t.weight for t, _ in self.plan[:start]) * 1.0001)
+        pool = several if several.sum() >= self.keep else slice(None)
+        bar = _Bar(_kth(score[pool], self.keep), _kth(titles[pool], self.keep), scale)
+        # a row none of the lists read holds may get everything the rest add: can that still rank?
+        if not forced and bar.reachable(np.zeros(1, np.float32), np.zeros(1, np.float32), *self._rest(scale, start))[0]:
             return None
-        alive: np.ndarray = rows[score + np.float32(rest) >= np.float32(threshold)]  # the rest may lift these
-        return alive
+        return rows[bar.reachable(score, titles, *self._rest(scale, start))], bar
+
+    def _rest(self, scale: float, start: int) -> tuple[list[float], list[float]]:
+        """The most each term from ``start`` on adds to a preliminary score and to a title coverage."""
+        return self._bounds(scale)[start:], [t.weight / self.total for t, _ in self.plan[start:]]
 
     def _finish(
-        self, rows: np.ndarray, coverage: np.ndarray, bm25: np.ndarray, titled: np.ndarray, start: int
+        self,
+        rows: np.ndarray,
+        coverage: np.ndarray,
+        bm25: np.ndarray,
+        titled: np.ndarray,
+        start: int,
+        bar: _Bar | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Add the terms from ``start`` on to ``rows`` (ascending) by binary search; normalise."""
-        for term, stand_ins in self.plan[start:]:
+        """Add the terms from ``start`` on to ``rows`` (ascending) by binary search; normalise.
+
+        With a ``bar``, the terms that can add most go first, and after each the rows that can no
+        longer reach the bar with the terms left are dropped (MaxScore's shrinking candidate set).
+        """
+        rest = list(range(start, len(self.plan)))
+        if bar is not None:
+            bounds = self._bounds(bar.scale)
+            rest.sort(key=lambda t: -bounds[t])
+        for i, t in enumerate(rest):
+            term, stand_ins = self.plan[t]
             hit = np.zeros(len(rows), bool)
             hit_title = np.zeros(len(rows), bool)
             for word in stand_ins:
@@ -278,10 +309,42 @@ class _Scores:
                 hit |= found > 0
             coverage[hit] += np.float32(term.weight)
             titled[hit_title] += np.float32(term.weight)
+            if bar is not None and i + 1 < len(rest):
+                score = np.float32(_W_COVERAGE / self.total) * coverage + np.float32(bar.scale) * bm25
+                left = rest[i + 1 :]
+                alive = bar.reachable(
+                    score,
+                    titled / np.float32(self.total),
+                    [bounds[u] for u in left],
+                    [self.plan[u][0].weight / self.total for u in left],
+                )
+                rows, coverage, bm25, titled = rows[alive], coverage[alive], bm25[alive], titled[alive]
         coverage /= np.float32(self.total)
         titled /= np.float32(self.total)
         bm25 /= np.float32(max(float(bm25.max(initial=0)), 1e-9))
         return rows, coverage, bm25, titled
+
+
+def _kth(values: np.ndarray, k: int) -> float:
+    """The ``k``-th largest of ``values`` (the smallest when there are fewer)."""
+    if len(values) <= k:
+        return float(values.min(initial=0))
+    return float(np.partition(values, len(values) - k)[len(values) - k])
+
+
+@dataclass
+class _Bar:
+    """What a row must reach to rank: the keep-th best preliminary score or the keep-th best title coverage so far."""
+
+    score: float
+    title: float
+    scale: float  # BM25F's weight per unit when the bar was set
+
+    def reachable(self, score: np.ndarray, titles: np.ndarray, bounds: list[float], weights: list[float]) -> np.ndarray:
+        """Which rows, given terms left that add at most ``bounds`` to a score and ``weights`` to a title, may reach it."""
+        return (score + np.float32(sum(bounds)) >= np.float32(self.score)) | (
+            titles + np.float32(sum(weights)) >= np.float32(self.title)
+        )
 
 
 def _filter_mask(

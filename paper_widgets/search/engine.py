@@ -160,6 +160,20 @@ class _Word:
     def size(self) -> int:
         return sum(len(p.rows) for p in self.lists)
 
+    def pseudo_tf(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every row holding the word (each once, in no particular order) and its pseudo-frequency summed over fields."""
+        longer, *shorter = sorted(self.lists, key=lambda p: -len(p.rows))  # abstract and title at most
+        rows = longer.rows
+        pseudo = longer.pseudo_tf(slice(None), rows)
+        for other in shorter:  # the shorter list looked up in the longer one: binary search, no row-sized array
+            extra = other.pseudo_tf(slice(None), other.rows)
+            at = np.minimum(np.searchsorted(longer.rows, other.rows), len(longer.rows) - 1)
+            shared = longer.rows[at] == other.rows
+            pseudo[at[shared]] += extra[shared]  # rows are distinct within a list: no repeated index
+            rows = np.concatenate([rows, other.rows[~shared]])
+            pseudo = np.concatenate([pseudo, extra[~shared]])
+        return rows, pseudo
+
 
 def _words(index: SearchIndex, term: _Term) -> list[_Word]:
     """The stand-ins of ``term`` that occur, each scored as one BM25F term over title and abstract."""
@@ -218,37 +232,35 @@ class _Scores:
     def run(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Rows that may rank, their coverage (0–1), BM25F (0–1 of the best) and title coverage (0–1), aligned."""
         coverage = np.zeros(self.n, np.float32)
-        bm25 = np.zeros(self.n, np.float32)
+        bm25 = np.zeros(self.n, np.float32)  # > 0 exactly where a row matched (idf and weights are positive)
         titled = np.zeros(self.n, np.float32)  # coverage by title words alone
-        pseudo = np.zeros(self.n, np.float32)  # one word's summed pseudo-frequencies, zeroed after it
-        last = np.full(self.n, -1, np.int16)  # the last term that counted each row, so a term counts once
-        last_titled = np.full(self.n, -1, np.int16)
+        last: np.ndarray | None = None  # for terms with several stand-ins: the last term that counted each row
         read = 0  # postings read whole
         for t, (term, stand_ins) in enumerate(self.plan):
             size = sum(w.size for w in stand_ins)
             if self.keep is not None and t and size > _LONG_LIST:
-                survivors = self._survivors(coverage, bm25, titled, last >= 0, t, forced=read > _READ_BUDGET)
+                survivors = self._survivors(coverage, bm25, titled, bm25 > 0, t, forced=read > _READ_BUDGET)
                 if survivors is not None:
                     alive, bar = survivors
                     return self._finish(alive, coverage[alive], bm25[alive], titled[alive], t, bar)
+            weight = np.float32(term.weight)
             for word in stand_ins:
-                for postings in word.lists[:1] if word.lists[0].in_title else []:
-                    first = postings.rows[last_titled[postings.rows] != t]
-                    titled[first] += np.float32(term.weight)
-                    last_titled[first] = t
-                rows = word.lists[0].rows
-                pseudo[rows] = word.lists[0].pseudo_tf(slice(None), rows)
-                for more in word.lists[1:]:
-                    rows = np.concatenate([rows, more.rows[pseudo[more.rows] == 0]])  # each row once
-                    pseudo[more.rows] += more.pseudo_tf(slice(None), more.rows)
-                found = pseudo[rows]
-                bm25[rows] += np.float32(word.factor) * found / (np.float32(_K1) + found)
-                pseudo[rows] = 0
+                rows, pseudo = word.pseudo_tf()
+                bm25[rows] += np.float32(word.factor) * pseudo / (np.float32(_K1) + pseudo)
+                if len(stand_ins) == 1:  # each row once: no bookkeeping
+                    coverage[rows] += weight
+                    if word.lists[0].in_title:
+                        titled[word.lists[0].rows] += weight
+                    continue
+                last = np.full(self.n, -1, np.int16) if last is None else last
                 first = rows[last[rows] != t]
-                coverage[first] += np.float32(term.weight)
+                coverage[first] += weight
                 last[first] = t
+            if len(stand_ins) > 1:  # title coverage of a term with several stand-ins: once per row
+                titles = [w.lists[0].rows for w in stand_ins if w.lists[0].in_title]
+                titled[np.unique(np.concatenate(titles))] += weight if titles else 0
             read += size
-        rows = np.flatnonzero(last >= 0)
+        rows = np.flatnonzero(bm25 > 0)
         return self._finish(rows, coverage[rows], bm25[rows], titled[rows], len(self.plan))
 
     def _survivors(
@@ -329,7 +341,8 @@ def _kth(values: np.ndarray, k: int) -> float:
     """The ``k``-th largest of ``values`` (the smallest when there are fewer)."""
     if len(values) <= k:
         return float(values.min(initial=0))
-    return float(np.partition(values, len(values) - k)[len(values) - k])
+    # selecting near the front: numpy's introselect crawls when it selects near the back among many ties
+    return -float(np.partition(-values, k - 1)[k - 1])
 
 
 @dataclass

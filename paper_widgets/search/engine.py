@@ -355,9 +355,11 @@ class _Bar:
 
     def reachable(self, score: np.ndarray, titles: np.ndarray, bounds: list[float], weights: list[float]) -> np.ndarray:
         """Which rows, given terms left that add at most ``bounds`` to a score and ``weights`` to a title, may reach it."""
-        by_score: np.ndarray = score + np.float32(sum(bounds)) >= np.float32(self.score)
-        by_title: np.ndarray = titles + np.float32(sum(weights)) >= np.float32(self.title)
-        return by_score | by_title
+        either: np.ndarray = np.logical_or(
+            score + np.float32(sum(bounds)) >= np.float32(self.score),
+            titles + np.float32(sum(weights)) >= np.float32(self.title),
+        )
+        return either
 
 
 def _filter_mask(

@@ -39,12 +39,13 @@ _LONG_QUERY = 8  # more distinct words than this: a pasted text, matched on its 
 _LONG_TERMS = 16
 _LONG_LIST = 20_000  # postings: before reading a term's lists this long, check whether they can matter
 _READ_BUDGET = 300_000  # postings read whole, after which longer lists count only for the rows found
+_TITLED = 0.5  # share of a query's words in a title that makes it a title being typed (re-scored whatever its BM25)
 _STAND_INS_HELD = 3  # of one query word's stand-ins, a paper holds at most this many (for MaxScore's bounds)
 _RESCORE = 120  # candidates re-scored against their titles
 # score = coverage + BM25 (normalised) + title similarity + near-exact title + short-name bonus
 _W_COVERAGE, _W_BM25, _W_TITLE, _W_EXACT = 0.8, 0.3, 0.3, 0.5
 _NAME_EXACT, _NAME_PREFIX = 0.4, 0.2
-_SIMILAR_FLOOR = 0.8
+_SIMILAR_FLOOR = 0.85  # below: words in common by chance (WRatio scores any shared word ~0.6-0.8), not a title
 # English function words: beside other words they neither decide a match nor get highlighted
 # (they still count in title similarity); a query made of them alone matches them as usual.
 _STOP_TEXT = (
@@ -277,7 +278,7 @@ class _Scores:
         # the keep-th best of any rows is a lower bound: of those matching two terms or more, when enough do
         several = coverage[rows] > np.float32(max(t.weight for t, _ in self.plan[:start]) * 1.0001)
         pool = several if several.sum() >= self.keep else slice(None)
-        bar = _Bar(_kth(score[pool], self.keep), _kth(titles[pool], self.keep), scale)
+        bar = _Bar(_kth(score[pool], self.keep), max(_kth(titles[pool], self.keep), _TITLED), scale)
         # a row none of the lists read holds may get everything the rest add: can that still rank?
         if not forced and bar.reachable(np.zeros(1, np.float32), np.zeros(1, np.float32), *self._rest(scale, start))[0]:
             return None
@@ -489,8 +490,12 @@ def search(
         prelim = _W_COVERAGE * coverage + _W_BM25 * bm25
         best = np.argpartition(-prelim, k - 1)[:k] if k < len(rows) else np.arange(len(rows))
         if k < len(rows):  # and the papers whose titles hold the most of the query: a title being typed
-            by_title = np.argpartition(-(titled + np.float32(0.01) * prelim), k - 1)[:k]
-            best = np.union1d(best, by_title)
+            titled_rows = np.flatnonzero(titled >= np.float32(_TITLED))
+            if len(titled_rows) > k:
+                titled_rows = titled_rows[
+                    np.argpartition(-(titled + np.float32(0.01) * prelim)[titled_rows], k - 1)[:k]
+                ]
+            best = np.union1d(best, titled_rows)
         scores = _rescore(index, rows[best], coverage[best], bm25[best], parsed)
         order = np.lexsort((rows[best], -scores))[:limit]
         return _frame(df, rows[best[order]], scores[order])

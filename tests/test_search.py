@@ -349,7 +349,7 @@ def test_a_title_being_typed_beats_titles_with_the_same_words_in_another_order(q
     words = title.replace("-", " ").split()
     rows = [{"title": title, "abstract": f"{title}, and more."}]
     for _ in range(100):  # the same words shuffled, with words the last one typed may become
-        shuffled = " ".join(rng.permutation(words + ["Fusion", "Follow", "Memorial", "Unified"]))
+        shuffled = " ".join(rng.permutation([*words, "Fusion", "Follow", "Memorial", "Unified"]))
         rows.append({"title": shuffled, "abstract": f"{shuffled}, and more."})
     df = frame([{**row, "published": "2024-01-01", "upvotes": 1} for row in rows])
     assert search(df, query, 3)["title"].iloc[0] == title

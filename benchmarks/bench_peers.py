@@ -76,11 +76,15 @@ def _index_code_digest() -> str:
     return digest.hexdigest()[:16]
 
 
+def _index_folder(df: Any, cache: Path) -> Path:
+    return cache / f"index_{len(df)}_{_index_code_digest()}"
+
+
 def _cached_index(df: Any, cache: Path) -> Any:
     """The SearchIndex of ``df`` saved under ``cache`` for this index code and corpus size, built and saved if absent."""
     from paper_widgets.search.engine import SearchIndex
 
-    folder = cache / f"index_{len(df)}_{_index_code_digest()}"
+    folder = _index_folder(df, cache)
     if (folder / "done").exists():
         names = (folder / "done").read_text().split()
         return SearchIndex.from_arrays({name: np.load(folder / f"{name}.npy") for name in names})
@@ -101,7 +105,7 @@ class PaperWidgets:
         self.df, self._search = df, search
         if cache is not None:  # reused across runs: the build time then measures loading, not building
             self.index = _cached_index(df, cache)
-            self.disk = cache
+            self.disk = _index_folder(df, cache)  # the index's arrays (.npy), not the frame
             return
         self.index = SearchIndex(df)
         store = Store(work / "store")

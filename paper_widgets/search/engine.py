@@ -3,11 +3,14 @@
 A query is folded into words (:func:`paper_widgets.data.text.words`); each word becomes a *term*
 whose stand-ins come from the :class:`~paper_widgets.search.index.SearchIndex`: the word itself,
 completions of the word still being typed, and title words within one or two typos.  Candidate
-generation is vectorised BM25 over the postings of those words (title weighted above abstract)
-plus an idf-weighted coverage that favours papers matching every term.  Only the best few
-hundred candidates are re-scored with rapidfuzz against their folded titles, so an exact or
-near-exact title, a typo'd title and a short name before the colon win without scanning every
-title.  An empty query lists every paper, newest first.
+generation is BM25F over the postings of those words (a word's title and abstract frequencies
+weighted and added before saturation, under one idf) plus an idf-weighted coverage that favours
+papers matching every term.  Long posting lists (common words) are read whole only while they can
+still change the best candidates (MaxScore); after that they are looked up for the candidates
+alone.  The best few hundred candidates, and the papers holding most of the query in their title,
+are re-scored with rapidfuzz against their folded titles, so an exact or near-exact title, a title
+being typed, a typo'd title and a short name before the colon win without scanning every title.
+An empty query lists every paper, newest first.
 """
 
 from __future__ import annotations

@@ -2,6 +2,9 @@
 
     PYTHONPATH=. python benchmarks/bench_peers.py [--sizes 10000,100000] [--queries 100] [--peers ...]
         [--before FOLDER]   # also an older paper_widgets (e.g. ``git archive`` of main), same run
+        [--corpus FOLDER]   # read corpus.feather + queries.json written before (write_corpus) instead of --sizes
+        [--index-cache FOLDER]  # save paper_widgets' built index there and reuse it while the index code is unchanged
+        [--skip-reopen]     # no reopen children (with --index-cache paper_widgets writes no store to reopen)
 
 Peers: paper_widgets (``SearchIndex`` + ``search``), tantivy-py (BM25; fuzzy title terms, the last
 word as a prefix), the same tantivy candidates re-scored by our title ranking (tantivy as our
@@ -41,6 +44,7 @@ PEERS = ("paper_widgets", "tantivy", "tantivy_rescored", "fts5", "rapidfuzz")
 KINDS = ("typo", "prefix", "topic", "name")
 LIMIT = 10
 NAIVE_QUERIES = {10_000: 100, 100_000: 25, 1_000_000: 6}  # per kind: the scan costs ~1 s per query at 1M
+SLOWEST = 10  # the slowest queries of each paper_widgets peer are printed with their kind
 
 
 def peak_rss_mb() -> float:
@@ -59,12 +63,50 @@ def disk_mb(path: Path) -> float:
 # -- the peers: build, persist, query, reopen ---------------------------------------------------------
 
 
+def _index_code_digest() -> str:
+    """A digest of the imported paper_widgets' index code: a saved index is reused only while it is unchanged."""
+    import hashlib
+
+    import paper_widgets.search.index as index_module
+
+    folder = Path(index_module.__file__).parent
+    digest = hashlib.sha256()
+    for name in ("index.py", "tokens.py"):
+        digest.update((folder / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _index_folder(df: Any, cache: Path) -> Path:
+    return cache / f"index_{len(df)}_{_index_code_digest()}"
+
+
+def _cached_index(df: Any, cache: Path) -> Any:
+    """The SearchIndex of ``df`` saved under ``cache`` for this index code and corpus size, built and saved if absent."""
+    from paper_widgets.search.engine import SearchIndex
+
+    folder = _index_folder(df, cache)
+    if (folder / "done").exists():
+        names = (folder / "done").read_text().split()
+        return SearchIndex.from_arrays({name: np.load(folder / f"{name}.npy") for name in names})
+    index = SearchIndex(df)
+    folder.mkdir(parents=True, exist_ok=True)
+    arrays = index.to_arrays()
+    for name, array in arrays.items():
+        np.save(folder / f"{name}.npy", np.asarray(array))
+    (folder / "done").write_text("\n".join(arrays))
+    return index
+
+
 class PaperWidgets:
-    def __init__(self, df: Any, work: Path) -> None:
+    def __init__(self, df: Any, work: Path, cache: Path | None = None) -> None:
         from paper_widgets.search.engine import SearchIndex, search
         from paper_widgets.store import Store
 
         self.df, self._search = df, search
+        if cache is not None:  # reused across runs: the build time then measures loading, not building
+            self.index = _cached_index(df, cache)
+            self.disk = _index_folder(df, cache)  # the index's arrays (.npy), not the frame
+            return
         self.index = SearchIndex(df)
         store = Store(work / "store")
         if hasattr(store, "cache_put_frame"):
@@ -265,7 +307,7 @@ IMPLEMENTATIONS: dict[str, Any] = {
 # -- child processes ------------------------------------------------------------------------------------
 
 
-def run_peer(peer: str, work: Path) -> dict[str, Any]:
+def run_peer(peer: str, work: Path, cache: Path | None) -> dict[str, Any]:
     import pyarrow.feather as feather
 
     # one chunk per column, like a frame the readers build (pandas' take on a chunked string column is ~1000x slower)
@@ -274,23 +316,31 @@ def run_peer(peer: str, work: Path) -> dict[str, Any]:
     own = work / peer
     own.mkdir()
     start = time.perf_counter()
-    impl = IMPLEMENTATIONS[peer](df, own)
+    impl = PaperWidgets(df, own, cache) if cache is not None and peer in ("paper_widgets", "pw_before") else None
+    impl = impl or IMPLEMENTATIONS[peer](df, own)
     build = time.perf_counter() - start
     times: list[float] = []
+    cpu_times: list[float] = []  # this process's CPU time per query: what a shared machine's load does not inflate
+    asked: list[tuple[str, str]] = []  # (kind, query) of each time
     ranks: dict[str, list[int]] = {}
     cap = NAIVE_QUERIES.get(len(df), 10) if peer == "rapidfuzz" else None
     impl.query("warm up")
     for kind in KINDS:
         ranks[kind] = []
         for text, row in queries[kind][:cap]:
-            t = time.perf_counter()
+            t, cpu = time.perf_counter(), time.process_time()
             found = impl.query(text)
             times.append(time.perf_counter() - t)
+            cpu_times.append(time.process_time() - cpu)
+            asked.append((kind, text))
             ranks[kind].append(found.index(row) if row in found else -1)
+    slowest = [(times[i] * 1000, *asked[i]) for i in np.argsort(times)[::-1][:SLOWEST]]
     return {
         "build_s": build,
         "disk_mb": disk_mb(impl.disk),
         "times": times,
+        "cpu_times": cpu_times,
+        "slowest": slowest,
         "ranks": ranks,
         "peak_rss_mb": peak_rss_mb(),
     }
@@ -328,6 +378,8 @@ def summary(result: dict[str, Any]) -> dict[str, float]:
     ms = np.array(result["times"]) * 1000
     row = {f"p{p}": float(np.percentile(ms, p)) for p in (50, 95, 99)}
     row["max"] = float(ms.max())
+    cpu = np.array(result.get("cpu_times", [np.nan])) * 1000
+    row |= {f"cpu p{p}": float(np.percentile(cpu, p)) for p in (50, 95, 99)} | {"cpu max": float(cpu.max())}
     for kind, ranks in result["ranks"].items():
         r = np.array(ranks)
         row[f"{kind}@1"] = float(np.mean(r == 0)) if len(r) else float("nan")
@@ -335,25 +387,40 @@ def summary(result: dict[str, Any]) -> dict[str, float]:
     return row
 
 
-def bench(n: int, count: int, peers: list[str], keep: Path | None, before: str | None) -> None:
-    work = Path(tempfile.mkdtemp(prefix=f"bench_peers_{n}_", dir=keep))
+def bench(
+    n: int | None, count: int, peers: list[str], keep: Path | None, before: str | None, options: argparse.Namespace
+) -> None:
+    """One table: on a fresh corpus of ``n`` papers, or (``n`` None) on the corpus in ``options.corpus``."""
+    work = Path(tempfile.mkdtemp(prefix=f"bench_peers_{n or 'corpus'}_", dir=keep))
     try:
         t = time.perf_counter()
-        write_corpus(n, count, work)
+        if n is None:  # the peers read the given corpus through links in their own work folder
+            for name in ("corpus.feather", "queries.json"):
+                (work / name).symlink_to(options.corpus.resolve() / name)
+            what = f"corpus {options.corpus}"
+        else:
+            write_corpus(n, count, work)
+            what = f"{n:,} papers; corpus written in {time.perf_counter() - t:.1f} s"
         queries = json.loads((work / "queries.json").read_text())
-        print(f"\n=== {n:,} papers; corpus written in {time.perf_counter() - t:.1f} s ===", flush=True)
+        print(f"\n=== {what} ===", flush=True)
         probe = queries["typo"][0][0]
+        cache = ["--index-cache", str(options.index_cache.resolve())] if options.index_cache else []
         rows: dict[str, dict[str, Any]] = {}
         for peer in peers:
             old = before if peer == "pw_before" else None
-            result = child(["--child", peer, str(work)], old)
+            result = child(["--child", peer, str(work), *cache], old)
             if "error" in result:
                 print(f"{peer}: failed: {result['error']}", flush=True)
                 continue
             rows[peer] = {**summary(result), **{k: result[k] for k in ("build_s", "disk_mb", "peak_rss_mb")}}
-            again = child(["--reopen", peer, str(work), probe, "--started", str(time.time())], old)
-            rows[peer].update({k: again.get(k, float("nan")) for k in ("reopen_s", "reopen_rss_mb")})
+            reopen: dict[str, Any] = {}
+            if not options.skip_reopen and not (cache and peer in ("paper_widgets", "pw_before")):
+                reopen = child(["--reopen", peer, str(work), probe, "--started", str(time.time())], old)
+            rows[peer].update({k: reopen.get(k, float("nan")) for k in ("reopen_s", "reopen_rss_mb")})
             print(f"{peer}: done ({len(result['times'])} queries)", flush=True)
+            if peer in ("paper_widgets", "pw_before"):
+                for ms, kind, text in result["slowest"]:
+                    print(f"    {ms:8.1f} ms  {kind:6}  {text!r}")
         print_table(rows)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -365,6 +432,7 @@ def print_table(rows: dict[str, dict[str, Any]]) -> None:
         ("p95", "p95 ms", "{:.2f}"),
         ("p99", "p99 ms", "{:.2f}"),
         ("max", "max ms", "{:.1f}"),
+        *[(f"cpu {p}", f"cpu {p} ms", "{:.2f}") for p in ("p50", "p95", "p99", "max")],
         *[(f"{k}@{n}", f"{k}@{n}", "{:.0%}") for k in KINDS for n in (1, 10)],
         ("build_s", "build s", "{:.1f}"),
         ("disk_mb", "disk MB", "{:.0f}"),
@@ -392,7 +460,8 @@ def print_table(rows: dict[str, dict[str, Any]]) -> None:
 def main() -> None:
     if "--child" in sys.argv:
         i = sys.argv.index("--child")
-        print(json.dumps(run_peer(sys.argv[i + 1], Path(sys.argv[i + 2]))))
+        cache = Path(sys.argv[sys.argv.index("--index-cache") + 1]) if "--index-cache" in sys.argv else None
+        print(json.dumps(run_peer(sys.argv[i + 1], Path(sys.argv[i + 2]), cache)))
         return
     if "--reopen" in sys.argv:
         i = sys.argv.index("--reopen")
@@ -404,11 +473,14 @@ def main() -> None:
     parser.add_argument("--peers", default=",".join(PEERS))
     parser.add_argument("--tmp", type=Path, default=None, help="folder for the corpora and indexes")
     parser.add_argument("--before", help="a folder holding an older paper_widgets: adds the peer pw_before")
+    parser.add_argument("--corpus", type=Path, help="a folder with corpus.feather and queries.json (no --sizes)")
+    parser.add_argument("--index-cache", type=Path, help="a folder to save and reuse paper_widgets' built index in")
+    parser.add_argument("--skip-reopen", action="store_true", help="do not measure reopening")
     args = parser.parse_args()
     peers = list(dict.fromkeys(args.peers.split(",")))  # each peer once: its folder is made fresh
     peers += ["pw_before"] if args.before and "pw_before" not in peers else []
-    for n in map(int, args.sizes.split(",")):
-        bench(n, args.queries, peers, args.tmp, args.before)
+    for n in [None] if args.corpus else map(int, args.sizes.split(",")):
+        bench(n, args.queries, peers, args.tmp, args.before, args)
 
 
 if __name__ == "__main__":

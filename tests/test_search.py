@@ -314,3 +314,75 @@ def test_adding_papers_keeps_string_columns_in_one_chunk(tmp_path: Path) -> None
         assert not isinstance(array, pd.arrays.ArrowStringArray) or array.__arrow_array__().num_chunks == 1, name
     assert lib.df["title"].dtype == "str"
     assert not lib.search("gradient surgery").empty
+
+
+# -- ranking at scale: BM25F, title prefixes, MaxScore pruning ---------------------------------------
+
+
+def _filler(rng: np.random.Generator, vocabulary: list[str], count: int) -> str:
+    return " ".join(rng.choice(vocabulary, count))
+
+
+def test_an_abstract_about_a_topic_beats_a_title_that_mentions_one_of_its_words() -> None:
+    # "graph" is in nearly every abstract but one title: scored per field, that title's idf made it win
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(300)]
+    rows = [
+        {"title": "Graph methods revisited", "abstract": f"neural {_filler(rng, words, 60)}"},
+        {"title": "A study of things", "abstract": f"graph graph graph neural neural {_filler(rng, words, 60)}"},
+    ]
+    rows += [{"title": _filler(rng, words, 6), "abstract": f"graph {_filler(rng, words, 60)}"} for _ in range(60)]
+    df = frame([{**row, "published": "2024-01-01", "upvotes": 1} for row in rows])
+    assert search(df, "graph neural")["title"].iloc[0] == "A study of things"
+
+
+@pytest.mark.parametrize(
+    ("query", "title"),
+    [
+        ("Learning to Branch fo", "Learning to Branch for Multi-Task Learning"),  # "fo" may become "for"
+        ("End-To-End Memo", "End-To-End Memory Networks"),  # a repeated word is part of what is typed
+        ("Multi-Task Differential Privacy Un", "Multi-Task Differential Privacy Under Distribution Skew"),
+    ],
+)
+def test_a_title_being_typed_beats_titles_with_the_same_words_in_another_order(query: str, title: str) -> None:
+    rng = np.random.default_rng(1)
+    words = title.replace("-", " ").split()
+    rows = [{"title": title, "abstract": f"{title}, and more."}]
+    for _ in range(100):  # the same words shuffled, with words the last one typed may become
+        shuffled = " ".join(rng.permutation([*words, "Fusion", "Follow", "Memorial", "Unified"]))
+        rows.append({"title": shuffled, "abstract": f"{shuffled}, and more."})
+    df = frame([{**row, "published": "2024-01-01", "upvotes": 1} for row in rows])
+    assert search(df, query, 3)["title"].iloc[0] == title
+
+
+def _pruning_library(n: int = 30_000) -> pd.DataFrame:
+    """Abstracts full of a few very common words (posting lists longer than the engine reads whole)."""
+    rng = np.random.default_rng(2)
+    common = [f"common{i}" for i in range(8)]
+    rare = [f"rare{i}" for i in range(3000)]
+    titles = [" ".join(rng.choice(rare, 3)) + " " + " ".join(rng.choice(common, 2)) for _ in range(n)]
+    abstracts = [" ".join(rng.choice(common, 20)) + " " + " ".join(rng.choice(rare, 5)) for _ in range(n)]
+    return pd.DataFrame({"title": titles, "abstract": abstracts, "published": pd.NaT, "upvotes": pd.NA})
+
+
+def test_maxscore_pruning_keeps_the_best_candidates_of_a_full_scoring() -> None:
+    from paper_widgets.search import engine
+
+    df = _pruning_library()
+    index = SearchIndex(df)
+    keep = 120
+    for query in ("rare17 rare2020 common1 common3 common5", "rare5 rare77 common0 common2 common4 common6"):
+        terms = engine._terms(index, engine._Query.parse(query + " "))
+        full_rows, full_cov, full_bm25, _ = engine._Scores(index, terms, None).run()
+        rows, cov, bm25, _ = engine._Scores(index, terms, keep).run()
+        assert len(rows) < len(full_rows) / 2, "the common words' lists were read for every row"
+        prelim = engine._W_COVERAGE * full_cov + engine._W_BM25 * full_bm25
+        best = full_rows[np.argsort(-prelim, kind="stable")[:keep]]
+        cutoff = np.sort(prelim)[-keep]
+        assert set(best[prelim[np.argsort(-prelim, kind="stable")[:keep]] > cutoff]) <= set(rows.tolist())
+        at = np.searchsorted(full_rows, rows)
+        np.testing.assert_allclose(cov, full_cov[at], rtol=1e-5)
+        np.testing.assert_allclose(bm25, full_bm25[at], rtol=1e-4)
+        # and the ranked result is the one every matching row would give
+        everything = search(df, query + " ", None, index=index)
+        assert search(df, query + " ", 10, index=index).index.tolist() == everything.index[:10].tolist()

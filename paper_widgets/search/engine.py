@@ -3,11 +3,14 @@
 A query is folded into words (:func:`paper_widgets.data.text.words`); each word becomes a *term*
 whose stand-ins come from the :class:`~paper_widgets.search.index.SearchIndex`: the word itself,
 completions of the word still being typed, and title words within one or two typos.  Candidate
-generation is vectorised BM25 over the postings of those words (title weighted above abstract)
-plus an idf-weighted coverage that favours papers matching every term.  Only the best few
-hundred candidates are re-scored with rapidfuzz against their folded titles, so an exact or
-near-exact title, a typo'd title and a short name before the colon win without scanning every
-title.  An empty query lists every paper, newest first.
+generation is BM25F over the postings of those words (a word's title and abstract frequencies
+weighted and added before saturation, under one idf) plus an idf-weighted coverage that favours
+papers matching every term.  Long posting lists (common words) are read whole only while they can
+still change the best candidates (MaxScore); after that they are looked up for the candidates
+alone.  The best few hundred candidates, and the papers holding most of the query in their title,
+are re-scored with rapidfuzz against their folded titles, so an exact or near-exact title, a title
+being typed, a typo'd title and a short name before the colon win without scanning every title.
+An empty query lists every paper, newest first.
 """
 
 from __future__ import annotations
@@ -37,11 +40,16 @@ _NEAR_WORDS = 4  # stand-ins for a word that is not a title word
 _TYPO_WEIGHT = (1.0, 0.8, 0.6)  # by number of edits
 _LONG_QUERY = 8  # more distinct words than this: a pasted text, matched on its rarest words only
 _LONG_TERMS = 16
-_MAX_POSTINGS = 100_000  # longer posting lists are read only for a query's rarest term
-_RESCORE = 120  # candidates re-scored against their titles
+_LONG_LIST = 20_000  # postings: before reading a term's lists this long, check whether they can matter
+_READ_BUDGET = 300_000  # postings read whole, after which longer lists count only for the rows found
+_TITLED = 0.5  # share of a query's words in a title that makes it a title being typed (re-scored whatever its BM25)
+_VAGUE = 2  # letters: a word being typed this short starts thousands of words
+_STAND_INS_HELD = 3  # of one query word's stand-ins, a paper holds at most this many (for MaxScore's bounds)
+_RESCORE = 120  # candidates re-scored against their titles (and as many typed titles)
 # score = coverage + BM25 (normalised) + title similarity + near-exact title + short-name bonus
 _W_COVERAGE, _W_BM25, _W_TITLE, _W_EXACT = 0.8, 0.3, 0.3, 0.5
 _NAME_EXACT, _NAME_PREFIX = 0.4, 0.2
+_SIMILAR_FLOOR = 0.85  # below: words in common by chance (WRatio scores any shared word ~0.6-0.8), not a title
 # English function words: beside other words they neither decide a match nor get highlighted
 # (they still count in title similarity); a query made of them alone matches them as usual.
 _STOP_TEXT = (
@@ -62,6 +70,13 @@ class _Term:
     word: str
     idf: float
     variants: list[tuple[int, float, bool]] = field(default_factory=list)
+    optional: bool = False  # a word being typed that may become a stop word: missing it costs no coverage
+    vague: bool = False  # a letter or two being typed: its completions only rank what the other words found
+
+    @property
+    def weight(self) -> float:
+        """What matching the term adds to a row's coverage."""
+        return 0.0 if self.optional else self.idf
 
 
 @dataclass
@@ -79,7 +94,7 @@ class _Query:
         if partial and folded[-1] in STOP_WORDS and folded[-1] not in content:
             content.append(folded[-1])  # "fo" may become "forgetting": complete it (the word itself is dropped)
         kept = content if any(w not in STOP_WORDS for w in content) else folded
-        return cls(kept, partial and kept[-1] == folded[-1], len(kept) > _LONG_QUERY, " ".join(folded))
+        return cls(kept, partial and kept[-1] == folded[-1], len(kept) > _LONG_QUERY, " ".join(words(query)))
 
     def drops(self, word: str) -> bool:
         """Whether ``word`` (a stop word typed last) stands only for its completions, not itself."""
@@ -102,13 +117,18 @@ def _terms(index: SearchIndex, query: _Query) -> list[_Term]:
         if not query.long:
             if query.partial and i == len(query.words) - 1:
                 # completions are title words: in abstracts they would touch much of a large library
-                completions = [c for c in index.completions(word, _COMPLETIONS) if not query.drops(index.word(c))]
+                # a letter or two start thousands of words: fewer stand-ins, each with long lists, for them
+                wanted = min(_COMPLETIONS, 4 * len(word))
+                completions = [c for c in index.completions(word, wanted) if not query.drops(index.word(c))]
                 term.variants += [(c, _COMPLETION_WEIGHT, False) for c in completions]
             if wid is None or not index.in_titles(wid):
                 near = index.near_words(word, _NEAR_WORDS)
                 term.variants += [(c, _TYPO_WEIGHT[edits], True) for c, edits in near]
-                if wid is None and near:
-                    term.idf = _idf(n, min(index.doc_freq(near[0][0]), n))
+        if wid is None and term.variants:  # as rare as its likeliest stand-in, not as a word found nowhere
+            term.idf = _idf(n, min(index.doc_freq(term.variants[0][0]), n))
+        # "fo" may become "for", which the stop words leave unmatched: papers titled "… for …" must not lose for it
+        term.optional = query.partial and i == len(query.words) - 1 and any(s.startswith(word) for s in STOP_WORDS)
+        term.vague = query.partial and i == len(query.words) - 1 and len(word) <= _VAGUE
         if query.drops(word):  # a stop word typed last stands for its completions only
             if not term.variants:
                 continue
@@ -120,30 +140,235 @@ def _terms(index: SearchIndex, query: _Query) -> list[_Term]:
     return terms
 
 
-def _accumulate(index: SearchIndex, terms: list[_Term]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per row: idf-weighted count of matched terms, BM25 summed over terms and fields, and whether any matched."""
+@dataclass
+class _Postings:
+    """One field's postings of a word: rows, term frequencies, and the field's BM25 length norms."""
+
+    rows: np.ndarray
+    tf: np.ndarray
+    norms: np.ndarray  # k1 x (1 - b + b x length / average length) of every row
+    weight: float  # the field's weight
+    in_title: bool
+
+    def pseudo_tf(self, at: np.ndarray | slice, rows: np.ndarray) -> np.ndarray:
+        """BM25F's length-normalised, field-weighted term frequency of the postings ``at`` (rows ``rows``)."""
+        pseudo: np.ndarray = np.float32(self.weight * _K1) * self.tf[at] / self.norms[rows]
+        return pseudo
+
+
+@dataclass
+class _Word:
+    """A word standing in for a query term, with its postings in the fields searched."""
+
+    lists: list[_Postings]
+    factor: float  # idf x the stand-in's weight x (k1 + 1): what BM25F multiplies the saturated frequency by
+
+    @property
+    def size(self) -> int:
+        return sum(len(p.rows) for p in self.lists)
+
+    def pseudo_tf(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every row holding the word (each once, in no particular order) and its pseudo-frequency summed over fields."""
+        longer, *shorter = sorted(self.lists, key=lambda p: -len(p.rows))  # abstract and title at most
+        rows = longer.rows
+        pseudo = longer.pseudo_tf(slice(None), rows)
+        for other in shorter:  # the shorter list looked up in the longer one: binary search, no row-sized array
+            extra = other.pseudo_tf(slice(None), other.rows)
+            at = np.minimum(np.searchsorted(longer.rows, other.rows), len(longer.rows) - 1)
+            shared = longer.rows[at] == other.rows
+            pseudo[at[shared]] += extra[shared]  # rows are distinct within a list: no repeated index
+            rows = np.concatenate([rows, other.rows[~shared]])
+            pseudo = np.concatenate([pseudo, extra[~shared]])
+        return rows, pseudo
+
+
+def _words(index: SearchIndex, term: _Term) -> list[_Word]:
+    """The stand-ins of ``term`` that occur, each scored as one BM25F term over title and abstract."""
     n = len(index)
-    coverage = np.zeros(n, np.float32)
-    bm25 = np.zeros(n, np.float32)
-    seen = np.full(n, -1, np.int16)  # last term that counted each row, so a term counts once
-    rarest = max(range(len(terms)), key=lambda t: terms[t].idf, default=0)
-    for t, term in enumerate(terms):
-        for wid, weight, in_abstract in term.variants:
-            for name in ("title", "abstract") if in_abstract else ("title",):
-                fld = index.fields[name]
-                if t != rarest and fld.df[wid] > _MAX_POSTINGS:
-                    continue  # a stopword-like word beside rarer ones: costly, and it adds next to nothing
-                rows, tf = fld.postings(wid)
-                if not len(rows):
+    found = []
+    for wid, weight, in_abstract in term.variants:
+        lists = [
+            _Postings(
+                *index.fields[name].postings(wid),
+                index.fields[name].length_norms(_K1, _B),
+                _FIELD_WEIGHT[name],
+                name == "title",
+            )
+            for name in (("title", "abstract") if in_abstract else ("title",))
+        ]
+        lists = [p for p in lists if len(p.rows)]
+        if lists:
+            found.append(_Word(lists, _idf(n, min(index.doc_freq(wid), n)) * weight * (_K1 + 1)))
+    return found
+
+
+class _Scores:
+    """Per-row evidence of a query: idf-weighted count of matched terms and BM25F summed over terms.
+
+    BM25F (Robertson & Zaragoza): a word's frequencies in title and abstract are length-normalised,
+    weighted by field and added *before* saturation, under one idf for the paper.  Per-field idfs
+    would give a word's title matches the far larger idf of the short title field, and papers that
+    merely mention a topic word in their title outrank those whose abstract is about it.
+
+    Terms are read rarest first, every posting of a short list.  Before a long list, MaxScore
+    (Turtle & Flood) decides whether the lists left can still lift a row that none of the read
+    lists found into the ``keep`` best: when even all of them together cannot beat the
+    ``keep``-th best score so far, they are looked up only for the rows that may still make it
+    (binary search in each sorted list), instead of scoring every posting of every common word.
+    """
+
+    def __init__(self, index: SearchIndex, terms: list[_Term], keep: int | None) -> None:
+        self.n = len(index)
+        self.total = sum(t.weight for t in terms) or 1.0
+        self.keep = keep
+        plan = [(t, _words(index, t)) for t in terms]
+        # rarest first; a vague prefix last, where (beside other words) it is only looked up, never read whole
+        self.plan = sorted(((t, w) for t, w in plan if w), key=lambda p: (p[0].vague, sum(w.size for w in p[1])))
+
+    def _bounds(self, scale: float) -> list[float]:
+        """The most each planned term can add to a row's preliminary score (saturation stays below 1).
+
+        A paper holds a few of a term's stand-ins at most (a typed prefix has sixteen completions):
+        the bound counts the ``_STAND_INS_HELD`` strongest.
+        """
+        return [
+            _W_COVERAGE * t.weight / self.total
+            + scale * sum(sorted((w.factor for w in words), reverse=True)[:_STAND_INS_HELD])
+            for t, words in self.plan
+        ]
+
+    def run(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Rows that may rank, their coverage (0–1), BM25F (0–1 of the best) and title coverage (0–1), aligned."""
+        coverage = np.zeros(self.n, np.float32)
+        bm25 = np.zeros(self.n, np.float32)  # > 0 exactly where a row matched (idf and weights are positive)
+        titled = np.zeros(self.n, np.float32)  # coverage by title words alone
+        last: np.ndarray | None = None  # for terms with several stand-ins: the last term that counted each row
+        read = 0  # postings read whole
+        for t, (term, stand_ins) in enumerate(self.plan):
+            size = sum(w.size for w in stand_ins)
+            if self.keep is not None and t and size > _LONG_LIST:
+                forced = read > _READ_BUDGET or term.vague
+                survivors = self._survivors(coverage, bm25, titled, bm25 > 0, t, forced)
+                if survivors is not None:
+                    alive, bar = survivors
+                    return self._finish(alive, coverage[alive], bm25[alive], titled[alive], t, bar)
+            weight = np.float32(term.weight)
+            for word in stand_ins:
+                rows, pseudo = word.pseudo_tf()
+                bm25[rows] += np.float32(word.factor) * pseudo / (np.float32(_K1) + pseudo)
+                if len(stand_ins) == 1:  # each row once: no bookkeeping
+                    coverage[rows] += weight
+                    if word.lists[0].in_title:
+                        titled[word.lists[0].rows] += weight
                     continue
-                idf = _idf(n, int(fld.df[wid])) * _FIELD_WEIGHT[name] * weight
-                norm = fld.length_norms(_K1, _B)[rows]
-                tf = tf.astype(np.float32)
-                bm25[rows] += np.float32(idf * (_K1 + 1)) * tf / (tf + norm)
-                first = rows[seen[rows] != t]
-                coverage[first] += term.idf
-                seen[first] = t
-    return coverage, bm25, seen >= 0  # a bool scan is cheaper than one over the float coverage
+                last = np.full(self.n, -1, np.int16) if last is None else last
+                first = rows[last[rows] != t]
+                coverage[first] += weight
+                last[first] = t
+            if len(stand_ins) > 1:  # title coverage of a term with several stand-ins: once per row
+                titles = [w.lists[0].rows for w in stand_ins if w.lists[0].in_title]
+                titled[np.unique(np.concatenate(titles))] += weight if titles else 0
+            read += size
+        rows = np.flatnonzero(bm25 > 0)
+        return self._finish(rows, coverage[rows], bm25[rows], titled[rows], len(self.plan))
+
+    def _survivors(
+        self, coverage: np.ndarray, bm25: np.ndarray, titled: np.ndarray, seen: np.ndarray, start: int, forced: bool
+    ) -> tuple[np.ndarray, _Bar] | None:
+        """The rows that may still rank if the terms from ``start`` on are not read whole, and the bar they must reach."""
+        assert self.keep is not None
+        rows = np.flatnonzero(seen).astype(np.int32)  # the postings' dtype: binary search then casts nothing
+        if len(rows) < self.keep:
+            return None
+        scale = _W_BM25 / max(float(bm25[rows].max()), 1e-9)
+        score = np.float32(_W_COVERAGE / self.total) * coverage[rows] + np.float32(scale) * bm25[rows]
+        titles = titled[rows] / np.float32(self.total)
+        # the keep-th best of any rows is a lower bound: of those matching two terms or more, when enough do
+        several = coverage[rows] > np.float32(max(t.weight for t, _ in self.plan[:start]) * 1.0001)
+        pool = several if several.sum() >= self.keep else slice(None)
+        bar = _Bar(_kth(score[pool], self.keep), max(_kth(titles[pool], self.keep), _TITLED), scale)
+        # a row none of the lists read holds may get everything the rest add: can that still rank?
+        if not forced and bar.reachable(np.zeros(1, np.float32), np.zeros(1, np.float32), *self._rest(scale, start))[0]:
+            return None
+        return rows[bar.reachable(score, titles, *self._rest(scale, start))], bar
+
+    def _rest(self, scale: float, start: int) -> tuple[list[float], list[float]]:
+        """The most each term from ``start`` on adds to a preliminary score and to a title coverage."""
+        return self._bounds(scale)[start:], [t.weight / self.total for t, _ in self.plan[start:]]
+
+    def _finish(
+        self,
+        rows: np.ndarray,
+        coverage: np.ndarray,
+        bm25: np.ndarray,
+        titled: np.ndarray,
+        start: int,
+        bar: _Bar | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Add the terms from ``start`` on to ``rows`` (ascending) by binary search; normalise.
+
+        With a ``bar``, the terms that can add most go first, and after each the rows that can no
+        longer reach the bar with the terms left are dropped (MaxScore's shrinking candidate set).
+        """
+        rest = list(range(start, len(self.plan)))
+        if bar is not None:
+            bounds = self._bounds(bar.scale)
+            rest.sort(key=lambda t: -bounds[t])
+        for i, t in enumerate(rest):
+            term, stand_ins = self.plan[t]
+            hit = np.zeros(len(rows), bool)
+            hit_title = np.zeros(len(rows), bool)
+            for word in stand_ins:
+                found = np.zeros(len(rows), np.float32)
+                for postings in word.lists:
+                    at = np.minimum(np.searchsorted(postings.rows, rows), len(postings.rows) - 1)
+                    present = postings.rows[at] == rows
+                    found[present] += postings.pseudo_tf(at[present], rows[present])
+                    if postings.in_title:
+                        hit_title |= present
+                bm25 += np.float32(word.factor) * found / (np.float32(_K1) + found)
+                hit |= found > 0
+            coverage[hit] += np.float32(term.weight)
+            titled[hit_title] += np.float32(term.weight)
+            if bar is not None and i + 1 < len(rest):
+                score = np.float32(_W_COVERAGE / self.total) * coverage + np.float32(bar.scale) * bm25
+                left = rest[i + 1 :]
+                alive = bar.reachable(
+                    score,
+                    titled / np.float32(self.total),
+                    [bounds[u] for u in left],
+                    [self.plan[u][0].weight / self.total for u in left],
+                )
+                rows, coverage, bm25, titled = rows[alive], coverage[alive], bm25[alive], titled[alive]
+        coverage /= np.float32(self.total)
+        titled /= np.float32(self.total)
+        bm25 /= np.float32(max(float(bm25.max(initial=0)), 1e-9))
+        return rows, coverage, bm25, titled
+
+
+def _kth(values: np.ndarray, k: int) -> float:
+    """The ``k``-th largest of ``values`` (the smallest when there are fewer)."""
+    if len(values) <= k:
+        return float(values.min(initial=0))
+    # selecting near the front: numpy's introselect crawls when it selects near the back among many ties
+    return -float(np.partition(-values, k - 1)[k - 1])
+
+
+@dataclass
+class _Bar:
+    """What a row must reach to rank: the keep-th best preliminary score or the keep-th best title coverage so far."""
+
+    score: float
+    title: float
+    scale: float  # BM25F's weight per unit when the bar was set
+
+    def reachable(self, score: np.ndarray, titles: np.ndarray, bounds: list[float], weights: list[float]) -> np.ndarray:
+        """Which rows, given terms left that add at most ``bounds`` to a score and ``weights`` to a title, may reach it."""
+        either: np.ndarray = np.logical_or(
+            score + np.float32(sum(bounds)) >= np.float32(self.score),
+            titles + np.float32(sum(weights)) >= np.float32(self.title),
+        )
+        return either
 
 
 def _filter_mask(
@@ -200,7 +425,11 @@ def _rescore(index: SearchIndex, rows: np.ndarray, coverage: np.ndarray, bm25: n
         return score
     titles = index.titles(rows.tolist())
     similar = process.cdist([query.text], titles, scorer=fuzz.WRatio, dtype=np.float32)[0] / 100
+    similar = np.clip((similar - _SIMILAR_FLOOR) / (1 - _SIMILAR_FLOOR), 0, 1)
     exact = process.cdist([query.text], titles, scorer=fuzz.ratio, dtype=np.float32)[0] / 100
+    if query.partial:  # a title being typed: as near-exact as a whole title when the title starts with it
+        heads = [title[: len(query.text)] for title in titles]
+        exact = np.maximum(exact, process.cdist([query.text], heads, scorer=fuzz.ratio, dtype=np.float32)[0] / 100)
     score = np.asarray(score + _W_TITLE * similar + _W_EXACT * np.clip((exact - 0.85) / 0.15, 0, 1), np.float32)
     if len(query.text.split()) <= 4:  # a short name is a few words at most
         joined = query.text.replace(" ", "")
@@ -213,7 +442,7 @@ def _rescore(index: SearchIndex, rows: np.ndarray, coverage: np.ndarray, bm25: n
 
 
 def _frame(df: pd.DataFrame, rows: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
-    out = df.iloc[rows].copy()
+    out = df.take(rows)  # already a new frame: copying it again cost as much as the take
     out["score"] = np.asarray(scores, np.float64)
     return out
 
@@ -255,19 +484,26 @@ def search(
         rows = rows[_order(df, rows, "upvotes" if sort == "upvotes" else "newest", np.zeros(len(rows)))][:limit]
         return _frame(df, rows, np.zeros(len(rows)))
     terms = _terms(index, parsed)
-    coverage, bm25, matched = _accumulate(index, terms)
-    rows = np.flatnonzero(matched)
+    # every matching row counts when all are asked for, sorted otherwise or filtered; else only the best can
+    pruned = sort == "relevance" and limit is not None and not filtered
+    rows, coverage, bm25, titled = _Scores(index, terms, max(_RESCORE, limit or 0) if pruned else None).run()
     if filtered:
-        rows = rows[_filter_mask(df, rows, year, min_upvotes, tags, status)]
+        keep = _filter_mask(df, rows, year, min_upvotes, tags, status)
+        rows, coverage, bm25, titled = rows[keep], coverage[keep], bm25[keep], titled[keep]
+        bm25 /= np.float32(max(float(bm25.max(initial=0)), 1e-9))
     if not len(rows):
         return _frame(df, rows, np.zeros(0))
-    total = sum(t.idf for t in terms)
-    coverage = coverage[rows] / np.float32(total)
-    bm25 = bm25[rows] / max(float(bm25[rows].max()), 1e-9)
     if sort == "relevance":
         k = len(rows) if limit is None else min(len(rows), max(_RESCORE, limit))
         prelim = _W_COVERAGE * coverage + _W_BM25 * bm25
         best = np.argpartition(-prelim, k - 1)[:k] if k < len(rows) else np.arange(len(rows))
+        if k < len(rows):  # and the papers whose titles hold the most of the query: a title being typed
+            titled_rows = np.flatnonzero(titled >= np.float32(_TITLED))
+            if len(titled_rows) > k:
+                titled_rows = titled_rows[
+                    np.argpartition(-(titled + np.float32(0.01) * prelim)[titled_rows], k - 1)[:k]
+                ]
+            best = np.union1d(best, titled_rows)
         scores = _rescore(index, rows[best], coverage[best], bm25[best], parsed)
         order = np.lexsort((rows[best], -scores))[:limit]
         return _frame(df, rows[best[order]], scores[order])

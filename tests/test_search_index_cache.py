@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import mmap
+from contextlib import closing
 from pathlib import Path
 
 import numpy as np

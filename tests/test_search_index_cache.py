@@ -32,9 +32,9 @@ def mapped(array: np.ndarray) -> bool:
 
 def reopened(index: SearchIndex, home: Path) -> SearchIndex:
     """``index`` written to a store's cache and read back, as a fresh process would."""
-    with Store(home) as store:
+    with closing(Store(home)) as store:
         assert store.cache_put_arrays("index", "h", index.to_arrays())
-    with Store(home) as store:
+    with closing(Store(home)) as store:
         arrays = store.cache_get_arrays("index", "h")
     assert arrays is not None
     return SearchIndex.from_arrays(arrays)
@@ -99,7 +99,7 @@ def test_damaged_index_files_are_a_miss(df: pd.DataFrame, tmp_path: Path) -> Non
     import paper_widgets.store.cache as cache_module
 
     arrays = SearchIndex(df).to_arrays()
-    with Store(tmp_path / "store") as store:
+    with closing(Store(tmp_path / "store")) as store:
         store.cache_put_arrays("index", "h", arrays)
         (file,) = store.cache_dir.iterdir()
         good = file.read_bytes()
@@ -118,7 +118,7 @@ def test_damaged_index_files_are_a_miss(df: pd.DataFrame, tmp_path: Path) -> Non
         }
         for what, data in damaged.items():
             file.write_bytes(data)
-            with Store(tmp_path / "store") as other:  # a fresh reader: the size recorded is the good file's
+            with closing(Store(tmp_path / "store")) as other:  # a fresh reader: the size recorded is the good file's
                 import sqlite3
 
                 with sqlite3.connect(other.path) as conn:

@@ -146,10 +146,13 @@ def test_library_reopens_its_index_from_the_mapped_cache(
     monkeypatch.setattr(library, "INDEX_CACHE_MIN_PAPERS", 1)
     first = paper_widgets.load(CARD_SEED, PAIR_SEED)
     want = {q: first.search(q) for q in QUERIES}
+    hashed: list[int] = []
+    monkeypatch.setattr(library, "row_hashes", lambda df: hashed.append(len(df)) or index_module.row_hashes(df))
     again = paper_widgets.load(CARD_SEED, PAIR_SEED)
     for query, found in want.items():
         pd.testing.assert_frame_equal(again.search(query), found)
     assert mapped(again._index().fields["abstract"].segments[0].rows), "the cached index, not a rebuild"
+    assert hashed == [], "unchanged inputs name their index: no row of text is hashed to find it"
 
 
 WORDS = st.text(st.characters(blacklist_categories=("Cc", "Zs", "Zl", "Zp")), min_size=1, max_size=6)

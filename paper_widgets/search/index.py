@@ -3,9 +3,10 @@
 Texts are cut into folded words by :mod:`paper_widgets.search.tokens` (a hyphenated token such
 as ``Multi-Task`` also yields the joined word ``multitask``, so ``AdaMerging``-style names and
 ``multitask`` match either spelling), a chunk of rows at a time with numpy.  Postings are CSR
-numpy arrays per field — word id → ascending row numbers (int32) and term frequencies (uint8) —
-about 5 bytes per distinct word of a paper.  Rows added later become a new segment; small
-segments are merged into their neighbour (like an LSM tree), so extending never rebuilds the
+numpy arrays per field — word id → ascending row numbers and term frequencies — in 2.5 bytes per
+distinct word of a paper (16-bit rows plus runs of their high bits, 4-bit frequencies).  Rows
+added later become a new segment; small segments are merged into their neighbour (like an LSM
+tree), so extending never rebuilds the
 whole index and gives exactly the postings of a full build.
 
 Two vocabulary indexes sit beside the postings: the sorted vocabulary for completing the word
@@ -62,17 +63,69 @@ def row_hashes(df: pd.DataFrame) -> np.ndarray:
 
 @dataclass
 class _Segment:
-    """Postings of one field for a run of rows: word id → (rows, term frequencies), CSR."""
+    """Postings of one field for a run of rows: word id → (rows, term frequencies), CSR, compact.
+
+    A posting takes 2.5 bytes: the low 16 bits of its row (uint16) and its term frequency as a
+    nibble (clipped at 15, where BM25 has long saturated); the high bits of the rows are stored
+    once per run of postings that share them (``high_at``: where each run starts, ascending).
+    A word's rows ascend, so its postings make at most one run per 65,536 rows of the library.
+    """
 
     ptr: np.ndarray  # vocabulary size when built + 1; int32 for one chunk, int64 once merged
-    rows: np.ndarray  # int32, ascending within a word
-    tf: np.ndarray  # uint8, clipped at 255
+    low: np.ndarray  # uint16: row & 0xFFFF
+    high_at: np.ndarray  # int64: first posting of each run of equal row >> 16
+    high: np.ndarray  # uint16: row >> 16 of each run
+    tf: np.ndarray  # uint8: two term frequencies per byte, the even posting in the low nibble
+
+    @classmethod
+    def encode(cls, ptr: np.ndarray, rows: np.ndarray, tf: np.ndarray) -> _Segment:
+        """The segment of ``rows`` (ascending within each word of ``ptr``) and their term frequencies."""
+        high = rows >> 16
+        high_at = np.flatnonzero(np.diff(high, prepend=-1))
+        return cls(
+            ptr,
+            (rows & 0xFFFF).astype(np.uint16),
+            high_at.astype(np.int64),
+            high[high_at].astype(np.uint16),
+            _nibbles(tf),
+        )
+
+    def rows(self, lo: int, hi: int) -> np.ndarray:
+        """The rows of postings ``lo:hi`` (int32)."""
+        first = int(np.searchsorted(self.high_at, lo, "right")) - 1
+        last = int(np.searchsorted(self.high_at, hi, "left"))
+        counts = np.diff(np.clip(np.append(self.high_at[first:last], hi), lo, hi))
+        rows = self.low[lo:hi].astype(np.int32)
+        if len(counts) > 1 or (len(counts) and self.high[first]):  # nearly always one run of high 0 below 65,536 rows
+            rows |= np.repeat(self.high[first:last].astype(np.int32) << 16, counts)
+        return rows
+
+    def tfs(self, lo: int, hi: int) -> np.ndarray:
+        """The term frequencies of postings ``lo:hi`` (uint8)."""
+        pairs = self.tf[lo // 2 : (hi + 1) // 2]
+        both = np.empty((len(pairs), 2), np.uint8)
+        both[:, 0], both[:, 1] = pairs & 15, pairs >> 4
+        start = lo - 2 * (lo // 2)
+        return both.reshape(-1)[start : start + hi - lo]
 
     def counts(self, vocab_size: int) -> np.ndarray:
         """Rows per word id (the segment's document frequencies), padded to ``vocab_size``."""
         counts = np.zeros(vocab_size, np.int64)
         counts[: len(self.ptr) - 1] = np.diff(self.ptr)
         return counts
+
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        return self.ptr, self.low, self.high_at, self.high, self.tf
+
+
+_SEGMENT_ARRAYS = ("ptr", "low", "high_at", "high", "tf")  # the names of _Segment.arrays(), in order
+
+
+def _nibbles(tf: np.ndarray) -> np.ndarray:
+    """Term frequencies clipped at 15, two per byte."""
+    clipped = np.zeros(len(tf) + len(tf) % 2, np.uint8)
+    clipped[: len(tf)] = np.minimum(tf, 15)
+    return clipped[0::2] | (clipped[1::2] << 4)
 
 
 def _merge(segments: list[_Segment], vocab_size: int) -> _Segment:
@@ -85,17 +138,17 @@ def _merge(segments: list[_Segment], vocab_size: int) -> _Segment:
     tf = np.empty(int(ptr[-1]), np.uint8)
     start = ptr[:-1].copy()  # where each word's postings from the next segment go
     for seg in segments:
-        for lo in range(0, len(seg.rows), _MERGE_BLOCK):  # blocks bound the int64 temporaries
-            hi = min(lo + _MERGE_BLOCK, len(seg.rows))
+        for lo in range(0, len(seg.low), _MERGE_BLOCK):  # blocks bound the int64 temporaries
+            hi = min(lo + _MERGE_BLOCK, len(seg.low))
             first = int(np.searchsorted(seg.ptr, lo, "right")) - 1  # the words with postings in the block
             last = int(np.searchsorted(seg.ptr, hi, "left"))
             in_block = np.diff(np.clip(seg.ptr[first : last + 1], lo, hi))
             word = np.repeat(np.arange(first, last), in_block)
             dest = start[word] + (np.arange(lo, hi) - seg.ptr[word])
-            rows[dest] = seg.rows[lo:hi]
-            tf[dest] = seg.tf[lo:hi]
+            rows[dest] = seg.rows(lo, hi)
+            tf[dest] = seg.tfs(lo, hi)
         start[: len(seg.ptr) - 1] += np.diff(seg.ptr)
-    return _Segment(ptr, rows, tf)
+    return _Segment.encode(ptr, rows, tf)
 
 
 class _Field:
@@ -136,11 +189,8 @@ class _Field:
 
     def postings(self, word_id: int) -> tuple[np.ndarray, np.ndarray]:
         """Rows containing ``word_id`` (ascending) and its frequency in each."""
-        parts = [
-            (s.rows[s.ptr[word_id] : s.ptr[word_id + 1]], s.tf[s.ptr[word_id] : s.ptr[word_id + 1]])
-            for s in self.segments
-            if word_id + 1 < len(s.ptr)
-        ]
+        spans = [(s, int(s.ptr[word_id]), int(s.ptr[word_id + 1])) for s in self.segments if word_id + 1 < len(s.ptr)]
+        parts = [(s.rows(lo, hi), s.tfs(lo, hi)) for s, lo, hi in spans]
         if len(parts) == 1:
             return parts[0]
         return (
@@ -150,7 +200,7 @@ class _Field:
 
     @property
     def nbytes(self) -> int:
-        postings = sum(s.ptr.nbytes + s.rows.nbytes + s.tf.nbytes for s in self.segments)
+        postings = sum(a.nbytes for s in self.segments for a in s.arrays())
         return postings + self.df.nbytes + self.lengths.nbytes
 
 
@@ -245,7 +295,7 @@ def _postings(
     ptr = np.zeros(vocab_size + 1, np.int32)  # a chunk has far fewer postings than 2**31
     np.cumsum(np.bincount(word, minlength=vocab_size), out=ptr[1:])
     rows = (pairs & 0xFFFFFFFF).astype(np.int32) + np.int32(first_row)
-    return _Segment(ptr, rows, np.minimum(tf, 255).astype(np.uint8)), lengths
+    return _Segment.encode(ptr, rows, tf), lengths
 
 
 class SearchIndex:
@@ -295,11 +345,7 @@ class SearchIndex:
             arrays[f"{name}.df"], arrays[f"{name}.lengths"] = fld.df, fld.lengths
             arrays[f"{name}.sizes"] = np.array(fld.sizes, np.int64)
             for i, seg in enumerate(fld.segments):
-                arrays[f"{name}.{i}.ptr"], arrays[f"{name}.{i}.rows"], arrays[f"{name}.{i}.tf"] = (
-                    seg.ptr,
-                    seg.rows,
-                    seg.tf,
-                )
+                arrays.update({f"{name}.{i}.{part}": a for part, a in zip(_SEGMENT_ARRAYS, seg.arrays(), strict=True)})
         return arrays
 
     @classmethod
@@ -317,8 +363,7 @@ class SearchIndex:
             fld.df, fld.lengths = arrays[f"{name}.df"], arrays[f"{name}.lengths"]
             fld.sizes = arrays[f"{name}.sizes"].tolist()
             fld.segments = [
-                _Segment(arrays[f"{name}.{i}.ptr"], arrays[f"{name}.{i}.rows"], arrays[f"{name}.{i}.tf"])
-                for i in range(len(fld.sizes))
+                _Segment(*(arrays[f"{name}.{i}.{part}"] for part in _SEGMENT_ARRAYS)) for i in range(len(fld.sizes))
             ]
             fld.avg_length = max(float(fld.lengths.mean()), 1.0) if len(fld.lengths) else 1.0
         rows, vocab = len(index.hashes), len(index._vocab)
@@ -330,7 +375,9 @@ class SearchIndex:
             raise ValueError("the arrays do not make one index: the vocabulary or the titles do not fit")
         for fld in index.fields.values():
             for seg in fld.segments:
-                if len(seg.ptr) > vocab + 1 or int(seg.ptr[-1]) != len(seg.rows) != len(seg.tf):
+                runs = len(seg.high_at) == len(seg.high) and (not len(seg.low) or int(seg.high_at[0]) == 0)
+                sizes_fit = int(seg.ptr[-1]) == len(seg.low) and len(seg.tf) == (len(seg.low) + 1) // 2
+                if len(seg.ptr) > vocab + 1 or not (runs and sizes_fit):
                     raise ValueError("the arrays do not make one index: postings do not fit")
         return index
 

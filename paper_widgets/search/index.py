@@ -6,8 +6,7 @@ as ``Multi-Task`` also yields the joined word ``multitask``, so ``AdaMerging``-s
 numpy arrays per field — word id → ascending row numbers and term frequencies — in 2.5 bytes per
 distinct word of a paper (16-bit rows plus runs of their high bits, 4-bit frequencies).  Rows
 added later become a new segment; small segments are merged into their neighbour (like an LSM
-tree), so extending never rebuilds the
-whole index and gives exactly the postings of a full build.
+tree), so extending never rebuilds the whole index and gives exactly the postings of a full build.
 
 Two vocabulary indexes sit beside the postings: the sorted vocabulary for completing the word
 being typed, and a character-trigram index over the title vocabulary for finding the words a

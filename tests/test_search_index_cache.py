@@ -172,6 +172,7 @@ def test_vocabulary_finds_and_completes_like_a_sorted_list(batches: list[list[st
         assert vocab.find(probe) == (seen.index(probe) if probe in seen else None)
         want = sorted(w for w in seen if w.startswith(probe) and w != probe)
         assert [vocab.word(i) for i in vocab.extensions(probe).tolist()] == want
+        assert vocab.words_of(vocab.extensions(probe)) == want
 
 
 @given(st.lists(st.lists(st.integers(0, 300_000), max_size=30, unique=True), min_size=1, max_size=8), st.data())

@@ -225,6 +225,14 @@ class _Vocabulary:
     def word(self, word_id: int) -> str:
         return self._bytes(word_id).decode("utf-8", "surrogatepass")
 
+    def words_of(self, ids: np.ndarray) -> list[str]:
+        """The words with ``ids``, decoded at once (thousands of typo candidates in a large library)."""
+        starts = self.ptr[ids]
+        lengths = self.ptr[ids + 1] - starts  # with each word's newline
+        ends = np.cumsum(lengths)
+        at = np.repeat(starts - (ends - lengths), lengths) + np.arange(int(ends[-1]) if len(ends) else 0)
+        return self.data[at].tobytes().decode("utf-8", "surrogatepass").split("\n")[:-1]
+
     def words(self) -> list[str]:
         """Every word, by id (decodes the whole vocabulary: for adding many rows, not for lookups)."""
         return self._view.tobytes().decode("utf-8", "surrogatepass").split("\n")[:-1]
@@ -549,7 +557,7 @@ class SearchIndex:
         # an edit destroys at most three of the word's trigrams, a transposition four
         ids = ids[shared >= max(1, width - 4 * typos)]
         # thousands of candidates in a large library: compare them all in one rapidfuzz call
-        others = list(map(self._vocab.word, ids.tolist()))
+        others = self._vocab.words_of(ids)
         edits = process.cdist([word], others, scorer=OSA.distance, score_cutoff=typos, dtype=np.int32)[0]
         close = (edits <= typos) & (np.array(others, dtype=object) != word)
         ids, edits = ids[close], edits[close]

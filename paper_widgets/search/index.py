@@ -44,7 +44,9 @@ _MERGE_RATIO = 4  # merge the newest segment into its neighbour once it is this 
 _NAME_WORDS = 4  # a title head before ":" of at most this many words is a short name
 _TRI_WIDTH = 32  # words are cut to this many characters for trigrams
 _SHIFT = np.int64(21)  # bits per code point in a packed trigram
-_DICT_ROWS = 2_000  # adding this many rows or more decodes the vocabulary into a dict; fewer bisect it
+# a chunk with more than 1/64 as many distinct words as the vocabulary decodes it into a dict (a
+# bisection is ~20 probes of ~1.5 µs, a dict entry ~0.3 µs); fewer words bisect it one by one
+_BISECT_WORDS = 64
 _FEW_NEW_WORDS = 64  # fewer than 1/64 new words are inserted into the sorted order, more re-sort it
 
 
@@ -433,8 +435,8 @@ class SearchIndex:
         first = len(self)
         known = self.vocab_size
         # many rows: a dict of every word; a few: bisect the vocabulary for each of their words
-        complete = len(df) >= _DICT_ROWS or not known
-        lookup = dict(zip(self._vocab.words(), range(known), strict=True)) if complete else {}
+        complete = not known  # whether lookup holds every word of the vocabulary
+        lookup: dict[str, int] = {}  # words looked up or added so far
         new_words: list[str] = []
         for name in FIELDS:
             column = df[name]
@@ -442,6 +444,9 @@ class SearchIndex:
             for i in range(0, len(column), _CHUNK):  # Python strings of one chunk at a time: 1 GB fewer at 1M
                 batch = column.iloc[i : i + _CHUNK].fillna("").astype("str").tolist()
                 tokens = tokenise(batch)
+                if not complete and len(tokens.words) * _BISECT_WORDS > known:
+                    lookup.update(zip(self._vocab.words(), range(known), strict=True))
+                    complete = True
                 ids = self._word_ids(tokens.words, lookup, new_words, complete)
                 chunks.append(_postings(ids[tokens.word], tokens.row, len(batch), first + i, known + len(new_words)))
                 if progress is not None:
@@ -494,13 +499,19 @@ class SearchIndex:
         tri_len[: len(self._tri_len)] = self._tri_len
         fresh = np.flatnonzero((self.fields["title"].df > 0) & (tri_len == 0))
         if len(fresh):
-            words = [new_words[i - known] if i >= known else self._vocab.word(i) for i in fresh.tolist()]
+            seen_before = fresh[fresh < known]  # fresh is ascending: these come first
+            words = self._vocab.words_of(seen_before) + [
+                new_words[i - known] for i in fresh[len(seen_before) :].tolist()
+            ]
             keys, owner = _trigrams(words)
             tri_len[fresh] = np.bincount(owner, minlength=len(fresh))
-            keys = np.concatenate([self._tri_keys, keys])
-            owners = np.concatenate([self._tri_words, fresh[owner].astype(np.int32)])
             order = np.argsort(keys, kind="stable")
-            self._tri_keys, self._tri_words = keys[order], owners[order]
+            keys, owners = keys[order], fresh[owner[order]].astype(np.int32)
+            at = np.searchsorted(self._tri_keys, keys, "right")  # a linear merge into the sorted trigrams
+            self._tri_keys, self._tri_words = (
+                np.insert(self._tri_keys, at, keys),
+                np.insert(self._tri_words, at, owners),
+            )
         self._tri_len = tri_len
 
     # -- lookups --------------------------------------------------------------------------

@@ -1,0 +1,153 @@
+"""Benchmark: the search index alone — build, size on disk, reopen, extend — now and before (run by hand).
+
+    PYTHONPATH=. python benchmarks/bench_index.py --corpus /work/bench1m [--rows 100000] [--before FOLDER]
+
+Reads ``corpus.feather`` and ``queries.json`` as written by ``bench_peers.write_corpus`` (the first
+``--rows`` papers).  Each step runs in a fresh process, once per paper_widgets copy (this one, and
+``--before``, e.g. main exported at the start of a round), so peak RSS is the step's own:
+
+- build: ``SearchIndex(df)``, then ``cache_put_arrays`` into a store; build seconds, peak RSS, the
+  index file's size;
+- reopen: from interpreter start, ``import paper_widgets``, open the store, ``cache_get_arrays`` +
+  ``SearchIndex.from_arrays`` and the first query's row ids (the paper table is memory-mapped Arrow
+  and not counted: it is the frame cache's business); seconds and peak RSS;
+- extend: after a reopen, ``extend`` by one more paper, then 1,000 more; seconds each (without the
+  row hashing ``sync`` does first to tell appended rows from changed ones).
+
+The frame needed to answer queries is the corpus read memory-mapped, identical for both copies.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+__all__: list[str] = []
+
+STEPS = ("build", "reopen", "extend")
+
+
+def peak_rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def papers(corpus: Path, rows: int) -> Any:
+    """The first ``rows`` papers' titles and abstracts (Arrow-backed), reading only the batches holding them."""
+    import pandas as pd
+    import pyarrow as pa
+
+    reader = pa.ipc.open_file(pa.memory_map(str(corpus / "corpus.feather")))
+    batches, count = [], 0
+    for i in range(reader.num_record_batches):
+        if count >= rows:
+            break
+        batch = reader.get_batch(i).select(["title", "abstract"])
+        batches.append(batch)
+        count += batch.num_rows
+    table = pa.Table.from_batches(batches).slice(0, rows).combine_chunks()
+    return table.to_pandas(types_mapper=pd.ArrowDtype)
+
+
+def step(name: str, corpus: Path, rows: int, work: Path, started: float) -> dict[str, float]:
+    from paper_widgets.search.engine import SearchIndex, search
+    from paper_widgets.store import Store
+
+    query = json.loads((corpus / "queries.json").read_text())["typo"][0][0]
+    if name == "build":
+        df = papers(corpus, rows)
+        start = time.perf_counter()
+        index = SearchIndex(df)
+        build = time.perf_counter() - start
+        store = Store(work / "store")
+        put = getattr(store, "cache_put_arrays", None)
+        if put is not None:
+            put("index", "h", index.to_arrays())
+        else:  # the pickle cache of paper_widgets before issue 17
+            store.cache_put("index", "h", index)  # type: ignore[attr-defined]
+        store.close()
+        disk = sum(p.stat().st_size for p in (work / "store" / "cache").iterdir()) / 2**20
+        return {"build_s": build, "build_rss_mb": peak_rss_mb(), "disk_mb": disk}
+    store = Store(work / "store")
+    arrays = store.cache_get_arrays("index", "h")
+    assert arrays is not None, "written by the build step"
+    index = SearchIndex.from_arrays(arrays)
+    df = papers(corpus, rows)
+    found = search(df, query, 10, index=index)
+    result = {"reopen_s": time.time() - started, "reopen_rss_mb": peak_rss_mb(), "hits": float(len(found))}
+    if name == "extend":
+        import pandas as pd
+
+        more = papers(corpus, rows + 1001).iloc[rows:]
+        for lo, hi, key in ((0, 1, "extend_1_s"), (1, 1001, "extend_1000_s")):
+            start = time.perf_counter()
+            index.extend(more.iloc[lo:hi])  # the index's own work: sync would first hash every row
+            result[key] = time.perf_counter() - start
+        assert len(search(pd.concat([df, more], ignore_index=True), query, 10, index=index))
+    return result
+
+
+def child(args: list[str], path: str) -> dict[str, Any]:
+    env = {**os.environ, "PYTHONPATH": path}
+    args = [*args, "--started", str(time.time())]
+    out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, check=False, env=env)
+    if out.returncode:
+        return {"message": out.stderr.strip().splitlines()[-1] if out.stderr.strip() else f"exit {out.returncode}"}
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, required=True)
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--before", help="a folder holding an older paper_widgets")
+    parser.add_argument("--tmp", type=Path, default=None)
+    parser.add_argument("--step", choices=STEPS, help=argparse.SUPPRESS)
+    parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--started", type=float, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.step:
+        print(json.dumps(step(args.step, args.corpus, args.rows, args.work, args.started)))
+        return
+    copies = {"paper_widgets": str(Path(__file__).resolve().parent.parent)}
+    copies |= {"before": args.before} if args.before else {}
+    rows: dict[str, dict[str, float]] = {}
+    for label, path in copies.items():
+        work = Path(tempfile.mkdtemp(prefix="bench_index_", dir=args.tmp))
+        try:
+            rows[label] = {}
+            base = ["--corpus", str(args.corpus), "--rows", str(args.rows), "--work", str(work)]
+            for name in STEPS:
+                result = child([*base, "--step", name], path)
+                if "message" in result:
+                    print(f"{label} {name}: failed: {result['message']}", flush=True)
+                    break
+                rows[label].update(result)
+            print(f"{label}: done", flush=True)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    keys = ["build_s", "build_rss_mb", "disk_mb", "reopen_s", "reopen_rss_mb", "extend_1_s", "extend_1000_s"]
+    print(
+        f"\n{args.rows:,} papers"
+        + "".join(f"{label:>16}" for label in rows)
+        + ("       now/before" if len(rows) > 1 else "")
+    )
+    for key in keys:
+        values = [rows[label].get(key, float("nan")) for label in rows]
+        ratio = f"{values[0] / values[1]:>16.2f}x" if len(values) > 1 and values[1] else ""
+        print(f"{key:14}" + "".join(f"{v:>16.2f}" for v in values) + ratio)
+
+
+if __name__ == "__main__":
+    main()

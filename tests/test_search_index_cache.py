@@ -6,6 +6,7 @@ import json
 import mmap
 from contextlib import closing
 from pathlib import Path
+from unittest.mock import patch
 
 import numpy as np
 import pandas as pd
@@ -192,6 +193,8 @@ def test_compact_postings_give_back_every_row_and_frequency(words: list[list[int
     assert seg.rows(lo, hi).tolist() == rows[lo:hi].tolist()
     assert seg.tfs(lo, hi).tolist() == np.minimum(tf[lo:hi], 15).tolist()
     assert seg.low.nbytes + seg.tf.nbytes <= 2.5 * len(rows) + 1
+    with patch.object(index_module, "_MERGE_BLOCK", 3):  # encoded a few postings at a time: the same arrays
+        assert all(map(np.array_equal, index_module._Segment.encode(ptr, rows, tf).arrays(), seg.arrays()))
 
 
 def test_rows_past_65536_are_found_and_extend_across_the_boundary() -> None:

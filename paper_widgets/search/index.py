@@ -81,15 +81,14 @@ class _Segment:
     @classmethod
     def encode(cls, ptr: np.ndarray, rows: np.ndarray, tf: np.ndarray) -> _Segment:
         """The segment of ``rows`` (ascending within each word of ``ptr``) and their term frequencies."""
-        high = rows >> 16
-        high_at = np.flatnonzero(np.diff(high, prepend=-1))
-        return cls(
-            ptr,
-            (rows & 0xFFFF).astype(np.uint16),
-            high_at.astype(np.int64),
-            high[high_at].astype(np.uint16),
-            _nibbles(tf),
-        )
+        runs, last = [np.zeros(0, np.int64)], -1
+        for lo in range(0, len(rows), _MERGE_BLOCK):  # blocks: no int32 temporaries the size of ``rows``
+            high = rows[lo : lo + _MERGE_BLOCK] >> 16
+            runs.append(np.flatnonzero(np.diff(high, prepend=last)) + lo)
+            last = int(high[-1])
+        high_at = np.concatenate(runs)
+        low = rows.astype(np.uint16)  # the cast keeps the low 16 bits
+        return cls(ptr, low, high_at, (rows[high_at] >> 16).astype(np.uint16), _nibbles(tf))
 
     def rows(self, lo: int, hi: int) -> np.ndarray:
         """The rows of postings ``lo:hi`` (int32)."""

@@ -78,12 +78,12 @@ def test_reopened_index_is_memory_mapped_and_answers_like_the_built_one(df: pd.D
     assert_same_index(again, built)
 
 
-@pytest.mark.parametrize(("added", "bisect_words"), [(3, 0), (3, 10**9), (2005, 0), (2005, 64)])
+@pytest.mark.parametrize(("added", "bisect_cost"), [(3, 0), (3, 10**9), (2005, 0), (2005, 64)])
 def test_reopened_index_extends_like_a_full_build(
-    df: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, added: int, bisect_words: int
+    df: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, added: int, bisect_cost: int
 ) -> None:
     """Few new words bisect the mapped vocabulary, many decode it into a dict: both give a full build's index."""
-    monkeypatch.setattr(index_module, "_BISECT_WORDS", bisect_words)  # 0: always bisect, 10**9: always a dict
+    monkeypatch.setattr(index_module, "_BISECT_COST", bisect_cost)  # 0: always bisect, 10**9: always a dict
     more = df.sample(added, replace=True, random_state=0).reset_index(drop=True)
     suffix = pd.Series([f" Zyx{i} Naïveté{i % 7} überneu{i}" for i in range(added)])
     more["title"] = more["title"] + suffix  # new words (some non-ASCII), and known ones in new rows

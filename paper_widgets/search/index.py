@@ -44,10 +44,10 @@ _MERGE_RATIO = 4  # merge the newest segment into its neighbour once it is this 
 _NAME_WORDS = 4  # a title head before ":" of at most this many words is a short name
 _TRI_WIDTH = 32  # words are cut to this many characters for trigrams
 _SHIFT = np.int64(21)  # bits per code point in a packed trigram
-# a chunk with more than 1/64 as many distinct words as the vocabulary decodes it into a dict (a
-# bisection is ~20 probes of ~1.5 µs, a dict entry ~0.3 µs); fewer words bisect it one by one
-_BISECT_WORDS = 64
-_FEW_NEW_WORDS = 64  # fewer than 1/64 new words are inserted into the sorted order, more re-sort it
+# A bisection of the vocabulary (~20 probes of ~1.5 µs) costs about as much as hashing or sorting
+# this many words: looking up or inserting more than 1/64 as many words as the vocabulary holds
+# decodes it into a dict or re-sorts it instead.
+_BISECT_COST = 64
 
 
 def max_typos(word: str) -> int:
@@ -264,7 +264,7 @@ class _Vocabulary:
         fresh = np.array(ranks, np.int64) + known
         if not known:
             order = fresh
-        elif len(new) * _FEW_NEW_WORDS < known:  # bisect the old order (self.order is still the old one)
+        elif len(new) * _BISECT_COST < known:  # bisect the old order (self.order is still the old one)
             at = [bisect.bisect_left(range(known), encoded[r], key=self._sorted) for r in ranks]
             order = np.insert(self.order, at, fresh)
         else:
@@ -433,7 +433,6 @@ class SearchIndex:
             return
         first = len(self)
         known = self.vocab_size
-        # many rows: a dict of every word; a few: bisect the vocabulary for each of their words
         complete = not known  # whether lookup holds every word of the vocabulary
         lookup: dict[str, int] = {}  # words looked up or added so far
         new_words: list[str] = []
@@ -443,7 +442,7 @@ class SearchIndex:
             for i in range(0, len(column), _CHUNK):  # Python strings of one chunk at a time: 1 GB fewer at 1M
                 batch = column.iloc[i : i + _CHUNK].fillna("").astype("str").tolist()
                 tokens = tokenise(batch)
-                if not complete and len(tokens.words) * _BISECT_WORDS > known:
+                if not complete and len(tokens.words) * _BISECT_COST > known:  # many words: a dict of all
                     lookup.update(zip(self._vocab.words(), range(known), strict=True))
                     complete = True
                 ids = self._word_ids(tokens.words, lookup, new_words, complete)

@@ -134,8 +134,9 @@ def test_damaged_index_files_are_a_miss(df: pd.DataFrame, tmp_path: Path) -> Non
 
 def test_arrays_of_another_index_shape_are_refused(df: pd.DataFrame) -> None:
     arrays = SearchIndex(df).to_arrays()
-    with pytest.raises(ValueError, match="vocabulary"):
-        SearchIndex.from_arrays({**arrays, "word_order": arrays["word_order"][:-1]})
+    for name in ("word_order", "tri_ptr", "tri_words", "titles"):
+        with pytest.raises(ValueError, match="vocabulary, titles or trigrams"):
+            SearchIndex.from_arrays({**arrays, name: arrays[name][:-1]})
     with pytest.raises(ValueError, match="row counts"):
         SearchIndex.from_arrays({**arrays, "hashes": arrays["hashes"][:-1]})
     with pytest.raises(KeyError):

@@ -326,8 +326,11 @@ class SearchIndex:
         self._set_titles(np.zeros(0, np.uint8), np.zeros(1, np.int64), np.zeros(0, np.int32))
         self.hashes = np.zeros(0, np.uint64)
         self._vocab = _Vocabulary()
-        self._tri_keys = np.zeros(0, np.int64)  # sorted packed trigrams of title words
-        self._tri_words = np.zeros(0, np.int32)  # word id of each entry of _tri_keys
+        # the packed trigrams of title words, distinct and sorted; the words of _tri_keys[i] are
+        # _tri_words[_tri_ptr[i]:_tri_ptr[i + 1]]
+        self._tri_keys = np.zeros(0, np.int64)
+        self._tri_ptr = np.zeros(1, np.int64)
+        self._tri_words = np.zeros(0, np.int32)
         self._tri_len = np.zeros(0, np.uint8)  # trigrams of each word in _tri_keys (0: none, not a title word)
         self._served: weakref.ref[pd.DataFrame] | None = None  # the frame last synced with
 
@@ -346,6 +349,7 @@ class SearchIndex:
             "word_ptr": self._vocab.ptr,
             "word_order": self._vocab.order,
             "tri_keys": self._tri_keys,
+            "tri_ptr": self._tri_ptr,
             "tri_words": self._tri_words,
             "tri_len": self._tri_len,
         }
@@ -366,7 +370,8 @@ class SearchIndex:
         index._set_titles(arrays["titles"], arrays["title_ptr"], arrays["name_len"])
         index.hashes = arrays["hashes"]
         index._vocab = _Vocabulary(arrays["words"], arrays["word_ptr"], arrays["word_order"])
-        index._tri_keys, index._tri_words, index._tri_len = arrays["tri_keys"], arrays["tri_words"], arrays["tri_len"]
+        index._tri_keys, index._tri_ptr = arrays["tri_keys"], arrays["tri_ptr"]
+        index._tri_words, index._tri_len = arrays["tri_words"], arrays["tri_len"]
         for name, fld in index.fields.items():
             fld.df, fld.lengths = arrays[f"{name}.df"], arrays[f"{name}.lengths"]
             fld.sizes = arrays[f"{name}.sizes"].tolist()
@@ -378,9 +383,10 @@ class SearchIndex:
         if not all(len(f.lengths) == rows == len(index._title_ptr) - 1 for f in index.fields.values()):
             raise ValueError("the arrays do not make one index: their row counts differ")
         sizes = [len(index._vocab.order), len(index._tri_len), *(len(f.df) for f in index.fields.values())]
-        ends = [int(index._vocab.ptr[-1]), int(index._title_ptr[-1])]
-        if sizes != [vocab] * len(sizes) or ends != [len(index._vocab.data), len(index._titles)]:
-            raise ValueError("the arrays do not make one index: the vocabulary or the titles do not fit")
+        ends = [int(index._vocab.ptr[-1]), int(index._title_ptr[-1]), int(index._tri_ptr[-1])]
+        ends_fit = ends == [len(index._vocab.data), len(index._titles), len(index._tri_words)]
+        if sizes != [vocab] * len(sizes) or len(index._tri_ptr) != len(index._tri_keys) + 1 or not ends_fit:
+            raise ValueError("the arrays do not make one index: the vocabulary, titles or trigrams do not fit")
         for fld in index.fields.values():
             for seg in fld.segments:
                 runs = len(seg.high_at) == len(seg.high) and (not len(seg.low) or int(seg.high_at[0]) == 0)
@@ -401,7 +407,7 @@ class SearchIndex:
         """Memory held by the index's arrays (mapped pages count whether read or not)."""
         arrays = sum(f.nbytes for f in self.fields.values()) + self.hashes.nbytes + self._titles.nbytes
         arrays += self._title_ptr.nbytes + self._name_len.nbytes + self._vocab.nbytes
-        return arrays + self._tri_keys.nbytes + self._tri_words.nbytes + self._tri_len.nbytes
+        return arrays + sum(a.nbytes for a in (self._tri_keys, self._tri_ptr, self._tri_words, self._tri_len))
 
     def sync(self, df: pd.DataFrame, hashes: np.ndarray | None = None, progress: Progress | None = None) -> None:
         """Bring the index up to date with ``df``, whose row numbers it uses.
@@ -505,11 +511,11 @@ class SearchIndex:
             tri_len[fresh] = np.bincount(owner, minlength=len(fresh))
             order = np.argsort(keys, kind="stable")
             keys, owners = keys[order], fresh[owner[order]].astype(np.int32)
-            at = np.searchsorted(self._tri_keys, keys, "right")  # a linear merge into the sorted trigrams
-            self._tri_keys, self._tri_words = (
-                np.insert(self._tri_keys, at, keys),
-                np.insert(self._tri_words, at, owners),
-            )
+            known_keys = np.repeat(self._tri_keys, np.diff(self._tri_ptr))
+            at = np.searchsorted(known_keys, keys, "right")  # a linear merge into the sorted trigrams
+            keys, self._tri_words = np.insert(known_keys, at, keys), np.insert(self._tri_words, at, owners)
+            starts = np.flatnonzero(np.diff(keys, prepend=-1))  # packed trigrams are never negative
+            self._tri_keys, self._tri_ptr = keys[starts], np.append(starts, len(keys)).astype(np.int64)
         self._tri_len = tri_len
 
     # -- lookups --------------------------------------------------------------------------
@@ -556,9 +562,10 @@ class SearchIndex:
         if not typos or not len(self._tri_keys):
             return []
         keys = np.unique(_trigrams([word])[0])
-        lo = np.searchsorted(self._tri_keys, keys, "left")
-        hi = np.searchsorted(self._tri_keys, keys, "right")
-        hits = np.concatenate([self._tri_words[a:b] for a, b in zip(lo, hi, strict=False)])
+        at = np.searchsorted(self._tri_keys, keys)
+        found = at[self._tri_keys[np.minimum(at, len(self._tri_keys) - 1)] == keys]
+        lo, hi = self._tri_ptr[found].tolist(), self._tri_ptr[found + 1].tolist()
+        hits = np.concatenate([self._tri_words[a:b] for a, b in zip(lo, hi, strict=True)] or [np.zeros(0, np.int32)])
         # a word more than ``typos`` characters longer or shorter is too far: drop it before counting
         width = min(len(word), _TRI_WIDTH)
         hits = hits[np.abs(self._tri_len[hits].astype(np.int64) - width) <= typos]

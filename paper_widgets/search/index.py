@@ -157,7 +157,7 @@ class _Field:
     def __init__(self) -> None:
         self.segments: list[_Segment] = []
         self.sizes: list[int] = []  # rows per segment
-        self.df = np.zeros(0, np.int64)
+        self.df = np.zeros(0, np.int32)  # rows holding each word
         self.lengths = np.zeros(0, np.int32)
         self.avg_length = 1.0
 
@@ -168,9 +168,10 @@ class _Field:
         self.sizes.append(sum(map(len, lengths)))
         self.lengths = np.concatenate([self.lengths, *lengths])
         self.avg_length = max(float(self.lengths.mean()), 1.0)
-        df = np.zeros(vocab_size, np.int64)
+        df = np.zeros(vocab_size, np.int32)
         df[: len(self.df)] = self.df
-        self.df = df + new.counts(vocab_size)
+        df += new.counts(vocab_size)
+        self.df = df
         while len(self.sizes) > 1 and self.sizes[-1] * _MERGE_RATIO >= self.sizes[-2]:
             self.segments[-2:] = [_merge(self.segments[-2:], vocab_size)]
             self.sizes[-2:] = [self.sizes[-2] + self.sizes[-1]]

@@ -57,9 +57,12 @@ def max_typos(word: str) -> int:
 
 def row_hashes(df: pd.DataFrame) -> np.ndarray:
     """A uint64 fingerprint of each row's indexed text, to tell appended rows from changed ones."""
-    # categorize=False: the same hashes, without first deduplicating texts that are nearly all distinct
-    hashes: np.ndarray = pd.util.hash_pandas_object(df[list(FIELDS)].fillna(""), index=False, categorize=False)
-    return np.asarray(hashes, np.uint64)
+    hashes = np.empty(len(df), np.uint64)
+    for lo in range(0, len(df), _CHUNK):  # a chunk at a time: pandas hashes Arrow strings as Python objects
+        texts = df[list(FIELDS)].iloc[lo : lo + _CHUNK].fillna("")
+        # categorize=False: the same hashes, without first deduplicating texts that are nearly all distinct
+        hashes[lo : lo + len(texts)] = pd.util.hash_pandas_object(texts, index=False, categorize=False)
+    return hashes
 
 
 @dataclass

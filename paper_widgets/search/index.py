@@ -477,11 +477,13 @@ class SearchIndex:
         ``lookup`` holds the words seen so far (``complete``: every word of the vocabulary too).
         """
         ids: list[int | None] = list(map(lookup.get, words))  # a C-level map: most words of a chunk are known
-        for i in [i for i, wid in enumerate(ids) if wid is None]:
+        missing = [i for i, wid in enumerate(ids) if wid is None]
+        next_id = self.vocab_size + len(new_words)
+        for i in missing:
             word = words[i]
             wid = None if complete else self._vocab.find(word)
             if wid is None:
-                wid = self.vocab_size + len(new_words)
+                wid, next_id = next_id, next_id + 1
                 new_words.append(word)
             ids[i] = lookup[word] = wid
         return np.array(ids, np.int64)

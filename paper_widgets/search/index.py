@@ -259,17 +259,17 @@ class _Vocabulary:
         if not new:
             return
         known = len(self)
-        encoded = [w.encode("utf-8", "surrogatepass") for w in new]
-        lengths = np.fromiter(map(len, encoded), np.int64, len(encoded)) + 1
-        self.data = np.concatenate([self.data, np.frombuffer(b"\n".join(encoded) + b"\n", np.uint8)])
-        self.ptr = np.concatenate([self.ptr, self.ptr[-1] + np.cumsum(lengths)])
+        added = np.frombuffer(("\n".join(new) + "\n").encode("utf-8", "surrogatepass"), np.uint8)
+        self.data = np.concatenate([self.data, added])
+        self.ptr = np.concatenate([self.ptr, self.ptr[-1] + np.flatnonzero(added == ord("\n")) + 1])
         self._view = self.data.data
-        ranks = sorted(range(len(new)), key=encoded.__getitem__)
+        ranks = sorted(range(len(new)), key=new.__getitem__)  # code-point order: the order of their UTF-8
         fresh = np.array(ranks, np.int64) + known
         if not known:
             order = fresh
         elif len(new) * _BISECT_COST < known:  # bisect the old order (self.order is still the old one)
-            at = [bisect.bisect_left(range(known), encoded[r], key=self._sorted) for r in ranks]
+            keys = [new[r].encode("utf-8", "surrogatepass") for r in ranks]
+            at = [bisect.bisect_left(range(known), key, key=self._sorted) for key in keys]
             order = np.insert(self.order, at, fresh)
         else:
             everything = self._view.tobytes().split(b"\n")[:-1]

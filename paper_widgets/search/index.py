@@ -95,21 +95,26 @@ class _Segment:
 
     def rows(self, lo: int, hi: int) -> np.ndarray:
         """The rows of postings ``lo:hi`` (int32)."""
-        first = int(np.searchsorted(self.high_at, lo, "right")) - 1
-        last = int(np.searchsorted(self.high_at, hi, "left"))
-        counts = np.diff(np.clip(np.append(self.high_at[first:last], hi), lo, hi))
         rows = self.low[lo:hi].astype(np.int32)
-        if len(counts) > 1 or (len(counts) and self.high[first]):  # nearly always one run of high 0 below 65,536 rows
-            rows |= np.repeat(self.high[first:last].astype(np.int32) << 16, counts)
+        if lo == hi:
+            return rows
+        # a few scalar steps first: most lookups (small words, small libraries) lie within one run
+        first = int(np.searchsorted(self.high_at, lo, "right")) - 1
+        if first + 1 == len(self.high_at) or self.high_at[first + 1] >= hi:
+            high = int(self.high[first])
+            if high:
+                rows |= high << 16
+            return rows
+        last = int(np.searchsorted(self.high_at, hi, "left"))
+        counts = np.diff(np.concatenate([[lo], self.high_at[first + 1 : last], [hi]]))
+        rows |= np.repeat(self.high[first:last].astype(np.int32) << 16, counts)
         return rows
 
     def tfs(self, lo: int, hi: int) -> np.ndarray:
         """The term frequencies of postings ``lo:hi`` (uint8)."""
-        pairs = self.tf[lo // 2 : (hi + 1) // 2]
-        both = np.empty((len(pairs), 2), np.uint8)
-        both[:, 0], both[:, 1] = pairs & 15, pairs >> 4
         start = lo - 2 * (lo // 2)
-        return both.reshape(-1)[start : start + hi - lo]
+        pairs: np.ndarray = _NIBBLE_PAIRS[self.tf[lo // 2 : (hi + 1) // 2]]
+        return pairs.reshape(-1)[start : start + hi - lo]
 
     def counts(self, vocab_size: int) -> np.ndarray:
         """Rows per word id (the segment's document frequencies), padded to ``vocab_size``."""
@@ -122,6 +127,9 @@ class _Segment:
 
 
 _SEGMENT_ARRAYS = ("ptr", "low", "high_at", "high", "tf")  # the names of _Segment.arrays(), in order
+
+
+_NIBBLE_PAIRS = np.array([[byte & 15, byte >> 4] for byte in range(256)], np.uint8)  # byte → its two frequencies
 
 
 def _nibbles(tf: np.ndarray) -> np.ndarray:

@@ -162,7 +162,7 @@ def bench(n: int, count: int) -> None:
     build = time.perf_counter() - t
     gc.collect()
     print(
-        f"index build {build:.1f} s; index {index.nbytes / 2**20:.0f} MB (arrays + vocabulary estimate), "
+        f"index build {build:.1f} s; index {index.nbytes / 2**20:.0f} MB (its arrays), "
         f"RSS +{rss_mb() - before:.0f} MB, process peak RSS {rss_mb('VmHWM'):.0f} MB, "
         f"vocabulary {index.vocab_size:,} words"
     )

@@ -15,6 +15,7 @@ import html
 import os
 import sys
 import warnings as _warnings
+import weakref
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from importlib import resources
@@ -323,7 +324,7 @@ class Library:
                 papers = papers.assign(key=papers["key"].map(lambda key: renamed.get(key, key)))
             problems.extend(_problems(found))
             _emit(problems)
-            return cls(papers, problems, store)._showing_progress(progress)
+            return cls(papers, problems, store)._showing_progress(progress)._papers_from(library_hash)
         several = len(files) > 1  # one file: the library entry covers it, no record cache of its own
 
         def records(
@@ -372,7 +373,13 @@ class Library:
         if library_hash is not None:
             store.cache_put_frame(library_name, library_hash, library._papers, _plain(problems[first_problem:]))
         _release_memory()  # before the search index is built
-        return library._showing_progress(progress)
+        return library._showing_progress(progress)._papers_from(library_hash)
+
+    def _papers_from(self, digest: str | None) -> Library:
+        """Note that ``digest`` (the inputs' hash) determines ``_papers`` as they are now: the cached
+        search index is then found by it, without hashing the text of every row."""
+        self._papers_digest = None if digest is None else (digest, weakref.ref(self._papers))
+        return self
 
     def _showing_progress(self, progress: Progress) -> Library:
         self._progress = progress  # the search index is built on the first search: same choice
@@ -528,14 +535,24 @@ class Library:
             ) as bar:
                 index.sync(self._papers, progress=bar.update)
             return index
-        hashes = row_hashes(self._papers)
-        cacheable = len(hashes) >= INDEX_CACHE_MIN_PAPERS
-        digest = content_hash(hashlib.blake2b(hashes.tobytes(), digest_size=16).hexdigest(), package_fingerprint())
+        papers = self._papers
+        known: tuple[str, weakref.ref[pd.DataFrame]] | None = self.__dict__.get("_papers_digest")
+        source = known[0] if known is not None and known[1]() is papers else None
+        hashes: np.ndarray | None = None
+        if source is not None:  # papers as loaded from unchanged inputs: their hash names the index
+            digest = content_hash(INDEX_CACHE, source)
+        else:
+            hashes = row_hashes(papers)
+            digest = content_hash(hashlib.blake2b(hashes.tobytes(), digest_size=16).hexdigest(), package_fingerprint())
+        cacheable = len(papers) >= INDEX_CACHE_MIN_PAPERS
         arrays = self.store.cache_get_arrays(INDEX_CACHE, digest) if cacheable else None
         cached = _index_from(arrays)
+        if cached is not None and len(cached) == len(papers) and source is not None:
+            hashes = cached.hashes  # indexed from these very papers: nothing to compare
         index = cached or SearchIndex()
+        hashes = row_hashes(papers) if hashes is None else hashes
         with _progress_bar(2 * (len(hashes) - len(index)), "Indexing papers", " rows", self._progress) as bar:
-            index.sync(self._papers, hashes, bar.update)  # a cached index matches row for row: nothing to do
+            index.sync(papers, hashes, bar.update)  # a cached index matches row for row: nothing to do
         if cacheable and index is not cached:
             self.store.cache_put_arrays(INDEX_CACHE, digest, index.to_arrays())
         self._search_index = index

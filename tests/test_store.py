@@ -408,9 +408,13 @@ def test_damaged_cache_file_is_a_miss(store: Store) -> None:
     assert store.cache_get_arrays("index", "h") is None
 
 
-def test_cache_files_cannot_run_code(store: Store, tmp_path: Path) -> None:
+@pytest.mark.parametrize("disguise", ["npz", "object-dtype"])
+def test_cache_files_cannot_run_code(store: Store, tmp_path: Path, disguise: str) -> None:
     """A pickle put in place of a cache file, even one of the right size, is never unpickled."""
+    import json
     import pickle
+
+    import paper_widgets.store.cache as cache_module
 
     ran = tmp_path / "ran"
 
@@ -421,21 +425,26 @@ def test_cache_files_cannot_run_code(store: Store, tmp_path: Path) -> None:
     store.cache_put_arrays("index", "h", {"v": np.arange(3)})
     (file,) = store.cache_dir.iterdir()
     evil = pickle.dumps(Payload())
-    np.save(file.with_suffix(".npy"), np.array([evil], dtype=object), allow_pickle=True)
-    with zipfile.ZipFile(file, "w") as npz:  # an .npz whose array is an object (pickled) array
-        npz.write(file.with_suffix(".npy"), "v.npy")
+    if disguise == "npz":  # the format of earlier versions: an .npz whose array is an object (pickled) array
+        np.save(tmp_path / "v.npy", np.array([evil], dtype=object), allow_pickle=True)
+        with zipfile.ZipFile(file, "w") as npz:
+            npz.write(tmp_path / "v.npy", "v.npy")
+    else:  # today's format, its table of contents claiming an object array
+        contents = json.dumps([["v", "|O", [1], 0]]).encode()
+        head = cache_module._ARRAYS_MAGIC + len(contents).to_bytes(8, "little") + contents
+        file.write_bytes(head.ljust(-(-len(head) // 64) * 64, b"\0") + evil)
     with sqlite3.connect(store.path) as conn:
         conn.execute("UPDATE cache SET size = ?", (file.stat().st_size,))
     assert store.cache_get_arrays("index", "h") is None
     assert not ran.exists()
 
 
-@pytest.mark.parametrize("file", ["/etc/passwd.npz", "../outside.npz", "sub/inner.npz", "..", "x.pickle"])
+@pytest.mark.parametrize("file", ["/etc/passwd.arrays", "../outside.arrays", "sub/inner.arrays", "..", "x.pickle"])
 def test_cache_paths_outside_the_cache_folder_are_a_miss(store: Store, file: str) -> None:
-    outside = store.home / "outside.npz"
-    with open(outside, "wb") as f:
-        np.savez(f, v=np.arange(3))
     store.cache_put_arrays("index", "h", {"v": np.arange(3)})
+    (written,) = store.cache_dir.iterdir()
+    outside = store.home / "outside.arrays"
+    outside.write_bytes(written.read_bytes())  # a valid arrays file, but not in the cache folder
     with sqlite3.connect(store.path) as conn:
         conn.execute("UPDATE cache SET file = ?, size = ?", (file, outside.stat().st_size))
     assert store.cache_get_arrays("index", "h") is None
@@ -454,7 +463,7 @@ def test_a_failed_cache_write_is_skipped_and_leaves_no_partial_file(
 
     monkeypatch.setattr(cache_module, "_write_arrays", disk_full)
     assert store.cache_put_arrays("index", "new", {"v": np.arange(5)}) is False
-    assert [p.suffix for p in store.cache_dir.iterdir()] == [".npz"], "no .tmp left behind"
+    assert [p.suffix for p in store.cache_dir.iterdir()] == [".arrays"], "no .tmp left behind"
     assert store.cache_get_arrays("index", "old")["v"].tolist() == [0, 1, 2]
 
 

@@ -3,14 +3,19 @@
 Texts are cut into folded words by :mod:`paper_widgets.search.tokens` (a hyphenated token such
 as ``Multi-Task`` also yields the joined word ``multitask``, so ``AdaMerging``-style names and
 ``multitask`` match either spelling), a chunk of rows at a time with numpy.  Postings are CSR
-numpy arrays per field — word id → ascending row numbers (int32) and term frequencies (uint8) —
-about 5 bytes per distinct word of a paper.  Rows added later become a new segment; small
-segments are merged into their neighbour (like an LSM tree), so extending never rebuilds the
-whole index and gives exactly the postings of a full build.
+numpy arrays per field — word id → ascending row numbers and term frequencies — in 2.5 bytes per
+distinct word of a paper (16-bit rows plus runs of their high bits, 4-bit frequencies).  Rows
+added later become a new segment; small segments are merged into their neighbour (like an LSM
+tree), so extending never rebuilds the whole index and gives exactly the postings of a full build.
 
 Two vocabulary indexes sit beside the postings: the sorted vocabulary for completing the word
 being typed, and a character-trigram index over the title vocabulary for finding the words a
 typo'd query word was meant to be (the candidates are then checked with rapidfuzz).
+
+Every part is a flat numpy array — the vocabulary too: one UTF-8 buffer with offsets, searched by
+bisection in code-point order — so an index saved with :meth:`SearchIndex.to_arrays` reopens from
+memory-mapped files without decoding or hashing a single word; a Python dict of the vocabulary
+exists only while a large batch of rows is being added.
 """
 
 from __future__ import annotations
@@ -39,6 +44,10 @@ _MERGE_RATIO = 4  # merge the newest segment into its neighbour once it is this 
 _NAME_WORDS = 4  # a title head before ":" of at most this many words is a short name
 _TRI_WIDTH = 32  # words are cut to this many characters for trigrams
 _SHIFT = np.int64(21)  # bits per code point in a packed trigram
+# A bisection of the vocabulary (~20 probes of ~1.5 µs) costs about as much as hashing or sorting
+# this many words: looking up or inserting more than 1/64 as many words as the vocabulary holds
+# decodes it into a dict or re-sorts it instead.
+_BISECT_COST = 64
 
 
 def max_typos(word: str) -> int:
@@ -48,24 +57,86 @@ def max_typos(word: str) -> int:
 
 def row_hashes(df: pd.DataFrame) -> np.ndarray:
     """A uint64 fingerprint of each row's indexed text, to tell appended rows from changed ones."""
-    # categorize=False: the same hashes, without first deduplicating texts that are nearly all distinct
-    hashes: np.ndarray = pd.util.hash_pandas_object(df[list(FIELDS)].fillna(""), index=False, categorize=False)
-    return np.asarray(hashes, np.uint64)
+    hashes = np.empty(len(df), np.uint64)
+    for lo in range(0, len(df), _CHUNK):  # a chunk at a time: pandas hashes Arrow strings as Python objects
+        texts = df[list(FIELDS)].iloc[lo : lo + _CHUNK].fillna("")
+        # categorize=False: the same hashes, without first deduplicating texts that are nearly all distinct
+        hashes[lo : lo + len(texts)] = pd.util.hash_pandas_object(texts, index=False, categorize=False)
+    return hashes
 
 
 @dataclass
 class _Segment:
-    """Postings of one field for a run of rows: word id → (rows, term frequencies), CSR."""
+    """Postings of one field for a run of rows: word id → (rows, term frequencies), CSR, compact.
+
+    A posting takes 2.5 bytes: the low 16 bits of its row (uint16) and its term frequency as a
+    nibble (clipped at 15, where BM25 has long saturated); the high bits of the rows are stored
+    once per run of postings that share them (``high_at``: where each run starts, ascending).
+    A word's rows ascend, so its postings make at most one run per 65,536 rows of the library.
+    """
 
     ptr: np.ndarray  # vocabulary size when built + 1; int32 for one chunk, int64 once merged
-    rows: np.ndarray  # int32, ascending within a word
-    tf: np.ndarray  # uint8, clipped at 255
+    low: np.ndarray  # uint16: row & 0xFFFF
+    high_at: np.ndarray  # int64: first posting of each run of equal row >> 16
+    high: np.ndarray  # uint16: row >> 16 of each run
+    tf: np.ndarray  # uint8: two term frequencies per byte, the even posting in the low nibble
+
+    @classmethod
+    def encode(cls, ptr: np.ndarray, rows: np.ndarray, tf: np.ndarray) -> _Segment:
+        """The segment of ``rows`` (ascending within each word of ``ptr``) and their term frequencies."""
+        runs, last = [np.zeros(0, np.int64)], -1
+        for lo in range(0, len(rows), _MERGE_BLOCK):  # blocks: no int32 temporaries the size of ``rows``
+            high = rows[lo : lo + _MERGE_BLOCK] >> 16
+            runs.append(np.flatnonzero(np.diff(high, prepend=last)) + lo)
+            last = int(high[-1])
+        high_at = np.concatenate(runs)
+        low = rows.astype(np.uint16)  # the cast keeps the low 16 bits
+        return cls(ptr, low, high_at, (rows[high_at] >> 16).astype(np.uint16), _nibbles(tf))
+
+    def rows(self, lo: int, hi: int) -> np.ndarray:
+        """The rows of postings ``lo:hi`` (int32)."""
+        rows = self.low[lo:hi].astype(np.int32)
+        if lo == hi:
+            return rows
+        # a few scalar steps first: most lookups (small words, small libraries) lie within one run
+        first = int(np.searchsorted(self.high_at, lo, "right")) - 1
+        if first + 1 == len(self.high_at) or self.high_at[first + 1] >= hi:
+            high = int(self.high[first])
+            if high:
+                rows |= high << 16
+            return rows
+        last = int(np.searchsorted(self.high_at, hi, "left"))
+        counts = np.diff(np.concatenate([[lo], self.high_at[first + 1 : last], [hi]]))
+        rows |= np.repeat(self.high[first:last].astype(np.int32) << 16, counts)
+        return rows
+
+    def tfs(self, lo: int, hi: int) -> np.ndarray:
+        """The term frequencies of postings ``lo:hi`` (uint8)."""
+        start = lo - 2 * (lo // 2)
+        pairs: np.ndarray = _NIBBLE_PAIRS[self.tf[lo // 2 : (hi + 1) // 2]]
+        return pairs.reshape(-1)[start : start + hi - lo]
 
     def counts(self, vocab_size: int) -> np.ndarray:
         """Rows per word id (the segment's document frequencies), padded to ``vocab_size``."""
         counts = np.zeros(vocab_size, np.int64)
         counts[: len(self.ptr) - 1] = np.diff(self.ptr)
         return counts
+
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        return self.ptr, self.low, self.high_at, self.high, self.tf
+
+
+_SEGMENT_ARRAYS = ("ptr", "low", "high_at", "high", "tf")  # the names of _Segment.arrays(), in order
+
+
+_NIBBLE_PAIRS = np.array([[byte & 15, byte >> 4] for byte in range(256)], np.uint8)  # byte → its two frequencies
+
+
+def _nibbles(tf: np.ndarray) -> np.ndarray:
+    """Term frequencies clipped at 15, two per byte."""
+    clipped = np.zeros(len(tf) + len(tf) % 2, np.uint8)
+    clipped[: len(tf)] = np.minimum(tf, 15)
+    return clipped[0::2] | (clipped[1::2] << 4)
 
 
 def _merge(segments: list[_Segment], vocab_size: int) -> _Segment:
@@ -78,17 +149,17 @@ def _merge(segments: list[_Segment], vocab_size: int) -> _Segment:
     tf = np.empty(int(ptr[-1]), np.uint8)
     start = ptr[:-1].copy()  # where each word's postings from the next segment go
     for seg in segments:
-        for lo in range(0, len(seg.rows), _MERGE_BLOCK):  # blocks bound the int64 temporaries
-            hi = min(lo + _MERGE_BLOCK, len(seg.rows))
+        for lo in range(0, len(seg.low), _MERGE_BLOCK):  # blocks bound the int64 temporaries
+            hi = min(lo + _MERGE_BLOCK, len(seg.low))
             first = int(np.searchsorted(seg.ptr, lo, "right")) - 1  # the words with postings in the block
             last = int(np.searchsorted(seg.ptr, hi, "left"))
             in_block = np.diff(np.clip(seg.ptr[first : last + 1], lo, hi))
             word = np.repeat(np.arange(first, last), in_block)
             dest = start[word] + (np.arange(lo, hi) - seg.ptr[word])
-            rows[dest] = seg.rows[lo:hi]
-            tf[dest] = seg.tf[lo:hi]
+            rows[dest] = seg.rows(lo, hi)
+            tf[dest] = seg.tfs(lo, hi)
         start[: len(seg.ptr) - 1] += np.diff(seg.ptr)
-    return _Segment(ptr, rows, tf)
+    return _Segment.encode(ptr, rows, tf)
 
 
 class _Field:
@@ -97,7 +168,7 @@ class _Field:
     def __init__(self) -> None:
         self.segments: list[_Segment] = []
         self.sizes: list[int] = []  # rows per segment
-        self.df = np.zeros(0, np.int64)
+        self.df = np.zeros(0, np.int32)  # rows holding each word
         self.lengths = np.zeros(0, np.int32)
         self.avg_length = 1.0
 
@@ -108,9 +179,10 @@ class _Field:
         self.sizes.append(sum(map(len, lengths)))
         self.lengths = np.concatenate([self.lengths, *lengths])
         self.avg_length = max(float(self.lengths.mean()), 1.0)
-        df = np.zeros(vocab_size, np.int64)
+        df = np.zeros(vocab_size, np.int32)
         df[: len(self.df)] = self.df
-        self.df = df + new.counts(vocab_size)
+        df += new.counts(vocab_size)
+        self.df = df
         while len(self.sizes) > 1 and self.sizes[-1] * _MERGE_RATIO >= self.sizes[-2]:
             self.segments[-2:] = [_merge(self.segments[-2:], vocab_size)]
             self.sizes[-2:] = [self.sizes[-2] + self.sizes[-1]]
@@ -129,11 +201,8 @@ class _Field:
 
     def postings(self, word_id: int) -> tuple[np.ndarray, np.ndarray]:
         """Rows containing ``word_id`` (ascending) and its frequency in each."""
-        parts = [
-            (s.rows[s.ptr[word_id] : s.ptr[word_id + 1]], s.tf[s.ptr[word_id] : s.ptr[word_id + 1]])
-            for s in self.segments
-            if word_id + 1 < len(s.ptr)
-        ]
+        spans = [(s, int(s.ptr[word_id]), int(s.ptr[word_id + 1])) for s in self.segments if word_id + 1 < len(s.ptr)]
+        parts = [(s.rows(lo, hi), s.tfs(lo, hi)) for s, lo, hi in spans]
         if len(parts) == 1:
             return parts[0]
         return (
@@ -143,8 +212,81 @@ class _Field:
 
     @property
     def nbytes(self) -> int:
-        postings = sum(s.ptr.nbytes + s.rows.nbytes + s.tf.nbytes for s in self.segments)
+        postings = sum(a.nbytes for s in self.segments for a in s.arrays())
         return postings + self.df.nbytes + self.lengths.nbytes
+
+
+class _Vocabulary:
+    """Words by id in one UTF-8 buffer, each ended by a newline (folded words hold no whitespace),
+    with their offsets, and the ids in code-point order — the UTF-8 byte order — for bisection."""
+
+    def __init__(self, data: np.ndarray | None = None, ptr: np.ndarray | None = None, order: np.ndarray | None = None):
+        self.data = np.zeros(0, np.uint8) if data is None else data
+        self.ptr = np.zeros(1, np.int64) if ptr is None else ptr  # word i is data[ptr[i]:ptr[i + 1] - 1]
+        self.order = np.zeros(0, np.int32) if order is None else order
+        self._view = self.data.data  # slicing a memoryview costs a fraction of slicing an array
+
+    def __len__(self) -> int:
+        return len(self.ptr) - 1
+
+    def _bytes(self, word_id: int) -> bytes:
+        return self._view[self.ptr[word_id] : self.ptr[word_id + 1] - 1].tobytes()
+
+    def _sorted(self, rank: int) -> bytes:
+        return self._bytes(self.order[rank])
+
+    def word(self, word_id: int) -> str:
+        return self._bytes(word_id).decode("utf-8", "surrogatepass")
+
+    def words_of(self, ids: np.ndarray) -> list[str]:
+        """The words with ``ids``, decoded at once (thousands of typo candidates in a large library)."""
+        starts = self.ptr[ids]
+        lengths = self.ptr[ids + 1] - starts  # with each word's newline
+        ends = np.cumsum(lengths)
+        at = np.repeat(starts - (ends - lengths), lengths) + np.arange(int(ends[-1]) if len(ends) else 0)
+        return self.data[at].tobytes().decode("utf-8", "surrogatepass").split("\n")[:-1]
+
+    def words(self) -> list[str]:
+        """Every word, by id (decodes the whole vocabulary: for adding many rows, not for lookups)."""
+        return self._view.tobytes().decode("utf-8", "surrogatepass").split("\n")[:-1]
+
+    def find(self, word: str) -> int | None:
+        key = word.encode("utf-8", "surrogatepass")
+        rank = bisect.bisect_left(range(len(self)), key, key=self._sorted)
+        return int(self.order[rank]) if rank < len(self) and self._sorted(rank) == key else None
+
+    def extensions(self, prefix: str) -> np.ndarray:
+        """Ids of the words that start with ``prefix`` and are longer, in code-point order."""
+        key = prefix.encode("utf-8", "surrogatepass")
+        lo = bisect.bisect_right(range(len(self)), key, key=self._sorted)
+        hi = bisect.bisect_left(range(len(self)), key + b"\xff", lo, key=self._sorted)  # 0xff is never UTF-8
+        return self.order[lo:hi]
+
+    def add(self, new: list[str]) -> None:
+        """Append ``new`` (words not in the vocabulary yet) with the next ids."""
+        if not new:
+            return
+        known = len(self)
+        added = np.frombuffer(("\n".join(new) + "\n").encode("utf-8", "surrogatepass"), np.uint8)
+        self.data = np.concatenate([self.data, added])
+        self.ptr = np.concatenate([self.ptr, self.ptr[-1] + np.flatnonzero(added == ord("\n")) + 1])
+        self._view = self.data.data
+        ranks = sorted(range(len(new)), key=new.__getitem__)  # code-point order: the order of their UTF-8
+        fresh = np.array(ranks, np.int64) + known
+        if not known:
+            order = fresh
+        elif len(new) * _BISECT_COST < known:  # bisect the old order (self.order is still the old one)
+            keys = [new[r].encode("utf-8", "surrogatepass") for r in ranks]
+            at = [bisect.bisect_left(range(known), key, key=self._sorted) for key in keys]
+            order = np.insert(self.order, at, fresh)
+        else:
+            everything = self._view.tobytes().split(b"\n")[:-1]
+            order = np.array(sorted(range(len(everything)), key=everything.__getitem__), np.int64)
+        self.order = order.astype(np.int32)
+
+    @property
+    def nbytes(self) -> int:
+        return self.data.nbytes + self.ptr.nbytes + self.order.nbytes
 
 
 def _trigrams(vocab: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -163,11 +305,25 @@ def _trigrams(vocab: list[str]) -> tuple[np.ndarray, np.ndarray]:
     return packed[valid], np.repeat(np.arange(n), lengths)
 
 
+def _postings(
+    word: np.ndarray, row: np.ndarray, n_rows: int, first_row: int, vocab_size: int
+) -> tuple[_Segment, np.ndarray]:
+    """The segment of word occurrences ``word`` in rows ``row`` (0… of a chunk starting at ``first_row``), and row lengths."""
+    lengths = np.bincount(row, minlength=n_rows).astype(np.int32)
+    pairs, tf = np.unique((word << 32) | row, return_counts=True)
+    word = pairs >> 32
+    ptr = np.zeros(vocab_size + 1, np.int32)  # a chunk has far fewer postings than 2**31
+    np.cumsum(np.bincount(word, minlength=vocab_size), out=ptr[1:])
+    rows = (pairs & 0xFFFFFFFF).astype(np.int32) + np.int32(first_row)
+    return _Segment.encode(ptr, rows, tf), lengths
+
+
 class SearchIndex:
     """Inverted index of a frame's ``title`` and ``abstract`` columns, addressed by row number.
 
     Build it with ``SearchIndex(df)``; :meth:`extend` appends rows.  :meth:`to_arrays` and
-    :meth:`from_arrays` turn it into plain numpy arrays and back, for a cache that cannot run code.
+    :meth:`from_arrays` turn it into plain numeric numpy arrays and back, for a cache that cannot
+    run code; ``from_arrays`` only wraps them, so read-only memory-mapped arrays serve as they are.
     """
 
     def __init__(self, df: pd.DataFrame | None = None) -> None:
@@ -179,67 +335,76 @@ class SearchIndex:
         self.fields = {name: _Field() for name in FIELDS}
         # folded titles, UTF-8 back to back: row r is _titles[_title_ptr[r]:_title_ptr[r + 1]],
         # its short name (if any) the first _name_len[r] bytes
-        self._titles = b""
-        self._title_ptr = np.zeros(1, np.int64)
-        self._name_len = np.zeros(0, np.int32)
+        self._set_titles(np.zeros(0, np.uint8), np.zeros(1, np.int64), np.zeros(0, np.int32))
         self.hashes = np.zeros(0, np.uint64)
-        self._ids: dict[str, int] = {}
-        self._words: list[str] = []
-        self._sorted: list[str] = []  # vocabulary in code-point order, for prefix completion
-        self._sorted_ids = np.zeros(0, np.int64)
-        self._tri_keys = np.zeros(0, np.int64)  # sorted packed trigrams of title words
-        self._tri_words = np.zeros(0, np.int64)  # word id of each entry of _tri_keys
-        self._in_tri = np.zeros(0, bool)
+        self._vocab = _Vocabulary()
+        # the packed trigrams of title words, distinct and sorted; the words of _tri_keys[i] are
+        # _tri_words[_tri_ptr[i]:_tri_ptr[i + 1]]
+        self._tri_keys = np.zeros(0, np.int64)
+        self._tri_ptr = np.zeros(1, np.int64)
+        self._tri_words = np.zeros(0, np.int32)
+        self._tri_len = np.zeros(0, np.uint8)  # trigrams of each word in _tri_keys (0: none, not a title word)
         self._served: weakref.ref[pd.DataFrame] | None = None  # the frame last synced with
 
+    def _set_titles(self, titles: np.ndarray, title_ptr: np.ndarray, name_len: np.ndarray) -> None:
+        self._titles, self._title_ptr, self._name_len = titles, title_ptr, name_len
+        self._title_view = titles.data
+
     def to_arrays(self) -> dict[str, np.ndarray]:
-        """Every array of the index by name (no object arrays): what :meth:`from_arrays` takes back."""
+        """Every array of the index by name (all numeric): what :meth:`from_arrays` takes back."""
         arrays: dict[str, np.ndarray] = {
-            "titles": np.frombuffer(self._titles, np.uint8),
+            "titles": self._titles,
             "title_ptr": self._title_ptr,
             "name_len": self._name_len,
             "hashes": self.hashes,
-            # folded words never contain whitespace, so a newline separates them
-            "words": np.frombuffer("\n".join(self._words).encode("utf-8", "surrogatepass"), np.uint8),
-            "sorted_ids": self._sorted_ids,
+            "words": self._vocab.data,
+            "word_ptr": self._vocab.ptr,
+            "word_order": self._vocab.order,
             "tri_keys": self._tri_keys,
+            "tri_ptr": self._tri_ptr,
             "tri_words": self._tri_words,
-            "in_tri": self._in_tri,
+            "tri_len": self._tri_len,
         }
         for name, fld in self.fields.items():
             arrays[f"{name}.df"], arrays[f"{name}.lengths"] = fld.df, fld.lengths
             arrays[f"{name}.sizes"] = np.array(fld.sizes, np.int64)
             for i, seg in enumerate(fld.segments):
-                arrays[f"{name}.{i}.ptr"], arrays[f"{name}.{i}.rows"], arrays[f"{name}.{i}.tf"] = (
-                    seg.ptr,
-                    seg.rows,
-                    seg.tf,
-                )
+                arrays.update({f"{name}.{i}.{part}": a for part, a in zip(_SEGMENT_ARRAYS, seg.arrays(), strict=True)})
         return arrays
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray]) -> SearchIndex:
-        """The index :meth:`to_arrays` took apart (KeyError/ValueError when ``arrays`` are not one)."""
+        """The index :meth:`to_arrays` took apart (KeyError/ValueError when ``arrays`` are not one).
+
+        Nothing is decoded or copied: only the sizes of the arrays are checked against each other.
+        """
         index = cls()
-        index._titles = arrays["titles"].tobytes()
-        index._title_ptr, index._name_len = arrays["title_ptr"], arrays["name_len"]
+        index._set_titles(arrays["titles"], arrays["title_ptr"], arrays["name_len"])
         index.hashes = arrays["hashes"]
-        text = arrays["words"].tobytes().decode("utf-8", "surrogatepass")
-        index._words = text.split("\n") if text else []
-        index._ids = dict(zip(index._words, range(len(index._words)), strict=True))
-        index._sorted_ids = arrays["sorted_ids"]
-        index._sorted = list(map(index._words.__getitem__, index._sorted_ids.tolist()))
-        index._tri_keys, index._tri_words, index._in_tri = arrays["tri_keys"], arrays["tri_words"], arrays["in_tri"]
+        index._vocab = _Vocabulary(arrays["words"], arrays["word_ptr"], arrays["word_order"])
+        index._tri_keys, index._tri_ptr = arrays["tri_keys"], arrays["tri_ptr"]
+        index._tri_words, index._tri_len = arrays["tri_words"], arrays["tri_len"]
         for name, fld in index.fields.items():
             fld.df, fld.lengths = arrays[f"{name}.df"], arrays[f"{name}.lengths"]
             fld.sizes = arrays[f"{name}.sizes"].tolist()
             fld.segments = [
-                _Segment(arrays[f"{name}.{i}.ptr"], arrays[f"{name}.{i}.rows"], arrays[f"{name}.{i}.tf"])
-                for i in range(len(fld.sizes))
+                _Segment(*(arrays[f"{name}.{i}.{part}"] for part in _SEGMENT_ARRAYS)) for i in range(len(fld.sizes))
             ]
             fld.avg_length = max(float(fld.lengths.mean()), 1.0) if len(fld.lengths) else 1.0
-        if not all(len(f.lengths) == len(index.hashes) == len(index._title_ptr) - 1 for f in index.fields.values()):
+        rows, vocab = len(index.hashes), len(index._vocab)
+        if not all(len(f.lengths) == rows == len(index._title_ptr) - 1 for f in index.fields.values()):
             raise ValueError("the arrays do not make one index: their row counts differ")
+        sizes = [len(index._vocab.order), len(index._tri_len), *(len(f.df) for f in index.fields.values())]
+        ends = [int(index._vocab.ptr[-1]), int(index._title_ptr[-1]), int(index._tri_ptr[-1])]
+        ends_fit = ends == [len(index._vocab.data), len(index._titles), len(index._tri_words)]
+        if sizes != [vocab] * len(sizes) or len(index._tri_ptr) != len(index._tri_keys) + 1 or not ends_fit:
+            raise ValueError("the arrays do not make one index: the vocabulary, titles or trigrams do not fit")
+        for fld in index.fields.values():
+            for seg in fld.segments:
+                runs = len(seg.high_at) == len(seg.high) and (not len(seg.low) or int(seg.high_at[0]) == 0)
+                sizes_fit = int(seg.ptr[-1]) == len(seg.low) and len(seg.tf) == (len(seg.low) + 1) // 2
+                if len(seg.ptr) > vocab + 1 or not (runs and sizes_fit):
+                    raise ValueError("the arrays do not make one index: postings do not fit")
         return index
 
     def __len__(self) -> int:
@@ -247,17 +412,14 @@ class SearchIndex:
 
     @property
     def vocab_size(self) -> int:
-        return len(self._words)
+        return len(self._vocab)
 
     @property
     def nbytes(self) -> int:
-        """Approximate memory held by the index (arrays exactly, vocabulary estimated)."""
-        arrays = sum(f.nbytes for f in self.fields.values()) + self.hashes.nbytes + len(self._titles)
-        arrays += self._title_ptr.nbytes + self._name_len.nbytes
-        arrays += self._sorted_ids.nbytes + self._tri_keys.nbytes + self._tri_words.nbytes + self._in_tri.nbytes
-        # dict slot + str object per word, and a list slot in _words and in _sorted
-        vocab = sum(49 + len(w) for w in self._words) + 120 * len(self._words)
-        return arrays + vocab
+        """Memory held by the index's arrays (mapped pages count whether read or not)."""
+        arrays = sum(f.nbytes for f in self.fields.values()) + self.hashes.nbytes + self._titles.nbytes
+        arrays += self._title_ptr.nbytes + self._name_len.nbytes + self._vocab.nbytes
+        return arrays + sum(a.nbytes for a in (self._tri_keys, self._tri_ptr, self._tri_words, self._tri_len))
 
     def sync(self, df: pd.DataFrame, hashes: np.ndarray | None = None, progress: Progress | None = None) -> None:
         """Bring the index up to date with ``df``, whose row numbers it uses.
@@ -289,43 +451,50 @@ class SearchIndex:
             return
         first = len(self)
         known = self.vocab_size
+        complete = not known  # whether lookup holds every word of the vocabulary
+        lookup: dict[str, int] = {}  # words looked up or added so far
+        new_words: list[str] = []
         for name in FIELDS:
-            texts = df[name].fillna("").astype("str").tolist()
+            column = df[name]
             chunks = []
-            for i in range(0, len(texts), _CHUNK):
-                chunks.append(self._tokenise(texts[i : i + _CHUNK], first + i))
+            for i in range(0, len(column), _CHUNK):  # Python strings of one chunk at a time: 1 GB fewer at 1M
+                batch = column.iloc[i : i + _CHUNK].fillna("").astype("str").tolist()
+                tokens = tokenise(batch)
+                if not complete and len(tokens.words) * _BISECT_COST > known:  # many words: a dict of all
+                    lookup.update(zip(self._vocab.words(), range(known), strict=True))
+                    complete = True
+                ids = self._word_ids(tokens.words, lookup, new_words, complete)
+                chunks.append(_postings(ids[tokens.word], tokens.row, len(batch), first + i, known + len(new_words)))
                 if progress is not None:
-                    progress(min(_CHUNK, len(texts) - i))
-            self.fields[name].add([c[0] for c in chunks], [c[1] for c in chunks], self.vocab_size)
+                    progress(len(batch))
+            self.fields[name].add([c[0] for c in chunks], [c[1] for c in chunks], known + len(new_words))
+        del lookup
+        self._vocab.add(new_words)
         for field in self.fields.values():  # words first seen in the second field
             if len(field.df) < self.vocab_size:
-                field.df = np.concatenate([field.df, np.zeros(self.vocab_size - len(field.df), np.int64)])
+                field.df = np.concatenate([field.df, np.zeros(self.vocab_size - len(field.df), field.df.dtype)])
         self.hashes = np.concatenate([self.hashes, hashes])
         self._add_titles(df["title"])
-        self._index_vocabulary(known)
+        self._add_trigrams(known, new_words)
 
     # -- building -------------------------------------------------------------------------
 
-    def _word_ids(self, words: list[str]) -> list[int]:
-        """Ids of ``words``, new ones numbered in order (a C-level map: most words of a chunk are known)."""
-        ids: list[int | None] = list(map(self._ids.get, words))
-        for i in [i for i, wid in enumerate(ids) if wid is None]:  # ``words`` are distinct
-            ids[i] = self._ids[words[i]] = len(self._words)
-            self._words.append(words[i])
-        return ids  # type: ignore[return-value]  # every None was replaced above
+    def _word_ids(self, words: list[str], lookup: dict[str, int], new_words: list[str], complete: bool) -> np.ndarray:
+        """Ids of the distinct ``words``; new ones are numbered on from the vocabulary and ``new_words``.
 
-    def _tokenise(self, texts: list[str], first_row: int) -> tuple[_Segment, np.ndarray]:
-        """The postings of ``texts`` (rows ``first_row``…) and their lengths in words."""
-        tokens = tokenise(texts)
-        ids = np.array(self._word_ids(tokens.words), np.int64)
-        word, row = ids[tokens.word], tokens.row
-        lengths = np.bincount(row, minlength=len(texts)).astype(np.int32)
-        pairs, tf = np.unique((word << 32) | row, return_counts=True)
-        word = pairs >> 32
-        ptr = np.zeros(self.vocab_size + 1, np.int32)  # a chunk has far fewer postings than 2**31
-        np.cumsum(np.bincount(word, minlength=self.vocab_size), out=ptr[1:])
-        rows = (pairs & 0xFFFFFFFF).astype(np.int32) + np.int32(first_row)
-        return _Segment(ptr, rows, np.minimum(tf, 255).astype(np.uint8)), lengths
+        ``lookup`` holds the words seen so far (``complete``: every word of the vocabulary too).
+        """
+        ids: list[int | None] = list(map(lookup.get, words))  # a C-level map: most words of a chunk are known
+        missing = [i for i, wid in enumerate(ids) if wid is None]
+        next_id = self.vocab_size + len(new_words)
+        for i in missing:
+            word = words[i]
+            wid = None if complete else self._vocab.find(word)
+            if wid is None:
+                wid, next_id = next_id, next_id + 1
+                new_words.append(word)
+            ids[i] = lookup[word] = wid
+        return np.array(ids, np.int64)
 
     def _add_titles(self, titles: pd.Series) -> None:
         titles = titles.fillna("").astype("str")
@@ -336,47 +505,54 @@ class SearchIndex:
         name_len = np.zeros(len(titles), np.int32)
         name_len[named] = [len(h.encode()) if h.count(" ") < _NAME_WORDS else 0 for h in heads]
         lengths = np.fromiter(map(len, folded), np.int64, len(folded))
-        self._name_len = np.concatenate([self._name_len, name_len])
-        self._title_ptr = np.concatenate([self._title_ptr, self._title_ptr[-1] + np.cumsum(lengths)])
-        self._titles += b"".join(folded)
+        self._set_titles(
+            np.concatenate([self._titles, np.frombuffer(b"".join(folded), np.uint8)]),
+            np.concatenate([self._title_ptr, self._title_ptr[-1] + np.cumsum(lengths)]),
+            np.concatenate([self._name_len, name_len]),
+        )
 
-    def _index_vocabulary(self, known: int) -> None:
-        """Add words new since ``known`` to the sorted vocabulary and title words to the trigrams."""
-        if self.vocab_size > known:
-            new = sorted(self._words[known:])
-            self._sorted = sorted(self._sorted + new)  # two sorted runs: a linear merge
-            self._sorted_ids = np.fromiter(map(self._ids.__getitem__, self._sorted), np.int64, self.vocab_size)
-        in_tri = np.zeros(self.vocab_size, bool)
-        in_tri[: len(self._in_tri)] = self._in_tri
-        fresh = np.flatnonzero((self.fields["title"].df > 0) & ~in_tri)
+    def _add_trigrams(self, known: int, new_words: list[str]) -> None:
+        """Add the trigrams of the words that are title words now but were not (ids ``known`` on are ``new_words``)."""
+        tri_len = np.zeros(self.vocab_size, np.uint8)
+        tri_len[: len(self._tri_len)] = self._tri_len
+        fresh = np.flatnonzero((self.fields["title"].df > 0) & (tri_len == 0))
         if len(fresh):
-            keys, owner = _trigrams([self._words[i] for i in fresh])
-            keys = np.concatenate([self._tri_keys, keys])
-            owners = np.concatenate([self._tri_words, fresh[owner]])
+            seen_before = fresh[fresh < known]  # fresh is ascending: these come first
+            words = self._vocab.words_of(seen_before) + [
+                new_words[i - known] for i in fresh[len(seen_before) :].tolist()
+            ]
+            keys, owner = _trigrams(words)
+            tri_len[fresh] = np.bincount(owner, minlength=len(fresh))
             order = np.argsort(keys, kind="stable")
-            self._tri_keys, self._tri_words = keys[order], owners[order]
-            in_tri[fresh] = True
-        self._in_tri = in_tri
+            keys, owners = keys[order], fresh[owner[order]].astype(np.int32)
+            known_keys = np.repeat(self._tri_keys, np.diff(self._tri_ptr))
+            at = np.searchsorted(known_keys, keys, "right")  # a linear merge into the sorted trigrams
+            keys, self._tri_words = np.insert(known_keys, at, keys), np.insert(self._tri_words, at, owners)
+            starts = np.flatnonzero(np.diff(keys, prepend=-1))  # packed trigrams are never negative
+            self._tri_keys, self._tri_ptr = keys[starts], np.append(starts, len(keys)).astype(np.int64)
+        self._tri_len = tri_len
 
     # -- lookups --------------------------------------------------------------------------
 
     def titles(self, rows: Iterable[int]) -> list[str]:
         """The folded titles of ``rows``."""
-        ptr, buf = self._title_ptr, self._titles
-        return [buf[ptr[r] : ptr[r + 1]].decode() for r in rows]
+        at = np.fromiter(rows, np.int64)
+        view, starts, ends = self._title_view, self._title_ptr[at].tolist(), self._title_ptr[at + 1].tolist()
+        return [view[a:b].tobytes().decode() for a, b in zip(starts, ends, strict=True)]
 
     def short_names(self, rows: Iterable[int]) -> list[str]:
         """The folded, space-free short name before the colon of each row's title ("Rep-MTL: …" → "repmtl"), or ""."""
-        ptr, buf, size = self._title_ptr, self._titles, self._name_len
-        return [buf[ptr[r] : ptr[r] + size[r]].decode().replace(" ", "") for r in rows]
+        at = np.fromiter(rows, np.int64)
+        view, starts, sizes = self._title_view, self._title_ptr[at].tolist(), self._name_len[at].tolist()
+        return [view[a : a + n].tobytes().decode().replace(" ", "") for a, n in zip(starts, sizes, strict=True)]
 
     def word(self, word_id: int) -> str:
         """The folded word with id ``word_id``."""
-        return self._words[word_id]
+        return self._vocab.word(word_id)
 
     def word_id(self, word: str) -> int | None:
         """The id of a folded word, or None when no indexed text contains it."""
-        return self._ids.get(word)
+        return self._vocab.find(word)
 
     def in_titles(self, word_id: int) -> bool:
         return bool(self.fields["title"].df[word_id] > 0)
@@ -387,21 +563,12 @@ class SearchIndex:
 
     def completions(self, prefix: str, limit: int) -> list[int]:
         """Up to ``limit`` most frequent words that start with ``prefix`` (not ``prefix`` itself)."""
-        lo = bisect.bisect_right(self._sorted, prefix)
-        hi = bisect.bisect_left(self._sorted, prefix + "\U0010ffff", lo)
-        ids = self._sorted_ids[lo:hi]
+        ids = self._vocab.extensions(prefix)
         if len(ids) > limit:
             freq = self.fields["title"].df[ids] + self.fields["abstract"].df[ids]
             ids = ids[np.argsort(-freq, kind="stable")[:limit]]
         found: list[int] = ids.tolist()
         return found
-
-    def _trigram_counts(self) -> np.ndarray:
-        """Trigrams of each word in the trigram index: its length, cut to ``_TRI_WIDTH`` (cached)."""
-        cached = self.__dict__.get("_tri_counts")
-        if cached is None or cached[0] != len(self._tri_words):
-            cached = self._tri_counts = (len(self._tri_words), np.bincount(self._tri_words, minlength=self.vocab_size))
-        return cached[1]
 
     def near_words(self, word: str, limit: int) -> list[tuple[int, int]]:
         """Title-vocabulary words within :func:`max_typos` edits of ``word``: (word id, edits), closest first."""
@@ -409,16 +576,18 @@ class SearchIndex:
         if not typos or not len(self._tri_keys):
             return []
         keys = np.unique(_trigrams([word])[0])
-        lo = np.searchsorted(self._tri_keys, keys, "left")
-        hi = np.searchsorted(self._tri_keys, keys, "right")
-        hits = np.concatenate([self._tri_words[a:b] for a, b in zip(lo, hi, strict=False)])
+        at = np.searchsorted(self._tri_keys, keys)
+        found = at[self._tri_keys[np.minimum(at, len(self._tri_keys) - 1)] == keys]
+        lo, hi = self._tri_ptr[found].tolist(), self._tri_ptr[found + 1].tolist()
+        hits = np.concatenate([self._tri_words[a:b] for a, b in zip(lo, hi, strict=True)] or [np.zeros(0, np.int32)])
         # a word more than ``typos`` characters longer or shorter is too far: drop it before counting
-        hits = hits[np.abs(self._trigram_counts()[hits] - min(len(word), _TRI_WIDTH)) <= typos]
+        width = min(len(word), _TRI_WIDTH)
+        hits = hits[np.abs(self._tri_len[hits].astype(np.int64) - width) <= typos]
         ids, shared = np.unique(hits, return_counts=True)
         # an edit destroys at most three of the word's trigrams, a transposition four
-        ids = ids[shared >= max(1, min(len(word), _TRI_WIDTH) - 4 * typos)]
+        ids = ids[shared >= max(1, width - 4 * typos)]
         # thousands of candidates in a large library: compare them all in one rapidfuzz call
-        others = list(map(self._words.__getitem__, ids.tolist()))
+        others = self._vocab.words_of(ids)
         edits = process.cdist([word], others, scorer=OSA.distance, score_cutoff=typos, dtype=np.int32)[0]
         close = (edits <= typos) & (np.array(others, dtype=object) != word)
         ids, edits = ids[close], edits[close]

@@ -2,9 +2,11 @@
 
 Large derived objects live as files in ``<home>/cache``, named from the ``cache`` table (a BLOB
 would be limited to 1 GB and copied through SQLite).  Nothing read back can run code: a frame is
-an Arrow IPC (Feather) file with JSON metadata, an index a ``.npz`` of plain numpy arrays read
-with ``allow_pickle=False``.  A ``cache.file`` naming anything but a plain file of that folder
-(an absolute path, ``..``, a separator) is a miss, as is a file of the wrong kind or size.
+an Arrow IPC (Feather) file with JSON metadata, an index an ``.arrays`` file of plain numeric
+numpy arrays — a JSON table of contents, then each array's raw bytes — which is memory-mapped, so
+reopening a large index reads only the pages a search touches.  A ``cache.file`` naming anything
+but a plain file of that folder (an absolute path, ``..``, a separator) is a miss, as is a file of
+the wrong kind or size, or one whose table of contents does not fit the file.
 
 Cache writes are optional: any failure (a full disk, a value that does not serialise) leaves the
 previous state and no partial file behind, and the load goes on.  Files are written to a
@@ -21,6 +23,7 @@ import gc
 import hashlib
 import itertools
 import json
+import mmap
 import os
 import sqlite3
 import threading
@@ -38,7 +41,9 @@ from paper_widgets.store.db import Database
 __all__ = ["CacheStore", "arrow_lists_as_objects", "content_hash", "file_hash", "gc_paused", "package_fingerprint"]
 
 _T = TypeVar("_T")
-_FRAME, _ARRAYS = ".arrow", ".npz"
+_FRAME, _ARRAYS = ".arrow", ".arrays"
+_ARRAYS_MAGIC = b"PWARRAYS1\n"  # then the table of contents' length (8 bytes, little-endian) and the JSON
+_ALIGN = 64  # every array starts at a multiple of this: aligned numpy views of the mapped file
 _META = "paper_widgets"  # Arrow schema metadata key of the JSON the caller attached
 _ARROW_LISTS = pd.ArrowDtype(pa.list_(pa.string()))  # the dtype of list columns read with arrow_lists=True
 _STALE_AFTER = 24 * 3600  # seconds after which a .tmp file is left over whoever wrote it
@@ -172,13 +177,46 @@ def arrow_lists_as_objects(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _write_arrays(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
+    """``arrays`` in one file: a JSON table of contents ([name, dtype, shape, offset]), then the raw bytes."""
+    plain = {name: np.ascontiguousarray(array) for name, array in arrays.items()}
+    for name, array in plain.items():
+        if array.dtype.kind not in "biuf" or array.dtype.fields is not None:  # an object array would be a pickle
+            raise TypeError(f"{name}: only numeric arrays are cached, not {array.dtype}")
+    entries, offset = [], 0
+    for name, array in plain.items():
+        entries.append([name, array.dtype.str, list(array.shape), offset])
+        offset += -(-array.nbytes // _ALIGN) * _ALIGN
+    contents = json.dumps(entries).encode()
+    start = -(-(len(_ARRAYS_MAGIC) + 8 + len(contents)) // _ALIGN) * _ALIGN
     with open(path, "wb") as f:
-        np.savez(f, allow_pickle=False, **dict(arrays))  # an object array is an error, not a pickle
+        f.write(_ARRAYS_MAGIC + len(contents).to_bytes(8, "little") + contents)
+        for (_, _, _, at), array in zip(entries, plain.values(), strict=True):
+            f.seek(start + at)
+            f.write(array.reshape(-1).view(np.uint8).data)
+        f.truncate(start + offset)  # the last array's padding too: the size says where the file ends
 
 
 def _read_arrays(path: Path) -> dict[str, np.ndarray]:
-    with np.load(path, allow_pickle=False) as npz:  # object arrays (pickles) raise instead of loading
-        return {name: npz[name] for name in npz.files}
+    """Read-only views of the arrays in a memory map of ``path`` (ValueError when it is not such a file)."""
+    with open(path, "rb") as f:
+        mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)  # stays open while a view uses it
+    head = len(_ARRAYS_MAGIC) + 8
+    if mapped[: len(_ARRAYS_MAGIC)] != _ARRAYS_MAGIC:
+        raise ValueError(f"{path} is not an arrays file")
+    size = int.from_bytes(mapped[len(_ARRAYS_MAGIC) : head], "little")
+    start = -(-(head + size) // _ALIGN) * _ALIGN
+    arrays = {}
+    for name, dtype_str, shape, offset in json.loads(mapped[head : head + size]):
+        dtype = np.dtype(dtype_str)  # a type string: parsing it runs nothing
+        if dtype.kind not in "biuf" or dtype.fields is not None or dtype.subdtype is not None:
+            raise ValueError(f"{path}: {name} is not a numeric array")
+        if not all(type(n) is int and n >= 0 for n in [*shape, offset]):
+            raise ValueError(f"{path}: {name} has no valid shape and offset")
+        count = int(np.prod(shape, dtype=np.int64))
+        if start + offset + count * dtype.itemsize > len(mapped):
+            raise ValueError(f"{path}: {name} lies beyond the end of the file")
+        arrays[str(name)] = np.frombuffer(mapped, dtype, count, start + offset).reshape(shape)
+    return arrays
 
 
 def _pid_alive(pid: int) -> bool:
@@ -259,7 +297,10 @@ class CacheStore(Database):
         return self._get(name, content_hash, _FRAME, functools.partial(_read_frame, arrow_lists=arrow_lists))
 
     def cache_get_arrays(self, name: str, content_hash: str) -> dict[str, np.ndarray] | None:
-        """The numpy arrays cached under ``name`` if built from ``content_hash``, else None."""
+        """The numpy arrays cached under ``name`` if built from ``content_hash``, else None.
+
+        They are read-only views of the memory-mapped file: pages are read as they are used.
+        """
         return self._get(name, content_hash, _ARRAYS, _read_arrays)
 
     def _get(self, name: str, content_hash: str, suffix: str, read: Callable[[Path], _T]) -> _T | None:
@@ -297,7 +338,7 @@ class CacheStore(Database):
         return self._put(name, content_hash, _FRAME, lambda path: _write_frame(path, frame, meta, compressed))
 
     def cache_put_arrays(self, name: str, content_hash: str, arrays: Mapping[str, np.ndarray]) -> bool:
-        """Cache numeric/string ``arrays`` under ``name``; False when they could not be written."""
+        """Cache numeric ``arrays`` under ``name``; False when they could not be written."""
         return self._put(name, content_hash, _ARRAYS, lambda path: _write_arrays(path, arrays))
 
     @contextlib.contextmanager

@@ -1,0 +1,212 @@
+"""Search index on disk: memory-mapped reopen gives the same results, extends, and a damaged file is a miss."""
+
+from __future__ import annotations
+
+import json
+import mmap
+from contextlib import closing
+from pathlib import Path
+from unittest.mock import patch
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import paper_widgets
+import paper_widgets.library as library
+import paper_widgets.search.index as index_module
+from paper_widgets.search.engine import SearchIndex, search
+from paper_widgets.store import Store
+
+QUERIES = ("merging", "gradent surgery", "multi-ta", "AdaMerging", "adamerg", "questions via single hop", "Café")
+
+
+def mapped(array: np.ndarray) -> bool:
+    """Whether ``array`` is a view of a memory-mapped file (not a copy in memory)."""
+    base: object = array
+    while isinstance(base, np.ndarray) and base.base is not None:
+        base = base.base
+    return isinstance(base.obj if isinstance(base, memoryview) else base, mmap.mmap)
+
+
+def reopened(index: SearchIndex, home: Path) -> SearchIndex:
+    """``index`` written to a store's cache and read back, as a fresh process would."""
+    with closing(Store(home)) as store:
+        assert store.cache_put_arrays("index", "h", index.to_arrays())
+    with closing(Store(home)) as store:
+        arrays = store.cache_get_arrays("index", "h")
+    assert arrays is not None
+    return SearchIndex.from_arrays(arrays)
+
+
+def assert_same_index(got: SearchIndex, want: SearchIndex) -> None:
+    """Same words, postings, titles and trigrams (word ids may be numbered differently)."""
+    words = [want.word(i) for i in range(want.vocab_size)]
+    assert sorted(got.word(i) for i in range(got.vocab_size)) == sorted(words)
+    ids = np.array([got.word_id(w) for w in words])
+    for name in ("title", "abstract"):
+        assert np.array_equal(got.fields[name].df[ids], want.fields[name].df)
+        assert np.array_equal(got.fields[name].lengths, want.fields[name].lengths)
+        for wid, gid in zip(range(want.vocab_size), ids.tolist(), strict=True):
+            for g, w in zip(got.postings(name, gid), want.postings(name, wid), strict=True):
+                assert np.array_equal(g, w), (name, words[wid])
+    rows = range(len(want))
+    assert got.titles(rows) == want.titles(rows) and got.short_names(rows) == want.short_names(rows)
+    for word in ("merging", "gradent", "surgry", "adamergng"):
+        assert [(got.word(i), e) for i, e in got.near_words(word, 8)] == [
+            (want.word(i), e) for i, e in want.near_words(word, 8)
+        ]
+
+
+@pytest.fixture
+def df(lib: paper_widgets.Library) -> pd.DataFrame:
+    return lib.df
+
+
+def test_reopened_index_is_memory_mapped_and_answers_like_the_built_one(df: pd.DataFrame, tmp_path: Path) -> None:
+    built = SearchIndex(df.iloc[:100])
+    built.sync(df)  # two segments: every part of the index goes through the file
+    again = reopened(built, tmp_path / "store")
+    arrays = again.to_arrays()
+    copied = [name for name, a in arrays.items() if a.size and not mapped(a) and not name.endswith(".sizes")]
+    assert not copied, "read in place from the mapped file, not copied"
+    assert not again.hashes.flags.writeable
+    for query in QUERIES:
+        pd.testing.assert_frame_equal(search(df, query, index=again), search(df, query, index=built))
+    assert_same_index(again, built)
+
+
+@pytest.mark.parametrize(("added", "bisect_cost"), [(3, 0), (3, 10**9), (2005, 0), (2005, 64)])
+def test_reopened_index_extends_like_a_full_build(
+    df: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, added: int, bisect_cost: int
+) -> None:
+    """Few new words bisect the mapped vocabulary, many decode it into a dict: both give a full build's index."""
+    monkeypatch.setattr(index_module, "_BISECT_COST", bisect_cost)  # 0: always bisect, 10**9: always a dict
+    more = df.sample(added, replace=True, random_state=0).reset_index(drop=True)
+    suffix = pd.Series([f" Zyx{i} Naïveté{i % 7} überneu{i}" for i in range(added)])
+    more["title"] = more["title"] + suffix  # new words (some non-ASCII), and known ones in new rows
+    more["abstract"] = more["abstract"].fillna("") + suffix
+    grown = pd.concat([df, more], ignore_index=True)
+    again = reopened(SearchIndex(df), tmp_path / "store")
+    again.sync(grown)
+    full = SearchIndex(grown)
+    assert len(again) == len(grown)
+    assert_same_index(again, full)
+    for query in (*QUERIES, "zyx2", "naivete3 uberneu1", "ubernue1"):
+        pd.testing.assert_frame_equal(search(grown, query, index=again), search(grown, query, index=full))
+    assert search(grown, "Zyx1 ", index=again)["title"].str.endswith(" Zyx1 Naïveté1 überneu1").any()
+
+
+def test_damaged_index_files_are_a_miss(df: pd.DataFrame, tmp_path: Path) -> None:
+    import paper_widgets.store.cache as cache_module
+
+    arrays = SearchIndex(df).to_arrays()
+    with closing(Store(tmp_path / "store")) as store:
+        store.cache_put_arrays("index", "h", arrays)
+        (file,) = store.cache_dir.iterdir()
+        good = file.read_bytes()
+        head = len(cache_module._ARRAYS_MAGIC) + 8
+        size = int.from_bytes(good[len(cache_module._ARRAYS_MAGIC) : head], "little")
+        contents = json.loads(good[head : head + size])
+        contents[-1][2] = [10**9]  # the last array said to reach far beyond the end
+        lying = json.dumps(contents, separators=(",", ":")).encode()
+        assert len(lying) <= size, "the edit fits in the same table of contents"
+        lying = lying.ljust(size)  # JSON allows the trailing spaces
+        damaged = {
+            "truncated": good[: len(good) // 2],
+            "garbage": b"\x00garbage".ljust(len(good), b"\x00"),
+            "beyond the end": good[:head] + lying + good[head + size :],
+            "empty": b"",
+        }
+        for what, data in damaged.items():
+            file.write_bytes(data)
+            with closing(Store(tmp_path / "store")) as other:  # a fresh reader: the size recorded is the good file's
+                import sqlite3
+
+                with sqlite3.connect(other.path) as conn:
+                    conn.execute("UPDATE cache SET size = ?", (len(data),))
+                assert other.cache_get_arrays("index", "h") is None, what
+        file.unlink()
+        assert store.cache_get_arrays("index", "h") is None
+
+
+def test_arrays_of_another_index_shape_are_refused(df: pd.DataFrame) -> None:
+    arrays = SearchIndex(df).to_arrays()
+    for name in ("word_order", "tri_ptr", "tri_words", "titles"):
+        with pytest.raises(ValueError, match="vocabulary, titles or trigrams"):
+            SearchIndex.from_arrays({**arrays, name: arrays[name][:-1]})
+    with pytest.raises(ValueError, match="row counts"):
+        SearchIndex.from_arrays({**arrays, "hashes": arrays["hashes"][:-1]})
+    with pytest.raises(KeyError):
+        SearchIndex.from_arrays({k: v for k, v in arrays.items() if k != "tri_len"})
+
+
+def test_library_reopens_its_index_from_the_mapped_cache(
+    paper_widgets_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conftest import CARD_SEED, PAIR_SEED
+
+    monkeypatch.setattr(library, "INDEX_CACHE_MIN_PAPERS", 1)
+    first = paper_widgets.load(CARD_SEED, PAIR_SEED)
+    want = {q: first.search(q) for q in QUERIES}
+    hashed: list[int] = []
+    monkeypatch.setattr(library, "row_hashes", lambda df: hashed.append(len(df)) or index_module.row_hashes(df))
+    again = paper_widgets.load(CARD_SEED, PAIR_SEED)
+    for query, found in want.items():
+        pd.testing.assert_frame_equal(again.search(query), found)
+    assert mapped(again._index().fields["abstract"].segments[0].low), "the cached index, not a rebuild"
+    assert hashed == [], "unchanged inputs name their index: no row of text is hashed to find it"
+
+
+WORDS = st.text(st.characters(blacklist_categories=("Cc", "Zs", "Zl", "Zp")), min_size=1, max_size=6)
+
+
+@given(st.lists(st.lists(WORDS, max_size=40, unique=True), min_size=1, max_size=4))
+@settings(max_examples=60, deadline=None)
+def test_vocabulary_finds_and_completes_like_a_sorted_list(batches: list[list[str]]) -> None:
+    vocab = index_module._Vocabulary()
+    seen: list[str] = []
+    for batch in batches:
+        new = [w for w in batch if w not in seen]
+        vocab.add(new)
+        seen += new
+    assert vocab.words() == seen
+    for probe in {*seen, *(w[:1] for w in seen), *(w + "a" for w in seen[:5]), "", "zz"}:
+        assert vocab.find(probe) == (seen.index(probe) if probe in seen else None)
+        want = sorted(w for w in seen if w.startswith(probe) and w != probe)
+        assert [vocab.word(i) for i in vocab.extensions(probe).tolist()] == want
+        assert vocab.words_of(vocab.extensions(probe)) == want
+
+
+@given(st.lists(st.lists(st.integers(0, 300_000), max_size=30, unique=True), min_size=1, max_size=8), st.data())
+@settings(max_examples=80, deadline=None)
+def test_compact_postings_give_back_every_row_and_frequency(words: list[list[int]], data: st.DataObject) -> None:
+    rows = np.concatenate([np.sort(np.array(w, np.int64)) for w in words]).astype(np.int32)
+    tf = np.array(data.draw(st.lists(st.integers(1, 300), min_size=len(rows), max_size=len(rows))), np.int64)
+    ptr = np.cumsum([0, *map(len, words)])
+    seg = index_module._Segment.encode(ptr, rows, tf)
+    for w in range(len(words)):
+        assert seg.rows(int(ptr[w]), int(ptr[w + 1])).tolist() == sorted(words[w])
+    lo = data.draw(st.integers(0, len(rows)))
+    hi = data.draw(st.integers(lo, len(rows)))
+    assert seg.rows(lo, hi).tolist() == rows[lo:hi].tolist()
+    assert seg.tfs(lo, hi).tolist() == np.minimum(tf[lo:hi], 15).tolist()
+    assert seg.low.nbytes + seg.tf.nbytes <= 2.5 * len(rows) + 1
+    with patch.object(index_module, "_MERGE_BLOCK", 3):  # encoded a few postings at a time: the same arrays
+        assert all(map(np.array_equal, index_module._Segment.encode(ptr, rows, tf).arrays(), seg.arrays()))
+
+
+def test_rows_past_65536_are_found_and_extend_across_the_boundary() -> None:
+    n = 70_000
+    many = pd.DataFrame({"title": [f"w{i % 100} common" for i in range(n)], "abstract": [""] * n})
+    many.loc[n - 1, "abstract"] = "lastone"
+    grown = SearchIndex(many.iloc[:60_000])
+    grown.sync(many)
+    for index in (SearchIndex(many), grown):
+        rows, tf = index.postings("title", index.word_id("common"))
+        assert rows.tolist() == list(range(n)) and set(tf.tolist()) == {1}
+        assert index.postings("title", index.word_id("w7"))[0].tolist() == list(range(7, n, 100))
+        assert index.postings("abstract", index.word_id("lastone"))[0].tolist() == [n - 1]
+        assert search(many, "lastone", index=index).index.tolist() == [n - 1]

@@ -43,7 +43,6 @@ _LONG_TERMS = 16
 _LONG_LIST = 20_000  # postings: before reading a term's lists this long, check whether they can matter
 _READ_BUDGET = 300_000  # postings read whole, after which longer lists count only for the rows found
 _TITLED = 0.5  # share of a query's words in a title that makes it a title being typed (re-scored whatever its BM25)
-_VAGUE = 2  # letters: a word being typed this short starts thousands of words
 _STAND_INS_HELD = 3  # of one query word's stand-ins, a paper holds at most this many (for MaxScore's bounds)
 _RESCORE = 120  # candidates re-scored against their titles (and as many typed titles)
 # score = coverage + BM25 (normalised) + title similarity + near-exact title + short-name bonus
@@ -71,7 +70,6 @@ class _Term:
     idf: float
     variants: list[tuple[int, float, bool]] = field(default_factory=list)
     optional: bool = False  # a word being typed that may become a stop word: missing it costs no coverage
-    vague: bool = False  # a letter or two being typed: its completions only rank what the other words found
 
     @property
     def weight(self) -> float:
@@ -128,7 +126,6 @@ def _terms(index: SearchIndex, query: _Query) -> list[_Term]:
             term.idf = _idf(n, min(index.doc_freq(term.variants[0][0]), n))
         # "fo" may become "for", which the stop words leave unmatched: papers titled "… for …" must not lose for it
         term.optional = query.partial and i == len(query.words) - 1 and any(s.startswith(word) for s in STOP_WORDS)
-        term.vague = query.partial and i == len(query.words) - 1 and len(word) <= _VAGUE
         if query.drops(word):  # a stop word typed last stands for its completions only
             if not term.variants:
                 continue
@@ -222,8 +219,7 @@ class _Scores:
         self.total = sum(t.weight for t in terms) or 1.0
         self.keep = keep
         plan = [(t, _words(index, t)) for t in terms]
-        # rarest first; a vague prefix last, where (beside other words) it is only looked up, never read whole
-        self.plan = sorted(((t, w) for t, w in plan if w), key=lambda p: (p[0].vague, sum(w.size for w in p[1])))
+        self.plan = sorted(((t, w) for t, w in plan if w), key=lambda p: sum(w.size for w in p[1]))
 
     def _bounds(self, scale: float) -> list[float]:
         """The most each planned term can add to a row's preliminary score (saturation stays below 1).
@@ -247,8 +243,7 @@ class _Scores:
         for t, (term, stand_ins) in enumerate(self.plan):
             size = sum(w.size for w in stand_ins)
             if self.keep is not None and t and size > _LONG_LIST:
-                forced = read > _READ_BUDGET or term.vague
-                survivors = self._survivors(coverage, bm25, titled, bm25 > 0, t, forced)
+                survivors = self._survivors(coverage, bm25, titled, bm25 > 0, t, forced=read > _READ_BUDGET)
                 if survivors is not None:
                     alive, bar = survivors
                     return self._finish(alive, coverage[alive], bm25[alive], titled[alive], t, bar)

@@ -17,6 +17,7 @@ as ``reserved`` on every later load.  Three refinements (schema v5):
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import time
 from collections.abc import Iterable
@@ -26,6 +27,7 @@ import pandas as pd
 
 from paper_widgets.data.citekeys import assign_keys, base_keys, paper_identities, title_identities
 from paper_widgets.store.db import Database, Transaction
+from paper_widgets.store.schema import indexes_rebuilt_after
 
 __all__ = ["KeyRegistry"]
 
@@ -260,29 +262,42 @@ class KeyRegistry(Database):
             "UPDATE papers SET key = ? WHERE paper_id = ?",
             [(f" moving:{pid}", pid) for pid, _, _ in changes.rekeyed],  # no citekey has a space
         )
-        # Rows go in sorted by the indexed text: B-tree appends instead of random page splits (~3x).
+        # New ids are handed out in key order, so both the table (by id) and its UNIQUE key index
+        # grow by appends instead of random page splits.
+        in_key_order = sorted(range(len(changes.fresh)), key=lambda row: changes.fresh[row][0])
+        paper_ids = [0] * len(changes.fresh)
+        for rank, row in enumerate(in_key_order):
+            paper_ids[row] = first_id + rank
         conn.insert_many(
             "papers",
             ("key", "paper_id", "created", "pinned"),
-            sorted(
-                ((key, first_id + i, now, pinned) for i, (key, _, _, pinned) in enumerate(changes.fresh)),
-            ),
+            ((changes.fresh[row][0], paper_ids[row], now, changes.fresh[row][3]) for row in in_key_order),
         )
         conn.executemany(
             "UPDATE papers SET key = ?, pinned = CASE WHEN ? = 1 THEN 1 ELSE pinned END WHERE paper_id = ?",
             [(key, pinned, pid) for pid, key, pinned in changes.rekeyed],
         )
-        identities: list[tuple[str, int, str]] = list(changes.aliases)
-        for i, (_key, ident, title_ident, _pinned) in enumerate(changes.fresh):
+        # (identity, precedence, paper id, kind): a title naming several papers goes to the one
+        # known before, else to the earliest row (DO NOTHING below keeps the first).
+        identities = [(ident, pid, pid, kind) for ident, pid, kind in changes.aliases]
+        for row, (_key, ident, title_ident, _pinned) in enumerate(changes.fresh):
             if not ident:
                 continue
             is_arxiv = ident != title_ident
-            identities.append((ident, first_id + i, "arxiv" if is_arxiv else "title"))
+            identities.append((ident, first_id + row, paper_ids[row], "arxiv" if is_arxiv else "title"))
             if is_arxiv:
-                identities.append((title_ident, first_id + i, "title"))
-        # DO NOTHING: a title alias may already name another paper (same title, other arXiv id).
+                identities.append((title_ident, first_id + row, paper_ids[row], "title"))
+        # Sorted by identity the primary key grows by appends; the index by paper is rebuilt after
+        # a bulk insert (its order is random here) rather than updated row by row.
         identities.sort()
-        conn.insert_many("identities", ("identity", "paper_id", "kind"), identities, ignore_conflicts=True)
+        bulk = len(identities) > snap.generation[1]
+        with indexes_rebuilt_after(conn, "identities") if bulk else contextlib.nullcontext():
+            conn.insert_many(
+                "identities",
+                ("identity", "paper_id", "kind"),
+                ((ident, pid, kind) for ident, _, pid, kind in identities),
+                ignore_conflicts=True,
+            )
         conn.executemany(
             "INSERT INTO key_aliases (alias, paper_id) SELECT ?, paper_id FROM papers WHERE key = ? "
             "ON CONFLICT DO NOTHING",

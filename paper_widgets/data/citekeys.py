@@ -221,8 +221,14 @@ def _ascii_title_parts(titles: list[str]) -> list[str]:
         return []
     # _ascii_words of all titles at once: drop - and ', then fold (ASCII_FOLD keeps the separators)
     joined = _SEP.join(titles).encode("ascii").translate(ASCII_FOLD, b"-'").decode("ascii")
-    significant = (filterfalse(_STOP_WORDS.__contains__, words) for words in map(str.split, joined.split(_SEP)))
-    return ["".join(map(str.capitalize, islice(words, TITLE_WORDS))) for words in significant]
+    parts: list[str] = []
+    for folded in joined.split(_SEP):
+        # Most titles open with TITLE_WORDS significant words: split off only those (a third faster at 1M).
+        first = folded.split(None, TITLE_WORDS)[:TITLE_WORDS]
+        if len(first) < TITLE_WORDS or not _STOP_WORDS.isdisjoint(first):
+            first = list(islice(filterfalse(_STOP_WORDS.__contains__, folded.split()), TITLE_WORDS))
+        parts.append("".join(map(str.capitalize, first)))
+    return parts
 
 
 def _title_parts(titles: list[str]) -> list[str]:

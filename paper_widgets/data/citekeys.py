@@ -326,7 +326,8 @@ def assign_keys(frame: pd.DataFrame, reserved: Mapping[str, str] | None = None) 
     reserved = _one_paper_per_key(reserved or {})
     reserved_keys = set(reserved.values())
     original_index = frame.index
-    frame = frame.reset_index(drop=True)  # positional labels: the caller's index may repeat
+    # positional labels (the caller's index may repeat), and only the columns keys are made of
+    frame = frame[["title", "authors", "published", "arxiv_id"]].reset_index(drop=True)
     base = base_keys(frame)
     keys = base.copy()
 

@@ -81,8 +81,8 @@ class KeyRegistry(Database):
         title_idents = title_identities(frame["title"])
         primary = paper_identities(frame["title"], frame["arxiv_id"], title_idents).tolist()
         by_title = title_idents.tolist()
-        cells = frame["citekeys"].tolist() if "citekeys" in frame.columns else [None] * len(frame)
-        own_keys = [list(c) if isinstance(c, (list, tuple)) else [] for c in cells]
+        cells = frame["citekeys"].tolist() if "citekeys" in frame.columns else []
+        own_keys = {row: list(c) for row, c in enumerate(cells) if isinstance(c, (list, tuple)) and c}
         while True:
             snap = self.shared.read(self._identity_snapshot)
             changes = _Changes()
@@ -98,7 +98,7 @@ class KeyRegistry(Database):
         frame: pd.DataFrame,
         snap: _Snapshot,
         changes: _Changes,
-        own_keys: list[list[str]],
+        own_keys: dict[int, list[str]],
         primary: list[str],
         by_title: list[str],
     ) -> pd.Series:
@@ -107,9 +107,7 @@ class KeyRegistry(Database):
         claimed: set[int] = set()
         seen: set[str] = set()
         # Pinned rows first: the user's key decides.
-        for row, own in enumerate(own_keys):
-            if not own:
-                continue
+        for row, own in own_keys.items():
             key, ident = own[0], primary[row]
             paper_id = snap.by_key.get(key.lower())
             if paper_id is None:
@@ -132,9 +130,9 @@ class KeyRegistry(Database):
             changes.key_aliases.extend((extra, key) for extra in own[1:] if extra.lower() not in snap.by_key)
         # Generated rows: a known paper keeps its key unless it was made without authors, never
         # used, and the row now knows the authors.
-        generated = [row for row, own in enumerate(own_keys) if not own]
+        generated = [row for row in range(len(frame)) if row not in own_keys] if own_keys else list(range(len(frame)))
         resolved: dict[int, int] = {}
-        for row in generated:
+        for row in generated if snap.known else ():  # an empty store (a first open) knows no paper
             ident, title_ident = primary[row], by_title[row]
             hit = snap.known.get(ident)
             if hit is None and ident != title_ident:
@@ -152,10 +150,11 @@ class KeyRegistry(Database):
         kept_keys = set(kept.values())
         # Every other key and alias in the store, and the pinned keys, are taken: a name no row
         # can have ("key:…") holds them.
-        taken = [k for k in snap.all_keys if k not in kept_keys] + [keys[r] for r, own in enumerate(own_keys) if own]
+        taken = [k for k in snap.all_keys if k not in kept_keys] + [keys[r] for r in own_keys]
         reserved = {f"key:{k}": k for k in taken} | kept
         if generated:
-            generated_keys = assign_keys(frame.iloc[generated], reserved or None).tolist()
+            rows = frame if len(generated) == len(frame) else frame.iloc[generated]
+            generated_keys = assign_keys(rows, reserved or None).tolist()
             for row, key in zip(generated, generated_keys, strict=True):
                 keys[row] = key
         for row in generated:

@@ -261,13 +261,12 @@ def base_keys(frame: pd.DataFrame) -> pd.Series:
     """The unsuffixed generated key of every row (columns ``title``, ``authors``, ``published``)."""
     titles = frame["title"].fillna("").astype(str).tolist()
     first_authors = [_first_author(a) for a in frame["authors"].tolist()]
-    # Few titles and far fewer authors repeat, but deduplicating makes both caches free to build.
-    distinct = list(set(titles))
-    title_part = dict(zip(distinct, _title_parts(distinct), strict=False))
+    # Authors repeat (surnames are worked out once per name); titles hardly do, so deduplicating
+    # them would cost more than it saves.
     surname = {a: _surname(a) for a in set(first_authors)}
     year_part = pd.to_datetime(frame["published"]).dt.year.astype("Int64").astype(str).fillna("").tolist()
     # object arrays concatenate element-wise in C, a million keys without a Python loop
-    keys = _objects(map(surname.__getitem__, first_authors)) + _objects(map(title_part.__getitem__, titles))
+    keys = _objects(map(surname.__getitem__, first_authors)) + _objects(_title_parts(titles))
     keys += _objects(year_part)
     fallback = np.fromiter((not key[:1].isalpha() for key in keys), bool, len(keys))
     keys[fallback] = _FALLBACK_PREFIX + keys[fallback]

@@ -328,13 +328,14 @@ def assign_keys(frame: pd.DataFrame, reserved: Mapping[str, str] | None = None) 
     # positional labels (the caller's index may repeat), and only the columns keys are made of
     frame = frame[["title", "authors", "published", "arxiv_id"]].reset_index(drop=True)
     base = base_keys(frame)
+    folded_keys = base.str.lower()  # keys compare ignoring case, as in BibTeX
     keys = base.copy()
 
     # Identities only matter for rows that may be reserved or clash; computing them is the cost.
     if reserved:
         contested = pd.Series(True, index=base.index)
     else:
-        contested = base.str.lower().duplicated(keep=False)
+        contested = folded_keys.duplicated(keep=False)
     identity = _identities(frame[contested])
     title = frame.loc[contested, "title"].fillna("").astype(str)
 
@@ -347,9 +348,9 @@ def assign_keys(frame: pd.DataFrame, reserved: Mapping[str, str] | None = None) 
     # Every plain base key counts as taken as well, so a suffixed key ("fooBar2020a") can never
     # collide with another paper's unsuffixed key.  Keys compare ignoring case, as in BibTeX.
     reserved_folded = {key.lower() for key in reserved_keys}
-    taken = reserved_folded | {key.lower() for key in base.tolist()}
+    taken = reserved_folded | set(folded_keys.tolist())
     open_base = base[contested & ~base.index.isin(winners.index)]
-    folded_base = open_base.str.lower()
+    folded_base = folded_keys[open_base.index]
     clashing = open_base[folded_base.duplicated(keep=False) | folded_base.isin(reserved_folded)]
     order = pd.DataFrame(
         {

@@ -237,7 +237,10 @@ def _title_parts(titles: list[str]) -> list[str]:
     simple &= np.fromiter((_SEP not in t for t in titles), bool, len(titles))
     parts = np.empty(len(titles), dtype=object)
     parts[simple] = _ascii_title_parts(list(compress(titles, simple)))
-    parts[~simple] = list(map(_title_part, compress(titles, ~simple)))
+    # The others go through anyascii one by one: each distinct title once.
+    others = list(compress(titles, ~simple))
+    other_parts = {title: _title_part(title) for title in set(others)}
+    parts[~simple] = list(map(other_parts.__getitem__, others))
     return [str(part) for part in parts]
 
 

@@ -100,3 +100,45 @@ def test_citing_a_key_already_in_use_writes_nothing(tmp_path: Path) -> None:
     lib.cite(key)
     lib.to_bibtex([key])
     assert lib.store.revision() == revision  # lib.df keeps its annotations: no re-read after a cite
+
+
+def test_bulk_recording_rebuilds_the_identity_index_and_numbers_papers_in_key_order(tmp_path: Path) -> None:
+    import pandas as pd
+
+    def frame(titles: list[str], arxiv_ids: list[str | None]) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "title": titles,
+                "authors": [["Ann Lee"]] * len(titles),
+                "published": pd.to_datetime(["2021-03-01"] * len(titles)),
+                "arxiv_id": arxiv_ids,
+            }
+        )
+
+    store = Store(tmp_path)
+
+    def index_sql() -> list[str]:
+        rows = store._connection().execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'identities' AND sql IS NOT NULL"
+        )
+        return [str(sql) for (sql,) in rows]
+
+    before = index_sql()
+    assert before, "the migrations create an index of identities by paper"
+    # A first open (more new identities than stored ones: the bulk path), in reverse key order.
+    titles = [f"Zeta {i:02d} study" for i in range(30)][::-1]
+    keys = store.assign_keys(frame(titles, [f"2103.{i:05d}" for i in range(30)])).tolist()
+    assert index_sql() == before
+    conn = store._connection()
+    ids = dict(conn.execute("SELECT key, paper_id FROM papers").fetchall())
+    assert [ids[k] for k in sorted(keys)] == sorted(ids.values())  # ids follow the keys
+    # The rebuilt index answers lookups by paper: both identities (arXiv id, title) of every paper.
+    plan = " ".join(str(r[-1]) for r in conn.execute("EXPLAIN QUERY PLAN SELECT * FROM identities WHERE paper_id = 1"))
+    assert "identities_paper" in plan
+    counts = conn.execute("SELECT paper_id, count(*) FROM identities GROUP BY paper_id").fetchall()
+    assert sorted(n for _, n in counts) == [2] * 30
+    # A later small batch (the row-by-row path) keeps the known keys and the index.
+    again = store.assign_keys(frame([*titles[:2], "Alpha new study"], ["2103.00000", "2103.00001", None])).tolist()
+    assert again[:2] == keys[:2]
+    assert index_sql() == before
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

@@ -221,8 +221,14 @@ def _ascii_title_parts(titles: list[str]) -> list[str]:
         return []
     # _ascii_words of all titles at once: drop - and ', then fold (ASCII_FOLD keeps the separators)
     joined = _SEP.join(titles).encode("ascii").translate(ASCII_FOLD, b"-'").decode("ascii")
-    significant = (filterfalse(_STOP_WORDS.__contains__, words) for words in map(str.split, joined.split(_SEP)))
-    return ["".join(map(str.capitalize, islice(words, TITLE_WORDS))) for words in significant]
+    parts: list[str] = []
+    for folded in joined.split(_SEP):
+        # Most titles open with TITLE_WORDS significant words: split off only those (a third faster at 1M).
+        first = folded.split(None, TITLE_WORDS)[:TITLE_WORDS]
+        if len(first) < TITLE_WORDS or not _STOP_WORDS.isdisjoint(first):
+            first = list(islice(filterfalse(_STOP_WORDS.__contains__, folded.split()), TITLE_WORDS))
+        parts.append("".join(map(str.capitalize, first)))
+    return parts
 
 
 def _title_parts(titles: list[str]) -> list[str]:
@@ -231,7 +237,10 @@ def _title_parts(titles: list[str]) -> list[str]:
     simple &= np.fromiter((_SEP not in t for t in titles), bool, len(titles))
     parts = np.empty(len(titles), dtype=object)
     parts[simple] = _ascii_title_parts(list(compress(titles, simple)))
-    parts[~simple] = list(map(_title_part, compress(titles, ~simple)))
+    # The others go through anyascii one by one: each distinct title once.
+    others = list(compress(titles, ~simple))
+    other_parts = {title: _title_part(title) for title in set(others)}
+    parts[~simple] = list(map(other_parts.__getitem__, others))
     return [str(part) for part in parts]
 
 
@@ -255,13 +264,12 @@ def base_keys(frame: pd.DataFrame) -> pd.Series:
     """The unsuffixed generated key of every row (columns ``title``, ``authors``, ``published``)."""
     titles = frame["title"].fillna("").astype(str).tolist()
     first_authors = [_first_author(a) for a in frame["authors"].tolist()]
-    # Few titles and far fewer authors repeat, but deduplicating makes both caches free to build.
-    distinct = list(set(titles))
-    title_part = dict(zip(distinct, _title_parts(distinct), strict=False))
+    # Authors repeat (surnames are worked out once per name); titles hardly do, so deduplicating
+    # them would cost more than it saves.
     surname = {a: _surname(a) for a in set(first_authors)}
     year_part = pd.to_datetime(frame["published"]).dt.year.astype("Int64").astype(str).fillna("").tolist()
     # object arrays concatenate element-wise in C, a million keys without a Python loop
-    keys = _objects(map(surname.__getitem__, first_authors)) + _objects(map(title_part.__getitem__, titles))
+    keys = _objects(map(surname.__getitem__, first_authors)) + _objects(_title_parts(titles))
     keys += _objects(year_part)
     fallback = np.fromiter((not key[:1].isalpha() for key in keys), bool, len(keys))
     keys[fallback] = _FALLBACK_PREFIX + keys[fallback]
@@ -320,15 +328,17 @@ def assign_keys(frame: pd.DataFrame, reserved: Mapping[str, str] | None = None) 
     reserved = _one_paper_per_key(reserved or {})
     reserved_keys = set(reserved.values())
     original_index = frame.index
-    frame = frame.reset_index(drop=True)  # positional labels: the caller's index may repeat
+    # positional labels (the caller's index may repeat), and only the columns keys are made of
+    frame = frame[["title", "authors", "published", "arxiv_id"]].reset_index(drop=True)
     base = base_keys(frame)
+    folded_keys = base.str.lower()  # keys compare ignoring case, as in BibTeX
     keys = base.copy()
 
     # Identities only matter for rows that may be reserved or clash; computing them is the cost.
     if reserved:
         contested = pd.Series(True, index=base.index)
     else:
-        contested = base.str.lower().duplicated(keep=False)
+        contested = folded_keys.duplicated(keep=False)
     identity = _identities(frame[contested])
     title = frame.loc[contested, "title"].fillna("").astype(str)
 
@@ -341,9 +351,9 @@ def assign_keys(frame: pd.DataFrame, reserved: Mapping[str, str] | None = None) 
     # Every plain base key counts as taken as well, so a suffixed key ("fooBar2020a") can never
     # collide with another paper's unsuffixed key.  Keys compare ignoring case, as in BibTeX.
     reserved_folded = {key.lower() for key in reserved_keys}
-    taken = reserved_folded | {key.lower() for key in base.tolist()}
+    taken = reserved_folded | set(folded_keys.tolist())
     open_base = base[contested & ~base.index.isin(winners.index)]
-    folded_base = open_base.str.lower()
+    folded_base = folded_keys[open_base.index]
     clashing = open_base[folded_base.duplicated(keep=False) | folded_base.isin(reserved_folded)]
     order = pd.DataFrame(
         {

@@ -17,6 +17,7 @@ as ``reserved`` on every later load.  Three refinements (schema v5):
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import time
 from collections.abc import Iterable
@@ -26,6 +27,7 @@ import pandas as pd
 
 from paper_widgets.data.citekeys import assign_keys, base_keys, paper_identities, title_identities
 from paper_widgets.store.db import Database, Transaction
+from paper_widgets.store.schema import indexes_rebuilt_after
 
 __all__ = ["KeyRegistry"]
 
@@ -79,8 +81,8 @@ class KeyRegistry(Database):
         title_idents = title_identities(frame["title"])
         primary = paper_identities(frame["title"], frame["arxiv_id"], title_idents).tolist()
         by_title = title_idents.tolist()
-        cells = frame["citekeys"].tolist() if "citekeys" in frame.columns else [None] * len(frame)
-        own_keys = [list(c) if isinstance(c, (list, tuple)) else [] for c in cells]
+        cells = frame["citekeys"].tolist() if "citekeys" in frame.columns else []
+        own_keys = {row: list(c) for row, c in enumerate(cells) if isinstance(c, (list, tuple)) and c}
         while True:
             snap = self.shared.read(self._identity_snapshot)
             changes = _Changes()
@@ -96,7 +98,7 @@ class KeyRegistry(Database):
         frame: pd.DataFrame,
         snap: _Snapshot,
         changes: _Changes,
-        own_keys: list[list[str]],
+        own_keys: dict[int, list[str]],
         primary: list[str],
         by_title: list[str],
     ) -> pd.Series:
@@ -105,9 +107,7 @@ class KeyRegistry(Database):
         claimed: set[int] = set()
         seen: set[str] = set()
         # Pinned rows first: the user's key decides.
-        for row, own in enumerate(own_keys):
-            if not own:
-                continue
+        for row, own in own_keys.items():
             key, ident = own[0], primary[row]
             paper_id = snap.by_key.get(key.lower())
             if paper_id is None:
@@ -130,9 +130,9 @@ class KeyRegistry(Database):
             changes.key_aliases.extend((extra, key) for extra in own[1:] if extra.lower() not in snap.by_key)
         # Generated rows: a known paper keeps its key unless it was made without authors, never
         # used, and the row now knows the authors.
-        generated = [row for row, own in enumerate(own_keys) if not own]
+        generated = [row for row in range(len(frame)) if row not in own_keys] if own_keys else list(range(len(frame)))
         resolved: dict[int, int] = {}
-        for row in generated:
+        for row in generated if snap.known else ():  # an empty store (a first open) knows no paper
             ident, title_ident = primary[row], by_title[row]
             hit = snap.known.get(ident)
             if hit is None and ident != title_ident:
@@ -150,10 +150,11 @@ class KeyRegistry(Database):
         kept_keys = set(kept.values())
         # Every other key and alias in the store, and the pinned keys, are taken: a name no row
         # can have ("key:…") holds them.
-        taken = [k for k in snap.all_keys if k not in kept_keys] + [keys[r] for r, own in enumerate(own_keys) if own]
+        taken = [k for k in snap.all_keys if k not in kept_keys] + [keys[r] for r in own_keys]
         reserved = {f"key:{k}": k for k in taken} | kept
         if generated:
-            generated_keys = assign_keys(frame.iloc[generated], reserved or None).tolist()
+            rows = frame if len(generated) == len(frame) else frame.iloc[generated]
+            generated_keys = assign_keys(rows, reserved or None).tolist()
             for row, key in zip(generated, generated_keys, strict=True):
                 keys[row] = key
         for row in generated:
@@ -260,29 +261,42 @@ class KeyRegistry(Database):
             "UPDATE papers SET key = ? WHERE paper_id = ?",
             [(f" moving:{pid}", pid) for pid, _, _ in changes.rekeyed],  # no citekey has a space
         )
-        # Rows go in sorted by the indexed text: B-tree appends instead of random page splits (~3x).
+        # New ids are handed out in key order, so both the table (by id) and its UNIQUE key index
+        # grow by appends instead of random page splits.
+        in_key_order = sorted(range(len(changes.fresh)), key=lambda row: changes.fresh[row][0])
+        paper_ids = [0] * len(changes.fresh)
+        for rank, row in enumerate(in_key_order):
+            paper_ids[row] = first_id + rank
         conn.insert_many(
             "papers",
             ("key", "paper_id", "created", "pinned"),
-            sorted(
-                ((key, first_id + i, now, pinned) for i, (key, _, _, pinned) in enumerate(changes.fresh)),
-            ),
+            ((changes.fresh[row][0], paper_ids[row], now, changes.fresh[row][3]) for row in in_key_order),
         )
         conn.executemany(
             "UPDATE papers SET key = ?, pinned = CASE WHEN ? = 1 THEN 1 ELSE pinned END WHERE paper_id = ?",
             [(key, pinned, pid) for pid, key, pinned in changes.rekeyed],
         )
-        identities: list[tuple[str, int, str]] = list(changes.aliases)
-        for i, (_key, ident, title_ident, _pinned) in enumerate(changes.fresh):
+        # (identity, precedence, paper id, kind): a title naming several papers goes to the one
+        # known before, else to the earliest row (DO NOTHING below keeps the first).
+        identities = [(ident, pid, pid, kind) for ident, pid, kind in changes.aliases]
+        for row, (_key, ident, title_ident, _pinned) in enumerate(changes.fresh):
             if not ident:
                 continue
             is_arxiv = ident != title_ident
-            identities.append((ident, first_id + i, "arxiv" if is_arxiv else "title"))
+            identities.append((ident, first_id + row, paper_ids[row], "arxiv" if is_arxiv else "title"))
             if is_arxiv:
-                identities.append((title_ident, first_id + i, "title"))
-        # DO NOTHING: a title alias may already name another paper (same title, other arXiv id).
+                identities.append((title_ident, first_id + row, paper_ids[row], "title"))
+        # Sorted by identity the primary key grows by appends; the index by paper is rebuilt after
+        # a bulk insert (its order is random here) rather than updated row by row.
         identities.sort()
-        conn.insert_many("identities", ("identity", "paper_id", "kind"), identities, ignore_conflicts=True)
+        bulk = len(identities) > snap.generation[1]
+        with indexes_rebuilt_after(conn, "identities") if bulk else contextlib.nullcontext():
+            conn.insert_many(
+                "identities",
+                ("identity", "paper_id", "kind"),
+                ((ident, pid, kind) for ident, _, pid, kind in identities),
+                ignore_conflicts=True,
+            )
         conn.executemany(
             "INSERT INTO key_aliases (alias, paper_id) SELECT ?, paper_id FROM papers WHERE key = ? "
             "ON CONFLICT DO NOTHING",

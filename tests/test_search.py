@@ -386,3 +386,31 @@ def test_maxscore_pruning_keeps_the_best_candidates_of_a_full_scoring() -> None:
         # and the ranked result is the one every matching row would give
         everything = search(df, query + " ", None, index=index)
         assert search(df, query + " ", 10, index=index).index.tolist() == everything.index[:10].tolist()
+
+
+def test_a_word_in_much_of_the_abstracts_is_read_there_only_when_it_is_the_rarest_term(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import paper_widgets.search.engine as engine
+
+    meta = {"published": "2024-01-01", "upvotes": 1}
+    common = [{"title": f"Paper {i}", "abstract": "widely used gradient methods", **meta} for i in range(40)]
+    rare = [{"title": "Quokka scheduling", "abstract": "gradient methods for quokka herds", **meta}]
+    df = frame(common + rare)
+    index = SearchIndex(df)
+    monkeypatch.setattr(engine, "_COMMON_ROWS", 10)  # "gradient" is in 41 rows: common at this scale
+    read: list[str] = []
+    postings = type(index.fields["abstract"]).postings
+
+    def spy(field: object, word_id: int) -> tuple[np.ndarray, np.ndarray]:
+        if field is index.fields["abstract"]:
+            read.append(index.word(word_id))
+        return postings(field, word_id)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(type(index.fields["abstract"]), "postings", spy)
+    found = search(df, "quokka gradient ", 5, index=index)
+    assert titles(found)[0] == "Quokka scheduling"
+    assert "gradient" not in read, "beside a rarer word, the common word's abstract postings are never decoded"
+    read.clear()
+    alone = search(df, "gradient ", 50, index=index)
+    assert "gradient" in read and len(alone) == 41, "alone it is the rarest term: read, every paper found"

@@ -40,6 +40,7 @@ _NEAR_WORDS = 4  # stand-ins for a word that is not a title word
 _TYPO_WEIGHT = (1.0, 0.8, 0.6)  # by number of edits
 _LONG_QUERY = 8  # more distinct words than this: a pasted text, matched on its rarest words only
 _LONG_TERMS = 16
+_COMMON_ROWS = 100_000  # a stand-in in more abstracts than this is read there only for a query's rarest term
 _LONG_LIST = 20_000  # postings: before reading a term's lists this long, check whether they can matter
 _READ_BUDGET = 300_000  # postings read whole, after which longer lists count only for the rows found
 _TITLED = 0.5  # share of a query's words in a title that makes it a title being typed (re-scored whatever its BM25)
@@ -179,11 +180,17 @@ class _Word:
         return rows, pseudo
 
 
-def _words(index: SearchIndex, term: _Term) -> list[_Word]:
-    """The stand-ins of ``term`` that occur, each scored as one BM25F term over title and abstract."""
+def _words(index: SearchIndex, term: _Term, longest: int | None = None) -> list[_Word]:
+    """The stand-ins of ``term`` that occur, each scored as one BM25F term over title and abstract.
+
+    ``longest``: abstract postings of stand-ins in more abstracts than this are left out before they are decoded.
+    """
     n = len(index)
     found = []
     for wid, weight, in_abstract in term.variants:
+        fields: tuple[str, ...] = ("title", "abstract") if in_abstract else ("title",)
+        # the title list stays: a common word typed as part of a title still identifies it
+        fields = tuple(f for f in fields if f == "title" or longest is None or index.fields[f].df[wid] <= longest)
         lists = [
             _Postings(
                 *index.fields[name].postings(wid),
@@ -191,7 +198,7 @@ def _words(index: SearchIndex, term: _Term) -> list[_Word]:
                 _FIELD_WEIGHT[name],
                 name == "title",
             )
-            for name in (("title", "abstract") if in_abstract else ("title",))
+            for name in fields
         ]
         lists = [p for p in lists if len(p.rows)]
         if lists:
@@ -218,7 +225,10 @@ class _Scores:
         self.n = len(index)
         self.total = sum(t.weight for t in terms) or 1.0
         self.keep = keep
-        plan = [(t, _words(index, t)) for t in terms]
+        # A word in a tenth of a large library's abstracts beside rarer ones adds next to nothing to the
+        # ranking, but decoding and looking up those postings dominated the slowest queries.
+        rarest = max(terms, key=lambda t: t.idf, default=None)
+        plan = [(t, _words(index, t, None if t is rarest or keep is None else _COMMON_ROWS)) for t in terms]
         self.plan = sorted(((t, w) for t, w in plan if w), key=lambda p: sum(w.size for w in p[1]))
 
     def _bounds(self, scale: float) -> list[float]:

@@ -34,18 +34,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from measure import disk_mb, status_mb
+
 __all__: list[str] = []
 
 STEPS = ("build", "reopen", "extend")
 QUERIES = 40  # per kind, after the first
-
-
-def peak_rss_mb() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def reset_peak_rss() -> bool:
@@ -55,14 +49,6 @@ def reset_peak_rss() -> bool:
     except OSError:
         return False
     return True
-
-
-def rss_mb() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def papers(corpus: Path, rows: int) -> Any:
@@ -100,12 +86,12 @@ def step(name: str, corpus: Path, rows: int, work: Path, started: float) -> dict
         df = papers(corpus, rows)
         save_papers(df, work)
         SearchIndex(df.iloc[:2000])  # warm up: lazy imports and cold files are not the build's cost
-        frame = rss_mb()
+        frame = status_mb()
         peak_reset = reset_peak_rss()  # the build's own peak, not reading the whole corpus
         start, cpu = time.perf_counter(), time.process_time()
         index = SearchIndex(df)
         build, build_cpu = time.perf_counter() - start, time.process_time() - cpu
-        peak = peak_rss_mb() if peak_reset else float("nan")
+        peak = status_mb("VmHWM") if peak_reset else float("nan")
         store = Store(work / "store")
         put = getattr(store, "cache_put_arrays", None)
         if put is not None:
@@ -113,7 +99,7 @@ def step(name: str, corpus: Path, rows: int, work: Path, started: float) -> dict
         else:  # the pickle cache of paper_widgets before issue 17
             store.cache_put("index", "h", index)  # type: ignore[attr-defined]
         store.close()
-        disk = sum(p.stat().st_size for p in (work / "store" / "cache").iterdir()) / 2**20
+        disk = disk_mb(work / "store" / "cache")
         return {
             "build_s": build,
             "build_cpu_s": build_cpu,
@@ -132,7 +118,7 @@ def step(name: str, corpus: Path, rows: int, work: Path, started: float) -> dict
     start = time.perf_counter()
     found = search(df, query, 10, index=index)
     first = time.perf_counter() - start
-    result = {"import_s": imported, "open_s": opened, "first_query_s": first, "reopen_rss_mb": peak_rss_mb()}
+    result = {"import_s": imported, "open_s": opened, "first_query_s": first, "reopen_rss_mb": status_mb("VmHWM")}
     result["hits"] = float(len(found))
     if name == "reopen":  # then every query kind, in CPU time: robust to a machine shared with other jobs
         kinds = json.loads((corpus / "queries.json").read_text())

@@ -42,13 +42,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from measure import disk_mb, status_mb
+
 sys.path.append(str(Path(__file__).resolve().parent.parent))  # after PYTHONPATH: it may name another copy
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 __all__: list[str] = []
 
 CORPUS = Path("/work/bench1m/corpus.feather")
-MAX_RSS_MB = [6144.0]  # --max-rss-mb: a child that grows past this stops (an error in the table)
+MAX_RSS_MB = 6144.0  # --max-rss-mb default: a child that grows past it stops (an error in the table)
 TARGETS = {"cold_s": 30.0, "cold_rss_mb": 1536.0, "store_mb": 600.0, "reopen_s": 0.5, "reopen_rss_mb": 400.0}
 # (phase name, module, attribute path): wrapped in the child to time paper_widgets' own steps.
 PHASES = (
@@ -72,18 +74,6 @@ PHASES = (
     ("search", "paper_widgets.library", "search"),
     ("annotate", "paper_widgets.library", "annotate"),
 )
-
-
-def _status(field: str) -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def disk_mb(path: Path) -> float:
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 2**20
 
 
 # -- writing the dumps ----------------------------------------------------------------------------------
@@ -144,13 +134,13 @@ def _instrument(timings: dict[str, list[float]]) -> None:
         original = getattr(owner, name)
 
         def timed(*args: Any, _original: Callable[..., Any] = original, _phase: str = phase, **kw: Any) -> Any:
-            peak, start = _status("VmHWM"), time.perf_counter()
+            peak, start = status_mb("VmHWM"), time.perf_counter()
             try:
                 return _original(*args, **kw)
             finally:
                 spent = timings.setdefault(_phase, [0.0, 0.0])
                 spent[0] += time.perf_counter() - start
-                spent[1] += _status("VmHWM") - peak
+                spent[1] += status_mb("VmHWM") - peak
 
         setattr(owner, name, functools.wraps(original)(timed))
 
@@ -170,7 +160,7 @@ def run_naive(folder: str) -> dict[str, Any]:
     split = time.perf_counter() - start
     frame = pd.DataFrame({"title": pd.Series(titles, dtype="str"), "abstract": pd.Series(abstracts, dtype="str")})
     total = time.perf_counter() - start
-    return {"split_s": split, "frame_s": total, "rows": len(frame), "rss_mb": _status("VmHWM")}
+    return {"split_s": split, "frame_s": total, "rows": len(frame), "rss_mb": status_mb("VmHWM")}
 
 
 def _guard(limit_mb: float) -> None:
@@ -179,7 +169,7 @@ def _guard(limit_mb: float) -> None:
 
     def watch() -> None:
         while True:
-            rss = _status("VmRSS")
+            rss = status_mb("VmRSS")
             if rss > limit_mb:
                 print(f"stopped: RSS {rss:.0f} MB over the --max-rss-mb limit {limit_mb:.0f} MB", file=sys.stderr)
                 os._exit(3)
@@ -206,7 +196,7 @@ def run_open(folder: str, home: str, query: str, phase: str) -> dict[str, Any]:
         "search_s": searched - loaded,
         "total_s": searched - opened,  # after import: what the issue's reopen target counts
         "cpu_s": time.process_time() - cpu,  # less at the mercy of other processes on a shared machine
-        "rss_mb": _status("VmHWM"),
+        "rss_mb": status_mb("VmHWM"),
         "rows": len(lib._papers),
         "hit": str(found["title"].iloc[0]) if len(found) else "",
         "phases": timings,
@@ -214,7 +204,7 @@ def run_open(folder: str, home: str, query: str, phase: str) -> dict[str, Any]:
 
 
 def child(args: list[str], pythonpath: str, home: str | None = None) -> dict[str, Any]:
-    env = {**os.environ, "PYTHONPATH": pythonpath, "BENCH_OPEN_MAX_RSS_MB": str(MAX_RSS_MB[0])}
+    env = {**os.environ, "PYTHONPATH": pythonpath}  # BENCH_OPEN_MAX_RSS_MB comes from main()
     if home is not None:
         env["PAPER_WIDGETS_HOME"] = home
     out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, check=False, env=env)
@@ -338,9 +328,9 @@ def main() -> None:
     parser.add_argument(
         "--no-search", action="store_true", help="time the loads alone (no search index: at 1M it needs GBs)"
     )
-    parser.add_argument("--max-rss-mb", type=float, default=MAX_RSS_MB[0], help="stop a child whose RSS passes this")
+    parser.add_argument("--max-rss-mb", type=float, default=MAX_RSS_MB, help="stop a child whose RSS passes this")
     args = parser.parse_args()
-    MAX_RSS_MB[0] = args.max_rss_mb
+    os.environ["BENCH_OPEN_MAX_RSS_MB"] = str(args.max_rss_mb)  # every child inherits the limit
     for n in (int(s) for s in args.sizes.split(",")):
         bench(n, args.files, args.corpus, args.before, args.tmp, args.keep, not args.no_search)
 

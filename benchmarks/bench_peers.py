@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from measure import disk_mb, status_mb
 
 sys.path.append(str(Path(__file__).resolve().parent.parent))  # after PYTHONPATH: it may name another copy
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -45,19 +46,6 @@ KINDS = ("typo", "prefix", "topic", "name")
 LIMIT = 10
 NAIVE_QUERIES = {10_000: 100, 100_000: 25, 1_000_000: 6}  # per kind: the scan costs ~1 s per query at 1M
 SLOWEST = 10  # the slowest queries of each paper_widgets peer are printed with their kind
-
-
-def peak_rss_mb() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def disk_mb(path: Path) -> float:
-    files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
-    return sum(p.stat().st_size for p in files) / 2**20
 
 
 # -- the peers: build, persist, query, reopen ---------------------------------------------------------
@@ -342,14 +330,14 @@ def run_peer(peer: str, work: Path, cache: Path | None) -> dict[str, Any]:
         "cpu_times": cpu_times,
         "slowest": slowest,
         "ranks": ranks,
-        "peak_rss_mb": peak_rss_mb(),
+        "peak_rss_mb": status_mb("VmHWM"),
     }
 
 
 def reopen_child(peer: str, work: Path, text: str) -> dict[str, Any]:
     started = float(sys.argv[sys.argv.index("--started") + 1])
     found = IMPLEMENTATIONS[peer].reopen(work / peer, text)
-    return {"reopen_s": time.time() - started, "reopen_rss_mb": peak_rss_mb(), "found": len(found)}
+    return {"reopen_s": time.time() - started, "reopen_rss_mb": status_mb("VmHWM"), "found": len(found)}
 
 
 # -- the parent: corpus, children, table -------------------------------------------------------------------

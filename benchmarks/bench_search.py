@@ -19,6 +19,7 @@ import time
 
 import numpy as np
 import pandas as pd
+from measure import status_mb
 from rapidfuzz import fuzz, process
 
 from paper_widgets.data.merge import fold_titles
@@ -30,14 +31,6 @@ __all__: list[str] = []
 ABSTRACT_WORDS = 150
 VOCAB = 150_000
 BASELINE_QUERIES = {10_000: 100, 100_000: 40, 1_000_000: 12}  # the naive scan takes seconds at 1M
-
-
-def rss_mb(field: str = "VmRSS") -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def pseudo_words(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -156,14 +149,14 @@ def bench(n: int, count: int) -> None:
     df, ids, vocab = make_library(n)
     print(f"generated in {time.perf_counter() - t:.1f} s")
     gc.collect()
-    before = rss_mb()
+    before = status_mb()
     t = time.perf_counter()
     index = SearchIndex(df)
     build = time.perf_counter() - t
     gc.collect()
     print(
         f"index build {build:.1f} s; index {index.nbytes / 2**20:.0f} MB (its arrays), "
-        f"RSS +{rss_mb() - before:.0f} MB, process peak RSS {rss_mb('VmHWM'):.0f} MB, "
+        f"RSS +{status_mb() - before:.0f} MB, process peak RSS {status_mb('VmHWM'):.0f} MB, "
         f"vocabulary {index.vocab_size:,} words"
     )
     extra = max(1, n // 100)

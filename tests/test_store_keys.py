@@ -5,6 +5,9 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pandas as pd
+import pytest
+
 import paper_widgets as pw
 from paper_widgets.store import Store
 from paper_widgets.store.schema import SCHEMA_VERSION, migrate
@@ -142,3 +145,20 @@ def test_bulk_recording_rebuilds_the_identity_index_and_numbers_papers_in_key_or
     assert again[:2] == keys[:2]
     assert index_sql() == before
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_two_papers_given_one_key_in_a_batch_both_get_keys_and_a_warning(tmp_path: Path) -> None:
+    frame = pd.DataFrame(
+        {
+            "title": ["Alpha Paper About Cats", "Beta Paper About Dogs"],
+            "authors": [["Ada Smith"], ["Bo Smith"]],
+            "published": pd.to_datetime(["2020-01-01"] * 2),
+            "arxiv_id": pd.Series([None, None], dtype=object),
+            "citekeys": [["smith2020"], ["Smith2020", "beta"]],  # one key in two cases: BibTeX's "repeated entry"
+        }
+    )
+    store = Store(tmp_path / "s")
+    with pytest.warns(pw.PaperWidgetsWarning, match=r"'Smith2020' is given to rows 0 and 1"):
+        keys = store.assign_keys(frame).tolist()
+    assert keys[0] == "smith2020" and keys[1].lower() != "smith2020" and keys[1]
+    assert store.assign_keys(frame.iloc[:1]).tolist() == ["smith2020"]  # recorded: the first keeps it

@@ -20,12 +20,14 @@ from __future__ import annotations
 import contextlib
 import functools
 import time
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import pandas as pd
 
 from paper_widgets.data.citekeys import assign_keys, base_keys, paper_identities, title_identities
+from paper_widgets.data.records import PaperWidgetsWarning
 from paper_widgets.store.db import Database, Transaction
 from paper_widgets.store.schema import indexes_rebuilt_after
 
@@ -64,6 +66,28 @@ def _anonymous(key: str) -> bool:
     return key[:1].isupper() or key.startswith(_ANONYMOUS_PREFIX)
 
 
+def _first_claims(own_keys: dict[int, list[str]]) -> dict[int, list[str]]:
+    """The rows whose own key no earlier row of the batch has (ignoring case); the others are warned about.
+
+    Two different papers cannot share a key: the later one gets a generated key, and its own keys
+    stay in its ``citekeys`` cell.  (The .bib reader already keeps only the first entry of a key, as
+    BibTeX does; this guards frames made by hand or joined from several libraries.)
+    """
+    first: dict[str, int] = {}
+    kept: dict[int, list[str]] = {}
+    for row, own in own_keys.items():
+        earlier = first.setdefault(own[0].lower(), row)
+        if earlier == row:
+            kept[row] = own
+        else:
+            warnings.warn(
+                f"citekey {own[0]!r} is given to rows {earlier} and {row}: row {row} gets a generated key",
+                PaperWidgetsWarning,
+                stacklevel=4,
+            )
+    return kept
+
+
 class KeyRegistry(Database):
     """Citekey assignment and resolution on top of :class:`Database`."""
 
@@ -82,7 +106,7 @@ class KeyRegistry(Database):
         primary = paper_identities(frame["title"], frame["arxiv_id"], title_idents).tolist()
         by_title = title_idents.tolist()
         cells = frame["citekeys"].tolist() if "citekeys" in frame.columns else []
-        own_keys = {row: list(c) for row, c in enumerate(cells) if isinstance(c, (list, tuple)) and c}
+        own_keys = _first_claims({row: list(c) for row, c in enumerate(cells) if isinstance(c, (list, tuple)) and c})
         while True:
             snap = self.shared.read(self._identity_snapshot)
             changes = _Changes()

@@ -17,6 +17,7 @@ import sys
 import warnings as _warnings
 import weakref
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
@@ -27,7 +28,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from paper_widgets.data.merge import merge_records, normalise_frame
+from paper_widgets.data.merge import merge_traced, normalise_frame
 from paper_widgets.data.readers.sources import (
     check_regular,
     expand_paths,
@@ -58,6 +59,7 @@ from paper_widgets.store import (
     open_store,
     package_fingerprint,
 )
+from paper_widgets.store.texts import CompressedTexts
 from paper_widgets.vocabulary import DEFAULT_STATUS, DEFAULT_STYLE, SORTS, STATUSES, STYLES
 
 __all__ = [
@@ -254,16 +256,30 @@ class Library:
         return self._annotated
 
     @classmethod
-    def _build(cls, records: pd.DataFrame, problems: list[LoadWarning], store: Store | None = None) -> Library:
+    def _build(
+        cls,
+        records: pd.DataFrame,
+        problems: list[LoadWarning],
+        store: Store | None = None,
+        traced: list[_Trace] | None = None,
+    ) -> Library:
+        """Merge ``records``, key and sort the rows; ``traced`` gets the :class:`_Trace` of the records."""
         store = open_store(store)
-        merged = merge_records(records)
+        merged = merge_traced(records)
+        trace = None if traced is None else _Trace.of(records, merged.row, merged.gave_abstract)
         del records  # at a million papers most of the memory: gone before the rows are sorted
         _release_memory()
-        keys = store.assign_keys(merged)  # keys the store recorded earlier are kept
-        merged.insert(0, "key", keys.astype("str"))
-        merged = _reordered(merged, merged["key"].argsort(kind="stable").to_numpy())
+        papers = merged.papers
+        keys = store.assign_keys(papers)  # keys the store recorded earlier are kept
+        papers.insert(0, "key", keys.astype("str"))
+        order = papers["key"].argsort(kind="stable").to_numpy()
+        papers = _reordered(papers, order)
+        if traced is not None and trace is not None:
+            place = np.empty(len(order), np.int64)
+            place[order] = np.arange(len(order))  # each merged row's place once sorted by key
+            traced.append(trace.sorted(place))
         _emit(problems)
-        return cls(merged, problems, store)
+        return cls(papers, problems, store)
 
     @classmethod
     def from_text(cls, text: str, source: str = "<text>", *, store: StoreLike = None) -> Library:
@@ -293,9 +309,11 @@ class Library:
         index): None shows it once the work takes a while, True always, False never; a
         :data:`ProgressReport` callable is called with (phase, done, total) instead.
 
-        Unchanged inputs (same content hash) are not parsed again: the store caches each file's
-        records (compressed) and the whole library, so reopening a large library opens one memory-mapped
-        frame, whose list columns stay Arrow lists until ``df`` or a search result shows them.
+        Unchanged inputs (same content hash) are not parsed again: the store caches the whole
+        library, so reopening a large library opens one memory-mapped frame, whose list columns stay
+        Arrow lists and abstracts compressed until ``df`` or a search result shows them; and each
+        file's records (compressed), whose abstracts are those of the library's rows (stored once)
+        but for the few a row took from another file, so one changed file is the only one read again.
         """
         problems = [] if problems is None else problems
         store = open_store(store)
@@ -326,26 +344,30 @@ class Library:
             _emit(problems)
             return cls(papers, problems, store)._showing_progress(progress)._papers_from(library_hash)
         several = len(files) > 1  # one file: the library entry covers it, no record cache of its own
+        libraries: dict[tuple[str, str], CompressedTexts | None] = {}  # abstracts of libraries cached earlier
+        # Each file's record cache is written once the library is: what it holds depends on the library's.
+        read_files: list[_RecordsCache] = []
+        frames: list[pd.DataFrame] = []
 
         def records(
             name: str, digest: str | None, read: Callable[[list[LoadWarning]], list[PaperRecord]]
         ) -> pd.DataFrame:
-            """The records cached under ``name`` for ``digest``, else ``read`` (then cached); problems join ``problems``."""
-            if digest is not None and (cached := store.cache_get_frame(name, digest)) is not None:
+            """The records cached under ``name`` for ``digest``, else ``read``; problems join ``problems``."""
+            cached = None if digest is None else _cached_records(store, name, digest, libraries)
+            if cached is not None:
                 frame, found = cached
-                problems.extend(_problems(found))
-                return frame
-            found_now: list[LoadWarning] = []
-            try:
-                frame = records_frame(read(found_now))
-            finally:
-                problems.extend(found_now)  # also when reading failed: they come before its DumpError
+                problems.extend(found)
+            else:
+                found = []
+                try:
+                    frame = records_frame(read(found))
+                finally:
+                    problems.extend(found)  # also when reading failed: they come before its DumpError
             if digest is not None and several:
-                # Read again only when another file changed: compressed, the store stays small.
-                store.cache_put_frame(name, digest, frame, _plain(found_now), compressed=True)
+                first = sum(len(f) for f in frames)
+                read_files.append(_RecordsCache(name, digest, found, first, first + len(frame)))
             return frame
 
-        frames = []
         sizes = [_size(path) for path, _ in files]
         bar = _progress_bar(sum(sizes), "Reading papers", "B", progress)
         with bar, store.cache_batch():  # one store transaction for every file, not one fsync per file
@@ -369,9 +391,20 @@ class Library:
                 except DumpError as exc:
                     problems.append(exc.as_warning())
                 bar.update(size)
-        library = cls._build(_concatenated(frames), problems, store)
-        if library_hash is not None:
-            store.cache_put_frame(library_name, library_hash, library._papers, _plain(problems[first_problem:]))
+        traced: list[_Trace] = []
+        library = cls._build(_concatenated(frames), problems, store, traced if read_files else None)
+        meta = _plain(problems[first_problem:])
+        cached_as = None if library_hash is None else (library_name, library_hash)
+        if cached_as is not None and store.cache_put_frame(*cached_as, library._papers, meta, texts=("abstract",)):
+            if (reopened := store.cache_get_frame(*cached_as, arrow_lists=True)) is not None:
+                library._papers = reopened[0]  # as a reopen has it: the rows built in memory are freed
+        else:
+            cached_as = None  # the record caches keep their own abstracts
+        if traced:
+            with store.cache_batch():
+                for entry in read_files:
+                    entry.write(store, traced[0], cached_as, library._papers["abstract"])
+        del traced
         _release_memory()  # before the search index is built
         return library._showing_progress(progress)._papers_from(library_hash)
 
@@ -569,7 +602,9 @@ class Library:
         for key, position in zip(keys, positions, strict=False):
             if position < 0:
                 raise unknown_key(key, self._keys)
-        return self.df.iloc[positions].reset_index(drop=True)
+        # The rows asked for only: at a million papers df would decompress every abstract.
+        rows = arrow_lists_as_objects(self._papers.take(positions)).reset_index(drop=True)
+        return annotate(rows, self.store.annotations(rows["key"].tolist()))
 
     def cite(
         self,
@@ -715,6 +750,98 @@ def _one_chunk_column(column: pd.Series) -> pd.Series:
         if chunked.num_chunks > 1:
             return pd.Series(type(array)(chunked.combine_chunks(), dtype=array.dtype), index=column.index)
     return column
+
+
+@dataclass(frozen=True, slots=True)
+class _Trace:
+    """The records of a build without the abstracts their rows hold, and which row each went to."""
+
+    records: pd.DataFrame  # every records_frame column but ``abstract``
+    row: np.ndarray  # per record: its paper's row
+    own_at: np.ndarray  # the records whose row holds another record's abstract (ascending) ...
+    own_abstracts: pd.Series  # ... and their abstracts
+    columns: list[str]  # the records frame's columns in their order
+
+    @classmethod
+    def of(cls, records: pd.DataFrame, row: np.ndarray, gave_abstract: np.ndarray) -> _Trace:
+        own_at = np.flatnonzero(~gave_abstract)
+        own = pd.Series(records["abstract"].array.take(own_at))
+        return cls(records.drop(columns="abstract"), row, own_at, own, list(records.columns))
+
+    def sorted(self, place: np.ndarray) -> _Trace:
+        """The trace once the rows moved: row ``r`` is now row ``place[r]``."""
+        return _Trace(self.records, place[self.row], self.own_at, self.own_abstracts, self.columns)
+
+    def cache_frame(self, lo: int, hi: int, abstracts: pd.Series | None) -> pd.DataFrame:
+        """Records ``lo``..``hi`` as a record cache: ``row`` is each record's row in the cached library
+        when that row's abstract is the record's (then ``abstract`` is left empty), else -1.
+
+        ``abstracts``: the rows' abstracts, when no cached library holds them: every record keeps its own.
+        """
+        frame = self.records.iloc[lo:hi].reset_index(drop=True)
+        row = self.row[lo:hi].copy()
+        a, z = np.searchsorted(self.own_at, [lo, hi])
+        own = self.own_at[a:z] - lo
+        if abstracts is None:
+            texts = np.full(hi - lo, None, dtype=object)
+        else:
+            texts = np.asarray(abstracts.array.take(row), dtype=object)
+        texts[own] = self.own_abstracts.iloc[a:z].to_numpy(object)
+        row[own] = -1
+        if abstracts is not None:
+            row[:] = -1
+        frame["abstract"] = pd.Series(texts, dtype="str")
+        frame["row"] = row
+        return frame[[*self.columns, "row"]]
+
+
+@dataclass(frozen=True, slots=True)
+class _RecordsCache:
+    """The record cache of one file (or one group of .bib files) read by a build: records ``first``..``end``."""
+
+    name: str
+    digest: str
+    problems: list[LoadWarning]
+    first: int
+    end: int
+
+    def write(self, store: Store, trace: _Trace, library: tuple[str, str] | None, abstracts: pd.Series) -> None:
+        """Cache the records, their abstracts by reference to ``library`` (cache name, hash) when it was cached."""
+        frame = trace.cache_frame(self.first, self.end, None if library is not None else abstracts)
+        meta = {"problems": _plain(self.problems), "library": None if library is None else list(library)}
+        # Read again only when another file changed: compressed, the store stays small.
+        store.cache_put_frame(self.name, self.digest, frame, meta, compressed=True)
+
+
+def _cached_records(
+    store: Store, name: str, digest: str, libraries: dict[tuple[str, str], CompressedTexts | None]
+) -> tuple[pd.DataFrame, list[LoadWarning]] | None:
+    """The records cached under ``name`` for ``digest`` with their problems, abstracts filled in from
+    the library cache they refer to (``libraries`` remembers those opened); None on a miss."""
+    cached = store.cache_get_frame(name, digest)
+    if cached is None:
+        return None
+    frame, meta = cached
+    try:
+        found = _problems(meta["problems"])
+        rows = frame.pop("row").to_numpy(np.int64)
+        library = meta["library"]
+    except (KeyError, TypeError, ValueError):  # not a record cache of this version
+        return None
+    shared = rows >= 0
+    if shared.any():
+        if not isinstance(library, list) or len(library) != 2:
+            return None
+        source = (str(library[0]), str(library[1]))
+        if source not in libraries:
+            libraries[source] = store.cache_get_texts(source[0], "abstract", source[1])
+        texts = libraries[source]
+        if texts is None or rows.max() >= len(texts):  # that library was replaced since: read the file again
+            return None
+        abstracts = frame["abstract"].to_numpy(object)
+        abstracts[shared] = np.asarray(texts.take(rows[shared]), dtype=object)
+        frame["abstract"] = pd.Series(abstracts, dtype="str")
+    return frame, found
 
 
 def _concatenated(frames: list[pd.DataFrame]) -> pd.DataFrame:

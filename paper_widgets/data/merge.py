@@ -25,7 +25,16 @@ import pandas as pd
 from paper_widgets.data.records import KINDS
 from paper_widgets.data.text import ARXIV_VERSION, fold, text_items
 
-__all__ = ["ASCII_FOLD", "COLUMNS", "fold_titles", "hf_url", "merge_records", "normalise_frame"]
+__all__ = [
+    "ASCII_FOLD",
+    "COLUMNS",
+    "Merged",
+    "fold_titles",
+    "hf_url",
+    "merge_records",
+    "merge_traced",
+    "normalise_frame",
+]
 
 # Column → dtype of the merged frame (``key`` is added by the citekey stage).
 COLUMNS: dict[str, object] = {
@@ -295,12 +304,26 @@ def _record_order(rec: pd.DataFrame, group: np.ndarray, kind_rank: np.ndarray, s
     return ordered
 
 
+@dataclass(frozen=True, slots=True)
+class Merged:
+    """The merged frame and where each record went: the caches store each abstract once from this."""
+
+    papers: pd.DataFrame
+    row: np.ndarray  # per record: its paper's row in ``papers``
+    gave_abstract: np.ndarray  # per record: whether ``papers`` took its abstract (one record per row)
+
+
 def merge_records(records: pd.DataFrame) -> pd.DataFrame:
     """One row per unique paper from a records frame (see :func:`normalise_frame`), without ``key``.
 
     ``records`` needs ``sources`` (list per row) or ``source`` (str per row).
     Rows come out sorted by (smallest) folded title, i.e. independent of input order.
     """
+    return merge_traced(records).papers
+
+
+def merge_traced(records: pd.DataFrame) -> Merged:
+    """:func:`merge_records`, telling which row each record went to and whose abstract each row has."""
     rec = records.reset_index(drop=True)
     if "sources" not in rec.columns:
         rec["sources"] = _object_column([[s] for s in rec["source"].tolist()], len(rec))
@@ -358,9 +381,11 @@ def merge_records(records: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(index=pd.RangeIndex(n_groups))
     everything = np.ones(len(rec), bool)
     # Longest text wins (first in the stable order on ties).
-    for name in ("title", "abstract"):
-        length = rec[name].str.len().fillna(-1).to_numpy(np.int64)
-        out[name] = taken(name, picked(everything, [-length]))
+    longest = {
+        name: picked(everything, [-rec[name].str.len().fillna(-1).to_numpy(np.int64)]) for name in ("title", "abstract")
+    }
+    for name, picks in longest.items():
+        out[name] = taken(name, picks)
     authors = rec["authors"].tolist()
     has_authors = np.fromiter((isinstance(a, list) and len(a) > 0 for a in authors), bool, len(authors))
     for name, kinds in _PRIORITY.items():
@@ -401,4 +426,6 @@ def merge_records(records: pd.DataFrame) -> pd.DataFrame:
         sources[row_group] = sorted({s for lst in lists for s in lst})
     out["sources"] = sources
 
-    return out[list(COLUMNS)].reset_index(drop=True)
+    gave_abstract = np.zeros(len(rec), bool)
+    gave_abstract[longest["abstract"]] = True
+    return Merged(out[list(COLUMNS)].reset_index(drop=True), group, gave_abstract)

@@ -322,12 +322,12 @@ class CacheStore(Database):
         if found is None:
             return None
         frame, info = found
-        for column in info.get("texts", []):
+        for column in info.get("texts", []):  # in the order's order: each inserted at its place
             texts = self.cache_get_texts(name, column, content_hash)
             if texts is None or len(texts) != len(frame):
                 return None
-            frame[column] = pd.Series(texts, index=frame.index)
-        return frame[info["order"]], info["meta"]
+            frame.insert(info["order"].index(column), column, pd.Series(texts, index=frame.index))
+        return frame, info["meta"]
 
     def cache_get_texts(self, name: str, column: str, content_hash: str) -> CompressedTexts | None:
         """The text ``column`` of the frame cached under ``name`` with ``texts=[column]``, if built

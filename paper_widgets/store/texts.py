@@ -162,6 +162,8 @@ class CompressedTexts(ExtensionArray):  # type: ignore[misc]
             return np.nan if value is None else value
         if isinstance(item, tuple) and len(item) == 1:
             item = item[0]
+        if isinstance(item, slice) and item.indices(len(self)) == (0, len(self), 1):
+            return self.copy()  # pandas' way of selecting the whole column: nothing to decompress
         rows = np.arange(len(self))[item]  # slices, boolean masks and position arrays as numpy reads them
         return self._strings(np.atleast_1d(rows))
 
@@ -179,6 +181,11 @@ class CompressedTexts(ExtensionArray):  # type: ignore[misc]
         if len(positions) and (positions.min() < 0 or positions.max() >= len(self)):
             raise IndexError("take: index out of bounds")
         return self._strings(positions)
+
+    def fillna(self, value: Any = None, limit: int | None = None, copy: bool = True) -> Any:
+        if not len(self._nulls):
+            return self.copy() if copy else self
+        return self.materialised().fillna(value, limit=limit)
 
     def isna(self) -> np.ndarray:
         mask = np.zeros(len(self), bool)

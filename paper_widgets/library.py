@@ -22,7 +22,7 @@ from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -348,6 +348,7 @@ class Library:
         # Each file's record cache is written once the library is: what it holds depends on the library's.
         read_files: list[_RecordsCache] = []
         frames: list[pd.DataFrame] = []
+        borrowed: list[_Borrowed] = []  # abstracts of cached records to read from those libraries
 
         def records(
             name: str, digest: str | None, read: Callable[[list[LoadWarning]], list[PaperRecord]]
@@ -355,8 +356,10 @@ class Library:
             """The records cached under ``name`` for ``digest``, else ``read``; problems join ``problems``."""
             cached = None if digest is None else _cached_records(store, name, digest, libraries)
             if cached is not None:
-                frame, found = cached
+                frame, found, borrowing = cached
                 problems.extend(found)
+                if borrowing is not None:
+                    borrowed.append(borrowing._replace(frame=len(frames)))
             else:
                 found = []
                 try:
@@ -391,6 +394,7 @@ class Library:
                 except DumpError as exc:
                     problems.append(exc.as_warning())
                 bar.update(size)
+        _fill_borrowed(frames, borrowed)
         traced: list[_Trace] = []
         library = cls._build(_concatenated(frames), problems, store, traced if read_files else None)
         meta = _plain(problems[first_problem:])
@@ -813,11 +817,44 @@ class _RecordsCache:
         store.cache_put_frame(self.name, self.digest, frame, meta, compressed=True)
 
 
+class _Borrowed(NamedTuple):
+    """Abstracts of cached records (``frames[frame]`` at ``positions``) held by ``texts`` (a cached library's) at ``rows``."""
+
+    frame: int
+    positions: np.ndarray
+    texts: CompressedTexts
+    rows: np.ndarray
+
+
+_FILL_CHUNK = 1 << 16  # library rows read at a time when filling in borrowed abstracts: ~100 MB of text
+
+
+def _fill_borrowed(frames: list[pd.DataFrame], borrowed: list[_Borrowed]) -> None:
+    """Fill in the ``abstract`` of cached records from the libraries holding them, in one sequential pass
+    over each library (its rows in order: each compressed block read once, not once per file)."""
+    for texts in {id(b.texts): b.texts for b in borrowed}.values():
+        mine = [b for b in borrowed if b.texts is texts]
+        rows = np.concatenate([b.rows for b in mine])
+        order = np.argsort(rows, kind="stable")
+        values = np.empty(len(rows), dtype=object)
+        for lo in range(0, len(rows), _FILL_CHUNK):
+            chosen = order[lo : lo + _FILL_CHUNK]
+            values[chosen] = np.asarray(texts.take(rows[chosen]), dtype=object)
+        start = 0
+        for b in mine:
+            frame = frames[b.frame]
+            abstracts = frame["abstract"].to_numpy(object)
+            abstracts[b.positions] = values[start : start + len(b.rows)]
+            values[start : start + len(b.rows)] = None  # each text held once: in the file's frame from now
+            start += len(b.rows)
+            frame["abstract"] = pd.Series(abstracts, index=frame.index, dtype="str")
+
+
 def _cached_records(
     store: Store, name: str, digest: str, libraries: dict[tuple[str, str], CompressedTexts | None]
-) -> tuple[pd.DataFrame, list[LoadWarning]] | None:
-    """The records cached under ``name`` for ``digest`` with their problems, abstracts filled in from
-    the library cache they refer to (``libraries`` remembers those opened); None on a miss."""
+) -> tuple[pd.DataFrame, list[LoadWarning], _Borrowed | None] | None:
+    """The records cached under ``name`` for ``digest``, their problems, and where the abstracts their
+    library rows hold are (see :func:`_fill_borrowed`; ``libraries`` remembers those opened); None on a miss."""
     cached = store.cache_get_frame(name, digest)
     if cached is None:
         return None
@@ -838,10 +875,8 @@ def _cached_records(
         texts = libraries[source]
         if texts is None or rows.max() >= len(texts):  # that library was replaced since: read the file again
             return None
-        abstracts = frame["abstract"].to_numpy(object)
-        abstracts[shared] = np.asarray(texts.take(rows[shared]), dtype=object)
-        frame["abstract"] = pd.Series(abstracts, dtype="str")
-    return frame, found
+        return frame, found, _Borrowed(-1, np.flatnonzero(shared), texts, rows[shared])
+    return frame, found, None
 
 
 def _concatenated(frames: list[pd.DataFrame]) -> pd.DataFrame:

@@ -59,7 +59,7 @@ from paper_widgets.store import (
     open_store,
     package_fingerprint,
 )
-from paper_widgets.store.texts import CompressedTexts
+from paper_widgets.store.texts import CompressedTexts, compressed_texts, texts_of
 from paper_widgets.vocabulary import DEFAULT_STATUS, DEFAULT_STYLE, SORTS, STATUSES, STYLES
 
 __all__ = [
@@ -267,6 +267,7 @@ class Library:
         store = open_store(store)
         merged = merge_traced(records)
         trace = None if traced is None else _Trace.of(records, merged.row, merged.gave_abstract)
+        abstracts = records.pop("abstract")
         del records  # at a million papers most of the memory: gone before the rows are sorted
         _release_memory()
         papers = merged.papers
@@ -274,6 +275,11 @@ class Library:
         papers.insert(0, "key", keys.astype("str"))
         order = papers["key"].argsort(kind="stable").to_numpy()
         papers = _reordered(papers, order)
+        # The abstracts, taken in key order a slice at a time and compressed: never held twice.
+        packed = texts_of(compressed_texts(abstracts, merged.abstract_from[order]))
+        del abstracts
+        _release_memory()
+        papers.insert(papers.columns.get_loc("title") + 1, "abstract", pd.Series(packed, index=papers.index))
         if traced is not None and trace is not None:
             place = np.empty(len(order), np.int64)
             place[order] = np.arange(len(order))  # each merged row's place once sorted by key

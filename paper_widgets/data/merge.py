@@ -306,11 +306,18 @@ def _record_order(rec: pd.DataFrame, group: np.ndarray, kind_rank: np.ndarray, s
 
 @dataclass(frozen=True, slots=True)
 class Merged:
-    """The merged frame and where each record went: the caches store each abstract once from this."""
+    """The merged frame but its abstracts, and where each record went: the caches store each abstract once from this."""
 
-    papers: pd.DataFrame
+    papers: pd.DataFrame  # every column of COLUMNS but ``abstract``
     row: np.ndarray  # per record: its paper's row in ``papers``
-    gave_abstract: np.ndarray  # per record: whether ``papers`` took its abstract (one record per row)
+    abstract_from: np.ndarray  # per row: the record whose abstract it has
+
+    @property
+    def gave_abstract(self) -> np.ndarray:
+        """Per record: whether its row has its abstract."""
+        gave = np.zeros(len(self.row), bool)
+        gave[self.abstract_from] = True
+        return gave
 
 
 def merge_records(records: pd.DataFrame) -> pd.DataFrame:
@@ -319,11 +326,15 @@ def merge_records(records: pd.DataFrame) -> pd.DataFrame:
     ``records`` needs ``sources`` (list per row) or ``source`` (str per row).
     Rows come out sorted by (smallest) folded title, i.e. independent of input order.
     """
-    return merge_traced(records).papers
+    merged = merge_traced(records)
+    abstracts = records["abstract"].reset_index(drop=True).astype("str").array.take(merged.abstract_from)
+    merged.papers.insert(1, "abstract", pd.Series(abstracts, index=merged.papers.index))
+    return merged.papers
 
 
 def merge_traced(records: pd.DataFrame) -> Merged:
-    """:func:`merge_records`, telling which row each record went to and whose abstract each row has."""
+    """:func:`merge_records` but the abstracts: a million of them are taken in the order they are
+    kept in (see ``store.texts``), not copied here; where each record went, whose abstract each row has."""
     rec = records.reset_index(drop=True)
     if "sources" not in rec.columns:
         rec["sources"] = _object_column([[s] for s in rec["source"].tolist()], len(rec))
@@ -380,12 +391,9 @@ def merge_traced(records: pd.DataFrame) -> Merged:
 
     out = pd.DataFrame(index=pd.RangeIndex(n_groups))
     everything = np.ones(len(rec), bool)
-    # Longest text wins (first in the stable order on ties).
-    longest = {
-        name: picked(everything, [-rec[name].str.len().fillna(-1).to_numpy(np.int64)]) for name in ("title", "abstract")
-    }
-    for name, picks in longest.items():
-        out[name] = taken(name, picks)
+    # Longest text wins (first in the stable order on ties); only groups of several records compare.
+    longest = {name: picked(everything, [-_text_lengths(rec[name], multi)]) for name in ("title", "abstract")}
+    out["title"] = taken("title", longest["title"])
     authors = rec["authors"].tolist()
     has_authors = np.fromiter((isinstance(a, list) and len(a) > 0 for a in authors), bool, len(authors))
     for name, kinds in _PRIORITY.items():
@@ -406,7 +414,7 @@ def merge_traced(records: pd.DataFrame) -> Merged:
     out["arxiv_id"] = out["arxiv_id"].astype("str")
     out["url"] = hf_url(out["arxiv_id"])
     for name, dtype in COLUMNS.items():
-        if dtype == "str":
+        if dtype == "str" and name != "abstract":
             out[name] = out[name].astype("str")
     # In record order (the first is the row's key); one list per group without a per-group pandas call.
     citekeys: dict[int, list[str]] = {}
@@ -426,6 +434,13 @@ def merge_traced(records: pd.DataFrame) -> Merged:
         sources[row_group] = sorted({s for lst in lists for s in lst})
     out["sources"] = sources
 
-    gave_abstract = np.zeros(len(rec), bool)
-    gave_abstract[longest["abstract"]] = True
-    return Merged(out[list(COLUMNS)].reset_index(drop=True), group, gave_abstract)
+    kept = [name for name in COLUMNS if name != "abstract"]
+    return Merged(out[kept].reset_index(drop=True), group, longest["abstract"])
+
+
+def _text_lengths(texts: pd.Series, rows: np.ndarray) -> np.ndarray:
+    """The length of each text at ``rows`` (a mask; -1 for NA), 0 elsewhere: no other row is compared."""
+    lengths = np.zeros(len(texts), np.int64)
+    if rows.any():
+        lengths[rows] = texts[rows].astype("str").str.len().fillna(-1).to_numpy(np.int64)
+    return lengths

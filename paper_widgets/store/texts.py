@@ -27,38 +27,55 @@ __all__ = ["BLOCK_ROWS", "CompressedTexts", "compressed_texts", "texts_of"]
 BLOCK_ROWS = 32
 _CODEC = "zstd"
 _LEVEL = 3  # level 1 is hardly faster on blocks this small and 4 % larger
+_PASS_ROWS = 2048 * BLOCK_ROWS  # rows taken at a time by compressed_texts: ~100 MB of abstracts
 _STR = pd.StringDtype("pyarrow", na_value=np.nan)  # the "str" dtype of every text column of the library
 
 
-def compressed_texts(column: pd.Series | pa.Array | pa.ChunkedArray) -> dict[str, np.ndarray]:
-    """The numeric arrays storing ``column`` (strings, NA allowed): see :class:`CompressedTexts`.
+def compressed_texts(
+    column: pd.Series | pa.Array | pa.ChunkedArray, order: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
+    """The numeric arrays storing ``column`` (strings, NA allowed), or its rows in ``order``
+    (positions): see :class:`CompressedTexts`.
 
     ``offsets``: where each row's UTF-8 starts in the concatenated text (and where the last ends);
     ``blocks``: where each block's compressed bytes start in ``data`` (and where the last ends);
-    ``nulls``: the NA rows.
+    ``nulls``: the NA rows.  The rows are taken and compressed :data:`_PASS_ROWS` at a time, so
+    reordering a million abstracts never holds a second uncompressed copy of them.
     """
+    if isinstance(column, pd.Series) and isinstance(column.array, CompressedTexts) and order is None:
+        return column.array.arrays()  # compressed already (a reopened library written again)
     if isinstance(column, pd.Series):
         column = column.array.__arrow_array__() if hasattr(column.array, "__arrow_array__") else pa.array(column)
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks()
     strings = column.cast(pa.large_string())
-    n = len(strings)
-    # the offsets of this (maybe sliced) array into its text buffer: they start at ``start``
-    offsets = np.frombuffer(strings.buffers()[1], np.int64, n + 1, strings.offset * 8)
-    start = int(offsets[0])
-    offsets = offsets - start
-    text = strings.buffers()[2] or pa.py_buffer(b"")
+    n = len(strings) if order is None else len(order)
     codec = pa.Codec(_CODEC, _LEVEL)
     packed = bytearray()  # grown in place (realloc): never the compressed text twice
     blocks = np.zeros(-(-n // BLOCK_ROWS) + 1, np.int64)
-    for b, lo in enumerate(range(0, n, BLOCK_ROWS)):
-        a, z = int(offsets[lo]), int(offsets[min(lo + BLOCK_ROWS, n)])
-        if z > a:
-            packed += codec.compress(text.slice(start + a, z - a))
-        blocks[b + 1] = len(packed)
+    offsets = np.zeros(n + 1, np.int64)
+    nulls = []
+    for first in range(0, n, _PASS_ROWS):
+        part = strings.slice(first, _PASS_ROWS) if order is None else strings.take(order[first : first + _PASS_ROWS])
+        # the offsets of this (maybe sliced) array into its text buffer: they start at ``start``
+        ends = np.frombuffer(part.buffers()[1], np.int64, len(part) + 1, part.offset * 8)
+        start = int(ends[0])
+        offsets[first : first + len(part) + 1] = ends - start + offsets[first]
+        text = part.buffers()[2] or pa.py_buffer(b"")
+        for lo in range(0, len(part), BLOCK_ROWS):
+            a, z = int(ends[lo]), int(ends[min(lo + BLOCK_ROWS, len(part))])
+            if z > a:
+                packed += codec.compress(text.slice(a, z - a))
+            blocks[(first + lo) // BLOCK_ROWS + 1] = len(packed)
+        if part.null_count:
+            nulls.append(first + np.flatnonzero(part.is_null().to_numpy(zero_copy_only=False)))
     data = np.frombuffer(packed, np.uint8)
-    nulls = np.flatnonzero(strings.is_null().to_numpy(zero_copy_only=False)).astype(np.int64)
-    return {"offsets": offsets, "blocks": blocks, "data": data, "nulls": nulls}
+    return {
+        "offsets": offsets,
+        "blocks": blocks,
+        "data": data,
+        "nulls": np.concatenate([np.zeros(0, np.int64), *nulls]),
+    }
 
 
 def texts_of(arrays: Mapping[str, np.ndarray]) -> CompressedTexts:
@@ -135,6 +152,10 @@ class CompressedTexts(ExtensionArray):  # type: ignore[misc]
 
     def _strings(self, rows: np.ndarray) -> pd.arrays.ArrowStringArray:
         return pd.arrays.ArrowStringArray(self._decoded(rows), dtype=_STR)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The numeric arrays this column is stored in (see :func:`compressed_texts`)."""
+        return {"offsets": self._offsets, "blocks": self._blocks, "data": self._data, "nulls": self._nulls}
 
     def materialised(self) -> pd.arrays.ArrowStringArray:
         """Every row as an ordinary ``str`` array (in memory)."""

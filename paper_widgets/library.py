@@ -889,7 +889,8 @@ def _concatenated(frames: list[pd.DataFrame]) -> pd.DataFrame:
     """The records of ``frames`` as one frame, strings in one chunk; ``frames`` is emptied.
 
     Column by column, each taken out of the files' frames as it is joined: the records are held
-    once, plus one column (a single chunk also spares the merge's takes a join of their own).
+    once, plus one column (a single chunk also spares the merge's takes a join of their own);
+    string columns (a million abstracts) are copied a file at a time, so not even that.
     """
     if not frames:
         return records_frame([])
@@ -898,9 +899,45 @@ def _concatenated(frames: list[pd.DataFrame]) -> pd.DataFrame:
     frames.clear()
     joined: dict[str, pd.Series] = {}
     for name in list(by_file[0]):
-        joined[name] = _one_chunk_column(pd.concat([columns.pop(name) for columns in by_file], ignore_index=True))
+        parts = [columns.pop(name) for columns in by_file]
+        if all(isinstance(part.array, pd.arrays.ArrowStringArray) for part in parts):
+            joined[name] = _joined_strings(parts)
+        else:
+            joined[name] = _one_chunk_column(pd.concat(parts, ignore_index=True))
+        del parts
         _release_memory()  # the files' chunks of this column, before the next one is joined
     return pd.DataFrame(joined)
+
+
+def _joined_strings(parts: list[pd.Series]) -> pd.Series:
+    """The Arrow string columns ``parts`` as one column in one chunk; ``parts`` is emptied, each
+    freed once copied (concatenating, then joining the chunks, held the text twice)."""
+    dtype = parts[0].dtype
+    arrays = [part.array.__arrow_array__().combine_chunks().cast(pa.large_string()) for part in parts]
+    parts.clear()
+    ends = [
+        np.frombuffer(a.buffers()[1], np.int64, len(a) + 1, a.offset * 8) if len(a) else np.zeros(1, np.int64)
+        for a in arrays
+    ]
+    sizes = [int(e[-1] - e[0]) for e in ends]
+    rows = sum(len(a) for a in arrays)
+    text = np.empty(sum(sizes), np.uint8)
+    offsets = np.zeros(rows + 1, np.int64)
+    valid = np.ones(rows, bool)
+    row = at = 0
+    for i, (part_ends, size) in enumerate(zip(ends, sizes, strict=True)):
+        part, arrays[i] = arrays[i], None  # dropped once copied
+        data = part.buffers()[2]
+        if size:
+            text[at : at + size] = np.frombuffer(data, np.uint8, size, int(part_ends[0]))
+        offsets[row + 1 : row + len(part) + 1] = part_ends[1:] - part_ends[0] + at
+        if part.null_count:
+            valid[row : row + len(part)] = part.is_valid().to_numpy(zero_copy_only=False)
+        row, at = row + len(part), at + size
+        del part, data
+    validity = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
+    strings = pa.LargeStringArray.from_buffers(rows, pa.py_buffer(offsets), pa.py_buffer(text), validity)
+    return pd.Series(pd.arrays.ArrowStringArray(strings, dtype=dtype))
 
 
 def _release_memory() -> None:

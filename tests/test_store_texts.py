@@ -6,6 +6,7 @@ import os
 import random
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -14,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import paper_widgets
+from paper_widgets.data.readers.sources import read_path
 from paper_widgets.store import Store
 from paper_widgets.store.texts import BLOCK_ROWS, CompressedTexts, compressed_texts, texts_of
 
@@ -43,6 +45,21 @@ def test_compressed_texts_give_back_every_row_slice_and_take(values: list[str | 
         assert texts[at] == expected or (pd.isna(texts[at]) and pd.isna(expected))
 
 
+def test_rows_compressed_in_another_order_a_slice_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The library's abstracts are taken in key order a pass at a time: every pass boundary holds."""
+    import paper_widgets.store.texts as texts_module
+
+    monkeypatch.setattr(texts_module, "_PASS_ROWS", 2 * BLOCK_ROWS)
+    rng = np.random.default_rng(5)
+    values = [None if i % 17 == 3 else f"text {i} " + "é" * int(rng.integers(0, 30)) for i in range(7 * BLOCK_ROWS + 9)]
+    order = rng.permutation(len(values))
+    texts = texts_of(compressed_texts(pd.Series(values, dtype="str"), order))
+    expected = pd.Series(values, dtype="str").take(order).reset_index(drop=True)
+    pd.testing.assert_series_equal(pd.Series(texts.materialised()), expected)
+    again = texts_of(compressed_texts(pd.Series(texts)))  # compressed already: its arrays as they are
+    pd.testing.assert_series_equal(pd.Series(again.materialised()), expected)
+
+
 def test_a_frame_column_of_compressed_texts_reads_like_a_str_column() -> None:
     values = [f"abstract {i} " * (i % 7) for i in range(200)] + [None]
     frame = pd.DataFrame({"n": np.arange(len(values)), "abstract": pd.Series(packed(values))})
@@ -50,7 +67,9 @@ def test_a_frame_column_of_compressed_texts_reads_like_a_str_column() -> None:
     # what search results, the index build and its row hashes do with the column
     pd.testing.assert_frame_equal(frame.take([150, 3, 200, 3]), plain.take([150, 3, 200, 3]))
     pd.testing.assert_frame_equal(frame.iloc[40:90], plain.iloc[40:90])
-    assert frame["abstract"].iloc[0:5].fillna("").astype("str").tolist() == plain["abstract"].iloc[0:5].fillna("").tolist()
+    assert (
+        frame["abstract"].iloc[0:5].fillna("").astype("str").tolist() == plain["abstract"].iloc[0:5].fillna("").tolist()
+    )
     hashed = pd.util.hash_pandas_object(frame[["abstract"]].fillna(""), index=False, categorize=False)
     expected = pd.util.hash_pandas_object(plain[["abstract"]].fillna(""), index=False, categorize=False)
     assert (hashed.to_numpy() == expected.to_numpy()).all()
@@ -118,18 +137,24 @@ def test_the_store_holds_each_abstract_once_compressed(tmp_path: Path) -> None:
     raw = sum(len(abstract.encode()) for rows in papers.values() for _, abstract in rows)
     lib = paper_widgets.load(*paths, store=tmp_path / "store")
     assert len(lib) == 600
-    with Store(tmp_path / "store") as store:
-        sizes = dict(store._read(lambda conn: conn.execute("SELECT name, size FROM cache").fetchall()))
+    store = Store(tmp_path / "store")
+    try:
+        rows = store._read(lambda conn: conn.execute("SELECT name, hash, size FROM cache").fetchall())
+        sizes = {name: size for name, _, size in rows}
+        hashes = {name: digest for name, digest, _ in rows}
         # the library's abstracts compressed (~30 % here); the record caches without them (they held
         # every abstract again, compressed, beside the library's uncompressed copy)
         assert sum(size for name, size in sizes.items() if name.endswith("|texts:abstract")) < 0.4 * raw
         assert sum(size for name, size in sizes.items() if name.startswith("records:")) < 0.2 * raw
         for path in paths:
             name = f"records:{os.path.realpath(path)}"
-            digest = store._read(lambda conn, n=name: conn.execute("SELECT hash FROM cache WHERE name = ?", (n,)))
-            records, _ = store.cache_get_frame(name, digest.fetchone()[0])
+            cached = store.cache_get_frame(name, hashes[name])
+            assert cached is not None
+            records = cached[0]
             assert records["abstract"].isna().all()  # every row holds its own record's abstract
             assert (records["row"] >= 0).all()
+    finally:
+        store.close()
 
 
 def test_one_changed_file_reloads_like_a_fresh_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -150,14 +175,14 @@ def test_one_changed_file_reloads_like_a_fresh_load(tmp_path: Path, monkeypatch:
     first.tag(key, "mine")
 
     read: list[str] = []
-    real_read_path = library_module.read_path
+    real_read_path = read_path
 
-    def counting(path: Path, *args: object, **kwargs: object) -> object:
+    def counting(path: Path, *args: Any, **kwargs: Any) -> Any:
         read.append(Path(path).name)
         return real_read_path(path, *args, **kwargs)
 
     monkeypatch.setattr(library_module, "read_path", counting)
-    papers["dump2.txt"] = papers["dump2.txt"][5:] + [("A Paper Added Later", "We add " + words(rng, 30) + ".")]
+    papers["dump2.txt"] = [*papers["dump2.txt"][5:], ("A Paper Added Later", "We add " + words(rng, 30) + ".")]
     write_dumps(tmp_path / "dumps", {"dump2.txt": papers["dump2.txt"]})
     updated = paper_widgets.load(*paths, store=tmp_path / "store")
     assert read == ["dump2.txt"]

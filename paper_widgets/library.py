@@ -913,7 +913,8 @@ def _joined_strings(parts: list[pd.Series]) -> pd.Series:
     """The Arrow string columns ``parts`` as one column in one chunk; ``parts`` is emptied, each
     freed once copied (concatenating, then joining the chunks, held the text twice)."""
     dtype = parts[0].dtype
-    arrays = [part.array.__arrow_array__().combine_chunks().cast(pa.large_string()) for part in parts]
+    # the chunks as they are (combining even one chunk copies it); large_string is what "str" holds
+    arrays = [chunk.cast(pa.large_string()) for part in parts for chunk in part.array.__arrow_array__().chunks]
     parts.clear()
     ends = [
         np.frombuffer(a.buffers()[1], np.int64, len(a) + 1, a.offset * 8) if len(a) else np.zeros(1, np.int64)
@@ -935,6 +936,7 @@ def _joined_strings(parts: list[pd.Series]) -> pd.Series:
             valid[row : row + len(part)] = part.is_valid().to_numpy(zero_copy_only=False)
         row, at = row + len(part), at + size
         del part, data
+        _release_memory()  # the copied chunk: its pages back before the next ones of the joined text are touched
     validity = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
     strings = pa.LargeStringArray.from_buffers(rows, pa.py_buffer(offsets), pa.py_buffer(text), validity)
     return pd.Series(pd.arrays.ArrowStringArray(strings, dtype=dtype))

@@ -261,12 +261,15 @@ class Library:
         records: pd.DataFrame,
         problems: list[LoadWarning],
         store: Store | None = None,
-        traced: list[_Trace] | None = None,
+        record_caches: _RecordCaches | None = None,
     ) -> Library:
-        """Merge ``records``, key and sort the rows; ``traced`` gets the :class:`_Trace` of the records."""
+        """Merge ``records``, key and sort the rows; ``record_caches`` are written once the rows are sorted."""
         store = open_store(store)
         merged = merge_traced(records)
-        trace = None if traced is None else _Trace.of(records, merged.row, merged.gave_abstract)
+        trace = None
+        if record_caches is not None:  # without a library cache to borrow from, every record keeps its abstract
+            borrowing = merged.gave_abstract if record_caches.library else np.zeros(len(records), bool)
+            trace = _Trace.of(records, merged.row, borrowing)
         abstracts = records.pop("abstract")
         del records  # at a million papers most of the memory: gone before the rows are sorted
         _release_memory()
@@ -275,15 +278,16 @@ class Library:
         papers.insert(0, "key", keys.astype("str"))
         order = papers["key"].argsort(kind="stable").to_numpy()
         papers = _reordered(papers, order)
+        if record_caches is not None and trace is not None:
+            place = np.empty(len(order), np.int64)
+            place[order] = np.arange(len(order))  # each merged row's place once sorted by key
+            record_caches.write(trace.sorted(place))
+            del trace  # the records' other columns: gone before the abstracts are compressed
         # The abstracts, taken in key order a slice at a time and compressed: never held twice.
         packed = texts_of(compressed_texts(abstracts, merged.abstract_from[order]))
         del abstracts
         _release_memory()
         papers.insert(papers.columns.get_loc("title") + 1, "abstract", pd.Series(packed, index=papers.index))
-        if traced is not None and trace is not None:
-            place = np.empty(len(order), np.int64)
-            place[order] = np.arange(len(order))  # each merged row's place once sorted by key
-            traced.append(trace.sorted(place))
         _emit(problems)
         return cls(papers, problems, store)
 
@@ -401,20 +405,17 @@ class Library:
                     problems.append(exc.as_warning())
                 bar.update(size)
         _fill_borrowed(frames, borrowed)
-        traced: list[_Trace] = []
-        library = cls._build(_concatenated(frames), problems, store, traced if read_files else None)
-        meta = _plain(problems[first_problem:])
         cached_as = None if library_hash is None else (library_name, library_hash)
-        if cached_as is not None and store.cache_put_frame(*cached_as, library._papers, meta, texts=("abstract",)):
-            if (reopened := store.cache_get_frame(*cached_as, arrow_lists=True)) is not None:
-                library._papers = reopened[0]  # as a reopen has it: the rows built in memory are freed
-        else:
-            cached_as = None  # the record caches keep their own abstracts
-        if traced:
-            with store.cache_batch():
-                for entry in read_files:
-                    entry.write(store, traced[0], cached_as, library._papers["abstract"])
-        del traced
+        # Written before the library (a library that then fails to be written leaves them misses).
+        record_caches = _RecordCaches(store, read_files, cached_as) if read_files else None
+        library = cls._build(_concatenated(frames), problems, store, record_caches)
+        meta = _plain(problems[first_problem:])
+        written = cached_as is not None and store.cache_put_frame(
+            *cached_as, library._papers, meta, texts=("abstract",)
+        )
+        reopened = store.cache_get_frame(*cached_as, arrow_lists=True) if written and cached_as else None
+        if reopened is not None:
+            library._papers = reopened[0]  # as a reopen has it: memory-mapped
         _release_memory()  # before the search index is built
         return library._showing_progress(progress)._papers_from(library_hash)
 
@@ -782,24 +783,16 @@ class _Trace:
         """The trace once the rows moved: row ``r`` is now row ``place[r]``."""
         return _Trace(self.records, place[self.row], self.own_at, self.own_abstracts, self.columns)
 
-    def cache_frame(self, lo: int, hi: int, abstracts: pd.Series | None) -> pd.DataFrame:
+    def cache_frame(self, lo: int, hi: int) -> pd.DataFrame:
         """Records ``lo``..``hi`` as a record cache: ``row`` is each record's row in the cached library
-        when that row's abstract is the record's (then ``abstract`` is left empty), else -1.
-
-        ``abstracts``: the rows' abstracts, when no cached library holds them: every record keeps its own.
-        """
+        when that row's abstract is the record's (then ``abstract`` is left empty), else -1."""
         frame = self.records.iloc[lo:hi].reset_index(drop=True)
         row = self.row[lo:hi].copy()
         a, z = np.searchsorted(self.own_at, [lo, hi])
         own = self.own_at[a:z] - lo
-        if abstracts is None:
-            texts = np.full(hi - lo, None, dtype=object)
-        else:
-            texts = np.asarray(abstracts.array.take(row), dtype=object)
+        texts = np.full(hi - lo, None, dtype=object)
         texts[own] = self.own_abstracts.iloc[a:z].to_numpy(object)
         row[own] = -1
-        if abstracts is not None:
-            row[:] = -1
         frame["abstract"] = pd.Series(texts, dtype="str")
         frame["row"] = row
         return frame[[*self.columns, "row"]]
@@ -815,12 +808,26 @@ class _RecordsCache:
     first: int
     end: int
 
-    def write(self, store: Store, trace: _Trace, library: tuple[str, str] | None, abstracts: pd.Series) -> None:
-        """Cache the records, their abstracts by reference to ``library`` (cache name, hash) when it was cached."""
-        frame = trace.cache_frame(self.first, self.end, None if library is not None else abstracts)
+    def write(self, store: Store, trace: _Trace, library: tuple[str, str] | None) -> None:
+        """Cache the records, their abstracts by reference to ``library`` (cache name, hash) when it is cached."""
         meta = {"problems": _plain(self.problems), "library": None if library is None else list(library)}
         # Read again only when another file changed: compressed, the store stays small.
-        store.cache_put_frame(self.name, self.digest, frame, meta, compressed=True)
+        store.cache_put_frame(self.name, self.digest, trace.cache_frame(self.first, self.end), meta, compressed=True)
+
+
+@dataclass(frozen=True, slots=True)
+class _RecordCaches:
+    """The record caches a build writes: ``library`` (cache name, hash) is where the rows' abstracts
+    will be, None when there is no library cache (then every record keeps its own)."""
+
+    store: Store
+    entries: list[_RecordsCache]
+    library: tuple[str, str] | None
+
+    def write(self, trace: _Trace) -> None:
+        with self.store.cache_batch():  # one store transaction for every file
+            for entry in self.entries:
+                entry.write(self.store, trace, self.library)
 
 
 class _Borrowed(NamedTuple):

@@ -226,3 +226,29 @@ def test_a_damaged_abstracts_file_is_a_miss_and_the_files_are_read_again(tmp_pat
     target.write_bytes(b"\0" * size)  # same size, nothing readable
     again = paper_widgets.load(*paths, store=tmp_path / "store")
     pd.testing.assert_frame_equal(again.df, expected)
+
+
+def test_without_a_library_cache_the_record_caches_keep_every_abstract(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file that cannot be hashed (a FIFO) means no library cache: the other files' record caches
+    then hold their own abstracts, and the next load reads them from there."""
+    import paper_widgets.library as library_module
+
+    paths = write_dumps(tmp_path / "dumps", corpus(random.Random(6), 2, 20))
+    fifo = tmp_path / "dumps" / "pipe.txt"
+    os.mkfifo(fifo)
+    with pytest.warns(paper_widgets.PaperWidgetsWarning, match="pipe.txt"):
+        first = paper_widgets.load(*paths, fifo, store=tmp_path / "store")
+    assert len(first) == 40
+    read: list[str] = []
+
+    def counting(path: Path, *args: Any, **kwargs: Any) -> Any:
+        read.append(Path(path).name)
+        return read_path(path, *args, **kwargs)
+
+    monkeypatch.setattr(library_module, "read_path", counting)
+    with pytest.warns(paper_widgets.PaperWidgetsWarning, match="pipe.txt"):
+        again = paper_widgets.load(*paths, fifo, store=tmp_path / "store")
+    assert read == []  # the dumps came from their record caches (the FIFO is refused unread)
+    pd.testing.assert_frame_equal(again.df, first.df)

@@ -89,6 +89,13 @@ def test_arrays_that_do_not_describe_a_column_are_refused() -> None:
     ]:
         with pytest.raises(ValueError):
             texts_of({**arrays, name: broken})
+    # offsets are checked where they are read (a reopen reads none of them): an error, never a crash
+    backwards = arrays["offsets"].copy()
+    backwards[40] = backwards[42] + 7
+    texts = texts_of({**arrays, "offsets": backwards})
+    assert texts[3] == "a" * 100
+    with pytest.raises(ValueError):
+        texts.take([41])
 
 
 def write_dumps(folder: Path, papers: dict[str, list[tuple[str, str]]]) -> list[Path]:

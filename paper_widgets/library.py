@@ -59,7 +59,7 @@ from paper_widgets.store import (
     open_store,
     package_fingerprint,
 )
-from paper_widgets.store.texts import CompressedTexts, compressed_texts, texts_of
+from paper_widgets.store.texts import CompressedTexts, in_memory
 from paper_widgets.vocabulary import DEFAULT_STATUS, DEFAULT_STYLE, SORTS, STATUSES, STYLES
 
 __all__ = [
@@ -283,11 +283,11 @@ class Library:
             place[order] = np.arange(len(order))  # each merged row's place once sorted by key
             record_caches.write(trace.sorted(place))
             del trace  # the records' other columns: gone before the abstracts are compressed
-        # The abstracts, taken in key order a slice at a time and compressed: never held twice.
-        packed = texts_of(compressed_texts(abstracts, merged.abstract_from[order]))
+        # The abstracts in key order; many are taken a slice at a time and compressed: never held twice.
+        in_order = in_memory(abstracts, merged.abstract_from[order])
         del abstracts
         _release_memory()
-        papers.insert(papers.columns.get_loc("title") + 1, "abstract", pd.Series(packed, index=papers.index))
+        papers.insert(papers.columns.get_loc("title") + 1, "abstract", in_order.set_axis(papers.index))
         _emit(problems)
         return cls(papers, problems, store)
 

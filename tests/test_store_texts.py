@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 import paper_widgets
 from paper_widgets.data.readers.sources import read_path
 from paper_widgets.store import Store
+from paper_widgets.store import texts as texts_module
 from paper_widgets.store.texts import BLOCK_ROWS, CompressedTexts, compressed_texts, texts_of
 
 TEXTS = st.lists(st.one_of(st.none(), st.text(max_size=40)), max_size=3 * BLOCK_ROWS + 5)
@@ -47,8 +48,6 @@ def test_compressed_texts_give_back_every_row_slice_and_take(values: list[str | 
 
 def test_rows_compressed_in_another_order_a_slice_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
     """The library's abstracts are taken in key order a pass at a time: every pass boundary holds."""
-    import paper_widgets.store.texts as texts_module
-
     monkeypatch.setattr(texts_module, "_PASS_ROWS", 2 * BLOCK_ROWS)
     rng = np.random.default_rng(5)
     values = [None if i % 17 == 3 else f"text {i} " + "é" * int(rng.integers(0, 30)) for i in range(7 * BLOCK_ROWS + 9)]
@@ -124,11 +123,18 @@ def corpus(rng: random.Random, files: int, per_file: int) -> dict[str, list[tupl
     }
 
 
-def test_reopen_reads_abstracts_only_for_the_rows_used_and_df_has_them_all(tmp_path: Path) -> None:
+@pytest.mark.parametrize("lazy_above", [0, texts_module.LAZY_ABOVE])
+def test_reopen_reads_abstracts_only_for_the_rows_used_and_df_has_them_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lazy_above: int
+) -> None:
+    """A large library's abstracts stay compressed in memory (as if this one were large: ``lazy_above`` 0);
+    a small library's are decompressed as it opens."""
+    monkeypatch.setattr(texts_module, "LAZY_ABOVE", lazy_above)
     paths = write_dumps(tmp_path / "dumps", corpus(random.Random(1), 3, 40))
     first = paper_widgets.load(*paths, store=tmp_path / "store")
     again = paper_widgets.load(*paths, store=tmp_path / "store")
-    assert isinstance(again._papers["abstract"].array, CompressedTexts)
+    for lib in (first, again):
+        assert isinstance(lib._papers["abstract"].array, CompressedTexts) == (lazy_above == 0)
     pd.testing.assert_frame_equal(again.df, first.df)
     assert again.df["abstract"].dtype == "str"  # lib.df: ordinary pandas columns
     key = first.df["key"].iloc[17]
@@ -164,10 +170,15 @@ def test_the_store_holds_each_abstract_once_compressed(tmp_path: Path) -> None:
         store.close()
 
 
-def test_one_changed_file_reloads_like_a_fresh_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("lazy_above", [0, texts_module.LAZY_ABOVE])
+def test_one_changed_file_reloads_like_a_fresh_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lazy_above: int
+) -> None:
     """Papers in two files, the longer abstract in either: after one file changes the library is the
     same as one loaded from scratch, and only the changed file was read again."""
     import paper_widgets.library as library_module
+
+    monkeypatch.setattr(texts_module, "LAZY_ABOVE", lazy_above)
 
     rng = random.Random(3)
     papers = corpus(rng, 3, 30)

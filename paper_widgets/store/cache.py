@@ -37,7 +37,7 @@ import pandas as pd
 import pyarrow as pa  # already imported by pandas, whose strings it holds
 
 from paper_widgets.store.db import Database
-from paper_widgets.store.texts import CompressedTexts, compressed_texts, texts_of
+from paper_widgets.store.texts import CompressedTexts, compressed_texts, held, texts_of
 
 __all__ = ["CacheStore", "arrow_lists_as_objects", "content_hash", "file_hash", "gc_paused", "package_fingerprint"]
 
@@ -315,7 +315,8 @@ class CacheStore(Database):
         Uncompressed frames are memory-mapped: their strings are read from disk when used.
         ``arrow_lists``: columns of lists stay Arrow lists (see :func:`arrow_lists_as_objects`), so a
         million rows open without making three million Python lists.  Columns cached as ``texts``
-        come back as :class:`~paper_widgets.store.texts.CompressedTexts` (decompressed as used).
+        come back as :class:`~paper_widgets.store.texts.CompressedTexts` (decompressed as used) when
+        larger than :data:`~paper_widgets.store.texts.LAZY_ABOVE`, else decompressed.
         """
         read = functools.partial(_read_frame, arrow_lists=arrow_lists)
         found = self._get(name, content_hash, _FRAME, read)
@@ -326,7 +327,7 @@ class CacheStore(Database):
             texts = self.cache_get_texts(name, column, content_hash)
             if texts is None or len(texts) != len(frame):
                 return None
-            frame.insert(info["order"].index(column), column, pd.Series(texts, index=frame.index))
+            frame.insert(info["order"].index(column), column, pd.Series(held(texts), index=frame.index))
         return frame, info["meta"]
 
     def cache_get_texts(self, name: str, column: str, content_hash: str) -> CompressedTexts | None:

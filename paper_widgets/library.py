@@ -355,15 +355,17 @@ class Library:
             return cls(papers, problems, store)._showing_progress(progress)._papers_from(library_hash)
         several = len(files) > 1  # one file: the library entry covers it, no record cache of its own
         libraries: dict[tuple[str, str], CompressedTexts | None] = {}  # abstracts of libraries cached earlier
-        # Each file's record cache is written once the library is: what it holds depends on the library's.
+        # Each file's record cache is written once the rows are sorted: it points at the library's rows.
         read_files: list[_RecordsCache] = []
         frames: list[pd.DataFrame] = []
+        records_read = 0
         borrowed: list[_Borrowed] = []  # abstracts of cached records to read from those libraries
 
         def records(
             name: str, digest: str | None, read: Callable[[list[LoadWarning]], list[PaperRecord]]
         ) -> pd.DataFrame:
             """The records cached under ``name`` for ``digest``, else ``read``; problems join ``problems``."""
+            nonlocal records_read
             cached = None if digest is None else _cached_records(store, name, digest, libraries)
             if cached is not None:
                 frame, found, borrowing = cached
@@ -377,8 +379,8 @@ class Library:
                 finally:
                     problems.extend(found)  # also when reading failed: they come before its DumpError
             if digest is not None and several:
-                first = sum(len(f) for f in frames)
-                read_files.append(_RecordsCache(name, digest, found, first, first + len(frame)))
+                read_files.append(_RecordsCache(name, digest, found, records_read, records_read + len(frame)))
+            records_read += len(frame)  # where the next file's records start once they are joined
             return frame
 
         sizes = [_size(path) for path, _ in files]

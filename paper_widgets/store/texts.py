@@ -29,8 +29,8 @@ BLOCK_ROWS = 16
 _CODEC = "zstd"
 _LEVEL = 1  # on blocks this small level 3 is 0.4 % smaller and takes twice as long (~10 s more at 1M)
 # Text columns larger than this stay compressed in memory; smaller ones are decompressed whole (a
-# search result's 20 rows cost ~2 ms to decompress, 0.1 ms to take from memory: at 10k papers
-# that is the whole budget, and 15 MB of abstracts are not worth saving).
+# search result's 20 rows cost ~0.8 ms to decompress, 0.1 ms to take from memory: at 10k papers
+# that is half the budget, and 15 MB of abstracts are not worth saving).
 LAZY_ABOVE = 64 << 20
 _PASS_ROWS = 4096 * BLOCK_ROWS  # rows taken at a time by compressed_texts: ~100 MB of abstracts
 _STR = pd.StringDtype("pyarrow", na_value=np.nan)  # the "str" dtype of every text column of the library

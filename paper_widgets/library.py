@@ -704,7 +704,8 @@ class Library:
         papers = self._papers
         dated = papers["published"].dropna()
         span = f", {dated.min():%Y}–{dated.max():%Y}" if len(dated) else ""
-        notes = self.df["note"].notna().sum() if "note" in self.df else 0
+        # counted in the store: df would decompress every abstract of a large library to show one number
+        notes = sum(key in self._keys for key in self.store.annotations().notes)
         sources = self._sources()
         parts = [
             (

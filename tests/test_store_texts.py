@@ -270,3 +270,24 @@ def test_without_a_library_cache_the_record_caches_keep_every_abstract(
         again = paper_widgets.load(*paths, fifo, store=tmp_path / "store")
     assert read == []  # the dumps came from their record caches (the FIFO is refused unread)
     pd.testing.assert_frame_equal(again.df, first.df)
+
+
+def test_a_large_library_shows_a_paper_its_summary_and_citations_without_decompressing_every_abstract(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(texts_module, "LAZY_ABOVE", 0)  # as if large: abstracts stay compressed
+    paths = write_dumps(tmp_path / "dumps", corpus(random.Random(7), 2, 30))
+    paper_widgets.load(*paths, store=tmp_path / "store")
+    lib = paper_widgets.load(*paths, store=tmp_path / "store")
+    key = lib._papers["key"].iloc[7]
+    lib.set_note(key, "worth citing")
+    lib.search("study")  # building the search index reads every abstract, once
+
+    def everything(self: CompressedTexts) -> object:
+        raise AssertionError("every abstract decompressed")
+
+    monkeypatch.setattr(CompressedTexts, "materialised", everything)
+    assert "60 papers" in lib._repr_html_() and "1 with notes" in lib._repr_html_()
+    assert lib[key]["note"] == "worth citing" and lib[key]["abstract"].startswith("We study")
+    assert "@" in lib.to_bibtex([key]) and lib.cite(key)
+    assert len(lib.search("study", limit=5)) == 5

@@ -291,3 +291,19 @@ def test_a_large_library_shows_a_paper_its_summary_and_citations_without_decompr
     assert lib[key]["note"] == "worth citing" and lib[key]["abstract"].startswith("We study")
     assert "@" in lib.to_bibtex([key]) and lib.cite(key)
     assert len(lib.search("study", limit=5)) == 5
+
+
+def test_adding_files_to_a_compressed_library(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(texts_module, "LAZY_ABOVE", 0)  # as if large: abstracts stay compressed
+    papers = corpus(random.Random(8), 3, 25)
+    paths = write_dumps(tmp_path / "dumps", papers)
+    paper_widgets.load(*paths[:2], store=tmp_path / "store")
+    lib = paper_widgets.load(*paths[:2], store=tmp_path / "store")
+    assert isinstance(lib._papers["abstract"].array, CompressedTexts)
+    assert len(lib.search("study")) > 0  # an index to extend
+    lib.add(paths[2])
+    expected = {abstract for rows in papers.values() for _, abstract in rows}
+    assert len(lib) == 75 and set(lib.df["abstract"]) == expected
+    title, abstract = papers["dump2.txt"][4]
+    found = lib.search(title, limit=1)
+    assert found["title"].iloc[0] == title and found["abstract"].iloc[0] == abstract

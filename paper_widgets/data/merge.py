@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import compress
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
 from paper_widgets.data.records import KINDS
 from paper_widgets.data.text import ARXIV_VERSION, fold, text_items
@@ -73,25 +73,23 @@ _PRIORITY: dict[str, tuple[str, ...]] = {
 _HIGHEST = ("upvotes", "comments")
 _YEAR_TOLERANCE = 1
 _HF_PAPERS = "https://huggingface.co/papers/"
-_SEP = "\x00"  # separates the titles of a batch; see ASCII_FOLD
+_STR = pd.StringDtype("pyarrow", na_value=np.nan)  # the "str" dtype
 # fold for ASCII text as one bytes.translate: letters lower-cased, digits kept, anything else a space
 # (runs of spaces are then collapsed); NUL is kept, to separate the texts of a batch
 ASCII_FOLD = bytes(b if chr(b).isascii() and (chr(b).isalnum() or b == 0) else 32 for b in range(256)).lower()
 
 
 def fold_titles(titles: pd.Series) -> pd.Series:
-    """:func:`fold` of every title; the ASCII ones (same result) in a few C-level passes over all at once."""
-    values = titles.fillna("").astype("str").tolist()
-    simple = np.fromiter(map(str.isascii, values), bool, len(values))
-    joined = _SEP.join(compress(values, simple))
-    if joined.count(_SEP) != simple.sum() - 1:  # a title holds the separator: fold each on its own
-        simple[:] = False
-    folded = np.array(values, dtype=object)
-    if simple.any():
-        pieces = joined.encode("ascii").translate(ASCII_FOLD).decode("ascii").split(_SEP)
-        folded[simple] = list(map(" ".join, map(str.split, pieces)))
-    folded[~simple] = list(map(fold, compress(values, ~simple)))
-    return pd.Series(folded, index=titles.index, dtype="str")
+    """:func:`fold` of every title; the ASCII ones (same result: lower-cased, every run of other than
+    letters and digits one space) by Arrow kernels over all at once, without a Python string each
+    (at a million titles those were ~550 MB at the merge's peak, and slower)."""
+    strings = titles.fillna("").astype("str").array.__arrow_array__()
+    folded = pc.utf8_trim(pc.replace_substring_regex(pc.ascii_lower(strings), r"[^a-z0-9]+", " "), " ")
+    out = pd.Series(pd.arrays.ArrowStringArray(folded, dtype=_STR), index=titles.index)
+    others = np.flatnonzero(~pc.string_is_ascii(strings).to_numpy(zero_copy_only=False))
+    if len(others):  # accents, ligatures, full-width letters: unicodedata, one title at a time
+        out.iloc[others] = [fold(title) for title in titles.iloc[others].fillna("").astype("str").tolist()]
+    return out
 
 
 def hf_url(arxiv_ids: pd.Series) -> pd.Series:

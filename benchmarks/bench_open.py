@@ -59,6 +59,7 @@ PHASES = (
     ("records frame", "paper_widgets.library", "records_frame"),
     ("join records", "paper_widgets.library", "_concatenated"),
     ("merge", "paper_widgets.library", "merge_records"),
+    ("merge", "paper_widgets.library", "merge_traced"),
     ("citekeys+store", "paper_widgets.store", "Store.assign_keys"),
     ("sort by key", "paper_widgets.library", "_reordered"),
     ("frame cache write", "paper_widgets.store", "Store.cache_put_frame"),

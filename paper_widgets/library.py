@@ -17,17 +17,18 @@ import sys
 import warnings as _warnings
 import weakref
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from paper_widgets.data.merge import merge_records, normalise_frame
+from paper_widgets.data.merge import merge_traced, normalise_frame
 from paper_widgets.data.readers.sources import (
     check_regular,
     expand_paths,
@@ -58,6 +59,7 @@ from paper_widgets.store import (
     open_store,
     package_fingerprint,
 )
+from paper_widgets.store.texts import CompressedTexts, in_memory
 from paper_widgets.vocabulary import DEFAULT_STATUS, DEFAULT_STYLE, SORTS, STATUSES, STYLES
 
 __all__ = [
@@ -254,16 +256,40 @@ class Library:
         return self._annotated
 
     @classmethod
-    def _build(cls, records: pd.DataFrame, problems: list[LoadWarning], store: Store | None = None) -> Library:
+    def _build(
+        cls,
+        records: pd.DataFrame,
+        problems: list[LoadWarning],
+        store: Store | None = None,
+        record_caches: _RecordCaches | None = None,
+    ) -> Library:
+        """Merge ``records``, key and sort the rows; ``record_caches`` are written once the rows are sorted."""
         store = open_store(store)
-        merged = merge_records(records)
+        merged = merge_traced(records)
+        trace = None
+        if record_caches is not None:  # without a library cache to borrow from, every record keeps its abstract
+            borrowing = merged.gave_abstract if record_caches.library else np.zeros(len(records), bool)
+            trace = _Trace.of(records, merged.row, borrowing)
+        abstracts = records.pop("abstract")
         del records  # at a million papers most of the memory: gone before the rows are sorted
         _release_memory()
-        keys = store.assign_keys(merged)  # keys the store recorded earlier are kept
-        merged.insert(0, "key", keys.astype("str"))
-        merged = _reordered(merged, merged["key"].argsort(kind="stable").to_numpy())
+        papers = merged.papers
+        keys = store.assign_keys(papers)  # keys the store recorded earlier are kept
+        papers.insert(0, "key", keys.astype("str"))
+        order = papers["key"].argsort(kind="stable").to_numpy()
+        papers = _reordered(papers, order)
+        if record_caches is not None and trace is not None:
+            place = np.empty(len(order), np.int64)
+            place[order] = np.arange(len(order))  # each merged row's place once sorted by key
+            record_caches.write(trace.sorted(place))
+            del trace  # the records' other columns: gone before the abstracts are compressed
+        # The abstracts in key order; many are taken a slice at a time and compressed: never held twice.
+        in_order = in_memory(abstracts, merged.abstract_from[order])
+        del abstracts
+        _release_memory()
+        papers.insert(papers.columns.get_loc("title") + 1, "abstract", in_order.set_axis(papers.index))
         _emit(problems)
-        return cls(merged, problems, store)
+        return cls(papers, problems, store)
 
     @classmethod
     def from_text(cls, text: str, source: str = "<text>", *, store: StoreLike = None) -> Library:
@@ -293,9 +319,11 @@ class Library:
         index): None shows it once the work takes a while, True always, False never; a
         :data:`ProgressReport` callable is called with (phase, done, total) instead.
 
-        Unchanged inputs (same content hash) are not parsed again: the store caches each file's
-        records (compressed) and the whole library, so reopening a large library opens one memory-mapped
-        frame, whose list columns stay Arrow lists until ``df`` or a search result shows them.
+        Unchanged inputs (same content hash) are not parsed again: the store caches the whole
+        library, so reopening a large library opens one memory-mapped frame, whose list columns stay
+        Arrow lists and abstracts compressed until ``df`` or a search result shows them; and each
+        file's records (compressed), whose abstracts are those of the library's rows (stored once)
+        but for the few a row took from another file, so one changed file is the only one read again.
         """
         problems = [] if problems is None else problems
         store = open_store(store)
@@ -326,26 +354,35 @@ class Library:
             _emit(problems)
             return cls(papers, problems, store)._showing_progress(progress)._papers_from(library_hash)
         several = len(files) > 1  # one file: the library entry covers it, no record cache of its own
+        libraries: dict[tuple[str, str], CompressedTexts | None] = {}  # abstracts of libraries cached earlier
+        # Each file's record cache is written once the rows are sorted: it points at the library's rows.
+        read_files: list[_RecordsCache] = []
+        frames: list[pd.DataFrame] = []
+        records_read = 0
+        borrowed: list[_Borrowed] = []  # abstracts of cached records to read from those libraries
 
         def records(
             name: str, digest: str | None, read: Callable[[list[LoadWarning]], list[PaperRecord]]
         ) -> pd.DataFrame:
-            """The records cached under ``name`` for ``digest``, else ``read`` (then cached); problems join ``problems``."""
-            if digest is not None and (cached := store.cache_get_frame(name, digest)) is not None:
-                frame, found = cached
-                problems.extend(_problems(found))
-                return frame
-            found_now: list[LoadWarning] = []
-            try:
-                frame = records_frame(read(found_now))
-            finally:
-                problems.extend(found_now)  # also when reading failed: they come before its DumpError
+            """The records cached under ``name`` for ``digest``, else ``read``; problems join ``problems``."""
+            nonlocal records_read
+            cached = None if digest is None else _cached_records(store, name, digest, libraries)
+            if cached is not None:
+                frame, found, borrowing = cached
+                problems.extend(found)
+                if borrowing is not None:
+                    borrowed.append(borrowing._replace(frame=len(frames)))
+            else:
+                found = []
+                try:
+                    frame = records_frame(read(found))
+                finally:
+                    problems.extend(found)  # also when reading failed: they come before its DumpError
             if digest is not None and several:
-                # Read again only when another file changed: compressed, the store stays small.
-                store.cache_put_frame(name, digest, frame, _plain(found_now), compressed=True)
+                read_files.append(_RecordsCache(name, digest, found, records_read, records_read + len(frame)))
+            records_read += len(frame)  # where the next file's records start once they are joined
             return frame
 
-        frames = []
         sizes = [_size(path) for path, _ in files]
         bar = _progress_bar(sum(sizes), "Reading papers", "B", progress)
         with bar, store.cache_batch():  # one store transaction for every file, not one fsync per file
@@ -369,9 +406,18 @@ class Library:
                 except DumpError as exc:
                     problems.append(exc.as_warning())
                 bar.update(size)
-        library = cls._build(_concatenated(frames), problems, store)
-        if library_hash is not None:
-            store.cache_put_frame(library_name, library_hash, library._papers, _plain(problems[first_problem:]))
+        _fill_borrowed(frames, borrowed)
+        cached_as = None if library_hash is None else (library_name, library_hash)
+        # Written before the library (a library that then fails to be written leaves them misses).
+        record_caches = _RecordCaches(store, read_files, cached_as) if read_files else None
+        library = cls._build(_concatenated(frames), problems, store, record_caches)
+        meta = _plain(problems[first_problem:])
+        written = cached_as is not None and store.cache_put_frame(
+            *cached_as, library._papers, meta, texts=("abstract",)
+        )
+        reopened = store.cache_get_frame(*cached_as, arrow_lists=True) if written and cached_as else None
+        if reopened is not None:
+            library._papers = reopened[0]  # as a reopen has it: memory-mapped
         _release_memory()  # before the search index is built
         return library._showing_progress(progress)._papers_from(library_hash)
 
@@ -569,7 +615,9 @@ class Library:
         for key, position in zip(keys, positions, strict=False):
             if position < 0:
                 raise unknown_key(key, self._keys)
-        return self.df.iloc[positions].reset_index(drop=True)
+        # The rows asked for only: at a million papers df would decompress every abstract.
+        rows = arrow_lists_as_objects(self._papers.take(positions)).reset_index(drop=True)
+        return annotate(rows, self.store.annotations(rows["key"].tolist()))
 
     def cite(
         self,
@@ -656,7 +704,8 @@ class Library:
         papers = self._papers
         dated = papers["published"].dropna()
         span = f", {dated.min():%Y}–{dated.max():%Y}" if len(dated) else ""
-        notes = self.df["note"].notna().sum() if "note" in self.df else 0
+        # counted in the store: df would decompress every abstract of a large library to show one number
+        notes = sum(key in self._keys for key in self.store.annotations().notes)
         sources = self._sources()
         parts = [
             (
@@ -717,11 +766,141 @@ def _one_chunk_column(column: pd.Series) -> pd.Series:
     return column
 
 
+@dataclass(frozen=True, slots=True)
+class _Trace:
+    """The records of a build without the abstracts their rows hold, and which row each went to."""
+
+    records: pd.DataFrame  # every records_frame column but ``abstract``
+    row: np.ndarray  # per record: its paper's row
+    own_at: np.ndarray  # the records whose row holds another record's abstract (ascending) ...
+    own_abstracts: pd.Series  # ... and their abstracts
+    columns: list[str]  # the records frame's columns in their order
+
+    @classmethod
+    def of(cls, records: pd.DataFrame, row: np.ndarray, gave_abstract: np.ndarray) -> _Trace:
+        own_at = np.flatnonzero(~gave_abstract)
+        own = pd.Series(records["abstract"].array.take(own_at))
+        return cls(records.drop(columns="abstract"), row, own_at, own, list(records.columns))
+
+    def sorted(self, place: np.ndarray) -> _Trace:
+        """The trace once the rows moved: row ``r`` is now row ``place[r]``."""
+        return _Trace(self.records, place[self.row], self.own_at, self.own_abstracts, self.columns)
+
+    def cache_frame(self, lo: int, hi: int) -> pd.DataFrame:
+        """Records ``lo``..``hi`` as a record cache: ``row`` is each record's row in the cached library
+        when that row's abstract is the record's (then ``abstract`` is left empty), else -1."""
+        frame = self.records.iloc[lo:hi].reset_index(drop=True)
+        row = self.row[lo:hi].copy()
+        a, z = np.searchsorted(self.own_at, [lo, hi])
+        own = self.own_at[a:z] - lo
+        texts = np.full(hi - lo, None, dtype=object)
+        texts[own] = self.own_abstracts.iloc[a:z].to_numpy(object)
+        row[own] = -1
+        frame["abstract"] = pd.Series(texts, dtype="str")
+        frame["row"] = row
+        return frame[[*self.columns, "row"]]
+
+
+@dataclass(frozen=True, slots=True)
+class _RecordsCache:
+    """The record cache of one file (or one group of .bib files) read by a build: records ``first``..``end``."""
+
+    name: str
+    digest: str
+    problems: list[LoadWarning]
+    first: int
+    end: int
+
+    def write(self, store: Store, trace: _Trace, library: tuple[str, str] | None) -> None:
+        """Cache the records, their abstracts by reference to ``library`` (cache name, hash) when it is cached."""
+        meta = {"problems": _plain(self.problems), "library": None if library is None else list(library)}
+        # Read again only when another file changed: compressed, the store stays small.
+        store.cache_put_frame(self.name, self.digest, trace.cache_frame(self.first, self.end), meta, compressed=True)
+
+
+@dataclass(frozen=True, slots=True)
+class _RecordCaches:
+    """The record caches a build writes: ``library`` (cache name, hash) is where the rows' abstracts
+    will be, None when there is no library cache (then every record keeps its own)."""
+
+    store: Store
+    entries: list[_RecordsCache]
+    library: tuple[str, str] | None
+
+    def write(self, trace: _Trace) -> None:
+        with self.store.cache_batch():  # one store transaction for every file
+            for entry in self.entries:
+                entry.write(self.store, trace, self.library)
+
+
+class _Borrowed(NamedTuple):
+    """Abstracts of cached records (``frames[frame]`` at ``positions``) held by ``texts`` (a cached library's) at ``rows``."""
+
+    frame: int
+    positions: np.ndarray
+    texts: CompressedTexts
+    rows: np.ndarray
+
+
+_FILL_CHUNK = 1 << 16  # library rows read at a time when filling in borrowed abstracts: ~100 MB of text
+
+
+def _fill_borrowed(frames: list[pd.DataFrame], borrowed: list[_Borrowed]) -> None:
+    """Fill in the ``abstract`` of cached records from the libraries holding them, in one sequential pass
+    over each library (its rows in order: each compressed block read once, not once per file)."""
+    for texts in {id(b.texts): b.texts for b in borrowed}.values():
+        mine = [b for b in borrowed if b.texts is texts]
+        rows = np.concatenate([b.rows for b in mine])
+        order = np.argsort(rows, kind="stable")
+        values = np.empty(len(rows), dtype=object)
+        for lo in range(0, len(rows), _FILL_CHUNK):
+            chosen = order[lo : lo + _FILL_CHUNK]
+            values[chosen] = np.asarray(texts.take(rows[chosen]), dtype=object)
+        start = 0
+        for b in mine:
+            frame = frames[b.frame]
+            abstracts = frame["abstract"].to_numpy(object)
+            abstracts[b.positions] = values[start : start + len(b.rows)]
+            values[start : start + len(b.rows)] = None  # each text held once: in the file's frame from now
+            start += len(b.rows)
+            frame["abstract"] = pd.Series(abstracts, index=frame.index, dtype="str")
+
+
+def _cached_records(
+    store: Store, name: str, digest: str, libraries: dict[tuple[str, str], CompressedTexts | None]
+) -> tuple[pd.DataFrame, list[LoadWarning], _Borrowed | None] | None:
+    """The records cached under ``name`` for ``digest``, their problems, and where the abstracts their
+    library rows hold are (see :func:`_fill_borrowed`; ``libraries`` remembers those opened); None on a miss."""
+    cached = store.cache_get_frame(name, digest)
+    if cached is None:
+        return None
+    frame, meta = cached
+    try:
+        found = _problems(meta["problems"])
+        rows = frame.pop("row").to_numpy(np.int64)
+        library = meta["library"]
+    except (KeyError, TypeError, ValueError):  # not a record cache of this version
+        return None
+    shared = rows >= 0
+    if shared.any():
+        if not isinstance(library, list) or len(library) != 2:
+            return None
+        source = (str(library[0]), str(library[1]))
+        if source not in libraries:
+            libraries[source] = store.cache_get_texts(source[0], "abstract", source[1])
+        texts = libraries[source]
+        if texts is None or rows.max() >= len(texts):  # that library was replaced since: read the file again
+            return None
+        return frame, found, _Borrowed(-1, np.flatnonzero(shared), texts, rows[shared])
+    return frame, found, None
+
+
 def _concatenated(frames: list[pd.DataFrame]) -> pd.DataFrame:
     """The records of ``frames`` as one frame, strings in one chunk; ``frames`` is emptied.
 
     Column by column, each taken out of the files' frames as it is joined: the records are held
-    once, plus one column (a single chunk also spares the merge's takes a join of their own).
+    once, plus one column (a single chunk also spares the merge's takes a join of their own);
+    string columns (a million abstracts) are copied a file at a time, so not even that.
     """
     if not frames:
         return records_frame([])
@@ -730,9 +909,47 @@ def _concatenated(frames: list[pd.DataFrame]) -> pd.DataFrame:
     frames.clear()
     joined: dict[str, pd.Series] = {}
     for name in list(by_file[0]):
-        joined[name] = _one_chunk_column(pd.concat([columns.pop(name) for columns in by_file], ignore_index=True))
+        parts = [columns.pop(name) for columns in by_file]
+        if all(isinstance(part.array, pd.arrays.ArrowStringArray) for part in parts):
+            joined[name] = _joined_strings(parts)
+        else:
+            joined[name] = _one_chunk_column(pd.concat(parts, ignore_index=True))
+        del parts
         _release_memory()  # the files' chunks of this column, before the next one is joined
     return pd.DataFrame(joined)
+
+
+def _joined_strings(parts: list[pd.Series]) -> pd.Series:
+    """The Arrow string columns ``parts`` as one column in one chunk; ``parts`` is emptied, each
+    freed once copied (concatenating, then joining the chunks, held the text twice)."""
+    dtype = parts[0].dtype
+    # the chunks as they are (combining even one chunk copies it); large_string is what "str" holds
+    arrays = [chunk.cast(pa.large_string()) for part in parts for chunk in part.array.__arrow_array__().chunks]
+    parts.clear()
+    ends = [
+        np.frombuffer(a.buffers()[1], np.int64, len(a) + 1, a.offset * 8) if len(a) else np.zeros(1, np.int64)
+        for a in arrays
+    ]
+    sizes = [int(e[-1] - e[0]) for e in ends]
+    rows = sum(len(a) for a in arrays)
+    text = np.empty(sum(sizes), np.uint8)
+    offsets = np.zeros(rows + 1, np.int64)
+    valid = np.ones(rows, bool)
+    row = at = 0
+    for i, (part_ends, size) in enumerate(zip(ends, sizes, strict=True)):
+        part, arrays[i] = arrays[i], None  # dropped once copied
+        data = part.buffers()[2]
+        if size:
+            text[at : at + size] = np.frombuffer(data, np.uint8, size, int(part_ends[0]))
+        offsets[row + 1 : row + len(part) + 1] = part_ends[1:] - part_ends[0] + at
+        if part.null_count:
+            valid[row : row + len(part)] = part.is_valid().to_numpy(zero_copy_only=False)
+        row, at = row + len(part), at + size
+        del part, data
+        _release_memory()  # the copied chunk: its pages back before the next ones of the joined text are touched
+    validity = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
+    strings = pa.LargeStringArray.from_buffers(rows, pa.py_buffer(offsets), pa.py_buffer(text), validity)
+    return pd.Series(pd.arrays.ArrowStringArray(strings, dtype=dtype))
 
 
 def _release_memory() -> None:

@@ -28,7 +28,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -37,6 +37,7 @@ import pandas as pd
 import pyarrow as pa  # already imported by pandas, whose strings it holds
 
 from paper_widgets.store.db import Database
+from paper_widgets.store.texts import CompressedTexts, compressed_texts, held, texts_of
 
 __all__ = ["CacheStore", "arrow_lists_as_objects", "content_hash", "file_hash", "gc_paused", "package_fingerprint"]
 
@@ -89,16 +90,20 @@ def gc_paused() -> Iterator[None]:
 # -- file formats that cannot run code ---------------------------------------------------------------
 
 
-def _write_frame(path: Path, frame: pd.DataFrame, meta: object, compressed: bool = False) -> None:
+def _write_frame(
+    path: Path, frame: pd.DataFrame, meta: object, compressed: bool = False, texts: Sequence[str] = ()
+) -> None:
     """``frame`` as an Arrow IPC file; object columns of lists of strings as Arrow lists, others as JSON text.
 
     ``compressed``: zstd, a third of the size, for frames read whole and seldom (it cannot be memory-mapped).
+    ``texts``: columns left out (stored on their own, see :meth:`CacheStore.cache_put_frame`); the
+    file still says where they go.
     """
     import pyarrow.feather as feather
 
     lists, encoded = [], []
     columns: dict[str, Any] = {}
-    for name in frame.columns:
+    for name in frame.columns.drop(list(texts)):
         column = frame[name]
         if column.dtype == _ARROW_LISTS:  # as cache_get_frame(arrow_lists=True) gave it
             columns[name] = column.array.__arrow_array__()
@@ -122,7 +127,8 @@ def _write_frame(path: Path, frame: pd.DataFrame, meta: object, compressed: bool
     table = pa.Table.from_pandas(plain, preserve_index=True)
     for name in lists + encoded:
         table = table.append_column(name, columns[name])
-    info = {"meta": meta, "lists": lists, "json": encoded, "order": [str(c) for c in frame.columns]}
+    order = [str(c) for c in frame.columns]
+    info = {"meta": meta, "lists": lists, "json": encoded, "texts": list(texts), "order": order}
     schema_meta = {**(table.schema.metadata or {}), _META.encode(): json.dumps(info).encode()}
     table = table.replace_schema_metadata(schema_meta)
     # one record batch: pandas' take on a string column in several chunks costs ~1000x more
@@ -133,8 +139,9 @@ def _write_frame(path: Path, frame: pd.DataFrame, meta: object, compressed: bool
     )
 
 
-def _read_frame(path: Path, arrow_lists: bool = False) -> tuple[pd.DataFrame, Any]:
-    """The frame and metadata of :func:`_write_frame`; strings stay in the (memory-mapped) file.
+def _read_frame(path: Path, arrow_lists: bool = False) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The frame and JSON info of :func:`_write_frame` (``meta``: the caller's metadata, ``texts``:
+    the columns stored apart, missing from the frame); strings stay in the (memory-mapped) file.
 
     ``arrow_lists``: list columns as :data:`_ARROW_LISTS` (no Python list per cell until one is
     read), else object columns of lists as they were written.
@@ -160,19 +167,24 @@ def _read_frame(path: Path, arrow_lists: bool = False) -> tuple[pd.DataFrame, An
         # "null": the JSON of None in files written before nulls were Arrow nulls
         cells[:] = [None if v is None or v == "null" else json.loads(v) for v in table.column(name).to_pylist()]
         frame[name] = pd.Series(cells, index=frame.index, dtype=object)  # not inferred as str
-    return frame[info["order"]], info["meta"]
+    texts = info.get("texts", [])
+    return frame[[name for name in info["order"] if name not in texts]], info
 
 
 def arrow_lists_as_objects(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with its :data:`_ARROW_LISTS` columns as object columns of Python lists (a fresh list per cell)."""
+    """``frame`` as ordinary pandas columns: its :data:`_ARROW_LISTS` columns as object columns of
+    Python lists (a fresh list per cell), its compressed text columns decompressed."""
     lazy = [name for name in frame.columns if frame[name].dtype == _ARROW_LISTS]
-    if not lazy:
+    packed = [name for name in frame.columns if isinstance(frame[name].array, CompressedTexts)]
+    if not lazy and not packed:
         return frame
     converted = {}
     for name in lazy:
         cells = np.empty(len(frame), dtype=object)
         cells[:] = frame[name].array.__arrow_array__().to_pylist()
         converted[name] = pd.Series(cells, index=frame.index, dtype=object)
+    for name in packed:
+        converted[name] = pd.Series(frame[name].array.materialised(), index=frame.index)
     return frame.assign(**converted)
 
 
@@ -217,6 +229,16 @@ def _read_arrays(path: Path) -> dict[str, np.ndarray]:
             raise ValueError(f"{path}: {name} lies beyond the end of the file")
         arrays[str(name)] = np.frombuffer(mapped, dtype, count, start + offset).reshape(shape)
     return arrays
+
+
+def _write_texts(path: Path, column: pd.Series) -> None:
+    """``column`` compressed (:func:`~paper_widgets.store.texts.compressed_texts`) as an ``.arrays`` file."""
+    _write_arrays(path, compressed_texts(column))
+
+
+def _texts_name(name: str, column: str) -> str:
+    """The cache entry of text ``column`` of the frame cached as ``name``."""
+    return f"{name}|texts:{column}"
 
 
 def _pid_alive(pid: int) -> bool:
@@ -292,9 +314,30 @@ class CacheStore(Database):
 
         Uncompressed frames are memory-mapped: their strings are read from disk when used.
         ``arrow_lists``: columns of lists stay Arrow lists (see :func:`arrow_lists_as_objects`), so a
-        million rows open without making three million Python lists.
+        million rows open without making three million Python lists.  Columns cached as ``texts``
+        come back as :class:`~paper_widgets.store.texts.CompressedTexts` (decompressed as used) when
+        larger than :data:`~paper_widgets.store.texts.LAZY_ABOVE`, else decompressed.
         """
-        return self._get(name, content_hash, _FRAME, functools.partial(_read_frame, arrow_lists=arrow_lists))
+        read = functools.partial(_read_frame, arrow_lists=arrow_lists)
+        found = self._get(name, content_hash, _FRAME, read)
+        if found is None:
+            return None
+        frame, info = found
+        for column in info.get("texts", []):  # in the order's order: each inserted at its place
+            texts = self.cache_get_texts(name, column, content_hash)
+            if texts is None or len(texts) != len(frame):
+                return None
+            frame.insert(info["order"].index(column), column, pd.Series(held(texts), index=frame.index))
+        return frame, info["meta"]
+
+    def cache_get_texts(self, name: str, column: str, content_hash: str) -> CompressedTexts | None:
+        """The text ``column`` of the frame cached under ``name`` with ``texts=[column]``, if built
+        from ``content_hash`` (else None), compressed and memory-mapped."""
+        arrays = self.cache_get_arrays(_texts_name(name, column), content_hash)
+        try:
+            return None if arrays is None else texts_of(arrays)
+        except (KeyError, ValueError):
+            return None
 
     def cache_get_arrays(self, name: str, content_hash: str) -> dict[str, np.ndarray] | None:
         """The numpy arrays cached under ``name`` if built from ``content_hash``, else None.
@@ -328,14 +371,28 @@ class CacheStore(Database):
     # -- writing -----------------------------------------------------------------------------------
 
     def cache_put_frame(
-        self, name: str, content_hash: str, frame: pd.DataFrame, meta: object = None, *, compressed: bool = False
+        self,
+        name: str,
+        content_hash: str,
+        frame: pd.DataFrame,
+        meta: object = None,
+        *,
+        compressed: bool = False,
+        texts: Sequence[str] = (),
     ) -> bool:
         """Cache ``frame`` (and JSON-able ``meta``) under ``name``; False when it could not be written.
 
         ``compressed``: zstd-compressed (a third of the disk) for frames only read when something
-        changed; uncompressed ones open memory-mapped.
+        changed; uncompressed ones open memory-mapped.  ``texts``: string columns (abstracts) stored
+        apart, compressed in small blocks, so that an uncompressed frame opens memory-mapped without
+        them and each row's text is decompressed when it is used.
         """
-        return self._put(name, content_hash, _FRAME, lambda path: _write_frame(path, frame, meta, compressed))
+        for column in texts:
+            write_texts = functools.partial(_write_texts, column=frame[column])
+            if not self._put(_texts_name(name, column), content_hash, _ARRAYS, write_texts):
+                return False
+        write = functools.partial(_write_frame, frame=frame, meta=meta, compressed=compressed, texts=texts)
+        return self._put(name, content_hash, _FRAME, lambda path: write(path))
 
     def cache_put_arrays(self, name: str, content_hash: str, arrays: Mapping[str, np.ndarray]) -> bool:
         """Cache numeric ``arrays`` under ``name``; False when they could not be written."""

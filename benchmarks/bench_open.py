@@ -214,6 +214,8 @@ def run_open(folder: str, home: str, query: str, phase: str, launched: str) -> d
 
 def child(args: list[str], pythonpath: str, home: str | None = None) -> dict[str, Any]:
     env = {**os.environ, "PYTHONPATH": pythonpath}  # BENCH_OPEN_MAX_RSS_MB comes from main()
+    # Bytecode cached as in an installed package (pip compiles it): else every reopen compiles paper_widgets anew.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     if home is not None:
         env["PAPER_WIDGETS_HOME"] = home
     if args[0] == "open":

@@ -42,7 +42,7 @@ from paper_widgets.output.files import write_text_atomic
 from paper_widgets.output.markdown import escape_markdown
 from paper_widgets.output.notes import notes_markdown
 from paper_widgets.search.arguments import checked_search_arguments
-from paper_widgets.search.engine import match_spans, search
+from paper_widgets.search.engine import match_spans, result_frame, search, search_rows
 from paper_widgets.search.index import SearchIndex, row_hashes
 from paper_widgets.store import (
     Annotations,
@@ -50,6 +50,7 @@ from paper_widgets.store import (
     Store,
     StoreLike,
     annotate,
+    annotation_columns,
     arrow_lists_as_objects,
     content_hash,
     open_store,
@@ -520,10 +521,10 @@ class Library:
         query, limit, filters = checked_search_arguments(query, limit, filters)  # clear errors, here
         if filters.get("tags") is not None or filters.get("status") is not None:
             return search(self.df, query, limit, index=self._index(), **filters)
-        found = arrow_lists_as_objects(search(self._papers, query, limit, index=self._index(), **filters))
+        rows, scores = search_rows(self._papers, query, limit, index=self._index(), **filters)
         # Only the rows shown get their annotations: a search never reads every note.
-        annotated = annotate(found, self.store.annotations(found["key"].tolist()))
-        return annotated[[*annotated.columns.drop("score"), "score"]]
+        keys = self._keys[rows].tolist()
+        return result_frame(self._papers, rows, scores, annotation_columns(keys, self.store.annotations(keys)))
 
     def _index(self) -> SearchIndex:
         """The search index of this library, from the store's cache when these papers were indexed before."""

@@ -125,6 +125,28 @@ def test_result_is_df_rows_plus_score_best_first(lib: library.Library) -> None:
     assert lib.search("zzqxv").empty
 
 
+def test_a_reopened_librarys_results_are_its_df_rows_with_annotations_and_fresh_lists(tmp_path: Path) -> None:
+    # Reopened, the library's list columns are Arrow lists and its annotations are joined only onto
+    # the rows shown: the result frame (built in one go) must still be exactly those df rows.
+    paper_widgets.load_sample(store=tmp_path)
+    lib = paper_widgets.load_sample(store=tmp_path)
+    assert lib._papers["authors"].dtype != object, "the library came from the cache"
+    key = lib.search("Gradient Surgery for Multi-Task Learning", 1)["key"].iloc[0]
+    lib.set_note(key, "**PCGrad**"), lib.tag(key, "mtl", "to-cite"), lib.set_status(key, "reading")
+    result = lib.search("gradient surgery multi task", 5)
+    assert result["key"].iloc[0] == key
+    assert list(result.columns) == [*lib.df.columns, "score"]
+    pd.testing.assert_frame_equal(result.drop(columns="score"), lib.df.loc[result.index])
+    first = result.iloc[0]
+    assert (first["note"], first["tags"], first["status"]) == ("**PCGrad**", ["mtl", "to-cite"], "reading")
+    assert all(isinstance(cell, list) for column in ("authors", "sources", "tags") for cell in result[column])
+    result["authors"].iloc[0].append("Someone Else")  # a fresh list per cell: the library is unchanged
+    result["tags"].iloc[0].append("changed")
+    again = lib.search("gradient surgery multi task", 5).iloc[0]
+    assert "Someone Else" not in again["authors"] and again["tags"] == ["mtl", "to-cite"]
+    assert lib.search("zzqxv").columns.tolist() == [*lib.df.columns, "score"]
+
+
 def test_year_and_upvote_filters(lib: library.Library) -> None:
     in_2024 = lib.search("", limit=None, year=2024)
     assert len(in_2024) == (lib.df["published"].dt.year == 2024).sum() > 0

@@ -80,6 +80,8 @@ PHASES = (
     ("progress bars", "paper_widgets.library", "_progress_bar"),
     ("search", "paper_widgets.library", "search"),
     ("annotate", "paper_widgets.library", "annotate"),
+    ("annotate", "paper_widgets.library", "annotation_columns"),  # the rows shown, since search_rows
+    ("result frame", "paper_widgets.library", "result_frame"),
 )
 
 

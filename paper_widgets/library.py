@@ -42,7 +42,7 @@ from paper_widgets.output.files import write_text_atomic
 from paper_widgets.output.markdown import escape_markdown
 from paper_widgets.output.notes import notes_markdown
 from paper_widgets.search.arguments import checked_search_arguments
-from paper_widgets.search.engine import match_spans, result_frame, search, search_rows
+from paper_widgets.search.engine import column_arrays, match_spans, result_frame, search, search_rows
 from paper_widgets.search.index import SearchIndex, row_hashes
 from paper_widgets.store import (
     Annotations,
@@ -419,6 +419,7 @@ class Library:
         self._annotated = None
         self.__dict__.pop("_keys", None)
         self.__dict__.pop("_aliases", None)
+        self.__dict__.pop("_arrays", None)  # the old frame's columns: not kept alive until the next search
         if remember and files:
             remember_paths(paths, store=self.store)
         return self
@@ -524,7 +525,16 @@ class Library:
         rows, scores = search_rows(self._papers, query, limit, index=self._index(), **filters)
         # Only the rows shown get their annotations: a search never reads every note.
         keys = self._keys[rows].tolist()
-        return result_frame(self._papers, rows, scores, annotation_columns(keys, self.store.annotations(keys)))
+        extra = annotation_columns(keys, self.store.annotations(keys))
+        return result_frame(self._column_arrays(), self._papers.index, rows, scores, extra)
+
+    def _column_arrays(self) -> dict[str, Any]:
+        """:func:`column_arrays` of ``_papers``, kept while it is the same frame (``add`` replaces it)."""
+        known: tuple[weakref.ref[pd.DataFrame], dict[str, Any]] | None = self.__dict__.get("_arrays")
+        if known is None or known[0]() is not self._papers:
+            known = (weakref.ref(self._papers), column_arrays(self._papers))
+            self._arrays = known
+        return known[1]
 
     def _index(self) -> SearchIndex:
         """The search index of this library, from the store's cache when these papers were indexed before."""

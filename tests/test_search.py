@@ -338,6 +338,17 @@ def test_adding_papers_keeps_string_columns_in_one_chunk(tmp_path: Path) -> None
     assert not lib.search("gradient surgery").empty
 
 
+def test_a_search_after_add_takes_its_rows_from_the_grown_library(tmp_path: Path) -> None:
+    # Library.search keeps the frame's column arrays between searches: add() must not leave the old ones.
+    lib = paper_widgets.load(CARD_SEED, store=tmp_path)
+    new = sorted(set(paper_widgets.load(PAIR_SEED, store=tmp_path).df["title"]) - set(lib.df["title"]))[0]
+    assert lib.search(new, 1)["title"].iloc[0] != new  # searched once: the arrays are kept
+    lib.add(PAIR_SEED)
+    found = lib.search(new, 3)
+    assert found["title"].iloc[0] == new
+    pd.testing.assert_frame_equal(found.drop(columns="score"), lib.df.loc[found.index])
+
+
 # -- ranking at scale: BM25F, title prefixes, MaxScore pruning ---------------------------------------
 
 

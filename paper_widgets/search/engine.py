@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from pandas.api.extensions import ExtensionArray
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
@@ -30,7 +31,7 @@ from paper_widgets.search.index import SearchIndex, max_typos
 from paper_widgets.search.tokens import compounds
 from paper_widgets.vocabulary import SORTS
 
-__all__ = ["STOP_WORDS", "SearchIndex", "match_spans", "result_frame", "search", "search_rows"]
+__all__ = ["STOP_WORDS", "SearchIndex", "column_arrays", "match_spans", "result_frame", "search", "search_rows"]
 
 _K1, _B = 1.2, 0.75  # BM25
 _FIELD_WEIGHT = {"title": 2.0, "abstract": 1.0}
@@ -446,32 +447,44 @@ def _rescore(index: SearchIndex, rows: np.ndarray, coverage: np.ndarray, bm25: n
     return score
 
 
-def result_frame(
-    df: pd.DataFrame, rows: np.ndarray, scores: np.ndarray, extra: Mapping[str, object] | None = None
-) -> pd.DataFrame:
-    """The rows ``rows`` (positions) of ``df``, then ``extra``'s columns, then ``scores`` as ``score``.
+def column_arrays(df: pd.DataFrame) -> dict[str, ExtensionArray]:
+    """Each column's array by name: what :func:`result_frame` takes rows from.
 
-    ``extra``: columns aligned with ``rows``; one named like a column of ``df`` takes its place.
+    Getting them from a frame costs more than taking a page of results from them (a Series per
+    column), so a caller searching the same frame again keeps them.
+    """
+    return {str(name): column.array for name, column in df.items()}
+
+
+def result_frame(
+    columns: Mapping[str, ExtensionArray],
+    index: pd.Index,
+    rows: np.ndarray,
+    scores: np.ndarray,
+    extra: Mapping[str, object] | None = None,
+) -> pd.DataFrame:
+    """The rows ``rows`` (positions) of a frame's ``columns`` (:func:`column_arrays`) and ``index``, then
+    ``extra``'s columns, then ``scores`` as ``score``.
+
+    ``extra``: columns aligned with ``rows``; one named like a column of the frame takes its place.
     Arrow list columns come back as Python lists, as :attr:`Library.df <paper_widgets.Library.df>`
-    shows them.  The frame is built once from each column's array: a frame ``take``, then
-    converting and inserting columns, cost a block operation per column each time (at 10k papers,
-    most of a search).
+    shows them.  The frame is built once from the arrays: a frame ``take``, then converting and
+    inserting columns, cost a block operation per column each time (at 10k papers, most of a search).
     """
     extra = extra or {}
-    columns: dict[str, object] = {}
-    for name, column in df.items():
+    taken: dict[str, object] = {}
+    for name, array in columns.items():
         if name in extra:
-            columns[name] = extra[name]
-            continue
-        taken = column.array.take(rows)
-        if isinstance(column.dtype, pd.ArrowDtype) and column.dtype.type is list:
+            taken[name] = extra[name]
+        elif isinstance(array.dtype, pd.ArrowDtype) and array.dtype.type is list:
             cells = np.empty(len(rows), dtype=object)
-            cells[:] = taken.__arrow_array__().to_pylist()  # a fresh list per cell: safe to mutate
-            taken = cells
-        columns[str(name)] = taken
-    columns.update((name, values) for name, values in extra.items() if name not in columns)
-    columns["score"] = np.asarray(scores, np.float64)
-    return pd.DataFrame(columns, index=df.index[rows], copy=False)
+            cells[:] = array.take(rows).__arrow_array__().to_pylist()  # a fresh list per cell: safe to mutate
+            taken[name] = cells
+        else:
+            taken[name] = array.take(rows)
+    taken.update((name, values) for name, values in extra.items() if name not in taken)
+    taken["score"] = np.asarray(scores, np.float64)
+    return pd.DataFrame(taken, index=index[rows], copy=False)
 
 
 def search(
@@ -497,7 +510,7 @@ def search(
     found = search_rows(
         df, query, limit, index=index, sort=sort, year=year, min_upvotes=min_upvotes, tags=tags, status=status
     )
-    return result_frame(df, *found)
+    return result_frame(column_arrays(df), df.index, *found)
 
 
 def search_rows(

@@ -79,6 +79,7 @@ PHASES = (
     ("index cache write", "paper_widgets.store", "Store.cache_put_arrays"),
     ("progress bars", "paper_widgets.library", "_progress_bar"),
     ("search", "paper_widgets.library", "search"),
+    ("search", "paper_widgets.library", "search_rows"),  # what Library.search ranks with, since result_frame
     ("annotate", "paper_widgets.library", "annotate"),
     ("annotate", "paper_widgets.library", "annotation_columns"),  # the rows shown, since search_rows
     ("result frame", "paper_widgets.library", "result_frame"),

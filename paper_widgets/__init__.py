@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
 from paper_widgets.data.records import DumpError, LoadWarning, PaperWidgetsWarning
 from paper_widgets.library import Library, load, load_default, load_sample, set_csl_style, set_default_style
 from paper_widgets.store import Note, NoteConflict, StoreCorrupt, StoreError, StoreReadOnly, StoreUnavailable
-
-try:
-    __version__ = version(__name__)  # labextension/package.json's, through the package metadata
-except PackageNotFoundError:  # a source tree on sys.path that was never installed
-    __version__ = "0+unknown"
 
 __all__ = [
     "DumpError",
@@ -38,13 +32,15 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # what __getattr__ below returns, for type checkers
+    __version__: str
     from paper_widgets.kernel.bridge import insert
     from paper_widgets.kernel.references_cell import update_references
     from paper_widgets.output.bibliography import references
     from paper_widgets.widget.browser import PaperBrowser
 
 # The notebook-facing stages load on first use, so the data layer and the CLI never import IPython
-# (and importing the package does not pay for nbformat).
+# (and importing the package does not pay for nbformat); so does the version (importlib.metadata
+# costs more than anything a reopened library needs besides pandas).
 _LAZY = {
     "insert": "paper_widgets.kernel.bridge",
     "references": "paper_widgets.output.bibliography",
@@ -54,6 +50,13 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> object:
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version(__name__)  # labextension/package.json's, through the package metadata
+        except PackageNotFoundError:  # a source tree on sys.path that was never installed
+            return "0+unknown"
     if name in _LAZY:
         from importlib import import_module
 

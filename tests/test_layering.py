@@ -103,3 +103,30 @@ def test_importing_the_package_and_the_first_browser_never_import_nbformat(tmp_p
     env = os.environ | {"PYTHONPATH": str(PACKAGE.parent), "PAPER_WIDGETS_HOME": str(tmp_path)}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert done.stdout.strip() == "[]"
+
+
+# What a reopened library's first search never needs: BibTeX parsing, CSL citations, the package
+# version and progress bars (output to a pipe) are imported when used, not by the import or the search.
+NOT_FOR_A_SEARCH = ("bibtexparser", "pylatexenc", "citeproc", "lxml", "importlib.metadata", "tqdm", "nbformat")
+
+
+def test_importing_and_a_reopened_librarys_first_search_import_no_more_than_they_need(tmp_path: Path) -> None:
+    code = (
+        "import sys\n"
+        "import paper_widgets as pw\n"
+        f"unneeded = {NOT_FOR_A_SEARCH!r}\n"
+        "print(sorted(m for m in unneeded if m in sys.modules))\n"
+        "found = pw.load_sample().search('multi task failure detecton', limit=3)\n"
+        "print(sorted(m for m in unneeded if m in sys.modules))\n"
+        "print(found['title'].iloc[0])\n"
+        "pw.load_sample().to_bibtex()\n"  # they still load when used
+        "print(sorted(m for m in unneeded if m in sys.modules))\n"
+    )
+    env = os.environ | {"PYTHONPATH": str(PACKAGE.parent), "PAPER_WIDGETS_HOME": str(tmp_path)}
+    first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    reopened = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    for run in (first, reopened):
+        imported, searched, title, used = run.stdout.strip().splitlines()
+        assert imported == searched == "[]"
+        assert "Failure" in title, title
+        assert "bibtexparser" in used

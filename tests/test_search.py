@@ -125,6 +125,28 @@ def test_result_is_df_rows_plus_score_best_first(lib: library.Library) -> None:
     assert lib.search("zzqxv").empty
 
 
+def test_a_reopened_librarys_results_are_its_df_rows_with_annotations_and_fresh_lists(tmp_path: Path) -> None:
+    # Reopened, the library's list columns are Arrow lists and its annotations are joined only onto
+    # the rows shown: the result frame (built in one go) must still be exactly those df rows.
+    paper_widgets.load_sample(store=tmp_path)
+    lib = paper_widgets.load_sample(store=tmp_path)
+    assert lib._papers["authors"].dtype != object, "the library came from the cache"
+    key = lib.search("Gradient Surgery for Multi-Task Learning", 1)["key"].iloc[0]
+    lib.set_note(key, "**PCGrad**"), lib.tag(key, "mtl", "to-cite"), lib.set_status(key, "reading")
+    result = lib.search("gradient surgery multi task", 5)
+    assert result["key"].iloc[0] == key
+    assert list(result.columns) == [*lib.df.columns, "score"]
+    pd.testing.assert_frame_equal(result.drop(columns="score"), lib.df.loc[result.index])
+    first = result.iloc[0]
+    assert (first["note"], first["tags"], first["status"]) == ("**PCGrad**", ["mtl", "to-cite"], "reading")
+    assert all(isinstance(cell, list) for column in ("authors", "sources", "tags") for cell in result[column])
+    result["authors"].iloc[0].append("Someone Else")  # a fresh list per cell: the library is unchanged
+    result["tags"].iloc[0].append("changed")
+    again = lib.search("gradient surgery multi task", 5).iloc[0]
+    assert "Someone Else" not in again["authors"] and again["tags"] == ["mtl", "to-cite"]
+    assert lib.search("zzqxv").columns.tolist() == [*lib.df.columns, "score"]
+
+
 def test_year_and_upvote_filters(lib: library.Library) -> None:
     in_2024 = lib.search("", limit=None, year=2024)
     assert len(in_2024) == (lib.df["published"].dt.year == 2024).sum() > 0
@@ -314,6 +336,17 @@ def test_adding_papers_keeps_string_columns_in_one_chunk(tmp_path: Path) -> None
         assert not isinstance(array, pd.arrays.ArrowStringArray) or array.__arrow_array__().num_chunks == 1, name
     assert lib.df["title"].dtype == "str"
     assert not lib.search("gradient surgery").empty
+
+
+def test_a_search_after_add_takes_its_rows_from_the_grown_library(tmp_path: Path) -> None:
+    # Library.search keeps the frame's column arrays between searches: add() must not leave the old ones.
+    lib = paper_widgets.load(CARD_SEED, store=tmp_path)
+    new = sorted(set(paper_widgets.load(PAIR_SEED, store=tmp_path).df["title"]) - set(lib.df["title"]))[0]
+    assert lib.search(new, 1)["title"].iloc[0] != new  # searched once: the arrays are kept
+    lib.add(PAIR_SEED)
+    found = lib.search(new, 3)
+    assert found["title"].iloc[0] == new
+    pd.testing.assert_frame_equal(found.drop(columns="score"), lib.df.loc[found.index])
 
 
 # -- ranking at scale: BM25F, title prefixes, MaxScore pruning ---------------------------------------

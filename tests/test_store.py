@@ -321,6 +321,7 @@ def test_cache_round_trip_is_keyed_by_name_and_hash(store: Store) -> None:
     frame = papers(("Paper A", None), ("Paper B", "2101.00002"))
     frame["upvotes"] = pd.array([3, None], dtype="Int64")
     frame["extra"] = pd.Series([{"doi": "10.1/x"}, None], dtype=object)  # not a list of strings: JSON
+    frame["pairs"] = pd.Series([[1, 2], [3, 4]], dtype=object)  # JSON too: each cell its own list, not a 2-D block
     assert store.cache_get_frame("library", "h1") is None
     assert store.cache_put_frame("library", "h1", frame, [["a.txt", 3, "odd line"]])
     cached, meta = store.cache_get_frame("library", "h1")

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from pandas.api.extensions import ExtensionArray
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
@@ -30,7 +31,7 @@ from paper_widgets.search.index import SearchIndex, max_typos
 from paper_widgets.search.tokens import compounds
 from paper_widgets.vocabulary import SORTS
 
-__all__ = ["STOP_WORDS", "SearchIndex", "match_spans", "search"]
+__all__ = ["STOP_WORDS", "SearchIndex", "column_arrays", "match_spans", "result_frame", "search", "search_rows"]
 
 _K1, _B = 1.2, 0.75  # BM25
 _FIELD_WEIGHT = {"title": 2.0, "abstract": 1.0}
@@ -446,10 +447,44 @@ def _rescore(index: SearchIndex, rows: np.ndarray, coverage: np.ndarray, bm25: n
     return score
 
 
-def _frame(df: pd.DataFrame, rows: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
-    out = df.take(rows)  # already a new frame: copying it again cost as much as the take
-    out["score"] = np.asarray(scores, np.float64)
-    return out
+def column_arrays(df: pd.DataFrame) -> dict[str, ExtensionArray]:
+    """Each column's array by name: what :func:`result_frame` takes rows from.
+
+    Getting them from a frame costs more than taking a page of results from them (a Series per
+    column), so a caller searching the same frame again keeps them.
+    """
+    return {str(name): column.array for name, column in df.items()}
+
+
+def result_frame(
+    columns: Mapping[str, ExtensionArray],
+    index: pd.Index,
+    rows: np.ndarray,
+    scores: np.ndarray,
+    extra: Mapping[str, object] | None = None,
+) -> pd.DataFrame:
+    """The rows ``rows`` (positions) of a frame's ``columns`` (:func:`column_arrays`) and ``index``, then
+    ``extra``'s columns, then ``scores`` as ``score``.
+
+    ``extra``: columns aligned with ``rows``; one named like a column of the frame takes its place.
+    Arrow list columns come back as Python lists, as :attr:`Library.df <paper_widgets.Library.df>`
+    shows them.  The frame is built once from the arrays: a frame ``take``, then converting and
+    inserting columns, cost a block operation per column each time (at 10k papers, most of a search).
+    """
+    extra = extra or {}
+    taken: dict[str, object] = {}
+    for name, array in columns.items():
+        if name in extra:
+            taken[name] = extra[name]
+        elif isinstance(array.dtype, pd.ArrowDtype) and array.dtype.type is list:
+            cells = np.empty(len(rows), dtype=object)
+            cells[:] = array.take(rows).__arrow_array__().to_pylist()  # a fresh list per cell: safe to mutate
+            taken[name] = cells
+        else:
+            taken[name] = array.take(rows)
+    taken.update((name, values) for name, values in extra.items() if name not in taken)
+    taken["score"] = np.asarray(scores, np.float64)
+    return pd.DataFrame(taken, index=index[rows], copy=False)
 
 
 def search(
@@ -472,6 +507,25 @@ def search(
     ``tags`` (a paper must have all), ``status`` (one or several).  ``sort`` is ``"relevance"``
     (an empty query then lists newest first), ``"newest"`` or ``"upvotes"``.
     """
+    found = search_rows(
+        df, query, limit, index=index, sort=sort, year=year, min_upvotes=min_upvotes, tags=tags, status=status
+    )
+    return result_frame(column_arrays(df), df.index, *found)
+
+
+def search_rows(
+    df: pd.DataFrame,
+    query: str,
+    limit: int | None = 20,
+    *,
+    index: SearchIndex | None = None,
+    sort: str = "relevance",
+    year: int | tuple[int | None, int | None] | None = None,
+    min_upvotes: int | None = None,
+    tags: str | Iterable[str] | None = None,
+    status: str | Iterable[str] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """What :func:`search` finds: the positions in ``df`` of the rows it shows, best first, and their scores."""
     if sort not in SORTS:
         raise ValueError(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
     if limit is not None and limit < 0:
@@ -487,7 +541,7 @@ def search(
         rows = np.arange(len(df))
         rows = rows[_filter_mask(df, rows, year, min_upvotes, tags, status)] if filtered else rows
         rows = rows[_order(df, rows, "upvotes" if sort == "upvotes" else "newest", np.zeros(len(rows)))][:limit]
-        return _frame(df, rows, np.zeros(len(rows)))
+        return rows, np.zeros(len(rows))
     terms = _terms(index, parsed)
     # every matching row counts when all are asked for, sorted otherwise or filtered; else only the best can
     pruned = sort == "relevance" and limit is not None and not filtered
@@ -497,7 +551,7 @@ def search(
         rows, coverage, bm25, titled = rows[keep], coverage[keep], bm25[keep], titled[keep]
         bm25 /= np.float32(max(float(bm25.max(initial=0)), 1e-9))
     if not len(rows):
-        return _frame(df, rows, np.zeros(0))
+        return rows, np.zeros(0)
     if sort == "relevance":
         k = len(rows) if limit is None else min(len(rows), max(_RESCORE, limit))
         prelim = _W_COVERAGE * coverage + _W_BM25 * bm25
@@ -511,11 +565,11 @@ def search(
             best = np.union1d(best, titled_rows)
         scores = _rescore(index, rows[best], coverage[best], bm25[best], parsed)
         order = np.lexsort((rows[best], -scores))[:limit]
-        return _frame(df, rows[best[order]], scores[order])
+        return rows[best[order]], scores[order]
     # newest / most upvoted among the papers matching the most terms
     best = np.flatnonzero(coverage >= coverage.max() - 1e-6)
     order = best[_order(df, rows[best], sort, coverage[best] + bm25[best])][:limit]
-    return _frame(df, rows[order], _rescore(index, rows[order], coverage[order], bm25[order], parsed))
+    return rows[order], _rescore(index, rows[order], coverage[order], bm25[order], parsed)
 
 
 # -- highlighting ---------------------------------------------------------------------------

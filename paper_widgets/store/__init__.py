@@ -13,7 +13,14 @@ from __future__ import annotations
 import os
 from typing import TypeAlias
 
-from paper_widgets.store.annotations import Annotations, AnnotationStore, Note, NoteConflict, annotate
+from paper_widgets.store.annotations import (
+    Annotations,
+    AnnotationStore,
+    Note,
+    NoteConflict,
+    annotate,
+    annotation_columns,
+)
 from paper_widgets.store.cache import CacheStore, arrow_lists_as_objects, content_hash, file_hash, package_fingerprint
 from paper_widgets.store.db import (
     BUSY_TIMEOUT,
@@ -44,6 +51,7 @@ __all__ = [
     "StoreReadOnly",
     "StoreUnavailable",
     "annotate",
+    "annotation_columns",
     "arrow_lists_as_objects",
     "content_hash",
     "file_hash",

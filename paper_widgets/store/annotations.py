@@ -6,7 +6,8 @@ so a team shares them. Every write appends the papers it touched to the ``change
 last sequence number is the annotations' :meth:`~AnnotationStore.revision`: a reader refreshes
 only the papers logged since the revision it saw, and cache or key writes never move it.
 
-The library joins annotations onto its papers with :func:`annotate`.
+The library joins annotations onto its papers with :func:`annotate` (onto search results, whose
+frame is built once, with :func:`annotation_columns`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from paper_widgets.store.cache import gc_paused
 from paper_widgets.store.db import Database, StoreError, Transaction
 from paper_widgets.vocabulary import DEFAULT_STATUS, STATUSES
 
-__all__ = ["AnnotationStore", "Annotations", "Note", "NoteConflict", "annotate"]
+__all__ = ["AnnotationStore", "Annotations", "Note", "NoteConflict", "annotate", "annotation_columns"]
 
 # Keys per IN (…) list: well below SQLite's 32766 bound parameters.
 _KEYS_PER_QUERY = 500
@@ -61,17 +62,22 @@ class Annotations:
     status: dict[str, str] = field(default_factory=dict)
 
 
-def annotate(papers: pd.DataFrame, found: Annotations) -> pd.DataFrame:
-    """``papers`` plus the columns ``note`` (str or NA), ``tags`` (list[str]) and ``status`` from ``found``."""
-    keys = papers["key"].tolist()  # iterating a plain list is ~10x faster than iterating the Series
+def annotation_columns(keys: list[str], found: Annotations) -> dict[str, pd.api.extensions.ExtensionArray]:
+    """The columns ``note`` (str or NA), ``tags`` (list[str]) and ``status`` of the papers ``keys``, from ``found``."""
     tags = np.empty(len(keys), dtype=object)
     with gc_paused():  # a million new lists would trigger the cyclic GC over the whole heap
         tags[:] = [list(found.tags.get(key, ())) for key in keys]  # a fresh list per row: safe to mutate
-    return papers.assign(
-        note=pd.Series([found.notes.get(key) for key in keys], index=papers.index, dtype="str"),
-        tags=pd.Series(tags, index=papers.index),
-        status=pd.Series([found.status.get(key, DEFAULT_STATUS) for key in keys], index=papers.index, dtype="str"),
-    )
+    return {
+        "note": pd.array([found.notes.get(key) for key in keys], dtype="str"),
+        "tags": pd.array(tags, dtype=object),
+        "status": pd.array([found.status.get(key, DEFAULT_STATUS) for key in keys], dtype="str"),
+    }
+
+
+def annotate(papers: pd.DataFrame, found: Annotations) -> pd.DataFrame:
+    """``papers`` plus the columns of :func:`annotation_columns` from ``found``."""
+    keys = papers["key"].tolist()  # iterating a plain list is ~10x faster than iterating the Series
+    return papers.assign(**annotation_columns(keys, found))
 
 
 def _utc(seconds: float) -> datetime:

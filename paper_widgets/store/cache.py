@@ -163,9 +163,15 @@ def _read_frame(path: Path, arrow_lists: bool = False) -> tuple[pd.DataFrame, di
         cells[:] = [values[a:b] for a, b in itertools.pairwise(offsets)]
         frame[name] = pd.Series(cells, index=frame.index, dtype=object)
     for name in info["json"]:
-        cells = np.empty(len(table), dtype=object)
+        cells = np.full(len(table), None, dtype=object)
+        # Only the cells that hold a value: most are null (BibTeX fields of papers from dumps), and a
+        # Python None per row of a million cost a reopen a sixth of its time.
+        column = table.column(name)
+        present = np.flatnonzero(column.is_valid().to_numpy(zero_copy_only=False))
+        decoded = np.empty(len(present), dtype=object)
         # "null": the JSON of None in files written before nulls were Arrow nulls
-        cells[:] = [None if v is None or v == "null" else json.loads(v) for v in table.column(name).to_pylist()]
+        decoded[:] = [None if v == "null" else json.loads(v) for v in column.take(present).to_pylist()]
+        cells[present] = decoded
         frame[name] = pd.Series(cells, index=frame.index, dtype=object)  # not inferred as str
     texts = info.get("texts", [])
     return frame[[name for name in info["order"] if name not in texts]], info

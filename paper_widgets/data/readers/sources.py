@@ -25,7 +25,6 @@ from collections.abc import Iterable, Iterator
 from datetime import date
 from pathlib import Path
 
-from paper_widgets.data.readers.bibtex import parse_bibtex, parse_bibtex_files
 from paper_widgets.data.readers.dump import parse_dump
 from paper_widgets.data.readers.json import parse_json, parse_jsonl
 from paper_widgets.data.records import DumpError, LoadWarning, PaperRecord, bounded
@@ -114,6 +113,8 @@ def _dispatch(
     if fmt == "jsonl":
         return parse_jsonl(io.StringIO(text), source, warnings)
     if fmt == "bibtex":
+        from paper_widgets.data.readers.bibtex import parse_bibtex  # bibtexparser: only for BibTeX (see below)
+
         return parse_bibtex(text, source, warnings)
     return parse_dump(io.StringIO(text, newline=None), source, warnings, today)
 
@@ -223,6 +224,10 @@ def read_bibtex_paths(paths: Iterable[tuple[Path, str]], warnings: list[LoadWarn
             warnings.append(DumpError(f"cannot read: {exc.strerror or exc}", source).as_warning())
         except DumpError as exc:
             warnings.append(exc.as_warning())
+    # Imported here: bibtexparser and pylatexenc are a tenth of importing paper_widgets, and a reopened
+    # library (or one without .bib files) never parses BibTeX.
+    from paper_widgets.data.readers.bibtex import parse_bibtex_files
+
     return list(bounded(parse_bibtex_files(texts, warnings), warnings))
 
 

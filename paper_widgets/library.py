@@ -687,6 +687,14 @@ class Library:
         return snippet(row, query, sentences, style or self.default_style, csl=self.csl_style)
 
     @property
+    def years(self) -> tuple[int, int] | None:
+        """The first and the last year a paper was published in (None when no paper has a date).
+
+        Read from the dates alone: unlike ``df``, it decompresses no abstract of a large library."""
+        published = self._papers["published"].dropna()
+        return (int(published.min().year), int(published.max().year)) if len(published) else None
+
+    @property
     def csl_style(self) -> str | None:
         """The CSL style (name or .csl path) chosen with :func:`set_csl_style`; None means APA."""
         value = self.store.setting(CSL_STYLE)

@@ -307,3 +307,27 @@ def test_adding_files_to_a_compressed_library(tmp_path: Path, monkeypatch: pytes
     title, abstract = papers["dump2.txt"][4]
     found = lib.search(title, limit=1)
     assert found["title"].iloc[0] == title and found["abstract"].iloc[0] == abstract
+
+
+def test_a_browser_opens_on_a_large_library_without_decompressing_every_abstract(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from paper_widgets import PaperBrowser
+
+    monkeypatch.setattr(texts_module, "LAZY_ABOVE", 0)  # as if large: abstracts stay compressed
+    paths = write_dumps(tmp_path / "dumps", corpus(random.Random(9), 2, 30))
+    cards = "".join(f"Dated Paper {y}\n\nWe study {y}.\n\n• 2 authors\n·\nJun 11, {y}\n\n" for y in (2019, 2024, 2021))
+    (tmp_path / "dumps" / "cards.txt").write_text(cards, encoding="utf-8")
+    paths.append(tmp_path / "dumps" / "cards.txt")
+    paper_widgets.load(*paths, store=tmp_path / "store")
+    lib = paper_widgets.load(*paths, store=tmp_path / "store")
+    assert lib.years == (2019, 2024)
+    lib.search("study")  # building the search index reads every abstract, once
+
+    def everything(self: CompressedTexts) -> object:
+        raise AssertionError("every abstract decompressed")
+
+    monkeypatch.setattr(CompressedTexts, "materialised", everything)
+    browser = PaperBrowser(lib, page_size=5)
+    assert browser.year == lib.years and len(browser.results) == 5
+    assert browser.results["abstract"].str.len().min() > 0

@@ -171,14 +171,13 @@ class PaperBrowser(widgets.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         self._search_debounce = Debouncer(debounce, self._lock)
         self._autosave = Debouncer(autosave, self._lock)
         self._muted = 0  # >0 while the browser itself sets widget values its observers would react to
-        self._results = self.lib.df.iloc[:0]
+        self._results = self.lib.search("", limit=0)  # the results' columns; lib.df would decompress every abstract
         self._complete = True
         self._undated_hidden = (0, True)  # (papers, exact): undated matches the year filter hides
         self._note_key: str | None = None
         self._note_version = 0  # the version of the note the editor loaded or last saved: what a save may replace
         self._last_cell: str | None = None  # id of the cell this browser inserted last: the next goes after it
-        years = self.lib.df["published"].dropna().dt.year
-        self._years = (int(years.min()), int(years.max())) if len(years) else (datetime.now().year,) * 2
+        self._years = self.lib.years or (datetime.now().year,) * 2
         super().__init__(**kwargs)
         self.year, self.style, self.query = self._years, style or self.lib.default_style, query
         self._build()

@@ -171,7 +171,7 @@ class PaperBrowser(widgets.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         self._search_debounce = Debouncer(debounce, self._lock)
         self._autosave = Debouncer(autosave, self._lock)
         self._muted = 0  # >0 while the browser itself sets widget values its observers would react to
-        self._results = self.lib.search("", limit=0)  # the results' columns; lib.df would decompress every abstract
+        self._results = pd.DataFrame()  # until the search below (lib.df would decompress every abstract)
         self._complete = True
         self._undated_hidden = (0, True)  # (papers, exact): undated matches the year filter hides
         self._note_key: str | None = None

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 import paper_widgets
 import paper_widgets.library as library
 import paper_widgets.search.index as index_module
+from paper_widgets.data.merge import fold_titles
 from paper_widgets.search.engine import SearchIndex, search
 from paper_widgets.store import Store
 
@@ -255,3 +256,38 @@ def test_rows_past_65536_are_found_and_extend_across_the_boundary() -> None:
         assert index.postings("title", index.word_id("w7"))[0].tolist() == list(range(7, n, 100))
         assert index.postings("abstract", index.word_id("lastone"))[0].tolist() == [n - 1]
         assert search(many, "lastone", index=index).index.tolist() == [n - 1]
+
+
+def test_titles_come_back_folded_from_word_ids_or_apart() -> None:
+    titles = [
+        "Rep-MTL: Unleashing Representation-level Task Saliency",
+        "Café Müller: Naïve Überraschung",  # non-ASCII, transliterated
+        "C++ & Rust: 3 ways",  # punctuation folded away
+        "",
+        "   ",
+        "ALL CAPS:TIGHT colon",
+        "Wörds of a very long short name that is not one: tail",
+    ]
+    df = pd.DataFrame({"title": titles, "abstract": [""] * len(titles)})
+    index = SearchIndex(df)
+    want = fold_titles(df["title"]).tolist()
+    assert index.titles(range(len(df))) == want
+    assert index.short_names(range(len(df))) == ["repmtl", "cafemuller", "crust", "", "", "allcaps", ""]
+    assert index.titles([3, 0, 0]) == [want[3], want[0], want[0]]
+    # a word of a title the vocabulary lacks (no title tokenises to it): that title is kept whole, apart
+    lacking = SearchIndex(df)
+    lacking._titles = lacking._titles.empty().add(df["title"], {}, lacking.vocab_size)
+    assert lacking.titles(range(len(df))) == want and len(lacking._titles.raw_rows) == 5
+    assert lacking.short_names(range(len(df)))[:2] == ["repmtl", "cafemuller"]
+
+
+def test_titles_survive_the_vocabulary_outgrowing_two_byte_ids() -> None:
+    n = 70_000
+    df = pd.DataFrame({"title": [f"Paper w{i}x: on things" for i in range(n)], "abstract": [""] * n})
+    grown = SearchIndex(df.iloc[:60_000])
+    assert grown._titles.id_bytes == 2
+    grown.sync(df)
+    assert grown._titles.id_bytes == 3 and len(grown._titles.raw_rows) == 0
+    rows = [0, 59_999, 60_000, n - 1]
+    assert grown.titles(rows) == [f"paper w{i}x on things" for i in rows]
+    assert grown.short_names(rows) == [f"paperw{i}x" for i in rows]

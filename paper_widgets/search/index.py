@@ -24,6 +24,7 @@ import bisect
 import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from itertools import chain, repeat
 
 import numpy as np
 import pandas as pd
@@ -43,6 +44,7 @@ _MERGE_BLOCK = 1 << 22  # postings moved per step while merging
 _MERGE_RATIO = 4  # merge the newest segment into its neighbour once it is this close in size
 _NAME_WORDS = 4  # a title head before ":" of at most this many words is a short name
 _TRI_WIDTH = 32  # words are cut to this many characters for trigrams
+_END = ord("\n")  # ends each word of the vocabulary's buffer
 _SHIFT = np.int64(21)  # bits per code point in a packed trigram
 # A bisection of the vocabulary (~20 probes of ~1.5 µs) costs about as much as hashing or sorting
 # this many words: looking up or inserting more than 1/64 as many words as the vocabulary holds
@@ -369,11 +371,31 @@ class _Vocabulary:
 
     def words_of(self, ids: np.ndarray) -> list[str]:
         """The words with ``ids``, decoded at once (thousands of typo candidates in a large library)."""
+        return self._text(self._gather(ids)[0])
+
+    def joined(self, ids: np.ndarray, counts: np.ndarray) -> list[str]:
+        """The words ``ids`` joined by single spaces, ``counts[i]`` of them into the i-th text."""
+        text, ends = self._gather(ids)
+        text[text == _END] = ord(" ")
+        text[ends[np.cumsum(counts)[counts > 0] - 1] - 1] = _END  # the newline after each text's last word stays
+        texts = self._text(text)
+        if counts.all():
+            return texts
+        rest = iter(texts)
+        return ["" if count == 0 else next(rest) for count in counts.tolist()]
+
+    def _gather(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The UTF-8 of the words with ``ids``, each with its newline, and where each ends."""
         starts = self.ptr[ids]
-        lengths = self.ptr[ids + 1] - starts  # with each word's newline
+        lengths = self.ptr[ids + 1] - starts
         ends = np.cumsum(lengths)
         at = np.repeat(starts - (ends - lengths), lengths) + np.arange(int(ends[-1]) if len(ends) else 0)
-        return self.data[at].tobytes().decode("utf-8", "surrogatepass").split("\n")[:-1]
+        return self.data[at], ends
+
+    @staticmethod
+    def _text(text: np.ndarray) -> list[str]:
+        """The texts of newline-ended UTF-8 ``text``."""
+        return text.tobytes().decode("utf-8", "surrogatepass").split("\n")[:-1]
 
     def words(self) -> list[str]:
         """Every word, by id (decodes the whole vocabulary: for adding many rows, not for lookups)."""
@@ -416,6 +438,126 @@ class _Vocabulary:
     @property
     def nbytes(self) -> int:
         return self.data.nbytes + self.ptr.nbytes + self.order.nbytes
+
+
+def _id_bytes(vocab_size: int) -> int:
+    """Bytes a word id takes in a title: two for a small vocabulary, three up to 16.7 million words."""
+    return 2 if vocab_size <= 1 << 16 else 3 if vocab_size <= 1 << 24 else 4
+
+
+def _id_digits(ids: np.ndarray, width: int) -> np.ndarray:
+    """Word ids as ``width`` little-endian bytes each, back to back (uint8)."""
+    digits: np.ndarray = ids.astype("<u4").view(np.uint8).reshape(-1, 4)[:, :width].reshape(-1)
+    return digits
+
+
+def _id_values(digits: np.ndarray, width: int) -> np.ndarray:
+    """The word ids ``_id_digits`` made ``digits`` of (int64)."""
+    columns = digits.reshape(-1, width)
+    ids = columns[:, 0].astype(np.int64)
+    for j in range(1, width):
+        ids |= columns[:, j].astype(np.int64) << (8 * j)
+    return ids
+
+
+@dataclass
+class _Titles:
+    """The folded titles of the rows, each as the vocabulary ids of its words — a folded title is its
+    words joined by single spaces — in a third of the room of their UTF-8; a title not made of
+    vocabulary words is kept as UTF-8 apart.  A title's short name, if any, is its first ``name_len`` bytes."""
+
+    ids: np.ndarray  # uint8: the titles' word ids back to back, each in id_bytes little-endian bytes
+    ptr: np.ndarray  # row r's words are ids ptr[r]:ptr[r + 1] (uint32 or int64)
+    name_len: np.ndarray  # uint16: bytes of each title's short name (0: none)
+    raw_rows: np.ndarray  # int64: ascending rows whose title is kept as UTF-8
+    raw_ptr: np.ndarray  # int64: their titles are raw[raw_ptr[i]:raw_ptr[i + 1]]
+    raw: np.ndarray  # uint8
+    id_bytes: int  # fixed by the vocabulary's size
+
+    _NAMES = ("titles", "title_ptr", "name_len", "raw_title_rows", "raw_title_ptr", "raw_titles")
+
+    @classmethod
+    def empty(cls) -> _Titles:
+        none = np.zeros(0, np.uint8)
+        return cls(
+            none, np.zeros(1, np.uint32), np.zeros(0, np.uint16), np.zeros(0, np.int64), np.zeros(1, np.int64), none, 2
+        )
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return dict(
+            zip(self._NAMES, (self.ids, self.ptr, self.name_len, self.raw_rows, self.raw_ptr, self.raw), strict=True)
+        )
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], vocab_size: int) -> _Titles:
+        ids, ptr, name_len, raw_rows, raw_ptr, raw = (arrays[name] for name in cls._NAMES)
+        return cls(ids, ptr, name_len, raw_rows, raw_ptr, raw, _id_bytes(vocab_size))
+
+    def fits(self) -> bool:
+        """Whether the arrays make one set of titles, judged by their types and sizes alone."""
+        ends = int(self.ptr[-1]) * self.id_bytes == len(self.ids) and int(self.raw_ptr[-1]) == len(self.raw)
+        sizes = len(self.ptr) == len(self.name_len) + 1 and len(self.raw_ptr) == len(self.raw_rows) + 1
+        typed = self.ids.dtype == self.raw.dtype == np.uint8 and self.name_len.dtype == np.uint16
+        return ends and sizes and typed and self.ptr.dtype in (np.uint32, np.int64) and self.raw_ptr.dtype == np.int64
+
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in self.arrays().values())
+
+    def add(self, titles: pd.Series, lookup: dict[str, int], vocab_size: int) -> _Titles:
+        """These titles and ``titles`` after them; ``lookup`` holds every word of ``titles``, ``vocab_size`` is the new size."""
+        titles = titles.fillna("").astype("str")
+        width = _id_bytes(vocab_size)
+        ids = [self.ids if width == self.id_bytes else _id_digits(_id_values(self.ids, self.id_bytes), width)]
+        counts, names, raw_rows, raw = [], [], [self.raw_rows], []
+        for lo in range(0, len(titles), _CHUNK):  # the Python strings of a chunk at a time
+            chunk = titles.iloc[lo : lo + _CHUNK]
+            folded = fold_titles(chunk).tolist()
+            words = [title.split(" ") if title else [] for title in folded]
+            flat = list(chain.from_iterable(words))
+            found = np.fromiter(map(lookup.get, flat, repeat(-1)), np.int64, len(flat))
+            count = np.fromiter(map(len, words), np.int64, len(words))
+            owner = np.repeat(np.arange(len(words)), count)
+            apart = np.bincount(owner[found < 0], minlength=len(words)) > 0  # holds a word the vocabulary has not
+            ids.append(_id_digits(found[~apart[owner]], width))
+            count[apart] = 0
+            counts.append(count)
+            raw_rows.append(np.flatnonzero(apart) + len(self.ptr) - 1 + lo)
+            raw += [folded[i].encode() for i in np.flatnonzero(apart).tolist()]
+            names.append(_name_lengths(chunk))
+        sizes = np.fromiter(map(len, raw), np.int64, len(raw))
+        return _Titles(
+            np.concatenate(ids),
+            _offsets(
+                np.concatenate([self.ptr.astype(np.int64), int(self.ptr[-1]) + np.cumsum(np.concatenate(counts))])
+            ),
+            np.concatenate([self.name_len, *names]),
+            np.concatenate(raw_rows),
+            np.concatenate([self.raw_ptr, self.raw_ptr[-1] + np.cumsum(sizes)]),
+            np.concatenate([self.raw, np.frombuffer(b"".join(raw), np.uint8)]),
+            width,
+        )
+
+    def texts(self, rows: np.ndarray, vocab: _Vocabulary) -> list[str]:
+        """The folded titles of ``rows``."""
+        starts, ends = self.ptr[rows].astype(np.int64), self.ptr[rows + 1].astype(np.int64)
+        digits = self.ids.reshape(-1, self.id_bytes).take(_ranges(starts, ends - starts), axis=0)  # 5x a fancy index
+        texts = vocab.joined(_id_values(digits, self.id_bytes), ends - starts)
+        if len(self.raw_rows):
+            at = np.minimum(np.searchsorted(self.raw_rows, rows), len(self.raw_rows) - 1)
+            for i in np.flatnonzero(self.raw_rows[at] == rows).tolist():
+                texts[i] = self.raw[self.raw_ptr[at[i]] : self.raw_ptr[at[i] + 1]].tobytes().decode()
+        return texts
+
+
+def _name_lengths(titles: pd.Series) -> np.ndarray:
+    """UTF-8 bytes of the folded short name of each title, or 0 (uint16)."""
+    # fold turns the colon into a space, so the folded title is the folded head, a space, the folded tail
+    named = titles.str.contains(":", regex=False).to_numpy(bool)
+    heads = fold_titles(pd.Series([t[: t.index(":")] for t in titles[named]], dtype="str")).tolist()
+    name_len = np.zeros(len(titles), np.int64)
+    name_len[named] = [len(h.encode()) if h.count(" ") < _NAME_WORDS else 0 for h in heads]
+    return np.where(name_len < 1 << 16, name_len, 0).astype(np.uint16)
 
 
 def _trigrams(vocab: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -462,9 +604,7 @@ class SearchIndex:
 
     def _reset(self) -> None:
         self.fields = {name: _Field() for name in FIELDS}
-        # folded titles, UTF-8 back to back: row r is _titles[_title_ptr[r]:_title_ptr[r + 1]],
-        # its short name (if any) the first _name_len[r] bytes
-        self._set_titles(np.zeros(0, np.uint8), np.zeros(1, np.int64), np.zeros(0, np.int32))
+        self._titles = _Titles.empty()
         self.hashes = np.zeros(0, np.uint64)
         self._vocab = _Vocabulary()
         # the packed trigrams of title words, distinct and sorted; the words of _tri_keys[i] are
@@ -475,16 +615,10 @@ class SearchIndex:
         self._tri_len = np.zeros(0, np.uint8)  # trigrams of each word in _tri_keys (0: none, not a title word)
         self._served: weakref.ref[pd.DataFrame] | None = None  # the frame last synced with
 
-    def _set_titles(self, titles: np.ndarray, title_ptr: np.ndarray, name_len: np.ndarray) -> None:
-        self._titles, self._title_ptr, self._name_len = titles, title_ptr, name_len
-        self._title_view = titles.data
-
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Every array of the index by name (all numeric): what :meth:`from_arrays` takes back."""
         arrays: dict[str, np.ndarray] = {
-            "titles": self._titles,
-            "title_ptr": self._title_ptr,
-            "name_len": self._name_len,
+            **self._titles.arrays(),
             "hashes": self.hashes,
             "words": self._vocab.data,
             "word_ptr": self._vocab.ptr,
@@ -508,9 +642,9 @@ class SearchIndex:
         Nothing is decoded or copied: only the sizes of the arrays are checked against each other.
         """
         index = cls()
-        index._set_titles(arrays["titles"], arrays["title_ptr"], arrays["name_len"])
         index.hashes = arrays["hashes"]
         index._vocab = _Vocabulary(arrays["words"], arrays["word_ptr"], arrays["word_order"])
+        index._titles = _Titles.from_arrays(arrays, len(index._vocab))
         index._tri_keys, index._tri_ptr = arrays["tri_keys"], arrays["tri_ptr"]
         index._tri_words, index._tri_len = arrays["tri_words"], arrays["tri_len"]
         for name, fld in index.fields.items():
@@ -521,11 +655,11 @@ class SearchIndex:
             ]
             fld.avg_length = max(float(fld.lengths.mean()), 1.0) if len(fld.lengths) else 1.0
         rows, vocab = len(index.hashes), len(index._vocab)
-        if not all(len(f.lengths) == rows == len(index._title_ptr) - 1 for f in index.fields.values()):
+        if not all(len(f.lengths) == rows == len(index._titles.ptr) - 1 for f in index.fields.values()):
             raise ValueError("the arrays do not make one index: their row counts differ")
         sizes = [len(index._vocab.order), len(index._tri_len), *(len(f.df) for f in index.fields.values())]
-        ends = [int(index._vocab.ptr[-1]), int(index._title_ptr[-1]), int(index._tri_ptr[-1])]
-        ends_fit = ends == [len(index._vocab.data), len(index._titles), len(index._tri_words)]
+        ends = [int(index._vocab.ptr[-1]), int(index._tri_ptr[-1])]
+        ends_fit = ends == [len(index._vocab.data), len(index._tri_words)] and index._titles.fits()
         if sizes != [vocab] * len(sizes) or len(index._tri_ptr) != len(index._tri_keys) + 1 or not ends_fit:
             raise ValueError("the arrays do not make one index: the vocabulary, titles or trigrams do not fit")
         if not all(seg.check(vocab) for fld in index.fields.values() for seg in fld.segments):
@@ -543,7 +677,7 @@ class SearchIndex:
     def nbytes(self) -> int:
         """Memory held by the index's arrays (mapped pages count whether read or not)."""
         arrays = sum(f.nbytes for f in self.fields.values()) + self.hashes.nbytes + self._titles.nbytes
-        arrays += self._title_ptr.nbytes + self._name_len.nbytes + self._vocab.nbytes
+        arrays += self._vocab.nbytes
         return arrays + sum(a.nbytes for a in (self._tri_keys, self._tri_ptr, self._tri_words, self._tri_len))
 
     def sync(self, df: pd.DataFrame, hashes: np.ndarray | None = None, progress: Progress | None = None) -> None:
@@ -593,13 +727,13 @@ class SearchIndex:
                 if progress is not None:
                     progress(len(batch))
             self.fields[name].add([c[0] for c in chunks], [c[1] for c in chunks], known + len(new_words))
+        self._titles = self._titles.add(df["title"], lookup, known + len(new_words))
         del lookup
         self._vocab.add(new_words)
         for field in self.fields.values():  # words first seen in the second field
             if len(field.df) < self.vocab_size:
                 field.df = np.concatenate([field.df, np.zeros(self.vocab_size - len(field.df), field.df.dtype)])
         self.hashes = np.concatenate([self.hashes, hashes])
-        self._add_titles(df["title"])
         self._add_trigrams(known, new_words)
 
     # -- building -------------------------------------------------------------------------
@@ -620,21 +754,6 @@ class SearchIndex:
                 new_words.append(word)
             ids[i] = lookup[word] = wid
         return np.array(ids, np.int64)
-
-    def _add_titles(self, titles: pd.Series) -> None:
-        titles = titles.fillna("").astype("str")
-        # fold turns the colon into a space, so the folded title is the folded head, a space, the folded tail
-        folded = [t.encode() for t in fold_titles(titles).tolist()]
-        named = titles.str.contains(":", regex=False).to_numpy(bool)
-        heads = fold_titles(pd.Series([t[: t.index(":")] for t in titles[named]], dtype="str")).tolist()
-        name_len = np.zeros(len(titles), np.int32)
-        name_len[named] = [len(h.encode()) if h.count(" ") < _NAME_WORDS else 0 for h in heads]
-        lengths = np.fromiter(map(len, folded), np.int64, len(folded))
-        self._set_titles(
-            np.concatenate([self._titles, np.frombuffer(b"".join(folded), np.uint8)]),
-            np.concatenate([self._title_ptr, self._title_ptr[-1] + np.cumsum(lengths)]),
-            np.concatenate([self._name_len, name_len]),
-        )
 
     def _add_trigrams(self, known: int, new_words: list[str]) -> None:
         """Add the trigrams of the words that are title words now but were not (ids ``known`` on are ``new_words``)."""
@@ -661,15 +780,17 @@ class SearchIndex:
 
     def titles(self, rows: Iterable[int]) -> list[str]:
         """The folded titles of ``rows``."""
-        at = np.fromiter(rows, np.int64)
-        view, starts, ends = self._title_view, self._title_ptr[at].tolist(), self._title_ptr[at + 1].tolist()
-        return [view[a:b].tobytes().decode() for a, b in zip(starts, ends, strict=True)]
+        return self._titles.texts(np.fromiter(rows, np.int64), self._vocab)
 
     def short_names(self, rows: Iterable[int]) -> list[str]:
         """The folded, space-free short name before the colon of each row's title ("Rep-MTL: …" → "repmtl"), or ""."""
         at = np.fromiter(rows, np.int64)
-        view, starts, sizes = self._title_view, self._title_ptr[at].tolist(), self._name_len[at].tolist()
-        return [view[a : a + n].tobytes().decode().replace(" ", "") for a, n in zip(starts, sizes, strict=True)]
+        sizes = self._titles.name_len[at]
+        named = np.flatnonzero(sizes)  # few titles have a short name: only theirs are decoded
+        names = [""] * len(at)
+        for i, text in zip(named.tolist(), self._titles.texts(at[named], self._vocab), strict=True):
+            names[i] = text.encode()[: sizes[i]].decode().replace(" ", "")
+        return names
 
     def word(self, word_id: int) -> str:
         """The folded word with id ``word_id``."""

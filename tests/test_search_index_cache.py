@@ -236,26 +236,17 @@ def test_merged_segments_are_the_segment_of_all_their_postings(words: list[list[
 def test_dense_postings_take_a_byte_and_a_half_and_long_gaps_are_kept_apart() -> None:
     rng = np.random.default_rng(0)
     dense = np.sort(rng.choice(1_000_000, 100_000, replace=False))  # gaps ~10: a byte, and a frequency nibble
-    rare = np.array([3, 999_999, 1 << 30])  # a gap over 2**28 needs all 8 nibbles: stored apart
-    ptr = np.array([0, len(dense), len(dense) + 3])
-    seg = index_module._Segment.encode(ptr, np.concatenate([dense, rare]).astype(np.int32), np.ones(len(dense) + 3))
+    spread = np.array([0, *range(5, 400, 5), 1 << 30])  # gaps of 5 but the last: that one is stored apart
+    rare = np.array([3, 999_999, (1 << 31) - 1])  # too few for a gap stored apart to pay: 8 nibbles each
+    ptr = np.cumsum([0, len(dense), len(spread), len(rare)])
+    rows = np.concatenate([dense, spread, rare]).astype(np.int32)
+    seg = index_module._Segment.encode(ptr, rows, np.ones(len(rows)))
     assert sum(a.nbytes for a in seg.arrays()) <= 1.55 * len(dense)
     assert seg.postings(0)[0].tolist() == dense.tolist()
-    assert seg.postings(1)[0].tolist() == rare.tolist() and seg.postings(1)[1].tolist() == [1, 1, 1]
-
-
-def test_rows_past_65536_are_found_and_extend_across_the_boundary() -> None:
-    n = 70_000
-    many = pd.DataFrame({"title": [f"w{i % 100} common" for i in range(n)], "abstract": [""] * n})
-    many.loc[n - 1, "abstract"] = "lastone"
-    grown = SearchIndex(many.iloc[:60_000])
-    grown.sync(many)
-    for index in (SearchIndex(many), grown):
-        rows, tf = index.postings("title", index.word_id("common"))
-        assert rows.tolist() == list(range(n)) and set(tf.tolist()) == {1}
-        assert index.postings("title", index.word_id("w7"))[0].tolist() == list(range(7, n, 100))
-        assert index.postings("abstract", index.word_id("lastone"))[0].tolist() == [n - 1]
-        assert search(many, "lastone", index=index).index.tolist() == [n - 1]
+    assert (seg.width & 15).tolist() == [2, 1, 8] and seg.exc.tolist() == [(1 << 30) - 395]
+    assert seg.postings(1)[0].tolist() == spread.tolist() and seg.postings(2)[0].tolist() == rare.tolist()
+    assert seg.postings(2)[1].tolist() == [1, 1, 1]
+    assert seg.decode_words(0, 3, ptr)[0].tolist() == rows.tolist()
 
 
 def test_titles_come_back_folded_from_word_ids_or_apart() -> None:

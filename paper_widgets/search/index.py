@@ -393,7 +393,7 @@ class _Vocabulary:
 
     def _gather(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The UTF-8 of the words with ``ids``, each with its newline, and where each ends."""
-        starts = self.ptr[ids]
+        starts = self.ptr[ids].astype(np.int64)  # uint32 differences would wrap below zero
         lengths = self.ptr[ids + 1] - starts
         ends = np.cumsum(lengths)
         at = np.repeat(starts - (ends - lengths), lengths) + np.arange(int(ends[-1]) if len(ends) else 0)
@@ -427,7 +427,7 @@ class _Vocabulary:
         known = len(self)
         added = np.frombuffer(("\n".join(new) + "\n").encode("utf-8", "surrogatepass"), np.uint8)
         self.data = np.concatenate([self.data, added])
-        self.ptr = np.concatenate([self.ptr, self.ptr[-1] + np.flatnonzero(added == ord("\n")) + 1])
+        self.ptr = _offsets(np.concatenate([self.ptr, self.ptr[-1] + np.flatnonzero(added == _END) + 1]))
         self._view = self.data.data
         ranks = sorted(range(len(new)), key=new.__getitem__)  # code-point order: the order of their UTF-8
         fresh = np.array(ranks, np.int64) + known

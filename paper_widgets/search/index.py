@@ -138,18 +138,36 @@ class _Segment:
     def encode(cls, ptr: np.ndarray, rows: np.ndarray, tf: np.ndarray) -> _Segment:
         """The segment of ``rows`` (ascending within each word of ``ptr``) and their term frequencies."""
         ptr = ptr.astype(np.int64)
-        parts: tuple[list[np.ndarray], ...] = ([], [np.zeros(0, np.uint8)], [np.zeros(0, np.uint8)], [], [])
-        size = 0  # nibbles so far
-        for first, last in _word_blocks(ptr):  # bounded temporaries
+        at = np.zeros(len(ptr) - 1, np.int64)
+        width = np.zeros(len(ptr) - 1, np.uint8)
+        blocks = list(_word_blocks(ptr))  # a block of words at a time: bounded temporaries
+        data = np.empty(4 * len(rows) + _WIDEST * len(blocks), np.uint8)  # room for the most; unwritten pages cost none
+        size = 0  # bytes written
+        exc_at, exc = [np.zeros(0, np.int64)], [np.zeros(0, np.int32)]
+        for first, last in blocks:
             lo = int(ptr[first])
-            at, width, nibbles, exc_at, exc = _encode_words(ptr[first : last + 1] - lo, rows[lo : ptr[last]])
-            for part, array in zip(parts, (at + size, width, _pack(nibbles), exc_at + lo, exc), strict=False):
-                part.append(array)
-            size += len(nibbles) + len(nibbles) % 2
-        at, width, data, exc_at, exc = (np.concatenate([np.zeros(0, np.int64), *p]) for p in parts)
-        width, data = width.astype(np.uint8), data.astype(np.uint8)
+            block_at, width[first:last], nibbles, wide_at, wide = _encode_words(
+                ptr[first : last + 1] - lo, rows[lo : ptr[last]]
+            )
+            at[first:last] = block_at + 2 * size
+            packed = _pack(nibbles)
+            data[size : size + len(packed)] = packed
+            size += len(packed)
+            exc_at.append(wide_at + lo)
+            exc.append(wide)
+        frequencies = np.empty((len(tf) + 1) // 2, np.uint8)
+        step = _MERGE_BLOCK + _MERGE_BLOCK % 2  # even: each block's frequencies start a byte
+        for lo in range(0, len(tf), step):
+            frequencies[lo // 2 : (lo + step) // 2] = _pack(np.minimum(tf[lo : lo + step], 15))
+        exceptions = np.concatenate(exc_at)
         return cls(
-            _offsets(ptr), _offsets(at), width, data, _offsets(exc_at), exc.astype(np.uint32), _pack(np.minimum(tf, 15))
+            _offsets(ptr),
+            _offsets(at),
+            width,
+            data[:size],
+            _offsets(exceptions),
+            np.concatenate(exc).astype(np.uint32),
+            frequencies,
         )
 
     def postings(self, word_id: int) -> tuple[np.ndarray, np.ndarray]:

@@ -639,6 +639,7 @@ class SearchIndex:
         self._tri_words = np.zeros(0, np.int32)
         self._tri_len = np.zeros(0, np.uint8)  # trigrams of each word in _tri_keys (0: none, not a title word)
         self._served: weakref.ref[pd.DataFrame] | None = None  # the frame last synced with
+        self._recent_titles: tuple[bytes, list[str]] = (b"", [])  # the rows titles() was last asked for, and theirs
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Every array of the index by name (all numeric): what :meth:`from_arrays` takes back."""
@@ -805,15 +806,22 @@ class SearchIndex:
 
     def titles(self, rows: Iterable[int]) -> list[str]:
         """The folded titles of ``rows``."""
-        return self._titles.texts(np.fromiter(rows, np.int64), self._vocab)
+        at = np.fromiter(rows, np.int64)
+        texts = self._titles.texts(at, self._vocab)
+        self._recent_titles = (at.tobytes(), texts)  # a ranking asks for the same rows' short names next
+        return texts
 
     def short_names(self, rows: Iterable[int]) -> list[str]:
         """The folded, space-free short name before the colon of each row's title ("Rep-MTL: …" → "repmtl"), or ""."""
         at = np.fromiter(rows, np.int64)
         sizes = self._titles.name_len[at]
         named = np.flatnonzero(sizes)  # few titles have a short name: only theirs are decoded
+        key, recent = self._recent_titles
+        texts = (
+            [recent[i] for i in named.tolist()] if key == at.tobytes() else self._titles.texts(at[named], self._vocab)
+        )
         names = [""] * len(at)
-        for i, text in zip(named.tolist(), self._titles.texts(at[named], self._vocab), strict=True):
+        for i, text in zip(named.tolist(), texts, strict=True):
             names[i] = text.encode()[: sizes[i]].decode().replace(" ", "")
         return names
 

@@ -265,10 +265,11 @@ def test_titles_come_back_folded_from_word_ids_or_apart() -> None:
     assert index.titles(range(len(df))) == want
     assert index.short_names(range(len(df))) == ["repmtl", "cafemuller", "crust", "", "", "allcaps", ""]
     assert index.titles([3, 0, 0]) == [want[3], want[0], want[0]]
+    assert index._titles.raw_rows.tolist() == [3, 4]  # empty titles: an empty word, kept apart as nothing
     # a word of a title the vocabulary lacks (no title tokenises to it): that title is kept whole, apart
     lacking = SearchIndex(df)
     lacking._titles = lacking._titles.empty().add(df["title"], {}, lacking.vocab_size)
-    assert lacking.titles(range(len(df))) == want and len(lacking._titles.raw_rows) == 5
+    assert lacking.titles(range(len(df))) == want and len(lacking._titles.raw_rows) == len(titles)
     assert lacking.short_names(range(len(df)))[:2] == ["repmtl", "cafemuller"]
 
 

@@ -24,7 +24,7 @@ import bisect
 import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from itertools import chain, repeat
+from itertools import repeat
 
 import numpy as np
 import pandas as pd
@@ -538,12 +538,12 @@ class _Titles:
         for lo in range(0, len(titles), _CHUNK):  # the Python strings of a chunk at a time
             chunk = titles.iloc[lo : lo + _CHUNK]
             folded = fold_titles(chunk).tolist()
-            words = [title.split(" ") if title else [] for title in folded]
-            flat = list(chain.from_iterable(words))
+            # one split of them all: an empty title is one empty word, which no vocabulary holds (kept apart)
+            flat = " ".join(folded).split(" ")
             found = np.fromiter(map(lookup.get, flat, repeat(-1)), np.int64, len(flat))
-            count = np.fromiter(map(len, words), np.int64, len(words))
-            owner = np.repeat(np.arange(len(words)), count)
-            apart = np.bincount(owner[found < 0], minlength=len(words)) > 0  # holds a word the vocabulary has not
+            count = np.fromiter(map(str.count, folded, repeat(" ")), np.int64, len(folded)) + 1
+            owner = np.repeat(np.arange(len(folded)), count)
+            apart = np.bincount(owner[found < 0], minlength=len(folded)) > 0  # holds a word the vocabulary has not
             ids.append(_id_digits(found[~apart[owner]], width))
             count[apart] = 0
             counts.append(count)

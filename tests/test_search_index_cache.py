@@ -249,7 +249,9 @@ def test_dense_postings_take_a_byte_and_a_half_and_long_gaps_are_kept_apart() ->
     assert seg.decode_words(0, 3, ptr)[0].tolist() == rows.tolist()
 
 
-def test_titles_come_back_folded_from_word_ids_or_apart() -> None:
+@pytest.mark.parametrize("decoded", [0, 10**6])  # each call decodes its rows, or the first decodes all
+def test_titles_come_back_folded_from_word_ids_or_apart(monkeypatch: pytest.MonkeyPatch, decoded: int) -> None:
+    monkeypatch.setattr(index_module, "_DECODED_TITLES", decoded)
     titles = [
         "Rep-MTL: Unleashing Representation-level Task Saliency",
         "Café Müller: Naïve Überraschung",  # non-ASCII, transliterated

@@ -43,6 +43,9 @@ _CHUNK = 20_000  # rows tokenised at once: bounds the transient per-byte and per
 _MERGE_BLOCK = 1 << 22  # postings moved per step while merging
 _MERGE_RATIO = 4  # merge the newest segment into its neighbour once it is this close in size
 _NAME_WORDS = 4  # a title head before ":" of at most this many words is a short name
+# Up to this many rows (a few MB of text) every title is decoded at its first use and kept: decoding
+# the few hundred a query re-scores costs more than the rest of a query in a small library.
+_DECODED_TITLES = 30_000
 _TRI_WIDTH = 32  # words are cut to this many characters for trigrams
 _END = ord("\n")  # ends each word of the vocabulary's buffer
 _SHIFT = np.int64(21)  # bits per code point in a packed trigram
@@ -640,6 +643,7 @@ class SearchIndex:
         self._tri_len = np.zeros(0, np.uint8)  # trigrams of each word in _tri_keys (0: none, not a title word)
         self._served: weakref.ref[pd.DataFrame] | None = None  # the frame last synced with
         self._recent_titles: tuple[bytes, list[str]] = (b"", [])  # the rows titles() was last asked for, and theirs
+        self._decoded_titles: list[str] = []  # every title, while the library is small
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Every array of the index by name (all numeric): what :meth:`from_arrays` takes back."""
@@ -807,7 +811,7 @@ class SearchIndex:
     def titles(self, rows: Iterable[int]) -> list[str]:
         """The folded titles of ``rows``."""
         at = np.fromiter(rows, np.int64)
-        texts = self._titles.texts(at, self._vocab)
+        texts = self._title_texts(at)
         self._recent_titles = (at.tobytes(), texts)  # a ranking asks for the same rows' short names next
         return texts
 
@@ -817,13 +821,19 @@ class SearchIndex:
         sizes = self._titles.name_len[at]
         named = np.flatnonzero(sizes)  # few titles have a short name: only theirs are decoded
         key, recent = self._recent_titles
-        texts = (
-            [recent[i] for i in named.tolist()] if key == at.tobytes() else self._titles.texts(at[named], self._vocab)
-        )
+        texts = [recent[i] for i in named.tolist()] if key == at.tobytes() else self._title_texts(at[named])
         names = [""] * len(at)
         for i, text in zip(named.tolist(), texts, strict=True):
             names[i] = text.encode()[: sizes[i]].decode().replace(" ", "")
         return names
+
+    def _title_texts(self, rows: np.ndarray) -> list[str]:
+        """The folded titles of ``rows``: of a small library, all decoded at their first use and kept."""
+        if len(self) > _DECODED_TITLES:
+            return self._titles.texts(rows, self._vocab)
+        if len(self._decoded_titles) != len(self):  # titles are only ever appended (or all reset)
+            self._decoded_titles = self._titles.texts(np.arange(len(self)), self._vocab)
+        return [self._decoded_titles[row] for row in rows.tolist()]
 
     def word(self, word_id: int) -> str:
         """The folded word with id ``word_id``."""

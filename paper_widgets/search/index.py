@@ -76,6 +76,7 @@ _HAS_EXCEPTIONS = 0x80  # set in a word's width byte when some of its gaps are s
 _NIBBLE_PAIRS = (np.arange(256) & 15 | (np.arange(256) >> 4) << 8).astype("<u2")  # a byte's two nibbles, low first
 _NIBBLE_WEIGHTS = (1 << 4 * np.arange(_WIDEST)).astype(np.int32)
 _FEW = 4096  # values decoded with one matrix product rather than a step per nibble
+_ODD_WIDTHS_FROM = 128  # postings of a word from which gaps may take an odd number of nibbles
 
 
 def _offsets(values: np.ndarray) -> np.ndarray:
@@ -182,6 +183,8 @@ class _Segment:
             gaps = self.data[at // 2 : at // 2 + n].astype(np.int32)
         elif width == 4 and at % 2 == 0:
             gaps = self.data[at // 2 : at // 2 + 2 * n].view("<u2").astype(np.int32)
+        elif width == 8 and at % 2 == 0:
+            gaps = self.data[at // 2 : at // 2 + 4 * n].view("<i4").copy()
         else:
             gaps = _values(_unpack(self.data, at, n * width), width) if n else np.zeros(0, np.int32)
         if flags & _HAS_EXCEPTIONS:
@@ -259,6 +262,8 @@ def _encode_words(ptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, ...]:
     wider = per_width.reshape(len(held), _WIDEST + 1)[:, ::-1].cumsum(axis=1)[:, ::-1]  # [w, k]: needing ≥ k
     widths = np.arange(1, _WIDEST + 1)
     cost = counts[held, None] * widths + _EXCEPTION_NIBBLES * np.pad(wider[:, 2:], ((0, 0), (0, 1)))
+    # a short list in whole bytes (a plain array view to decode) costs at most half a byte a posting more
+    cost[counts[held] < _ODD_WIDTHS_FROM, 0::2] = np.iinfo(cost.dtype).max
     width = np.zeros(len(counts), np.uint8)
     width[held] = widths[np.argmin(cost, axis=1)]
     exceptions = np.flatnonzero(needed > np.repeat(width, counts))

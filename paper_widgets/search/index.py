@@ -3,10 +3,12 @@
 Texts are cut into folded words by :mod:`paper_widgets.search.tokens` (a hyphenated token such
 as ``Multi-Task`` also yields the joined word ``multitask``, so ``AdaMerging``-style names and
 ``multitask`` match either spelling), a chunk of rows at a time with numpy.  Postings are CSR
-numpy arrays per field — word id → ascending row numbers and term frequencies — in 2.5 bytes per
-distinct word of a paper (16-bit rows plus runs of their high bits, 4-bit frequencies).  Rows
+numpy arrays per field — word id → ascending row numbers and term frequencies — compressed to
+about 1.7 bytes per distinct word of a paper (gaps between rows in a few nibbles each, 4-bit
+frequencies; see :class:`_Segment`) and decoded a whole list at a time with numpy.  Rows
 added later become a new segment; small segments are merged into their neighbour (like an LSM
 tree), so extending never rebuilds the whole index and gives exactly the postings of a full build.
+The folded titles the ranking re-scores are kept as the ids of their words.
 
 Two vocabulary indexes sit beside the postings: the sorted vocabulary for completing the word
 being typed, and a character-trigram index over the title vocabulary for finding the words a

@@ -75,6 +75,8 @@ def row_hashes(df: pd.DataFrame) -> np.ndarray:
 _EXCEPTION_NIBBLES = 24  # an exception costs its position (int64 at most) and its gap (uint32): 12 bytes
 _WIDEST = 8  # nibbles of the widest gap (rows are int32)
 _HAS_EXCEPTIONS = 0x80  # set in a word's width byte when some of its gaps are stored apart
+_ONCE_EACH = 0x40  # set in a word's width byte when it occurs once in each of its rows
+_BYTE_WEIGHTS = (1 << 8 * np.arange(3)).astype(np.int32)
 _NIBBLE_PAIRS = (np.arange(256) & 15 | (np.arange(256) >> 4) << 8).astype("<u2")  # a byte's two nibbles, low first
 _NIBBLE_WEIGHTS = (1 << 4 * np.arange(_WIDEST)).astype(np.int32)
 _FEW = 4096  # values decoded with one matrix product rather than a step per nibble
@@ -134,7 +136,7 @@ class _Segment:
 
     ptr: np.ndarray  # vocabulary size when built + 1: each word's first posting (uint32 or int64)
     at: np.ndarray  # nibble offset of each word's gaps in data (uint32 or int64)
-    width: np.ndarray  # uint8: nibbles per gap of each word (0: no postings), | _HAS_EXCEPTIONS
+    width: np.ndarray  # uint8: nibbles per gap of each word (0: no postings) | _HAS_EXCEPTIONS | _ONCE_EACH
     data: np.ndarray  # uint8: the gaps, two nibbles a byte, the low one first
     exc_at: np.ndarray  # ascending posting numbers of the gaps too wide for their word (uint32 or int64)
     exc: np.ndarray  # uint32: those gaps
@@ -165,6 +167,9 @@ class _Segment:
         step = _MERGE_BLOCK + _MERGE_BLOCK % 2  # even: each block's frequencies start a byte
         for lo in range(0, len(tf), step):
             frequencies[lo // 2 : (lo + step) // 2] = _pack(np.minimum(tf[lo : lo + step], 15))
+        held = np.flatnonzero(np.diff(ptr))
+        if len(held):  # their frequencies need no decoding (most short lists)
+            width[held[np.maximum.reduceat(tf, ptr[held]) == 1]] |= _ONCE_EACH
         exceptions = np.concatenate(exc_at)
         return cls(
             _offsets(ptr),
@@ -185,6 +190,8 @@ class _Segment:
             gaps = self.data[at // 2 : at // 2 + n].astype(np.int32)
         elif width == 4 and at % 2 == 0:
             gaps = self.data[at // 2 : at // 2 + 2 * n].view("<u2").astype(np.int32)
+        elif width == 6 and at % 2 == 0:  # short lists of a large library: three bytes
+            gaps = self.data[at // 2 : at // 2 + 3 * n].reshape(-1, 3).astype(np.int32) @ _BYTE_WEIGHTS
         elif width == 8 and at % 2 == 0:
             gaps = self.data[at // 2 : at // 2 + 4 * n].view("<i4").copy()
         else:
@@ -192,7 +199,7 @@ class _Segment:
         if flags & _HAS_EXCEPTIONS:
             first, last = np.searchsorted(self.exc_at, (lo, hi)).tolist()
             gaps[self.exc_at[first:last].astype(np.int64) - lo] = self.exc[first:last]
-        return np.cumsum(gaps, out=gaps), _unpack(self.tf, lo, n)
+        return np.cumsum(gaps, out=gaps), np.ones(n, np.uint8) if flags & _ONCE_EACH else _unpack(self.tf, lo, n)
 
     def decode_words(self, first: int, last: int, ptr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Rows and term frequencies of the postings of words ``first:last`` (``ptr``: self.ptr as int64)."""

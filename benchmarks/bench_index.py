@@ -128,6 +128,7 @@ def step(name: str, corpus: Path, rows: int, work: Path, started: float) -> dict
             for text in texts:
                 search(df, text, 10, index=index)
             result[f"{kind}_cpu_ms"] = (time.process_time() - cpu) / max(len(texts), 1) * 1000
+        result.update(decode_ns(index))
     if name == "extend":  # a reopen too, but only the extension is reported
         import pandas as pd
 
@@ -139,6 +140,29 @@ def step(name: str, corpus: Path, rows: int, work: Path, started: float) -> dict
             index.extend(more.iloc[lo:hi])  # the index's own work: sync would first hash every row
             result[key] = time.perf_counter() - start
         assert len(search(pd.concat([df, more], ignore_index=True), query, 10, index=index))
+    return result
+
+
+def decode_ns(index: Any) -> dict[str, float]:
+    """Nanoseconds per posting to decode ``postings`` (rows and frequencies) of long and of short lists.
+
+    Long: the 50 words in most abstracts (the lists the slowest queries read); short: 2,000 words of
+    5–50 postings (what typo and prefix stand-ins mostly are), a list's fixed cost included.
+    """
+    import numpy as np
+
+    result = {}
+    df = np.asarray(index.fields["abstract"].df)
+    for name, words in (
+        ("long", np.argsort(-df, kind="stable")[:50]),
+        ("short", np.flatnonzero((df >= 5) & (df <= 50))[:2000]),
+    ):
+        for wid in words.tolist():  # once, so that the mapped pages are read in: decoding, not the disk
+            index.postings("abstract", wid)
+        cpu = time.process_time()
+        for wid in words.tolist():
+            index.postings("abstract", wid)
+        result[f"decode_{name}_ns"] = (time.process_time() - cpu) / max(int(df[words].sum()), 1) * 1e9
     return result
 
 
@@ -192,7 +216,7 @@ def main() -> None:
         "first_query_s",
         "reopen_rss_mb",
     ]
-    keys += [key for key in next(iter(rows.values()), {}) if key.endswith("_cpu_ms")]
+    keys += [key for key in next(iter(rows.values()), {}) if key.endswith(("_cpu_ms", "_ns"))]
     keys += ["extend_1_s", "extend_1000_s"]
     print(
         f"\n{args.rows:,} papers"

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 import paper_widgets
 import paper_widgets.library as library
 import paper_widgets.search.index as index_module
+from paper_widgets.data.merge import fold_titles
 from paper_widgets.search.engine import SearchIndex, search
 from paper_widgets.store import Store
 
@@ -156,7 +157,7 @@ def test_library_reopens_its_index_from_the_mapped_cache(
     again = paper_widgets.load(CARD_SEED, PAIR_SEED)
     for query, found in want.items():
         pd.testing.assert_frame_equal(again.search(query), found)
-    assert mapped(again._index().fields["abstract"].segments[0].low), "the cached index, not a rebuild"
+    assert mapped(again._index().fields["abstract"].segments[0].data), "the cached index, not a rebuild"
     assert hashed == [], "unchanged inputs name their index: no row of text is hashed to find it"
 
 
@@ -185,28 +186,102 @@ def test_vocabulary_finds_and_completes_like_a_sorted_list(batches: list[list[st
 def test_compact_postings_give_back_every_row_and_frequency(words: list[list[int]], data: st.DataObject) -> None:
     rows = np.concatenate([np.sort(np.array(w, np.int64)) for w in words]).astype(np.int32)
     tf = np.array(data.draw(st.lists(st.integers(1, 300), min_size=len(rows), max_size=len(rows))), np.int64)
+    if data.draw(st.booleans()):  # words whose frequencies are all 1 store none
+        tf[: len(rows) // 2] = 1
     ptr = np.cumsum([0, *map(len, words)])
     seg = index_module._Segment.encode(ptr, rows, tf)
     for w in range(len(words)):
-        assert seg.rows(int(ptr[w]), int(ptr[w + 1])).tolist() == sorted(words[w])
-    lo = data.draw(st.integers(0, len(rows)))
-    hi = data.draw(st.integers(lo, len(rows)))
-    assert seg.rows(lo, hi).tolist() == rows[lo:hi].tolist()
-    assert seg.tfs(lo, hi).tolist() == np.minimum(tf[lo:hi], 15).tolist()
-    assert seg.low.nbytes + seg.tf.nbytes <= 2.5 * len(rows) + 1
-    with patch.object(index_module, "_MERGE_BLOCK", 3):  # encoded a few postings at a time: the same arrays
-        assert all(map(np.array_equal, index_module._Segment.encode(ptr, rows, tf).arrays(), seg.arrays()))
+        got_rows, got_tf = seg.postings(w)
+        assert got_rows.dtype == np.int32 and got_tf.dtype == np.uint8
+        assert got_rows.tolist() == sorted(words[w])
+        assert got_tf.tolist() == np.minimum(tf[ptr[w] : ptr[w + 1]], 15).tolist()
+    # gaps below 300,000 take 5 nibbles at most, 6 in a short list (whole bytes); a byte of padding at most per width
+    assert seg.data.nbytes <= 3 * len(rows) + 8 and seg.tf.nbytes == (len(rows) + 1) // 2
+    assert seg.check(len(words)) and not seg.check(len(words) - 1)
+    with patch.object(index_module, "_MERGE_BLOCK", 3):  # encoded a few words at a time: the same postings
+        blocks = index_module._Segment.encode(ptr, rows, tf)
+    for w in range(len(words)):
+        assert all(map(np.array_equal, blocks.postings(w), seg.postings(w)))
+    every = seg.decode_words(0, len(words), ptr)
+    assert every[0].tolist() == rows.tolist() and every[1].tolist() == np.minimum(tf, 15).tolist()
+    assert all(map(np.array_equal, blocks.decode_words(0, len(words), ptr), every))
 
 
-def test_rows_past_65536_are_found_and_extend_across_the_boundary() -> None:
+@given(st.lists(st.lists(st.integers(0, 2_000), max_size=60, unique=True), min_size=1, max_size=6), st.data())
+@settings(max_examples=60, deadline=None)
+def test_merged_segments_are_the_segment_of_all_their_postings(words: list[list[int]], data: st.DataObject) -> None:
+    """Segments of consecutive row ranges merge into exactly the arrays one encoding of every posting gives."""
+    cuts = sorted(data.draw(st.lists(st.integers(0, 2_000), max_size=3)))
+    ranges = list(zip([0, *cuts], [*cuts, 2_001], strict=True))
+    tf = {(w, r): data.draw(st.integers(1, 20)) for w, rs in enumerate(words) for r in rs}
+
+    def encode(lo: int, hi: int, vocab: int) -> index_module._Segment:
+        held = [sorted(r for r in rs if lo <= r < hi) for rs in words[:vocab]]
+        ptr = np.cumsum([0, *map(len, held)])
+        rows = np.array([r for rs in held for r in rs], np.int32)
+        freqs = np.array([tf[w, r] for w, rs in enumerate(held) for r in rs], np.int64)
+        return index_module._Segment.encode(ptr, rows, freqs)
+
+    def vocab(lo: int, hi: int) -> int:  # a part built before later words existed has a shorter vocabulary
+        used = [w + 1 for w, rs in enumerate(words) if any(lo <= r < hi for r in rs)]
+        return data.draw(st.integers(max(used, default=0), len(words)))
+
+    parts = [encode(lo, hi, vocab(lo, hi)) for lo, hi in ranges]
+    with patch.object(index_module, "_MERGE_BLOCK", data.draw(st.sampled_from([2, 7, 1 << 22]))):
+        merged = index_module._merge(parts, len(words))
+        full = encode(0, 2_001, len(words))
+    assert all(map(np.array_equal, merged.arrays(), full.arrays()))
+
+
+def test_dense_postings_take_a_byte_and_a_half_and_long_gaps_are_kept_apart() -> None:
+    rng = np.random.default_rng(0)
+    dense = np.sort(rng.choice(1_000_000, 100_000, replace=False))  # gaps ~10: a byte, and a frequency nibble
+    spread = np.array([0, *range(5, 1000, 5), 1 << 30])  # gaps of 5 but the last: that one is stored apart
+    rare = np.array([3, 999_999, (1 << 31) - 1])  # too few for a gap stored apart to pay: 8 nibbles each
+    ptr = np.cumsum([0, len(dense), len(spread), len(rare)])
+    rows = np.concatenate([dense, spread, rare]).astype(np.int32)
+    seg = index_module._Segment.encode(ptr, rows, np.ones(len(rows)))
+    assert sum(a.nbytes for a in seg.arrays()) <= 1.55 * len(dense)
+    assert seg.postings(0)[0].tolist() == dense.tolist()
+    assert (seg.width & 15).tolist() == [2, 1, 8] and seg.exc.tolist() == [(1 << 30) - 995]
+    assert seg.postings(1)[0].tolist() == spread.tolist() and seg.postings(2)[0].tolist() == rare.tolist()
+    assert seg.postings(2)[1].tolist() == [1, 1, 1] and all(seg.width & index_module._ONCE_EACH)
+    assert seg.decode_words(0, 3, ptr)[0].tolist() == rows.tolist()
+
+
+@pytest.mark.parametrize("decoded", [0, 10**6])  # each call decodes its rows, or the first decodes all
+def test_titles_come_back_folded_from_word_ids_or_apart(monkeypatch: pytest.MonkeyPatch, decoded: int) -> None:
+    monkeypatch.setattr(index_module, "_DECODED_TITLES", decoded)
+    titles = [
+        "Rep-MTL: Unleashing Representation-level Task Saliency",
+        "Café Müller: Naïve Überraschung",  # non-ASCII, transliterated
+        "C++ & Rust: 3 ways",  # punctuation folded away
+        "",
+        "   ",
+        "ALL CAPS:TIGHT colon",
+        "Wörds of a very long short name that is not one: tail",
+    ]
+    df = pd.DataFrame({"title": titles, "abstract": [""] * len(titles)})
+    index = SearchIndex(df)
+    want = fold_titles(df["title"]).tolist()
+    assert index.titles(range(len(df))) == want
+    assert index.short_names(range(len(df))) == ["repmtl", "cafemuller", "crust", "", "", "allcaps", ""]
+    assert index.titles([3, 0, 0]) == [want[3], want[0], want[0]]
+    assert index._titles.raw_rows.tolist() == [3, 4]  # empty titles: an empty word, kept apart as nothing
+    # a word of a title the vocabulary lacks (no title tokenises to it): that title is kept whole, apart
+    lacking = SearchIndex(df)
+    lacking._titles = lacking._titles.empty().add(df["title"], {}, lacking.vocab_size)
+    assert lacking.titles(range(len(df))) == want and len(lacking._titles.raw_rows) == len(titles)
+    assert lacking.short_names(range(len(df)))[:2] == ["repmtl", "cafemuller"]
+
+
+def test_titles_survive_the_vocabulary_outgrowing_two_byte_ids() -> None:
     n = 70_000
-    many = pd.DataFrame({"title": [f"w{i % 100} common" for i in range(n)], "abstract": [""] * n})
-    many.loc[n - 1, "abstract"] = "lastone"
-    grown = SearchIndex(many.iloc[:60_000])
-    grown.sync(many)
-    for index in (SearchIndex(many), grown):
-        rows, tf = index.postings("title", index.word_id("common"))
-        assert rows.tolist() == list(range(n)) and set(tf.tolist()) == {1}
-        assert index.postings("title", index.word_id("w7"))[0].tolist() == list(range(7, n, 100))
-        assert index.postings("abstract", index.word_id("lastone"))[0].tolist() == [n - 1]
-        assert search(many, "lastone", index=index).index.tolist() == [n - 1]
+    df = pd.DataFrame({"title": [f"Paper w{i}x: on things" for i in range(n)], "abstract": [""] * n})
+    grown = SearchIndex(df.iloc[:60_000])
+    assert grown._titles.id_bytes == 2
+    grown.sync(df)
+    assert grown._titles.id_bytes == 3 and len(grown._titles.raw_rows) == 0
+    rows = [0, 59_999, 60_000, n - 1]
+    assert grown.titles(rows) == [f"paper w{i}x on things" for i in rows]
+    assert grown.short_names(rows) == [f"paperw{i}x" for i in rows]

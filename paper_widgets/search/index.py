@@ -3,10 +3,12 @@
 Texts are cut into folded words by :mod:`paper_widgets.search.tokens` (a hyphenated token such
 as ``Multi-Task`` also yields the joined word ``multitask``, so ``AdaMerging``-style names and
 ``multitask`` match either spelling), a chunk of rows at a time with numpy.  Postings are CSR
-numpy arrays per field — word id → ascending row numbers and term frequencies — in 2.5 bytes per
-distinct word of a paper (16-bit rows plus runs of their high bits, 4-bit frequencies).  Rows
+numpy arrays per field — word id → ascending row numbers and term frequencies — compressed to
+about 1.7 bytes per distinct word of a paper (gaps between rows in a few nibbles each, 4-bit
+frequencies; see :class:`_Segment`) and decoded a whole list at a time with numpy.  Rows
 added later become a new segment; small segments are merged into their neighbour (like an LSM
 tree), so extending never rebuilds the whole index and gives exactly the postings of a full build.
+The folded titles the ranking re-scores are kept as the ids of their words.
 
 Two vocabulary indexes sit beside the postings: the sorted vocabulary for completing the word
 being typed, and a character-trigram index over the title vocabulary for finding the words a
@@ -22,8 +24,9 @@ from __future__ import annotations
 
 import bisect
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 
 import numpy as np
 import pandas as pd
@@ -38,11 +41,15 @@ __all__ = ["FIELDS", "Progress", "SearchIndex", "max_typos", "row_hashes"]
 Progress = Callable[[int], None]  # told how many more rows of a field were tokenised (each field counts once)
 
 FIELDS = ("title", "abstract")
-_CHUNK = 20_000  # rows tokenised at once: bounds the transient per-byte and per-word arrays
+_CHUNK = 20_000  # rows tokenised at once: bounds the transient per-byte and per-word arrays (below 65,536)
 _MERGE_BLOCK = 1 << 22  # postings moved per step while merging
 _MERGE_RATIO = 4  # merge the newest segment into its neighbour once it is this close in size
 _NAME_WORDS = 4  # a title head before ":" of at most this many words is a short name
+# Up to this many rows (a few MB of text) every title is decoded at its first use and kept: decoding
+# the few hundred a query re-scores costs more than the rest of a query in a small library.
+_DECODED_TITLES = 30_000
 _TRI_WIDTH = 32  # words are cut to this many characters for trigrams
+_END = ord("\n")  # ends each word of the vocabulary's buffer
 _SHIFT = np.int64(21)  # bits per code point in a packed trigram
 # A bisection of the vocabulary (~20 probes of ~1.5 µs) costs about as much as hashing or sorting
 # this many words: looking up or inserting more than 1/64 as many words as the vocabulary holds
@@ -65,100 +72,270 @@ def row_hashes(df: pd.DataFrame) -> np.ndarray:
     return hashes
 
 
+_EXCEPTION_NIBBLES = 24  # an exception costs its position (int64 at most) and its gap (uint32): 12 bytes
+_WIDEST = 8  # nibbles of the widest gap (rows are int32)
+_HAS_EXCEPTIONS = 0x80  # set in a word's width byte when some of its gaps are stored apart
+_ONCE_EACH = 0x40  # set in a word's width byte when it occurs once in each of its rows
+_BYTE_WEIGHTS = (1 << 8 * np.arange(3)).astype(np.int32)
+_NIBBLE_PAIRS = (np.arange(256) & 15 | (np.arange(256) >> 4) << 8).astype("<u2")  # a byte's two nibbles, low first
+_NIBBLE_WEIGHTS = (1 << 4 * np.arange(_WIDEST)).astype(np.int32)
+_FEW = 4096  # values decoded with one matrix product rather than a step per nibble
+_ODD_WIDTHS_FROM = 128  # postings of a word from which gaps may take an odd number of nibbles
+
+
+def _offsets(values: np.ndarray) -> np.ndarray:
+    """Ascending offsets as uint32 when the last fits (half the bytes of int64 on disk), else int64."""
+    return values.astype(np.uint32 if not len(values) or int(values[-1]) < 1 << 32 else np.int64)
+
+
+def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The ranges ``starts[i]:starts[i] + lengths[i]`` one after another (int64)."""
+    ends = np.cumsum(lengths)
+    return np.repeat(starts.astype(np.int64) - (ends - lengths), lengths) + np.arange(int(ends[-1]) if len(ends) else 0)
+
+
+def _pack(nibbles: np.ndarray) -> np.ndarray:
+    """Nibbles (below 16) two per byte, the first in the low half; an odd count is padded with a zero."""
+    padded = np.zeros(len(nibbles) + len(nibbles) % 2, np.uint8)
+    padded[: len(nibbles)] = nibbles
+    packed: np.ndarray = padded[0::2] | (padded[1::2] << 4)
+    return packed
+
+
+def _unpack(data: np.ndarray, at: int, count: int) -> np.ndarray:
+    """``count`` nibbles of ``data`` from nibble ``at`` on (uint8)."""
+    # np.take of a uint16 table: one call, and faster on long runs than indexing a (256, 2) table
+    nibbles: np.ndarray = _NIBBLE_PAIRS.take(data[at // 2 : (at + count + 1) // 2]).view(np.uint8)
+    return nibbles[at % 2 : at % 2 + count]
+
+
+def _values(nibbles: np.ndarray, width: int) -> np.ndarray:
+    """Values of ``width`` nibbles each, the lowest nibble first (int32)."""
+    columns = nibbles.reshape(-1, width)
+    if len(columns) <= _FEW:  # one call: on a short list numpy's cost per call is the cost
+        few: np.ndarray = columns.astype(np.int32) @ _NIBBLE_WEIGHTS[:width]
+        return few
+    values = columns[:, 0].astype(np.int32)
+    for j in range(1, width):
+        values |= columns[:, j].astype(np.int32) << np.int32(4 * j)
+    return values
+
+
 @dataclass
 class _Segment:
-    """Postings of one field for a run of rows: word id → (rows, term frequencies), CSR, compact.
+    """Postings of one field for a run of rows: word id → (rows, term frequencies), CSR, compressed.
 
-    A posting takes 2.5 bytes: the low 16 bits of its row (uint16) and its term frequency as a
-    nibble (clipped at 15, where BM25 has long saturated); the high bits of the rows are stored
-    once per run of postings that share them (``high_at``: where each run starts, ascending).
-    A word's rows ascend, so its postings make at most one run per 65,536 rows of the library.
+    A word's rows are kept as the gaps between them (its first row itself first), all in the same
+    number of nibbles: the width that takes least room once the gaps too wide for it are stored
+    apart (``exc_at``: their ascending posting numbers, ``exc``: the gaps).  Within each block of
+    words the gaps of the words of one width lie together, in word order, so a run of words
+    decodes with a few numpy steps per width, and one word of a whole-byte width is a byte or
+    uint16 array.  Term frequencies are a nibble a posting, clipped at 15 (where BM25 has long
+    saturated).  A word of fewer than _ODD_WIDTHS_FROM postings takes whole bytes per gap, so that its
+    short list decodes as a plain array view; a word that occurs once in each of its rows is
+    flagged and its frequencies are not read.  With the per-word arrays, 1.9 bytes a posting in
+    abstracts and 3.9 in titles at 100k papers (2.8 and 4.8 before, at 1M).
     """
 
-    ptr: np.ndarray  # vocabulary size when built + 1; int32 for one chunk, int64 once merged
-    low: np.ndarray  # uint16: row & 0xFFFF
-    high_at: np.ndarray  # int64: first posting of each run of equal row >> 16
-    high: np.ndarray  # uint16: row >> 16 of each run
-    tf: np.ndarray  # uint8: two term frequencies per byte, the even posting in the low nibble
+    ptr: np.ndarray  # vocabulary size when built + 1: each word's first posting (uint32 or int64)
+    at: np.ndarray  # nibble offset of each word's gaps in data (uint32 or int64)
+    width: np.ndarray  # uint8: nibbles per gap of each word (0: no postings) | _HAS_EXCEPTIONS | _ONCE_EACH
+    data: np.ndarray  # uint8: the gaps, two nibbles a byte, the low one first
+    exc_at: np.ndarray  # ascending posting numbers of the gaps too wide for their word (uint32 or int64)
+    exc: np.ndarray  # uint32: those gaps
+    tf: np.ndarray  # uint8: the term frequencies, two nibbles a byte, the even posting's low
 
     @classmethod
     def encode(cls, ptr: np.ndarray, rows: np.ndarray, tf: np.ndarray) -> _Segment:
         """The segment of ``rows`` (ascending within each word of ``ptr``) and their term frequencies."""
-        runs, last = [np.zeros(0, np.int64)], -1
-        for lo in range(0, len(rows), _MERGE_BLOCK):  # blocks: no int32 temporaries the size of ``rows``
-            high = rows[lo : lo + _MERGE_BLOCK] >> 16
-            runs.append(np.flatnonzero(np.diff(high, prepend=last)) + lo)
-            last = int(high[-1])
-        high_at = np.concatenate(runs)
-        low = rows.astype(np.uint16)  # the cast keeps the low 16 bits
-        return cls(ptr, low, high_at, (rows[high_at] >> 16).astype(np.uint16), _nibbles(tf))
+        ptr = ptr.astype(np.int64)
+        at = np.zeros(len(ptr) - 1, np.int64)
+        width = np.zeros(len(ptr) - 1, np.uint8)
+        blocks = list(_word_blocks(ptr))  # a block of words at a time: bounded temporaries
+        data = np.empty(4 * len(rows) + _WIDEST * len(blocks), np.uint8)  # room for the most; unwritten pages cost none
+        size = 0  # bytes written
+        exc_at, exc = [np.zeros(0, np.int64)], [np.zeros(0, np.int32)]
+        for first, last in blocks:
+            lo = int(ptr[first])
+            block_at, width[first:last], nibbles, wide_at, wide = _encode_words(
+                ptr[first : last + 1] - lo, rows[lo : ptr[last]]
+            )
+            at[first:last] = block_at + 2 * size
+            packed = _pack(nibbles)
+            data[size : size + len(packed)] = packed
+            size += len(packed)
+            exc_at.append(wide_at + lo)
+            exc.append(wide)
+        frequencies = np.empty((len(tf) + 1) // 2, np.uint8)
+        step = _MERGE_BLOCK + _MERGE_BLOCK % 2  # even: each block's frequencies start a byte
+        for lo in range(0, len(tf), step):
+            frequencies[lo // 2 : (lo + step) // 2] = _pack(np.minimum(tf[lo : lo + step], 15))
+        held = np.flatnonzero(np.diff(ptr))
+        if len(held):  # their frequencies need no decoding (most short lists)
+            width[held[np.maximum.reduceat(tf, ptr[held]) == 1]] |= _ONCE_EACH
+        exceptions = np.concatenate(exc_at)
+        return cls(
+            _offsets(ptr),
+            _offsets(at),
+            width,
+            data[:size],
+            _offsets(exceptions),
+            np.concatenate(exc).astype(np.uint32),
+            frequencies,
+        )
 
-    def rows(self, lo: int, hi: int) -> np.ndarray:
-        """The rows of postings ``lo:hi`` (int32)."""
-        rows = self.low[lo:hi].astype(np.int32)
-        if lo == hi:
-            return rows
-        # a few scalar steps first: most lookups (small words, small libraries) lie within one run
-        first = int(np.searchsorted(self.high_at, lo, "right")) - 1
-        if first + 1 == len(self.high_at) or self.high_at[first + 1] >= hi:
-            high = int(self.high[first])
-            if high:
-                rows |= high << 16
-            return rows
-        last = int(np.searchsorted(self.high_at, hi, "left"))
-        counts = np.diff(np.concatenate([[lo], self.high_at[first + 1 : last], [hi]]))
-        rows |= np.repeat(self.high[first:last].astype(np.int32) << 16, counts)
-        return rows
+    def postings(self, word_id: int) -> tuple[np.ndarray, np.ndarray]:
+        """The rows of ``word_id`` (int32, ascending) and its term frequencies (uint8)."""
+        lo, hi = int(self.ptr[word_id]), int(self.ptr[word_id + 1])
+        n, at, flags = hi - lo, int(self.at[word_id]), int(self.width[word_id])
+        width = flags & 15
+        if width == 2 and at % 2 == 0:  # the commonest width: a byte a gap
+            gaps = self.data[at // 2 : at // 2 + n].astype(np.int32)
+        elif width == 4 and at % 2 == 0:
+            gaps = self.data[at // 2 : at // 2 + 2 * n].view("<u2").astype(np.int32)
+        elif width == 6 and at % 2 == 0:  # short lists of a large library: three bytes
+            gaps = self.data[at // 2 : at // 2 + 3 * n].reshape(-1, 3).astype(np.int32) @ _BYTE_WEIGHTS
+        elif width == 8 and at % 2 == 0:
+            gaps = self.data[at // 2 : at // 2 + 4 * n].view("<i4").copy()
+        else:
+            gaps = _values(_unpack(self.data, at, n * width), width) if n else np.zeros(0, np.int32)
+        if flags & _HAS_EXCEPTIONS:
+            first, last = np.searchsorted(self.exc_at, (lo, hi)).tolist()
+            gaps[self.exc_at[first:last].astype(np.int64) - lo] = self.exc[first:last]
+        return np.cumsum(gaps, out=gaps), np.ones(n, np.uint8) if flags & _ONCE_EACH else _unpack(self.tf, lo, n)
 
-    def tfs(self, lo: int, hi: int) -> np.ndarray:
-        """The term frequencies of postings ``lo:hi`` (uint8)."""
-        start = lo - 2 * (lo // 2)
-        pairs: np.ndarray = _NIBBLE_PAIRS[self.tf[lo // 2 : (hi + 1) // 2]]
-        return pairs.reshape(-1)[start : start + hi - lo]
+    def decode_words(self, first: int, last: int, ptr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Rows and term frequencies of the postings of words ``first:last`` (``ptr``: self.ptr as int64)."""
+        lo, hi = int(ptr[first]), int(ptr[last])
+        counts = np.diff(ptr[first : last + 1])
+        widths = self.width[first:last] & 15
+        gaps = np.zeros(hi - lo, np.int32)
+        for width in np.unique(widths[counts > 0]).tolist():  # a few numpy steps per width
+            words = np.flatnonzero(widths == width)
+            at = self.at[first + words].astype(np.int64)
+            size = counts[words] * width
+            if at[-1] + size[-1] - at[0] == size.sum():  # together, as encode leaves them: one slice
+                nibbles = _unpack(self.data, int(at[0]), int(size.sum()))
+            else:
+                where = _ranges(at, size)
+                nibbles = (self.data[where >> 1] >> ((where & 1) << 2).astype(np.uint8)) & np.uint8(15)
+            gaps[_ranges(ptr[first + words] - lo, counts[words])] = _values(nibbles, width)
+        exc_first, exc_last = np.searchsorted(self.exc_at, (lo, hi)).tolist()
+        gaps[self.exc_at[exc_first:exc_last].astype(np.int64) - lo] = self.exc[exc_first:exc_last]
+        total = np.cumsum(gaps, dtype=np.int64)  # one running sum, less each word's total before its first posting
+        held = counts > 0
+        starts = ptr[first:last][held] - lo
+        rows = total - np.repeat(total[starts] - gaps[starts], counts[held])
+        return rows.astype(np.int32), _unpack(self.tf, lo, hi - lo)
 
     def counts(self, vocab_size: int) -> np.ndarray:
         """Rows per word id (the segment's document frequencies), padded to ``vocab_size``."""
         counts = np.zeros(vocab_size, np.int64)
-        counts[: len(self.ptr) - 1] = np.diff(self.ptr)
+        counts[: len(self.ptr) - 1] = np.diff(self.ptr.astype(np.int64))
         return counts
 
     def arrays(self) -> tuple[np.ndarray, ...]:
-        return self.ptr, self.low, self.high_at, self.high, self.tf
+        return self.ptr, self.at, self.width, self.data, self.exc_at, self.exc, self.tf
+
+    def check(self, vocab_size: int) -> bool:
+        """Whether the arrays make one segment, judged by their types and sizes alone (nothing is read through)."""
+        offsets = (np.dtype(np.uint32), np.dtype(np.int64))
+        bytes_ = np.dtype(np.uint8)
+        typed = all(a.dtype in offsets for a in (self.ptr, self.at, self.exc_at))
+        typed &= self.width.dtype == self.data.dtype == self.tf.dtype == bytes_ and self.exc.dtype == np.uint32
+        words = len(self.ptr) - 1
+        postings = int(self.ptr[-1]) if words >= 0 else -1
+        if not typed or not 0 <= words <= vocab_size or len(self.at) != words or len(self.width) != words:
+            return False
+        if len(self.exc_at) != len(self.exc) or (len(self.exc_at) and int(self.exc_at[-1]) >= postings):
+            return False
+        return len(self.tf) == (postings + 1) // 2
 
 
-_SEGMENT_ARRAYS = ("ptr", "low", "high_at", "high", "tf")  # the names of _Segment.arrays(), in order
+_SEGMENT_ARRAYS = ("ptr", "at", "width", "data", "exc_at", "exc", "tf")  # the names of _Segment.arrays(), in order
 
 
-_NIBBLE_PAIRS = np.array([[byte & 15, byte >> 4] for byte in range(256)], np.uint8)  # byte → its two frequencies
+def _encode_words(ptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The gaps of the words of ``ptr`` (from 0) as nibbles, the words of each width together.
+
+    Gives each word's nibble offset and width, the nibbles, and the positions and values of the gaps too wide.
+    """
+    counts = np.diff(ptr)
+    held = np.flatnonzero(counts)
+    gaps = rows.astype(np.int32)
+    gaps[1:] -= rows[:-1]
+    gaps[ptr[held]] = rows[ptr[held]]
+    needed = np.ones(len(gaps), np.int8)  # nibbles each gap needs
+    for k in range(1, _WIDEST):
+        needed += gaps >= np.int32(1 << (4 * k))
+    # the words with postings only: a few new rows hold a few of a large vocabulary's words
+    word = np.repeat(np.arange(len(held), dtype=np.int32), counts[held])
+    per_width = np.bincount(word * np.int32(_WIDEST + 1) + needed, minlength=len(held) * (_WIDEST + 1))
+    wider = per_width.reshape(len(held), _WIDEST + 1)[:, ::-1].cumsum(axis=1)[:, ::-1]  # [w, k]: needing ≥ k
+    widths = np.arange(1, _WIDEST + 1)
+    cost = counts[held, None] * widths + _EXCEPTION_NIBBLES * np.pad(wider[:, 2:], ((0, 0), (0, 1)))
+    # a short list in whole bytes (a plain array view to decode) costs at most half a byte a posting more
+    cost[counts[held] < _ODD_WIDTHS_FROM, 0::2] = np.iinfo(cost.dtype).max
+    width = np.zeros(len(counts), np.uint8)
+    width[held] = widths[np.argmin(cost, axis=1)]
+    exceptions = np.flatnonzero(needed > np.repeat(width, counts))
+    wide = gaps[exceptions]
+    gaps[exceptions] = 0
+    at = np.zeros(len(counts), np.int64)
+    nibbles = []
+    size = 0
+    for nibs in np.unique(width[held]).tolist():  # the words of one width together: a few steps per width
+        words = held[width[held] == nibs]
+        values = gaps[_ranges(ptr[words], counts[words])]
+        at[words] = size + nibs * (np.cumsum(counts[words]) - counts[words])
+        digits = (values[:, None] >> (4 * np.arange(nibs, dtype=np.int32))) & 15  # each gap's nibbles, lowest first
+        nibbles.append(digits.astype(np.uint8).reshape(-1))
+        if len(nibbles[-1]) % 2:  # each width starts on a byte: whole-byte widths read as bytes
+            nibbles.append(np.zeros(1, np.uint8))
+        size += len(values) * nibs + len(values) * nibs % 2
+    width[np.searchsorted(ptr, exceptions, "right") - 1] |= _HAS_EXCEPTIONS  # the others skip looking them up
+    return at, width, np.concatenate([np.zeros(0, np.uint8), *nibbles]), exceptions, wide
 
 
-def _nibbles(tf: np.ndarray) -> np.ndarray:
-    """Term frequencies clipped at 15, two per byte."""
-    clipped = np.zeros(len(tf) + len(tf) % 2, np.uint8)
-    clipped[: len(tf)] = np.minimum(tf, 15)
-    return clipped[0::2] | (clipped[1::2] << 4)
+def _word_blocks(ptr: np.ndarray) -> Iterable[tuple[int, int]]:
+    """Runs ``first:last`` of the words of ``ptr`` holding about _MERGE_BLOCK postings (or one longer word)."""
+    first = 0
+    while first < len(ptr) - 1:
+        last = max(int(np.searchsorted(ptr, ptr[first] + _MERGE_BLOCK, "right")) - 1, first + 1)
+        yield first, last
+        first = last
 
 
-def _merge(segments: list[_Segment], vocab_size: int) -> _Segment:
+@dataclass
+class _Chunk:
+    """The postings of one chunk of rows as tokenised, before they are merged and encoded into a segment."""
+
+    ptr: np.ndarray  # int32: each word's first posting
+    offsets: np.ndarray  # uint16: each posting's row less first_row (a chunk has fewer than 65,536 rows)
+    tf: np.ndarray  # uint8: term frequencies, clipped at 255
+    first_row: int
+
+    def decode_words(self, first: int, last: int, ptr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Rows and term frequencies of the postings of words ``first:last``, as :meth:`_Segment.decode_words`."""
+        lo, hi = int(ptr[first]), int(ptr[last])
+        return self.offsets[lo:hi].astype(np.int32) + np.int32(self.first_row), self.tf[lo:hi]
+
+
+def _merge(segments: Sequence[_Segment | _Chunk], vocab_size: int) -> _Segment:
     """One segment with the postings of ``segments`` (which cover increasing row ranges)."""
     ptr = np.zeros(vocab_size + 1, np.int64)
     for seg in segments:  # one vocabulary-sized array, however many segments
-        ptr[1 : len(seg.ptr)] += np.diff(seg.ptr)
+        ptr[1 : len(seg.ptr)] += np.diff(seg.ptr).astype(np.int64)
     np.cumsum(ptr, out=ptr)
     rows = np.empty(int(ptr[-1]), np.int32)
     tf = np.empty(int(ptr[-1]), np.uint8)
     start = ptr[:-1].copy()  # where each word's postings from the next segment go
     for seg in segments:
-        for lo in range(0, len(seg.low), _MERGE_BLOCK):  # blocks bound the int64 temporaries
-            hi = min(lo + _MERGE_BLOCK, len(seg.low))
-            first = int(np.searchsorted(seg.ptr, lo, "right")) - 1  # the words with postings in the block
-            last = int(np.searchsorted(seg.ptr, hi, "left"))
-            in_block = np.diff(np.clip(seg.ptr[first : last + 1], lo, hi))
-            word = np.repeat(np.arange(first, last), in_block)
-            dest = start[word] + (np.arange(lo, hi) - seg.ptr[word])
-            rows[dest] = seg.rows(lo, hi)
-            tf[dest] = seg.tfs(lo, hi)
-        start[: len(seg.ptr) - 1] += np.diff(seg.ptr)
+        seg_ptr = seg.ptr.astype(np.int64)
+        for first, last in _word_blocks(seg_ptr):  # blocks bound the decoded temporaries
+            dest = _ranges(start[first:last], np.diff(seg_ptr[first : last + 1]))
+            rows[dest], tf[dest] = seg.decode_words(first, last, seg_ptr)
+        start[: len(seg_ptr) - 1] += np.diff(seg_ptr).astype(np.int64)
     return _Segment.encode(ptr, rows, tf)
 
 
@@ -172,9 +349,9 @@ class _Field:
         self.lengths = np.zeros(0, np.int32)
         self.avg_length = 1.0
 
-    def add(self, segments: list[_Segment], lengths: list[np.ndarray], vocab_size: int) -> None:
-        """Append the segments of consecutive new row chunks, then merge small neighbours."""
-        new = _merge(segments, vocab_size) if len(segments) > 1 else segments[0]
+    def add(self, chunks: list[_Chunk], lengths: list[np.ndarray], vocab_size: int) -> None:
+        """Append a segment of the postings of consecutive new row chunks, then merge small neighbours."""
+        new = _merge(chunks, vocab_size)
         self.segments.append(new)
         self.sizes.append(sum(map(len, lengths)))
         self.lengths = np.concatenate([self.lengths, *lengths])
@@ -201,8 +378,7 @@ class _Field:
 
     def postings(self, word_id: int) -> tuple[np.ndarray, np.ndarray]:
         """Rows containing ``word_id`` (ascending) and its frequency in each."""
-        spans = [(s, int(s.ptr[word_id]), int(s.ptr[word_id + 1])) for s in self.segments if word_id + 1 < len(s.ptr)]
-        parts = [(s.rows(lo, hi), s.tfs(lo, hi)) for s, lo, hi in spans]
+        parts = [s.postings(word_id) for s in self.segments if word_id + 1 < len(s.ptr)]
         if len(parts) == 1:
             return parts[0]
         return (
@@ -240,11 +416,31 @@ class _Vocabulary:
 
     def words_of(self, ids: np.ndarray) -> list[str]:
         """The words with ``ids``, decoded at once (thousands of typo candidates in a large library)."""
-        starts = self.ptr[ids]
-        lengths = self.ptr[ids + 1] - starts  # with each word's newline
+        return self._text(self._gather(ids)[0])
+
+    def joined(self, ids: np.ndarray, counts: np.ndarray) -> list[str]:
+        """The words ``ids`` joined by single spaces, ``counts[i]`` of them into the i-th text."""
+        text, ends = self._gather(ids)
+        text[text == _END] = ord(" ")
+        text[ends[np.cumsum(counts)[counts > 0] - 1] - 1] = _END  # the newline after each text's last word stays
+        texts = self._text(text)
+        if counts.all():
+            return texts
+        rest = iter(texts)
+        return ["" if count == 0 else next(rest) for count in counts.tolist()]
+
+    def _gather(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The UTF-8 of the words with ``ids``, each with its newline, and where each ends."""
+        starts = self.ptr[ids].astype(np.int64)  # uint32 differences would wrap below zero
+        lengths = self.ptr[ids + 1] - starts
         ends = np.cumsum(lengths)
         at = np.repeat(starts - (ends - lengths), lengths) + np.arange(int(ends[-1]) if len(ends) else 0)
-        return self.data[at].tobytes().decode("utf-8", "surrogatepass").split("\n")[:-1]
+        return self.data[at], ends
+
+    @staticmethod
+    def _text(text: np.ndarray) -> list[str]:
+        """The texts of newline-ended UTF-8 ``text``."""
+        return text.tobytes().decode("utf-8", "surrogatepass").split("\n")[:-1]
 
     def words(self) -> list[str]:
         """Every word, by id (decodes the whole vocabulary: for adding many rows, not for lookups)."""
@@ -269,7 +465,7 @@ class _Vocabulary:
         known = len(self)
         added = np.frombuffer(("\n".join(new) + "\n").encode("utf-8", "surrogatepass"), np.uint8)
         self.data = np.concatenate([self.data, added])
-        self.ptr = np.concatenate([self.ptr, self.ptr[-1] + np.flatnonzero(added == ord("\n")) + 1])
+        self.ptr = _offsets(np.concatenate([self.ptr, self.ptr[-1] + np.flatnonzero(added == _END) + 1]))
         self._view = self.data.data
         ranks = sorted(range(len(new)), key=new.__getitem__)  # code-point order: the order of their UTF-8
         fresh = np.array(ranks, np.int64) + known
@@ -287,6 +483,126 @@ class _Vocabulary:
     @property
     def nbytes(self) -> int:
         return self.data.nbytes + self.ptr.nbytes + self.order.nbytes
+
+
+def _id_bytes(vocab_size: int) -> int:
+    """Bytes a word id takes in a title: two for a small vocabulary, three up to 16.7 million words."""
+    return 2 if vocab_size <= 1 << 16 else 3 if vocab_size <= 1 << 24 else 4
+
+
+def _id_digits(ids: np.ndarray, width: int) -> np.ndarray:
+    """Word ids as ``width`` little-endian bytes each, back to back (uint8)."""
+    digits: np.ndarray = ids.astype("<u4").view(np.uint8).reshape(-1, 4)[:, :width].reshape(-1)
+    return digits
+
+
+def _id_values(digits: np.ndarray, width: int) -> np.ndarray:
+    """The word ids ``_id_digits`` made ``digits`` of (int64)."""
+    columns = digits.reshape(-1, width)
+    ids = columns[:, 0].astype(np.int64)
+    for j in range(1, width):
+        ids |= columns[:, j].astype(np.int64) << (8 * j)
+    return ids
+
+
+@dataclass
+class _Titles:
+    """The folded titles of the rows, each as the vocabulary ids of its words — a folded title is its
+    words joined by single spaces — in a third of the room of their UTF-8; a title not made of
+    vocabulary words is kept as UTF-8 apart.  A title's short name, if any, is its first ``name_len`` bytes."""
+
+    ids: np.ndarray  # uint8: the titles' word ids back to back, each in id_bytes little-endian bytes
+    ptr: np.ndarray  # row r's words are ids ptr[r]:ptr[r + 1] (uint32 or int64)
+    name_len: np.ndarray  # uint16: bytes of each title's short name (0: none)
+    raw_rows: np.ndarray  # int64: ascending rows whose title is kept as UTF-8
+    raw_ptr: np.ndarray  # int64: their titles are raw[raw_ptr[i]:raw_ptr[i + 1]]
+    raw: np.ndarray  # uint8
+    id_bytes: int  # fixed by the vocabulary's size
+
+    _NAMES = ("titles", "title_ptr", "name_len", "raw_title_rows", "raw_title_ptr", "raw_titles")
+
+    @classmethod
+    def empty(cls) -> _Titles:
+        none = np.zeros(0, np.uint8)
+        return cls(
+            none, np.zeros(1, np.uint32), np.zeros(0, np.uint16), np.zeros(0, np.int64), np.zeros(1, np.int64), none, 2
+        )
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return dict(
+            zip(self._NAMES, (self.ids, self.ptr, self.name_len, self.raw_rows, self.raw_ptr, self.raw), strict=True)
+        )
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], vocab_size: int) -> _Titles:
+        ids, ptr, name_len, raw_rows, raw_ptr, raw = (arrays[name] for name in cls._NAMES)
+        return cls(ids, ptr, name_len, raw_rows, raw_ptr, raw, _id_bytes(vocab_size))
+
+    def fits(self) -> bool:
+        """Whether the arrays make one set of titles, judged by their types and sizes alone."""
+        ends = int(self.ptr[-1]) * self.id_bytes == len(self.ids) and int(self.raw_ptr[-1]) == len(self.raw)
+        sizes = len(self.ptr) == len(self.name_len) + 1 and len(self.raw_ptr) == len(self.raw_rows) + 1
+        typed = self.ids.dtype == self.raw.dtype == np.uint8 and self.name_len.dtype == np.uint16
+        return ends and sizes and typed and self.ptr.dtype in (np.uint32, np.int64) and self.raw_ptr.dtype == np.int64
+
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in self.arrays().values())
+
+    def add(self, titles: pd.Series, lookup: dict[str, int], vocab_size: int) -> _Titles:
+        """These titles and ``titles`` after them; ``lookup`` holds every word of ``titles``, ``vocab_size`` is the new size."""
+        titles = titles.fillna("").astype("str")
+        width = _id_bytes(vocab_size)
+        ids = [self.ids if width == self.id_bytes else _id_digits(_id_values(self.ids, self.id_bytes), width)]
+        counts, names, raw_rows, raw = [], [], [self.raw_rows], []
+        for lo in range(0, len(titles), _CHUNK):  # the Python strings of a chunk at a time
+            chunk = titles.iloc[lo : lo + _CHUNK]
+            folded = fold_titles(chunk).tolist()
+            # one split of them all: an empty title is one empty word, which no vocabulary holds (kept apart)
+            flat = " ".join(folded).split(" ")
+            found = np.fromiter(map(lookup.get, flat, repeat(-1)), np.int64, len(flat))
+            count = np.fromiter(map(str.count, folded, repeat(" ")), np.int64, len(folded)) + 1
+            owner = np.repeat(np.arange(len(folded)), count)
+            apart = np.bincount(owner[found < 0], minlength=len(folded)) > 0  # holds a word the vocabulary has not
+            ids.append(_id_digits(found[~apart[owner]], width))
+            count[apart] = 0
+            counts.append(count)
+            raw_rows.append(np.flatnonzero(apart) + len(self.ptr) - 1 + lo)
+            raw += [folded[i].encode() for i in np.flatnonzero(apart).tolist()]
+            names.append(_name_lengths(chunk))
+        sizes = np.fromiter(map(len, raw), np.int64, len(raw))
+        return _Titles(
+            np.concatenate(ids),
+            _offsets(
+                np.concatenate([self.ptr.astype(np.int64), int(self.ptr[-1]) + np.cumsum(np.concatenate(counts))])
+            ),
+            np.concatenate([self.name_len, *names]),
+            np.concatenate(raw_rows),
+            np.concatenate([self.raw_ptr, self.raw_ptr[-1] + np.cumsum(sizes)]),
+            np.concatenate([self.raw, np.frombuffer(b"".join(raw), np.uint8)]),
+            width,
+        )
+
+    def texts(self, rows: np.ndarray, vocab: _Vocabulary) -> list[str]:
+        """The folded titles of ``rows``."""
+        starts, ends = self.ptr[rows].astype(np.int64), self.ptr[rows + 1].astype(np.int64)
+        digits = self.ids.reshape(-1, self.id_bytes).take(_ranges(starts, ends - starts), axis=0)  # 5x a fancy index
+        texts = vocab.joined(_id_values(digits, self.id_bytes), ends - starts)
+        if len(self.raw_rows):
+            at = np.minimum(np.searchsorted(self.raw_rows, rows), len(self.raw_rows) - 1)
+            for i in np.flatnonzero(self.raw_rows[at] == rows).tolist():
+                texts[i] = self.raw[self.raw_ptr[at[i]] : self.raw_ptr[at[i] + 1]].tobytes().decode()
+        return texts
+
+
+def _name_lengths(titles: pd.Series) -> np.ndarray:
+    """UTF-8 bytes of the folded short name of each title, or 0 (uint16)."""
+    # fold turns the colon into a space, so the folded title is the folded head, a space, the folded tail
+    named = titles.str.contains(":", regex=False).to_numpy(bool)
+    heads = fold_titles(pd.Series([t[: t.index(":")] for t in titles[named]], dtype="str")).tolist()
+    name_len = np.zeros(len(titles), np.int64)
+    name_len[named] = [len(h.encode()) if h.count(" ") < _NAME_WORDS else 0 for h in heads]
+    return np.where(name_len < 1 << 16, name_len, 0).astype(np.uint16)
 
 
 def _trigrams(vocab: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -307,15 +623,15 @@ def _trigrams(vocab: list[str]) -> tuple[np.ndarray, np.ndarray]:
 
 def _postings(
     word: np.ndarray, row: np.ndarray, n_rows: int, first_row: int, vocab_size: int
-) -> tuple[_Segment, np.ndarray]:
-    """The segment of word occurrences ``word`` in rows ``row`` (0… of a chunk starting at ``first_row``), and row lengths."""
+) -> tuple[_Chunk, np.ndarray]:
+    """The postings of word occurrences ``word`` in rows ``row`` (0… of a chunk starting at ``first_row``), and row lengths."""
     lengths = np.bincount(row, minlength=n_rows).astype(np.int32)
     pairs, tf = np.unique((word << 32) | row, return_counts=True)
     word = pairs >> 32
     ptr = np.zeros(vocab_size + 1, np.int32)  # a chunk has far fewer postings than 2**31
     np.cumsum(np.bincount(word, minlength=vocab_size), out=ptr[1:])
-    rows = (pairs & 0xFFFFFFFF).astype(np.int32) + np.int32(first_row)
-    return _Segment.encode(ptr, rows, tf), lengths
+    offsets = (pairs & 0xFFFFFFFF).astype(np.uint16)
+    return _Chunk(ptr, offsets, np.minimum(tf, 255).astype(np.uint8), first_row), lengths
 
 
 class SearchIndex:
@@ -333,9 +649,7 @@ class SearchIndex:
 
     def _reset(self) -> None:
         self.fields = {name: _Field() for name in FIELDS}
-        # folded titles, UTF-8 back to back: row r is _titles[_title_ptr[r]:_title_ptr[r + 1]],
-        # its short name (if any) the first _name_len[r] bytes
-        self._set_titles(np.zeros(0, np.uint8), np.zeros(1, np.int64), np.zeros(0, np.int32))
+        self._titles = _Titles.empty()
         self.hashes = np.zeros(0, np.uint64)
         self._vocab = _Vocabulary()
         # the packed trigrams of title words, distinct and sorted; the words of _tri_keys[i] are
@@ -345,17 +659,13 @@ class SearchIndex:
         self._tri_words = np.zeros(0, np.int32)
         self._tri_len = np.zeros(0, np.uint8)  # trigrams of each word in _tri_keys (0: none, not a title word)
         self._served: weakref.ref[pd.DataFrame] | None = None  # the frame last synced with
-
-    def _set_titles(self, titles: np.ndarray, title_ptr: np.ndarray, name_len: np.ndarray) -> None:
-        self._titles, self._title_ptr, self._name_len = titles, title_ptr, name_len
-        self._title_view = titles.data
+        self._recent_titles: tuple[bytes, list[str]] = (b"", [])  # the rows titles() was last asked for, and theirs
+        self._decoded_titles: list[str] = []  # every title, while the library is small
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Every array of the index by name (all numeric): what :meth:`from_arrays` takes back."""
         arrays: dict[str, np.ndarray] = {
-            "titles": self._titles,
-            "title_ptr": self._title_ptr,
-            "name_len": self._name_len,
+            **self._titles.arrays(),
             "hashes": self.hashes,
             "words": self._vocab.data,
             "word_ptr": self._vocab.ptr,
@@ -379,9 +689,9 @@ class SearchIndex:
         Nothing is decoded or copied: only the sizes of the arrays are checked against each other.
         """
         index = cls()
-        index._set_titles(arrays["titles"], arrays["title_ptr"], arrays["name_len"])
         index.hashes = arrays["hashes"]
         index._vocab = _Vocabulary(arrays["words"], arrays["word_ptr"], arrays["word_order"])
+        index._titles = _Titles.from_arrays(arrays, len(index._vocab))
         index._tri_keys, index._tri_ptr = arrays["tri_keys"], arrays["tri_ptr"]
         index._tri_words, index._tri_len = arrays["tri_words"], arrays["tri_len"]
         for name, fld in index.fields.items():
@@ -392,19 +702,15 @@ class SearchIndex:
             ]
             fld.avg_length = max(float(fld.lengths.mean()), 1.0) if len(fld.lengths) else 1.0
         rows, vocab = len(index.hashes), len(index._vocab)
-        if not all(len(f.lengths) == rows == len(index._title_ptr) - 1 for f in index.fields.values()):
+        if not all(len(f.lengths) == rows == len(index._titles.ptr) - 1 for f in index.fields.values()):
             raise ValueError("the arrays do not make one index: their row counts differ")
         sizes = [len(index._vocab.order), len(index._tri_len), *(len(f.df) for f in index.fields.values())]
-        ends = [int(index._vocab.ptr[-1]), int(index._title_ptr[-1]), int(index._tri_ptr[-1])]
-        ends_fit = ends == [len(index._vocab.data), len(index._titles), len(index._tri_words)]
+        ends = [int(index._vocab.ptr[-1]), int(index._tri_ptr[-1])]
+        ends_fit = ends == [len(index._vocab.data), len(index._tri_words)] and index._titles.fits()
         if sizes != [vocab] * len(sizes) or len(index._tri_ptr) != len(index._tri_keys) + 1 or not ends_fit:
             raise ValueError("the arrays do not make one index: the vocabulary, titles or trigrams do not fit")
-        for fld in index.fields.values():
-            for seg in fld.segments:
-                runs = len(seg.high_at) == len(seg.high) and (not len(seg.low) or int(seg.high_at[0]) == 0)
-                sizes_fit = int(seg.ptr[-1]) == len(seg.low) and len(seg.tf) == (len(seg.low) + 1) // 2
-                if len(seg.ptr) > vocab + 1 or not (runs and sizes_fit):
-                    raise ValueError("the arrays do not make one index: postings do not fit")
+        if not all(seg.check(vocab) for fld in index.fields.values() for seg in fld.segments):
+            raise ValueError("the arrays do not make one index: postings do not fit")
         return index
 
     def __len__(self) -> int:
@@ -418,7 +724,7 @@ class SearchIndex:
     def nbytes(self) -> int:
         """Memory held by the index's arrays (mapped pages count whether read or not)."""
         arrays = sum(f.nbytes for f in self.fields.values()) + self.hashes.nbytes + self._titles.nbytes
-        arrays += self._title_ptr.nbytes + self._name_len.nbytes + self._vocab.nbytes
+        arrays += self._vocab.nbytes
         return arrays + sum(a.nbytes for a in (self._tri_keys, self._tri_ptr, self._tri_words, self._tri_len))
 
     def sync(self, df: pd.DataFrame, hashes: np.ndarray | None = None, progress: Progress | None = None) -> None:
@@ -468,13 +774,13 @@ class SearchIndex:
                 if progress is not None:
                     progress(len(batch))
             self.fields[name].add([c[0] for c in chunks], [c[1] for c in chunks], known + len(new_words))
+        self._titles = self._titles.add(df["title"], lookup, known + len(new_words))
         del lookup
         self._vocab.add(new_words)
         for field in self.fields.values():  # words first seen in the second field
             if len(field.df) < self.vocab_size:
                 field.df = np.concatenate([field.df, np.zeros(self.vocab_size - len(field.df), field.df.dtype)])
         self.hashes = np.concatenate([self.hashes, hashes])
-        self._add_titles(df["title"])
         self._add_trigrams(known, new_words)
 
     # -- building -------------------------------------------------------------------------
@@ -495,21 +801,6 @@ class SearchIndex:
                 new_words.append(word)
             ids[i] = lookup[word] = wid
         return np.array(ids, np.int64)
-
-    def _add_titles(self, titles: pd.Series) -> None:
-        titles = titles.fillna("").astype("str")
-        # fold turns the colon into a space, so the folded title is the folded head, a space, the folded tail
-        folded = [t.encode() for t in fold_titles(titles).tolist()]
-        named = titles.str.contains(":", regex=False).to_numpy(bool)
-        heads = fold_titles(pd.Series([t[: t.index(":")] for t in titles[named]], dtype="str")).tolist()
-        name_len = np.zeros(len(titles), np.int32)
-        name_len[named] = [len(h.encode()) if h.count(" ") < _NAME_WORDS else 0 for h in heads]
-        lengths = np.fromiter(map(len, folded), np.int64, len(folded))
-        self._set_titles(
-            np.concatenate([self._titles, np.frombuffer(b"".join(folded), np.uint8)]),
-            np.concatenate([self._title_ptr, self._title_ptr[-1] + np.cumsum(lengths)]),
-            np.concatenate([self._name_len, name_len]),
-        )
 
     def _add_trigrams(self, known: int, new_words: list[str]) -> None:
         """Add the trigrams of the words that are title words now but were not (ids ``known`` on are ``new_words``)."""
@@ -537,14 +828,29 @@ class SearchIndex:
     def titles(self, rows: Iterable[int]) -> list[str]:
         """The folded titles of ``rows``."""
         at = np.fromiter(rows, np.int64)
-        view, starts, ends = self._title_view, self._title_ptr[at].tolist(), self._title_ptr[at + 1].tolist()
-        return [view[a:b].tobytes().decode() for a, b in zip(starts, ends, strict=True)]
+        texts = self._title_texts(at)
+        self._recent_titles = (at.tobytes(), texts)  # a ranking asks for the same rows' short names next
+        return texts
 
     def short_names(self, rows: Iterable[int]) -> list[str]:
         """The folded, space-free short name before the colon of each row's title ("Rep-MTL: …" → "repmtl"), or ""."""
         at = np.fromiter(rows, np.int64)
-        view, starts, sizes = self._title_view, self._title_ptr[at].tolist(), self._name_len[at].tolist()
-        return [view[a : a + n].tobytes().decode().replace(" ", "") for a, n in zip(starts, sizes, strict=True)]
+        sizes = self._titles.name_len[at]
+        named = np.flatnonzero(sizes)  # few titles have a short name: only theirs are decoded
+        key, recent = self._recent_titles
+        texts = [recent[i] for i in named.tolist()] if key == at.tobytes() else self._title_texts(at[named])
+        names = [""] * len(at)
+        for i, text in zip(named.tolist(), texts, strict=True):
+            names[i] = text.encode()[: sizes[i]].decode().replace(" ", "")
+        return names
+
+    def _title_texts(self, rows: np.ndarray) -> list[str]:
+        """The folded titles of ``rows``: of a small library, all decoded at their first use and kept."""
+        if len(self) > _DECODED_TITLES:
+            return self._titles.texts(rows, self._vocab)
+        if len(self._decoded_titles) != len(self):  # titles are only ever appended (or all reset)
+            self._decoded_titles = self._titles.texts(np.arange(len(self)), self._vocab)
+        return [self._decoded_titles[row] for row in rows.tolist()]
 
     def word(self, word_id: int) -> str:
         """The folded word with id ``word_id``."""

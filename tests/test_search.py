@@ -414,3 +414,32 @@ def test_a_word_in_much_of_the_abstracts_is_read_there_only_when_it_is_the_rares
     read.clear()
     alone = search(df, "gradient ", 50, index=index)
     assert "gradient" in read and len(alone) == 41, "alone it is the rarest term: read, every paper found"
+
+
+@pytest.mark.parametrize("query", ["pruning quantization", "pruning quantization ", "quantization pruning"])
+def test_two_topics_named_together_in_an_abstract_beat_one_in_the_title_and_one_in_the_abstract(query: str) -> None:
+    meta = {"published": "2024-01-01", "upvotes": 1}
+    filler = [
+        {"title": f"Filler study {i}", "abstract": f"An unrelated study number {i} of graphs and agents.", **meta}
+        for i in range(30)
+    ]
+    scattered = {  # one topic in the title alone, the other in passing in the abstract
+        "title": "Structured Pruning of Vision Models",
+        "abstract": "We remove channels from convolutional networks, then apply quantization as usual.",
+        **meta,
+    }
+    together = {
+        "title": "Compressing Language Models",
+        "abstract": "We study how pruning and quantization interact when compressing language models.",
+        **meta,
+    }
+    both_in_title = {
+        "title": "Joint Pruning and Quantization",
+        "abstract": "A single pass that sparsifies and rounds the weights of a network.",
+        **meta,
+    }
+    df = frame([scattered, *filler, together])
+    assert titles(search(df, query, 3))[:2] == ["Compressing Language Models", "Structured Pruning of Vision Models"]
+    # named together in the title is as good as together in the abstract, and the title weighs more
+    df = frame([scattered, together, *filler, both_in_title])
+    assert titles(search(df, query, 3))[0] == "Joint Pruning and Quantization"

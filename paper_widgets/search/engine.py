@@ -5,7 +5,7 @@ whose stand-ins come from the :class:`~paper_widgets.search.index.SearchIndex`: 
 completions of the word still being typed, and title words within one or two typos.  Candidate
 generation is BM25F over the postings of those words (a word's title and abstract frequencies
 weighted and added before saturation, under one idf) plus an idf-weighted coverage that favours
-papers matching every term.  Long posting lists (common words) are read whole only while they can
+papers matching every term, and among those the papers holding the terms together in one field.  Long posting lists (common words) are read whole only while they can
 still change the best candidates (MaxScore); after that they are looked up for the candidates
 alone.  The best few hundred candidates, and the papers holding most of the query in their title,
 are re-scored with rapidfuzz against their folded titles, so an exact or near-exact title, a title
@@ -44,6 +44,10 @@ _COMMON_ROWS = 100_000  # a stand-in in more abstracts than this is read there o
 _LONG_LIST = 20_000  # postings: before reading a term's lists this long, check whether they can matter
 _READ_BUDGET = 300_000  # postings read whole, after which longer lists count only for the rows found
 _TITLED = 0.5  # share of a query's words in a title that makes it a title being typed (re-scored whatever its BM25)
+# of coverage, the share counted only within a paper's best field: two topics named together in one abstract
+# (or title) say more than one named in the title and the other somewhere in the abstract (Elasticsearch's
+# best_fields reasoning); a title that outranks on its field weight alone no longer buries such a paper
+_TOGETHER = 0.5
 _STAND_INS_HELD = 3  # of one query word's stand-ins, a paper holds at most this many (for MaxScore's bounds)
 _RESCORE = 120  # candidates re-scored against their titles (and as many typed titles)
 # score = coverage + BM25 (normalised) + title similarity + near-exact title + short-name bonus
@@ -209,6 +213,10 @@ def _words(index: SearchIndex, term: _Term, longest: int | None = None) -> list[
 class _Scores:
     """Per-row evidence of a query: idf-weighted count of matched terms and BM25F summed over terms.
 
+    The count (coverage) gives ``_TOGETHER`` of its weight only to the terms found in the row's
+    best single field, the title or the abstract: BM25F alone lets a title word outrank, on its
+    field weight, an abstract naming every topic asked for.
+
     BM25F (Robertson & Zaragoza): a word's frequencies in title and abstract are length-normalised,
     weighted by field and added *before* saturation, under one idf for the paper.  Per-field idfs
     would give a word's title matches the far larger idf of the short title field, and papers that
@@ -248,46 +256,61 @@ class _Scores:
         coverage = np.zeros(self.n, np.float32)
         bm25 = np.zeros(self.n, np.float32)  # > 0 exactly where a row matched (idf and weights are positive)
         titled = np.zeros(self.n, np.float32)  # coverage by title words alone
+        abstracted = np.zeros(self.n, np.float32)  # coverage by abstract words alone
         last: np.ndarray | None = None  # for terms with several stand-ins: the last term that counted each row
         read = 0  # postings read whole
         for t, (term, stand_ins) in enumerate(self.plan):
             size = sum(w.size for w in stand_ins)
             if self.keep is not None and t and size > _LONG_LIST:
-                survivors = self._survivors(coverage, bm25, titled, bm25 > 0, t, forced=read > _READ_BUDGET)
+                fields = (titled, abstracted)
+                survivors = self._survivors(coverage, bm25, fields, bm25 > 0, t, forced=read > _READ_BUDGET)
                 if survivors is not None:
                     alive, bar = survivors
-                    return self._finish(alive, coverage[alive], bm25[alive], titled[alive], t, bar)
+                    return self._finish(alive, coverage[alive], bm25[alive], titled[alive], abstracted[alive], t, bar)
             weight = np.float32(term.weight)
             for word in stand_ins:
                 rows, pseudo = word.pseudo_tf()
                 bm25[rows] += np.float32(word.factor) * pseudo / (np.float32(_K1) + pseudo)
                 if len(stand_ins) == 1:  # each row once: no bookkeeping
                     coverage[rows] += weight
-                    if word.lists[0].in_title:
-                        titled[word.lists[0].rows] += weight
+                    for postings in word.lists:
+                        (titled if postings.in_title else abstracted)[postings.rows] += weight
                     continue
                 last = np.full(self.n, -1, np.int16) if last is None else last
                 first = rows[last[rows] != t]
                 coverage[first] += weight
                 last[first] = t
-            if len(stand_ins) > 1:  # title coverage of a term with several stand-ins: once per row
-                titles = [w.lists[0].rows for w in stand_ins if w.lists[0].in_title]
-                titled[np.unique(np.concatenate(titles))] += weight if titles else 0
+            if len(stand_ins) > 1:  # field coverage of a term with several stand-ins: once per row
+                for in_title, field_coverage in ((True, titled), (False, abstracted)):
+                    held = [p.rows for w in stand_ins for p in w.lists if p.in_title == in_title]
+                    if held:
+                        field_coverage[np.unique(np.concatenate(held))] += weight
             read += size
         rows = np.flatnonzero(bm25 > 0)
-        return self._finish(rows, coverage[rows], bm25[rows], titled[rows], len(self.plan))
+        return self._finish(rows, coverage[rows], bm25[rows], titled[rows], abstracted[rows], len(self.plan))
 
     def _survivors(
-        self, coverage: np.ndarray, bm25: np.ndarray, titled: np.ndarray, seen: np.ndarray, start: int, forced: bool
+        self,
+        coverage: np.ndarray,
+        bm25: np.ndarray,
+        fields: tuple[np.ndarray, np.ndarray],
+        seen: np.ndarray,
+        start: int,
+        forced: bool,
     ) -> tuple[np.ndarray, _Bar] | None:
-        """The rows that may still rank if the terms from ``start`` on are not read whole, and the bar they must reach."""
+        """The rows that may still rank if the terms from ``start`` on are not read whole, and the bar they must reach.
+
+        ``fields``: the coverage by title words and by abstract words of every row.
+        """
         assert self.keep is not None
         rows = np.flatnonzero(seen).astype(np.int32)  # the postings' dtype: binary search then casts nothing
         if len(rows) < self.keep:
             return None
+        titled, abstracted = fields[0][rows], fields[1][rows]
         scale = _W_BM25 / max(float(bm25[rows].max()), 1e-9)
-        score = np.float32(_W_COVERAGE / self.total) * coverage[rows] + np.float32(scale) * bm25[rows]
-        titles = titled[rows] / np.float32(self.total)
+        together = _together(coverage[rows], titled, abstracted)
+        score = np.float32(_W_COVERAGE / self.total) * together + np.float32(scale) * bm25[rows]
+        titles = titled / np.float32(self.total)
         # the keep-th best of any rows is a lower bound: of those matching two terms or more, when enough do
         several = coverage[rows] > np.float32(max(t.weight for t, _ in self.plan[:start]) * 1.0001)
         pool = several if several.sum() >= self.keep else slice(None)
@@ -307,6 +330,7 @@ class _Scores:
         coverage: np.ndarray,
         bm25: np.ndarray,
         titled: np.ndarray,
+        abstracted: np.ndarray,
         start: int,
         bar: _Bar | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -323,6 +347,7 @@ class _Scores:
             term, stand_ins = self.plan[t]
             hit = np.zeros(len(rows), bool)
             hit_title = np.zeros(len(rows), bool)
+            hit_abstract = np.zeros(len(rows), bool)
             for word in stand_ins:
                 found = np.zeros(len(rows), np.float32)
                 for postings in word.lists:
@@ -331,12 +356,16 @@ class _Scores:
                     found[present] += postings.pseudo_tf(at[present], rows[present])
                     if postings.in_title:
                         hit_title |= present
+                    else:
+                        hit_abstract |= present
                 bm25 += np.float32(word.factor) * found / (np.float32(_K1) + found)
                 hit |= found > 0
             coverage[hit] += np.float32(term.weight)
             titled[hit_title] += np.float32(term.weight)
+            abstracted[hit_abstract] += np.float32(term.weight)
             if bar is not None and i + 1 < len(rest):
-                score = np.float32(_W_COVERAGE / self.total) * coverage + np.float32(bar.scale) * bm25
+                together = _together(coverage, titled, abstracted)
+                score = np.float32(_W_COVERAGE / self.total) * together + np.float32(bar.scale) * bm25
                 left = rest[i + 1 :]
                 alive = bar.reachable(
                     score,
@@ -344,11 +373,18 @@ class _Scores:
                     [bounds[u] for u in left],
                     [self.plan[u][0].weight / self.total for u in left],
                 )
-                rows, coverage, bm25, titled = rows[alive], coverage[alive], bm25[alive], titled[alive]
-        coverage /= np.float32(self.total)
+                rows, coverage, bm25 = rows[alive], coverage[alive], bm25[alive]
+                titled, abstracted = titled[alive], abstracted[alive]
+        coverage = _together(coverage, titled, abstracted) / np.float32(self.total)
         titled /= np.float32(self.total)
         bm25 /= np.float32(max(float(bm25.max(initial=0)), 1e-9))
         return rows, coverage, bm25, titled
+
+
+def _together(coverage: np.ndarray, titled: np.ndarray, abstracted: np.ndarray) -> np.ndarray:
+    """Coverage with the ``_TOGETHER`` share counted in each row's best field alone (never more than ``coverage``)."""
+    best: np.ndarray = np.float32(1 - _TOGETHER) * coverage + np.float32(_TOGETHER) * np.maximum(titled, abstracted)
+    return best
 
 
 def _kth(values: np.ndarray, k: int) -> float:

@@ -257,7 +257,8 @@ class _Scores:
         bm25 = np.zeros(self.n, np.float32)  # > 0 exactly where a row matched (idf and weights are positive)
         titled = np.zeros(self.n, np.float32)  # coverage by title words alone
         abstracted = np.zeros(self.n, np.float32)  # coverage by abstract words alone
-        last: np.ndarray | None = None  # for terms with several stand-ins: the last term that counted each row
+        # for terms with several stand-ins: the last term that counted each row, in any field, the title, the abstract
+        last: np.ndarray | None = None
         read = 0  # postings read whole
         for t, (term, stand_ins) in enumerate(self.plan):
             size = sum(w.size for w in stand_ins)
@@ -276,15 +277,11 @@ class _Scores:
                     for postings in word.lists:
                         (titled if postings.in_title else abstracted)[postings.rows] += weight
                     continue
-                last = np.full(self.n, -1, np.int16) if last is None else last
-                first = rows[last[rows] != t]
-                coverage[first] += weight
-                last[first] = t
-            if len(stand_ins) > 1:  # field coverage of a term with several stand-ins: once per row
-                for in_title, field_coverage in ((True, titled), (False, abstracted)):
-                    held = [p.rows for w in stand_ins for p in w.lists if p.in_title == in_title]
-                    if held:
-                        field_coverage[np.unique(np.concatenate(held))] += weight
+                last = np.full((3, self.n), -1, np.int16) if last is None else last
+                _count_once(coverage, last[0], rows, t, weight)
+                for postings in word.lists:
+                    field = 1 if postings.in_title else 2
+                    _count_once((coverage, titled, abstracted)[field], last[field], postings.rows, t, weight)
             read += size
         rows = np.flatnonzero(bm25 > 0)
         return self._finish(rows, coverage[rows], bm25[rows], titled[rows], abstracted[rows], len(self.plan))
@@ -379,6 +376,14 @@ class _Scores:
         titled /= np.float32(self.total)
         bm25 /= np.float32(max(float(bm25.max(initial=0)), 1e-9))
         return rows, coverage, bm25, titled
+
+
+def _count_once(coverage: np.ndarray, last: np.ndarray, rows: np.ndarray, term: int, weight: np.float32) -> None:
+    """Add ``weight`` to the ``coverage`` of the ``rows`` that ``last`` (the term that last counted each row) says
+    ``term`` has not counted yet: a row holding several of a term's stand-ins counts it once."""
+    first = rows[last[rows] != term]
+    coverage[first] += weight
+    last[first] = term
 
 
 def _together(coverage: np.ndarray, titled: np.ndarray, abstracted: np.ndarray) -> np.ndarray:

@@ -39,7 +39,7 @@ _COMPLETION_WEIGHT = 0.8
 _NEAR_WORDS = 4  # stand-ins for a word that is not a title word
 _TYPO_WEIGHT = (1.0, 0.8, 0.6)  # by number of edits
 _LONG_QUERY = 8  # more distinct words than this: a pasted text, matched on its rarest words only
-_LONG_TERMS = 16
+_LONG_TERMS = 16  # at most 16: _Scores keeps a bit per term in uint16
 _COMMON_ROWS = 100_000  # a stand-in in more abstracts than this is read there only for a query's rarest term
 _LONG_LIST = 20_000  # postings: before reading a term's lists this long, check whether they can matter
 _READ_BUDGET = 300_000  # postings read whole, after which longer lists count only for the rows found
@@ -253,63 +253,62 @@ class _Scores:
 
     def run(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Rows that may rank, their coverage (0–1), BM25F (0–1 of the best) and title coverage (0–1), aligned."""
-        coverage = np.zeros(self.n, np.float32)
         bm25 = np.zeros(self.n, np.float32)  # > 0 exactly where a row matched (idf and weights are positive)
-        titled = np.zeros(self.n, np.float32)  # coverage by title words alone
-        abstracted = np.zeros(self.n, np.float32)  # coverage by abstract words alone
-        # for terms with several stand-ins: the last term that counted each row, in any field, the title, the abstract
-        last: np.ndarray | None = None
+        # bit t of a row: term t found in its title (0) or abstract (1); or-ing counts a row once per term,
+        # whichever of the term's stand-ins it holds, with less memory touched than float coverages
+        assert len(self.plan) <= 16, "a query has _LONG_TERMS terms at most"
+        bits = np.uint8 if len(self.plan) <= 8 else np.uint16  # a byte a row for queries up to eight words
+        fields = np.zeros((2, self.n), bits)
         read = 0  # postings read whole
-        for t, (term, stand_ins) in enumerate(self.plan):
+        for t, (_, stand_ins) in enumerate(self.plan):
             size = sum(w.size for w in stand_ins)
             if self.keep is not None and t and size > _LONG_LIST:
-                fields = (titled, abstracted)
-                survivors = self._survivors(coverage, bm25, fields, bm25 > 0, t, forced=read > _READ_BUDGET)
+                survivors = self._survivors(bm25, fields, t, forced=read > _READ_BUDGET)
                 if survivors is not None:
                     alive, bar = survivors
-                    return self._finish(alive, coverage[alive], bm25[alive], titled[alive], abstracted[alive], t, bar)
-            weight = np.float32(term.weight)
+                    return self._finish(alive, *self._coverages(fields[:, alive]), bm25[alive], t, bar)
+            bit = bits(1 << t)
             for word in stand_ins:
                 rows, pseudo = word.pseudo_tf()
                 bm25[rows] += np.float32(word.factor) * pseudo / (np.float32(_K1) + pseudo)
-                if len(stand_ins) == 1:  # each row once: no bookkeeping
-                    coverage[rows] += weight
-                    for postings in word.lists:
-                        (titled if postings.in_title else abstracted)[postings.rows] += weight
-                    continue
-                last = np.full((3, self.n), -1, np.int16) if last is None else last
-                _count_once(coverage, last[0], rows, t, weight)
                 for postings in word.lists:
-                    field = 1 if postings.in_title else 2
-                    _count_once((coverage, titled, abstracted)[field], last[field], postings.rows, t, weight)
+                    fields[0 if postings.in_title else 1][postings.rows] |= bit  # rows are distinct within a list
             read += size
         rows = np.flatnonzero(bm25 > 0)
-        return self._finish(rows, coverage[rows], bm25[rows], titled[rows], abstracted[rows], len(self.plan))
+        return self._finish(rows, *self._coverages(fields[:, rows]), bm25[rows], len(self.plan))
+
+    def _coverages(self, bits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Weights of the terms found in any field, in the title and in the abstract, from the rows' ``bits`` (2 × rows)."""
+        # a table per byte of the bits: the summed weight of the terms whose bits are set
+        weights = np.zeros(16, np.float32)
+        weights[: len(self.plan)] = [t.weight for t, _ in self.plan]
+        flags = ((np.arange(256)[:, None] >> np.arange(8)) & 1).astype(np.float32)
+        low, high = flags @ weights[:8], flags @ weights[8:]
+
+        def weight(held: np.ndarray) -> np.ndarray:
+            summed: np.ndarray = low[held] if held.dtype == np.uint8 else low[held & 255] + high[held >> 8]
+            return summed
+
+        return weight(bits[0] | bits[1]), weight(bits[0]), weight(bits[1])
 
     def _survivors(
-        self,
-        coverage: np.ndarray,
-        bm25: np.ndarray,
-        fields: tuple[np.ndarray, np.ndarray],
-        seen: np.ndarray,
-        start: int,
-        forced: bool,
+        self, bm25: np.ndarray, fields: np.ndarray, start: int, forced: bool
     ) -> tuple[np.ndarray, _Bar] | None:
         """The rows that may still rank if the terms from ``start`` on are not read whole, and the bar they must reach.
 
-        ``fields``: the coverage by title words and by abstract words of every row.
+        ``fields``: which terms each row holds in its title and its abstract (bits, 2 × rows).
         """
         assert self.keep is not None
-        rows = np.flatnonzero(seen).astype(np.int32)  # the postings' dtype: binary search then casts nothing
+        rows = np.flatnonzero(bm25 > 0).astype(np.int32)  # the postings' dtype: binary search then casts nothing
         if len(rows) < self.keep:
             return None
-        titled, abstracted = fields[0][rows], fields[1][rows]
+        coverage, titled, abstracted = self._coverages(fields[:, rows])
         scale = _W_BM25 / max(float(bm25[rows].max()), 1e-9)
-        together = _together(coverage[rows], titled, abstracted)
+        together = _together(coverage, titled, abstracted)
         score = np.float32(_W_COVERAGE / self.total) * together + np.float32(scale) * bm25[rows]
         titles = titled / np.float32(self.total)
         # the keep-th best of any rows is a lower bound: of those matching two terms or more, when enough do
-        several = coverage[rows] > np.float32(max(t.weight for t, _ in self.plan[:start]) * 1.0001)
+        several = coverage > np.float32(max(t.weight for t, _ in self.plan[:start]) * 1.0001)
         pool = several if several.sum() >= self.keep else slice(None)
         bar = _Bar(_kth(score[pool], self.keep), max(_kth(titles[pool], self.keep), _TITLED), scale)
         # a row none of the lists read holds may get everything the rest add: can that still rank?
@@ -325,9 +324,9 @@ class _Scores:
         self,
         rows: np.ndarray,
         coverage: np.ndarray,
-        bm25: np.ndarray,
         titled: np.ndarray,
         abstracted: np.ndarray,
+        bm25: np.ndarray,
         start: int,
         bar: _Bar | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -376,14 +375,6 @@ class _Scores:
         titled /= np.float32(self.total)
         bm25 /= np.float32(max(float(bm25.max(initial=0)), 1e-9))
         return rows, coverage, bm25, titled
-
-
-def _count_once(coverage: np.ndarray, last: np.ndarray, rows: np.ndarray, term: int, weight: np.float32) -> None:
-    """Add ``weight`` to the ``coverage`` of the ``rows`` that ``last`` (the term that last counted each row) says
-    ``term`` has not counted yet: a row holding several of a term's stand-ins counts it once."""
-    first = rows[last[rows] != term]
-    coverage[first] += weight
-    last[first] = term
 
 
 def _together(coverage: np.ndarray, titled: np.ndarray, abstracted: np.ndarray) -> np.ndarray:

@@ -299,6 +299,11 @@ class _Scores:
         ``fields``: which terms each row holds in its title and its abstract (bits, 2 × rows).
         """
         assert self.keep is not None
+        weights = [t.weight for t, _ in self.plan]
+        if not forced and sum(weights[start:]) >= max(sum(weights[:start]), _TITLED * self.total):
+            # a row none of the lists read holds may still get a title covered as well as the best rows' (the
+            # title bar is at most what the lists read cover): it may rank, whatever the scores, so skip them
+            return None
         rows = np.flatnonzero(bm25 > 0).astype(np.int32)  # the postings' dtype: binary search then casts nothing
         if len(rows) < self.keep:
             return None

@@ -251,8 +251,9 @@ class _Scores:
             for t, words in self.plan
         ]
 
-    def run(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Rows that may rank, their coverage (0–1), BM25F (0–1 of the best) and title coverage (0–1), aligned."""
+    def run(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Rows that may rank, their coverage (0–1), BM25F (0–1 of the best), title coverage (0–1) and the share of
+        the query they match in any field (0–1, the coverage without the best-field part), aligned."""
         bm25 = np.zeros(self.n, np.float32)  # > 0 exactly where a row matched (idf and weights are positive)
         # bit t of a row: term t found in its title (0) or abstract (1); or-ing counts a row once per term,
         # whichever of the term's stand-ins it holds, with less memory touched than float coverages
@@ -334,7 +335,7 @@ class _Scores:
         bm25: np.ndarray,
         start: int,
         bar: _Bar | None = None,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Add the terms from ``start`` on to ``rows`` (ascending) by binary search; normalise.
 
         With a ``bar``, the terms that can add most go first, and after each the rows that can no
@@ -376,10 +377,11 @@ class _Scores:
                 )
                 rows, coverage, bm25 = rows[alive], coverage[alive], bm25[alive]
                 titled, abstracted = titled[alive], abstracted[alive]
+        matched = coverage / np.float32(self.total)
         coverage = _together(coverage, titled, abstracted) / np.float32(self.total)
         titled /= np.float32(self.total)
         bm25 /= np.float32(max(float(bm25.max(initial=0)), 1e-9))
-        return rows, coverage, bm25, titled
+        return rows, coverage, bm25, titled, matched
 
 
 def _together(coverage: np.ndarray, titled: np.ndarray, abstracted: np.ndarray) -> np.ndarray:
@@ -528,10 +530,10 @@ def search(
     terms = _terms(index, parsed)
     # every matching row counts when all are asked for, sorted otherwise or filtered; else only the best can
     pruned = sort == "relevance" and limit is not None and not filtered
-    rows, coverage, bm25, titled = _Scores(index, terms, max(_RESCORE, limit or 0) if pruned else None).run()
+    rows, coverage, bm25, titled, matched = _Scores(index, terms, max(_RESCORE, limit or 0) if pruned else None).run()
     if filtered:
         keep = _filter_mask(df, rows, year, min_upvotes, tags, status)
-        rows, coverage, bm25, titled = rows[keep], coverage[keep], bm25[keep], titled[keep]
+        rows, coverage, bm25, titled, matched = rows[keep], coverage[keep], bm25[keep], titled[keep], matched[keep]
         bm25 /= np.float32(max(float(bm25.max(initial=0)), 1e-9))
     if not len(rows):
         return _frame(df, rows, np.zeros(0))
@@ -550,7 +552,7 @@ def search(
         order = np.lexsort((rows[best], -scores))[:limit]
         return _frame(df, rows[best[order]], scores[order])
     # newest / most upvoted among the papers matching the most terms
-    best = np.flatnonzero(coverage >= coverage.max() - 1e-6)
+    best = np.flatnonzero(matched >= matched.max() - 1e-6)
     order = best[_order(df, rows[best], sort, coverage[best] + bm25[best])][:limit]
     return _frame(df, rows[order], _rescore(index, rows[order], coverage[order], bm25[order], parsed))
 

@@ -306,11 +306,13 @@ class _Scores:
             # a row none of the lists read holds may still get a title covered as well as the best rows' (the
             # title bar is at most what the lists read cover): it may rank, whatever the scores, so skip them
             return None
+        scale = _W_BM25 / max(float(bm25.max()), 1e-9)
+        if not forced and sum(self._bounds(scale)[start:]) >= _W_COVERAGE * sum(weights[:start]) / self.total + _W_BM25:
+            return None  # likewise when the terms left may add more than the best row's score so far
         rows = np.flatnonzero(bm25 > 0).astype(np.int32)  # the postings' dtype: binary search then casts nothing
         if len(rows) < self.keep:
             return None
         coverage, titled, abstracted = self._coverages(fields[:, rows])
-        scale = _W_BM25 / max(float(bm25[rows].max()), 1e-9)
         together = _together(coverage, titled, abstracted)
         score = np.float32(_W_COVERAGE / self.total) * together + np.float32(scale) * bm25[rows]
         titles = titled / np.float32(self.total)

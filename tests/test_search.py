@@ -406,8 +406,8 @@ def test_maxscore_pruning_keeps_the_best_candidates_of_a_full_scoring() -> None:
     keep = 120
     for query in ("rare17 rare2020 common1 common3 common5", "rare5 rare77 common0 common2 common4 common6"):
         terms = engine._terms(index, engine._Query.parse(query + " "))
-        full_rows, full_cov, full_bm25, _ = engine._Scores(index, terms, None).run()
-        rows, cov, bm25, _ = engine._Scores(index, terms, keep).run()
+        full_rows, full_cov, full_bm25, *_ = engine._Scores(index, terms, None).run()
+        rows, cov, bm25, *_ = engine._Scores(index, terms, keep).run()
         assert len(rows) < len(full_rows) / 2, "the common words' lists were read for every row"
         prelim = engine._W_COVERAGE * full_cov + engine._W_BM25 * full_bm25
         best = full_rows[np.argsort(-prelim, kind="stable")[:keep]]
@@ -447,3 +447,44 @@ def test_a_word_in_much_of_the_abstracts_is_read_there_only_when_it_is_the_rares
     read.clear()
     alone = search(df, "gradient ", 50, index=index)
     assert "gradient" in read and len(alone) == 41, "alone it is the rarest term: read, every paper found"
+
+
+@pytest.mark.parametrize("query", ["pruning quantization", "pruning quantization ", "quantization pruning"])
+def test_two_topics_named_together_in_an_abstract_beat_one_in_the_title_and_one_in_the_abstract(query: str) -> None:
+    meta = {"published": "2024-01-01", "upvotes": 1}
+    filler = [
+        {"title": f"Filler study {i}", "abstract": f"An unrelated study number {i} of graphs and agents.", **meta}
+        for i in range(30)
+    ]
+    scattered = {  # one topic in the title alone, the other in passing in the abstract
+        "title": "Structured Pruning of Vision Models",
+        "abstract": "We remove channels from convolutional networks, then apply quantization as usual.",
+        **meta,
+    }
+    together = {
+        "title": "Compressing Language Models",
+        "abstract": "We study how pruning and quantization interact when compressing language models.",
+        **meta,
+    }
+    both_in_title = {
+        "title": "Joint Pruning and Quantization",
+        "abstract": "A single pass that sparsifies and rounds the weights of a network.",
+        **meta,
+    }
+    df = frame([scattered, *filler, together])
+    assert titles(search(df, query, 3))[:2] == ["Compressing Language Models", "Structured Pruning of Vision Models"]
+    # named together in the title is as good as together in the abstract, and the title weighs more
+    df = frame([scattered, together, *filler, both_in_title])
+    assert titles(search(df, query, 3))[0] == "Joint Pruning and Quantization"
+
+
+def test_sorting_by_date_lists_every_paper_matching_every_word_whatever_fields_hold_them() -> None:
+    df = frame(
+        [
+            {"title": "Pruning at scale", "abstract": "Then quantization.", "published": "2025-01-01", "upvotes": 1},
+            {"title": "Compression", "abstract": "Pruning and quantization.", "published": "2023-01-01", "upvotes": 9},
+            {"title": "Pruning alone", "abstract": "Nothing else.", "published": "2026-01-01", "upvotes": 5},
+        ]
+    )
+    assert titles(search(df, "pruning quantization ", sort="newest")) == ["Pruning at scale", "Compression"]
+    assert titles(search(df, "pruning quantization ", sort="upvotes")) == ["Compression", "Pruning at scale"]

@@ -5,11 +5,12 @@ whose stand-ins come from the :class:`~paper_widgets.search.index.SearchIndex`: 
 completions of the word still being typed, and title words within one or two typos.  Candidate
 generation is BM25F over the postings of those words (a word's title and abstract frequencies
 weighted and added before saturation, under one idf) plus an idf-weighted coverage that favours
-papers matching every term.  Long posting lists (common words) are read whole only while they can
-still change the best candidates (MaxScore); after that they are looked up for the candidates
-alone.  The best few hundred candidates, and the papers holding most of the query in their title,
-are re-scored with rapidfuzz against their folded titles, so an exact or near-exact title, a title
-being typed, a typo'd title and a short name before the colon win without scanning every title.
+papers matching every term, and among those the papers holding the terms together in one field.
+Long posting lists (common words) are read whole only while they can still change the best
+candidates (MaxScore); after that they are looked up for the candidates alone.  The best few
+hundred candidates, and the papers holding most of the query in their title, are re-scored with
+rapidfuzz against their folded titles, so an exact or near-exact title, a title being typed, a
+typo'd title and a short name before the colon win without scanning every title.
 An empty query lists every paper, newest first.
 """
 
@@ -40,11 +41,15 @@ _COMPLETION_WEIGHT = 0.8
 _NEAR_WORDS = 4  # stand-ins for a word that is not a title word
 _TYPO_WEIGHT = (1.0, 0.8, 0.6)  # by number of edits
 _LONG_QUERY = 8  # more distinct words than this: a pasted text, matched on its rarest words only
-_LONG_TERMS = 16
+_LONG_TERMS = 16  # at most 16: _Scores keeps a bit per term in uint16
 _COMMON_ROWS = 100_000  # a stand-in in more abstracts than this is read there only for a query's rarest term
 _LONG_LIST = 20_000  # postings: before reading a term's lists this long, check whether they can matter
 _READ_BUDGET = 300_000  # postings read whole, after which longer lists count only for the rows found
 _TITLED = 0.5  # share of a query's words in a title that makes it a title being typed (re-scored whatever its BM25)
+# of coverage, the share counted only within a paper's best field: two topics named together in one abstract
+# (or title) say more than one named in the title and the other somewhere in the abstract (Elasticsearch's
+# best_fields reasoning); a title that outranks on its field weight alone no longer buries such a paper
+_TOGETHER = 0.5
 _STAND_INS_HELD = 3  # of one query word's stand-ins, a paper holds at most this many (for MaxScore's bounds)
 _RESCORE = 120  # candidates re-scored against their titles (and as many typed titles)
 # score = coverage + BM25 (normalised) + title similarity + near-exact title + short-name bonus
@@ -210,6 +215,10 @@ def _words(index: SearchIndex, term: _Term, longest: int | None = None) -> list[
 class _Scores:
     """Per-row evidence of a query: idf-weighted count of matched terms and BM25F summed over terms.
 
+    The count (coverage) gives ``_TOGETHER`` of its weight only to the terms found in the row's
+    best single field, the title or the abstract: BM25F alone lets a title word outrank, on its
+    field weight, an abstract naming every topic asked for.
+
     BM25F (Robertson & Zaragoza): a word's frequencies in title and abstract are length-normalised,
     weighted by field and added *before* saturation, under one idf for the paper.  Per-field idfs
     would give a word's title matches the far larger idf of the short title field, and papers that
@@ -244,53 +253,72 @@ class _Scores:
             for t, words in self.plan
         ]
 
-    def run(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Rows that may rank, their coverage (0–1), BM25F (0–1 of the best) and title coverage (0–1), aligned."""
-        coverage = np.zeros(self.n, np.float32)
+    def run(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Rows that may rank, their coverage (0–1), BM25F (0–1 of the best), title coverage (0–1) and the share of
+        the query they match in any field (0–1, the coverage without the best-field part), aligned."""
         bm25 = np.zeros(self.n, np.float32)  # > 0 exactly where a row matched (idf and weights are positive)
-        titled = np.zeros(self.n, np.float32)  # coverage by title words alone
-        last: np.ndarray | None = None  # for terms with several stand-ins: the last term that counted each row
+        # bit t of a row: term t found in its title (0) or abstract (1); or-ing counts a row once per term,
+        # whichever of the term's stand-ins it holds, with less memory touched than float coverages
+        assert len(self.plan) <= 16, "a query has _LONG_TERMS terms at most"
+        bits = np.uint8 if len(self.plan) <= 8 else np.uint16  # a byte a row for queries up to eight words
+        fields = np.zeros((2, self.n), bits)
         read = 0  # postings read whole
-        for t, (term, stand_ins) in enumerate(self.plan):
+        for t, (_, stand_ins) in enumerate(self.plan):
             size = sum(w.size for w in stand_ins)
             if self.keep is not None and t and size > _LONG_LIST:
-                survivors = self._survivors(coverage, bm25, titled, bm25 > 0, t, forced=read > _READ_BUDGET)
+                survivors = self._survivors(bm25, fields, t, forced=read > _READ_BUDGET)
                 if survivors is not None:
                     alive, bar = survivors
-                    return self._finish(alive, coverage[alive], bm25[alive], titled[alive], t, bar)
-            weight = np.float32(term.weight)
+                    return self._finish(alive, *self._coverages(fields[:, alive]), bm25[alive], t, bar)
+            bit = bits(1 << t)
             for word in stand_ins:
                 rows, pseudo = word.pseudo_tf()
                 bm25[rows] += np.float32(word.factor) * pseudo / (np.float32(_K1) + pseudo)
-                if len(stand_ins) == 1:  # each row once: no bookkeeping
-                    coverage[rows] += weight
-                    if word.lists[0].in_title:
-                        titled[word.lists[0].rows] += weight
-                    continue
-                last = np.full(self.n, -1, np.int16) if last is None else last
-                first = rows[last[rows] != t]
-                coverage[first] += weight
-                last[first] = t
-            if len(stand_ins) > 1:  # title coverage of a term with several stand-ins: once per row
-                titles = [w.lists[0].rows for w in stand_ins if w.lists[0].in_title]
-                titled[np.unique(np.concatenate(titles))] += weight if titles else 0
+                for postings in word.lists:
+                    fields[0 if postings.in_title else 1][postings.rows] |= bit  # rows are distinct within a list
             read += size
         rows = np.flatnonzero(bm25 > 0)
-        return self._finish(rows, coverage[rows], bm25[rows], titled[rows], len(self.plan))
+        return self._finish(rows, *self._coverages(fields[:, rows]), bm25[rows], len(self.plan))
+
+    def _coverages(self, bits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Weights of the terms found in any field, in the title and in the abstract, from the rows' ``bits`` (2 × rows)."""
+        # a table per byte of the bits: the summed weight of the terms whose bits are set
+        weights = np.zeros(16, np.float32)
+        weights[: len(self.plan)] = [t.weight for t, _ in self.plan]
+        flags = ((np.arange(256)[:, None] >> np.arange(8)) & 1).astype(np.float32)
+        low, high = flags @ weights[:8], flags @ weights[8:]
+
+        def weight(held: np.ndarray) -> np.ndarray:
+            summed: np.ndarray = low[held] if held.dtype == np.uint8 else low[held & 255] + high[held >> 8]
+            return summed
+
+        return weight(bits[0] | bits[1]), weight(bits[0]), weight(bits[1])
 
     def _survivors(
-        self, coverage: np.ndarray, bm25: np.ndarray, titled: np.ndarray, seen: np.ndarray, start: int, forced: bool
+        self, bm25: np.ndarray, fields: np.ndarray, start: int, forced: bool
     ) -> tuple[np.ndarray, _Bar] | None:
-        """The rows that may still rank if the terms from ``start`` on are not read whole, and the bar they must reach."""
+        """The rows that may still rank if the terms from ``start`` on are not read whole, and the bar they must reach.
+
+        ``fields``: which terms each row holds in its title and its abstract (bits, 2 × rows).
+        """
         assert self.keep is not None
-        rows = np.flatnonzero(seen).astype(np.int32)  # the postings' dtype: binary search then casts nothing
+        weights = [t.weight for t, _ in self.plan]
+        if not forced and sum(weights[start:]) >= max(sum(weights[:start]), _TITLED * self.total):
+            # a row none of the lists read holds may still get a title covered as well as the best rows' (the
+            # title bar is at most what the lists read cover): it may rank, whatever the scores, so skip them
+            return None
+        scale = _W_BM25 / max(float(bm25.max()), 1e-9)
+        if not forced and sum(self._bounds(scale)[start:]) >= _W_COVERAGE * sum(weights[:start]) / self.total + _W_BM25:
+            return None  # likewise when the terms left may add more than the best row's score so far
+        rows = np.flatnonzero(bm25 > 0).astype(np.int32)  # the postings' dtype: binary search then casts nothing
         if len(rows) < self.keep:
             return None
-        scale = _W_BM25 / max(float(bm25[rows].max()), 1e-9)
-        score = np.float32(_W_COVERAGE / self.total) * coverage[rows] + np.float32(scale) * bm25[rows]
-        titles = titled[rows] / np.float32(self.total)
+        coverage, titled, abstracted = self._coverages(fields[:, rows])
+        together = _together(coverage, titled, abstracted)
+        score = np.float32(_W_COVERAGE / self.total) * together + np.float32(scale) * bm25[rows]
+        titles = titled / np.float32(self.total)
         # the keep-th best of any rows is a lower bound: of those matching two terms or more, when enough do
-        several = coverage[rows] > np.float32(max(t.weight for t, _ in self.plan[:start]) * 1.0001)
+        several = coverage > np.float32(max(t.weight for t, _ in self.plan[:start]) * 1.0001)
         pool = several if several.sum() >= self.keep else slice(None)
         bar = _Bar(_kth(score[pool], self.keep), max(_kth(titles[pool], self.keep), _TITLED), scale)
         # a row none of the lists read holds may get everything the rest add: can that still rank?
@@ -306,11 +334,12 @@ class _Scores:
         self,
         rows: np.ndarray,
         coverage: np.ndarray,
-        bm25: np.ndarray,
         titled: np.ndarray,
+        abstracted: np.ndarray,
+        bm25: np.ndarray,
         start: int,
         bar: _Bar | None = None,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Add the terms from ``start`` on to ``rows`` (ascending) by binary search; normalise.
 
         With a ``bar``, the terms that can add most go first, and after each the rows that can no
@@ -324,6 +353,7 @@ class _Scores:
             term, stand_ins = self.plan[t]
             hit = np.zeros(len(rows), bool)
             hit_title = np.zeros(len(rows), bool)
+            hit_abstract = np.zeros(len(rows), bool)
             for word in stand_ins:
                 found = np.zeros(len(rows), np.float32)
                 for postings in word.lists:
@@ -332,12 +362,16 @@ class _Scores:
                     found[present] += postings.pseudo_tf(at[present], rows[present])
                     if postings.in_title:
                         hit_title |= present
+                    else:
+                        hit_abstract |= present
                 bm25 += np.float32(word.factor) * found / (np.float32(_K1) + found)
                 hit |= found > 0
             coverage[hit] += np.float32(term.weight)
             titled[hit_title] += np.float32(term.weight)
+            abstracted[hit_abstract] += np.float32(term.weight)
             if bar is not None and i + 1 < len(rest):
-                score = np.float32(_W_COVERAGE / self.total) * coverage + np.float32(bar.scale) * bm25
+                together = _together(coverage, titled, abstracted)
+                score = np.float32(_W_COVERAGE / self.total) * together + np.float32(bar.scale) * bm25
                 left = rest[i + 1 :]
                 alive = bar.reachable(
                     score,
@@ -345,11 +379,19 @@ class _Scores:
                     [bounds[u] for u in left],
                     [self.plan[u][0].weight / self.total for u in left],
                 )
-                rows, coverage, bm25, titled = rows[alive], coverage[alive], bm25[alive], titled[alive]
-        coverage /= np.float32(self.total)
+                rows, coverage, bm25 = rows[alive], coverage[alive], bm25[alive]
+                titled, abstracted = titled[alive], abstracted[alive]
+        matched = coverage / np.float32(self.total)
+        coverage = _together(coverage, titled, abstracted) / np.float32(self.total)
         titled /= np.float32(self.total)
         bm25 /= np.float32(max(float(bm25.max(initial=0)), 1e-9))
-        return rows, coverage, bm25, titled
+        return rows, coverage, bm25, titled, matched
+
+
+def _together(coverage: np.ndarray, titled: np.ndarray, abstracted: np.ndarray) -> np.ndarray:
+    """Coverage with the ``_TOGETHER`` share counted in each row's best field alone (never more than ``coverage``)."""
+    best: np.ndarray = np.float32(1 - _TOGETHER) * coverage + np.float32(_TOGETHER) * np.maximum(titled, abstracted)
+    return best
 
 
 def _kth(values: np.ndarray, k: int) -> float:
@@ -545,10 +587,10 @@ def search_rows(
     terms = _terms(index, parsed)
     # every matching row counts when all are asked for, sorted otherwise or filtered; else only the best can
     pruned = sort == "relevance" and limit is not None and not filtered
-    rows, coverage, bm25, titled = _Scores(index, terms, max(_RESCORE, limit or 0) if pruned else None).run()
+    rows, coverage, bm25, titled, matched = _Scores(index, terms, max(_RESCORE, limit or 0) if pruned else None).run()
     if filtered:
         keep = _filter_mask(df, rows, year, min_upvotes, tags, status)
-        rows, coverage, bm25, titled = rows[keep], coverage[keep], bm25[keep], titled[keep]
+        rows, coverage, bm25, titled, matched = rows[keep], coverage[keep], bm25[keep], titled[keep], matched[keep]
         bm25 /= np.float32(max(float(bm25.max(initial=0)), 1e-9))
     if not len(rows):
         return rows, np.zeros(0)
@@ -567,7 +609,7 @@ def search_rows(
         order = np.lexsort((rows[best], -scores))[:limit]
         return rows[best[order]], scores[order]
     # newest / most upvoted among the papers matching the most terms
-    best = np.flatnonzero(coverage >= coverage.max() - 1e-6)
+    best = np.flatnonzero(matched >= matched.max() - 1e-6)
     order = best[_order(df, rows[best], sort, coverage[best] + bm25[best])][:limit]
     return rows[order], _rescore(index, rows[order], coverage[order], bm25[order], parsed)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -488,3 +489,20 @@ def test_sorting_by_date_lists_every_paper_matching_every_word_whatever_fields_h
     )
     assert titles(search(df, "pruning quantization ", sort="newest")) == ["Pruning at scale", "Compression"]
     assert titles(search(df, "pruning quantization ", sort="upvotes")) == ["Compression", "Pruning at scale"]
+
+
+def test_a_reopened_library_sorts_and_filters_by_upvotes_and_shows_them_as_int64(tmp_path: Path) -> None:
+    cards = "".join(
+        f"{votes}\n\nPaper {i} About Sparse Things\n\nWe study sparse things, case {i}.\n\n3 authors\n·\nJun 11, 2025 2\n\n"
+        for i, votes in enumerate([5, "-", 12, 7])
+    )
+    path = tmp_path / "today.txt"
+    path.write_text(cards, encoding="utf-8")
+    os.utime(path, (time.time() - 60, time.time() - 60))  # settled: its hash is remembered, the cache used
+    paper_widgets.load(path, store=tmp_path / "store")
+    lib = paper_widgets.load(path, store=tmp_path / "store")
+    assert isinstance(lib._papers["upvotes"].dtype, pd.ArrowDtype), "counts stay in the memory-mapped cache"
+    ranked = lib.search("", limit=None, sort="upvotes")
+    assert ranked["upvotes"].tolist() == [12, 7, 5, 0] and ranked["upvotes"].dtype == "Int64"
+    assert sorted(lib.search("sparse", limit=None, min_upvotes=6)["upvotes"]) == [7, 12]
+    assert lib.df["upvotes"].dtype == "Int64" and lib.df["comments"].dtype == "Int64"

@@ -419,6 +419,12 @@ class _Bar:
         return either
 
 
+def _floats(counts: pd.Series, missing: float) -> np.ndarray:
+    """Whole numbers (``Int64``, or Arrow's in a reopened library) as floats, ``missing`` where unknown."""
+    floats: np.ndarray = counts.astype("Float64").to_numpy("float64", na_value=missing)
+    return floats
+
+
 def _filter_mask(
     df: pd.DataFrame,
     rows: np.ndarray,
@@ -439,7 +445,7 @@ def _filter_mask(
         if hi is not None:
             mask &= years <= hi
     if min_upvotes is not None:
-        upvotes = df["upvotes"].iloc[rows].to_numpy("float64", na_value=np.nan)
+        upvotes = _floats(df["upvotes"].iloc[rows], np.nan)
         mask &= upvotes >= min_upvotes
     if tags is not None:
         if "tags" not in df.columns:
@@ -461,7 +467,7 @@ def _order(df: pd.DataFrame, rows: np.ndarray, sort: str, relevance: np.ndarray)
     if sort == "newest":
         key = ~df["published"].to_numpy()[rows].view(np.int64)  # NaT is the smallest int64: last
     else:
-        key = -df["upvotes"].iloc[rows].to_numpy("float64", na_value=-np.inf)
+        key = -_floats(df["upvotes"].iloc[rows], -np.inf)
     order: np.ndarray = np.lexsort((rows, -relevance, key))
     return order
 
@@ -522,6 +528,8 @@ def result_frame(
             cells = np.empty(len(rows), dtype=object)
             cells[:] = array.take(rows).__arrow_array__().to_pylist()  # a fresh list per cell: safe to mutate
             taken[name] = cells
+        elif isinstance(array.dtype, pd.ArrowDtype) and array.dtype.kind == "i":  # a reopened library's counts
+            taken[name] = array.take(rows).astype("Int64")
         else:
             taken[name] = array.take(rows)
     taken.update((name, values) for name, values in extra.items() if name not in taken)

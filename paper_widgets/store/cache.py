@@ -47,6 +47,9 @@ _ARRAYS_MAGIC = b"PWARRAYS1\n"  # then the table of contents' length (8 bytes, l
 _ALIGN = 64  # every array starts at a multiple of this: aligned numpy views of the mapped file
 _META = "paper_widgets"  # Arrow schema metadata key of the JSON the caller attached
 _ARROW_LISTS = pd.ArrowDtype(pa.list_(pa.string()))  # the dtype of list columns read with arrow_lists=True
+# Whole numbers read with arrow_lists=True stay Arrow (memory-mapped, no copy and no mask made at a
+# reopen); arrow_lists_as_objects and result frames give them back as pandas' nullable Int64.
+_ARROW_INTS = pd.ArrowDtype(pa.int64())
 _STALE_AFTER = 24 * 3600  # seconds after which a .tmp file is left over whoever wrote it
 
 
@@ -124,7 +127,8 @@ def _write_frame(
             columns[name] = pa.array(json_texts, type=pa.string())
             encoded.append(name)
     plain = pd.DataFrame({n: c for n, c in columns.items() if n not in lists + encoded}, index=frame.index)
-    table = pa.Table.from_pandas(plain, preserve_index=True)
+    # a RangeIndex (a library's) is kept as metadata, not as a column read back at every reopen
+    table = pa.Table.from_pandas(plain, preserve_index=None)
     for name in lists + encoded:
         table = table.append_column(name, columns[name])
     order = [str(c) for c in frame.columns]
@@ -148,10 +152,13 @@ def _read_frame(path: Path, arrow_lists: bool = False) -> tuple[pd.DataFrame, di
     """
     import pyarrow.feather as feather
 
-    table = feather.read_table(str(path), memory_map=True).combine_chunks()
+    table = feather.read_table(str(path), memory_map=True)
+    if any(column.num_chunks > 1 for column in table.columns):  # combine_chunks copies even a single chunk
+        table = table.combine_chunks()
     info = json.loads(table.schema.metadata[_META.encode()])
     special = info["lists"] + info["json"]
-    frame = table.drop_columns(special).to_pandas()
+    mapper = (lambda t: _ARROW_INTS if t == pa.int64() else None) if arrow_lists else None
+    frame = table.drop_columns(special).to_pandas(types_mapper=mapper)
     for name in info["lists"]:
         if arrow_lists:  # as the file holds it (combine_chunks would copy it even in one chunk)
             frame[name] = pd.Series(pd.arrays.ArrowExtensionArray(table.column(name)), index=frame.index)
@@ -179,12 +186,14 @@ def _read_frame(path: Path, arrow_lists: bool = False) -> tuple[pd.DataFrame, di
 
 def arrow_lists_as_objects(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` as ordinary pandas columns: its :data:`_ARROW_LISTS` columns as object columns of
-    Python lists (a fresh list per cell), its compressed text columns decompressed."""
+    Python lists (a fresh list per cell), its compressed text columns decompressed, its Arrow whole
+    numbers as ``Int64``."""
     lazy = [name for name in frame.columns if frame[name].dtype == _ARROW_LISTS]
     packed = [name for name in frame.columns if isinstance(frame[name].array, CompressedTexts)]
-    if not lazy and not packed:
+    numbers = [name for name in frame.columns if frame[name].dtype == _ARROW_INTS]
+    if not lazy and not packed and not numbers:
         return frame
-    converted = {}
+    converted = {name: frame[name].astype("Int64") for name in numbers}
     for name in lazy:
         cells = np.empty(len(frame), dtype=object)
         cells[:] = frame[name].array.__arrow_array__().to_pylist()

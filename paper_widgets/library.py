@@ -52,10 +52,10 @@ from paper_widgets.store import (
     StoreLike,
     annotate,
     annotation_columns,
-    arrow_lists_as_objects,
     content_hash,
     open_store,
     package_fingerprint,
+    shown_frame,
 )
 from paper_widgets.store.texts import CompressedTexts, in_memory
 from paper_widgets.vocabulary import DEFAULT_STATUS, DEFAULT_STYLE, SORTS, STATUSES, STYLES
@@ -245,7 +245,7 @@ class Library:
         """
         if self._annotated is None:
             self._revision = self.store.revision()  # before reading: a change in between is re-read next time
-            self._annotated = annotate(arrow_lists_as_objects(self._papers), self.store.annotations())
+            self._annotated = annotate(shown_frame(self._papers), self.store.annotations())
         else:
             revision, keys, found = self.store.annotation_changes(self._revision)
             if keys:
@@ -439,13 +439,13 @@ class Library:
         """
         problems: list[LoadWarning] = []
         files = expand_paths(paths, problems)
-        incoming = arrow_lists_as_objects(
+        incoming = shown_frame(
             Library.from_files(
                 ((p, str(p)) for p in files), problems, store=self.store, progress=self._progress
             )._papers
         )
         self.warnings.extend(problems)
-        papers = arrow_lists_as_objects(self._papers).copy()
+        papers = shown_frame(self._papers).copy()
         # A known paper whose never-used key improved (authors now known) carries its new key.
         renamed = {old: new for old, new in self.store.key_aliases().items() if old in self._keys}
         if renamed:
@@ -630,7 +630,7 @@ class Library:
 
                 raise unknown_key(key, self._keys)
         # The rows asked for only: at a million papers df would decompress every abstract.
-        rows = arrow_lists_as_objects(self._papers.take(positions)).reset_index(drop=True)
+        rows = shown_frame(self._papers.take(positions)).reset_index(drop=True)
         return annotate(rows, self.store.annotations(rows["key"].tolist()))
 
     def cite(

@@ -333,7 +333,7 @@ def test_cache_round_trip_is_keyed_by_name_and_hash(store: Store) -> None:
 
 
 def test_lists_can_come_back_as_arrow_lists_and_become_python_lists_when_shown(store: Store) -> None:
-    from paper_widgets.store import arrow_lists_as_objects
+    from paper_widgets.store import shown_frame
 
     frame = papers(("Paper A", None), ("Paper B", "2101.00002"), ("Paper C", None))
     frame["authors"] = pd.Series([["Ada Lovelace"], [], ["Émilie du Châtelet", "Ada Lovelace"]], dtype=object)
@@ -342,7 +342,7 @@ def test_lists_can_come_back_as_arrow_lists_and_become_python_lists_when_shown(s
     cached, _ = store.cache_get_frame("library", "h", arrow_lists=True)
     assert isinstance(cached["authors"].dtype, pd.ArrowDtype)
     assert cached["fields"].tolist() == [None, {"doi": "10.1/x"}, None]
-    shown = arrow_lists_as_objects(cached)
+    shown = shown_frame(cached)
     pd.testing.assert_frame_equal(shown, frame)
     assert shown["authors"].map(type).eq(list).all()
     assert shown["authors"].iloc[0] is not shown["authors"].iloc[2]

@@ -30,6 +30,7 @@ from rapidfuzz.distance import OSA
 from paper_widgets.data.text import words
 from paper_widgets.search.index import SearchIndex, max_typos
 from paper_widgets.search.tokens import compounds
+from paper_widgets.store import shown_column
 from paper_widgets.vocabulary import SORTS
 
 __all__ = ["STOP_WORDS", "SearchIndex", "column_arrays", "match_spans", "result_frame", "search", "search_rows"]
@@ -515,23 +516,15 @@ def result_frame(
     ``extra``'s columns, then ``scores`` as ``score``.
 
     ``extra``: columns aligned with ``rows``; one named like a column of the frame takes its place.
-    Arrow list columns come back as Python lists, as :attr:`Library.df <paper_widgets.Library.df>`
-    shows them.  The frame is built once from the arrays: a frame ``take``, then converting and
-    inserting columns, cost a block operation per column each time (at 10k papers, most of a search).
+    Columns come back as :attr:`Library.df <paper_widgets.Library.df>` shows them
+    (:func:`~paper_widgets.store.shown_column`).  The frame is built once from the arrays: a frame
+    ``take``, then converting and inserting columns, cost a block operation per column each time
+    (at 10k papers, most of a search).
     """
     extra = extra or {}
     taken: dict[str, object] = {}
     for name, array in columns.items():
-        if name in extra:
-            taken[name] = extra[name]
-        elif isinstance(array.dtype, pd.ArrowDtype) and array.dtype.type is list:
-            cells = np.empty(len(rows), dtype=object)
-            cells[:] = array.take(rows).__arrow_array__().to_pylist()  # a fresh list per cell: safe to mutate
-            taken[name] = cells
-        elif isinstance(array.dtype, pd.ArrowDtype) and array.dtype.kind == "i":  # a reopened library's counts
-            taken[name] = array.take(rows).astype("Int64")
-        else:
-            taken[name] = array.take(rows)
+        taken[name] = extra[name] if name in extra else shown_column(array.take(rows))
     taken.update((name, values) for name, values in extra.items() if name not in taken)
     taken["score"] = np.asarray(scores, np.float64)
     return pd.DataFrame(taken, index=index[rows], copy=False)

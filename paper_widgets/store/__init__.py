@@ -21,7 +21,14 @@ from paper_widgets.store.annotations import (
     annotate,
     annotation_columns,
 )
-from paper_widgets.store.cache import CacheStore, arrow_lists_as_objects, content_hash, file_hash, package_fingerprint
+from paper_widgets.store.cache import (
+    CacheStore,
+    content_hash,
+    file_hash,
+    package_fingerprint,
+    shown_column,
+    shown_frame,
+)
 from paper_widgets.store.db import (
     BUSY_TIMEOUT,
     DB_NAME,
@@ -52,12 +59,13 @@ __all__ = [
     "StoreUnavailable",
     "annotate",
     "annotation_columns",
-    "arrow_lists_as_objects",
     "content_hash",
     "file_hash",
     "is_postgres_url",
     "open_store",
     "package_fingerprint",
+    "shown_column",
+    "shown_frame",
     "store_home",
 ]
 

@@ -35,11 +35,20 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 import pyarrow as pa  # already imported by pandas, whose strings it holds
+from pandas.api.extensions import ExtensionArray
 
 from paper_widgets.store.db import Database
 from paper_widgets.store.texts import CompressedTexts, compressed_texts, held, texts_of
 
-__all__ = ["CacheStore", "arrow_lists_as_objects", "content_hash", "file_hash", "gc_paused", "package_fingerprint"]
+__all__ = [
+    "CacheStore",
+    "content_hash",
+    "file_hash",
+    "gc_paused",
+    "package_fingerprint",
+    "shown_column",
+    "shown_frame",
+]
 
 _T = TypeVar("_T")
 _FRAME, _ARRAYS = ".arrow", ".arrays"
@@ -48,7 +57,7 @@ _ALIGN = 64  # every array starts at a multiple of this: aligned numpy views of 
 _META = "paper_widgets"  # Arrow schema metadata key of the JSON the caller attached
 _ARROW_LISTS = pd.ArrowDtype(pa.list_(pa.string()))  # the dtype of list columns read with arrow_lists=True
 # Whole numbers read with arrow_lists=True stay Arrow (memory-mapped, no copy and no mask made at a
-# reopen); arrow_lists_as_objects and result frames give them back as pandas' nullable Int64.
+# reopen); shown_column gives them back as pandas' nullable Int64.
 _ARROW_INTS = pd.ArrowDtype(pa.int64())
 _STALE_AFTER = 24 * 3600  # seconds after which a .tmp file is left over whoever wrote it
 
@@ -184,23 +193,30 @@ def _read_frame(path: Path, arrow_lists: bool = False) -> tuple[pd.DataFrame, di
     return frame[[name for name in info["order"] if name not in texts]], info
 
 
-def arrow_lists_as_objects(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` as ordinary pandas columns: its :data:`_ARROW_LISTS` columns as object columns of
-    Python lists (a fresh list per cell), its compressed text columns decompressed, its Arrow whole
-    numbers as ``Int64``."""
-    lazy = [name for name in frame.columns if frame[name].dtype == _ARROW_LISTS]
-    packed = [name for name in frame.columns if isinstance(frame[name].array, CompressedTexts)]
-    numbers = [name for name in frame.columns if frame[name].dtype == _ARROW_INTS]
-    if not lazy and not packed and not numbers:
-        return frame
-    converted = {name: frame[name].astype("Int64") for name in numbers}
-    for name in lazy:
-        cells = np.empty(len(frame), dtype=object)
-        cells[:] = frame[name].array.__arrow_array__().to_pylist()
-        converted[name] = pd.Series(cells, index=frame.index, dtype=object)
-    for name in packed:
-        converted[name] = pd.Series(frame[name].array.materialised(), index=frame.index)
-    return frame.assign(**converted)
+def shown_column(array: ExtensionArray) -> Any:
+    """``array`` as ``lib.df`` shows a column: Arrow lists as Python lists (a fresh list per cell), Arrow
+    whole numbers as ``Int64``, compressed texts decompressed; any other array as it is."""
+    dtype = array.dtype
+    if isinstance(dtype, pd.ArrowDtype) and dtype.type is list:
+        cells = np.empty(len(array), dtype=object)
+        cells[:] = array.__arrow_array__().to_pylist()
+        return cells
+    if isinstance(dtype, pd.ArrowDtype) and dtype.kind == "i":
+        return array.astype("Int64")
+    if isinstance(array, CompressedTexts):
+        return array.materialised()
+    return array
+
+
+def shown_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every column as :func:`shown_column` makes it (``frame`` itself when none changes)."""
+    converted = {}
+    for name, column in frame.items():
+        original = column.array  # a new wrapper at each access for numpy-backed columns: fetched once
+        array = shown_column(original)
+        if array is not original:
+            converted[str(name)] = pd.Series(array, index=frame.index)
+    return frame.assign(**converted) if converted else frame
 
 
 def _write_arrays(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
@@ -328,7 +344,7 @@ class CacheStore(Database):
         """The frame and JSON metadata cached under ``name`` if built from ``content_hash``, else None.
 
         Uncompressed frames are memory-mapped: their strings are read from disk when used.
-        ``arrow_lists``: columns of lists stay Arrow lists (see :func:`arrow_lists_as_objects`), so a
+        ``arrow_lists``: columns of lists stay Arrow lists (see :func:`shown_frame`), so a
         million rows open without making three million Python lists.  Columns cached as ``texts``
         come back as :class:`~paper_widgets.store.texts.CompressedTexts` (decompressed as used) when
         larger than :data:`~paper_widgets.store.texts.LAZY_ABOVE`, else decompressed.
@@ -407,7 +423,7 @@ class CacheStore(Database):
             if not self._put(_texts_name(name, column), content_hash, _ARRAYS, write_texts):
                 return False
         write = functools.partial(_write_frame, frame=frame, meta=meta, compressed=compressed, texts=texts)
-        return self._put(name, content_hash, _FRAME, lambda path: write(path))
+        return self._put(name, content_hash, _FRAME, write)
 
     def cache_put_arrays(self, name: str, content_hash: str, arrays: Mapping[str, np.ndarray]) -> bool:
         """Cache numeric ``arrays`` under ``name``; False when they could not be written."""

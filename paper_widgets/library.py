@@ -90,7 +90,20 @@ ProgressReport = Callable[[str, int, int], None]
 Progress = bool | None | ProgressReport
 
 
-class _Reported:
+class _NoProgress:
+    """The bar of work that shows none: :func:`_progress_bar`'s ``update`` and context manager, doing nothing."""
+
+    def __enter__(self) -> _NoProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def update(self, n: float = 1) -> None:
+        """Nothing to draw."""
+
+
+class _Reported(_NoProgress):
     """What :func:`_progress_bar` gives for a :data:`ProgressReport`: the tqdm calls used here, passed on."""
 
     def __init__(self, report: ProgressReport, phase: str, total: int) -> None:
@@ -100,11 +113,8 @@ class _Reported:
         self._report(self._phase, 0, self._total)
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
-        return None
-
-    def update(self, n: int = 1) -> None:
-        self._done += n
+    def update(self, n: float = 1) -> None:
+        self._done += int(n)
         self._report(self._phase, self._done, self._total)
 
 
@@ -125,19 +135,6 @@ def _progress_bar(total: int, desc: str, unit: str, progress: Progress) -> Any:
 
     delay = 0.0 if progress else PROGRESS_DELAY
     return tqdm(total=total, desc=desc, unit=unit, unit_scale=True, delay=delay, leave=False)
-
-
-class _NoProgress:
-    """The bar of work that shows none: :func:`_progress_bar`'s ``update`` and context manager, doing nothing."""
-
-    def __enter__(self) -> _NoProgress:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-    def update(self, n: float = 1) -> None:
-        """Nothing to draw."""
 
 
 def _in_kernel() -> bool:

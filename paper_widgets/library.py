@@ -57,7 +57,7 @@ from paper_widgets.store import (
     package_fingerprint,
     shown_frame,
 )
-from paper_widgets.store.texts import CompressedTexts, in_memory
+from paper_widgets.store.texts import CompressedTexts, in_memory, text_offsets
 from paper_widgets.vocabulary import DEFAULT_STATUS, DEFAULT_STYLE, SORTS, STATUSES, STYLES
 
 __all__ = [
@@ -957,10 +957,7 @@ def _joined_strings(parts: list[pd.Series]) -> pd.Series:
     # the chunks as they are (combining even one chunk copies it); large_string is what "str" holds
     arrays = [chunk.cast(pa.large_string()) for part in parts for chunk in part.array.__arrow_array__().chunks]
     parts.clear()
-    ends = [
-        np.frombuffer(a.buffers()[1], np.int64, len(a) + 1, a.offset * 8) if len(a) else np.zeros(1, np.int64)
-        for a in arrays
-    ]
+    ends = [text_offsets(a) for a in arrays]
     sizes = [int(e[-1] - e[0]) for e in ends]
     rows = sum(len(a) for a in arrays)
     text = np.empty(sum(sizes), np.uint8)

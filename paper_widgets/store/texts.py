@@ -20,7 +20,16 @@ import pandas as pd
 import pyarrow as pa
 from pandas.api.extensions import ExtensionArray, ExtensionDtype
 
-__all__ = ["BLOCK_ROWS", "LAZY_ABOVE", "CompressedTexts", "compressed_texts", "held", "in_memory", "texts_of"]
+__all__ = [
+    "BLOCK_ROWS",
+    "LAZY_ABOVE",
+    "CompressedTexts",
+    "compressed_texts",
+    "held",
+    "in_memory",
+    "text_offsets",
+    "texts_of",
+]
 
 # Rows per compressed block: 16 abstracts (~25 KB) decompress in ~25 us, so a 20-row search result
 # costs ~0.6 ms, and compress to ~39 % of their size; 32 rows are 4 % smaller on disk but double
@@ -62,8 +71,7 @@ def compressed_texts(
     nulls = []
     for first in range(0, n, _PASS_ROWS):
         part = strings.slice(first, _PASS_ROWS) if order is None else strings.take(order[first : first + _PASS_ROWS])
-        # the offsets of this (maybe sliced) array into its text buffer: they start at ``start``
-        ends = np.frombuffer(part.buffers()[1], np.int64, len(part) + 1, part.offset * 8)
+        ends = text_offsets(part)  # this (maybe sliced) array's offsets into its text buffer: from ``start``
         start = int(ends[0])
         offsets[first : first + len(part) + 1] = ends - start + offsets[first]
         text = part.buffers()[2] or pa.py_buffer(b"")
@@ -81,6 +89,14 @@ def compressed_texts(
         "data": data,
         "nulls": np.concatenate([np.zeros(0, np.int64), *nulls]),
     }
+
+
+def text_offsets(strings: pa.LargeStringArray) -> np.ndarray:
+    """Where each row of ``strings`` starts in its text buffer, and where the last ends (a view of the
+    array's own offsets, a slice's included: they need not start at 0)."""
+    if not len(strings):
+        return np.zeros(1, np.int64)
+    return np.frombuffer(strings.buffers()[1], np.int64, len(strings) + 1, strings.offset * 8)
 
 
 def in_memory(column: pd.Series, order: np.ndarray) -> pd.Series:

@@ -28,6 +28,7 @@ from paper_widgets.data.text import ARXIV_VERSION, fold, text_items
 __all__ = [
     "ASCII_FOLD",
     "COLUMNS",
+    "STR_DTYPE",
     "Merged",
     "fold_titles",
     "hf_url",
@@ -73,7 +74,7 @@ _PRIORITY: dict[str, tuple[str, ...]] = {
 _HIGHEST = ("upvotes", "comments")
 _YEAR_TOLERANCE = 1
 _HF_PAPERS = "https://huggingface.co/papers/"
-_STR = pd.StringDtype("pyarrow", na_value=np.nan)  # the "str" dtype
+STR_DTYPE = pd.StringDtype("pyarrow", na_value=np.nan)  # the "str" dtype of the library's text columns
 # fold for ASCII text as one bytes.translate: letters lower-cased, digits kept, anything else a space
 # (runs of spaces are then collapsed); NUL is kept, to separate the texts of a batch
 ASCII_FOLD = bytes(b if chr(b).isascii() and (chr(b).isalnum() or b == 0) else 32 for b in range(256)).lower()
@@ -85,7 +86,7 @@ def fold_titles(titles: pd.Series) -> pd.Series:
     (at a million titles those were ~550 MB at the merge's peak, and slower)."""
     strings = titles.fillna("").astype("str").array.__arrow_array__()
     folded = pc.utf8_trim(pc.replace_substring_regex(pc.ascii_lower(strings), r"[^a-z0-9]+", " "), " ")
-    out = pd.Series(pd.arrays.ArrowStringArray(folded, dtype=_STR), index=titles.index)
+    out = pd.Series(pd.arrays.ArrowStringArray(folded, dtype=STR_DTYPE), index=titles.index)
     others = np.flatnonzero(~pc.string_is_ascii(strings).to_numpy(zero_copy_only=False))
     if len(others):  # accents, ligatures, full-width letters: unicodedata, one title at a time
         out.iloc[others] = [fold(title) for title in titles.iloc[others].fillna("").astype("str").tolist()]

@@ -20,6 +20,8 @@ import pandas as pd
 import pyarrow as pa
 from pandas.api.extensions import ExtensionArray, ExtensionDtype
 
+from paper_widgets.data.merge import STR_DTYPE
+
 __all__ = [
     "BLOCK_ROWS",
     "LAZY_ABOVE",
@@ -42,7 +44,6 @@ _LEVEL = 1  # on blocks this small level 3 is 0.4 % smaller and takes twice as l
 # that is half the budget, and 15 MB of abstracts are not worth saving).
 LAZY_ABOVE = 64 << 20
 _PASS_ROWS = 4096 * BLOCK_ROWS  # rows taken at a time by compressed_texts: ~100 MB of abstracts
-_STR = pd.StringDtype("pyarrow", na_value=np.nan)  # the "str" dtype of every text column of the library
 
 
 def compressed_texts(
@@ -188,7 +189,7 @@ class CompressedTexts(ExtensionArray):  # type: ignore[misc]
         return taken
 
     def _strings(self, rows: np.ndarray) -> pd.arrays.ArrowStringArray:
-        return pd.arrays.ArrowStringArray(self._decoded(rows), dtype=_STR)
+        return pd.arrays.ArrowStringArray(self._decoded(rows), dtype=STR_DTYPE)
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The numeric arrays this column is stored in (see :func:`compressed_texts`)."""

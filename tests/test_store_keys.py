@@ -10,7 +10,7 @@ import pytest
 
 import paper_widgets as pw
 from paper_widgets.store import Store
-from paper_widgets.store.schema import SCHEMA_VERSION, migrate
+from paper_widgets.store.schema import SCHEMA_VERSION, identity_hashes, migrate
 
 CARD = """Daily Papers
 
@@ -105,46 +105,99 @@ def test_citing_a_key_already_in_use_writes_nothing(tmp_path: Path) -> None:
     assert lib.store.revision() == revision  # lib.df keeps its annotations: no re-read after a cite
 
 
-def test_bulk_recording_rebuilds_the_identity_index_and_numbers_papers_in_key_order(tmp_path: Path) -> None:
-    import pandas as pd
+def _frame(titles: list[str], arxiv_ids: list[str | None]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "title": titles,
+            "authors": [["Ann Lee"]] * len(titles),
+            "published": pd.to_datetime(["2021-03-01"] * len(titles)),
+            "arxiv_id": arxiv_ids,
+        }
+    )
 
-    def frame(titles: list[str], arxiv_ids: list[str | None]) -> pd.DataFrame:
-        return pd.DataFrame(
-            {
-                "title": titles,
-                "authors": [["Ann Lee"]] * len(titles),
-                "published": pd.to_datetime(["2021-03-01"] * len(titles)),
-                "arxiv_id": arxiv_ids,
-            }
-        )
 
+def test_bulk_recording_stores_identity_hashes_and_numbers_papers_in_key_order(tmp_path: Path) -> None:
     store = Store(tmp_path)
-
-    def index_sql() -> list[str]:
-        rows = store._connection().execute(
-            "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'identities' AND sql IS NOT NULL"
-        )
-        return [str(sql) for (sql,) in rows]
-
-    before = index_sql()
-    assert before, "the migrations create an index of identities by paper"
+    conn = store._connection()
     # A first open (more new identities than stored ones: the bulk path), in reverse key order.
     titles = [f"Zeta {i:02d} study" for i in range(30)][::-1]
-    keys = store.assign_keys(frame(titles, [f"2103.{i:05d}" for i in range(30)])).tolist()
-    assert index_sql() == before
-    conn = store._connection()
+    arxiv_ids = [f"2103.{i:05d}" for i in range(30)]
+    keys = store.assign_keys(_frame(titles, arxiv_ids)).tolist()
     ids = dict(conn.execute("SELECT key, paper_id FROM papers").fetchall())
     assert [ids[k] for k in sorted(keys)] == sorted(ids.values())  # ids follow the keys
-    # The rebuilt index answers lookups by paper: both identities (arXiv id, title) of every paper.
-    plan = " ".join(str(r[-1]) for r in conn.execute("EXPLAIN QUERY PLAN SELECT * FROM identities WHERE paper_id = 1"))
-    assert "identities_paper" in plan
-    counts = conn.execute("SELECT paper_id, count(*) FROM identities GROUP BY paper_id").fetchall()
-    assert sorted(n for _, n in counts) == [2] * 30
-    # A later small batch (the row-by-row path) keeps the known keys and the index.
-    again = store.assign_keys(frame([*titles[:2], "Alpha new study"], ["2103.00000", "2103.00001", None])).tolist()
+    # Both identities (arXiv id, title) of every paper, as their hashes, the arXiv one flagged.
+    stored = conn.execute("SELECT identity_hash, paper_id, arxiv FROM identities").fetchall()
+    expected = set()
+    for key, title, arxiv_id in zip(keys, titles, arxiv_ids, strict=True):
+        arxiv_hash, title_hash = identity_hashes([f"arxiv:{arxiv_id}", f"title:{title.lower()}"])
+        expected |= {(arxiv_hash, ids[key], 1), (title_hash, ids[key], 0)}
+    assert set(stored) == expected
+    # No index beside the table: the hash is the row id, and nothing looks identities up by paper.
+    assert (
+        conn.execute("SELECT count(*) FROM sqlite_master WHERE tbl_name = 'identities' AND type = 'index'").fetchone()[
+            0
+        ]
+        == 0
+    )
+    # A later small batch keeps the known keys, finds a paper by its title when it has no arXiv id
+    # here, and records a new one.
+    again = store.assign_keys(_frame([*titles[:2], "Alpha new study"], ["2103.00000", None, None])).tolist()
     assert again[:2] == keys[:2]
-    assert index_sql() == before
+    assert conn.execute("SELECT count(*) FROM identities").fetchone()[0] == 61
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_identities_keep_no_title_text(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    store.assign_keys(_frame(["Quixotic Zebrafish Morphogenesis Xylophone"], [None]))  # the key: 3 words
+    store.close()
+    assert b"xylophone" not in (tmp_path / "paper_widgets.sqlite3").read_bytes().lower()
+
+
+def _v6_store(path: Path) -> None:
+    """A store as schema v6 wrote it (identities as text, a paper with an arXiv id, one with a title
+    only, an alias, a note, a tag and a used key)."""
+    conn = sqlite3.connect(path / "paper_widgets.sqlite3", isolation_level=None)
+    migrate(conn, 6)
+    conn.executemany(
+        "INSERT INTO papers (paper_id, key, created, pinned, used) VALUES (?, ?, 0, ?, ?)",
+        [(1, "vaswaniAttentionAll2017", 0, 5.0), (2, "Yu2020PCGrad", 1, None)],
+    )
+    conn.executemany(
+        "INSERT INTO identities VALUES (?, ?, ?)",
+        [
+            ("arxiv:1706.03762", 1, "arxiv"),
+            ("title:attention is all you need", 1, "title"),
+            ("title:gradient surgery for multi task learning", 2, "title"),
+        ],
+    )
+    conn.execute("INSERT INTO key_aliases VALUES ('GradientSurgeryMultitask2020', 2)")
+    conn.execute("INSERT INTO notes (paper_id, author, text, version, updated) VALUES (1, 'me', 'old note', 1, 1.0)")
+    conn.execute(
+        "INSERT INTO note_history (paper_id, text, created, author, shared, version) VALUES (1, 'old note', 1.0, 'me', 0, 1)"
+    )
+    conn.execute("INSERT INTO tags VALUES (2, 'mtl')")
+    conn.close()
+
+
+def test_migration_7_hashes_the_identities_and_keeps_keys_aliases_and_annotations(tmp_path: Path) -> None:
+    _v6_store(tmp_path)
+    store = Store(tmp_path)
+    conn = store._connection()
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert conn.execute("PRAGMA freelist_count").fetchone()[0] == 0  # the dropped tables' pages given back
+    frame = _frame(
+        ["Attention Is All You Need", "Gradient Surgery for Multi-Task Learning"], ["1706.03762v5", "2001.06782"]
+    )
+    # The first by its arXiv id, the second by its title (it has an arXiv id only now).
+    assert store.assign_keys(frame).tolist() == ["vaswaniAttentionAll2017", "Yu2020PCGrad"]
+    assert store.assign_keys(frame.assign(arxiv_id=None)).tolist() == ["vaswaniAttentionAll2017", "Yu2020PCGrad"]
+    assert store.key_aliases() == {"GradientSurgeryMultitask2020": "Yu2020PCGrad"}
+    assert store.note("vaswaniAttentionAll2017") == "old note"
+    assert store.tags("Yu2020PCGrad") == ["mtl"]
+    assert conn.execute("SELECT count(*) FROM identities WHERE paper_id = 2").fetchone()[0] == 2  # arXiv id learnt
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
 
 
 def test_two_papers_given_one_key_in_a_batch_both_get_keys_and_a_warning(tmp_path: Path) -> None:

@@ -372,3 +372,25 @@ def test_library_on_a_team_store_shows_each_member_their_annotations(team_db: Te
     found = bob_lib.search(alice_lib.df["title"].iloc[0], limit=1)
     assert found["key"].tolist() == [key] and found["tags"].tolist() == [["team-pick"]]
     assert bob_lib.search("", tags="team-pick")["key"].tolist() == [key]
+
+
+@pytest.mark.postgres
+def test_db_init_upgrades_a_v6_team_database_keeping_its_papers(postgres_cluster: Cluster) -> None:
+    from paper_widgets.store.db import Transaction
+    from paper_widgets.store.schema import migrate_postgres
+    from paper_widgets.store.team import grant_team, init_team_database
+
+    postgres_cluster.sql("postgres", "CREATE DATABASE team_v6")
+    owner = postgres_cluster.url("postgres", "team_v6")
+    with psycopg.connect(owner, autocommit=True) as conn, conn.transaction():
+        migrate_postgres(Transaction(conn, "postgresql"), 6)  # identities as text, as v6 wrote them
+        conn.execute("INSERT INTO papers (paper_id, key, created) VALUES (1, 'hopperCompilers1952', 0)")
+        conn.execute("INSERT INTO identities VALUES ('title:the education of a computer', 1, 'title')")
+        conn.execute("INSERT INTO key_aliases VALUES ('EducationComputer1952', 1)")
+    assert init_team_database(owner) == 6
+    grant_team(owner, ["alice"])
+    with Store(postgres_cluster.url("alice", "team_v6")) as alice:
+        assert alice.assign_keys(papers("The Education of a Computer")).tolist() == ["hopperCompilers1952"]
+        assert alice.key_aliases() == {"EducationComputer1952": "hopperCompilers1952"}
+        (fresh,) = alice.assign_keys(papers("A New Paper After The Upgrade"))
+        assert alice.assign_keys(papers("A New Paper After The Upgrade")).tolist() == [fresh]

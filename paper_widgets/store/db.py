@@ -289,7 +289,7 @@ class SQLiteBackend:
 
     @staticmethod
     def _configure(conn: sqlite3.Connection) -> None:
-        from paper_widgets.store.schema import migrate
+        from paper_widgets.store.schema import SCHEMA_VERSION, migrate
 
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
         conn.execute("PRAGMA journal_mode = WAL")
@@ -300,7 +300,13 @@ class SQLiteBackend:
         conn.execute("PRAGMA foreign_keys = ON")
         # Recording a million citekeys touches far more pages than the default 2 MB cache holds.
         conn.execute("PRAGMA cache_size = -65536")
-        migrate(conn)
+        before = migrate(conn)
+        if 0 < before < SCHEMA_VERSION:
+            # Tables a migration rebuilt leave their old pages free inside the file (v7: most of a
+            # large store's): give them back, once.  Another process reading it now may keep
+            # VACUUM from running; the space is then merely reused by later writes.
+            with contextlib.suppress(sqlite3.OperationalError):
+                conn.execute("VACUUM")
 
     def close(self) -> None:
         with self._lock:

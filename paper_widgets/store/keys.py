@@ -13,11 +13,13 @@ as ``reserved`` on every later load.  Three refinements (schema v5):
   (``yuGradientSurgery2020``) on a later load that knows them, but only while it was never used;
   the old key becomes an alias.
 * Keys compare ignoring case, as BibTeX does.
+
+Identities are stored as :func:`~paper_widgets.store.schema.identity_hashes` (64-bit integers; see
+there for the collision bound).
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import time
 import warnings
@@ -29,7 +31,7 @@ import pandas as pd
 from paper_widgets.data.citekeys import assign_keys, base_keys, paper_identities, title_identities
 from paper_widgets.data.records import PaperWidgetsWarning
 from paper_widgets.store.db import Database, Transaction
-from paper_widgets.store.schema import indexes_rebuilt_after
+from paper_widgets.store.schema import identity_hashes
 
 __all__ = ["KeyRegistry"]
 
@@ -41,7 +43,7 @@ _ANONYMOUS_PREFIX = "paper"
 @dataclass(slots=True)
 class _Snapshot:
     generation: tuple[int, ...]
-    known: dict[str, tuple[int, str]]  # identity → (paper id, key)
+    known: dict[int, tuple[int, str]]  # identity hash → (paper id, key)
     with_arxiv: set[int]
     by_key: dict[str, int]  # lower-cased key or alias → paper id
     keys: dict[int, str]  # paper id → current key
@@ -52,8 +54,9 @@ class _Snapshot:
 
 @dataclass(slots=True)
 class _Changes:
-    fresh: list[tuple[str, str, str, int]] = field(default_factory=list)  # (key, identity, title identity, pinned)
-    aliases: list[tuple[str, int, str]] = field(default_factory=list)  # (identity, paper id, kind)
+    # (key, identity hash or None when another paper has it, title identity hash, pinned)
+    fresh: list[tuple[str, int | None, int, int]] = field(default_factory=list)
+    aliases: list[tuple[int, int, int]] = field(default_factory=list)  # (identity hash, paper id, is arXiv id)
     rekeyed: list[tuple[int, str, int]] = field(default_factory=list)  # (paper id, new key, pinned)
     key_aliases: list[tuple[str, str]] = field(default_factory=list)  # (old or extra key, the paper's key)
 
@@ -105,12 +108,18 @@ class KeyRegistry(Database):
         title_idents = title_identities(frame["title"])
         primary = paper_identities(frame["title"], frame["arxiv_id"], title_idents).tolist()
         by_title = title_idents.tolist()
+        title_hashes = identity_hashes(by_title)
+        # Most rows have no arXiv id: their identity is their title's, hashed once.
+        arxiv_rows = [row for row, (ident, title) in enumerate(zip(primary, by_title, strict=True)) if ident != title]
+        primary_hashes = list(title_hashes)
+        for row, hashed in zip(arxiv_rows, identity_hashes([primary[row] for row in arxiv_rows]), strict=True):
+            primary_hashes[row] = hashed
         cells = frame["citekeys"].tolist() if "citekeys" in frame.columns else []
         own_keys = _first_claims({row: list(c) for row, c in enumerate(cells) if isinstance(c, (list, tuple)) and c})
         while True:
             snap = self.shared.read(self._identity_snapshot)
             changes = _Changes()
-            keys = self._resolve(frame, snap, changes, own_keys, primary, by_title)
+            keys = self._resolve(frame, snap, changes, own_keys, primary, primary_hashes, title_hashes)
             if not changes:
                 return keys
             if self.shared.write(functools.partial(self._record_keys, snap=snap, changes=changes)):
@@ -124,15 +133,20 @@ class KeyRegistry(Database):
         changes: _Changes,
         own_keys: dict[int, list[str]],
         primary: list[str],
-        by_title: list[str],
+        primary_hashes: list[int],
+        title_hashes: list[int],
     ) -> pd.Series:
-        """Every row's key; what must be recorded for that goes into ``changes``."""
+        """Every row's key; what must be recorded for that goes into ``changes``.
+
+        ``primary``: the rows' identities, ``primary_hashes`` and ``title_hashes`` their and their
+        titles' :func:`identity_hashes`.
+        """
         keys: list[str] = [""] * len(frame)
         claimed: set[int] = set()
-        seen: set[str] = set()
+        seen: set[int] = set()
         # Pinned rows first: the user's key decides.
         for row, own in own_keys.items():
-            key, ident = own[0], primary[row]
+            key, ident = own[0], primary_hashes[row]
             paper_id = snap.by_key.get(key.lower())
             if paper_id is None:
                 hit = snap.known.get(ident)
@@ -143,7 +157,7 @@ class KeyRegistry(Database):
             keys[row] = key
             if paper_id is None:
                 free = ident not in snap.known and ident not in seen
-                changes.fresh.append((key, ident if free else "", by_title[row], 1))
+                changes.fresh.append((key, ident if free else None, title_hashes[row], 1))
             else:
                 claimed.add(paper_id)
                 if snap.keys[paper_id] != key:
@@ -157,7 +171,7 @@ class KeyRegistry(Database):
         generated = [row for row in range(len(frame)) if row not in own_keys] if own_keys else list(range(len(frame)))
         resolved: dict[int, int] = {}
         for row in generated if snap.known else ():  # an empty store (a first open) knows no paper
-            ident, title_ident = primary[row], by_title[row]
+            ident, title_ident = primary_hashes[row], title_hashes[row]
             hit = snap.known.get(ident)
             if hit is None and ident != title_ident:
                 alias = snap.known.get(title_ident)
@@ -182,7 +196,7 @@ class KeyRegistry(Database):
             for row, key in zip(generated, generated_keys, strict=True):
                 keys[row] = key
         for row in generated:
-            ident, title_ident, key = primary[row], by_title[row], keys[row]
+            ident, title_ident, key = primary_hashes[row], title_hashes[row], keys[row]
             paper_id = resolved.get(row)
             if paper_id is None:
                 if ident not in snap.known and ident not in seen:
@@ -192,9 +206,9 @@ class KeyRegistry(Database):
                     changes.rekeyed.append((paper_id, key, 0))
                     changes.key_aliases.append((snap.keys[paper_id], key))
                 if ident not in snap.known:
-                    changes.aliases.append((ident, paper_id, "arxiv"))
+                    changes.aliases.append((ident, paper_id, 1))
                 if title_ident != ident and title_ident not in snap.known:
-                    changes.aliases.append((title_ident, paper_id, "title"))
+                    changes.aliases.append((title_ident, paper_id, 0))
             seen.add(ident)
         return pd.Series(keys, index=frame.index, dtype=object)
 
@@ -234,14 +248,14 @@ class KeyRegistry(Database):
 
     @staticmethod
     def _identity_snapshot(conn: Transaction) -> _Snapshot:
-        known: dict[str, tuple[int, str]] = {}
+        known: dict[int, tuple[int, str]] = {}
         with_arxiv: set[int] = set()
         rows = conn.execute(
-            "SELECT i.identity, i.paper_id, p.key, i.kind FROM identities i JOIN papers p USING (paper_id)"
+            "SELECT i.identity_hash, i.paper_id, p.key, i.arxiv FROM identities i JOIN papers p USING (paper_id)"
         )
-        for ident, paper_id, key, kind in rows:
+        for ident, paper_id, key, arxiv in rows:
             known[ident] = (paper_id, key)
-            if kind == "arxiv":
+            if arxiv:
                 with_arxiv.add(paper_id)
         keys: dict[int, str] = {}
         pinned: set[int] = set()
@@ -300,27 +314,24 @@ class KeyRegistry(Database):
             "UPDATE papers SET key = ?, pinned = CASE WHEN ? = 1 THEN 1 ELSE pinned END WHERE paper_id = ?",
             [(key, pinned, pid) for pid, key, pinned in changes.rekeyed],
         )
-        # (identity, precedence, paper id, kind): a title naming several papers goes to the one
-        # known before, else to the earliest row (DO NOTHING below keeps the first).
-        identities = [(ident, pid, pid, kind) for ident, pid, kind in changes.aliases]
+        # (identity hash, precedence, paper id, is arXiv id): a title naming several papers goes to
+        # the one known before, else to the earliest row (DO NOTHING below keeps the first).
+        identities = [(ident, pid, pid, arxiv) for ident, pid, arxiv in changes.aliases]
         for row, (_key, ident, title_ident, _pinned) in enumerate(changes.fresh):
-            if not ident:
+            if ident is None:
                 continue
             is_arxiv = ident != title_ident
-            identities.append((ident, first_id + row, paper_ids[row], "arxiv" if is_arxiv else "title"))
+            identities.append((ident, first_id + row, paper_ids[row], int(is_arxiv)))
             if is_arxiv:
-                identities.append((title_ident, first_id + row, paper_ids[row], "title"))
-        # Sorted by identity the primary key grows by appends; the index by paper is rebuilt after
-        # a bulk insert (its order is random here) rather than updated row by row.
+                identities.append((title_ident, first_id + row, paper_ids[row], 0))
+        # Sorted by hash the table (its row id) grows by appends, not by random page splits.
         identities.sort()
-        bulk = len(identities) > snap.generation[1]
-        with indexes_rebuilt_after(conn, "identities") if bulk else contextlib.nullcontext():
-            conn.insert_many(
-                "identities",
-                ("identity", "paper_id", "kind"),
-                ((ident, pid, kind) for ident, _, pid, kind in identities),
-                ignore_conflicts=True,
-            )
+        conn.insert_many(
+            "identities",
+            ("identity_hash", "paper_id", "arxiv"),
+            ((ident, pid, arxiv) for ident, _, pid, arxiv in identities),
+            ignore_conflicts=True,
+        )
         conn.executemany(
             "INSERT INTO key_aliases (alias, paper_id) SELECT ?, paper_id FROM papers WHERE key = ? "
             "ON CONFLICT DO NOTHING",

@@ -97,6 +97,32 @@ def test_arrays_that_do_not_describe_a_column_are_refused() -> None:
         texts.take([41])
 
 
+def test_a_large_column_is_compressed_with_a_dictionary_trained_on_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = random.Random(3)
+    values = [None if i % 97 == 5 else f"We study {words(rng, 70)}." for i in range(3000)]
+    column = pd.Series(values, dtype="str")
+    monkeypatch.setattr(texts_module, "_DICTIONARY_ABOVE", 1 << 40)
+    plain = compressed_texts(column)
+    monkeypatch.setattr(texts_module, "_DICTIONARY_ABOVE", 1 << 20)  # the column holds ~1.9 MB
+    arrays = compressed_texts(column)
+    assert len(plain["dictionary"]) == 0 and len(arrays["dictionary"]) > 0
+    assert len(arrays["data"]) < 0.9 * len(plain["data"])  # the dictionary's 110 KB pay off in larger columns
+    texts = texts_of(arrays)
+    pd.testing.assert_series_equal(pd.Series(texts.materialised()), column)
+    rows = [2999, 5, 0, 1234, 5]
+    pd.testing.assert_series_equal(pd.Series(texts.take(rows)), column.take(rows).reset_index(drop=True))
+    # written and read back as the store does: the arrays as they are
+    again = texts_of(compressed_texts(pd.Series(texts)))
+    assert again[1234] == values[1234]
+    # a damaged dictionary or block is an error naming it, never a crash or wrong text
+    with pytest.raises(ValueError, match="damaged compressed texts"):
+        texts_of({**arrays, "dictionary": arrays["dictionary"][:100].copy()}).take([0])
+    damaged = arrays["data"].copy()
+    damaged[arrays["blocks"][3] : arrays["blocks"][4]] ^= 0x5A
+    with pytest.raises(ValueError, match="block 3"):
+        texts_of({**arrays, "data": damaged}).take([3 * texts_module.BLOCK_ROWS])
+
+
 def write_dumps(folder: Path, papers: dict[str, list[tuple[str, str]]]) -> list[Path]:
     """Pair-layout dumps (title line, abstract line), settled (old mtimes) so their hashes are remembered."""
     folder.mkdir(exist_ok=True)

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import platformdirs
+import pyarrow as pa
 import pytest
 from conftest import CARD_SEED, PAIR_SEED
 
@@ -349,6 +350,33 @@ def test_lists_can_come_back_as_arrow_lists_and_become_python_lists_when_shown(s
     # A frame read with Arrow lists is cached again as it was.
     assert store.cache_put_frame("again", "h", cached)
     pd.testing.assert_frame_equal(store.cache_get_frame("again", "h")[0], frame)
+
+
+def test_lists_of_few_distinct_strings_are_stored_as_indices_and_read_back_the_same(store: Store) -> None:
+    import pyarrow.feather as feather
+
+    from paper_widgets.store import shown_frame
+
+    n = 400
+    path = "/home/someone/papers/daily/2026-11-26-with-a-long-name.txt"
+    frame = papers(*((f"Paper {i}", None) for i in range(n)))
+    frame["sources"] = pd.Series([[path] if i % 7 else [path, "b.bib"] for i in range(n)], dtype=object)
+    frame["authors"] = pd.Series([[f"Author {i}"] for i in range(n)], dtype=object)
+    assert store.cache_put_frame("library", "h", frame)
+    (file,) = store.cache_dir.iterdir()
+    schema = feather.read_table(str(file), memory_map=True).schema
+    assert pa.types.is_dictionary(schema.field("sources").type.value_type)
+    assert not pa.types.is_dictionary(schema.field("authors").type.value_type)  # every name distinct: as it was
+    assert store.cache_put_frame("bare", "h", frame.drop(columns="sources"))
+    (bare,) = set(store.cache_dir.iterdir()) - {file}
+    assert file.stat().st_size - bare.stat().st_size < n * 16  # offsets and indices, not a path per row
+    pd.testing.assert_frame_equal(store.cache_get_frame("library", "h")[0], frame)
+    cached, _ = store.cache_get_frame("library", "h", arrow_lists=True)
+    pd.testing.assert_frame_equal(shown_frame(cached), frame)
+    assert cached["sources"].explode().value_counts().to_dict() == {path: n, "b.bib": -(-n // 7)}
+    # a slice of a reopened frame, written again, reads back as that slice
+    assert store.cache_put_frame("again", "h", cached.iloc[5:60].reset_index(drop=True))
+    pd.testing.assert_frame_equal(store.cache_get_frame("again", "h")[0], frame.iloc[5:60].reset_index(drop=True))
 
 
 def test_a_compressed_frame_comes_back_the_same_in_a_fraction_of_the_disk(store: Store) -> None:

@@ -35,6 +35,7 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 import pyarrow as pa  # already imported by pandas, whose strings it holds
+import pyarrow.compute as pc
 from pandas.api.extensions import ExtensionArray
 
 from paper_widgets.store.db import Database
@@ -105,7 +106,8 @@ def gc_paused() -> Iterator[None]:
 def _write_frame(
     path: Path, frame: pd.DataFrame, meta: object, compressed: bool = False, texts: Sequence[str] = ()
 ) -> None:
-    """``frame`` as an Arrow IPC file; object columns of lists of strings as Arrow lists, others as JSON text.
+    """``frame`` as an Arrow IPC file; object columns of lists of strings as Arrow lists (their strings
+    dictionary-encoded when few are distinct: :func:`_few_distinct`), others as JSON text.
 
     ``compressed``: zstd, a third of the size, for frames read whole and seldom (it cannot be memory-mapped).
     ``texts``: columns left out (stored on their own, see :meth:`CacheStore.cache_put_frame`); the
@@ -117,8 +119,8 @@ def _write_frame(
     columns: dict[str, Any] = {}
     for name in frame.columns.drop(list(texts)):
         column = frame[name]
-        if column.dtype == _ARROW_LISTS:  # as cache_get_frame(arrow_lists=True) gave it
-            columns[name] = column.array.__arrow_array__()
+        if isinstance(column.dtype, pd.ArrowDtype) and column.dtype.type is list:  # as cache_get_frame gave it
+            columns[name] = _few_distinct(column.array.__arrow_array__())
             lists.append(name)
             continue
         if column.dtype != object:
@@ -128,7 +130,7 @@ def _write_frame(
         try:
             if not all(type(v) is list for v in values):  # a str would pass as a list of characters
                 raise TypeError(f"{name} is not a column of lists")
-            columns[name] = pa.array(values, type=_ARROW_LISTS.pyarrow_dtype)
+            columns[name] = _few_distinct(pa.array(values, type=_ARROW_LISTS.pyarrow_dtype))
             lists.append(name)
         except (pa.ArrowException, TypeError, ValueError):  # anything else round-trips through JSON
             # None as an Arrow null: most cells of a column like BibTeX fields, read back without a parse
@@ -152,12 +154,32 @@ def _write_frame(
     )
 
 
+def _few_distinct(lists: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """``lists`` (of strings) with their strings dictionary-encoded when at most half are distinct.
+
+    A library's ``sources`` repeat one file path per row (~50 bytes; a sixth of the paper table at
+    a million rows): as indices into the few paths they take 4 bytes, still memory-mapped, and
+    read back as the same Python strings.  Lists encoded already (a reopened frame) stay as they are.
+    """
+    if isinstance(lists, pa.ChunkedArray):
+        lists = lists.chunk(0) if lists.num_chunks == 1 else lists.combine_chunks()
+    if not pa.types.is_list(lists.type) or pa.types.is_dictionary(lists.type.value_type):
+        return lists
+    strings = lists.flatten()
+    encoded = strings.dictionary_encode()
+    if 2 * len(encoded.dictionary) > len(strings):
+        return lists
+    starts = pc.subtract(lists.offsets, lists.offsets[0])  # a slice's offsets need not start at 0
+    return pa.ListArray.from_arrays(starts, encoded, mask=lists.is_null() if lists.null_count else None)
+
+
 def _read_frame(path: Path, arrow_lists: bool = False) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The frame and JSON info of :func:`_write_frame` (``meta``: the caller's metadata, ``texts``:
     the columns stored apart, missing from the frame); strings stay in the (memory-mapped) file.
 
-    ``arrow_lists``: list columns as :data:`_ARROW_LISTS` (no Python list per cell until one is
-    read), else object columns of lists as they were written.
+    ``arrow_lists``: list columns as Arrow lists (:data:`_ARROW_LISTS`, or of dictionary-encoded
+    strings: no Python list per cell until one is read), else object columns of lists as they were
+    written.
     """
     import pyarrow.feather as feather
 

@@ -147,6 +147,15 @@ def test_bulk_recording_stores_identity_hashes_and_numbers_papers_in_key_order(t
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
+def test_the_stored_form_of_an_identity_never_changes() -> None:
+    # Every store on disk finds its papers by these numbers: a change would give every paper a new key.
+    assert identity_hashes(["title:attention is all you need", "arxiv:1706.03762", "title:café naïve"]) == [
+        -8920139159305398144,
+        2204484655555141700,
+        -5766331521321273376,
+    ]
+
+
 def test_identities_keep_no_title_text(tmp_path: Path) -> None:
     store = Store(tmp_path)
     store.assign_keys(_frame(["Quixotic Zebrafish Morphogenesis Xylophone"], [None]))  # the key: 3 words

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -57,6 +57,8 @@ _RESCORE = 120  # candidates re-scored against their titles (and as many typed t
 _W_COVERAGE, _W_BM25, _W_TITLE, _W_EXACT = 0.8, 0.3, 0.3, 0.5
 _NAME_EXACT, _NAME_PREFIX = 0.4, 0.2
 _SIMILAR_FLOOR = 0.85  # below: words in common by chance (WRatio scores any shared word ~0.6-0.8), not a title
+_EXACT_FLOOR = 0.85  # fuzz.ratio from which a title counts as near-exact
+_BOUND_SLACK = 1e-4  # float32 rounding of the scores against their bounds
 # English function words: beside other words they neither decide a match nor get highlighted
 # (they still count in title similarity); a query made of them alone matches them as usual.
 _STOP_TEXT = (
@@ -473,27 +475,58 @@ def _order(df: pd.DataFrame, rows: np.ndarray, sort: str, relevance: np.ndarray)
     return order
 
 
-def _rescore(index: SearchIndex, rows: np.ndarray, coverage: np.ndarray, bm25: np.ndarray, query: _Query) -> np.ndarray:
-    """Final scores of candidate ``rows``: index evidence plus rapidfuzz title similarity."""
+def _title_scores(query: str, titles: list[str], scorer: Callable[..., float], floor: float) -> np.ndarray:
+    """``scorer``'s similarity (0–1) of ``query`` to each title, 0 below ``floor``: the score counts nothing there,
+    and rapidfuzz gives up on a title early once it cannot reach it."""
+    scores: np.ndarray = process.cdist([query], titles, scorer=scorer, dtype=np.float32, score_cutoff=100 * floor)[0]
+    return scores / 100
+
+
+def _rescore(
+    index: SearchIndex, rows: np.ndarray, coverage: np.ndarray, bm25: np.ndarray, query: _Query, keep: int | None = None
+) -> np.ndarray:
+    """Final scores of candidate ``rows``: index evidence plus rapidfuzz title similarity.
+
+    ``keep``: only the ``keep`` best scores are wanted.  WRatio, the dearest part, adds at most
+    ``_W_TITLE``: it is computed for the ``keep`` rows that could score best and then only for
+    the rows that could still beat the ``keep``-th of those; the others score -inf.
+    """
     score = _W_COVERAGE * coverage + _W_BM25 * bm25
     if query.long or not len(rows):  # a pasted abstract is not a title
         return score
     titles = index.titles(rows.tolist())
-    similar = process.cdist([query.text], titles, scorer=fuzz.WRatio, dtype=np.float32)[0] / 100
-    similar = np.clip((similar - _SIMILAR_FLOOR) / (1 - _SIMILAR_FLOOR), 0, 1)
-    exact = process.cdist([query.text], titles, scorer=fuzz.ratio, dtype=np.float32)[0] / 100
+    exact = _title_scores(query.text, titles, fuzz.ratio, _EXACT_FLOOR)
     if query.partial:  # a title being typed: as near-exact as a whole title when the title starts with it
         heads = [title[: len(query.text)] for title in titles]
-        exact = np.maximum(exact, process.cdist([query.text], heads, scorer=fuzz.ratio, dtype=np.float32)[0] / 100)
-    score = np.asarray(score + _W_TITLE * similar + _W_EXACT * np.clip((exact - 0.85) / 0.15, 0, 1), np.float32)
+        exact = np.maximum(exact, _title_scores(query.text, heads, fuzz.ratio, _EXACT_FLOOR))
+    exact = np.float32(_W_EXACT) * np.clip((exact - _EXACT_FLOOR) / (1 - _EXACT_FLOOR), 0, 1)
+    names = np.zeros(len(rows), np.float32)
     if len(query.text.split()) <= 4:  # a short name is a few words at most
         joined = query.text.replace(" ", "")
         for i, name in enumerate(index.short_names(rows.tolist())):
             if name == joined:
-                score[i] += _NAME_EXACT
+                names[i] = _NAME_EXACT
             elif name and query.partial and len(joined) >= 3 and name.startswith(joined):
-                score[i] += _NAME_PREFIX
-    return score
+                names[i] = _NAME_PREFIX
+
+    def scored(at: np.ndarray) -> np.ndarray:
+        similar = _title_scores(query.text, [titles[i] for i in at.tolist()], fuzz.WRatio, _SIMILAR_FLOOR)
+        similar = np.clip((similar - _SIMILAR_FLOOR) / (1 - _SIMILAR_FLOOR), 0, 1)
+        final: np.ndarray = score[at] + np.float32(_W_TITLE) * similar + exact[at] + names[at]
+        return final
+
+    if keep is None or keep >= len(rows):
+        return scored(np.arange(len(rows)))
+    final = np.full(len(rows), -np.inf, np.float32)
+    bound = score + exact + names + np.float32(_W_TITLE)  # what WRatio can lift a row to at most
+    first = np.argpartition(-bound, keep - 1)[:keep]
+    final[first] = scored(first)
+    bar = float(final[first].min())
+    reached = np.ones(len(rows), bool)
+    reached[first] = False
+    rest = np.flatnonzero(reached & (bound >= np.float32(bar - _BOUND_SLACK)))
+    final[rest] = scored(rest)
+    return final
 
 
 def column_arrays(df: pd.DataFrame) -> dict[str, ExtensionArray]:
@@ -606,7 +639,7 @@ def search_rows(
                     np.argpartition(-(titled + np.float32(0.01) * prelim)[titled_rows], k - 1)[:k]
                 ]
             best = np.union1d(best, titled_rows)
-        scores = _rescore(index, rows[best], coverage[best], bm25[best], parsed)
+        scores = _rescore(index, rows[best], coverage[best], bm25[best], parsed, limit)
         order = np.lexsort((rows[best], -scores))[:limit]
         return rows[best[order]], scores[order]
     # newest / most upvoted among the papers matching the most terms

@@ -1,0 +1,82 @@
+"""Search fast paths: each gives exactly the ranking of the plain computation it shortcuts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from paper_widgets.search import engine
+from paper_widgets.search.engine import SearchIndex
+
+
+def _library(n: int = 3000, seed: int = 5) -> pd.DataFrame:
+    """Titles and abstracts from one made-up vocabulary (with Zipf-like word frequencies), some with a short name."""
+    rng = np.random.default_rng(seed)
+    syllables = ["ka", "lor", "mi", "sen", "tu", "var", "no", "res", "di", "gan", "hu", "pel"]
+    vocabulary = sorted({"".join(rng.choice(syllables, rng.integers(2, 5))) for _ in range(1500)})
+    weights = 1 / np.arange(1, len(vocabulary) + 1)
+    weights /= weights.sum()
+
+    def text(count: int) -> str:
+        return " ".join(rng.choice(vocabulary, count, p=weights))
+
+    titles = [
+        (f"{text(1).title()}Net: " if rng.random() < 0.3 else "") + text(int(rng.integers(3, 9))).title()
+        for _ in range(n)
+    ]
+    abstracts = [f"{text(40)} for the {text(30)}" for _ in range(n)]
+    published = pd.to_datetime("2024-01-01") + pd.to_timedelta(rng.integers(0, 700, n), unit="D")
+    upvotes = pd.array(rng.integers(0, 50, n), dtype="Int64")
+    return pd.DataFrame({"title": titles, "abstract": abstracts, "published": published, "upvotes": upvotes})
+
+
+def _typo(rng: np.random.Generator, text: str) -> str:
+    at = int(rng.integers(1, len(text) - 1))
+    return text[:at] + text[at + 1] + text[at] + text[at + 2 :]
+
+
+def _queries(df: pd.DataFrame, count: int = 60, seed: int = 6) -> list[str]:
+    """Typo'd titles, titles being typed, two abstract words, short names, single words."""
+    rng = np.random.default_rng(seed)
+    found = []
+    for row in rng.choice(len(df), count, replace=False).tolist():
+        title, abstract = df["title"].iloc[row], df["abstract"].iloc[row].split()
+        found += [_typo(rng, title), title[: int(rng.integers(4, len(title)))], " ".join(rng.choice(abstract, 2))]
+        found += [
+            title.split(":")[0] if ":" in title else abstract[0],
+            abstract[int(rng.integers(len(abstract)))] + " ",
+        ]
+    return found
+
+
+@pytest.fixture(scope="module")
+def library() -> tuple[pd.DataFrame, SearchIndex, list[str]]:
+    df = _library()
+    return df, SearchIndex(df), _queries(df)
+
+
+def _candidates(index: SearchIndex, query: str) -> tuple[np.ndarray, ...]:
+    parsed = engine._Query.parse(query)
+    rows, coverage, bm25, *_ = engine._Scores(index, engine._terms(index, parsed), None).run()
+    return rows, coverage, bm25
+
+
+@pytest.mark.parametrize("keep", [1, 10, 40])
+def test_title_rescoring_of_the_best_few_gives_their_scores_and_order_from_scoring_all(
+    library: tuple[pd.DataFrame, SearchIndex, list[str]], keep: int
+) -> None:
+    _, index, queries = library
+    pruned = 0
+    for query in queries:
+        rows, coverage, bm25 = _candidates(index, query)
+        parsed = engine._Query.parse(query)
+        every = engine._rescore(index, rows, coverage, bm25, parsed)
+        best = engine._rescore(index, rows, coverage, bm25, parsed, keep)
+        assert np.isfinite(every).all()
+        order = np.lexsort((rows, -every))[:keep]
+        assert np.lexsort((rows, -best))[:keep].tolist() == order.tolist(), query
+        assert best[order].tolist() == every[order].tolist(), query  # the very same floats
+        assert (best[np.isfinite(best)] == every[np.isfinite(best)]).all()
+        pruned += int(np.isinf(best).sum())
+    assert pruned > 0, "no row was ever left without its title similarity: the bound was never used"

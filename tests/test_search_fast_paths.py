@@ -5,7 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+import paper_widgets.search.index as index_module
+from paper_widgets.data.text import fold
 from paper_widgets.search import engine
 from paper_widgets.search.engine import SearchIndex
 
@@ -80,3 +84,27 @@ def test_title_rescoring_of_the_best_few_gives_their_scores_and_order_from_scori
         assert (best[np.isfinite(best)] == every[np.isfinite(best)]).all()
         pruned += int(np.isinf(best).sum())
     assert pruned > 0, "no row was ever left without its title similarity: the bound was never used"
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127)))
+def test_folding_ascii_text_skips_decomposition_with_the_same_result(text: str) -> None:
+    # the same text behind an accented word takes the Unicode path: its fold is "e" and this text's
+    assert fold(text) == fold("é " + text)[2:]
+
+
+@given(st.text(alphabet=st.characters(exclude_categories=["Cs"]), min_size=1, max_size=40))
+def test_one_words_trigrams_are_those_of_the_batch_computation(word: str) -> None:
+    assert np.array_equal(index_module._word_trigrams(word), np.unique(index_module._trigrams([word])[0]))
+
+
+def test_vocabulary_lookups_find_words_added_later() -> None:
+    df = _library(300)
+    index = SearchIndex(df.iloc[:200])
+    index.extend(df.iloc[200:])  # new words: the vocabulary's arrays are replaced
+    words = [index.word(i) for i in range(index.vocab_size)]
+    assert [index.word_id(w) for w in words] == list(range(index.vocab_size))
+    assert index.word_id(words[0] + "zzz") is None
+    prefix = words[-1][:2]
+    assert sorted(index.word(i) for i in index._vocab.extensions(prefix)) == sorted(
+        w for w in words if w.startswith(prefix) and w != prefix
+    )

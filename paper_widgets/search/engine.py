@@ -70,6 +70,7 @@ _STOP_TEXT = (
     "when where which while who whom why will with would you your yours"
 )
 STOP_WORDS = frozenset(_STOP_TEXT.split())
+_STOP_PREFIXES = frozenset(stop[:end] for stop in STOP_WORDS for end in range(1, len(stop) + 1))
 
 
 @dataclass
@@ -96,13 +97,14 @@ class _Query:
 
     @classmethod
     def parse(cls, query: str) -> _Query:
-        folded = list(dict.fromkeys(words(query)))
+        every = words(query)
+        folded = list(dict.fromkeys(every))
         partial = bool(folded) and not query[-1].isspace()
         content = [w for w in folded if w not in STOP_WORDS]
         if partial and folded[-1] in STOP_WORDS and folded[-1] not in content:
             content.append(folded[-1])  # "fo" may become "forgetting": complete it (the word itself is dropped)
         kept = content if any(w not in STOP_WORDS for w in content) else folded
-        return cls(kept, partial and kept[-1] == folded[-1], len(kept) > _LONG_QUERY, " ".join(words(query)))
+        return cls(kept, partial and kept[-1] == folded[-1], len(kept) > _LONG_QUERY, " ".join(every))
 
     def drops(self, word: str) -> bool:
         """Whether ``word`` (a stop word typed last) stands only for its completions, not itself."""
@@ -135,7 +137,7 @@ def _terms(index: SearchIndex, query: _Query) -> list[_Term]:
         if wid is None and term.variants:  # as rare as its likeliest stand-in, not as a word found nowhere
             term.idf = _idf(n, min(index.doc_freq(term.variants[0][0]), n))
         # "fo" may become "for", which the stop words leave unmatched: papers titled "… for …" must not lose for it
-        term.optional = query.partial and i == len(query.words) - 1 and any(s.startswith(word) for s in STOP_WORDS)
+        term.optional = query.partial and i == len(query.words) - 1 and word in _STOP_PREFIXES
         if query.drops(word):  # a stop word typed last stands for its completions only
             if not term.variants:
                 continue

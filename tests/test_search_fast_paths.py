@@ -108,3 +108,40 @@ def test_vocabulary_lookups_find_words_added_later() -> None:
     assert sorted(index.word(i) for i in index._vocab.extensions(prefix)) == sorted(
         w for w in words if w.startswith(prefix) and w != prefix
     )
+
+
+def _reference_bm25(index: SearchIndex, plan: list[tuple[engine._Term, list[engine._Word]]]) -> dict[int, float]:
+    """BM25F of every row, summed stand-in by stand-in in plain Python from each list's postings."""
+    scores: dict[int, float] = {}
+    for _, stand_ins in plan:
+        for word in stand_ins:
+            pseudo: dict[int, float] = {}
+            for postings in word.lists:
+                for row, tf in zip(postings.rows.tolist(), postings.tf.tolist(), strict=True):
+                    norm = float(postings.norms[row])
+                    pseudo[row] = pseudo.get(row, 0.0) + postings.weight * engine._K1 * tf / norm
+            for row, value in pseudo.items():
+                scores[row] = scores.get(row, 0.0) + word.factor * value / (engine._K1 + value)
+    return scores
+
+
+def test_postings_read_together_score_as_read_term_by_term_and_as_bm25f_says(
+    library: tuple[pd.DataFrame, SearchIndex, list[str]],
+) -> None:
+    _, index, queries = library
+    for query in queries[:60]:
+        scores = engine._Scores(index, engine._terms(index, engine._Query.parse(query)), None)
+        bits = np.uint8 if len(scores.plan) <= 8 else np.uint16
+        together = np.zeros(len(index), np.float32), np.zeros((2, len(index)), bits)
+        scores._read(*together, 0, len(scores.plan))
+        apart = np.zeros(len(index), np.float32), np.zeros((2, len(index)), bits)
+        for t in range(len(scores.plan)):
+            scores._read(*apart, t, t + 1)
+        assert np.array_equal(together[0], apart[0]) and np.array_equal(together[1], apart[1]), query
+        reference = _reference_bm25(index, scores.plan)
+        assert sorted(reference) == np.flatnonzero(together[0]).tolist()
+        np.testing.assert_allclose(together[0][list(reference)], list(reference.values()), rtol=1e-5)
+        for t, (_, stand_ins) in enumerate(scores.plan):  # bit t: the rows holding term t in that field
+            for field, in_title in enumerate((True, False)):
+                held = {r for w in stand_ins for p in w.lists if p.in_title == in_title for r in p.rows.tolist()}
+                assert set(np.flatnonzero(together[1][field] & bits(1 << t)).tolist()) == held

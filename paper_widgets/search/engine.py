@@ -59,6 +59,7 @@ _NAME_EXACT, _NAME_PREFIX = 0.4, 0.2
 _SIMILAR_FLOOR = 0.85  # below: words in common by chance (WRatio scores any shared word ~0.6-0.8), not a title
 _EXACT_FLOOR = 0.85  # fuzz.ratio from which a title counts as near-exact
 _BOUND_SLACK = 1e-4  # float32 rounding of the scores against their bounds
+_SIMILARITY_STEP = 16  # candidates compared with WRatio at once once the best few are: the bar rises between steps
 # English function words: beside other words they neither decide a match nor get highlighted
 # (they still count in title similarity); a query made of them alone matches them as usual.
 _STOP_TEXT = (
@@ -534,9 +535,10 @@ def _rescore(
 ) -> np.ndarray:
     """Final scores of candidate ``rows``: index evidence plus rapidfuzz title similarity.
 
-    ``keep``: only the ``keep`` best scores are wanted.  WRatio, the dearest part, adds at most
-    ``_W_TITLE``: it is computed for the ``keep`` rows that could score best and then only for
-    the rows that could still beat the ``keep``-th of those; the others score -inf.
+    ``keep``: only the ``keep`` best scores are wanted, exactly; a row that cannot be among them
+    scores less than they do (-inf when never compared).  WRatio, the dearest part, adds at most
+    ``_W_TITLE``, and rapidfuzz's cut-off makes it cheap for a title that cannot reach a
+    given similarity: asking only for what a row needs to rank saves most of it.
     """
     score = _W_COVERAGE * coverage + _W_BM25 * bm25
     if query.long or not len(rows):  # a pasted abstract is not a title
@@ -556,23 +558,33 @@ def _rescore(
             elif name and query.partial and len(joined) >= 3 and name.startswith(joined):
                 names[i] = _NAME_PREFIX
 
-    def scored(at: np.ndarray) -> np.ndarray:
-        similar = _title_scores(query.text, [titles[i] for i in at.tolist()], fuzz.WRatio, _SIMILAR_FLOOR)
+    def scored(at: np.ndarray, needed: float = _SIMILAR_FLOOR) -> np.ndarray:
+        """Final scores of the rows ``at``; those whose WRatio is under ``needed`` (rapidfuzz stops early) get none."""
+        similar = _title_scores(query.text, [titles[i] for i in at.tolist()], fuzz.WRatio, needed)
         similar = np.clip((similar - _SIMILAR_FLOOR) / (1 - _SIMILAR_FLOOR), 0, 1)
         final: np.ndarray = score[at] + np.float32(_W_TITLE) * similar + exact[at] + names[at]
         return final
 
-    if keep is None or keep >= len(rows):
+    if not keep or keep >= len(rows):
         return scored(np.arange(len(rows)))
+    # the likeliest first: WRatio for the keep rows scoring best without it, then, a step of rows at a time, only
+    # as much of it as can lift a row to the keep-th best final score so far (the bar); below, a row scores -inf
+    # or its score without WRatio, both under the bar: it cannot rank, and rapidfuzz gives up on it early
     final = np.full(len(rows), -np.inf, np.float32)
-    bound = score + exact + names + np.float32(_W_TITLE)  # what WRatio can lift a row to at most
-    first = np.argpartition(-bound, keep - 1)[:keep]
-    final[first] = scored(first)
-    bar = float(final[first].min())
-    reached = np.ones(len(rows), bool)
-    reached[first] = False
-    rest = np.flatnonzero(reached & (bound >= np.float32(bar - _BOUND_SLACK)))
-    final[rest] = scored(rest)
+    without = score + exact + names
+    order = np.argsort(-without, kind="stable")
+    final[order[:keep]] = scored(order[:keep])
+    for lo in range(keep, len(order), _SIMILARITY_STEP):
+        bar = _kth(final, keep) - _BOUND_SLACK
+        step = order[lo : lo + _SIMILARITY_STEP]
+        short = bar - without[step]  # what WRatio must add, ascending along the step
+        reaching = step[short <= _W_TITLE]
+        if len(reaching):
+            final[reaching] = scored(
+                reaching, _SIMILAR_FLOOR + (1 - _SIMILAR_FLOOR) * max(float(short[0]), 0) / _W_TITLE
+            )
+        if len(reaching) < len(step):  # the rows after score lower still without WRatio
+            break
     return final
 
 

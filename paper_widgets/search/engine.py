@@ -71,6 +71,8 @@ _STOP_TEXT = (
     "when where which while who whom why will with would you your yours"
 )
 STOP_WORDS = frozenset(_STOP_TEXT.split())
+_BYTE_BITS = ((np.arange(256)[:, None] >> np.arange(8)) & 1).astype(np.float32)  # [byte, bit]: whether it is set
+_BYTE_BITS.flags.writeable = False
 _STOP_PREFIXES = frozenset(stop[:end] for stop in STOP_WORDS for end in range(1, len(stop) + 1))
 
 
@@ -204,8 +206,9 @@ def _words(index: SearchIndex, term: _Term, longest: int | None = None) -> list[
     found = []
     for wid, weight, in_abstract in term.variants:
         fields: tuple[str, ...] = ("title", "abstract") if in_abstract else ("title",)
+        held = [(f, int(index.fields[f].df[wid])) for f in fields]  # postings of the word in each field
         # the title list stays: a common word typed as part of a title still identifies it
-        fields = tuple(f for f in fields if f == "title" or longest is None or index.fields[f].df[wid] <= longest)
+        fields = tuple(f for f, count in held if count and (f == "title" or longest is None or count <= longest))
         lists = [
             _Postings(
                 *index.fields[name].postings(wid),
@@ -215,7 +218,6 @@ def _words(index: SearchIndex, term: _Term, longest: int | None = None) -> list[
             )
             for name in fields
         ]
-        lists = [p for p in lists if len(p.rows)]
         if lists:
             found.append(_Word(lists, _idf(n, min(index.doc_freq(wid), n)) * weight * (_K1 + 1)))
     return found
@@ -336,8 +338,7 @@ class _Scores:
         # a table per byte of the bits: the summed weight of the terms whose bits are set
         weights = np.zeros(16, np.float32)
         weights[: len(self.plan)] = [t.weight for t, _ in self.plan]
-        flags = ((np.arange(256)[:, None] >> np.arange(8)) & 1).astype(np.float32)
-        low, high = flags @ weights[:8], flags @ weights[8:]
+        low, high = _BYTE_BITS @ weights[:8], _BYTE_BITS @ weights[8:]
 
         def weight(held: np.ndarray) -> np.ndarray:
             summed: np.ndarray = low[held] if held.dtype == np.uint8 else low[held & 255] + high[held >> 8]

@@ -175,14 +175,16 @@ def _pseudo_tf(weight: float, tf: np.ndarray, norms: np.ndarray) -> np.ndarray:
 
 @dataclass
 class _Read:
-    """Postings of one field read together: rows, pseudo-frequencies and which stand-in each belongs to."""
+    """Postings of one field read together, stand-in after stand-in: rows, pseudo-frequencies, postings per stand-in."""
 
-    rows: np.ndarray
+    rows: np.ndarray  # intp
     pseudo: np.ndarray
-    word: np.ndarray
+    counts: np.ndarray  # int64, one per stand-in
 
-    def take(self, mask: np.ndarray) -> _Read:
-        return _Read(self.rows[mask], self.pseudo[mask], self.word[mask])
+    def keys(self, n: int) -> np.ndarray:
+        """Each posting's (stand-in, row) as one int64 (``n``: rows of the library): ascending."""
+        keys: np.ndarray = self.rows + np.repeat(np.arange(len(self.counts), dtype=np.int64) * n, self.counts)
+        return keys
 
 
 @dataclass
@@ -301,17 +303,18 @@ class _Scores:
         words = [w for _, stand_ins in self.plan[first:last] for w in stand_ins]
         owners = [t for t in range(first, last) for _ in self.plan[t][1]]
         title, abstract = (self._field_postings(words, owners, fields, in_title) for in_title in (True, False))
-        keys = abstract.word * np.int64(self.n) + abstract.rows  # ascending: stand-in after stand-in, rows ascending
-        title_keys = title.word * np.int64(self.n) + title.rows
+        keys, title_keys = abstract.keys(self.n), title.keys(self.n)
         at = np.minimum(np.searchsorted(keys, title_keys), max(len(keys) - 1, 0))
         shared = keys[at] == title_keys if len(keys) else np.zeros(len(title_keys), bool)
         abstract.pseudo[at[shared]] += title.pseudo[shared]  # a stand-in's rows are distinct: no repeated index
+        alone = ~shared  # a title row found in the abstracts is counted there
+        owner = np.repeat(np.arange(len(words)), title.counts)[alone]
+        title = _Read(title.rows[alone], title.pseudo[alone], np.bincount(owner, minlength=len(words)))
         factors = np.array([w.factor for w in words], np.float32)
         parts = []
-        for part in (abstract, title.take(~shared)):  # a title row found in the abstracts is counted there
-            saturated = factors[part.word] * part.pseudo / (np.float32(_K1) + part.pseudo)
-            ends = np.cumsum(np.bincount(part.word, minlength=len(words))).tolist()
-            parts.append((part.rows, saturated, [0, *ends]))
+        for part in (abstract, title):
+            saturated = np.repeat(factors, part.counts) * part.pseudo / (np.float32(_K1) + part.pseudo)
+            parts.append((part.rows, saturated, [0, *np.cumsum(part.counts).tolist()]))
         for j in range(len(words)):
             for rows, saturated, ends in parts:
                 if ends[j + 1] > ends[j]:
@@ -322,7 +325,7 @@ class _Scores:
         term's bit set in ``fields`` for the rows holding it there."""
         lists = [(j, p) for j, word in enumerate(words) for p in word.lists if p.in_title == in_title]
         if not lists:
-            return _Read(np.zeros(0, np.intp), np.zeros(0), np.zeros(0, np.int64))
+            return _Read(np.zeros(0, np.intp), np.zeros(0), np.zeros(len(words), np.int64))
         rows = np.concatenate([p.rows for _, p in lists]).astype(np.intp)  # numpy converts other indices every time
         at = 0
         for j, p in lists:  # a term's stand-ins share its bit, so a row repeated among them is harmless
@@ -330,8 +333,9 @@ class _Scores:
             at += len(p.rows)
         sample = lists[0][1]  # one field: one weight and one set of length norms
         pseudo = _pseudo_tf(sample.weight, np.concatenate([p.tf for _, p in lists]), sample.norms[rows])
-        word = np.repeat([j for j, _ in lists], [len(p.rows) for _, p in lists])
-        return _Read(rows, pseudo, word)
+        counts = np.zeros(len(words), np.int64)
+        counts[[j for j, _ in lists]] = [len(p.rows) for _, p in lists]  # a list per field at most
+        return _Read(rows, pseudo, counts)
 
     def _coverages(self, bits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Weights of the terms found in any field, in the title and in the abstract, from the rows' ``bits`` (2 × rows)."""

@@ -149,3 +149,14 @@ def test_postings_read_together_score_as_read_term_by_term_and_as_bm25f_says(
             for field, in_title in enumerate((True, False)):
                 held = {r for w in stand_ins for p in w.lists if p.in_title == in_title for r in p.rows.tolist()}
                 assert set(np.flatnonzero(together[1][field] & bits(1 << t)).tolist()) == held
+
+
+def test_a_small_librarys_titles_are_decoded_when_first_asked_for_and_kept() -> None:
+    df = _library(400)
+    index = SearchIndex(df.iloc[:300])
+    everything = index._titles.texts(np.arange(300), index._vocab)
+    assert index.titles([5, 7, 5]) == [everything[5], everything[7], everything[5]]
+    assert sum(text is not None for text in index._decoded_titles) == 2, "only the titles asked for are decoded"
+    index.extend(df.iloc[300:])  # appended rows: their titles too, once asked for
+    rows = np.random.default_rng(3).integers(0, 400, 200).tolist()
+    assert index.titles(rows) == [index._titles.texts(np.array([row]), index._vocab)[0] for row in rows]

@@ -160,3 +160,14 @@ def test_a_small_librarys_titles_are_decoded_when_first_asked_for_and_kept() -> 
     index.extend(df.iloc[300:])  # appended rows: their titles too, once asked for
     rows = np.random.default_rng(3).integers(0, 400, 200).tolist()
     assert index.titles(rows) == [index._titles.texts(np.array([row]), index._vocab)[0] for row in rows]
+
+
+def test_how_many_postings_are_read_at_once_changes_no_result(
+    library: tuple[pd.DataFrame, SearchIndex, list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    df, index, queries = library
+    together = [engine.search_rows(df, query, 10, index=index) for query in queries[:40]]
+    monkeypatch.setattr(engine, "_READ_TOGETHER", 1)  # a term at a time
+    for query, (rows, scores) in zip(queries[:40], together, strict=True):
+        apart_rows, apart_scores = engine.search_rows(df, query, 10, index=index)
+        assert apart_rows.tolist() == rows.tolist() and apart_scores.tolist() == scores.tolist(), query

@@ -46,6 +46,7 @@ _LONG_TERMS = 16  # at most 16: _Scores keeps a bit per term in uint16
 _COMMON_ROWS = 100_000  # a stand-in in more abstracts than this is read there only for a query's rarest term
 _LONG_LIST = 20_000  # postings: before reading a term's lists this long, check whether they can matter
 _READ_BUDGET = 300_000  # postings read whole, after which longer lists count only for the rows found
+_READ_TOGETHER = 1 << 20  # postings read whole at once at most (the terms' arrays are ~50 bytes a posting)
 _TITLED = 0.5  # share of a query's words in a title that makes it a title being typed (re-scored whatever its BM25)
 # of coverage, the share counted only within a paper's best field: two topics named together in one abstract
 # (or title) say more than one named in the title and the other somewhere in the abstract (Elasticsearch's
@@ -285,7 +286,10 @@ class _Scores:
                 if survivors is not None:
                     alive, bar = survivors
                     return self._finish(alive, *self._coverages(fields[:, alive]), bm25[alive], t, bar)
-            last = next((u for u in range(t + 1, len(self.plan)) if checked[u]), len(self.plan))
+            # the terms up to the next check are read together, a bounded number of postings at a time
+            last, size = t + 1, sizes[t]
+            while last < len(self.plan) and not checked[last] and size + sizes[last] <= _READ_TOGETHER:
+                last, size = last + 1, size + sizes[last]
             self._read(bm25, fields, t, last)
             t = last
         rows = np.flatnonzero(bm25 > 0)

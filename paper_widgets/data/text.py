@@ -33,9 +33,10 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 def fold(text: str) -> str:
     """Lower-case ``text``, strip accents and turn every run of non-word characters into one space."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    without_accents = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return _NON_WORD.sub(" ", without_accents.casefold()).strip()
+    if not text.isascii():  # ASCII text has nothing to decompose (a query is folded on every keystroke)
+        decomposed = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _NON_WORD.sub(" ", text.casefold()).strip()
 
 
 def words(text: str) -> list[str]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -46,6 +46,7 @@ _LONG_TERMS = 16  # at most 16: _Scores keeps a bit per term in uint16
 _COMMON_ROWS = 100_000  # a stand-in in more abstracts than this is read there only for a query's rarest term
 _LONG_LIST = 20_000  # postings: before reading a term's lists this long, check whether they can matter
 _READ_BUDGET = 300_000  # postings read whole, after which longer lists count only for the rows found
+_READ_TOGETHER = 1 << 20  # postings read whole at once at most (the terms' arrays are ~50 bytes a posting)
 _TITLED = 0.5  # share of a query's words in a title that makes it a title being typed (re-scored whatever its BM25)
 # of coverage, the share counted only within a paper's best field: two topics named together in one abstract
 # (or title) say more than one named in the title and the other somewhere in the abstract (Elasticsearch's
@@ -57,6 +58,9 @@ _RESCORE = 120  # candidates re-scored against their titles (and as many typed t
 _W_COVERAGE, _W_BM25, _W_TITLE, _W_EXACT = 0.8, 0.3, 0.3, 0.5
 _NAME_EXACT, _NAME_PREFIX = 0.4, 0.2
 _SIMILAR_FLOOR = 0.85  # below: words in common by chance (WRatio scores any shared word ~0.6-0.8), not a title
+_EXACT_FLOOR = 0.85  # fuzz.ratio from which a title counts as near-exact
+_BOUND_SLACK = 1e-4  # float32 rounding of the scores against their bounds
+_SIMILARITY_STEP = 16  # candidates compared with WRatio at once once the best few are: the bar rises between steps
 # English function words: beside other words they neither decide a match nor get highlighted
 # (they still count in title similarity); a query made of them alone matches them as usual.
 _STOP_TEXT = (
@@ -68,6 +72,9 @@ _STOP_TEXT = (
     "when where which while who whom why will with would you your yours"
 )
 STOP_WORDS = frozenset(_STOP_TEXT.split())
+_BYTE_BITS = ((np.arange(256)[:, None] >> np.arange(8)) & 1).astype(np.float32)  # [byte, bit]: whether it is set
+_BYTE_BITS.flags.writeable = False
+_STOP_PREFIXES = frozenset(stop[:end] for stop in STOP_WORDS for end in range(1, len(stop) + 1))
 
 
 @dataclass
@@ -94,13 +101,14 @@ class _Query:
 
     @classmethod
     def parse(cls, query: str) -> _Query:
-        folded = list(dict.fromkeys(words(query)))
+        every = words(query)
+        folded = list(dict.fromkeys(every))
         partial = bool(folded) and not query[-1].isspace()
         content = [w for w in folded if w not in STOP_WORDS]
         if partial and folded[-1] in STOP_WORDS and folded[-1] not in content:
             content.append(folded[-1])  # "fo" may become "forgetting": complete it (the word itself is dropped)
         kept = content if any(w not in STOP_WORDS for w in content) else folded
-        return cls(kept, partial and kept[-1] == folded[-1], len(kept) > _LONG_QUERY, " ".join(words(query)))
+        return cls(kept, partial and kept[-1] == folded[-1], len(kept) > _LONG_QUERY, " ".join(every))
 
     def drops(self, word: str) -> bool:
         """Whether ``word`` (a stop word typed last) stands only for its completions, not itself."""
@@ -133,7 +141,7 @@ def _terms(index: SearchIndex, query: _Query) -> list[_Term]:
         if wid is None and term.variants:  # as rare as its likeliest stand-in, not as a word found nowhere
             term.idf = _idf(n, min(index.doc_freq(term.variants[0][0]), n))
         # "fo" may become "for", which the stop words leave unmatched: papers titled "… for …" must not lose for it
-        term.optional = query.partial and i == len(query.words) - 1 and any(s.startswith(word) for s in STOP_WORDS)
+        term.optional = query.partial and i == len(query.words) - 1 and word in _STOP_PREFIXES
         if query.drops(word):  # a stop word typed last stands for its completions only
             if not term.variants:
                 continue
@@ -157,8 +165,27 @@ class _Postings:
 
     def pseudo_tf(self, at: np.ndarray | slice, rows: np.ndarray) -> np.ndarray:
         """BM25F's length-normalised, field-weighted term frequency of the postings ``at`` (rows ``rows``)."""
-        pseudo: np.ndarray = np.float32(self.weight * _K1) * self.tf[at] / self.norms[rows]
-        return pseudo
+        return _pseudo_tf(self.weight, self.tf[at], self.norms[rows])
+
+
+def _pseudo_tf(weight: float, tf: np.ndarray, norms: np.ndarray) -> np.ndarray:
+    """BM25F's pseudo-frequency of term frequencies ``tf`` in a field of weight ``weight``, rows of length norms ``norms``."""
+    pseudo: np.ndarray = np.float32(weight * _K1) * tf / norms
+    return pseudo
+
+
+@dataclass
+class _Read:
+    """Postings of one field read together, stand-in after stand-in: rows, pseudo-frequencies, postings per stand-in."""
+
+    rows: np.ndarray  # intp
+    pseudo: np.ndarray
+    counts: np.ndarray  # int64, one per stand-in
+
+    def keys(self, n: int) -> np.ndarray:
+        """Each posting's (stand-in, row) as one int64 (``n``: rows of the library): ascending."""
+        keys: np.ndarray = self.rows + np.repeat(np.arange(len(self.counts), dtype=np.int64) * n, self.counts)
+        return keys
 
 
 @dataclass
@@ -172,20 +199,6 @@ class _Word:
     def size(self) -> int:
         return sum(len(p.rows) for p in self.lists)
 
-    def pseudo_tf(self) -> tuple[np.ndarray, np.ndarray]:
-        """Every row holding the word (each once, in no particular order) and its pseudo-frequency summed over fields."""
-        longer, *shorter = sorted(self.lists, key=lambda p: -len(p.rows))  # abstract and title at most
-        rows = longer.rows
-        pseudo = longer.pseudo_tf(slice(None), rows)
-        for other in shorter:  # the shorter list looked up in the longer one: binary search, no row-sized array
-            extra = other.pseudo_tf(slice(None), other.rows)
-            at = np.minimum(np.searchsorted(longer.rows, other.rows), len(longer.rows) - 1)
-            shared = longer.rows[at] == other.rows
-            pseudo[at[shared]] += extra[shared]  # rows are distinct within a list: no repeated index
-            rows = np.concatenate([rows, other.rows[~shared]])
-            pseudo = np.concatenate([pseudo, extra[~shared]])
-        return rows, pseudo
-
 
 def _words(index: SearchIndex, term: _Term, longest: int | None = None) -> list[_Word]:
     """The stand-ins of ``term`` that occur, each scored as one BM25F term over title and abstract.
@@ -196,8 +209,9 @@ def _words(index: SearchIndex, term: _Term, longest: int | None = None) -> list[
     found = []
     for wid, weight, in_abstract in term.variants:
         fields: tuple[str, ...] = ("title", "abstract") if in_abstract else ("title",)
+        held = [(f, int(index.fields[f].df[wid])) for f in fields]  # postings of the word in each field
         # the title list stays: a common word typed as part of a title still identifies it
-        fields = tuple(f for f in fields if f == "title" or longest is None or index.fields[f].df[wid] <= longest)
+        fields = tuple(f for f, count in held if count and (f == "title" or longest is None or count <= longest))
         lists = [
             _Postings(
                 *index.fields[name].postings(wid),
@@ -207,7 +221,6 @@ def _words(index: SearchIndex, term: _Term, longest: int | None = None) -> list[
             )
             for name in fields
         ]
-        lists = [p for p in lists if len(p.rows)]
         if lists:
             found.append(_Word(lists, _idf(n, min(index.doc_freq(wid), n)) * weight * (_K1 + 1)))
     return found
@@ -263,31 +276,77 @@ class _Scores:
         assert len(self.plan) <= 16, "a query has _LONG_TERMS terms at most"
         bits = np.uint8 if len(self.plan) <= 8 else np.uint16  # a byte a row for queries up to eight words
         fields = np.zeros((2, self.n), bits)
-        read = 0  # postings read whole
-        for t, (_, stand_ins) in enumerate(self.plan):
-            size = sum(w.size for w in stand_ins)
-            if self.keep is not None and t and size > _LONG_LIST:
-                survivors = self._survivors(bm25, fields, t, forced=read > _READ_BUDGET)
+        sizes = [sum(w.size for w in stand_ins) for _, stand_ins in self.plan]
+        # the terms that MaxScore may leave unread: before reading one, check whether it can still matter
+        checked = [self.keep is not None and t > 0 and size > _LONG_LIST for t, size in enumerate(sizes)]
+        t = 0
+        while t < len(self.plan):
+            if checked[t]:
+                survivors = self._survivors(bm25, fields, t, forced=sum(sizes[:t]) > _READ_BUDGET)
                 if survivors is not None:
                     alive, bar = survivors
                     return self._finish(alive, *self._coverages(fields[:, alive]), bm25[alive], t, bar)
-            bit = bits(1 << t)
-            for word in stand_ins:
-                rows, pseudo = word.pseudo_tf()
-                bm25[rows] += np.float32(word.factor) * pseudo / (np.float32(_K1) + pseudo)
-                for postings in word.lists:
-                    fields[0 if postings.in_title else 1][postings.rows] |= bit  # rows are distinct within a list
-            read += size
+            # the terms up to the next check are read together, a bounded number of postings at a time
+            last, size = t + 1, sizes[t]
+            while last < len(self.plan) and not checked[last] and size + sizes[last] <= _READ_TOGETHER:
+                last, size = last + 1, size + sizes[last]
+            self._read(bm25, fields, t, last)
+            t = last
         rows = np.flatnonzero(bm25 > 0)
         return self._finish(rows, *self._coverages(fields[:, rows]), bm25[rows], len(self.plan))
+
+    def _read(self, bm25: np.ndarray, fields: np.ndarray, first: int, last: int) -> None:
+        """Add every posting of the terms ``first:last`` to ``bm25`` and set their bits in ``fields``.
+
+        The postings of all their stand-ins are handled together, a few numpy steps per field
+        rather than a dozen per stand-in (those steps were most of a query in a small library).
+        A stand-in's title and abstract frequencies meet by one binary search of (stand-in, row)
+        keys; each stand-in's saturated scores are then added to ``bm25`` in plan order, as if
+        read one by one, so the float32 sums do not depend on what was read together.
+        """
+        words = [w for _, stand_ins in self.plan[first:last] for w in stand_ins]
+        owners = [t for t in range(first, last) for _ in self.plan[t][1]]
+        title, abstract = (self._field_postings(words, owners, fields, in_title) for in_title in (True, False))
+        keys, title_keys = abstract.keys(self.n), title.keys(self.n)
+        at = np.minimum(np.searchsorted(keys, title_keys), max(len(keys) - 1, 0))
+        shared = keys[at] == title_keys if len(keys) else np.zeros(len(title_keys), bool)
+        abstract.pseudo[at[shared]] += title.pseudo[shared]  # a stand-in's rows are distinct: no repeated index
+        alone = ~shared  # a title row found in the abstracts is counted there
+        owner = np.repeat(np.arange(len(words)), title.counts)[alone]
+        title = _Read(title.rows[alone], title.pseudo[alone], np.bincount(owner, minlength=len(words)))
+        factors = np.array([w.factor for w in words], np.float32)
+        parts = []
+        for part in (abstract, title):
+            saturated = np.repeat(factors, part.counts) * part.pseudo / (np.float32(_K1) + part.pseudo)
+            parts.append((part.rows, saturated, [0, *np.cumsum(part.counts).tolist()]))
+        for j in range(len(words)):
+            for rows, saturated, ends in parts:
+                if ends[j + 1] > ends[j]:
+                    bm25[rows[ends[j] : ends[j + 1]]] += saturated[ends[j] : ends[j + 1]]
+
+    def _field_postings(self, words: list[_Word], owners: list[int], fields: np.ndarray, in_title: bool) -> _Read:
+        """The postings of one field of ``words`` (stand-ins of the terms ``owners``), word after word, with each
+        term's bit set in ``fields`` for the rows holding it there."""
+        lists = [(j, p) for j, word in enumerate(words) for p in word.lists if p.in_title == in_title]
+        if not lists:
+            return _Read(np.zeros(0, np.intp), np.zeros(0), np.zeros(len(words), np.int64))
+        rows = np.concatenate([p.rows for _, p in lists]).astype(np.intp)  # numpy converts other indices every time
+        at = 0
+        for j, p in lists:  # a term's stand-ins share its bit, so a row repeated among them is harmless
+            fields[0 if in_title else 1][rows[at : at + len(p.rows)]] |= fields.dtype.type(1 << owners[j])
+            at += len(p.rows)
+        sample = lists[0][1]  # one field: one weight and one set of length norms
+        pseudo = _pseudo_tf(sample.weight, np.concatenate([p.tf for _, p in lists]), sample.norms[rows])
+        counts = np.zeros(len(words), np.int64)
+        counts[[j for j, _ in lists]] = [len(p.rows) for _, p in lists]  # a list per field at most
+        return _Read(rows, pseudo, counts)
 
     def _coverages(self, bits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Weights of the terms found in any field, in the title and in the abstract, from the rows' ``bits`` (2 × rows)."""
         # a table per byte of the bits: the summed weight of the terms whose bits are set
         weights = np.zeros(16, np.float32)
         weights[: len(self.plan)] = [t.weight for t, _ in self.plan]
-        flags = ((np.arange(256)[:, None] >> np.arange(8)) & 1).astype(np.float32)
-        low, high = flags @ weights[:8], flags @ weights[8:]
+        low, high = _BYTE_BITS @ weights[:8], _BYTE_BITS @ weights[8:]
 
         def weight(held: np.ndarray) -> np.ndarray:
             summed: np.ndarray = low[held] if held.dtype == np.uint8 else low[held & 255] + high[held >> 8]
@@ -473,27 +532,69 @@ def _order(df: pd.DataFrame, rows: np.ndarray, sort: str, relevance: np.ndarray)
     return order
 
 
-def _rescore(index: SearchIndex, rows: np.ndarray, coverage: np.ndarray, bm25: np.ndarray, query: _Query) -> np.ndarray:
-    """Final scores of candidate ``rows``: index evidence plus rapidfuzz title similarity."""
+def _title_scores(query: str, titles: list[str], scorer: Callable[..., float], floor: float) -> np.ndarray:
+    """``scorer``'s similarity (0–1) of ``query`` to each title, 0 below ``floor``: the score counts nothing there,
+    and rapidfuzz gives up on a title early once it cannot reach it."""
+    scores: np.ndarray = process.cdist([query], titles, scorer=scorer, dtype=np.float32, score_cutoff=100 * floor)[0]
+    return scores / 100
+
+
+def _rescore(
+    index: SearchIndex, rows: np.ndarray, coverage: np.ndarray, bm25: np.ndarray, query: _Query, keep: int | None = None
+) -> np.ndarray:
+    """Final scores of candidate ``rows``: index evidence plus rapidfuzz title similarity.
+
+    ``keep``: only the ``keep`` best scores are wanted, exactly; a row that cannot be among them
+    scores less than they do (-inf when never compared).  WRatio, the dearest part, adds at most
+    ``_W_TITLE``, and rapidfuzz's cut-off makes it cheap for a title that cannot reach a
+    given similarity: asking only for what a row needs to rank saves most of it.
+    """
     score = _W_COVERAGE * coverage + _W_BM25 * bm25
     if query.long or not len(rows):  # a pasted abstract is not a title
         return score
     titles = index.titles(rows.tolist())
-    similar = process.cdist([query.text], titles, scorer=fuzz.WRatio, dtype=np.float32)[0] / 100
-    similar = np.clip((similar - _SIMILAR_FLOOR) / (1 - _SIMILAR_FLOOR), 0, 1)
-    exact = process.cdist([query.text], titles, scorer=fuzz.ratio, dtype=np.float32)[0] / 100
+    exact = _title_scores(query.text, titles, fuzz.ratio, _EXACT_FLOOR)
     if query.partial:  # a title being typed: as near-exact as a whole title when the title starts with it
         heads = [title[: len(query.text)] for title in titles]
-        exact = np.maximum(exact, process.cdist([query.text], heads, scorer=fuzz.ratio, dtype=np.float32)[0] / 100)
-    score = np.asarray(score + _W_TITLE * similar + _W_EXACT * np.clip((exact - 0.85) / 0.15, 0, 1), np.float32)
+        exact = np.maximum(exact, _title_scores(query.text, heads, fuzz.ratio, _EXACT_FLOOR))
+    exact = np.float32(_W_EXACT) * np.clip((exact - _EXACT_FLOOR) / (1 - _EXACT_FLOOR), 0, 1)
+    names = np.zeros(len(rows), np.float32)
     if len(query.text.split()) <= 4:  # a short name is a few words at most
         joined = query.text.replace(" ", "")
         for i, name in enumerate(index.short_names(rows.tolist())):
             if name == joined:
-                score[i] += _NAME_EXACT
+                names[i] = _NAME_EXACT
             elif name and query.partial and len(joined) >= 3 and name.startswith(joined):
-                score[i] += _NAME_PREFIX
-    return score
+                names[i] = _NAME_PREFIX
+
+    def scored(at: np.ndarray, needed: float = _SIMILAR_FLOOR) -> np.ndarray:
+        """Final scores of the rows ``at``; those whose WRatio is under ``needed`` (rapidfuzz stops early) get none."""
+        similar = _title_scores(query.text, [titles[i] for i in at.tolist()], fuzz.WRatio, needed)
+        similar = np.clip((similar - _SIMILAR_FLOOR) / (1 - _SIMILAR_FLOOR), 0, 1)
+        final: np.ndarray = score[at] + np.float32(_W_TITLE) * similar + exact[at] + names[at]
+        return final
+
+    if not keep or keep >= len(rows):
+        return scored(np.arange(len(rows)))
+    # the likeliest first: WRatio for the keep rows scoring best without it, then, a step of rows at a time, only
+    # as much of it as can lift a row to the keep-th best final score so far (the bar); below, a row scores -inf
+    # or its score without WRatio, both under the bar: it cannot rank, and rapidfuzz gives up on it early
+    final = np.full(len(rows), -np.inf, np.float32)
+    without = score + exact + names
+    order = np.argsort(-without, kind="stable")
+    final[order[:keep]] = scored(order[:keep])
+    for lo in range(keep, len(order), _SIMILARITY_STEP):
+        bar = _kth(final, keep) - _BOUND_SLACK
+        step = order[lo : lo + _SIMILARITY_STEP]
+        short = bar - without[step]  # what WRatio must add, ascending along the step
+        reaching = step[short <= _W_TITLE]
+        if len(reaching):
+            final[reaching] = scored(
+                reaching, _SIMILAR_FLOOR + (1 - _SIMILAR_FLOOR) * max(float(short[0]), 0) / _W_TITLE
+            )
+        if len(reaching) < len(step):  # the rows after score lower still without WRatio
+            break
+    return final
 
 
 def column_arrays(df: pd.DataFrame) -> dict[str, ExtensionArray]:
@@ -606,7 +707,7 @@ def search_rows(
                     np.argpartition(-(titled + np.float32(0.01) * prelim)[titled_rows], k - 1)[:k]
                 ]
             best = np.union1d(best, titled_rows)
-        scores = _rescore(index, rows[best], coverage[best], bm25[best], parsed)
+        scores = _rescore(index, rows[best], coverage[best], bm25[best], parsed, limit)
         order = np.lexsort((rows[best], -scores))[:limit]
         return rows[best[order]], scores[order]
     # newest / most upvoted among the papers matching the most terms

@@ -27,6 +27,7 @@ import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import repeat
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -45,8 +46,8 @@ _CHUNK = 20_000  # rows tokenised at once: bounds the transient per-byte and per
 _MERGE_BLOCK = 1 << 22  # postings moved per step while merging
 _MERGE_RATIO = 4  # merge the newest segment into its neighbour once it is this close in size
 _NAME_WORDS = 4  # a title head before ":" of at most this many words is a short name
-# Up to this many rows (a few MB of text) every title is decoded at its first use and kept: decoding
-# the few hundred a query re-scores costs more than the rest of a query in a small library.
+# Up to this many rows (a few MB of text) each title is kept once decoded: decoding the few hundred
+# a query re-scores costs more than the rest of a query in a small library.
 _DECODED_TITLES = 30_000
 _TRI_WIDTH = 32  # words are cut to this many characters for trigrams
 _END = ord("\n")  # ends each word of the vocabulary's buffer
@@ -400,16 +401,21 @@ class _Vocabulary:
         self.data = np.zeros(0, np.uint8) if data is None else data
         self.ptr = np.zeros(1, np.int64) if ptr is None else ptr  # word i is data[ptr[i]:ptr[i + 1] - 1]
         self.order = np.zeros(0, np.int32) if order is None else order
-        self._view = self.data.data  # slicing a memoryview costs a fraction of slicing an array
+        self._views()
+
+    def _views(self) -> None:
+        """Memoryviews of the arrays, for bisection: slicing or indexing one costs a fraction of an array's."""
+        self._view, self._ptr_view, self._order_view = self.data.data, self.ptr.data, self.order.data
 
     def __len__(self) -> int:
         return len(self.ptr) - 1
 
     def _bytes(self, word_id: int) -> bytes:
-        return self._view[self.ptr[word_id] : self.ptr[word_id + 1] - 1].tobytes()
+        ptr = self._ptr_view
+        return self._view[ptr[word_id] : ptr[word_id + 1] - 1].tobytes()
 
     def _sorted(self, rank: int) -> bytes:
-        return self._bytes(self.order[rank])
+        return self._bytes(self._order_view[rank])
 
     def word(self, word_id: int) -> str:
         return self._bytes(word_id).decode("utf-8", "surrogatepass")
@@ -466,7 +472,7 @@ class _Vocabulary:
         added = np.frombuffer(("\n".join(new) + "\n").encode("utf-8", "surrogatepass"), np.uint8)
         self.data = np.concatenate([self.data, added])
         self.ptr = _offsets(np.concatenate([self.ptr, self.ptr[-1] + np.flatnonzero(added == _END) + 1]))
-        self._view = self.data.data
+        self._views()
         ranks = sorted(range(len(new)), key=new.__getitem__)  # code-point order: the order of their UTF-8
         fresh = np.array(ranks, np.int64) + known
         if not known:
@@ -479,6 +485,7 @@ class _Vocabulary:
             everything = self._view.tobytes().split(b"\n")[:-1]
             order = np.array(sorted(range(len(everything)), key=everything.__getitem__), np.int64)
         self.order = order.astype(np.int32)
+        self._views()
 
     @property
     def nbytes(self) -> int:
@@ -621,6 +628,14 @@ def _trigrams(vocab: list[str]) -> tuple[np.ndarray, np.ndarray]:
     return packed[valid], np.repeat(np.arange(n), lengths)
 
 
+def _word_trigrams(word: str) -> np.ndarray:
+    """:func:`_trigrams` of one word, distinct and sorted: in Python, a fraction of numpy's cost for one word."""
+    points = [1, *map(ord, word[:_TRI_WIDTH]), 2]
+    shift = int(_SHIFT)
+    packed = {(a << 2 * shift) | (b << shift) | c for a, b, c in zip(points, points[1:], points[2:], strict=False)}
+    return np.array(sorted(packed), np.int64)
+
+
 def _postings(
     word: np.ndarray, row: np.ndarray, n_rows: int, first_row: int, vocab_size: int
 ) -> tuple[_Chunk, np.ndarray]:
@@ -660,7 +675,7 @@ class SearchIndex:
         self._tri_len = np.zeros(0, np.uint8)  # trigrams of each word in _tri_keys (0: none, not a title word)
         self._served: weakref.ref[pd.DataFrame] | None = None  # the frame last synced with
         self._recent_titles: tuple[bytes, list[str]] = (b"", [])  # the rows titles() was last asked for, and theirs
-        self._decoded_titles: list[str] = []  # every title, while the library is small
+        self._decoded_titles: list[str | None] = []  # each title once decoded, while the library is small
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Every array of the index by name (all numeric): what :meth:`from_arrays` takes back."""
@@ -845,12 +860,16 @@ class SearchIndex:
         return names
 
     def _title_texts(self, rows: np.ndarray) -> list[str]:
-        """The folded titles of ``rows``: of a small library, all decoded at their first use and kept."""
+        """The folded titles of ``rows``: of a small library, each kept once decoded."""
         if len(self) > _DECODED_TITLES:
             return self._titles.texts(rows, self._vocab)
-        if len(self._decoded_titles) != len(self):  # titles are only ever appended (or all reset)
-            self._decoded_titles = self._titles.texts(np.arange(len(self)), self._vocab)
-        return [self._decoded_titles[row] for row in rows.tolist()]
+        decoded, wanted = self._decoded_titles, rows.tolist()
+        decoded += [None] * (len(self) - len(decoded))  # titles are only ever appended (or all reset)
+        missing = [row for row in dict.fromkeys(wanted) if decoded[row] is None]
+        if missing:  # not all at the first query: decoding ten thousand titles took it 8 ms
+            for row, text in zip(missing, self._titles.texts(np.array(missing, np.int64), self._vocab), strict=True):
+                decoded[row] = text
+        return cast(list[str], [decoded[row] for row in wanted])  # every one decoded by now
 
     def word(self, word_id: int) -> str:
         """The folded word with id ``word_id``."""
@@ -881,7 +900,7 @@ class SearchIndex:
         typos = max_typos(word)
         if not typos or not len(self._tri_keys):
             return []
-        keys = np.unique(_trigrams([word])[0])
+        keys = _word_trigrams(word)
         at = np.searchsorted(self._tri_keys, keys)
         found = at[self._tri_keys[np.minimum(at, len(self._tri_keys) - 1)] == keys]
         lo, hi = self._tri_ptr[found].tolist(), self._tri_ptr[found + 1].tolist()
@@ -895,7 +914,7 @@ class SearchIndex:
         # thousands of candidates in a large library: compare them all in one rapidfuzz call
         others = self._vocab.words_of(ids)
         edits = process.cdist([word], others, scorer=OSA.distance, score_cutoff=typos, dtype=np.int32)[0]
-        close = (edits <= typos) & (np.array(others, dtype=object) != word)
+        close = (edits <= typos) & (edits > 0)  # not the word itself
         ids, edits = ids[close], edits[close]
         best = np.lexsort((ids, -self.fields["title"].df[ids], edits))[:limit]
         return list(zip(ids[best].tolist(), edits[best].tolist(), strict=False))

@@ -1,0 +1,173 @@
+"""Search fast paths: each gives exactly the ranking of the plain computation it shortcuts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import paper_widgets.search.index as index_module
+from paper_widgets.data.text import fold, words
+from paper_widgets.search import engine
+from paper_widgets.search.engine import SearchIndex
+
+
+def _library(n: int = 3000, seed: int = 5) -> pd.DataFrame:
+    """Titles and abstracts from one made-up vocabulary (with Zipf-like word frequencies), some with a short name."""
+    rng = np.random.default_rng(seed)
+    syllables = ["ka", "lor", "mi", "sen", "tu", "var", "no", "res", "di", "gan", "hu", "pel"]
+    vocabulary = sorted({"".join(rng.choice(syllables, rng.integers(2, 5))) for _ in range(1500)})
+    weights = 1 / np.arange(1, len(vocabulary) + 1)
+    weights /= weights.sum()
+
+    def text(count: int) -> str:
+        return " ".join(rng.choice(vocabulary, count, p=weights))
+
+    titles = [
+        (f"{text(1).title()}Net: " if rng.random() < 0.3 else "") + text(int(rng.integers(3, 9))).title()
+        for _ in range(n)
+    ]
+    abstracts = [f"{text(40)} for the {text(30)}" for _ in range(n)]
+    published = pd.to_datetime("2024-01-01") + pd.to_timedelta(rng.integers(0, 700, n), unit="D")
+    upvotes = pd.array(rng.integers(0, 50, n), dtype="Int64")
+    return pd.DataFrame({"title": titles, "abstract": abstracts, "published": published, "upvotes": upvotes})
+
+
+def _typo(rng: np.random.Generator, text: str) -> str:
+    at = int(rng.integers(1, len(text) - 1))
+    return text[:at] + text[at + 1] + text[at] + text[at + 2 :]
+
+
+def _queries(df: pd.DataFrame, count: int = 60, seed: int = 6) -> list[str]:
+    """Typo'd titles, titles being typed, two abstract words, short names, single words."""
+    rng = np.random.default_rng(seed)
+    found = []
+    for row in rng.choice(len(df), count, replace=False).tolist():
+        title, abstract = df["title"].iloc[row], df["abstract"].iloc[row].split()
+        found += [_typo(rng, title), title[: int(rng.integers(4, len(title)))], " ".join(rng.choice(abstract, 2))]
+        found += [
+            title.split(":")[0] if ":" in title else abstract[0],
+            abstract[int(rng.integers(len(abstract)))] + " ",
+        ]
+    return found
+
+
+@pytest.fixture(scope="module")
+def library() -> tuple[pd.DataFrame, SearchIndex, list[str]]:
+    df = _library()
+    return df, SearchIndex(df), _queries(df)
+
+
+def _candidates(index: SearchIndex, query: str) -> tuple[np.ndarray, ...]:
+    parsed = engine._Query.parse(query)
+    rows, coverage, bm25, *_ = engine._Scores(index, engine._terms(index, parsed), None).run()
+    return rows, coverage, bm25
+
+
+@pytest.mark.parametrize("keep", [1, 10, 40])
+def test_title_rescoring_of_the_best_few_gives_their_scores_and_order_from_scoring_all(
+    library: tuple[pd.DataFrame, SearchIndex, list[str]], keep: int
+) -> None:
+    _, index, queries = library
+    pruned = 0
+    for query in queries:
+        rows, coverage, bm25 = _candidates(index, query)
+        parsed = engine._Query.parse(query)
+        every = engine._rescore(index, rows, coverage, bm25, parsed)
+        best = engine._rescore(index, rows, coverage, bm25, parsed, keep)
+        assert np.isfinite(every).all()
+        order = np.lexsort((rows, -every))[:keep]
+        assert np.lexsort((rows, -best))[:keep].tolist() == order.tolist(), query
+        assert best[order].tolist() == every[order].tolist(), query  # the very same floats
+        assert (best <= every).all(), "a row not compared in full scores less than it would, never more"
+        rest = np.ones(len(rows), bool)
+        rest[order] = False
+        assert (best[rest] <= best[order].min()).all()  # ties go to the lower row
+        pruned += int((best[rest] < every[rest]).sum())
+    assert pruned > 0, "every row was compared in full: the bar was never used"
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127)))
+def test_folding_ascii_text_skips_decomposition_with_the_same_result(text: str) -> None:
+    # the same text behind an accented word takes the Unicode path: its fold is "e" and this text's
+    assert fold(text) == fold("é " + text)[2:]
+
+
+@given(st.text(min_size=1, max_size=80))
+def test_one_words_trigrams_are_those_of_the_batch_computation(text: str) -> None:
+    for word in words(text):  # what near_words is asked about: folded words
+        assert np.array_equal(index_module._word_trigrams(word), np.unique(index_module._trigrams([word])[0]))
+
+
+def test_vocabulary_lookups_find_words_added_later() -> None:
+    df = _library(300)
+    index = SearchIndex(df.iloc[:200])
+    index.extend(df.iloc[200:])  # new words: the vocabulary's arrays are replaced
+    words = [index.word(i) for i in range(index.vocab_size)]
+    assert [index.word_id(w) for w in words] == list(range(index.vocab_size))
+    assert index.word_id(words[0] + "zzz") is None
+    prefix = words[-1][:2]
+    assert sorted(index.word(i) for i in index._vocab.extensions(prefix)) == sorted(
+        w for w in words if w.startswith(prefix) and w != prefix
+    )
+
+
+def _reference_bm25(index: SearchIndex, plan: list[tuple[engine._Term, list[engine._Word]]]) -> dict[int, float]:
+    """BM25F of every row, summed stand-in by stand-in in plain Python from each list's postings."""
+    scores: dict[int, float] = {}
+    for _, stand_ins in plan:
+        for word in stand_ins:
+            pseudo: dict[int, float] = {}
+            for postings in word.lists:
+                for row, tf in zip(postings.rows.tolist(), postings.tf.tolist(), strict=True):
+                    norm = float(postings.norms[row])
+                    pseudo[row] = pseudo.get(row, 0.0) + postings.weight * engine._K1 * tf / norm
+            for row, value in pseudo.items():
+                scores[row] = scores.get(row, 0.0) + word.factor * value / (engine._K1 + value)
+    return scores
+
+
+def test_postings_read_together_score_as_read_term_by_term_and_as_bm25f_says(
+    library: tuple[pd.DataFrame, SearchIndex, list[str]],
+) -> None:
+    _, index, queries = library
+    for query in queries[:60]:
+        scores = engine._Scores(index, engine._terms(index, engine._Query.parse(query)), None)
+        bits = np.uint8 if len(scores.plan) <= 8 else np.uint16
+        together = np.zeros(len(index), np.float32), np.zeros((2, len(index)), bits)
+        scores._read(*together, 0, len(scores.plan))
+        apart = np.zeros(len(index), np.float32), np.zeros((2, len(index)), bits)
+        for t in range(len(scores.plan)):
+            scores._read(*apart, t, t + 1)
+        assert np.array_equal(together[0], apart[0]) and np.array_equal(together[1], apart[1]), query
+        reference = _reference_bm25(index, scores.plan)
+        assert sorted(reference) == np.flatnonzero(together[0]).tolist()
+        np.testing.assert_allclose(together[0][list(reference)], list(reference.values()), rtol=1e-5)
+        for t, (_, stand_ins) in enumerate(scores.plan):  # bit t: the rows holding term t in that field
+            for field, in_title in enumerate((True, False)):
+                held = {r for w in stand_ins for p in w.lists if p.in_title == in_title for r in p.rows.tolist()}
+                assert set(np.flatnonzero(together[1][field] & bits(1 << t)).tolist()) == held
+
+
+def test_a_small_librarys_titles_are_decoded_when_first_asked_for_and_kept() -> None:
+    df = _library(400)
+    index = SearchIndex(df.iloc[:300])
+    everything = index._titles.texts(np.arange(300), index._vocab)
+    assert index.titles([5, 7, 5]) == [everything[5], everything[7], everything[5]]
+    assert sum(text is not None for text in index._decoded_titles) == 2, "only the titles asked for are decoded"
+    index.extend(df.iloc[300:])  # appended rows: their titles too, once asked for
+    rows = np.random.default_rng(3).integers(0, 400, 200).tolist()
+    assert index.titles(rows) == [index._titles.texts(np.array([row]), index._vocab)[0] for row in rows]
+
+
+def test_how_many_postings_are_read_at_once_changes_no_result(
+    library: tuple[pd.DataFrame, SearchIndex, list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    df, index, queries = library
+    together = [engine.search_rows(df, query, 10, index=index) for query in queries[:40]]
+    monkeypatch.setattr(engine, "_READ_TOGETHER", 1)  # a term at a time
+    for query, (rows, scores) in zip(queries[:40], together, strict=True):
+        apart_rows, apart_scores = engine.search_rows(df, query, 10, index=index)
+        assert apart_rows.tolist() == rows.tolist() and apart_scores.tolist() == scores.tolist(), query

@@ -9,6 +9,7 @@ stages below (``search.engine``, ``output.cite``, ``output.export``, ``store.sto
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import html
@@ -29,15 +30,15 @@ import pandas as pd
 import pyarrow as pa
 
 from paper_widgets.data.merge import merge_traced, normalise_frame
+from paper_widgets.data.readers.pool import pool_workers, read_files
 from paper_widgets.data.readers.sources import (
     check_regular,
     expand_paths,
     is_bibtex,
     read_bibtex_paths,
-    read_path,
     read_text,
 )
-from paper_widgets.data.records import DumpError, LoadWarning, PaperRecord, PaperWidgetsWarning, records_frame
+from paper_widgets.data.records import DumpError, LoadWarning, PaperWidgetsWarning, records_frame
 from paper_widgets.data.text import valid_unicode
 from paper_widgets.output.files import write_text_atomic
 from paper_widgets.output.markdown import escape_markdown
@@ -351,32 +352,30 @@ class Library:
         several = len(files) > 1  # one file: the library entry covers it, no record cache of its own
         libraries: dict[tuple[str, str], CompressedTexts | None] = {}  # abstracts of libraries cached earlier
         # Each file's record cache is written once the rows are sorted: it points at the library's rows.
-        read_files: list[_RecordsCache] = []
+        record_caches_due: list[_RecordsCache] = []
         frames: list[pd.DataFrame] = []
         records_read = 0
         borrowed: list[_Borrowed] = []  # abstracts of cached records to read from those libraries
 
-        def records(
-            name: str, digest: str | None, read: Callable[[list[LoadWarning]], list[PaperRecord]]
-        ) -> pd.DataFrame:
-            """The records cached under ``name`` for ``digest``, else ``read``; problems join ``problems``."""
+        def add(
+            name: str, digest: str | None, frame: pd.DataFrame, found: list[LoadWarning], borrowing: _Borrowed | None
+        ) -> None:
+            """Take a file's records (``found``: the problems reading it gave, cached with them; ``borrowing``:
+            where their abstracts are when they came from the cache); they come after those taken before."""
             nonlocal records_read
-            cached = None if digest is None else _cached_records(store, name, digest, libraries)
-            if cached is not None:
-                frame, found, borrowing = cached
-                problems.extend(found)
-                if borrowing is not None:
-                    borrowed.append(borrowing._replace(frame=len(frames)))
-            else:
-                found = []
-                try:
-                    frame = records_frame(read(found))
-                finally:
-                    problems.extend(found)  # also when reading failed: they come before its DumpError
+            problems.extend(found)
+            if borrowing is not None:
+                borrowed.append(borrowing._replace(frame=len(frames)))
             if digest is not None and several:
-                read_files.append(_RecordsCache(name, digest, found, records_read, records_read + len(frame)))
+                record_caches_due.append(_RecordsCache(name, digest, found, records_read, records_read + len(frame)))
             records_read += len(frame)  # where the next file's records start once they are joined
-            return frame
+            frames.append(frame)
+
+        def from_cache(
+            name: str, digest: str | None
+        ) -> tuple[pd.DataFrame, list[LoadWarning], _Borrowed | None] | None:
+            """The records cached under ``name`` for ``digest``, their problems and borrowed abstracts; None on a miss."""
+            return None if digest is None else _cached_records(store, name, digest, libraries)
 
         sizes = [_size(path) for path, _ in files]
         bar = _progress_bar(sum(sizes), "Reading papers", "B", progress)
@@ -385,26 +384,44 @@ class Library:
             bibtex = [i for i, (path, _) in enumerate(files) if is_bibtex(path)] if several else []
             if len(bibtex) > 1:
                 bib_files = [files[i] for i in bibtex]
-                bib_digests = [digests[i] for i in bibtex]
+                group_digest = _combined([digests[i] for i in bibtex])
                 group_name = "records:bibtex:" + content_hash(*(os.path.realpath(p) for p, _ in bib_files))
-                read_group = functools.partial(read_bibtex_paths, bib_files)
-                frames.append(records(group_name, _combined(bib_digests), read_group))
+                hit = from_cache(group_name, group_digest)
+                if hit is None:
+                    bib_problems: list[LoadWarning] = []
+                    try:
+                        hit = records_frame(read_bibtex_paths(bib_files, bib_problems)), bib_problems, None
+                    except DumpError:
+                        problems.extend(bib_problems)  # they come before its DumpError
+                        raise
+                add(group_name, group_digest, *hit)
                 grouped = set(bibtex)
                 bar.update(sum(sizes[i] for i in grouped))
                 sizes = [s for i, s in enumerate(sizes) if i not in grouped]
                 files = [f for i, f in enumerate(files) if i not in grouped]
                 digests = [d for i, d in enumerate(digests) if i not in grouped]
-            for (path, name), digest, size in zip(files, digests, sizes, strict=True):
-                read_file = functools.partial(read_path, path, source=name)
-                try:
-                    frames.append(records(f"records:{os.path.realpath(path)}", digest, read_file))
-                except DumpError as exc:
-                    problems.append(exc.as_warning())
-                bar.update(size)
+            names = [f"records:{os.path.realpath(path)}" for path, _ in files]
+            hits = [from_cache(name, digest) for name, digest in zip(names, digests, strict=True)]
+            missed = [i for i, hit in enumerate(hits) if hit is None]
+            # The files not cached are parsed (in worker processes when large), ahead of this loop.
+            reading = read_files([files[i] for i in missed], pool_workers([sizes[i] for i in missed]))
+            with contextlib.closing(reading) as parsed:  # workers stopped should this loop fail
+                for name, digest, size, hit in zip(names, digests, sizes, hits, strict=True):
+                    if hit is None:
+                        result = next(parsed)
+                        if result.frame is None:
+                            problems.extend(result.problems)
+                        else:
+                            add(name, digest, result.frame, result.problems, None)
+                        if result.failure is not None:
+                            problems.append(result.failure)
+                    else:
+                        add(name, digest, *hit)
+                    bar.update(size)
         _fill_borrowed(frames, borrowed)
         cached_as = None if library_hash is None else (library_name, library_hash)
         # Written before the library (a library that then fails to be written leaves them misses).
-        record_caches = _RecordCaches(store, read_files, cached_as) if read_files else None
+        record_caches = _RecordCaches(store, record_caches_due, cached_as) if record_caches_due else None
         library = cls._build(_concatenated(frames), problems, store, record_caches)
         meta = _plain(problems[first_problem:])
         written = cached_as is not None and store.cache_put_frame(

@@ -48,8 +48,9 @@ def assert_same(pooled: list[FileRecords], serial: list[FileRecords]) -> None:
         if expected.frame is None:
             assert got.frame is None
         else:
-            assert got.frame is not None
+            assert got.frame is not None and got.abstracts is not None and expected.abstracts is not None
             pd.testing.assert_frame_equal(got.frame, expected.frame)
+            assert got.abstracts.unpacked().equals(expected.abstracts.unpacked())
 
 
 def test_files_read_in_workers_are_the_files_read_here_in_order(tmp_path: Path) -> None:

@@ -32,6 +32,7 @@ from typing import IO
 
 import pandas as pd
 
+from paper_widgets.data.packed import PackedTexts
 from paper_widgets.data.readers.sources import read_path
 from paper_widgets.data.records import DumpError, LoadWarning, records_frame
 
@@ -53,20 +54,21 @@ class FileRecords:
     """What one file gave: its records (None when it could not be read at all), the problems found
     while reading it, and the reason it could not be read (reported after those problems)."""
 
-    frame: pd.DataFrame | None
+    frame: pd.DataFrame | None  # every records_frame column but ``abstract``
     problems: list[LoadWarning]
     failure: LoadWarning | None = None
+    abstracts: PackedTexts | None = None  # the frame's abstracts, packed as soon as parsed
 
 
 def read_file(path: Path, source: str) -> FileRecords:
-    """The records of the file at ``path`` (named ``source`` in warnings) as a frame; never raises
-    for an unreadable file (see :class:`FileRecords`)."""
+    """The records of the file at ``path`` (named ``source`` in warnings) as a frame, their abstracts
+    packed; never raises for an unreadable file (see :class:`FileRecords`)."""
     found: list[LoadWarning] = []
     try:
         frame = records_frame(read_path(path, found, source))
     except DumpError as exc:  # as a warning: a DumpError does not survive pickling with its source and line
         return FileRecords(None, found, exc.as_warning())
-    return FileRecords(frame, found)
+    return FileRecords(frame, found, abstracts=PackedTexts.of(frame.pop("abstract")))
 
 
 def pool_workers(sizes: Sequence[int]) -> int:

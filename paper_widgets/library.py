@@ -31,7 +31,7 @@ import pandas as pd
 import pyarrow as pa
 
 from paper_widgets.data.merge import merge_traced, normalise_frame
-from paper_widgets.data.packed import FileTexts, PackedTexts
+from paper_widgets.data.packed import FileTexts, PackedTexts, unpacked_together
 from paper_widgets.data.readers.pool import pool_workers, read_files
 from paper_widgets.data.readers.sources import (
     check_regular,
@@ -970,7 +970,7 @@ def _cached_records(
     return frame, found, None
 
 
-_RANGE_ROWS = 4096 * BLOCK_ROWS  # library rows whose abstracts are put in order at a time: ~85 MB of text
+_RANGE_ROWS = 1024 * BLOCK_ROWS  # library rows whose abstracts are put in order at a time: ~20 MB of text
 
 
 def _in_row_order(abstracts: FileTexts, rows: np.ndarray) -> pd.Series:
@@ -1002,11 +1002,12 @@ def _in_row_order(abstracts: FileTexts, rows: np.ndarray) -> pd.Series:
     offsets, blocks, nulls = [np.zeros(1, np.int64)], [np.zeros(1, np.int64)], [np.zeros(0, np.int64)]
     for r in range(len(ranges)):
         pieces, ranges[r] = ranges[r], []
-        strings = pa.concat_arrays([piece.unpacked() for piece, _ in pieces])
+        strings = unpacked_together([piece for piece, _ in pieces])
         places = np.concatenate([place for _, place in pieces]) - r * _RANGE_ROWS
         del pieces
-        packed_range = compressed_texts(strings.take(pa.array(np.argsort(places))))
+        packed_range = compressed_texts(strings, np.argsort(places))  # taken in order as it is compressed
         del strings
+        _release_memory()  # this range's text, before the next range's is unpacked
         offsets.append(packed_range["offsets"][1:] + offsets[-1][-1])
         blocks.append(packed_range["blocks"][1:] + len(data))
         nulls.append(packed_range["nulls"] + r * _RANGE_ROWS)

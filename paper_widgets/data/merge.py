@@ -347,10 +347,8 @@ def merge_traced(records: pd.DataFrame, abstracts: FileTexts | None = None) -> M
     if abstracts is None:
         abstracts = FileTexts([records["abstract"]])
     rec = records.reset_index(drop=True)
-    if "sources" not in rec.columns:
-        rec["sources"] = _object_column([[s] for s in rec["source"].tolist()], len(rec))
     for name in COLUMNS:
-        if name not in rec.columns and name not in ("abstract", "url", "citekeys"):
+        if name not in rec.columns and name not in ("abstract", "sources", "url", "citekeys"):
             rec[name] = _object_column([None] * len(rec), len(rec)) if COLUMNS[name] is object else None
     if "citekey" not in rec.columns:
         rec["citekey"] = None
@@ -366,10 +364,16 @@ def merge_traced(records: pd.DataFrame, abstracts: FileTexts | None = None) -> M
     links = _title_links(rec, title_ids, id_groups)
     components = _propagate(np.arange(len(rec)), [pd.Series(id_groups), links])
     # A stable total order of the records that ignores input order.
-    first_source = pd.Series([s[0] if s else "" for s in rec["sources"].tolist()], dtype="str")
+    # Records of files have one source each: their names are not made into a list per record.
+    source_lists = rec["sources"].to_numpy() if "sources" in rec.columns else None
+    if source_lists is None:
+        first_source = rec["source"].fillna("").astype("str").reset_index(drop=True)
+    else:
+        first_source = pd.Series([s[0] if s else "" for s in source_lists], dtype="str")
     # Groups are numbered by their smallest title id, so rows come out in folded-title order; papers
     # sharing a title are ordered by where they were first read.
-    source_rank = pd.factorize(first_source, sort=True)[0].astype(np.int64)
+    source_codes, source_names = pd.factorize(first_source, sort=True)
+    source_rank = source_codes.astype(np.int64)
     where = source_rank * (int(rec["line"].max()) + 1 if len(rec) else 1) + rec["line"].to_numpy(np.int64)
     labels = pd.DataFrame({"component": components, "title": title_ids, "where": where})
     firsts = labels.groupby("component").agg(title=("title", "min"), where=("where", "min"))
@@ -444,9 +448,15 @@ def merge_traced(records: pd.DataFrame, abstracts: FileTexts | None = None) -> M
         out["citekeys"] = _object_column([[] for _ in range(n_groups)], n_groups)
 
     # sources: every origin, sorted; singletons (almost all rows at scale) as they are.
-    sources = rec["sources"].to_numpy()[first]  # a copy: the few groups of several records change
-    for row_group, lists in pd.Series(rec["sources"].to_numpy()[multi]).groupby(group[multi], sort=True):
-        sources[row_group] = sorted({s for lst in lists for s in lst})
+    if source_lists is None:  # a list of its own per row (cells are mutable), of the few files' names
+        names = list(source_names)
+        sources = _object_column([[names[code]] for code in source_codes[first].tolist()], n_groups)
+        for row_group, codes in pd.Series(source_codes[multi]).groupby(group[multi], sort=True):
+            sources[row_group] = sorted({names[code] for code in codes})
+    else:
+        sources = source_lists[first]  # a copy: the few groups of several records change
+        for row_group, lists in pd.Series(source_lists[multi]).groupby(group[multi], sort=True):
+            sources[row_group] = sorted({s for lst in lists for s in lst})
     out["sources"] = sources
 
     kept = [name for name in COLUMNS if name != "abstract"]

@@ -91,7 +91,8 @@ def serve() -> None:
             path, source = pickle.load(jobs)
         except EOFError:
             return
-        pickle.dump(read_file(path, source), results, protocol=pickle.HIGHEST_PROTOCOL)
+        message = pickle.dumps(read_file(path, source), protocol=pickle.HIGHEST_PROTOCOL)
+        results.write(len(message).to_bytes(8, "little") + message)  # its length first: read whole, loaded later
         results.flush()
 
 
@@ -101,7 +102,9 @@ class _Workers:
     def __init__(self, files: Sequence[tuple[Path, str]], workers: int) -> None:
         self._files = files
         self._next = 0  # the next file no worker has taken
-        self._results: dict[int, FileRecords | None] = {}  # None: its worker failed, read it here
+        # A file's pickled FileRecords, None when its worker failed (then it is read here). They are
+        # unpickled by the caller's thread: frames made in these threads would stay in their malloc arenas.
+        self._results: dict[int, bytes | None] = {}
         self._done = threading.Condition()
         self._processes: list[subprocess.Popen[bytes]] = []
         self._threads: list[threading.Thread] = []
@@ -128,12 +131,13 @@ class _Workers:
             _send(jobs, list(sys.path))
             while (taken := self._take()) is not None:
                 _send(jobs, self._files[taken])
-                result = pickle.load(results)
+                size = int.from_bytes(_read_exactly(results, 8), "little")
+                result = _read_exactly(results, size)
                 with self._done:
                     self._results[taken] = result
                     self._done.notify_all()
             taken = None
-        except (OSError, EOFError, pickle.UnpicklingError):  # the worker died (killed, out of memory)
+        except (OSError, EOFError):  # the worker died (killed, out of memory)
             pass
         finally:
             with contextlib.suppress(OSError):
@@ -149,7 +153,10 @@ class _Workers:
             while at not in self._results and any(thread.is_alive() for thread in self._threads):
                 self._done.wait(0.5)
             result = self._results.pop(at, None)
-        return read_file(*self._files[at]) if result is None else result
+        if result is None:
+            return read_file(*self._files[at])
+        records: FileRecords = pickle.loads(result)  # from the worker this process started
+        return records
 
     def close(self) -> None:
         """Stop the workers: those still parsing are killed (the caller wants no more)."""
@@ -162,6 +169,13 @@ class _Workers:
             process.wait()
             if process.stdout is not None:
                 process.stdout.close()
+
+
+def _read_exactly(pipe: IO[bytes], size: int) -> bytes:
+    data = pipe.read(size)
+    if len(data) != size:
+        raise EOFError("the worker ended mid-message")
+    return data
 
 
 def _send(pipe: IO[bytes], value: object) -> None:

@@ -123,3 +123,12 @@ def test_a_script_without_a_main_guard_is_not_run_again_by_the_workers(tmp_path:
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("script ran") == 1
     assert "rows" in done.stdout
+
+
+def test_without_an_interpreter_to_start_the_files_are_read_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = mixed_files(tmp_path / "in")
+    serial = list(read_files(files, workers=0))
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "no-such-python"))
+    assert_same(list(read_files(files, workers=2)), serial)

@@ -108,12 +108,17 @@ class _Workers:
         self._done = threading.Condition()
         self._processes: list[subprocess.Popen[bytes]] = []
         self._threads: list[threading.Thread] = []
-        for _ in range(workers):
-            process = subprocess.Popen([sys.executable, "-c", _BOOT], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-            self._processes.append(process)
-            thread = threading.Thread(target=self._feed, args=(process,), daemon=True)
-            self._threads.append(thread)
-            thread.start()
+        try:
+            for _ in range(workers):
+                command = [sys.executable, "-c", _BOOT]
+                process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+                self._processes.append(process)
+                thread = threading.Thread(target=self._feed, args=(process,), daemon=True)
+                self._threads.append(thread)
+                thread.start()
+        except OSError:
+            self.close()  # the workers started so far
+            raise
 
     def _take(self) -> int | None:
         with self._done:
@@ -189,11 +194,14 @@ def read_files(files: Sequence[tuple[Path, str]], workers: int = 0) -> Generator
 
     The workers read ahead of the caller while it handles the files already read.
     """
-    if workers <= 1 or len(files) <= 1:
+    try:
+        pool = _Workers(files, min(workers, len(files))) if workers > 1 and len(files) > 1 and sys.executable else None
+    except OSError:  # no interpreter to start (an embedded Python): every file is read here
+        pool = None
+    if pool is None:
         for path, source in files:
             yield read_file(path, source)
         return
-    pool = _Workers(files, min(workers, len(files)))
     try:
         for at in range(len(files)):
             yield pool.result(at)

@@ -117,7 +117,7 @@ def test_batched_title_words_equal_one_title_at_a_time(titles):
 
 
 @given(st.lists(st.lists(st.sampled_from(TITLE_PIECES)).map("".join), max_size=30))
-def test_titles_split_a_few_at_a_time_give_the_same_words(titles):
+def test_titles_split_a_few_at_a_time_give_the_same_words(titles: list[str]) -> None:
     """A million titles are split in batches (memory): batches of three give what one batch gives."""
     whole = _title_parts(titles)
     with pytest.MonkeyPatch.context() as patch:

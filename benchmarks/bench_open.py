@@ -37,19 +37,21 @@ from __future__ import annotations
 
 import argparse
 import functools
+import inspect
 import itertools
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from measure import disk_mb, status_mb
+from measure import TreePeak, disk_mb, status_mb
 
 sys.path.append(str(Path(__file__).resolve().parent.parent))  # after PYTHONPATH: it may name another copy
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -63,6 +65,7 @@ TARGETS = {"cold_s": 30.0, "cold_rss_mb": 1536.0, "store_mb": 600.0, "reopen_s":
 PHASES = (
     ("hash files", "paper_widgets.store", "Store.file_hash"),
     ("parse", "paper_widgets.library", "read_path"),
+    ("parse (all files, pooled)", "paper_widgets.library", "read_files"),
     ("records frame", "paper_widgets.library", "records_frame"),
     ("join records", "paper_widgets.library", "_concatenated"),
     ("merge", "paper_widgets.library", "merge_records"),
@@ -153,7 +156,24 @@ def _instrument(timings: dict[str, list[float]]) -> None:
                 spent[0] += time.perf_counter() - start
                 spent[1] += status_mb("VmHWM") - peak
 
-        setattr(owner, name, functools.wraps(original)(timed))
+        def timed_generator(
+            *args: Any, _original: Callable[..., Any] = original, _phase: str = phase, **kw: Any
+        ) -> Iterator[Any]:
+            items = _original(*args, **kw)
+            while True:  # each step timed: the caller's work between them is not this phase's
+                peak, start = status_mb("VmHWM"), time.perf_counter()
+                try:
+                    item = next(items)
+                except StopIteration:
+                    return
+                finally:
+                    spent = timings.setdefault(_phase, [0.0, 0.0])
+                    spent[0] += time.perf_counter() - start
+                    spent[1] += status_mb("VmHWM") - peak
+                yield item
+
+        wrapper = timed_generator if inspect.isgeneratorfunction(original) else timed
+        setattr(owner, name, functools.wraps(original)(wrapper))
 
 
 def run_naive(folder: str) -> dict[str, Any]:
@@ -198,8 +218,11 @@ def run_open(folder: str, home: str, query: str, phase: str, launched: str) -> d
     timings: dict[str, list[float]] = {}
     _instrument(timings)
     opened, cpu = time.perf_counter(), time.process_time()
-    lib = paper_widgets.load(folder, store=home, progress=False)
-    loaded = time.perf_counter()
+    with TreePeak() as tree:  # worker processes parsing files count too
+        lib = paper_widgets.load(folder, store=home, progress=False)
+    loaded, load_cpu, load_rss = time.perf_counter(), time.process_time() - cpu, status_mb("VmHWM")
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    load_cpu += children.ru_utime + children.ru_stime  # the workers' CPU (once they have ended)
     found = lib.search(query, limit=10) if query else lib._papers.iloc[:0]  # --no-search: the load alone
     searched = time.perf_counter()
     return {
@@ -209,6 +232,10 @@ def run_open(folder: str, home: str, query: str, phase: str, launched: str) -> d
         "total_s": searched - opened,  # after import
         "from_launch_s": since_launch + searched - start,  # process launch to first result: the issue's reopen
         "cpu_s": time.process_time() - cpu,  # less at the mercy of other processes on a shared machine
+        "load_cpu_s": load_cpu,
+        "load_rss_mb": load_rss,  # peak RSS of the load alone (the first search builds the index after it)
+        "load_tree_rss_mb": max(tree.peak_mb, load_rss),  # with its worker processes
+        "worker_peak_mb": children.ru_maxrss / 1024,  # the largest worker's peak
         "rss_mb": status_mb("VmHWM"),
         "rows": len(lib._papers),
         "hit": str(found["title"].iloc[0]) if len(found) else "",
@@ -249,6 +276,31 @@ def _dumps(n: int, files: int, corpus: Path | None, folder: Path) -> dict[str, A
         written["mb"] = disk_mb(folder)  # before the record joins them
         record.write_text(json.dumps(written))
     return written
+
+
+def _print_cold_load(rows: dict[str, dict[str, Any]]) -> None:
+    """The cold open split in ``load()`` (the issue's cold-open target) and the first search after it."""
+    print(
+        f"\n{'cold':<8}{'load s':>9}{'load CPU':>10}{'load RSS':>10}{'+workers':>10}{'1 worker':>10}"
+        f"{'1st search s':>14}{'search RSS':>12}"
+    )
+    for label, row in rows.items():
+        cold = row["cold"]
+        if "error" in cold or "load_rss_mb" not in cold:
+            continue
+        print(
+            f"{label:<8}{cold['load_s']:9.2f}{cold['load_cpu_s']:10.2f}{cold['load_rss_mb']:10.0f}"
+            f"{cold.get('load_tree_rss_mb', float('nan')):10.0f}{cold.get('worker_peak_mb', 0.0):10.0f}"
+            f"{cold['search_s']:14.2f}{cold['rss_mb']:12.0f}"
+        )
+    print(f"{'target':<8}{TARGETS['cold_s']:9.2f}{'':>10}{TARGETS['cold_rss_mb']:10.0f}{TARGETS['cold_rss_mb']:10.0f}")
+    if all("load_rss_mb" in rows.get(v, {}).get("cold", {}) for v in ("after", "before")):
+        a, b = rows["after"]["cold"], rows["before"]["cold"]
+        print(
+            f"load after ÷ before: wall {_ratio(a['load_s'], b['load_s'])}, CPU {_ratio(a['load_cpu_s'], b['load_cpu_s'])}, "
+            f"peak RSS {_ratio(a['load_rss_mb'], b['load_rss_mb'])}, "
+            f"with workers {_ratio(a['load_tree_rss_mb'], b['load_tree_rss_mb'])}"
+        )
 
 
 def bench(
@@ -324,6 +376,7 @@ def bench(
             f"{'target':<8}{goal['cold_s']:9.2f}{goal['cold_rss_mb']:10.0f}{goal['store_mb']:10.0f}"
             f"{goal['reopen_s']:10.3f}{goal['reopen_rss_mb']:11.0f}"
         )
+        _print_cold_load(rows)
         after = rows["after"]
         if "error" not in after["cold"] and "split_s" in naive:
             print(

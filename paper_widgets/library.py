@@ -9,6 +9,7 @@ stages below (``search.engine``, ``output.cite``, ``output.export``, ``store.sto
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import html
@@ -17,6 +18,7 @@ import sys
 import warnings as _warnings
 import weakref
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
 from importlib import resources
@@ -29,15 +31,16 @@ import pandas as pd
 import pyarrow as pa
 
 from paper_widgets.data.merge import merge_traced, normalise_frame
+from paper_widgets.data.packed import FileTexts, PackedTexts, unpacked_together
+from paper_widgets.data.readers.pool import pool_workers, read_files
 from paper_widgets.data.readers.sources import (
     check_regular,
     expand_paths,
     is_bibtex,
     read_bibtex_paths,
-    read_path,
     read_text,
 )
-from paper_widgets.data.records import DumpError, LoadWarning, PaperRecord, PaperWidgetsWarning, records_frame
+from paper_widgets.data.records import DumpError, LoadWarning, PaperWidgetsWarning, records_frame
 from paper_widgets.data.text import valid_unicode
 from paper_widgets.output.files import write_text_atomic
 from paper_widgets.output.markdown import escape_markdown
@@ -57,7 +60,16 @@ from paper_widgets.store import (
     package_fingerprint,
     shown_frame,
 )
-from paper_widgets.store.texts import CompressedTexts, in_memory, text_offsets
+from paper_widgets.store.texts import (
+    BLOCK_ROWS,
+    LAZY_ABOVE,
+    CompressedTexts,
+    compressed_texts,
+    text_offsets,
+    texts_of,
+    trained_dictionary,
+    training_rows,
+)
 from paper_widgets.vocabulary import DEFAULT_STATUS, DEFAULT_STYLE, SORTS, STATUSES, STYLES
 
 __all__ = [
@@ -170,6 +182,7 @@ def _index_from(arrays: dict[str, np.ndarray] | None) -> SearchIndex | None:
         return None
 
 
+_HASHING_THREADS = 2  # files hashed at once on a cold load (a million papers: 1.5 GB to hash)
 WARNINGS_SHOWN = 5  # the load warning names this many problems; lib.warnings has them all
 _PACKAGE_DIR = str(Path(__file__).resolve().parent)
 
@@ -257,15 +270,20 @@ class Library:
         problems: list[LoadWarning],
         store: Store | None = None,
         record_caches: _RecordCaches | None = None,
+        abstracts: FileTexts | None = None,
     ) -> Library:
-        """Merge ``records``, key and sort the rows; ``record_caches`` are written once the rows are sorted."""
+        """Merge ``records``, key and sort the rows; ``record_caches`` are written once the rows are sorted.
+
+        ``abstracts``: the records' abstracts, when ``records`` has no ``abstract`` column.
+        """
         store = open_store(store)
-        merged = merge_traced(records)
+        if abstracts is None:
+            abstracts = FileTexts([records.pop("abstract")])
+        merged = merge_traced(records, abstracts)
         trace = None
         if record_caches is not None:  # without a library cache to borrow from, every record keeps its abstract
             borrowing = merged.gave_abstract if record_caches.library else np.zeros(len(records), bool)
-            trace = _Trace.of(records, merged.row, borrowing)
-        abstracts = records.pop("abstract")
+            trace = _Trace.of(records, abstracts, merged.row, borrowing)
         del records  # at a million papers most of the memory: gone before the rows are sorted
         _release_memory()
         papers = merged.papers
@@ -278,8 +296,8 @@ class Library:
             place[order] = np.arange(len(order))  # each merged row's place once sorted by key
             record_caches.write(trace.sorted(place))
             del trace  # the records' other columns: gone before the abstracts are compressed
-        # The abstracts in key order; many are taken a slice at a time and compressed: never held twice.
-        in_order = in_memory(abstracts, merged.abstract_from[order])
+        # The abstracts in key order; many are passed on a file at a time and compressed: never held unpacked.
+        in_order = _in_row_order(abstracts, merged.abstract_from[order])
         del abstracts
         _release_memory()
         papers.insert(papers.columns.get_loc("title") + 1, "abstract", in_order.set_axis(papers.index))
@@ -327,14 +345,18 @@ class Library:
         context = f"{package_fingerprint()}:{date.today().year}"
         # Cached frames carry citekeys: those of a team database are not those of the local store.
         context += f":{store.url}" if store.url else ""
-        digests: list[str | None] = []
-        with store.cache_batch():  # the hashes of a folder of files are recorded in one transaction
-            for path, name in files:
-                try:
-                    check_regular(Path(path), name)  # hashing a FIFO or a device would never end
-                    digests.append(content_hash(store.file_hash(path), name, context))
-                except (OSError, DumpError):
-                    digests.append(None)  # read_path below reports it
+
+        def hashed(path: Path, name: str) -> str | None:
+            try:
+                check_regular(Path(path), name)  # hashing a FIFO or a device would never end
+                return content_hash(store.file_hash(path), name, context)
+            except (OSError, DumpError):
+                return None  # read_path below reports it
+
+        # The hashes of a folder of files are recorded in one transaction; hashlib lets go of the GIL
+        # while it hashes, so two threads hash two files at once.
+        with store.cache_batch(), ThreadPoolExecutor(_HASHING_THREADS) as hashing:
+            digests = list(hashing.map(hashed, *zip(*files, strict=True))) if files else []
         library_name = "library:" + content_hash(*(os.path.realpath(path) for path, _ in files))
         library_hash = _combined(digests)
         first_problem = len(problems)
@@ -351,32 +373,38 @@ class Library:
         several = len(files) > 1  # one file: the library entry covers it, no record cache of its own
         libraries: dict[tuple[str, str], CompressedTexts | None] = {}  # abstracts of libraries cached earlier
         # Each file's record cache is written once the rows are sorted: it points at the library's rows.
-        read_files: list[_RecordsCache] = []
+        record_caches_due: list[_RecordsCache] = []
         frames: list[pd.DataFrame] = []
+        packed: list[PackedTexts | None] = []  # per frame: its abstracts when parsed now (None: in the frame)
         records_read = 0
         borrowed: list[_Borrowed] = []  # abstracts of cached records to read from those libraries
 
-        def records(
-            name: str, digest: str | None, read: Callable[[list[LoadWarning]], list[PaperRecord]]
-        ) -> pd.DataFrame:
-            """The records cached under ``name`` for ``digest``, else ``read``; problems join ``problems``."""
+        def add(
+            name: str,
+            digest: str | None,
+            frame: pd.DataFrame,
+            found: list[LoadWarning],
+            borrowing: _Borrowed | None,
+            abstracts: PackedTexts | None = None,
+        ) -> None:
+            """Take a file's records (``found``: the problems reading it gave, cached with them; ``borrowing``:
+            where their abstracts are when they came from the cache; ``abstracts``: theirs, packed, when
+            the frame has none); they come after those taken before."""
             nonlocal records_read
-            cached = None if digest is None else _cached_records(store, name, digest, libraries)
-            if cached is not None:
-                frame, found, borrowing = cached
-                problems.extend(found)
-                if borrowing is not None:
-                    borrowed.append(borrowing._replace(frame=len(frames)))
-            else:
-                found = []
-                try:
-                    frame = records_frame(read(found))
-                finally:
-                    problems.extend(found)  # also when reading failed: they come before its DumpError
+            problems.extend(found)
+            if borrowing is not None:
+                borrowed.append(borrowing._replace(frame=len(frames)))
             if digest is not None and several:
-                read_files.append(_RecordsCache(name, digest, found, records_read, records_read + len(frame)))
+                record_caches_due.append(_RecordsCache(name, digest, found, records_read, records_read + len(frame)))
             records_read += len(frame)  # where the next file's records start once they are joined
-            return frame
+            frames.append(frame)
+            packed.append(abstracts)
+
+        def from_cache(
+            name: str, digest: str | None
+        ) -> tuple[pd.DataFrame, list[LoadWarning], _Borrowed | None] | None:
+            """The records cached under ``name`` for ``digest``, their problems and borrowed abstracts; None on a miss."""
+            return None if digest is None else _cached_records(store, name, digest, libraries)
 
         sizes = [_size(path) for path, _ in files]
         bar = _progress_bar(sum(sizes), "Reading papers", "B", progress)
@@ -385,27 +413,50 @@ class Library:
             bibtex = [i for i, (path, _) in enumerate(files) if is_bibtex(path)] if several else []
             if len(bibtex) > 1:
                 bib_files = [files[i] for i in bibtex]
-                bib_digests = [digests[i] for i in bibtex]
+                group_digest = _combined([digests[i] for i in bibtex])
                 group_name = "records:bibtex:" + content_hash(*(os.path.realpath(p) for p, _ in bib_files))
-                read_group = functools.partial(read_bibtex_paths, bib_files)
-                frames.append(records(group_name, _combined(bib_digests), read_group))
+                hit = from_cache(group_name, group_digest)
+                if hit is None:
+                    bib_problems: list[LoadWarning] = []
+                    try:
+                        hit = records_frame(read_bibtex_paths(bib_files, bib_problems)), bib_problems, None
+                    except DumpError:
+                        problems.extend(bib_problems)  # they come before its DumpError
+                        raise
+                add(group_name, group_digest, *hit)
                 grouped = set(bibtex)
                 bar.update(sum(sizes[i] for i in grouped))
                 sizes = [s for i, s in enumerate(sizes) if i not in grouped]
                 files = [f for i, f in enumerate(files) if i not in grouped]
                 digests = [d for i, d in enumerate(digests) if i not in grouped]
-            for (path, name), digest, size in zip(files, digests, sizes, strict=True):
-                read_file = functools.partial(read_path, path, source=name)
-                try:
-                    frames.append(records(f"records:{os.path.realpath(path)}", digest, read_file))
-                except DumpError as exc:
-                    problems.append(exc.as_warning())
-                bar.update(size)
+            names = [f"records:{os.path.realpath(path)}" for path, _ in files]
+            hits = [from_cache(name, digest) for name, digest in zip(names, digests, strict=True)]
+            missed = [i for i, hit in enumerate(hits) if hit is None]
+            # The files not cached are parsed (in worker processes when large), ahead of this loop.
+            reading = read_files([files[i] for i in missed], pool_workers([sizes[i] for i in missed]))
+            with contextlib.closing(reading) as parsed:  # workers stopped should this loop fail
+                for name, digest, size, hit in zip(names, digests, sizes, hits, strict=True):
+                    if hit is None:
+                        result = next(parsed)
+                        if result.frame is None:
+                            problems.extend(result.problems)
+                        else:
+                            add(name, digest, result.frame, result.problems, None, result.abstracts)
+                        if result.failure is not None:
+                            problems.append(result.failure)
+                    else:
+                        add(name, digest, *hit)
+                    bar.update(size)
         _fill_borrowed(frames, borrowed)
+        # The abstracts stay packed (those of cached records are packed too): a million are 1.3 GB of text.
+        abstracts = FileTexts(
+            [PackedTexts.of(frame.pop("abstract")) if p is None else p for frame, p in zip(frames, packed, strict=True)]
+        )
+        packed.clear()
         cached_as = None if library_hash is None else (library_name, library_hash)
         # Written before the library (a library that then fails to be written leaves them misses).
-        record_caches = _RecordCaches(store, read_files, cached_as) if read_files else None
-        library = cls._build(_concatenated(frames), problems, store, record_caches)
+        record_caches = _RecordCaches(store, record_caches_due, cached_as) if record_caches_due else None
+        library = cls._build(_concatenated(frames), problems, store, record_caches, abstracts)
         meta = _plain(problems[first_problem:])
         written = cached_as is not None and store.cache_put_frame(
             *cached_as, library._papers, meta, texts=("abstract",)
@@ -808,10 +859,12 @@ class _Trace:
     columns: list[str]  # the records frame's columns in their order
 
     @classmethod
-    def of(cls, records: pd.DataFrame, row: np.ndarray, gave_abstract: np.ndarray) -> _Trace:
+    def of(cls, records: pd.DataFrame, abstracts: FileTexts, row: np.ndarray, gave_abstract: np.ndarray) -> _Trace:
+        """``records`` (without abstracts: those are ``abstracts``), ``row`` of each and whether it ``gave_abstract``."""
         own_at = np.flatnonzero(~gave_abstract)
-        own = pd.Series(records["abstract"].array.take(own_at))
-        return cls(records.drop(columns="abstract"), row, own_at, own, list(records.columns))
+        columns = list(records.columns)
+        columns.insert(columns.index("title") + 1, "abstract")  # where records_frame has it
+        return cls(records, row, own_at, abstracts.take(own_at), columns)
 
     def sorted(self, place: np.ndarray) -> _Trace:
         """The trace once the rows moved: row ``r`` is now row ``place[r]``."""
@@ -926,6 +979,60 @@ def _cached_records(
     return frame, found, None
 
 
+_RANGE_ROWS = 1024 * BLOCK_ROWS  # library rows whose abstracts are put in order at a time: ~20 MB of text
+
+
+def _in_row_order(abstracts: FileTexts, rows: np.ndarray) -> pd.Series:
+    """The abstracts at ``rows`` (one per library row, in row order), compressed (see ``store.texts``)
+    when larger than :data:`~paper_widgets.store.texts.LAZY_ABOVE`, else as an ordinary column.
+
+    ``abstracts`` are drained, and never held unpacked at once: each file's are unpacked in turn,
+    and its rows packed again by the range of :data:`_RANGE_ROWS` library rows they go to; then each
+    range is unpacked, put in order and compressed in blocks (the blocks of the whole column, as
+    ranges start at a block's first row).
+    """
+    text_bytes = abstracts.text_bytes()
+    if text_bytes <= LAZY_ABOVE:
+        return abstracts.take(rows)
+    sample_rows = training_rows(len(abstracts))  # the dictionary's samples, as compressing the whole column takes them
+    samples: list[bytes] = []
+    destination = np.full(len(abstracts), -1, np.int64)
+    destination[rows] = np.arange(len(rows))
+    ranges: list[list[tuple[PackedTexts, np.ndarray]]] = [[] for _ in range(-(-len(rows) // _RANGE_ROWS))]
+    for first, strings in abstracts.drain():
+        sampled = sample_rows[(sample_rows >= first) & (sample_rows < first + len(strings))] - first
+        samples += [text.encode() for text in strings.take(pa.array(sampled)).to_pylist() if text]
+        going = destination[first : first + len(strings)]
+        used = np.flatnonzero(going >= 0)
+        used = used[np.argsort(going[used] // _RANGE_ROWS, kind="stable")]
+        ranged = going[used] // _RANGE_ROWS
+        for part in np.split(used, np.flatnonzero(np.diff(ranged)) + 1):
+            if len(part):
+                ranges[int(going[part[0]]) // _RANGE_ROWS].append(
+                    (PackedTexts.of(strings.take(pa.array(part))), going[part])
+                )
+        del strings
+    dictionary = trained_dictionary(samples, text_bytes)
+    del samples
+    data = bytearray()  # grown in place: the compressed column is held once
+    offsets, blocks, nulls = [np.zeros(1, np.int64)], [np.zeros(1, np.int64)], [np.zeros(0, np.int64)]
+    for r in range(len(ranges)):
+        pieces, ranges[r] = ranges[r], []
+        strings = unpacked_together([piece for piece, _ in pieces])
+        places = np.concatenate([place for _, place in pieces]) - r * _RANGE_ROWS
+        del pieces
+        packed_range = compressed_texts(strings, np.argsort(places), dictionary)  # taken in order as compressed
+        del strings
+        _release_memory()  # this range's text, before the next range's is unpacked
+        offsets.append(packed_range["offsets"][1:] + offsets[-1][-1])
+        blocks.append(packed_range["blocks"][1:] + len(data))
+        nulls.append(packed_range["nulls"] + r * _RANGE_ROWS)
+        data += packed_range["data"].tobytes()
+    arrays = {"offsets": np.concatenate(offsets), "blocks": np.concatenate(blocks), "nulls": np.concatenate(nulls)}
+    arrays |= {"data": np.frombuffer(data, np.uint8), "dictionary": np.frombuffer(dictionary, np.uint8)}
+    return pd.Series(texts_of(arrays))
+
+
 def _concatenated(frames: list[pd.DataFrame]) -> pd.DataFrame:
     """The records of ``frames`` as one frame, strings in one chunk; ``frames`` is emptied.
 
@@ -934,7 +1041,7 @@ def _concatenated(frames: list[pd.DataFrame]) -> pd.DataFrame:
     string columns (a million abstracts) are copied a file at a time, so not even that.
     """
     if not frames:
-        return records_frame([])
+        return records_frame([]).drop(columns="abstract")  # the abstracts are kept apart (data.packed)
     # Every frame is a records_frame (parsed now or cached): the same columns in the same order.
     by_file = [dict(frame.items()) for frame in frames]  # dicts: dropping a frame's column costs a block copy
     frames.clear()

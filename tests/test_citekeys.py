@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from paper_widgets.data import citekeys as citekeys_module
 from paper_widgets.data.citekeys import (
     KEY_PATTERN,
     _fold,
@@ -112,6 +114,15 @@ TITLE_PIECES = ["a", "Z", "0", "9", " ", "-", "'", "_", ":", "\x00", "é", "ﬁ"
 @given(st.lists(st.lists(st.sampled_from(TITLE_PIECES)).map("".join)))
 def test_batched_title_words_equal_one_title_at_a_time(titles):
     assert _title_parts(titles) == [_title_part(t) for t in titles]
+
+
+@given(st.lists(st.lists(st.sampled_from(TITLE_PIECES)).map("".join), max_size=30))
+def test_titles_split_a_few_at_a_time_give_the_same_words(titles: list[str]) -> None:
+    """A million titles are split in batches (memory): batches of three give what one batch gives."""
+    whole = _title_parts(titles)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(citekeys_module, "_BATCH_TITLES", 3)
+        assert _title_parts(titles) == whole
 
 
 CLASH = [

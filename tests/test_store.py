@@ -651,18 +651,18 @@ def test_paper_first_loaded_without_id_keeps_key_and_note_when_id_appears() -> N
 
 
 def test_reload_of_unchanged_dumps_skips_parsing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import paper_widgets.library as library_module
+    import paper_widgets.data.readers.pool as pool_module  # where files are parsed (in this process when small)
 
     for seed in (CARD_SEED, PAIR_SEED):
         (tmp_path / seed.name).write_bytes(seed.read_bytes())
     parsed: list[str] = []
-    real_read_path = library_module.read_path
+    real_read_path = pool_module.read_path
 
     def counting_read_path(path: Path, *args: object, **kwargs: object) -> object:
         parsed.append(Path(path).name)
         return real_read_path(path, *args, **kwargs)
 
-    monkeypatch.setattr(library_module, "read_path", counting_read_path)
+    monkeypatch.setattr(pool_module, "read_path", counting_read_path)
     first = paper_widgets.load(tmp_path)
     assert sorted(parsed) == sorted([CARD_SEED.name, PAIR_SEED.name])
 
@@ -794,7 +794,7 @@ def test_a_reload_from_the_cache_is_the_same_library(tmp_path: Path, monkeypatch
     def no_parsing(*_args: object, **_kwargs: object) -> None:
         raise AssertionError("parsed again instead of coming from the cache")
 
-    monkeypatch.setattr(paper_widgets.library, "read_path", no_parsing)
+    monkeypatch.setattr(paper_widgets.data.readers.pool, "read_path", no_parsing)
     second = paper_widgets.load(*dumps, store=tmp_path / "store")
     # Reopened, the list columns stay Arrow lists until shown: no Python list per cell at open.
     assert isinstance(second._papers["sources"].dtype, pd.ArrowDtype)

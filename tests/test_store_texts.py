@@ -202,7 +202,7 @@ def test_one_changed_file_reloads_like_a_fresh_load(
 ) -> None:
     """Papers in two files, the longer abstract in either: after one file changes the library is the
     same as one loaded from scratch, and only the changed file was read again."""
-    import paper_widgets.library as library_module
+    import paper_widgets.data.readers.pool as pool_module  # where files are parsed (in this process when small)
 
     monkeypatch.setattr(texts_module, "LAZY_ABOVE", lazy_above)
 
@@ -225,12 +225,12 @@ def test_one_changed_file_reloads_like_a_fresh_load(
         read.append(Path(path).name)
         return real_read_path(path, *args, **kwargs)
 
-    monkeypatch.setattr(library_module, "read_path", counting)
+    monkeypatch.setattr(pool_module, "read_path", counting)
     papers["dump2.txt"] = [*papers["dump2.txt"][5:], ("A Paper Added Later", "We add " + words(rng, 30) + ".")]
     write_dumps(tmp_path / "dumps", {"dump2.txt": papers["dump2.txt"]})
     updated = paper_widgets.load(*paths, store=tmp_path / "store")
     assert read == ["dump2.txt"]
-    monkeypatch.setattr(library_module, "read_path", real_read_path)
+    monkeypatch.setattr(pool_module, "read_path", real_read_path)
     fresh = paper_widgets.load(*paths, store=tmp_path / "fresh")
     columns = [c for c in fresh.df.columns if c not in ("key", "note", "tags", "status")]
     by_title = ["title", "abstract"]
@@ -244,12 +244,12 @@ def test_one_changed_file_reloads_like_a_fresh_load(
 
     # and again after the other file changes: dump0's cached records still find their abstracts
     read.clear()
-    monkeypatch.setattr(library_module, "read_path", counting)
+    monkeypatch.setattr(pool_module, "read_path", counting)
     papers["dump1.txt"] = papers["dump1.txt"][:-1]
     write_dumps(tmp_path / "dumps", {"dump1.txt": papers["dump1.txt"]})
     again = paper_widgets.load(*paths, store=tmp_path / "store")
     assert read == ["dump1.txt"]
-    monkeypatch.setattr(library_module, "read_path", real_read_path)
+    monkeypatch.setattr(pool_module, "read_path", real_read_path)
     fresh = paper_widgets.load(*paths, store=tmp_path / "fresh2")
     pd.testing.assert_frame_equal(
         again.df[columns].sort_values(by_title).reset_index(drop=True),
@@ -277,7 +277,7 @@ def test_without_a_library_cache_the_record_caches_keep_every_abstract(
 ) -> None:
     """A file that cannot be hashed (a FIFO) means no library cache: the other files' record caches
     then hold their own abstracts, and the next load reads them from there."""
-    import paper_widgets.library as library_module
+    import paper_widgets.data.readers.pool as pool_module  # where files are parsed (in this process when small)
 
     paths = write_dumps(tmp_path / "dumps", corpus(random.Random(6), 2, 20))
     fifo = tmp_path / "dumps" / "pipe.txt"
@@ -291,7 +291,7 @@ def test_without_a_library_cache_the_record_caches_keep_every_abstract(
         read.append(Path(path).name)
         return read_path(path, *args, **kwargs)
 
-    monkeypatch.setattr(library_module, "read_path", counting)
+    monkeypatch.setattr(pool_module, "read_path", counting)
     with pytest.warns(paper_widgets.PaperWidgetsWarning, match="pipe.txt"):
         again = paper_widgets.load(*paths, fifo, store=tmp_path / "store")
     assert read == []  # the dumps came from their record caches (the FIFO is refused unread)

@@ -215,8 +215,17 @@ def _title_part(title: str) -> str:
     return "".join(w.capitalize() for w in significant[:TITLE_WORDS])
 
 
+_BATCH_TITLES = 1 << 16  # titles split in one pass: a million at once held four copies of their text
+
+
 def _ascii_title_parts(titles: list[str]) -> list[str]:
-    """:func:`_title_part` of ASCII ``titles`` (none holding NUL), splitting all of them in one pass."""
+    """:func:`_title_part` of ASCII ``titles`` (none holding NUL), splitting :data:`_BATCH_TITLES` in one pass."""
+    if len(titles) > _BATCH_TITLES:
+        return [
+            part
+            for at in range(0, len(titles), _BATCH_TITLES)
+            for part in _ascii_title_parts(titles[at : at + _BATCH_TITLES])
+        ]
     if not titles:
         return []
     # _ascii_words of all titles at once: drop - and ', then fold (ASCII_FOLD keeps the separators)

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
 
+from paper_widgets.data.packed import STR_DTYPE, FileTexts
 from paper_widgets.data.records import KINDS
 from paper_widgets.data.text import ARXIV_VERSION, fold, text_items
 
@@ -74,7 +75,6 @@ _PRIORITY: dict[str, tuple[str, ...]] = {
 _HIGHEST = ("upvotes", "comments")
 _YEAR_TOLERANCE = 1
 _HF_PAPERS = "https://huggingface.co/papers/"
-STR_DTYPE = pd.StringDtype("pyarrow", na_value=np.nan)  # the "str" dtype of the library's text columns
 # fold for ASCII text as one bytes.translate: letters lower-cased, digits kept, anything else a space
 # (runs of spaces are then collapsed); NUL is kept, to separate the texts of a batch
 ASCII_FOLD = bytes(b if chr(b).isascii() and (chr(b).isalnum() or b == 0) else 32 for b in range(256)).lower()
@@ -285,20 +285,26 @@ def _title_links(rec: pd.DataFrame, title_ids: np.ndarray, id_groups: np.ndarray
     return links
 
 
-def _record_order(rec: pd.DataFrame, group: np.ndarray, kind_rank: np.ndarray, source_rank: np.ndarray) -> np.ndarray:
+def _record_order(
+    rec: pd.DataFrame, abstracts: FileTexts, group: np.ndarray, kind_rank: np.ndarray, source_rank: np.ndarray
+) -> np.ndarray:
     """The records' stable total order: by group, kind, first source, line, then title and abstract.
 
     Integer keys decide all but records read twice from the same place; only then are the texts
-    compared (sorting a million abstracts would cost more than the rest of the merge).
+    compared, and only theirs (sorting a million abstracts would cost more than the rest of the merge).
     """
     line = rec["line"].to_numpy(np.int64)
     order: np.ndarray = np.lexsort((line, source_rank, kind_rank, group))
     keys = np.stack([group, kind_rank, source_rank, line])[:, order]
-    if not (np.diff(keys, axis=1) == 0).all(axis=0).any():
+    same = (np.diff(keys, axis=1) == 0).all(axis=0)  # record order[i + 1] ties with order[i]
+    if not same.any():
         return order
-    texts = pd.DataFrame(
-        {"g": group, "k": kind_rank, "s": source_rank, "l": line, "t": rec["title"], "a": rec["abstract"]}
-    )
+    tied = np.zeros(len(order), bool)
+    tied[order[1:][same]] = tied[order[:-1][same]] = True
+    # the other records' integer keys differ from every other's: their texts cannot change the order
+    texts = pd.Series("", index=rec.index, dtype="str")
+    texts[tied] = abstracts.take(np.flatnonzero(tied)).to_numpy()
+    texts = pd.DataFrame({"g": group, "k": kind_rank, "s": source_rank, "l": line, "t": rec["title"], "a": texts})
     ordered: np.ndarray = texts.sort_values(list(texts.columns), kind="stable").index.to_numpy()
     return ordered
 
@@ -331,14 +337,18 @@ def merge_records(records: pd.DataFrame) -> pd.DataFrame:
     return merged.papers
 
 
-def merge_traced(records: pd.DataFrame) -> Merged:
+def merge_traced(records: pd.DataFrame, abstracts: FileTexts | None = None) -> Merged:
     """:func:`merge_records` but the abstracts: a million of them are taken in the order they are
-    kept in (see ``store.texts``), not copied here; where each record went, whose abstract each row has."""
+    kept in (see ``store.texts``), not copied here; where each record went, whose abstract each row has.
+
+    ``abstracts``: the records' abstracts when ``records`` has no ``abstract`` column (a load keeps
+    them packed: only those of papers read twice, or without a title, are unpacked here).
+    """
+    if abstracts is None:
+        abstracts = FileTexts([records["abstract"]])
     rec = records.reset_index(drop=True)
-    if "sources" not in rec.columns:
-        rec["sources"] = _object_column([[s] for s in rec["source"].tolist()], len(rec))
     for name in COLUMNS:
-        if name not in rec.columns and name not in ("url", "citekeys"):
+        if name not in rec.columns and name not in ("abstract", "sources", "url", "citekeys"):
             rec[name] = _object_column([None] * len(rec), len(rec)) if COLUMNS[name] is object else None
     if "citekey" not in rec.columns:
         rec["citekey"] = None
@@ -347,23 +357,30 @@ def merge_traced(records: pd.DataFrame) -> Merged:
     folded = fold_titles(rec["title"])
     # An empty title identifies nothing: such records merge only on the same abstract (or id).
     blank = folded == ""
-    folded[blank] = "\x00" + rec.loc[blank, "abstract"].fillna("")
+    if blank.any():
+        folded[blank] = ("\x00" + abstracts.take(np.flatnonzero(blank)).fillna("")).to_numpy()
     title_ids = pd.factorize(folded, sort=True)[0]
     id_groups = _propagate(np.arange(len(rec)), [rec["arxiv_id"], rec["doi"]])
     links = _title_links(rec, title_ids, id_groups)
     components = _propagate(np.arange(len(rec)), [pd.Series(id_groups), links])
     # A stable total order of the records that ignores input order.
-    first_source = pd.Series([s[0] if s else "" for s in rec["sources"].tolist()], dtype="str")
+    # Records of files have one source each: their names are not made into a list per record.
+    source_lists = rec["sources"].to_numpy() if "sources" in rec.columns else None
+    if source_lists is None:
+        first_source = rec["source"].fillna("").astype("str").reset_index(drop=True)
+    else:
+        first_source = pd.Series([s[0] if s else "" for s in source_lists], dtype="str")
     # Groups are numbered by their smallest title id, so rows come out in folded-title order; papers
     # sharing a title are ordered by where they were first read.
-    source_rank = pd.factorize(first_source, sort=True)[0].astype(np.int64)
+    source_codes, source_names = pd.factorize(first_source, sort=True)
+    source_rank = source_codes.astype(np.int64)
     where = source_rank * (int(rec["line"].max()) + 1 if len(rec) else 1) + rec["line"].to_numpy(np.int64)
     labels = pd.DataFrame({"component": components, "title": title_ids, "where": where})
     firsts = labels.groupby("component").agg(title=("title", "min"), where=("where", "min"))
     rank = pd.Series(np.arange(len(firsts)), index=firsts.sort_values(["title", "where"]).index)
     group: np.ndarray = rank[components].to_numpy()
     kind_rank = _kind_rank(rec["kind"], KINDS)
-    order = _record_order(rec, group, kind_rank, source_rank)
+    order = _record_order(rec, abstracts, group, kind_rank, source_rank)
     position = np.empty(len(rec), np.int64)
     position[order] = np.arange(len(rec))  # each record's place in the stable order
     n_groups = len(firsts)
@@ -391,7 +408,10 @@ def merge_traced(records: pd.DataFrame) -> Merged:
     out = pd.DataFrame(index=pd.RangeIndex(n_groups))
     everything = np.ones(len(rec), bool)
     # Longest text wins (first in the stable order on ties); only groups of several records compare.
-    longest = {name: picked(everything, [-_text_lengths(rec[name], multi)]) for name in ("title", "abstract")}
+    longest = {
+        "title": picked(everything, [-_text_lengths(rec["title"], multi)]),
+        "abstract": picked(everything, [-_abstract_lengths(abstracts, multi)]),
+    }
     out["title"] = taken("title", longest["title"])
     authors = rec["authors"].tolist()
     has_authors = np.fromiter((isinstance(a, list) and len(a) > 0 for a in authors), bool, len(authors))
@@ -428,13 +448,27 @@ def merge_traced(records: pd.DataFrame) -> Merged:
         out["citekeys"] = _object_column([[] for _ in range(n_groups)], n_groups)
 
     # sources: every origin, sorted; singletons (almost all rows at scale) as they are.
-    sources = rec["sources"].to_numpy()[first]  # a copy: the few groups of several records change
-    for row_group, lists in pd.Series(rec["sources"].to_numpy()[multi]).groupby(group[multi], sort=True):
-        sources[row_group] = sorted({s for lst in lists for s in lst})
+    if source_lists is None:  # a list of its own per row (cells are mutable), of the few files' names
+        names = list(source_names)
+        sources = _object_column([[names[code]] for code in source_codes[first].tolist()], n_groups)
+        for row_group, codes in pd.Series(source_codes[multi]).groupby(group[multi], sort=True):
+            sources[row_group] = sorted({names[code] for code in codes})
+    else:
+        sources = source_lists[first]  # a copy: the few groups of several records change
+        for row_group, lists in pd.Series(source_lists[multi]).groupby(group[multi], sort=True):
+            sources[row_group] = sorted({s for lst in lists for s in lst})
     out["sources"] = sources
 
     kept = [name for name in COLUMNS if name != "abstract"]
     return Merged(out[kept].reset_index(drop=True), group, longest["abstract"])
+
+
+def _abstract_lengths(abstracts: FileTexts, rows: np.ndarray) -> np.ndarray:
+    """:func:`_text_lengths` of packed abstracts: only those at ``rows`` are unpacked."""
+    lengths = np.zeros(len(abstracts), np.int64)
+    if rows.any():
+        lengths[rows] = abstracts.char_lengths(np.flatnonzero(rows))
+    return lengths
 
 
 def _text_lengths(texts: pd.Series, rows: np.ndarray) -> np.ndarray:

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from operator import attrgetter
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -189,13 +190,10 @@ def bounded(records: Iterable[PaperRecord], warnings: list[LoadWarning]) -> Iter
 
 def records_frame(records: Iterable[PaperRecord]) -> pd.DataFrame:
     """The records as a frame with one row each, built column by column."""
-    names = PaperRecord.__slots__
-    cols: dict[str, list[object]] = {name: [] for name in names}
-    for r in records:
-        for name in names:
-            cols[name].append(getattr(r, name))
+    records = records if isinstance(records, list) else list(records)
+    cols: dict[str, list[Any]] = {name: list(map(attrgetter(name), records)) for name in PaperRecord.__slots__}
     authors = np.empty(len(cols["authors"]), dtype=object)
-    authors[:] = [list(a) for a in cols["authors"]]  # type: ignore[call-overload]
+    authors[:] = [list(a) for a in cols["authors"]]
     fields = np.empty(len(cols["fields"]), dtype=object)
     fields[:] = cols["fields"]
     return pd.DataFrame(

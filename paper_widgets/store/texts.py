@@ -30,9 +30,10 @@ __all__ = [
     "CompressedTexts",
     "compressed_texts",
     "held",
-    "in_memory",
     "text_offsets",
     "texts_of",
+    "trained_dictionary",
+    "training_rows",
 ]
 
 # Rows per compressed block and the zstd level, measured on 100k synthetic abstracts and on 2k real
@@ -57,10 +58,12 @@ _PASS_ROWS = 1 << 16  # rows taken at a time by compressed_texts (whole blocks):
 
 
 def compressed_texts(
-    column: pd.Series | pa.Array | pa.ChunkedArray, order: np.ndarray | None = None
+    column: pd.Series | pa.Array | pa.ChunkedArray, order: np.ndarray | None = None, dictionary: bytes | None = None
 ) -> dict[str, np.ndarray]:
     """The numeric arrays storing ``column`` (strings, NA allowed), or its rows in ``order``
-    (positions): see :class:`CompressedTexts`.
+    (positions): see :class:`CompressedTexts`.  ``dictionary``: the zstd dictionary to compress
+    with (b"": none), when the column is one part of a larger one (see :func:`trained_dictionary`);
+    None: one trained on ``column`` itself.
 
     ``offsets``: where each row's UTF-8 starts in the concatenated text (and where the last ends);
     ``blocks``: where each block's compressed bytes start in ``data`` (and where the last ends);
@@ -76,10 +79,11 @@ def compressed_texts(
         column = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
     strings = column.cast(pa.large_string())
     n = len(strings) if order is None else len(order)
-    dictionary = _trained_dictionary(strings)
+    if dictionary is None:
+        dictionary = _column_dictionary(strings)
     compressor = zstandard.ZstdCompressor(
         level=_LEVEL,
-        dict_data=dictionary,
+        dict_data=zstandard.ZstdCompressionDict(dictionary) if dictionary else None,
         # the offsets say how long each block is, and the file has one dictionary: 5 bytes a block saved
         write_content_size=False,
         write_checksum=False,
@@ -108,25 +112,33 @@ def compressed_texts(
         "blocks": blocks,
         "data": data,
         "nulls": np.concatenate([np.zeros(0, np.int64), *nulls]),
-        "dictionary": np.frombuffer(dictionary.as_bytes() if dictionary else b"", np.uint8),
+        "dictionary": np.frombuffer(dictionary, np.uint8),
     }
 
 
-def _trained_dictionary(strings: pa.LargeStringArray) -> zstandard.ZstdCompressionDict | None:
-    """A zstd dictionary for ``strings`` from :data:`_TRAINING_ROWS` rows spread over them; None when
-    their text is too small for one to pay (or too uniform for zstd to train one)."""
-    ends = text_offsets(strings)
-    if int(ends[-1] - ends[0]) < _DICTIONARY_ABOVE:
-        return None
-    text = memoryview(strings.buffers()[2] or b"")
-    rows = np.unique(np.linspace(0, len(strings) - 1, _TRAINING_ROWS).astype(np.int64)).tolist()
-    samples: list[bytes | bytearray | memoryview] = [
-        bytes(text[ends[row] : ends[row + 1]]) for row in rows if ends[row + 1] > ends[row]
-    ]
+def training_rows(n: int) -> np.ndarray:
+    """The rows of an ``n``-row column whose texts train its dictionary: :data:`_TRAINING_ROWS`, spread over it."""
+    return np.unique(np.linspace(0, n - 1, _TRAINING_ROWS).astype(np.int64)) if n else np.zeros(0, np.int64)
+
+
+def trained_dictionary(samples: Sequence[bytes], text_bytes: int) -> bytes:
+    """A zstd dictionary trained on ``samples`` (the texts at :func:`training_rows` of a column of
+    ``text_bytes`` bytes of text, in row order); b"" when the column is too small for one to pay
+    (or too uniform for zstd to train one)."""
+    if text_bytes < _DICTIONARY_ABOVE:
+        return b""
     try:
-        return zstandard.train_dictionary(_DICTIONARY_BYTES, samples, k=1024, d=8)
+        return zstandard.train_dictionary(_DICTIONARY_BYTES, [s for s in samples if s], k=1024, d=8).as_bytes()
     except zstandard.ZstdError:
-        return None
+        return b""
+
+
+def _column_dictionary(strings: pa.LargeStringArray) -> bytes:
+    """:func:`trained_dictionary` for the column ``strings``."""
+    ends = text_offsets(strings)
+    text = memoryview(strings.buffers()[2] or b"")
+    samples = [bytes(text[ends[row] : ends[row + 1]]) for row in training_rows(len(strings)).tolist()]
+    return trained_dictionary(samples, int(ends[-1] - ends[0]))
 
 
 def text_offsets(strings: pa.LargeStringArray) -> np.ndarray:
@@ -137,16 +149,8 @@ def text_offsets(strings: pa.LargeStringArray) -> np.ndarray:
     return np.frombuffer(strings.buffers()[1], np.int64, len(strings) + 1, strings.offset * 8)
 
 
-def in_memory(column: pd.Series, order: np.ndarray) -> pd.Series:
-    """The rows of the ``str`` column ``column`` in ``order``: compressed (see :func:`compressed_texts`)
-    when their text is larger than :data:`LAZY_ABOVE`, else as an ordinary column."""
-    if column.array.__arrow_array__().nbytes <= LAZY_ABOVE:
-        return pd.Series(column.array.take(order))
-    return pd.Series(texts_of(compressed_texts(column, order)))
-
-
 def held(texts: CompressedTexts) -> CompressedTexts | pd.arrays.ArrowStringArray:
-    """``texts`` as :func:`in_memory` holds them: decompressed when no larger than :data:`LAZY_ABOVE`."""
+    """``texts`` as a library holds them: decompressed when no larger than :data:`LAZY_ABOVE`."""
     return texts.materialised() if texts.text_bytes <= LAZY_ABOVE else texts
 
 

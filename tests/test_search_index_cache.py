@@ -202,9 +202,9 @@ def test_compact_postings_give_back_every_row_and_frequency(words: list[list[int
         blocks = index_module._Segment.encode(ptr, rows, tf)
     for w in range(len(words)):
         assert all(map(np.array_equal, blocks.postings(w), seg.postings(w)))
-    every = seg.decode_words(0, len(words), ptr)
+    every = seg.decode_words(0, len(words))
     assert every[0].tolist() == rows.tolist() and every[1].tolist() == np.minimum(tf, 15).tolist()
-    assert all(map(np.array_equal, blocks.decode_words(0, len(words), ptr), every))
+    assert all(map(np.array_equal, blocks.decode_words(0, len(words)), every))
 
 
 @given(st.lists(st.lists(st.integers(0, 2_000), max_size=60, unique=True), min_size=1, max_size=6), st.data())
@@ -246,7 +246,7 @@ def test_dense_postings_take_a_byte_and_a_half_and_long_gaps_are_kept_apart() ->
     assert (seg.width & 15).tolist() == [2, 1, 8] and seg.exc.tolist() == [(1 << 30) - 995]
     assert seg.postings(1)[0].tolist() == spread.tolist() and seg.postings(2)[0].tolist() == rare.tolist()
     assert seg.postings(2)[1].tolist() == [1, 1, 1] and all(seg.width & index_module._ONCE_EACH)
-    assert seg.decode_words(0, 3, ptr)[0].tolist() == rows.tolist()
+    assert seg.decode_words(0, 3)[0].tolist() == rows.tolist()
 
 
 @pytest.mark.parametrize("decoded", [0, 10**6])  # each call decodes its rows, or the first decodes all

@@ -25,6 +25,7 @@ from __future__ import annotations
 import bisect
 import weakref
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from itertools import repeat
 
@@ -34,7 +35,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from paper_widgets.data.merge import fold_titles
-from paper_widgets.search.tokens import tokenise
+from paper_widgets.search.tokens import ChunkPostings, postings_in_order, workers_for
 
 __all__ = ["FIELDS", "Progress", "SearchIndex", "max_typos", "row_hashes"]
 
@@ -149,30 +150,35 @@ class _Segment:
     def encode(cls, ptr: np.ndarray, rows: np.ndarray, tf: np.ndarray) -> _Segment:
         """The segment of ``rows`` (ascending within each word of ``ptr``) and their term frequencies."""
         ptr = ptr.astype(np.int64)
+        blocks = _word_blocks(ptr)  # a block of words at a time: bounded temporaries
+        return cls.from_blocks(ptr, ((a, z, rows[ptr[a] : ptr[z]], tf[ptr[a] : ptr[z]]) for a, z in blocks))
+
+    @classmethod
+    def from_blocks(cls, ptr: np.ndarray, blocks: Iterable[tuple[int, int, np.ndarray, np.ndarray]]) -> _Segment:
+        """The segment of the postings counted by ``ptr`` (int64), given as ``(first, last, rows, tf)``
+        for consecutive runs ``first:last`` of its words: only one run's postings need exist at a time."""
         at = np.zeros(len(ptr) - 1, np.int64)
         width = np.zeros(len(ptr) - 1, np.uint8)
-        blocks = list(_word_blocks(ptr))  # a block of words at a time: bounded temporaries
-        data = np.empty(4 * len(rows) + _WIDEST * len(blocks), np.uint8)  # room for the most; unwritten pages cost none
+        total = int(ptr[-1])
+        # room for the most (4 bytes a gap, a few of padding per run); unwritten pages cost none
+        data = np.empty(4 * total + _WIDEST * len(ptr), np.uint8)
+        frequencies = np.zeros((total + 1) // 2, np.uint8)
         size = 0  # bytes written
         exc_at, exc = [np.zeros(0, np.int64)], [np.zeros(0, np.int32)]
-        for first, last in blocks:
+        for first, last, rows, tf in blocks:
             lo = int(ptr[first])
-            block_at, width[first:last], nibbles, wide_at, wide = _encode_words(
-                ptr[first : last + 1] - lo, rows[lo : ptr[last]]
-            )
+            local = ptr[first : last + 1] - lo
+            block_at, width[first:last], nibbles, wide_at, wide = _encode_words(local, rows)
             at[first:last] = block_at + 2 * size
             packed = _pack(nibbles)
             data[size : size + len(packed)] = packed
             size += len(packed)
             exc_at.append(wide_at + lo)
             exc.append(wide)
-        frequencies = np.empty((len(tf) + 1) // 2, np.uint8)
-        step = _MERGE_BLOCK + _MERGE_BLOCK % 2  # even: each block's frequencies start a byte
-        for lo in range(0, len(tf), step):
-            frequencies[lo // 2 : (lo + step) // 2] = _pack(np.minimum(tf[lo : lo + step], 15))
-        held = np.flatnonzero(np.diff(ptr))
-        if len(held):  # their frequencies need no decoding (most short lists)
-            width[held[np.maximum.reduceat(tf, ptr[held]) == 1]] |= _ONCE_EACH
+            _put_nibbles(frequencies, lo, np.minimum(tf, 15))
+            held = np.flatnonzero(np.diff(local))
+            if len(held):  # their frequencies need no decoding (most short lists)
+                width[first + held[np.maximum.reduceat(tf, local[held]) == 1]] |= _ONCE_EACH
         exceptions = np.concatenate(exc_at)
         return cls(
             _offsets(ptr),
@@ -204,10 +210,11 @@ class _Segment:
             gaps[self.exc_at[first:last].astype(np.int64) - lo] = self.exc[first:last]
         return np.cumsum(gaps, out=gaps), np.ones(n, np.uint8) if flags & _ONCE_EACH else _unpack(self.tf, lo, n)
 
-    def decode_words(self, first: int, last: int, ptr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Rows and term frequencies of the postings of words ``first:last`` (``ptr``: self.ptr as int64)."""
-        lo, hi = int(ptr[first]), int(ptr[last])
-        counts = np.diff(ptr[first : last + 1])
+    def decode_words(self, first: int, last: int) -> tuple[np.ndarray, np.ndarray]:
+        """Rows and term frequencies of the postings of words ``first:last``, word after word."""
+        ptr = self.ptr[first : last + 1].astype(np.int64)
+        lo, hi = int(ptr[0]), int(ptr[-1])
+        counts = np.diff(ptr)
         widths = self.width[first:last] & 15
         gaps = np.zeros(hi - lo, np.int32)
         for width in np.unique(widths[counts > 0]).tolist():  # a few numpy steps per width
@@ -219,20 +226,28 @@ class _Segment:
             else:
                 where = _ranges(at, size)
                 nibbles = (self.data[where >> 1] >> ((where & 1) << 2).astype(np.uint8)) & np.uint8(15)
-            gaps[_ranges(ptr[first + words] - lo, counts[words])] = _values(nibbles, width)
+            gaps[_ranges(ptr[words] - lo, counts[words])] = _values(nibbles, width)
         exc_first, exc_last = np.searchsorted(self.exc_at, (lo, hi)).tolist()
         gaps[self.exc_at[exc_first:exc_last].astype(np.int64) - lo] = self.exc[exc_first:exc_last]
         total = np.cumsum(gaps, dtype=np.int64)  # one running sum, less each word's total before its first posting
         held = counts > 0
-        starts = ptr[first:last][held] - lo
+        starts = ptr[:-1][held] - lo
         rows = total - np.repeat(total[starts] - gaps[starts], counts[held])
         return rows.astype(np.int32), _unpack(self.tf, lo, hi - lo)
 
-    def counts(self, vocab_size: int) -> np.ndarray:
-        """Rows per word id (the segment's document frequencies), padded to ``vocab_size``."""
-        counts = np.zeros(vocab_size, np.int64)
-        counts[: len(self.ptr) - 1] = np.diff(self.ptr.astype(np.int64))
-        return counts
+    def block(self, first: int, last: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Postings per word of words ``first:last`` (int64; none past this segment's vocabulary), then
+        their rows and term frequencies, word after word."""
+        held = min(last, len(self.ptr) - 1)
+        counts = np.zeros(last - first, np.int64)
+        if held <= first:
+            return counts, np.zeros(0, np.int32), np.zeros(0, np.uint8)
+        counts[: held - first] = np.diff(self.ptr[first : held + 1].astype(np.int64))
+        return (counts, *self.decode_words(first, held))
+
+    def count_into(self, counts: np.ndarray) -> None:
+        """Add the rows holding each word (the segment's document frequencies) to ``counts``, by word id."""
+        counts[: len(self.ptr) - 1] += np.diff(self.ptr.astype(np.int64))
 
     def arrays(self) -> tuple[np.ndarray, ...]:
         return self.ptr, self.at, self.width, self.data, self.exc_at, self.exc, self.tf
@@ -306,37 +321,75 @@ def _word_blocks(ptr: np.ndarray) -> Iterable[tuple[int, int]]:
         first = last
 
 
+def _put_nibbles(packed: np.ndarray, at: int, nibbles: np.ndarray) -> None:
+    """Write ``nibbles`` (below 16) into ``packed`` (two a byte, zeros yet) from nibble ``at`` on."""
+    if at % 2 and len(nibbles):  # the high half of a byte whose low half is written already
+        packed[at // 2] |= np.uint8(nibbles[0]) << np.uint8(4)
+        at, nibbles = at + 1, nibbles[1:]
+    packed[at // 2 : at // 2 + (len(nibbles) + 1) // 2] = _pack(nibbles)
+
+
 @dataclass
 class _Chunk:
-    """The postings of one chunk of rows as tokenised, before they are merged and encoded into a segment."""
+    """The postings of one chunk of rows as tokenised, by word id, before they are merged and encoded
+    into a segment.  Only the chunk's own words are listed: no array as long as the vocabulary."""
 
-    ptr: np.ndarray  # int32: each word's first posting
-    offsets: np.ndarray  # uint16: each posting's row less first_row (a chunk has fewer than 65,536 rows)
+    words: np.ndarray  # int64: the chunk's word ids, ascending
+    ptr: np.ndarray  # int64: the postings of words[i] are ptr[i]:ptr[i + 1]
+    offsets: np.ndarray  # uint16 or uint32: each posting's row less first_row, ascending within a word
     tf: np.ndarray  # uint8: term frequencies, clipped at 255
     first_row: int
 
-    def decode_words(self, first: int, last: int, ptr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Rows and term frequencies of the postings of words ``first:last``, as :meth:`_Segment.decode_words`."""
-        lo, hi = int(ptr[first]), int(ptr[last])
-        return self.offsets[lo:hi].astype(np.int32) + np.int32(self.first_row), self.tf[lo:hi]
+    @classmethod
+    def of(cls, found: ChunkPostings, ids: np.ndarray, first_row: int) -> _Chunk:
+        """The postings ``found`` by the chunk's own word numbers, renumbered to the word ids ``ids`` (distinct)."""
+        order = np.argsort(ids)
+        counts = np.diff(found.ptr)[order]
+        ptr = np.zeros(len(order) + 1, np.int64)
+        np.cumsum(counts, out=ptr[1:])
+        moved = _ranges(found.ptr[order], counts)  # each word's postings, now in the order of their ids
+        return cls(ids[order], ptr, found.rows[moved], found.tf[moved], first_row)
+
+    def block(self, first: int, last: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """As :meth:`_Segment.block`."""
+        a, z = np.searchsorted(self.words, (first, last)).tolist()
+        counts = np.zeros(last - first, np.int64)
+        counts[self.words[a:z] - first] = np.diff(self.ptr[a : z + 1])
+        lo, hi = int(self.ptr[a]), int(self.ptr[z])
+        return counts, self.offsets[lo:hi].astype(np.int32) + np.int32(self.first_row), self.tf[lo:hi]
+
+    def count_into(self, counts: np.ndarray) -> None:
+        """As :meth:`_Segment.count_into`."""
+        counts[self.words] += np.diff(self.ptr)
 
 
-def _merge(segments: Sequence[_Segment | _Chunk], vocab_size: int) -> _Segment:
-    """One segment with the postings of ``segments`` (which cover increasing row ranges)."""
+def _merge(parts: Sequence[_Segment | _Chunk], vocab_size: int) -> _Segment:
+    """One segment with the postings of ``parts`` (which cover increasing row ranges).
+
+    The merged postings are put together and encoded a block of words at a time, so besides the
+    parts and the result only one block's decoded postings are held.
+    """
+    counts = np.zeros(vocab_size, np.int64)
+    for part in parts:
+        part.count_into(counts)
     ptr = np.zeros(vocab_size + 1, np.int64)
-    for seg in segments:  # one vocabulary-sized array, however many segments
-        ptr[1 : len(seg.ptr)] += np.diff(seg.ptr).astype(np.int64)
-    np.cumsum(ptr, out=ptr)
-    rows = np.empty(int(ptr[-1]), np.int32)
-    tf = np.empty(int(ptr[-1]), np.uint8)
-    start = ptr[:-1].copy()  # where each word's postings from the next segment go
-    for seg in segments:
-        seg_ptr = seg.ptr.astype(np.int64)
-        for first, last in _word_blocks(seg_ptr):  # blocks bound the decoded temporaries
-            dest = _ranges(start[first:last], np.diff(seg_ptr[first : last + 1]))
-            rows[dest], tf[dest] = seg.decode_words(first, last, seg_ptr)
-        start[: len(seg_ptr) - 1] += np.diff(seg_ptr).astype(np.int64)
-    return _Segment.encode(ptr, rows, tf)
+    np.cumsum(counts, out=ptr[1:])
+    del counts
+
+    def blocks() -> Iterable[tuple[int, int, np.ndarray, np.ndarray]]:
+        for first, last in _word_blocks(ptr):
+            lo = int(ptr[first])
+            rows = np.empty(int(ptr[last]) - lo, np.int32)
+            tf = np.empty(len(rows), np.uint8)
+            start = ptr[first:last] - lo  # where each word's postings from the next part go
+            for part in parts:
+                part_counts, rows_of_part, tf_of_part = part.block(first, last)
+                dest = _ranges(start, part_counts)
+                rows[dest], tf[dest] = rows_of_part, tf_of_part
+                start += part_counts
+            yield first, last, rows, tf
+
+    return _Segment.from_blocks(ptr, blocks())
 
 
 class _Field:
@@ -358,7 +411,7 @@ class _Field:
         self.avg_length = max(float(self.lengths.mean()), 1.0)
         df = np.zeros(vocab_size, np.int32)
         df[: len(self.df)] = self.df
-        df += new.counts(vocab_size)
+        new.count_into(df)
         self.df = df
         while len(self.sizes) > 1 and self.sizes[-1] * _MERGE_RATIO >= self.sizes[-2]:
             self.segments[-2:] = [_merge(self.segments[-2:], vocab_size)]
@@ -621,19 +674,6 @@ def _trigrams(vocab: list[str]) -> tuple[np.ndarray, np.ndarray]:
     return packed[valid], np.repeat(np.arange(n), lengths)
 
 
-def _postings(
-    word: np.ndarray, row: np.ndarray, n_rows: int, first_row: int, vocab_size: int
-) -> tuple[_Chunk, np.ndarray]:
-    """The postings of word occurrences ``word`` in rows ``row`` (0… of a chunk starting at ``first_row``), and row lengths."""
-    lengths = np.bincount(row, minlength=n_rows).astype(np.int32)
-    pairs, tf = np.unique((word << 32) | row, return_counts=True)
-    word = pairs >> 32
-    ptr = np.zeros(vocab_size + 1, np.int32)  # a chunk has far fewer postings than 2**31
-    np.cumsum(np.bincount(word, minlength=vocab_size), out=ptr[1:])
-    offsets = (pairs & 0xFFFFFFFF).astype(np.uint16)
-    return _Chunk(ptr, offsets, np.minimum(tf, 255).astype(np.uint8), first_row), lengths
-
-
 class SearchIndex:
     """Inverted index of a frame's ``title`` and ``abstract`` columns, addressed by row number.
 
@@ -747,10 +787,18 @@ class SearchIndex:
             self.extend(df.iloc[n:], hashes[n:], progress)
         self._served = weakref.ref(df)
 
-    def extend(self, df: pd.DataFrame, hashes: np.ndarray | None = None, progress: Progress | None = None) -> None:
+    def extend(
+        self,
+        df: pd.DataFrame,
+        hashes: np.ndarray | None = None,
+        progress: Progress | None = None,
+        workers: int | None = None,
+    ) -> None:
         """Index ``df``'s rows as the rows following those already indexed.
 
         ``progress`` is called with the rows done after each chunk of each field (``2 * len(df)`` in all).
+        ``workers``: processes tokenising chunks beside this one (the index is the same with any number);
+        by default as many as pay (:func:`~paper_widgets.search.tokens.workers_for`), 0 for none.
         """
         hashes = row_hashes(df) if hashes is None else hashes
         if not len(df):
@@ -760,20 +808,24 @@ class SearchIndex:
         complete = not known  # whether lookup holds every word of the vocabulary
         lookup: dict[str, int] = {}  # words looked up or added so far
         new_words: list[str] = []
-        for name in FIELDS:
-            column = df[name]
-            chunks = []
-            for i in range(0, len(column), _CHUNK):  # Python strings of one chunk at a time: 1 GB fewer at 1M
-                batch = column.iloc[i : i + _CHUNK].fillna("").astype("str").tolist()
-                tokens = tokenise(batch)
-                if not complete and len(tokens.words) * _BISECT_COST > known:  # many words: a dict of all
-                    lookup.update(zip(self._vocab.words(), range(known), strict=True))
-                    complete = True
-                ids = self._word_ids(tokens.words, lookup, new_words, complete)
-                chunks.append(_postings(ids[tokens.word], tokens.row, len(batch), first + i, known + len(new_words)))
-                if progress is not None:
-                    progress(len(batch))
-            self.fields[name].add([c[0] for c in chunks], [c[1] for c in chunks], known + len(new_words))
+        starts = range(0, len(df), _CHUNK)
+        # the Python strings of one chunk at a time (1 GB fewer at 1M), of both fields in one run of workers
+        batches = (df[name].iloc[i : i + _CHUNK].fillna("").astype("str").tolist() for name in FIELDS for i in starts)
+        workers = workers_for(len(starts) * len(FIELDS)) if workers is None else workers
+        with closing(postings_in_order(batches, workers)) as tokenised:
+            for name in FIELDS:
+                chunks, lengths = [], []
+                for i, found in zip(starts, tokenised, strict=False):  # this field's chunks: starts goes first
+                    if not complete and len(found.words) * _BISECT_COST > known:  # many words: a dict of all
+                        lookup.update(zip(self._vocab.words(), range(known), strict=True))
+                        complete = True
+                    ids = self._word_ids(found.words, lookup, new_words, complete)
+                    chunks.append(_Chunk.of(found, ids, first + i))
+                    lengths.append(found.lengths)
+                    if progress is not None:
+                        progress(len(found.lengths))
+                self.fields[name].add(chunks, lengths, known + len(new_words))
+                del chunks
         self._titles = self._titles.add(df["title"], lookup, known + len(new_words))
         del lookup
         self._vocab.add(new_words)

@@ -11,6 +11,11 @@ apart exactly (eight bytes at a time, factorised), never by a hash that could me
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Generator, Iterable
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,7 +23,7 @@ import pandas as pd
 
 from paper_widgets.data.text import words
 
-__all__ = ["Tokens", "compounds", "tokenise"]
+__all__ = ["ChunkPostings", "Tokens", "chunk_postings", "compounds", "postings_in_order", "tokenise", "workers_for"]
 
 _COMPOUND_PARTS = 4  # longer punctuated tokens (URLs, formulas) are not joined
 _LONG_WORD = 64  # bytes: longer words are compared whole, not eight bytes per numpy round
@@ -37,6 +42,8 @@ _CLASSES = bytes(
     for b in range(256)
 )
 _LOWER = bytes(range(256)).lower()
+_MAX_WORKERS = 4  # each holds a chunk's transient arrays (~100 MB); more cores than this rarely pay
+_AHEAD = 2  # chunks queued per worker beyond the one it tokenises: keeps it busy, bounds the texts held
 _LOW_BYTES = np.array([(1 << 8 * k) - 1 for k in range(8)] + [(1 << 64) - 1], np.uint64)  # masks by byte count
 
 
@@ -232,3 +239,59 @@ def tokenise(texts: list[str]) -> Tokens:
     found = _strings(buf, start[some], length[some], len(buf) - 8 - len(folded_data))
     row = np.concatenate([part_row, part_row[first], np.searchsorted(text_start, folded_at, "right") - 1])
     return Tokens(found, word, row)
+
+
+@dataclass
+class ChunkPostings:
+    """The postings of a chunk of texts by the chunk's own word numbers (what a worker sends back):
+    word ``i`` is ``words[i]`` and occurs in texts ``rows[ptr[i]:ptr[i + 1]]`` (ascending), ``tf`` times each."""
+
+    words: list[str]  # distinct words, in order of first occurrence
+    ptr: np.ndarray  # int64
+    rows: np.ndarray  # uint16 (a chunk of at most 65,536 texts) or uint32
+    tf: np.ndarray  # uint8: term frequencies, clipped at 255
+    lengths: np.ndarray  # int32: words in each text
+
+
+def chunk_postings(texts: list[str]) -> ChunkPostings:
+    """The words of ``texts`` (:func:`tokenise`) as postings grouped by word, rows ascending."""
+    tokens = tokenise(texts)
+    row_bits = max(len(texts) - 1, 1).bit_length()
+    # one sort of (word, row) keys; 32-bit keys when they fit sort in about half the time
+    key_type = np.uint32 if len(tokens.words) << row_bits <= 1 << 32 else np.uint64
+    keys = tokens.word.astype(key_type) << key_type(row_bits) | tokens.row.astype(key_type)
+    pairs, tf = np.unique(keys, return_counts=True)
+    word = pairs >> key_type(row_bits)
+    ptr = np.zeros(len(tokens.words) + 1, np.int64)
+    np.cumsum(np.bincount(word, minlength=len(tokens.words)), out=ptr[1:])
+    rows = (pairs & key_type((1 << row_bits) - 1)).astype(np.uint16 if len(texts) <= 1 << 16 else np.uint32)
+    lengths = np.bincount(tokens.row, minlength=len(texts)).astype(np.int32)
+    return ChunkPostings(tokens.words, ptr, rows, np.minimum(tf, 255).astype(np.uint8), lengths)
+
+
+def workers_for(chunks: int) -> int:
+    """Worker processes worth starting for ``chunks`` chunks of texts: none (tokenise here) for a few."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return 0 if chunks < 4 or cores < 2 else min(cores, _MAX_WORKERS)
+
+
+def postings_in_order(batches: Iterable[list[str]], workers: int) -> Generator[ChunkPostings, None, None]:
+    """:func:`chunk_postings` of each batch, in order; with ``workers`` > 0 they are computed in that
+    many worker processes while the caller uses the previous ones (the same results either way)."""
+    if workers <= 0:
+        yield from map(chunk_postings, batches)
+        return
+    # never plain fork: a kernel's threads (and their locks) would be copied mid-use
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
+        pending: deque[Future[ChunkPostings]] = deque()
+        try:
+            for batch in batches:
+                pending.append(pool.submit(chunk_postings, batch))
+                if len(pending) > workers * _AHEAD:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for future in pending:  # the caller stopped early (or a chunk failed): drop the queued ones
+                future.cancel()

@@ -11,12 +11,17 @@ apart exactly (eight bytes at a time, factorised), never by a hash that could me
 
 from __future__ import annotations
 
-import multiprocessing
 import os
+import pickle
+import queue
+import subprocess
+import sys
+import threading
 from collections import deque
 from collections.abc import Generator, Iterable
-from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -277,21 +282,86 @@ def workers_for(chunks: int) -> int:
 
 def postings_in_order(batches: Iterable[list[str]], workers: int) -> Generator[ChunkPostings, None, None]:
     """:func:`chunk_postings` of each batch, in order; with ``workers`` > 0 they are computed in that
-    many worker processes while the caller uses the previous ones (the same results either way)."""
+    many worker processes while the caller uses the previous ones (the same results either way).
+
+    The workers are fresh interpreters running :func:`_serve` (never a fork: a kernel's threads and
+    their locks would be copied mid-use), started without multiprocessing's re-import of the caller's
+    ``__main__``, which would run a script that has no ``if __name__ == "__main__"`` guard again.
+    Batch ``i`` goes to worker ``i % workers``; each worker's batches are written by a thread of its
+    own, so a worker never waits on a pipe that the caller is not reading.
+    """
     if workers <= 0:
         yield from map(chunk_postings, batches)
         return
-    # never plain fork: a kernel's threads (and their locks) would be copied mid-use
-    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
-        pending: deque[Future[ChunkPostings]] = deque()
+    package_root = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([package_root, *filter(None, [os.environ.get("PYTHONPATH")])])}
+    command = [sys.executable, "-c", "from paper_widgets.search.tokens import _serve; _serve()"]
+    procs = [subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env) for _ in range(workers)]
+    inboxes: list[queue.Queue[list[str] | None]] = [queue.Queue(_AHEAD) for _ in procs]
+    writers = [
+        threading.Thread(target=_feed, args=(box, proc), daemon=True) for box, proc in zip(inboxes, procs, strict=True)
+    ]
+    for writer in writers:
+        writer.start()
+    pending: deque[subprocess.Popen[bytes]] = deque()  # the worker of each batch sent and not yet answered
+    try:
+        for i, batch in enumerate(batches):
+            inboxes[i % workers].put(batch)
+            pending.append(procs[i % workers])
+            if len(pending) > workers * _AHEAD:
+                yield _answer(pending.popleft())
+        while pending:
+            yield _answer(pending.popleft())
+    finally:
+        if pending:  # stopped early (or a worker failed): answers nobody will read may block the workers
+            for proc in procs:
+                proc.kill()
+        for box in inboxes:
+            box.put(None)  # ends the writer, which closes its worker's input: the worker exits
+        for writer, proc in zip(writers, procs, strict=True):
+            writer.join()
+            proc.wait()
+            assert proc.stdout is not None
+            proc.stdout.close()
+
+
+def _feed(inbox: queue.Queue[list[str] | None], proc: subprocess.Popen[bytes]) -> None:
+    """Write the batches put in ``inbox`` to the worker ``proc`` until a None, then close its input."""
+    assert proc.stdin is not None
+    try:
+        while (batch := inbox.get()) is not None:
+            pickle.dump(batch, proc.stdin, pickle.HIGHEST_PROTOCOL)
+            proc.stdin.flush()
+    except Exception:  # the worker died or was stopped (reading its answer says so): take the rest unsent
+        with suppress(OSError):
+            proc.stdin.close()
+        while inbox.get() is not None:
+            pass
+    finally:
+        with suppress(OSError):
+            proc.stdin.close()
+
+
+def _answer(proc: subprocess.Popen[bytes]) -> ChunkPostings:
+    """The next answer of the worker ``proc`` (written by :func:`_serve`)."""
+    assert proc.stdout is not None
+    try:
+        found: ChunkPostings = pickle.load(proc.stdout)  # from a worker this process started, not from disk
+    except EOFError:
+        raise RuntimeError(f"a tokenising worker process ended early (exit status {proc.wait()})") from None
+    return found
+
+
+def _serve() -> None:
+    """A worker's loop: read pickled batches of texts on stdin until it closes, answer each with its
+    :func:`chunk_postings` on stdout."""
+    inbox, outbox = sys.stdin.buffer, os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # anything else printed goes to stderr, not into the answers
+    sys.stdout = sys.stderr
+    while True:
         try:
-            for batch in batches:
-                pending.append(pool.submit(chunk_postings, batch))
-                if len(pending) > workers * _AHEAD:
-                    yield pending.popleft().result()
-            while pending:
-                yield pending.popleft().result()
-        finally:
-            for future in pending:  # the caller stopped early (or a chunk failed): drop the queued ones
-                future.cancel()
+            batch = pickle.load(inbox)
+        except EOFError:
+            return
+        pickle.dump(chunk_postings(batch), outbox, pickle.HIGHEST_PROTOCOL)
+        outbox.flush()

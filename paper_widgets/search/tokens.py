@@ -6,7 +6,7 @@ multitask).  Doing that per token in Python costs minutes at a million abstracts
 joined into one UTF-8 byte buffer and the ASCII tokens — nearly all of them — are lower-cased,
 cut into letter/digit runs and joined into compounds with numpy.  Only tokens holding a
 non-ASCII byte go through :func:`~paper_widgets.data.text.fold` one by one.  Distinct words are told
-apart exactly (eight bytes at a time, factorised), never by a hash that could merge two words.
+apart exactly by Arrow's hash kernel (``dictionary_encode``), which compares their bytes.
 """
 
 from __future__ import annotations
@@ -24,14 +24,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from paper_widgets.data.text import words
 
 __all__ = ["ChunkPostings", "Tokens", "chunk_postings", "compounds", "postings_in_order", "tokenise", "workers_for"]
 
 _COMPOUND_PARTS = 4  # longer punctuated tokens (URLs, formulas) are not joined
-_LONG_WORD = 64  # bytes: longer words are compared whole, not eight bytes per numpy round
 # Compound runs (first part, end part) of a token with n parts, in the order compounds() lists them.
 _RUNS = {n: [(i, j) for i in range(n) for j in range(i + 2, n + 1)] for n in range(2, _COMPOUND_PARTS + 1)}
 # bytes.translate tables (C speed, unlike a numpy lookup): byte classes, and ASCII lower case
@@ -49,7 +49,6 @@ _CLASSES = bytes(
 _LOWER = bytes(range(256)).lower()
 _MAX_WORKERS = 4  # each holds a chunk's transient arrays (~100 MB); more cores than this rarely pay
 _AHEAD = 2  # chunks queued per worker beyond the one it tokenises: keeps it busy, bounds the texts held
-_LOW_BYTES = np.array([(1 << 8 * k) - 1 for k in range(8)] + [(1 << 64) - 1], np.uint64)  # masks by byte count
 
 
 def compounds(parts: list[str]) -> list[str]:
@@ -83,47 +82,6 @@ def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     ends = np.cumsum(lengths)
     total = int(ends[-1]) if len(ends) else 0
     return np.repeat(starts - (ends - lengths), lengths) + np.arange(total)
-
-
-def _exact_codes(buf: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.ndarray:
-    """Dense codes of the byte strings ``buf[start:start + length]``: equal codes iff equal bytes.
-
-    Strings of up to ``_LONG_WORD`` bytes are compared eight bytes per numpy round (an unaligned
-    uint64 read, masked to the string's end); strings still longer go on to the next round with
-    their code so far as a prefix.  The rare longer strings (URLs, formulas, a megabyte without a
-    space) are compared as Python bytes in one pass, so the work stays linear in their length.
-    ``buf`` must hold eight bytes of padding after its last string.
-    """
-    codes = np.empty(len(start), np.int64)
-    short = np.flatnonzero(length <= _LONG_WORD)
-    codes[short] = _short_codes(buf, start[short], length[short])
-    used = int(codes[short].max(initial=-1)) + 1
-    long = np.flatnonzero(length > _LONG_WORD)
-    if len(long):
-        view = buf.data
-        pieces = pd.Series(
-            [view[a:b].tobytes() for a, b in zip(start[long].tolist(), (start + length)[long].tolist(), strict=True)]
-        )
-        codes[long] = used + pd.factorize(pieces)[0]
-        used += len(long)
-    present = np.zeros(used, bool)
-    present[codes] = True
-    return (np.cumsum(present) - 1)[codes]
-
-
-def _short_codes(buf: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.ndarray:
-    """Codes of strings of at most ``_LONG_WORD`` bytes, equal iff equal bytes (not yet dense)."""
-    window = np.ndarray((len(buf) - 7,), "<u8", buf, 0, (1,))  # the eight bytes from every offset
-    codes: np.ndarray = pd.factorize(window[start] & _LOW_BYTES[np.minimum(length, 8)])[0]
-    used = int(codes.max(initial=-1)) + 1  # codes handed out; each round takes new ones
-    todo = np.flatnonzero(length > 8)
-    for offset in range(8, int(length.max(initial=0)), 8):
-        todo = todo[length[todo] > offset]
-        piece = pd.factorize(window[start[todo] + offset] & _LOW_BYTES[np.minimum(length[todo] - offset, 8)])[0]
-        fresh = pd.factorize(codes[todo] * (int(piece.max(initial=-1)) + 1) + piece)[0]
-        codes[todo] = used + fresh
-        used += int(fresh.max(initial=-1)) + 1
-    return codes
 
 
 def _token_numbers(classes: np.ndarray, part_start: np.ndarray, part_end: np.ndarray) -> np.ndarray:
@@ -177,25 +135,22 @@ def _unicode_words(
     return b"".join(found), length, np.array(token, np.int64), np.array(place, np.int64)
 
 
-def _strings(buf: np.ndarray, start: np.ndarray, length: np.ndarray, ascii_below: int) -> list[str]:
-    """The UTF-8 strings ``buf[start:start + length]``; those starting below ``ascii_below`` are ASCII."""
-    text = buf.tobytes().decode("latin-1")  # one character per byte, so byte offsets index it
-    found = list(map(text.__getitem__, map(slice, start.tolist(), (start + length).tolist())))
-    for i in np.flatnonzero(start >= ascii_below).tolist():
-        found[i] = found[i].encode("latin-1").decode()
-    return found
-
-
 def _first_occurrence_order(codes: np.ndarray, position: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Renumber ``codes`` by first ``position``; also one occurrence of each code, in the new order."""
+    """Renumber ``codes`` by first ``position``; also the old code of each new one."""
     first = np.full(int(codes.max(initial=-1)) + 1, np.iinfo(np.int64).max)
     np.minimum.at(first, codes, position)
-    some = np.empty(len(first), np.int64)
-    some[codes] = np.arange(len(codes))  # any occurrence stands for its word: they are equal bytes
     order = np.argsort(first)
     rank = np.empty_like(order)
     rank[order] = np.arange(len(order))
-    return rank[codes], some[order]
+    return rank[codes], order
+
+
+def _decoded(strings: pa.Array) -> list[str]:
+    """The UTF-8 ``strings`` as Python strings (a lone surrogate's, as ``fold`` passes it, decoded too)."""
+    try:
+        return strings.cast(pa.large_string()).to_pylist()  # type: ignore[no-any-return]
+    except pa.ArrowInvalid:
+        return [word.decode("utf-8", "surrogatepass") for word in strings.to_pylist()]
 
 
 def _unicode_tokens(classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -213,11 +168,13 @@ def tokenise(texts: list[str]) -> Tokens:
     text_start = np.cumsum([0] + [len(e) + 1 for e in encoded[:-1]])
     data = b"\n".join(encoded)
     classes = np.frombuffer(data.translate(_CLASSES), np.uint8)
-    part_start, part_end = _runs(classes == _WORD)
+    in_parts = classes == _WORD
+    part_start, part_end = _runs(in_parts)
     uni_start, uni_end = (np.zeros(0, np.int64),) * 2 if data.isascii() else _unicode_tokens(classes)
     if len(uni_start):  # the parts of a token with a non-ASCII byte come from fold instead
         keep = np.searchsorted(uni_start, part_start, "right") == np.searchsorted(uni_end, part_start, "right")
         part_start, part_end = part_start[keep], part_end[keep]
+        in_parts[_ranges(uni_start, uni_end - uni_start)] = False
     part_len = part_end - part_start
     parts_per_text = np.diff(np.searchsorted(part_start, text_start), append=len(part_start))
     part_row = np.repeat(np.arange(len(texts)), parts_per_text)
@@ -226,22 +183,24 @@ def tokenise(texts: list[str]) -> Tokens:
     ends = np.concatenate([[0], np.cumsum(part_len)])
     joined_len = ends[first + count] - ends[first]
     members = _ranges(first, count)  # the parts of every compound, compound after compound
-    lowered = data.translate(_LOWER)
-    joined_data = np.frombuffer(lowered, np.uint8)[_ranges(part_start[members], part_len[members])].tobytes()
+    lowered = np.frombuffer(data.translate(_LOWER), np.uint8)
+    joined_data = lowered[_ranges(part_start[members], part_len[members])]
     folded_data, folded_len, folded_token, folded_place = _unicode_words(data, uni_start, uni_end)
 
-    buf = np.frombuffer(b"".join([lowered, joined_data, folded_data, bytes(8)]), np.uint8)
-    length = np.concatenate([part_len, joined_len, folded_len])
-    start = np.cumsum(length) - length
-    start[: len(part_start)] = part_start  # parts stay in place; compounds and folded words follow the text
-    start[len(part_start) :] += len(lowered) - int(part_len.sum())
-    codes = _exact_codes(buf, start, length)
+    # every word back to back (parts, compounds, folded words), told apart exactly by Arrow's hash kernel
+    buf = np.concatenate([lowered[in_parts], joined_data, np.frombuffer(folded_data, np.uint8)])
+    offsets = np.zeros(len(part_len) + len(joined_len) + len(folded_len) + 1, np.int64)
+    np.cumsum(np.concatenate([part_len, joined_len, folded_len]), out=offsets[1:])
+    strings = pa.LargeBinaryArray.from_buffers(
+        pa.large_binary(), len(offsets) - 1, [None, pa.py_buffer(offsets), pa.py_buffer(buf)]
+    )
+    encoded = pc.dictionary_encode(strings)
     # first occurrence: by byte position of the token's word, then by place among its words
     width = int(max(place.max(initial=0), folded_place.max(initial=0))) + 1
     folded_at = uni_start[folded_token]
     position = np.concatenate([part_start * width, part_start[last] * width + place, folded_at * width + folded_place])
-    word, some = _first_occurrence_order(codes, position)
-    found = _strings(buf, start[some], length[some], len(buf) - 8 - len(folded_data))
+    word, order = _first_occurrence_order(encoded.indices.to_numpy().astype(np.int64), position)
+    found = _decoded(encoded.dictionary.take(pa.array(order)))
     row = np.concatenate([part_row, part_row[first], np.searchsorted(text_start, folded_at, "right") - 1])
     return Tokens(found, word, row)
 

@@ -842,17 +842,21 @@ class SearchIndex:
 
         ``lookup`` holds the words seen so far (``complete``: every word of the vocabulary too).
         """
-        ids: list[int | None] = list(map(lookup.get, words))  # a C-level map: most words of a chunk are known
-        missing = [i for i, wid in enumerate(ids) if wid is None]
+        # C-level maps: most words of a chunk are known, and the chunk's words are distinct
+        ids = np.fromiter(map(lookup.get, words, repeat(-1)), np.int64, len(words))
+        missing = np.flatnonzero(ids < 0)
+        if not complete:  # the vocabulary's words not looked up yet are found by bisection
+            for i in missing.tolist():
+                known = self._vocab.find(words[i])
+                if known is not None:
+                    ids[i] = lookup[words[i]] = known
+            missing = missing[ids[missing] < 0]
+        new = list(map(words.__getitem__, missing.tolist()))
         next_id = self.vocab_size + len(new_words)
-        for i in missing:
-            word = words[i]
-            wid = None if complete else self._vocab.find(word)
-            if wid is None:
-                wid, next_id = next_id, next_id + 1
-                new_words.append(word)
-            ids[i] = lookup[word] = wid
-        return np.array(ids, np.int64)
+        ids[missing] = np.arange(next_id, next_id + len(new))
+        lookup.update(zip(new, range(next_id, next_id + len(new)), strict=True))
+        new_words += new
+        return ids
 
     def _add_trigrams(self, known: int, new_words: list[str]) -> None:
         """Add the trigrams of the words that are title words now but were not (ids ``known`` on are ``new_words``)."""

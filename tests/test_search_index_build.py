@@ -17,7 +17,7 @@ from test_search_tokens import TEXTS, reference
 
 import paper_widgets.search.index as index_module
 from paper_widgets.search.index import SearchIndex
-from paper_widgets.search.tokens import chunk_postings, postings_in_order
+from paper_widgets.search.tokens import Workers, chunk_postings
 
 ROOT = Path(__file__).resolve().parent.parent
 WORDS = ["Multi-Task", "model", "merging", "Café", "naïve", "x2", "AdaMerging", "of", "the", "GPT-4o", "ﬁne", "a"]
@@ -133,11 +133,14 @@ def test_a_script_without_a_main_guard_builds_in_workers_and_runs_once(tmp_path:
 
 def test_stopping_early_or_a_failing_chunk_ends_every_worker() -> None:
     before = children()
-    batches = (["Multi-Task model merging"] * 50 for _ in range(100))
-    tokenised = postings_in_order(batches, 2)
-    assert next(tokenised).words == ["multi", "task", "multitask", "model", "merging"]
-    tokenised.close()
+    with Workers(2) as pool:
+        tokenised = pool.map(chunk_postings, (["Multi-Task model merging"] * 50 for _ in range(100)))
+        assert next(tokenised).words == ["multi", "task", "multitask", "model", "merging"]
+        tokenised.close()
     assert children() == before
-    with pytest.raises(RuntimeError, match="worker process ended early"):
-        list(postings_in_order([["fine"], ["fine"], [None], ["fine"]], 2))  # type: ignore[list-item]
+    with pytest.raises(RuntimeError, match="worker process ended early"), Workers(2) as pool:
+        list(pool.map(chunk_postings, [["fine"], ["fine"], [None], ["fine"]]))  # type: ignore[arg-type]
     assert children() == before
+    with Workers(2) as pool:  # one pool serves one map after another, in order
+        assert list(pool.map(len, ["ab", "c", "", "def"])) == [2, 1, 0, 3]
+        assert [found.words for found in pool.map(chunk_postings, [["x y"], ["Z"]])] == [["x", "y"], ["z"]]

@@ -25,7 +25,6 @@ from __future__ import annotations
 import bisect
 import weakref
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import closing
 from dataclasses import dataclass
 from itertools import repeat
 
@@ -35,7 +34,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from paper_widgets.data.merge import fold_titles
-from paper_widgets.search.tokens import ChunkPostings, postings_in_order, workers_for
+from paper_widgets.search.tokens import ChunkPostings, Workers, chunk_postings, workers_for
 
 __all__ = ["FIELDS", "Progress", "SearchIndex", "max_typos", "row_hashes"]
 
@@ -66,11 +65,28 @@ def max_typos(word: str) -> int:
 def row_hashes(df: pd.DataFrame) -> np.ndarray:
     """A uint64 fingerprint of each row's indexed text, to tell appended rows from changed ones."""
     hashes = np.empty(len(df), np.uint64)
-    for lo in range(0, len(df), _CHUNK):  # a chunk at a time: pandas hashes Arrow strings as Python objects
-        texts = df[list(FIELDS)].iloc[lo : lo + _CHUNK].fillna("")
-        # categorize=False: the same hashes, without first deduplicating texts that are nearly all distinct
-        hashes[lo : lo + len(texts)] = pd.util.hash_pandas_object(texts, index=False, categorize=False)
+    for lo in range(0, len(df), _CHUNK):  # the Python strings of a chunk at a time
+        title, abstract = (_texts(df[name], lo) for name in FIELDS)
+        hashes[lo : lo + len(title)] = _row_hashes(_text_hashes(title), _text_hashes(abstract))
     return hashes
+
+
+def _texts(column: pd.Series, lo: int) -> list[str]:
+    """The chunk of ``column`` from row ``lo`` as Python strings ("" for NA): one chunk at a time, not the column."""
+    texts: list[str] = column.iloc[lo : lo + _CHUNK].fillna("").astype("str").tolist()
+    return texts
+
+
+def _text_hashes(texts: list[str]) -> np.ndarray:
+    """A uint64 hash of each text (categorize=False: texts are nearly all distinct)."""
+    hashes: np.ndarray = pd.util.hash_array(np.array(texts, dtype=object), categorize=False)
+    return hashes
+
+
+def _row_hashes(title: np.ndarray, abstract: np.ndarray) -> np.ndarray:
+    """The rows' fingerprints from their titles' and abstracts' hashes (order matters: an odd multiplier)."""
+    combined: np.ndarray = title * np.uint64(0x9E3779B97F4A7C15) ^ abstract
+    return combined
 
 
 _EXCEPTION_NIBBLES = 24  # an exception costs its position (int64 at most) and its gap (uint32): 12 bytes
@@ -150,35 +166,33 @@ class _Segment:
     def encode(cls, ptr: np.ndarray, rows: np.ndarray, tf: np.ndarray) -> _Segment:
         """The segment of ``rows`` (ascending within each word of ``ptr``) and their term frequencies."""
         ptr = ptr.astype(np.int64)
-        blocks = _word_blocks(ptr)  # a block of words at a time: bounded temporaries
-        return cls.from_blocks(ptr, ((a, z, rows[ptr[a] : ptr[z]], tf[ptr[a] : ptr[z]]) for a, z in blocks))
+        blocks = list(_word_blocks(ptr))  # a block of words at a time: bounded temporaries
+        tasks = ((ptr[a : z + 1], rows[ptr[a] : ptr[z]], tf[ptr[a] : ptr[z]]) for a, z in blocks)
+        return cls.from_blocks(ptr, zip(blocks, map(_encode_block, tasks), strict=True))
 
     @classmethod
-    def from_blocks(cls, ptr: np.ndarray, blocks: Iterable[tuple[int, int, np.ndarray, np.ndarray]]) -> _Segment:
-        """The segment of the postings counted by ``ptr`` (int64), given as ``(first, last, rows, tf)``
-        for consecutive runs ``first:last`` of its words: only one run's postings need exist at a time."""
+    def from_blocks(cls, ptr: np.ndarray, blocks: Iterable[tuple[tuple[int, int], _Block]]) -> _Segment:
+        """The segment of the postings counted by ``ptr`` (int64), given as the :func:`_encode_block` of
+        each consecutive run ``first:last`` of its words: only one run's postings need exist at a time."""
         at = np.zeros(len(ptr) - 1, np.int64)
         width = np.zeros(len(ptr) - 1, np.uint8)
         total = int(ptr[-1])
         # room for the most (4 bytes a gap, a few of padding per run); unwritten pages cost none
         data = np.empty(4 * total + _WIDEST * len(ptr), np.uint8)
-        frequencies = np.zeros((total + 1) // 2, np.uint8)
+        frequencies = np.zeros((total + 1) // 2 + 1, np.uint8)  # a byte more: a run's last may be padding
         size = 0  # bytes written
         exc_at, exc = [np.zeros(0, np.int64)], [np.zeros(0, np.int32)]
-        for first, last, rows, tf in blocks:
+        for (first, last), block in blocks:
             lo = int(ptr[first])
-            local = ptr[first : last + 1] - lo
-            block_at, width[first:last], nibbles, wide_at, wide = _encode_words(local, rows)
-            at[first:last] = block_at + 2 * size
-            packed = _pack(nibbles)
-            data[size : size + len(packed)] = packed
-            size += len(packed)
-            exc_at.append(wide_at + lo)
-            exc.append(wide)
-            _put_nibbles(frequencies, lo, np.minimum(tf, 15))
-            held = np.flatnonzero(np.diff(local))
-            if len(held):  # their frequencies need no decoding (most short lists)
-                width[first + held[np.maximum.reduceat(tf, local[held]) == 1]] |= _ONCE_EACH
+            at[first:last] = block.at + 2 * size
+            width[first:last] = block.width
+            data[size : size + len(block.data)] = block.data
+            size += len(block.data)
+            exc_at.append(block.wide_at + lo)
+            exc.append(block.wide)
+            if len(block.tf):  # its first byte's low half is the last run's when the run starts mid-byte
+                frequencies[lo // 2] |= block.tf[0]
+                frequencies[lo // 2 + 1 : lo // 2 + len(block.tf)] = block.tf[1:]
         exceptions = np.concatenate(exc_at)
         return cls(
             _offsets(ptr),
@@ -187,7 +201,7 @@ class _Segment:
             data[:size],
             _offsets(exceptions),
             np.concatenate(exc).astype(np.uint32),
-            frequencies,
+            frequencies[: (total + 1) // 2],
         )
 
     def postings(self, word_id: int) -> tuple[np.ndarray, np.ndarray]:
@@ -321,12 +335,28 @@ def _word_blocks(ptr: np.ndarray) -> Iterable[tuple[int, int]]:
         first = last
 
 
-def _put_nibbles(packed: np.ndarray, at: int, nibbles: np.ndarray) -> None:
-    """Write ``nibbles`` (below 16) into ``packed`` (two a byte, zeros yet) from nibble ``at`` on."""
-    if at % 2 and len(nibbles):  # the high half of a byte whose low half is written already
-        packed[at // 2] |= np.uint8(nibbles[0]) << np.uint8(4)
-        at, nibbles = at + 1, nibbles[1:]
-    packed[at // 2 : at // 2 + (len(nibbles) + 1) // 2] = _pack(nibbles)
+@dataclass
+class _Block:
+    """A run of words' postings encoded as in :class:`_Segment`, positions counted from the run's start."""
+
+    at: np.ndarray  # int64: nibble offset of each word's gaps in data
+    width: np.ndarray  # uint8: the words' widths and flags
+    data: np.ndarray  # uint8: the packed gaps
+    wide_at: np.ndarray  # int64: posting numbers of the gaps stored apart
+    wide: np.ndarray  # int32: those gaps
+    tf: np.ndarray  # uint8: the frequency nibbles, packed from the parity of the run's first posting on
+
+
+def _encode_block(task: tuple[np.ndarray, np.ndarray, np.ndarray]) -> _Block:
+    """The :class:`_Block` of a run of words: their ``ptr`` (int64, from 0 at the run's first posting,
+    which is posting ``ptr[0]`` of the segment: its parity places the frequencies), ``rows`` and ``tf``."""
+    ptr, rows, tf = task
+    at, width, nibbles, wide_at, wide = _encode_words(ptr - ptr[0], rows)
+    held = np.flatnonzero(np.diff(ptr))
+    if len(held):  # their frequencies need no decoding (most short lists)
+        width[held[np.maximum.reduceat(tf, ptr[held] - ptr[0]) == 1]] |= _ONCE_EACH
+    frequencies = np.concatenate([np.zeros(int(ptr[0]) % 2, np.uint8), np.minimum(tf, 15).astype(np.uint8)])
+    return _Block(at, width, _pack(nibbles), wide_at, wide, _pack(frequencies))
 
 
 @dataclass
@@ -363,11 +393,53 @@ class _Chunk:
         counts[self.words] += np.diff(self.ptr)
 
 
-def _merge(parts: Sequence[_Segment | _Chunk], vocab_size: int) -> _Segment:
+@dataclass
+class _TitleWords:
+    """A chunk's folded titles by the chunk's own word numbers, made where the chunk is tokenised."""
+
+    local: np.ndarray  # int64: the words of the titles made of the chunk's words, back to back
+    counts: np.ndarray  # int64: words of each title (0: none, or kept in ``apart``)
+    apart_rows: np.ndarray  # int64: the chunk's titles holding a word the chunk's words do not
+    apart: list[str]  # those titles, folded
+    name_len: np.ndarray  # uint16: see _name_lengths
+
+    @classmethod
+    def of(cls, texts: list[str], words: list[str]) -> _TitleWords:
+        titles = pd.Series(texts, dtype="str")
+        folded = fold_titles(titles).tolist()
+        # one split of them all: an empty title is one empty word, which no vocabulary holds (kept apart)
+        flat = " ".join(folded).split(" ")
+        number = dict(zip(words, range(len(words)), strict=True))
+        found = np.fromiter(map(number.get, flat, repeat(-1)), np.int64, len(flat))
+        counts = np.fromiter(map(str.count, folded, repeat(" ")), np.int64, len(folded)) + 1
+        owner = np.repeat(np.arange(len(folded)), counts)
+        apart = np.bincount(owner[found < 0], minlength=len(folded)) > 0
+        counts[apart] = 0
+        rows = np.flatnonzero(apart)
+        return cls(found[~apart[owner]], counts, rows, [folded[i] for i in rows.tolist()], _name_lengths(titles))
+
+
+@dataclass
+class _Tokenised:
+    """A chunk of one field's texts as indexing takes it (made in a worker process, or here)."""
+
+    postings: ChunkPostings
+    hashes: np.ndarray  # uint64: _text_hashes of the texts
+    titles: _TitleWords | None  # of a chunk of titles
+
+
+def _tokenised(task: tuple[list[str], bool]) -> _Tokenised:
+    """The :class:`_Tokenised` of the texts ``task[0]``, titles if ``task[1]``."""
+    texts, titled = task
+    found = chunk_postings(texts)
+    return _Tokenised(found, _text_hashes(texts), _TitleWords.of(texts, found.words) if titled else None)
+
+
+def _merge(parts: Sequence[_Segment | _Chunk], vocab_size: int, workers: Workers | None = None) -> _Segment:
     """One segment with the postings of ``parts`` (which cover increasing row ranges).
 
-    The merged postings are put together and encoded a block of words at a time, so besides the
-    parts and the result only one block's decoded postings are held.
+    The merged postings are put together a block of words at a time and encoded (by ``workers``,
+    when given), so besides the parts and the result only a few blocks' postings are held.
     """
     counts = np.zeros(vocab_size, np.int64)
     for part in parts:
@@ -375,9 +447,10 @@ def _merge(parts: Sequence[_Segment | _Chunk], vocab_size: int) -> _Segment:
     ptr = np.zeros(vocab_size + 1, np.int64)
     np.cumsum(counts, out=ptr[1:])
     del counts
+    blocks = list(_word_blocks(ptr))
 
-    def blocks() -> Iterable[tuple[int, int, np.ndarray, np.ndarray]]:
-        for first, last in _word_blocks(ptr):
+    def tasks() -> Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        for first, last in blocks:
             lo = int(ptr[first])
             rows = np.empty(int(ptr[last]) - lo, np.int32)
             tf = np.empty(len(rows), np.uint8)
@@ -387,9 +460,10 @@ def _merge(parts: Sequence[_Segment | _Chunk], vocab_size: int) -> _Segment:
                 dest = _ranges(start, part_counts)
                 rows[dest], tf[dest] = rows_of_part, tf_of_part
                 start += part_counts
-            yield first, last, rows, tf
+            yield ptr[first : last + 1], rows, tf
 
-    return _Segment.from_blocks(ptr, blocks())
+    encoded = map(_encode_block, tasks()) if workers is None else workers.map(_encode_block, tasks())
+    return _Segment.from_blocks(ptr, zip(blocks, encoded, strict=True))
 
 
 class _Field:
@@ -402,9 +476,12 @@ class _Field:
         self.lengths = np.zeros(0, np.int32)
         self.avg_length = 1.0
 
-    def add(self, chunks: list[_Chunk], lengths: list[np.ndarray], vocab_size: int) -> None:
-        """Append a segment of the postings of consecutive new row chunks, then merge small neighbours."""
-        new = _merge(chunks, vocab_size)
+    def add(
+        self, chunks: list[_Chunk], lengths: list[np.ndarray], vocab_size: int, workers: Workers | None = None
+    ) -> None:
+        """Append a segment of the postings of consecutive new row chunks, then merge small neighbours
+        (encoded by ``workers``, when given)."""
+        new = _merge(chunks, vocab_size, workers)
         self.segments.append(new)
         self.sizes.append(sum(map(len, lengths)))
         self.lengths = np.concatenate([self.lengths, *lengths])
@@ -414,7 +491,7 @@ class _Field:
         new.count_into(df)
         self.df = df
         while len(self.sizes) > 1 and self.sizes[-1] * _MERGE_RATIO >= self.sizes[-2]:
-            self.segments[-2:] = [_merge(self.segments[-2:], vocab_size)]
+            self.segments[-2:] = [_merge(self.segments[-2:], vocab_size, workers)]
             self.sizes[-2:] = [self.sizes[-2] + self.sizes[-1]]
 
     def length_norms(self, k1: float, b: float) -> np.ndarray:
@@ -602,27 +679,37 @@ class _Titles:
     def nbytes(self) -> int:
         return sum(a.nbytes for a in self.arrays().values())
 
-    def add(self, titles: pd.Series, lookup: dict[str, int], vocab_size: int) -> _Titles:
-        """These titles and ``titles`` after them; ``lookup`` holds every word of ``titles``, ``vocab_size`` is the new size."""
-        titles = titles.fillna("").astype("str")
+    def add(self, chunks: list[tuple[_TitleWords, np.ndarray]], lookup: dict[str, int], vocab_size: int) -> _Titles:
+        """These titles and those of ``chunks`` after them (each with the word ids of its chunk's words);
+        ``lookup`` holds every word indexed with them, ``vocab_size`` is the new size."""
         width = _id_bytes(vocab_size)
         ids = [self.ids if width == self.id_bytes else _id_digits(_id_values(self.ids, self.id_bytes), width)]
         counts, names, raw_rows, raw = [], [], [self.raw_rows], []
-        for lo in range(0, len(titles), _CHUNK):  # the Python strings of a chunk at a time
-            chunk = titles.iloc[lo : lo + _CHUNK]
-            folded = fold_titles(chunk).tolist()
-            # one split of them all: an empty title is one empty word, which no vocabulary holds (kept apart)
-            flat = " ".join(folded).split(" ")
-            found = np.fromiter(map(lookup.get, flat, repeat(-1)), np.int64, len(flat))
-            count = np.fromiter(map(str.count, folded, repeat(" ")), np.int64, len(folded)) + 1
-            owner = np.repeat(np.arange(len(folded)), count)
-            apart = np.bincount(owner[found < 0], minlength=len(folded)) > 0  # holds a word the vocabulary has not
-            ids.append(_id_digits(found[~apart[owner]], width))
-            count[apart] = 0
+        lo = len(self.ptr) - 1  # the row of the chunk's first title
+        for words, chunk_ids in chunks:
+            count = words.counts.copy()
+            found = chunk_ids[words.local]
+            if words.apart:  # a word the chunk's texts lack may still be a word of the vocabulary
+                flat = " ".join(words.apart).split(" ")
+                apart_ids = np.fromiter(map(lookup.get, flat, repeat(-1)), np.int64, len(flat))
+                apart_counts = np.fromiter(map(str.count, words.apart, repeat(" ")), np.int64, len(words.apart)) + 1
+                owner = np.repeat(np.arange(len(words.apart)), apart_counts)
+                held = np.bincount(owner[apart_ids < 0], minlength=len(words.apart)) == 0
+                if held.any():  # rare: their ids go in among the others', in row order
+                    count[words.apart_rows[held]] = apart_counts[held]
+                    merged = np.empty(int(count.sum()), np.int64)
+                    starts = np.cumsum(count) - count
+                    rescued = np.zeros(len(count), bool)
+                    rescued[words.apart_rows[held]] = True
+                    merged[_ranges(starts[rescued], count[rescued])] = apart_ids[held[owner]]
+                    merged[_ranges(starts[~rescued], count[~rescued])] = found
+                    found = merged
+                raw_rows.append(words.apart_rows[~held] + lo)
+                raw += [text.encode() for text, kept in zip(words.apart, held.tolist(), strict=True) if not kept]
+            ids.append(_id_digits(found, width))
             counts.append(count)
-            raw_rows.append(np.flatnonzero(apart) + len(self.ptr) - 1 + lo)
-            raw += [folded[i].encode() for i in np.flatnonzero(apart).tolist()]
-            names.append(_name_lengths(chunk))
+            names.append(words.name_len)
+            lo += len(count)
         sizes = np.fromiter(map(len, raw), np.int64, len(raw))
         return _Titles(
             np.concatenate(ids),
@@ -778,13 +865,14 @@ class SearchIndex:
         served = None if self._served is None else self._served()
         if served is not None and served is df and len(df) == len(self):
             return
-        hashes = row_hashes(df) if hashes is None else hashes
         n = len(self)
-        if n > len(df) or not np.array_equal(self.hashes, hashes[:n]):
-            self._reset()
-            n = 0
+        if n:  # to compare with the rows indexed already (a build hashes the rows as it tokenises them)
+            hashes = row_hashes(df) if hashes is None else hashes
+            if n > len(df) or not np.array_equal(self.hashes, hashes[:n]):
+                self._reset()
+                n = 0
         if n < len(df):
-            self.extend(df.iloc[n:], hashes[n:], progress)
+            self.extend(df.iloc[n:], None if hashes is None else hashes[n:], progress)
         self._served = weakref.ref(df)
 
     def extend(
@@ -800,7 +888,6 @@ class SearchIndex:
         ``workers``: processes tokenising chunks beside this one (the index is the same with any number);
         by default as many as pay (:func:`~paper_widgets.search.tokens.workers_for`), 0 for none.
         """
-        hashes = row_hashes(df) if hashes is None else hashes
         if not len(df):
             return
         first = len(self)
@@ -809,29 +896,42 @@ class SearchIndex:
         lookup: dict[str, int] = {}  # words looked up or added so far
         new_words: list[str] = []
         starts = range(0, len(df), _CHUNK)
-        # the Python strings of one chunk at a time (1 GB fewer at 1M), of both fields in one run of workers
-        batches = (df[name].iloc[i : i + _CHUNK].fillna("").astype("str").tolist() for name in FIELDS for i in starts)
+        text_hashes: dict[str, list[np.ndarray]] = {name: [] for name in FIELDS}
+        titles: list[tuple[_TitleWords, np.ndarray]] = []
+        # each field's chunks, row lengths and the vocabulary's size once its words were numbered
+        fields: dict[str, tuple[list[_Chunk], list[np.ndarray], int]] = {}
         workers = workers_for(len(starts) * len(FIELDS)) if workers is None else workers
-        with closing(postings_in_order(batches, workers)) as tokenised:
+        with Workers(workers) as pool:
+            # the Python strings of one chunk at a time (1 GB fewer at 1M), of both fields in one run of workers
+            tasks = ((_texts(df[name], i), name == "title") for name in FIELDS for i in starts)
+            tokenised = pool.map(_tokenised, tasks)
             for name in FIELDS:
                 chunks, lengths = [], []
-                for i, found in zip(starts, tokenised, strict=False):  # this field's chunks: starts goes first
+                for i, chunk in zip(starts, tokenised, strict=False):  # this field's chunks: starts goes first
+                    found = chunk.postings
                     if not complete and len(found.words) * _BISECT_COST > known:  # many words: a dict of all
                         lookup.update(zip(self._vocab.words(), range(known), strict=True))
                         complete = True
                     ids = self._word_ids(found.words, lookup, new_words, complete)
                     chunks.append(_Chunk.of(found, ids, first + i))
                     lengths.append(found.lengths)
+                    text_hashes[name].append(chunk.hashes)
+                    if chunk.titles is not None:
+                        titles.append((chunk.titles, ids))
                     if progress is not None:
                         progress(len(found.lengths))
-                self.fields[name].add(chunks, lengths, known + len(new_words))
-                del chunks
-        self._titles = self._titles.add(df["title"], lookup, known + len(new_words))
+                fields[name] = chunks, lengths, known + len(new_words)
+            for name, (chunks, lengths, vocab_size) in fields.items():  # then the workers encode blocks of words
+                self.fields[name].add(chunks, lengths, vocab_size, pool)
+                chunks.clear()
+        self._titles = self._titles.add(titles, lookup, known + len(new_words))
         del lookup
         self._vocab.add(new_words)
         for field in self.fields.values():  # words first seen in the second field
             if len(field.df) < self.vocab_size:
                 field.df = np.concatenate([field.df, np.zeros(self.vocab_size - len(field.df), field.df.dtype)])
+        if hashes is None:
+            hashes = _row_hashes(*(np.concatenate(text_hashes[name]) for name in FIELDS))
         self.hashes = np.concatenate([self.hashes, hashes])
         self._add_trigrams(known, new_words)
 

@@ -18,10 +18,11 @@ import subprocess
 import sys
 import threading
 from collections import deque
-from collections.abc import Generator, Iterable
+from collections.abc import Callable, Generator, Iterable
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -29,7 +30,10 @@ import pyarrow.compute as pc
 
 from paper_widgets.data.text import words
 
-__all__ = ["ChunkPostings", "Tokens", "chunk_postings", "compounds", "postings_in_order", "tokenise", "workers_for"]
+__all__ = ["ChunkPostings", "Tokens", "Workers", "chunk_postings", "compounds", "tokenise", "workers_for"]
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 _COMPOUND_PARTS = 4  # longer punctuated tokens (URLs, formulas) are not joined
 # Compound runs (first part, end part) of a token with n parts, in the order compounds() lists them.
@@ -234,62 +238,96 @@ def chunk_postings(texts: list[str]) -> ChunkPostings:
 
 
 def workers_for(chunks: int) -> int:
-    """Worker processes worth starting for ``chunks`` chunks of texts: none (tokenise here) for a few."""
+    """:class:`Workers` worth starting for ``chunks`` chunks of texts: none (tokenise here) for a few."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     return 0 if chunks < 4 or cores < 2 else min(cores, _MAX_WORKERS)
 
 
-def postings_in_order(batches: Iterable[list[str]], workers: int) -> Generator[ChunkPostings, None, None]:
-    """:func:`chunk_postings` of each batch, in order; with ``workers`` > 0 they are computed in that
-    many worker processes while the caller uses the previous ones (the same results either way).
+class Workers:
+    """``count`` worker processes that apply functions to items in order (:meth:`map`); none: in this process.
 
     The workers are fresh interpreters running :func:`_serve` (never a fork: a kernel's threads and
     their locks would be copied mid-use), started without multiprocessing's re-import of the caller's
     ``__main__``, which would run a script that has no ``if __name__ == "__main__"`` guard again.
-    Batch ``i`` goes to worker ``i % workers``; each worker's batches are written by a thread of its
-    own, so a worker never waits on a pipe that the caller is not reading.
+    Item ``i`` of a map goes to worker ``i % count``; each worker's items are written by a thread of its
+    own, so a worker never waits on a pipe that the caller is not reading.  Functions and items travel
+    pickled, so they must be importable functions and plain data.  Use it as a context manager.
     """
-    if workers <= 0:
-        yield from map(chunk_postings, batches)
-        return
-    package_root = str(Path(__file__).resolve().parents[2])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([package_root, *filter(None, [os.environ.get("PYTHONPATH")])])}
-    command = [sys.executable, "-c", "from paper_widgets.search.tokens import _serve; _serve()"]
-    procs = [subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env) for _ in range(workers)]
-    inboxes: list[queue.Queue[list[str] | None]] = [queue.Queue(_AHEAD) for _ in procs]
-    writers = [
-        threading.Thread(target=_feed, args=(box, proc), daemon=True) for box, proc in zip(inboxes, procs, strict=True)
-    ]
-    for writer in writers:
-        writer.start()
-    pending: deque[subprocess.Popen[bytes]] = deque()  # the worker of each batch sent and not yet answered
-    try:
-        for i, batch in enumerate(batches):
-            inboxes[i % workers].put(batch)
-            pending.append(procs[i % workers])
-            if len(pending) > workers * _AHEAD:
-                yield _answer(pending.popleft())
-        while pending:
-            yield _answer(pending.popleft())
-    finally:
-        if pending:  # stopped early (or a worker failed): answers nobody will read may block the workers
-            for proc in procs:
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self._procs: list[subprocess.Popen[bytes]] = []
+        self._inboxes: list[queue.Queue[tuple[Callable[[Any], Any], Any] | None]] = []
+        self._writers: list[threading.Thread] = []
+        self._pending = 0  # items sent whose answers were not read: the workers are left in mid-stream
+        if count <= 0:
+            return
+        package_root = str(Path(__file__).resolve().parents[2])
+        path = os.pathsep.join([package_root, *filter(None, [os.environ.get("PYTHONPATH")])])
+        command = [sys.executable, "-c", "from paper_widgets.search.tokens import _serve; _serve()"]
+        for _ in range(count):
+            proc = subprocess.Popen(
+                command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": path}
+            )
+            inbox: queue.Queue[tuple[Callable[[Any], Any], Any] | None] = queue.Queue(_AHEAD)
+            writer = threading.Thread(target=_feed, args=(inbox, proc), daemon=True)
+            writer.start()
+            self._procs.append(proc)
+            self._inboxes.append(inbox)
+            self._writers.append(writer)
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def map(self, function: Callable[[T], R], items: Iterable[T]) -> Generator[R, None, None]:
+        """``function`` of each item, in order, computed ahead of the caller (one map at a time)."""
+        if not self._procs:
+            yield from map(function, items)
+            return
+        order: deque[subprocess.Popen[bytes]] = deque()  # the worker of each item sent and not yet answered
+        for i, item in enumerate(items):
+            self._inboxes[i % self.count].put((function, item))
+            order.append(self._procs[i % self.count])
+            self._pending += 1
+            if len(order) > self.count * _AHEAD:
+                yield self._answer(order.popleft())
+        while order:
+            yield self._answer(order.popleft())
+
+    def _answer(self, proc: subprocess.Popen[bytes]) -> Any:
+        """The next answer of the worker ``proc`` (written by :func:`_serve`)."""
+        assert proc.stdout is not None
+        try:
+            answer = pickle.load(proc.stdout)  # from a worker this process started, not from disk
+        except EOFError:
+            raise RuntimeError(f"a worker process ended early (exit status {proc.wait()})") from None
+        self._pending -= 1
+        return answer
+
+    def close(self) -> None:
+        """End the workers: at once if answers are left unread (a map stopped early, or a worker failed)."""
+        if self._pending:  # unread answers may block the workers
+            for proc in self._procs:
                 proc.kill()
-        for box in inboxes:
-            box.put(None)  # ends the writer, which closes its worker's input: the worker exits
-        for writer, proc in zip(writers, procs, strict=True):
+        for inbox in self._inboxes:
+            inbox.put(None)  # ends the writer, which closes its worker's input: the worker exits
+        for writer, proc in zip(self._writers, self._procs, strict=True):
             writer.join()
             proc.wait()
             assert proc.stdout is not None
             proc.stdout.close()
+        self._procs, self._inboxes, self._writers = [], [], []
 
 
-def _feed(inbox: queue.Queue[list[str] | None], proc: subprocess.Popen[bytes]) -> None:
-    """Write the batches put in ``inbox`` to the worker ``proc`` until a None, then close its input."""
+def _feed(inbox: queue.Queue[tuple[Callable[[Any], Any], Any] | None], proc: subprocess.Popen[bytes]) -> None:
+    """Write the work put in ``inbox`` to the worker ``proc`` until a None, then close its input."""
     assert proc.stdin is not None
     try:
-        while (batch := inbox.get()) is not None:
-            pickle.dump(batch, proc.stdin, pickle.HIGHEST_PROTOCOL)
+        while (work := inbox.get()) is not None:
+            pickle.dump(work, proc.stdin, pickle.HIGHEST_PROTOCOL)
             proc.stdin.flush()
     except Exception:  # the worker died or was stopped (reading its answer says so): take the rest unsent
         with suppress(OSError):
@@ -301,26 +339,16 @@ def _feed(inbox: queue.Queue[list[str] | None], proc: subprocess.Popen[bytes]) -
             proc.stdin.close()
 
 
-def _answer(proc: subprocess.Popen[bytes]) -> ChunkPostings:
-    """The next answer of the worker ``proc`` (written by :func:`_serve`)."""
-    assert proc.stdout is not None
-    try:
-        found: ChunkPostings = pickle.load(proc.stdout)  # from a worker this process started, not from disk
-    except EOFError:
-        raise RuntimeError(f"a tokenising worker process ended early (exit status {proc.wait()})") from None
-    return found
-
-
 def _serve() -> None:
-    """A worker's loop: read pickled batches of texts on stdin until it closes, answer each with its
-    :func:`chunk_postings` on stdout."""
+    """A worker's loop: read pickled (function, item) pairs on stdin until it closes, answer each with
+    ``function(item)`` on stdout."""
     inbox, outbox = sys.stdin.buffer, os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # anything else printed goes to stderr, not into the answers
     sys.stdout = sys.stderr
     while True:
         try:
-            batch = pickle.load(inbox)
+            function, item = pickle.load(inbox)
         except EOFError:
             return
-        pickle.dump(chunk_postings(batch), outbox, pickle.HIGHEST_PROTOCOL)
+        pickle.dump(function(item), outbox, pickle.HIGHEST_PROTOCOL)
         outbox.flush()

@@ -6,9 +6,9 @@ Reads ``corpus.feather`` and ``queries.json`` as written by ``bench_peers.write_
 ``--rows`` papers).  Each step runs in a fresh process, once per paper_widgets copy (this one, and
 ``--before``, e.g. main exported at the start of a round), so peak RSS is the step's own:
 
-- build: ``SearchIndex(df)``, then ``cache_put_arrays`` into a store; build seconds (wall and CPU),
-  RSS with the papers loaded, peak RSS while building (VmHWM reset through /proc/self/clear_refs),
-  the index file's size;
+- build: ``SearchIndex(df)``, then ``cache_put_arrays`` into a store; build seconds (wall, and CPU
+  of the process and its worker processes), RSS with the papers loaded, peak RSS while building
+  (VmHWM reset through /proc/self/clear_refs), the largest worker's peak RSS, the index file's size;
 - reopen: from interpreter start, import paper_widgets' search and store (seconds), open the store,
   ``cache_get_arrays`` + ``SearchIndex.from_arrays`` (seconds), the first query (seconds; the paper
   table it needs is an uncompressed Arrow copy the build step saved, memory-mapped: the frame
@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -40,6 +41,12 @@ __all__: list[str] = []
 
 STEPS = ("build", "reopen", "extend")
 QUERIES = 40  # per kind, after the first
+
+
+def cpu_seconds() -> float:
+    """CPU seconds of this process and of its ended children (the index's worker processes)."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
 
 
 def reset_peak_rss() -> bool:
@@ -88,10 +95,11 @@ def step(name: str, corpus: Path, rows: int, work: Path, started: float) -> dict
         SearchIndex(df.iloc[:2000])  # warm up: lazy imports and cold files are not the build's cost
         frame = status_mb()
         peak_reset = reset_peak_rss()  # the build's own peak, not reading the whole corpus
-        start, cpu = time.perf_counter(), time.process_time()
+        start, cpu = time.perf_counter(), cpu_seconds()
         index = SearchIndex(df)
-        build, build_cpu = time.perf_counter() - start, time.process_time() - cpu
+        build, build_cpu = time.perf_counter() - start, cpu_seconds() - cpu
         peak = status_mb("VmHWM") if peak_reset else float("nan")
+        workers_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest worker's
         store = Store(work / "store")
         put = getattr(store, "cache_put_arrays", None)
         if put is not None:
@@ -105,6 +113,7 @@ def step(name: str, corpus: Path, rows: int, work: Path, started: float) -> dict
             "build_cpu_s": build_cpu,
             "frame_rss_mb": frame,
             "build_peak_mb": peak,
+            "workers_peak_mb": workers_peak,
             "disk_mb": disk,
         }
     imported = time.time() - started
@@ -210,6 +219,7 @@ def main() -> None:
         "build_cpu_s",
         "frame_rss_mb",
         "build_peak_mb",
+        "workers_peak_mb",
         "disk_mb",
         "import_s",
         "open_s",

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from test_search_tokens import TEXTS, reference
 
 import paper_widgets.search.index as index_module
+import paper_widgets.search.tokens as tokens_module
 from paper_widgets.search.index import SearchIndex
 from paper_widgets.search.tokens import Workers, chunk_postings
 
@@ -144,3 +145,27 @@ def test_stopping_early_or_a_failing_chunk_ends_every_worker() -> None:
     with Workers(2) as pool:  # one pool serves one map after another, in order
         assert list(pool.map(len, ["ab", "c", "", "def"])) == [2, 1, 0, 3]
         assert [found.words for found in pool.map(chunk_postings, [["x y"], ["Z"]])] == [["x", "y"], ["z"]]
+
+
+def test_words_with_equal_keys_are_told_apart_and_the_word_table_takes_over_mid_build(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Keys cut to 10 bits make many words share one: the index still numbers every word apart."""
+    base, more = frame(2000, 3), frame(200, 4)
+    more["title"] = ["Model merging brandnew"] * 20 + more["title"].iloc[20:].tolist()  # a first chunk of 3 words
+    want = SearchIndex()
+    for df in (base, more):
+        want.extend(df, workers=0)
+    real_keys = tokens_module.word_keys
+
+    def few_keys(data: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        return real_keys(data, starts, lengths) & np.uint64(1023)
+
+    monkeypatch.setattr(tokens_module, "word_keys", few_keys)
+    monkeypatch.setattr(index_module, "word_keys", few_keys)
+    monkeypatch.setattr(index_module, "_CHUNK", 20)  # the 3 words are looked up by bisection, the rest in a table
+    got = SearchIndex()
+    for df in (base, more):
+        got.extend(df, workers=0)
+    assert arrays_of(got) == arrays_of(want)
+    assert got.word_id("brandnew") == want.word_id("brandnew") is not None

@@ -271,7 +271,7 @@ def test_titles_come_back_folded_from_word_ids_or_apart(monkeypatch: pytest.Monk
     # a word of a title the vocabulary lacks (no title tokenises to it): that title is kept whole, apart
     lacking = SearchIndex(df)
     no_words = (index_module._TitleWords.of(titles, []), np.zeros(0, np.int64))
-    lacking._titles = lacking._titles.empty().add([no_words], {}, lacking.vocab_size)
+    lacking._titles = lacking._titles.empty().add([no_words], lambda w: np.full(len(w), -1), lacking.vocab_size)
     assert lacking.titles(range(len(df))) == want and len(lacking._titles.raw_rows) == len(titles)
     assert lacking.short_names(range(len(df)))[:2] == ["repmtl", "cafemuller"]
     # words its chunk lacks but the vocabulary holds: the title is kept as word ids all the same, in row order
@@ -280,7 +280,8 @@ def test_titles_come_back_folded_from_word_ids_or_apart(monkeypatch: pytest.Monk
     for chunk_words in ([], some):
         looked_up = SearchIndex(df)
         pieces = (index_module._TitleWords.of(titles, chunk_words), np.arange(0, index.vocab_size, 2))
-        looked_up._titles = looked_up._titles.empty().add([pieces], vocabulary, looked_up.vocab_size)
+        find = lambda words: np.array([vocabulary.get(w, -1) for w in words], np.int64)  # noqa: E731
+        looked_up._titles = looked_up._titles.empty().add([pieces], find, looked_up.vocab_size)
         assert all(map(np.array_equal, looked_up._titles.arrays().values(), index._titles.arrays().values()))
 
 

@@ -34,7 +34,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from paper_widgets.data.merge import fold_titles
-from paper_widgets.search.tokens import ChunkPostings, Workers, chunk_postings, workers_for
+from paper_widgets.search.tokens import ChunkPostings, WordBytes, Workers, chunk_postings, word_keys, workers_for
 
 __all__ = ["FIELDS", "Progress", "SearchIndex", "max_typos", "row_hashes"]
 
@@ -679,9 +679,11 @@ class _Titles:
     def nbytes(self) -> int:
         return sum(a.nbytes for a in self.arrays().values())
 
-    def add(self, chunks: list[tuple[_TitleWords, np.ndarray]], lookup: dict[str, int], vocab_size: int) -> _Titles:
+    def add(
+        self, chunks: list[tuple[_TitleWords, np.ndarray]], find: Callable[[list[str]], np.ndarray], vocab_size: int
+    ) -> _Titles:
         """These titles and those of ``chunks`` after them (each with the word ids of its chunk's words);
-        ``lookup`` holds every word indexed with them, ``vocab_size`` is the new size."""
+        ``find`` gives the ids of words (-1: none), ``vocab_size`` is the new size."""
         width = _id_bytes(vocab_size)
         ids = [self.ids if width == self.id_bytes else _id_digits(_id_values(self.ids, self.id_bytes), width)]
         counts, names, raw_rows, raw = [], [], [self.raw_rows], []
@@ -691,7 +693,7 @@ class _Titles:
             found = chunk_ids[words.local]
             if words.apart:  # a word the chunk's texts lack may still be a word of the vocabulary
                 flat = " ".join(words.apart).split(" ")
-                apart_ids = np.fromiter(map(lookup.get, flat, repeat(-1)), np.int64, len(flat))
+                apart_ids = find(flat)
                 apart_counts = np.fromiter(map(str.count, words.apart, repeat(" ")), np.int64, len(words.apart)) + 1
                 owner = np.repeat(np.arange(len(words.apart)), apart_counts)
                 held = np.bincount(owner[apart_ids < 0], minlength=len(words.apart)) == 0
@@ -759,6 +761,115 @@ def _trigrams(vocab: list[str]) -> tuple[np.ndarray, np.ndarray]:
     packed = (padded[:, :-2] << (2 * _SHIFT)) | (padded[:, 1:-1] << _SHIFT) | padded[:, 2:]
     valid = np.arange(_TRI_WIDTH)[None, :] < lengths[:, None]
     return packed[valid], np.repeat(np.arange(n), lengths)
+
+
+class _WordNumbers:
+    """Numbers the words of the chunks being indexed, chunk after chunk: a word of the vocabulary by
+    its id, a new one by the next id, new ones in order of their first occurrence.
+
+    A few new rows look their words up in a dict and find the vocabulary's by bisection; once a
+    chunk holds more than 1/_BISECT_COST as many words as the vocabulary, every word goes into a
+    :class:`_WordTable` instead, which finds a chunk's words with a few numpy steps.
+    """
+
+    def __init__(self, vocab: _Vocabulary) -> None:
+        self.vocab = vocab
+        self.new: list[str] = []
+        self.lookup: dict[str, int] = {}  # the words looked up or added so far, while there is no table
+        self.table = _WordTable(vocab) if not len(vocab) else None
+
+    @property
+    def size(self) -> int:
+        """The vocabulary's size with the new words."""
+        return len(self.vocab) + len(self.new)
+
+    def ids(self, found: ChunkPostings) -> np.ndarray:
+        """The ids of the words of a chunk (int64); the new ones are numbered and remembered."""
+        if self.table is None and len(found.words) * _BISECT_COST > len(self.vocab):
+            self.table = _WordTable(self.vocab)
+            added = WordBytes.of_words(self.new)
+            self.table.add(added, added.keys(), np.arange(len(added.ptr) - 1), len(self.vocab))
+        if self.table is not None:
+            ids = self.table.ids(found.utf8, found.keys)
+        else:  # C-level maps: most words of a chunk are known, and its words are distinct
+            ids = np.fromiter(map(self.lookup.get, found.words, repeat(-1)), np.int64, len(found.words))
+            for i in np.flatnonzero(ids < 0).tolist():  # the vocabulary's words not looked up yet
+                known = self.vocab.find(found.words[i])
+                if known is not None:
+                    ids[i] = self.lookup[found.words[i]] = known
+        missing = np.flatnonzero(ids < 0)
+        ids[missing] = np.arange(self.size, self.size + len(missing))
+        if self.table is not None:
+            self.table.add(found.utf8, found.keys[missing], missing, self.size)
+        else:
+            self.lookup.update(zip(map(found.words.__getitem__, missing.tolist()), ids[missing].tolist(), strict=True))
+        self.new += map(found.words.__getitem__, missing.tolist())
+        return ids
+
+    def find(self, words: list[str]) -> np.ndarray:
+        """The ids of ``words`` numbered so far (int64; -1 for the others)."""
+        if self.table is None:
+            found: np.ndarray = np.fromiter(map(self.lookup.get, words, repeat(-1)), np.int64, len(words))
+            return found
+        utf8 = WordBytes.of_words(words)
+        return self.table.ids(utf8, utf8.keys())
+
+
+class _WordTable:
+    """Words by id, found by a 64-bit key of their UTF-8 (:func:`~paper_widgets.search.tokens.word_keys`)
+    in a sorted array; a word whose key matches is compared byte for byte, so no two words are ever merged."""
+
+    def __init__(self, vocab: _Vocabulary) -> None:
+        ptr = vocab.ptr.astype(np.int64)
+        self.starts, self.lengths = ptr[:-1], np.diff(ptr) - 1  # each word of the vocabulary ends in a newline
+        self._data = vocab.data.copy()  # grows by doubling: words are appended chunk after chunk
+        self._used = len(vocab.data)
+        keys = word_keys(self._data, self.starts, self.lengths)
+        self.order = np.argsort(keys, kind="stable")  # ids by key
+        self.keys = keys[self.order]
+
+    def ids(self, words: WordBytes, keys: np.ndarray) -> np.ndarray:
+        """The id of each of ``words`` (with ``keys``), -1 for those the table does not hold (int64)."""
+        ids = np.full(len(keys), -1, np.int64)
+        if not len(self.keys):
+            return ids
+        at = np.searchsorted(self.keys, keys)
+        matched = np.flatnonzero(self.keys[np.minimum(at, len(self.keys) - 1)] == keys)
+        same = self._same(self.order[at[matched]], words, matched)
+        ids[matched[same]] = self.order[at[matched[same]]]
+        for i in matched[~same].tolist():  # another word with the same key: look at the rest of that key's
+            for j in range(int(at[i]) + 1, int(np.searchsorted(self.keys, keys[i], "right"))):
+                if self._same(self.order[j : j + 1], words, np.array([i]))[0]:
+                    ids[i] = self.order[j]
+        return ids
+
+    def add(self, words: WordBytes, keys: np.ndarray, which: np.ndarray, first_id: int) -> None:
+        """Add ``words[which]`` (with ``keys``) with the ids ``first_id`` on."""
+        lengths = np.diff(words.ptr)[which]
+        data = words.data[_ranges(words.ptr[which], lengths)]
+        if self._used + len(data) > len(self._data):
+            grown = np.empty(max(2 * len(self._data), self._used + len(data)), np.uint8)
+            grown[: self._used] = self._data[: self._used]
+            self._data = grown
+        self._data[self._used : self._used + len(data)] = data
+        self.starts = np.concatenate([self.starts, self._used + np.cumsum(lengths) - lengths])
+        self.lengths = np.concatenate([self.lengths, lengths])
+        self._used += len(data)
+        rank = np.argsort(keys, kind="stable")
+        at = np.searchsorted(self.keys, keys[rank], "right")  # after equal keys: ids ascend within a key
+        self.keys = np.insert(self.keys, at, keys[rank])
+        self.order = np.insert(self.order, at, first_id + rank)
+
+    def _same(self, ids: np.ndarray, words: WordBytes, which: np.ndarray) -> np.ndarray:
+        """Whether word ``ids[k]`` of the table has the bytes of ``words[which[k]]``, for each k."""
+        lengths = np.diff(words.ptr)[which]
+        same: np.ndarray = self.lengths[ids] == lengths
+        held = np.flatnonzero(same)
+        mine = self._data[_ranges(self.starts[ids[held]], lengths[held])]
+        theirs = words.data[_ranges(words.ptr[which[held]], lengths[held])]
+        differs = np.repeat(np.arange(len(held)), lengths[held])[mine != theirs]
+        same[held[np.unique(differs)]] = False
+        return same
 
 
 class SearchIndex:
@@ -892,9 +1003,7 @@ class SearchIndex:
             return
         first = len(self)
         known = self.vocab_size
-        complete = not known  # whether lookup holds every word of the vocabulary
-        lookup: dict[str, int] = {}  # words looked up or added so far
-        new_words: list[str] = []
+        numbers = _WordNumbers(self._vocab)
         starts = range(0, len(df), _CHUNK)
         text_hashes: dict[str, list[np.ndarray]] = {name: [] for name in FIELDS}
         titles: list[tuple[_TitleWords, np.ndarray]] = []
@@ -909,10 +1018,7 @@ class SearchIndex:
                 chunks, lengths = [], []
                 for i, chunk in zip(starts, tokenised, strict=False):  # this field's chunks: starts goes first
                     found = chunk.postings
-                    if not complete and len(found.words) * _BISECT_COST > known:  # many words: a dict of all
-                        lookup.update(zip(self._vocab.words(), range(known), strict=True))
-                        complete = True
-                    ids = self._word_ids(found.words, lookup, new_words, complete)
+                    ids = numbers.ids(found)
                     chunks.append(_Chunk.of(found, ids, first + i))
                     lengths.append(found.lengths)
                     text_hashes[name].append(chunk.hashes)
@@ -920,12 +1026,13 @@ class SearchIndex:
                         titles.append((chunk.titles, ids))
                     if progress is not None:
                         progress(len(found.lengths))
-                fields[name] = chunks, lengths, known + len(new_words)
+                fields[name] = chunks, lengths, numbers.size
             for name, (chunks, lengths, vocab_size) in fields.items():  # then the workers encode blocks of words
                 self.fields[name].add(chunks, lengths, vocab_size, pool)
                 chunks.clear()
-        self._titles = self._titles.add(titles, lookup, known + len(new_words))
-        del lookup
+        self._titles = self._titles.add(titles, numbers.find, numbers.size)
+        new_words = numbers.new
+        del numbers
         self._vocab.add(new_words)
         for field in self.fields.values():  # words first seen in the second field
             if len(field.df) < self.vocab_size:
@@ -936,27 +1043,6 @@ class SearchIndex:
         self._add_trigrams(known, new_words)
 
     # -- building -------------------------------------------------------------------------
-
-    def _word_ids(self, words: list[str], lookup: dict[str, int], new_words: list[str], complete: bool) -> np.ndarray:
-        """Ids of the distinct ``words``; new ones are numbered on from the vocabulary and ``new_words``.
-
-        ``lookup`` holds the words seen so far (``complete``: every word of the vocabulary too).
-        """
-        # C-level maps: most words of a chunk are known, and the chunk's words are distinct
-        ids = np.fromiter(map(lookup.get, words, repeat(-1)), np.int64, len(words))
-        missing = np.flatnonzero(ids < 0)
-        if not complete:  # the vocabulary's words not looked up yet are found by bisection
-            for i in missing.tolist():
-                known = self._vocab.find(words[i])
-                if known is not None:
-                    ids[i] = lookup[words[i]] = known
-            missing = missing[ids[missing] < 0]
-        new = list(map(words.__getitem__, missing.tolist()))
-        next_id = self.vocab_size + len(new_words)
-        ids[missing] = np.arange(next_id, next_id + len(new))
-        lookup.update(zip(new, range(next_id, next_id + len(new)), strict=True))
-        new_words += new
-        return ids
 
     def _add_trigrams(self, known: int, new_words: list[str]) -> None:
         """Add the trigrams of the words that are title words now but were not (ids ``known`` on are ``new_words``)."""

@@ -11,6 +11,7 @@ apart exactly by Arrow's hash kernel (``dictionary_encode``), which compares the
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pickle
 import queue
@@ -30,7 +31,17 @@ import pyarrow.compute as pc
 
 from paper_widgets.data.text import words
 
-__all__ = ["ChunkPostings", "Tokens", "Workers", "chunk_postings", "compounds", "tokenise", "workers_for"]
+__all__ = [
+    "ChunkPostings",
+    "Tokens",
+    "WordBytes",
+    "Workers",
+    "chunk_postings",
+    "compounds",
+    "tokenise",
+    "word_keys",
+    "workers_for",
+]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -52,6 +63,9 @@ _CLASSES = bytes(
 )
 _LOWER = bytes(range(256)).lower()
 _MAX_WORKERS = 4  # each holds a chunk's transient arrays (~100 MB); more cores than this rarely pay
+_KEYED_BYTES = 64  # words up to this long are keyed with numpy, eight bytes a round
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_LOW_BYTES = np.array([(1 << 8 * k) - 1 for k in range(8)] + [(1 << 64) - 1], np.uint64)  # masks by byte count
 _AHEAD = 2  # chunks queued per worker beyond the one it tokenises: keeps it busy, bounds the texts held
 
 
@@ -69,6 +83,66 @@ class Tokens:
     words: list[str]  # distinct words, in order of first occurrence
     word: np.ndarray  # int64 index into ``words`` of each occurrence
     row: np.ndarray  # int64 text of each occurrence
+    utf8: WordBytes  # ``words`` as UTF-8
+
+
+@dataclass
+class WordBytes:
+    """Words as UTF-8 back to back: word ``i`` is ``data[ptr[i]:ptr[i + 1]]``."""
+
+    data: np.ndarray  # uint8
+    ptr: np.ndarray  # int64
+
+    @classmethod
+    def of(cls, strings: pa.Array) -> WordBytes:
+        """The bytes of an Arrow binary or string array (of 32- or 64-bit offsets)."""
+        offsets = (
+            np.int64 if pa.types.is_large_binary(strings.type) or pa.types.is_large_string(strings.type) else np.int32
+        )
+        offset_buffer, data_buffer = strings.buffers()[1:3]
+        ptr = np.frombuffer(offset_buffer, offsets, len(strings) + 1, strings.offset * np.dtype(offsets).itemsize)
+        data = np.frombuffer(data_buffer, np.uint8) if data_buffer is not None else np.zeros(0, np.uint8)
+        return cls(data, ptr.astype(np.int64))
+
+    @classmethod
+    def of_words(cls, words: list[str]) -> WordBytes:
+        """The UTF-8 of ``words`` (a lone surrogate's as ``fold`` passes it)."""
+        encoded = [word.encode("utf-8", "surrogatepass") for word in words]
+        ptr = np.zeros(len(words) + 1, np.int64)
+        np.cumsum(np.fromiter(map(len, encoded), np.int64, len(encoded)), out=ptr[1:])
+        return cls(np.frombuffer(b"".join(encoded), np.uint8), ptr)
+
+    def keys(self) -> np.ndarray:
+        """:func:`word_keys` of the words."""
+        return word_keys(self.data, self.ptr[:-1], np.diff(self.ptr))
+
+
+def word_keys(data: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """A 64-bit key of each word ``data[start:start + length]``: equal words have equal keys, and
+    unequal ones almost never (a caller that must tell them apart compares the bytes of equal keys).
+
+    Eight bytes at a time for words of up to ``_KEYED_BYTES``, blake2b for the rare longer ones.
+    """
+    padded = np.concatenate([data, np.zeros(8, np.uint8)])
+    window = np.ndarray((len(padded) - 7,), "<u8", padded, 0, (1,))  # the eight bytes from every offset
+    keys: np.ndarray = lengths.astype(np.uint64) * _GOLDEN
+    todo = np.flatnonzero((lengths > 0) & (lengths <= _KEYED_BYTES))
+    for offset in range(0, _KEYED_BYTES, 8):
+        todo = todo[lengths[todo] > offset]
+        piece = window[starts[todo] + offset] & _LOW_BYTES[np.minimum(lengths[todo] - offset, 8)]
+        keys[todo] = _mix(keys[todo] ^ piece)
+    for i in np.flatnonzero(lengths > _KEYED_BYTES).tolist():
+        word = data[starts[i] : starts[i] + lengths[i]].tobytes()
+        keys[i] = int.from_bytes(hashlib.blake2b(word, digest_size=8).digest(), "little")
+    return keys
+
+
+def _mix(z: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser: every bit of ``z`` (uint64) moves about half the bits of the result."""
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    mixed: np.ndarray = z ^ (z >> np.uint64(31))
+    return mixed
 
 
 def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -204,9 +278,9 @@ def tokenise(texts: list[str]) -> Tokens:
     folded_at = uni_start[folded_token]
     position = np.concatenate([part_start * width, part_start[last] * width + place, folded_at * width + folded_place])
     word, order = _first_occurrence_order(encoded.indices.to_numpy().astype(np.int64), position)
-    found = _decoded(encoded.dictionary.take(pa.array(order)))
+    distinct = encoded.dictionary.take(pa.array(order))
     row = np.concatenate([part_row, part_row[first], np.searchsorted(text_start, folded_at, "right") - 1])
-    return Tokens(found, word, row)
+    return Tokens(_decoded(distinct), word, row, WordBytes.of(distinct))
 
 
 @dataclass
@@ -215,6 +289,8 @@ class ChunkPostings:
     word ``i`` is ``words[i]`` and occurs in texts ``rows[ptr[i]:ptr[i + 1]]`` (ascending), ``tf`` times each."""
 
     words: list[str]  # distinct words, in order of first occurrence
+    utf8: WordBytes  # the same words as UTF-8
+    keys: np.ndarray  # uint64: their word_keys
     ptr: np.ndarray  # int64
     rows: np.ndarray  # uint16 (a chunk of at most 65,536 texts) or uint32
     tf: np.ndarray  # uint8: term frequencies, clipped at 255
@@ -234,7 +310,8 @@ def chunk_postings(texts: list[str]) -> ChunkPostings:
     np.cumsum(np.bincount(word, minlength=len(tokens.words)), out=ptr[1:])
     rows = (pairs & key_type((1 << row_bits) - 1)).astype(np.uint16 if len(texts) <= 1 << 16 else np.uint32)
     lengths = np.bincount(tokens.row, minlength=len(texts)).astype(np.int32)
-    return ChunkPostings(tokens.words, ptr, rows, np.minimum(tf, 255).astype(np.uint8), lengths)
+    tf_clipped = np.minimum(tf, 255).astype(np.uint8)
+    return ChunkPostings(tokens.words, tokens.utf8, tokens.utf8.keys(), ptr, rows, tf_clipped, lengths)
 
 
 def workers_for(chunks: int) -> int:

@@ -49,6 +49,7 @@ _NAME_WORDS = 4  # a title head before ":" of at most this many words is a short
 # the few hundred a query re-scores costs more than the rest of a query in a small library.
 _DECODED_TITLES = 30_000
 _TRI_WIDTH = 32  # words are cut to this many characters for trigrams
+_TRIGRAM_WORDS = 1 << 16  # words whose trigrams are cut out at once
 _END = ord("\n")  # ends each word of the vocabulary's buffer
 _SHIFT = np.int64(21)  # bits per code point in a packed trigram
 # A bisection of the vocabulary (~20 probes of ~1.5 µs) costs about as much as hashing or sorting
@@ -364,8 +365,8 @@ class _Chunk:
     """The postings of one chunk of rows as tokenised, by word id, before they are merged and encoded
     into a segment.  Only the chunk's own words are listed: no array as long as the vocabulary."""
 
-    words: np.ndarray  # int64: the chunk's word ids, ascending
-    ptr: np.ndarray  # int64: the postings of words[i] are ptr[i]:ptr[i + 1]
+    words: np.ndarray  # int32: the chunk's word ids, ascending
+    ptr: np.ndarray  # int32: the postings of words[i] are ptr[i]:ptr[i + 1]
     offsets: np.ndarray  # uint16 or uint32: each posting's row less first_row, ascending within a word
     tf: np.ndarray  # uint8: term frequencies, clipped at 255
     first_row: int
@@ -375,10 +376,10 @@ class _Chunk:
         """The postings ``found`` by the chunk's own word numbers, renumbered to the word ids ``ids`` (distinct)."""
         order = np.argsort(ids)
         counts = np.diff(found.ptr)[order]
-        ptr = np.zeros(len(order) + 1, np.int64)
+        ptr = np.zeros(len(order) + 1, np.int32)  # a chunk has far fewer postings than 2**31
         np.cumsum(counts, out=ptr[1:])
         moved = _ranges(found.ptr[order], counts)  # each word's postings, now in the order of their ids
-        return cls(ids[order], ptr, found.rows[moved], found.tf[moved], first_row)
+        return cls(ids[order].astype(np.int32), ptr, found.rows[moved], found.tf[moved], first_row)
 
     def block(self, first: int, last: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """As :meth:`_Segment.block`."""
@@ -397,7 +398,7 @@ class _Chunk:
 class _TitleWords:
     """A chunk's folded titles by the chunk's own word numbers, made where the chunk is tokenised."""
 
-    local: np.ndarray  # int64: the words of the titles made of the chunk's words, back to back
+    local: np.ndarray  # int32: the words of the titles made of the chunk's words, back to back
     counts: np.ndarray  # int64: words of each title (0: none, or kept in ``apart``)
     apart_rows: np.ndarray  # int64: the chunk's titles holding a word the chunk's words do not
     apart: list[str]  # those titles, folded
@@ -416,7 +417,8 @@ class _TitleWords:
         apart = np.bincount(owner[found < 0], minlength=len(folded)) > 0
         counts[apart] = 0
         rows = np.flatnonzero(apart)
-        return cls(found[~apart[owner]], counts, rows, [folded[i] for i in rows.tolist()], _name_lengths(titles))
+        local = found[~apart[owner]].astype(np.int32)
+        return cls(local, counts, rows, [folded[i] for i in rows.tolist()], _name_lengths(titles))
 
 
 @dataclass
@@ -749,18 +751,20 @@ def _name_lengths(titles: pd.Series) -> np.ndarray:
 
 def _trigrams(vocab: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Packed boundary-marked character trigrams of each word, and which word each belongs to."""
-    if not vocab:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    arr = np.array(vocab, dtype=f"<U{_TRI_WIDTH}")
-    n = len(arr)
-    lengths = np.char.str_len(arr)
-    padded = np.zeros((n, _TRI_WIDTH + 2), np.int64)
-    padded[:, 0] = 1  # start marker: folded words never contain control characters
-    padded[:, 1:-1] = arr.view(np.uint32).reshape(n, _TRI_WIDTH)
-    padded[np.arange(n), lengths + 1] = 2  # end marker
-    packed = (padded[:, :-2] << (2 * _SHIFT)) | (padded[:, 1:-1] << _SHIFT) | padded[:, 2:]
-    valid = np.arange(_TRI_WIDTH)[None, :] < lengths[:, None]
-    return packed[valid], np.repeat(np.arange(n), lengths)
+    keys, owners = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    for lo in range(0, len(vocab), _TRIGRAM_WORDS):  # ~700 bytes of temporaries a word: a slice at a time
+        arr = np.array(vocab[lo : lo + _TRIGRAM_WORDS], dtype=f"<U{_TRI_WIDTH}")
+        n = len(arr)
+        lengths = np.char.str_len(arr)
+        padded = np.zeros((n, _TRI_WIDTH + 2), np.int64)
+        padded[:, 0] = 1  # start marker: folded words never contain control characters
+        padded[:, 1:-1] = arr.view(np.uint32).reshape(n, _TRI_WIDTH)
+        padded[np.arange(n), lengths + 1] = 2  # end marker
+        packed = (padded[:, :-2] << (2 * _SHIFT)) | (padded[:, 1:-1] << _SHIFT) | padded[:, 2:]
+        valid = np.arange(_TRI_WIDTH)[None, :] < lengths[:, None]
+        keys.append(packed[valid])
+        owners.append(lo + np.repeat(np.arange(n), lengths))
+    return np.concatenate(keys), np.concatenate(owners)
 
 
 class _WordNumbers:
@@ -1055,12 +1059,17 @@ class SearchIndex:
                 new_words[i - known] for i in fresh[len(seen_before) :].tolist()
             ]
             keys, owner = _trigrams(words)
+            del words
             tri_len[fresh] = np.bincount(owner, minlength=len(fresh))
             order = np.argsort(keys, kind="stable")
-            keys, owners = keys[order], fresh[owner[order]].astype(np.int32)
-            known_keys = np.repeat(self._tri_keys, np.diff(self._tri_ptr))
-            at = np.searchsorted(known_keys, keys, "right")  # a linear merge into the sorted trigrams
-            keys, self._tri_words = np.insert(known_keys, at, keys), np.insert(self._tri_words, at, owners)
+            keys, owners = keys[order], fresh.astype(np.int32)[owner[order]]
+            del owner, order  # a few arrays the size of every trigram: not all at once
+            if len(self._tri_words):
+                known_keys = np.repeat(self._tri_keys, np.diff(self._tri_ptr))
+                at = np.searchsorted(known_keys, keys, "right")  # a linear merge into the sorted trigrams
+                keys, owners = np.insert(known_keys, at, keys), np.insert(self._tri_words, at, owners)
+                del known_keys, at
+            self._tri_words = owners
             starts = np.flatnonzero(np.diff(keys, prepend=-1))  # packed trigrams are never negative
             self._tri_keys, self._tri_ptr = keys[starts], np.append(starts, len(keys)).astype(np.int64)
         self._tri_len = tri_len

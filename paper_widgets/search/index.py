@@ -2,7 +2,9 @@
 
 Texts are cut into folded words by :mod:`paper_widgets.search.tokens` (a hyphenated token such
 as ``Multi-Task`` also yields the joined word ``multitask``, so ``AdaMerging``-style names and
-``multitask`` match either spelling), a chunk of rows at a time with numpy.  Postings are CSR
+``multitask`` match either spelling), a chunk of rows at a time with numpy — in worker processes
+(:class:`~paper_widgets.search.tokens.Workers`) when there are many, each chunk's words numbered
+here in order, so the index is the same byte for byte with any number of workers.  Postings are CSR
 numpy arrays per field — word id → ascending row numbers and term frequencies — compressed to
 about 1.7 bytes per distinct word of a paper (gaps between rows in a few nibbles each, 4-bit
 frequencies; see :class:`_Segment`) and decoded a whole list at a time with numpy.  Rows
@@ -16,8 +18,12 @@ typo'd query word was meant to be (the candidates are then checked with rapidfuz
 
 Every part is a flat numpy array — the vocabulary too: one UTF-8 buffer with offsets, searched by
 bisection in code-point order — so an index saved with :meth:`SearchIndex.to_arrays` reopens from
-memory-mapped files without decoding or hashing a single word; a Python dict of the vocabulary
-exists only while a large batch of rows is being added.
+memory-mapped files without decoding or hashing a single word; a table of the vocabulary's words
+(:class:`_WordTable`) exists only while a large batch of rows is being added.
+
+Building holds each chunk's postings by the chunk's own words only, and merges a field's chunks a
+block of words at a time (:func:`_merge`), encoding each block as it is put together: besides
+the chunks and the result, only a few blocks' postings are ever decoded at once.
 """
 
 from __future__ import annotations

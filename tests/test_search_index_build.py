@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -159,7 +160,8 @@ def test_words_with_equal_keys_are_told_apart_and_the_word_table_takes_over_mid_
     real_keys = tokens_module.word_keys
 
     def few_keys(data: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-        return real_keys(data, starts, lengths) & np.uint64(1023)
+        keys: np.ndarray = real_keys(data, starts, lengths) & np.uint64(1023)
+        return keys
 
     monkeypatch.setattr(tokens_module, "word_keys", few_keys)
     monkeypatch.setattr(index_module, "word_keys", few_keys)
@@ -169,3 +171,20 @@ def test_words_with_equal_keys_are_told_apart_and_the_word_table_takes_over_mid_
         got.extend(df, workers=0)
     assert arrays_of(got) == arrays_of(want)
     assert got.word_id("brandnew") == want.word_id("brandnew") is not None
+
+
+def test_workers_start_only_for_many_chunks_and_idle_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.9, 0.0, 0.0))
+    assert tokens_module.workers_for(100) == 2 and tokens_module.workers_for(4) == 0
+    monkeypatch.setattr(os, "getloadavg", lambda: (2.5, 0.0, 0.0))  # others keep both cores busy
+    assert tokens_module.workers_for(100) == 0
+
+
+def test_workers_that_cannot_start_leave_the_work_to_this_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise OSError("no processes here")
+
+    monkeypatch.setattr(subprocess, "Popen", refuse)
+    with Workers(2) as pool:
+        assert pool.count == 0 and list(pool.map(len, ["ab", ""])) == [2, 0]

@@ -62,6 +62,7 @@ _CLASSES = bytes(
     for b in range(256)
 )
 _LOWER = bytes(range(256)).lower()
+_PARALLEL_CHUNKS = 12  # chunks (of both fields) from which workers pay: ~100k papers
 _MAX_WORKERS = 4  # each holds a chunk's transient arrays (~100 MB); more cores than this rarely pay
 _KEYED_BYTES = 64  # words up to this long are keyed with numpy, eight bytes a round
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -315,9 +316,13 @@ def chunk_postings(texts: list[str]) -> ChunkPostings:
 
 
 def workers_for(chunks: int) -> int:
-    """:class:`Workers` worth starting for ``chunks`` chunks of texts: none (tokenise here) for a few."""
+    """:class:`Workers` worth starting for ``chunks`` chunks of texts: none (tokenise here) for a few,
+    or while other work keeps every core busy (the 1-minute load average, this process's own
+    included, at least the number of cores): starting workers costs ~0.5 s of CPU each, and
+    passing chunks to them a little more, which pays only when they run beside this process."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return 0 if chunks < 4 or cores < 2 else min(cores, _MAX_WORKERS)
+    busy = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    return 0 if chunks < _PARALLEL_CHUNKS or cores < 2 or busy >= cores else min(cores, _MAX_WORKERS)
 
 
 class Workers:
@@ -343,9 +348,14 @@ class Workers:
         path = os.pathsep.join([package_root, *filter(None, [os.environ.get("PYTHONPATH")])])
         command = [sys.executable, "-c", "from paper_widgets.search.tokens import _serve; _serve()"]
         for _ in range(count):
-            proc = subprocess.Popen(
-                command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": path}
-            )
+            try:
+                proc = subprocess.Popen(
+                    command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": path}
+                )
+            except OSError:  # no process can be started here: the work is done in this one
+                self.close()
+                self.count = 0
+                return
             inbox: queue.Queue[tuple[Callable[[Any], Any], Any] | None] = queue.Queue(_AHEAD)
             writer = threading.Thread(target=_feed, args=(inbox, proc), daemon=True)
             writer.start()

@@ -757,7 +757,7 @@ def _name_lengths(titles: pd.Series) -> np.ndarray:
 
 def _trigrams(vocab: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Packed boundary-marked character trigrams of each word, and which word each belongs to."""
-    keys, owners = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    keys, owners = [np.zeros(0, np.int64)], [np.zeros(0, np.int32)]
     for lo in range(0, len(vocab), _TRIGRAM_WORDS):  # ~700 bytes of temporaries a word: a slice at a time
         arr = np.array(vocab[lo : lo + _TRIGRAM_WORDS], dtype=f"<U{_TRI_WIDTH}")
         n = len(arr)
@@ -769,7 +769,9 @@ def _trigrams(vocab: list[str]) -> tuple[np.ndarray, np.ndarray]:
         packed = (padded[:, :-2] << (2 * _SHIFT)) | (padded[:, 1:-1] << _SHIFT) | padded[:, 2:]
         valid = np.arange(_TRI_WIDTH)[None, :] < lengths[:, None]
         keys.append(packed[valid])
-        owners.append(lo + np.repeat(np.arange(n), lengths))
+        owners.append(np.repeat(np.arange(lo, lo + n, dtype=np.int32), lengths))
+    if len(keys) == 2:  # one slice: no copy
+        return keys[1], owners[1]
     return np.concatenate(keys), np.concatenate(owners)
 
 
@@ -1067,9 +1069,12 @@ class SearchIndex:
             keys, owner = _trigrams(words)
             del words
             tri_len[fresh] = np.bincount(owner, minlength=len(fresh))
+            # a few arrays the size of every trigram (millions), each dropped once used: not all at once
             order = np.argsort(keys, kind="stable")
-            keys, owners = keys[order], fresh.astype(np.int32)[owner[order]]
-            del owner, order  # a few arrays the size of every trigram: not all at once
+            keys = keys[order]
+            owners = owner[order]
+            del owner, order
+            owners = fresh.astype(np.int32)[owners]
             if len(self._tri_words):
                 known_keys = np.repeat(self._tri_keys, np.diff(self._tri_ptr))
                 at = np.searchsorted(known_keys, keys, "right")  # a linear merge into the sorted trigrams

@@ -243,9 +243,11 @@ def _unicode_tokens(classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def tokenise(texts: list[str]) -> Tokens:
     """The words of every whitespace-separated token of every text, as ``compounds(words(token))``."""
+    # the arrays as long as the texts' bytes or words are dropped once used: they make a worker's peak
     encoded = [t.encode("utf-8", "surrogatepass") for t in texts]
     text_start = np.cumsum([0] + [len(e) + 1 for e in encoded[:-1]])
     data = b"\n".join(encoded)
+    del encoded
     classes = np.frombuffer(data.translate(_CLASSES), np.uint8)
     in_parts = classes == _WORD
     part_start, part_end = _runs(in_parts)
@@ -259,27 +261,33 @@ def tokenise(texts: list[str]) -> Tokens:
     part_row = np.repeat(np.arange(len(texts)), parts_per_text)
 
     first, count, last, place = _compounds(_token_numbers(classes, part_start, part_end))
+    del classes
     ends = np.concatenate([[0], np.cumsum(part_len)])
     joined_len = ends[first + count] - ends[first]
     members = _ranges(first, count)  # the parts of every compound, compound after compound
     lowered = np.frombuffer(data.translate(_LOWER), np.uint8)
     joined_data = lowered[_ranges(part_start[members], part_len[members])]
     folded_data, folded_len, folded_token, folded_place = _unicode_words(data, uni_start, uni_end)
+    del data
 
     # every word back to back (parts, compounds, folded words), told apart exactly by Arrow's hash kernel
     buf = np.concatenate([lowered[in_parts], joined_data, np.frombuffer(folded_data, np.uint8)])
+    del lowered, in_parts, joined_data, members
     offsets = np.zeros(len(part_len) + len(joined_len) + len(folded_len) + 1, np.int64)
     np.cumsum(np.concatenate([part_len, joined_len, folded_len]), out=offsets[1:])
     strings = pa.LargeBinaryArray.from_buffers(
         pa.large_binary(), len(offsets) - 1, [None, pa.py_buffer(offsets), pa.py_buffer(buf)]
     )
-    encoded = pc.dictionary_encode(strings)
+    codes = pc.dictionary_encode(strings)
+    del strings, buf, offsets
     # first occurrence: by byte position of the token's word, then by place among its words
     width = int(max(place.max(initial=0), folded_place.max(initial=0))) + 1
     folded_at = uni_start[folded_token]
     position = np.concatenate([part_start * width, part_start[last] * width + place, folded_at * width + folded_place])
-    word, order = _first_occurrence_order(encoded.indices.to_numpy().astype(np.int64), position)
-    distinct = encoded.dictionary.take(pa.array(order))
+    word, order = _first_occurrence_order(codes.indices.to_numpy().astype(np.int64), position)
+    del position
+    distinct = codes.dictionary.take(pa.array(order))
+    del codes
     row = np.concatenate([part_row, part_row[first], np.searchsorted(text_start, folded_at, "right") - 1])
     return Tokens(_decoded(distinct), word, row, WordBytes.of(distinct))
 

@@ -7,6 +7,10 @@ joined into one UTF-8 byte buffer and the ASCII tokens â€” nearly all of them â€
 cut into letter/digit runs and joined into compounds with numpy.  Only tokens holding a
 non-ASCII byte go through :func:`~paper_widgets.data.text.fold` one by one.  Distinct words are told
 apart exactly by Arrow's hash kernel (``dictionary_encode``), which compares their bytes.
+
+:func:`chunk_postings` is what indexing asks of a chunk: its words with 64-bit keys of their bytes
+(:func:`word_keys`, for finding them in a large vocabulary) and its postings by the chunk's own
+word numbers.  :class:`Workers` runs such work in worker processes, in order.
 """
 
 from __future__ import annotations
@@ -63,7 +67,7 @@ _CLASSES = bytes(
 )
 _LOWER = bytes(range(256)).lower()
 _PARALLEL_CHUNKS = 12  # chunks (of both fields) from which workers pay: ~100k papers
-_MAX_WORKERS = 4  # each holds a chunk's transient arrays (~100 MB); more cores than this rarely pay
+_MAX_WORKERS = 4  # each holds ~350 MB at a chunk's peak (16k abstracts); more rarely pay
 _KEYED_BYTES = 64  # words up to this long are keyed with numpy, eight bytes a round
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _LOW_BYTES = np.array([(1 << 8 * k) - 1 for k in range(8)] + [(1 << 64) - 1], np.uint64)  # masks by byte count

@@ -6,9 +6,9 @@ Reads ``corpus.feather`` and ``queries.json`` as written by ``bench_peers.write_
 ``--rows`` papers).  Each step runs in a fresh process, once per paper_widgets copy (this one, and
 ``--before``, e.g. main exported at the start of a round), so peak RSS is the step's own:
 
-- build: ``SearchIndex(df)``, then ``cache_put_arrays`` into a store; build seconds (wall and CPU),
-  RSS with the papers loaded, peak RSS while building (VmHWM reset through /proc/self/clear_refs),
-  the index file's size;
+- build: ``SearchIndex(df)``, then ``cache_put_arrays`` into a store; build seconds (wall, and CPU
+  of the process and its worker processes), RSS with the papers loaded, peak RSS while building
+  (VmHWM reset through /proc/self/clear_refs), the worker processes' peak RSS (summed), the index file's size;
 - reopen: from interpreter start, import paper_widgets' search and store (seconds), open the store,
   ``cache_get_arrays`` + ``SearchIndex.from_arrays`` (seconds), the first query (seconds; the paper
   table it needs is an uncompressed Arrow copy the build step saved, memory-mapped: the frame
@@ -24,12 +24,14 @@ The frame needed to answer queries is the corpus read memory-mapped, identical f
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -40,6 +42,37 @@ __all__: list[str] = []
 
 STEPS = ("build", "reopen", "extend")
 QUERIES = 40  # per kind, after the first
+
+
+def cpu_seconds() -> float:
+    """CPU seconds of this process and of its ended children (the index's worker processes)."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
+class ChildrenRss:
+    """The largest sum of this process's children's RSS seen while in the ``with`` block (sampled
+    every 0.1 s): the index's worker processes.  ru_maxrss would count a child's RSS before its exec."""
+
+    def __enter__(self) -> ChildrenRss:
+        self.peak_mb = 0.0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        while not self._done.wait(0.1):
+            total = 0.0
+            for task in Path("/proc/self/task").iterdir():
+                for pid in (task / "children").read_text().split():
+                    with contextlib.suppress(OSError, IndexError):  # ended meanwhile
+                        total += float(Path(f"/proc/{pid}/status").read_text().split("VmRSS:")[1].split()[0]) / 1024
+            self.peak_mb = max(self.peak_mb, total)
 
 
 def reset_peak_rss() -> bool:
@@ -88,9 +121,10 @@ def step(name: str, corpus: Path, rows: int, work: Path, started: float) -> dict
         SearchIndex(df.iloc[:2000])  # warm up: lazy imports and cold files are not the build's cost
         frame = status_mb()
         peak_reset = reset_peak_rss()  # the build's own peak, not reading the whole corpus
-        start, cpu = time.perf_counter(), time.process_time()
-        index = SearchIndex(df)
-        build, build_cpu = time.perf_counter() - start, time.process_time() - cpu
+        start, cpu = time.perf_counter(), cpu_seconds()
+        with ChildrenRss() as workers:
+            index = SearchIndex(df)
+        build, build_cpu = time.perf_counter() - start, cpu_seconds() - cpu
         peak = status_mb("VmHWM") if peak_reset else float("nan")
         store = Store(work / "store")
         put = getattr(store, "cache_put_arrays", None)
@@ -105,6 +139,7 @@ def step(name: str, corpus: Path, rows: int, work: Path, started: float) -> dict
             "build_cpu_s": build_cpu,
             "frame_rss_mb": frame,
             "build_peak_mb": peak,
+            "workers_peak_mb": workers.peak_mb,
             "disk_mb": disk,
         }
     imported = time.time() - started
@@ -210,6 +245,7 @@ def main() -> None:
         "build_cpu_s",
         "frame_rss_mb",
         "build_peak_mb",
+        "workers_peak_mb",
         "disk_mb",
         "import_s",
         "open_s",

@@ -654,9 +654,9 @@ class Library:
         if cached is not None and len(cached) == len(papers) and source is not None:
             hashes = cached.hashes  # indexed from these very papers: nothing to compare
         index = cached or SearchIndex()
-        hashes = row_hashes(papers) if hashes is None else hashes
-        with _progress_bar(2 * (len(hashes) - len(index)), "Indexing papers", " rows", self._progress) as bar:
-            index.sync(papers, hashes, bar.update)  # a cached index matches row for row: nothing to do
+        with _progress_bar(2 * (len(papers) - len(index)), "Indexing papers", " rows", self._progress) as bar:
+            # a cached index matches row for row: nothing to do; a build hashes the rows as it goes
+            index.sync(papers, hashes, bar.update)
         if cacheable and index is not cached:
             self.store.cache_put_arrays(INDEX_CACHE, digest, index.to_arrays())
         self._search_index = index

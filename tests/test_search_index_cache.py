@@ -202,9 +202,9 @@ def test_compact_postings_give_back_every_row_and_frequency(words: list[list[int
         blocks = index_module._Segment.encode(ptr, rows, tf)
     for w in range(len(words)):
         assert all(map(np.array_equal, blocks.postings(w), seg.postings(w)))
-    every = seg.decode_words(0, len(words), ptr)
+    every = seg.decode_words(0, len(words))
     assert every[0].tolist() == rows.tolist() and every[1].tolist() == np.minimum(tf, 15).tolist()
-    assert all(map(np.array_equal, blocks.decode_words(0, len(words), ptr), every))
+    assert all(map(np.array_equal, blocks.decode_words(0, len(words)), every))
 
 
 @given(st.lists(st.lists(st.integers(0, 2_000), max_size=60, unique=True), min_size=1, max_size=6), st.data())
@@ -246,7 +246,7 @@ def test_dense_postings_take_a_byte_and_a_half_and_long_gaps_are_kept_apart() ->
     assert (seg.width & 15).tolist() == [2, 1, 8] and seg.exc.tolist() == [(1 << 30) - 995]
     assert seg.postings(1)[0].tolist() == spread.tolist() and seg.postings(2)[0].tolist() == rare.tolist()
     assert seg.postings(2)[1].tolist() == [1, 1, 1] and all(seg.width & index_module._ONCE_EACH)
-    assert seg.decode_words(0, 3, ptr)[0].tolist() == rows.tolist()
+    assert seg.decode_words(0, 3)[0].tolist() == rows.tolist()
 
 
 @pytest.mark.parametrize("decoded", [0, 10**6])  # each call decodes its rows, or the first decodes all
@@ -270,9 +270,19 @@ def test_titles_come_back_folded_from_word_ids_or_apart(monkeypatch: pytest.Monk
     assert index._titles.raw_rows.tolist() == [3, 4]  # empty titles: an empty word, kept apart as nothing
     # a word of a title the vocabulary lacks (no title tokenises to it): that title is kept whole, apart
     lacking = SearchIndex(df)
-    lacking._titles = lacking._titles.empty().add(df["title"], {}, lacking.vocab_size)
+    no_words = (index_module._TitleWords.of(titles, []), np.zeros(0, np.int64))
+    lacking._titles = lacking._titles.empty().add([no_words], lambda w: np.full(len(w), -1), lacking.vocab_size)
     assert lacking.titles(range(len(df))) == want and len(lacking._titles.raw_rows) == len(titles)
     assert lacking.short_names(range(len(df)))[:2] == ["repmtl", "cafemuller"]
+    # words its chunk lacks but the vocabulary holds: the title is kept as word ids all the same, in row order
+    vocabulary = dict(zip(index._vocab.words(), range(index.vocab_size), strict=True))
+    some = list(vocabulary)[::2]
+    for chunk_words in ([], some):
+        looked_up = SearchIndex(df)
+        pieces = (index_module._TitleWords.of(titles, chunk_words), np.arange(0, index.vocab_size, 2))
+        find = lambda words: np.array([vocabulary.get(w, -1) for w in words], np.int64)  # noqa: E731
+        looked_up._titles = looked_up._titles.empty().add([pieces], find, looked_up.vocab_size)
+        assert all(map(np.array_equal, looked_up._titles.arrays().values(), index._titles.arrays().values()))
 
 
 def test_titles_survive_the_vocabulary_outgrowing_two_byte_ids() -> None:

@@ -2,7 +2,9 @@
 
 Texts are cut into folded words by :mod:`paper_widgets.search.tokens` (a hyphenated token such
 as ``Multi-Task`` also yields the joined word ``multitask``, so ``AdaMerging``-style names and
-``multitask`` match either spelling), a chunk of rows at a time with numpy.  Postings are CSR
+``multitask`` match either spelling), a chunk of rows at a time with numpy — in worker processes
+(:class:`~paper_widgets.search.tokens.Workers`) when there are many, each chunk's words numbered
+here in order, so the index is the same byte for byte with any number of workers.  Postings are CSR
 numpy arrays per field — word id → ascending row numbers and term frequencies — compressed to
 about 1.7 bytes per distinct word of a paper (gaps between rows in a few nibbles each, 4-bit
 frequencies; see :class:`_Segment`) and decoded a whole list at a time with numpy.  Rows
@@ -16,8 +18,12 @@ typo'd query word was meant to be (the candidates are then checked with rapidfuz
 
 Every part is a flat numpy array — the vocabulary too: one UTF-8 buffer with offsets, searched by
 bisection in code-point order — so an index saved with :meth:`SearchIndex.to_arrays` reopens from
-memory-mapped files without decoding or hashing a single word; a Python dict of the vocabulary
-exists only while a large batch of rows is being added.
+memory-mapped files without decoding or hashing a single word; a table of the vocabulary's words
+(:class:`_WordTable`) exists only while a large batch of rows is being added.
+
+Building holds each chunk's postings by the chunk's own words only, and merges a field's chunks a
+block of words at a time (:func:`_merge`), encoding each block as it is put together: besides
+the chunks and the result, only a few blocks' postings are ever decoded at once.
 """
 
 from __future__ import annotations
@@ -35,14 +41,14 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from paper_widgets.data.merge import fold_titles
-from paper_widgets.search.tokens import tokenise
+from paper_widgets.search.tokens import ChunkPostings, WordBytes, Workers, chunk_postings, word_keys, workers_for
 
 __all__ = ["FIELDS", "Progress", "SearchIndex", "max_typos", "row_hashes"]
 
 Progress = Callable[[int], None]  # told how many more rows of a field were tokenised (each field counts once)
 
 FIELDS = ("title", "abstract")
-_CHUNK = 20_000  # rows tokenised at once: bounds the transient per-byte and per-word arrays (below 65,536)
+_CHUNK = 16_384  # rows tokenised at once: bounds the transient arrays; (word, row) keys of 32 bits sort faster
 _MERGE_BLOCK = 1 << 22  # postings moved per step while merging
 _MERGE_RATIO = 4  # merge the newest segment into its neighbour once it is this close in size
 _NAME_WORDS = 4  # a title head before ":" of at most this many words is a short name
@@ -50,6 +56,7 @@ _NAME_WORDS = 4  # a title head before ":" of at most this many words is a short
 # a query re-scores costs more than the rest of a query in a small library.
 _DECODED_TITLES = 30_000
 _TRI_WIDTH = 32  # words are cut to this many characters for trigrams
+_TRIGRAM_WORDS = 1 << 16  # words whose trigrams are cut out at once
 _END = ord("\n")  # ends each word of the vocabulary's buffer
 _SHIFT = np.int64(21)  # bits per code point in a packed trigram
 # A bisection of the vocabulary (~20 probes of ~1.5 µs) costs about as much as hashing or sorting
@@ -66,11 +73,28 @@ def max_typos(word: str) -> int:
 def row_hashes(df: pd.DataFrame) -> np.ndarray:
     """A uint64 fingerprint of each row's indexed text, to tell appended rows from changed ones."""
     hashes = np.empty(len(df), np.uint64)
-    for lo in range(0, len(df), _CHUNK):  # a chunk at a time: pandas hashes Arrow strings as Python objects
-        texts = df[list(FIELDS)].iloc[lo : lo + _CHUNK].fillna("")
-        # categorize=False: the same hashes, without first deduplicating texts that are nearly all distinct
-        hashes[lo : lo + len(texts)] = pd.util.hash_pandas_object(texts, index=False, categorize=False)
+    for lo in range(0, len(df), _CHUNK):  # the Python strings of a chunk at a time
+        title, abstract = (_texts(df[name], lo) for name in FIELDS)
+        hashes[lo : lo + len(title)] = _row_hashes(_text_hashes(title), _text_hashes(abstract))
     return hashes
+
+
+def _texts(column: pd.Series, lo: int) -> list[str]:
+    """The chunk of ``column`` from row ``lo`` as Python strings ("" for NA): one chunk at a time, not the column."""
+    texts: list[str] = column.iloc[lo : lo + _CHUNK].fillna("").astype("str").tolist()
+    return texts
+
+
+def _text_hashes(texts: list[str]) -> np.ndarray:
+    """A uint64 hash of each text (categorize=False: texts are nearly all distinct)."""
+    hashes: np.ndarray = pd.util.hash_array(np.array(texts, dtype=object), categorize=False)
+    return hashes
+
+
+def _row_hashes(title: np.ndarray, abstract: np.ndarray) -> np.ndarray:
+    """The rows' fingerprints from their titles' and abstracts' hashes (order matters: an odd multiplier)."""
+    combined: np.ndarray = title * np.uint64(0x9E3779B97F4A7C15) ^ abstract
+    return combined
 
 
 _EXCEPTION_NIBBLES = 24  # an exception costs its position (int64 at most) and its gap (uint32): 12 bytes
@@ -150,30 +174,33 @@ class _Segment:
     def encode(cls, ptr: np.ndarray, rows: np.ndarray, tf: np.ndarray) -> _Segment:
         """The segment of ``rows`` (ascending within each word of ``ptr``) and their term frequencies."""
         ptr = ptr.astype(np.int64)
+        blocks = list(_word_blocks(ptr))  # a block of words at a time: bounded temporaries
+        tasks = ((ptr[a : z + 1], rows[ptr[a] : ptr[z]], tf[ptr[a] : ptr[z]]) for a, z in blocks)
+        return cls.from_blocks(ptr, zip(blocks, map(_encode_block, tasks), strict=True))
+
+    @classmethod
+    def from_blocks(cls, ptr: np.ndarray, blocks: Iterable[tuple[tuple[int, int], _Block]]) -> _Segment:
+        """The segment of the postings counted by ``ptr`` (int64), given as the :func:`_encode_block` of
+        each consecutive run ``first:last`` of its words: only one run's postings need exist at a time."""
         at = np.zeros(len(ptr) - 1, np.int64)
         width = np.zeros(len(ptr) - 1, np.uint8)
-        blocks = list(_word_blocks(ptr))  # a block of words at a time: bounded temporaries
-        data = np.empty(4 * len(rows) + _WIDEST * len(blocks), np.uint8)  # room for the most; unwritten pages cost none
+        total = int(ptr[-1])
+        # room for the most (4 bytes a gap, a few of padding per run); unwritten pages cost none
+        data = np.empty(4 * total + _WIDEST * len(ptr), np.uint8)
+        frequencies = np.zeros((total + 1) // 2 + 1, np.uint8)  # a byte more: a run's last may be padding
         size = 0  # bytes written
         exc_at, exc = [np.zeros(0, np.int64)], [np.zeros(0, np.int32)]
-        for first, last in blocks:
+        for (first, last), block in blocks:
             lo = int(ptr[first])
-            block_at, width[first:last], nibbles, wide_at, wide = _encode_words(
-                ptr[first : last + 1] - lo, rows[lo : ptr[last]]
-            )
-            at[first:last] = block_at + 2 * size
-            packed = _pack(nibbles)
-            data[size : size + len(packed)] = packed
-            size += len(packed)
-            exc_at.append(wide_at + lo)
-            exc.append(wide)
-        frequencies = np.empty((len(tf) + 1) // 2, np.uint8)
-        step = _MERGE_BLOCK + _MERGE_BLOCK % 2  # even: each block's frequencies start a byte
-        for lo in range(0, len(tf), step):
-            frequencies[lo // 2 : (lo + step) // 2] = _pack(np.minimum(tf[lo : lo + step], 15))
-        held = np.flatnonzero(np.diff(ptr))
-        if len(held):  # their frequencies need no decoding (most short lists)
-            width[held[np.maximum.reduceat(tf, ptr[held]) == 1]] |= _ONCE_EACH
+            at[first:last] = block.at + 2 * size
+            width[first:last] = block.width
+            data[size : size + len(block.data)] = block.data
+            size += len(block.data)
+            exc_at.append(block.wide_at + lo)
+            exc.append(block.wide)
+            if len(block.tf):  # its first byte's low half is the last run's when the run starts mid-byte
+                frequencies[lo // 2] |= block.tf[0]
+                frequencies[lo // 2 + 1 : lo // 2 + len(block.tf)] = block.tf[1:]
         exceptions = np.concatenate(exc_at)
         return cls(
             _offsets(ptr),
@@ -182,7 +209,7 @@ class _Segment:
             data[:size],
             _offsets(exceptions),
             np.concatenate(exc).astype(np.uint32),
-            frequencies,
+            frequencies[: (total + 1) // 2],
         )
 
     def postings(self, word_id: int) -> tuple[np.ndarray, np.ndarray]:
@@ -205,10 +232,11 @@ class _Segment:
             gaps[self.exc_at[first:last].astype(np.int64) - lo] = self.exc[first:last]
         return np.cumsum(gaps, out=gaps), np.ones(n, np.uint8) if flags & _ONCE_EACH else _unpack(self.tf, lo, n)
 
-    def decode_words(self, first: int, last: int, ptr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Rows and term frequencies of the postings of words ``first:last`` (``ptr``: self.ptr as int64)."""
-        lo, hi = int(ptr[first]), int(ptr[last])
-        counts = np.diff(ptr[first : last + 1])
+    def decode_words(self, first: int, last: int) -> tuple[np.ndarray, np.ndarray]:
+        """Rows and term frequencies of the postings of words ``first:last``, word after word."""
+        ptr = self.ptr[first : last + 1].astype(np.int64)
+        lo, hi = int(ptr[0]), int(ptr[-1])
+        counts = np.diff(ptr)
         widths = self.width[first:last] & 15
         gaps = np.zeros(hi - lo, np.int32)
         for width in np.unique(widths[counts > 0]).tolist():  # a few numpy steps per width
@@ -220,20 +248,28 @@ class _Segment:
             else:
                 where = _ranges(at, size)
                 nibbles = (self.data[where >> 1] >> ((where & 1) << 2).astype(np.uint8)) & np.uint8(15)
-            gaps[_ranges(ptr[first + words] - lo, counts[words])] = _values(nibbles, width)
+            gaps[_ranges(ptr[words] - lo, counts[words])] = _values(nibbles, width)
         exc_first, exc_last = np.searchsorted(self.exc_at, (lo, hi)).tolist()
         gaps[self.exc_at[exc_first:exc_last].astype(np.int64) - lo] = self.exc[exc_first:exc_last]
         total = np.cumsum(gaps, dtype=np.int64)  # one running sum, less each word's total before its first posting
         held = counts > 0
-        starts = ptr[first:last][held] - lo
+        starts = ptr[:-1][held] - lo
         rows = total - np.repeat(total[starts] - gaps[starts], counts[held])
         return rows.astype(np.int32), _unpack(self.tf, lo, hi - lo)
 
-    def counts(self, vocab_size: int) -> np.ndarray:
-        """Rows per word id (the segment's document frequencies), padded to ``vocab_size``."""
-        counts = np.zeros(vocab_size, np.int64)
-        counts[: len(self.ptr) - 1] = np.diff(self.ptr.astype(np.int64))
-        return counts
+    def block(self, first: int, last: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Postings per word of words ``first:last`` (int64; none past this segment's vocabulary), then
+        their rows and term frequencies, word after word."""
+        held = min(last, len(self.ptr) - 1)
+        counts = np.zeros(last - first, np.int64)
+        if held <= first:
+            return counts, np.zeros(0, np.int32), np.zeros(0, np.uint8)
+        counts[: held - first] = np.diff(self.ptr[first : held + 1].astype(np.int64))
+        return (counts, *self.decode_words(first, held))
+
+    def count_into(self, counts: np.ndarray) -> None:
+        """Add the rows holding each word (the segment's document frequencies) to ``counts``, by word id."""
+        counts[: len(self.ptr) - 1] += np.diff(self.ptr.astype(np.int64))
 
     def arrays(self) -> tuple[np.ndarray, ...]:
         return self.ptr, self.at, self.width, self.data, self.exc_at, self.exc, self.tf
@@ -308,36 +344,135 @@ def _word_blocks(ptr: np.ndarray) -> Iterable[tuple[int, int]]:
 
 
 @dataclass
-class _Chunk:
-    """The postings of one chunk of rows as tokenised, before they are merged and encoded into a segment."""
+class _Block:
+    """A run of words' postings encoded as in :class:`_Segment`, positions counted from the run's start."""
 
-    ptr: np.ndarray  # int32: each word's first posting
-    offsets: np.ndarray  # uint16: each posting's row less first_row (a chunk has fewer than 65,536 rows)
+    at: np.ndarray  # int64: nibble offset of each word's gaps in data
+    width: np.ndarray  # uint8: the words' widths and flags
+    data: np.ndarray  # uint8: the packed gaps
+    wide_at: np.ndarray  # int64: posting numbers of the gaps stored apart
+    wide: np.ndarray  # int32: those gaps
+    tf: np.ndarray  # uint8: the frequency nibbles, packed from the parity of the run's first posting on
+
+
+def _encode_block(task: tuple[np.ndarray, np.ndarray, np.ndarray]) -> _Block:
+    """The :class:`_Block` of a run of words: their ``ptr`` (int64, from 0 at the run's first posting,
+    which is posting ``ptr[0]`` of the segment: its parity places the frequencies), ``rows`` and ``tf``."""
+    ptr, rows, tf = task
+    at, width, nibbles, wide_at, wide = _encode_words(ptr - ptr[0], rows)
+    held = np.flatnonzero(np.diff(ptr))
+    if len(held):  # their frequencies need no decoding (most short lists)
+        width[held[np.maximum.reduceat(tf, ptr[held] - ptr[0]) == 1]] |= _ONCE_EACH
+    frequencies = np.concatenate([np.zeros(int(ptr[0]) % 2, np.uint8), np.minimum(tf, 15).astype(np.uint8)])
+    return _Block(at, width, _pack(nibbles), wide_at, wide, _pack(frequencies))
+
+
+@dataclass
+class _Chunk:
+    """The postings of one chunk of rows as tokenised, by word id, before they are merged and encoded
+    into a segment.  Only the chunk's own words are listed: no array as long as the vocabulary."""
+
+    words: np.ndarray  # int32: the chunk's word ids, ascending
+    ptr: np.ndarray  # int32: the postings of words[i] are ptr[i]:ptr[i + 1]
+    offsets: np.ndarray  # uint16 or uint32: each posting's row less first_row, ascending within a word
     tf: np.ndarray  # uint8: term frequencies, clipped at 255
     first_row: int
 
-    def decode_words(self, first: int, last: int, ptr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Rows and term frequencies of the postings of words ``first:last``, as :meth:`_Segment.decode_words`."""
-        lo, hi = int(ptr[first]), int(ptr[last])
-        return self.offsets[lo:hi].astype(np.int32) + np.int32(self.first_row), self.tf[lo:hi]
+    @classmethod
+    def of(cls, found: ChunkPostings, ids: np.ndarray, first_row: int) -> _Chunk:
+        """The postings ``found`` by the chunk's own word numbers, renumbered to the word ids ``ids`` (distinct)."""
+        order = np.argsort(ids)
+        counts = np.diff(found.ptr)[order]
+        ptr = np.zeros(len(order) + 1, np.int32)  # a chunk has far fewer postings than 2**31
+        np.cumsum(counts, out=ptr[1:])
+        moved = _ranges(found.ptr[order], counts)  # each word's postings, now in the order of their ids
+        return cls(ids[order].astype(np.int32), ptr, found.rows[moved], found.tf[moved], first_row)
+
+    def block(self, first: int, last: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """As :meth:`_Segment.block`."""
+        a, z = np.searchsorted(self.words, (first, last)).tolist()
+        counts = np.zeros(last - first, np.int64)
+        counts[self.words[a:z] - first] = np.diff(self.ptr[a : z + 1])
+        lo, hi = int(self.ptr[a]), int(self.ptr[z])
+        return counts, self.offsets[lo:hi].astype(np.int32) + np.int32(self.first_row), self.tf[lo:hi]
+
+    def count_into(self, counts: np.ndarray) -> None:
+        """As :meth:`_Segment.count_into`."""
+        counts[self.words] += np.diff(self.ptr)
 
 
-def _merge(segments: Sequence[_Segment | _Chunk], vocab_size: int) -> _Segment:
-    """One segment with the postings of ``segments`` (which cover increasing row ranges)."""
+@dataclass
+class _TitleWords:
+    """A chunk's folded titles by the chunk's own word numbers, made where the chunk is tokenised."""
+
+    local: np.ndarray  # int32: the words of the titles made of the chunk's words, back to back
+    counts: np.ndarray  # int64: words of each title (0: none, or kept in ``apart``)
+    apart_rows: np.ndarray  # int64: the chunk's titles holding a word the chunk's words do not
+    apart: list[str]  # those titles, folded
+    name_len: np.ndarray  # uint16: see _name_lengths
+
+    @classmethod
+    def of(cls, texts: list[str], words: list[str]) -> _TitleWords:
+        titles = pd.Series(texts, dtype="str")
+        folded = fold_titles(titles).tolist()
+        # one split of them all: an empty title is one empty word, which no vocabulary holds (kept apart)
+        flat = " ".join(folded).split(" ")
+        number = dict(zip(words, range(len(words)), strict=True))
+        found = np.fromiter(map(number.get, flat, repeat(-1)), np.int64, len(flat))
+        counts = np.fromiter(map(str.count, folded, repeat(" ")), np.int64, len(folded)) + 1
+        owner = np.repeat(np.arange(len(folded)), counts)
+        apart = np.bincount(owner[found < 0], minlength=len(folded)) > 0
+        counts[apart] = 0
+        rows = np.flatnonzero(apart)
+        local = found[~apart[owner]].astype(np.int32)
+        return cls(local, counts, rows, [folded[i] for i in rows.tolist()], _name_lengths(titles))
+
+
+@dataclass
+class _Tokenised:
+    """A chunk of one field's texts as indexing takes it (made in a worker process, or here)."""
+
+    postings: ChunkPostings
+    hashes: np.ndarray  # uint64: _text_hashes of the texts
+    titles: _TitleWords | None  # of a chunk of titles
+
+
+def _tokenised(task: tuple[list[str], bool]) -> _Tokenised:
+    """The :class:`_Tokenised` of the texts ``task[0]``, titles if ``task[1]``."""
+    texts, titled = task
+    found = chunk_postings(texts)
+    return _Tokenised(found, _text_hashes(texts), _TitleWords.of(texts, found.words) if titled else None)
+
+
+def _merge(parts: Sequence[_Segment | _Chunk], vocab_size: int, workers: Workers | None = None) -> _Segment:
+    """One segment with the postings of ``parts`` (which cover increasing row ranges).
+
+    The merged postings are put together a block of words at a time and encoded (by ``workers``,
+    when given), so besides the parts and the result only a few blocks' postings are held.
+    """
+    counts = np.zeros(vocab_size, np.int64)
+    for part in parts:
+        part.count_into(counts)
     ptr = np.zeros(vocab_size + 1, np.int64)
-    for seg in segments:  # one vocabulary-sized array, however many segments
-        ptr[1 : len(seg.ptr)] += np.diff(seg.ptr).astype(np.int64)
-    np.cumsum(ptr, out=ptr)
-    rows = np.empty(int(ptr[-1]), np.int32)
-    tf = np.empty(int(ptr[-1]), np.uint8)
-    start = ptr[:-1].copy()  # where each word's postings from the next segment go
-    for seg in segments:
-        seg_ptr = seg.ptr.astype(np.int64)
-        for first, last in _word_blocks(seg_ptr):  # blocks bound the decoded temporaries
-            dest = _ranges(start[first:last], np.diff(seg_ptr[first : last + 1]))
-            rows[dest], tf[dest] = seg.decode_words(first, last, seg_ptr)
-        start[: len(seg_ptr) - 1] += np.diff(seg_ptr).astype(np.int64)
-    return _Segment.encode(ptr, rows, tf)
+    np.cumsum(counts, out=ptr[1:])
+    del counts
+    blocks = list(_word_blocks(ptr))
+
+    def tasks() -> Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        for first, last in blocks:
+            lo = int(ptr[first])
+            rows = np.empty(int(ptr[last]) - lo, np.int32)
+            tf = np.empty(len(rows), np.uint8)
+            start = ptr[first:last] - lo  # where each word's postings from the next part go
+            for part in parts:
+                part_counts, rows_of_part, tf_of_part = part.block(first, last)
+                dest = _ranges(start, part_counts)
+                rows[dest], tf[dest] = rows_of_part, tf_of_part
+                start += part_counts
+            yield ptr[first : last + 1], rows, tf
+
+    encoded = map(_encode_block, tasks()) if workers is None else workers.map(_encode_block, tasks())
+    return _Segment.from_blocks(ptr, zip(blocks, encoded, strict=True))
 
 
 class _Field:
@@ -350,19 +485,22 @@ class _Field:
         self.lengths = np.zeros(0, np.int32)
         self.avg_length = 1.0
 
-    def add(self, chunks: list[_Chunk], lengths: list[np.ndarray], vocab_size: int) -> None:
-        """Append a segment of the postings of consecutive new row chunks, then merge small neighbours."""
-        new = _merge(chunks, vocab_size)
+    def add(
+        self, chunks: list[_Chunk], lengths: list[np.ndarray], vocab_size: int, workers: Workers | None = None
+    ) -> None:
+        """Append a segment of the postings of consecutive new row chunks, then merge small neighbours
+        (encoded by ``workers``, when given)."""
+        new = _merge(chunks, vocab_size, workers)
         self.segments.append(new)
         self.sizes.append(sum(map(len, lengths)))
         self.lengths = np.concatenate([self.lengths, *lengths])
         self.avg_length = max(float(self.lengths.mean()), 1.0)
         df = np.zeros(vocab_size, np.int32)
         df[: len(self.df)] = self.df
-        df += new.counts(vocab_size)
+        new.count_into(df)
         self.df = df
         while len(self.sizes) > 1 and self.sizes[-1] * _MERGE_RATIO >= self.sizes[-2]:
-            self.segments[-2:] = [_merge(self.segments[-2:], vocab_size)]
+            self.segments[-2:] = [_merge(self.segments[-2:], vocab_size, workers)]
             self.sizes[-2:] = [self.sizes[-2] + self.sizes[-1]]
 
     def length_norms(self, k1: float, b: float) -> np.ndarray:
@@ -556,27 +694,39 @@ class _Titles:
     def nbytes(self) -> int:
         return sum(a.nbytes for a in self.arrays().values())
 
-    def add(self, titles: pd.Series, lookup: dict[str, int], vocab_size: int) -> _Titles:
-        """These titles and ``titles`` after them; ``lookup`` holds every word of ``titles``, ``vocab_size`` is the new size."""
-        titles = titles.fillna("").astype("str")
+    def add(
+        self, chunks: list[tuple[_TitleWords, np.ndarray]], find: Callable[[list[str]], np.ndarray], vocab_size: int
+    ) -> _Titles:
+        """These titles and those of ``chunks`` after them (each with the word ids of its chunk's words);
+        ``find`` gives the ids of words (-1: none), ``vocab_size`` is the new size."""
         width = _id_bytes(vocab_size)
         ids = [self.ids if width == self.id_bytes else _id_digits(_id_values(self.ids, self.id_bytes), width)]
         counts, names, raw_rows, raw = [], [], [self.raw_rows], []
-        for lo in range(0, len(titles), _CHUNK):  # the Python strings of a chunk at a time
-            chunk = titles.iloc[lo : lo + _CHUNK]
-            folded = fold_titles(chunk).tolist()
-            # one split of them all: an empty title is one empty word, which no vocabulary holds (kept apart)
-            flat = " ".join(folded).split(" ")
-            found = np.fromiter(map(lookup.get, flat, repeat(-1)), np.int64, len(flat))
-            count = np.fromiter(map(str.count, folded, repeat(" ")), np.int64, len(folded)) + 1
-            owner = np.repeat(np.arange(len(folded)), count)
-            apart = np.bincount(owner[found < 0], minlength=len(folded)) > 0  # holds a word the vocabulary has not
-            ids.append(_id_digits(found[~apart[owner]], width))
-            count[apart] = 0
+        lo = len(self.ptr) - 1  # the row of the chunk's first title
+        for words, chunk_ids in chunks:
+            count = words.counts.copy()
+            found = chunk_ids[words.local]
+            if words.apart:  # a word the chunk's texts lack may still be a word of the vocabulary
+                flat = " ".join(words.apart).split(" ")
+                apart_ids = find(flat)
+                apart_counts = np.fromiter(map(str.count, words.apart, repeat(" ")), np.int64, len(words.apart)) + 1
+                owner = np.repeat(np.arange(len(words.apart)), apart_counts)
+                held = np.bincount(owner[apart_ids < 0], minlength=len(words.apart)) == 0
+                if held.any():  # rare: their ids go in among the others', in row order
+                    count[words.apart_rows[held]] = apart_counts[held]
+                    merged = np.empty(int(count.sum()), np.int64)
+                    starts = np.cumsum(count) - count
+                    rescued = np.zeros(len(count), bool)
+                    rescued[words.apart_rows[held]] = True
+                    merged[_ranges(starts[rescued], count[rescued])] = apart_ids[held[owner]]
+                    merged[_ranges(starts[~rescued], count[~rescued])] = found
+                    found = merged
+                raw_rows.append(words.apart_rows[~held] + lo)
+                raw += [text.encode() for text, kept in zip(words.apart, held.tolist(), strict=True) if not kept]
+            ids.append(_id_digits(found, width))
             counts.append(count)
-            raw_rows.append(np.flatnonzero(apart) + len(self.ptr) - 1 + lo)
-            raw += [folded[i].encode() for i in np.flatnonzero(apart).tolist()]
-            names.append(_name_lengths(chunk))
+            names.append(words.name_len)
+            lo += len(count)
         sizes = np.fromiter(map(len, raw), np.int64, len(raw))
         return _Titles(
             np.concatenate(ids),
@@ -614,18 +764,22 @@ def _name_lengths(titles: pd.Series) -> np.ndarray:
 
 def _trigrams(vocab: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Packed boundary-marked character trigrams of each word, and which word each belongs to."""
-    if not vocab:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    arr = np.array(vocab, dtype=f"<U{_TRI_WIDTH}")
-    n = len(arr)
-    lengths = np.char.str_len(arr)
-    padded = np.zeros((n, _TRI_WIDTH + 2), np.int64)
-    padded[:, 0] = 1  # start marker: folded words never contain control characters
-    padded[:, 1:-1] = arr.view(np.uint32).reshape(n, _TRI_WIDTH)
-    padded[np.arange(n), lengths + 1] = 2  # end marker
-    packed = (padded[:, :-2] << (2 * _SHIFT)) | (padded[:, 1:-1] << _SHIFT) | padded[:, 2:]
-    valid = np.arange(_TRI_WIDTH)[None, :] < lengths[:, None]
-    return packed[valid], np.repeat(np.arange(n), lengths)
+    keys, owners = [np.zeros(0, np.int64)], [np.zeros(0, np.int32)]
+    for lo in range(0, len(vocab), _TRIGRAM_WORDS):  # ~700 bytes of temporaries a word: a slice at a time
+        arr = np.array(vocab[lo : lo + _TRIGRAM_WORDS], dtype=f"<U{_TRI_WIDTH}")
+        n = len(arr)
+        lengths = np.char.str_len(arr)
+        padded = np.zeros((n, _TRI_WIDTH + 2), np.int64)
+        padded[:, 0] = 1  # start marker: folded words never contain control characters
+        padded[:, 1:-1] = arr.view(np.uint32).reshape(n, _TRI_WIDTH)
+        padded[np.arange(n), lengths + 1] = 2  # end marker
+        packed = (padded[:, :-2] << (2 * _SHIFT)) | (padded[:, 1:-1] << _SHIFT) | padded[:, 2:]
+        valid = np.arange(_TRI_WIDTH)[None, :] < lengths[:, None]
+        keys.append(packed[valid])
+        owners.append(np.repeat(np.arange(lo, lo + n, dtype=np.int32), lengths))
+    if len(keys) == 2:  # one slice: no copy
+        return keys[1], owners[1]
+    return np.concatenate(keys), np.concatenate(owners)
 
 
 def _word_trigrams(word: str) -> np.ndarray:
@@ -636,17 +790,115 @@ def _word_trigrams(word: str) -> np.ndarray:
     return np.array(sorted(packed), np.int64)
 
 
-def _postings(
-    word: np.ndarray, row: np.ndarray, n_rows: int, first_row: int, vocab_size: int
-) -> tuple[_Chunk, np.ndarray]:
-    """The postings of word occurrences ``word`` in rows ``row`` (0… of a chunk starting at ``first_row``), and row lengths."""
-    lengths = np.bincount(row, minlength=n_rows).astype(np.int32)
-    pairs, tf = np.unique((word << 32) | row, return_counts=True)
-    word = pairs >> 32
-    ptr = np.zeros(vocab_size + 1, np.int32)  # a chunk has far fewer postings than 2**31
-    np.cumsum(np.bincount(word, minlength=vocab_size), out=ptr[1:])
-    offsets = (pairs & 0xFFFFFFFF).astype(np.uint16)
-    return _Chunk(ptr, offsets, np.minimum(tf, 255).astype(np.uint8), first_row), lengths
+class _WordNumbers:
+    """Numbers the words of the chunks being indexed, chunk after chunk: a word of the vocabulary by
+    its id, a new one by the next id, new ones in order of their first occurrence.
+
+    A few new rows look their words up in a dict and find the vocabulary's by bisection; once a
+    chunk holds more than 1/_BISECT_COST as many words as the vocabulary, every word goes into a
+    :class:`_WordTable` instead, which finds a chunk's words with a few numpy steps.
+    """
+
+    def __init__(self, vocab: _Vocabulary) -> None:
+        self.vocab = vocab
+        self.new: list[str] = []
+        self.lookup: dict[str, int] = {}  # the words looked up or added so far, while there is no table
+        self.table = _WordTable(vocab) if not len(vocab) else None
+
+    @property
+    def size(self) -> int:
+        """The vocabulary's size with the new words."""
+        return len(self.vocab) + len(self.new)
+
+    def ids(self, found: ChunkPostings) -> np.ndarray:
+        """The ids of the words of a chunk (int64); the new ones are numbered and remembered."""
+        if self.table is None and len(found.words) * _BISECT_COST > len(self.vocab):
+            self.table = _WordTable(self.vocab)
+            added = WordBytes.of_words(self.new)
+            self.table.add(added, added.keys(), np.arange(len(added.ptr) - 1), len(self.vocab))
+        if self.table is not None:
+            ids = self.table.ids(found.utf8, found.keys)
+        else:  # C-level maps: most words of a chunk are known, and its words are distinct
+            ids = np.fromiter(map(self.lookup.get, found.words, repeat(-1)), np.int64, len(found.words))
+            for i in np.flatnonzero(ids < 0).tolist():  # the vocabulary's words not looked up yet
+                known = self.vocab.find(found.words[i])
+                if known is not None:
+                    ids[i] = self.lookup[found.words[i]] = known
+        missing = np.flatnonzero(ids < 0)
+        ids[missing] = np.arange(self.size, self.size + len(missing))
+        if self.table is not None:
+            self.table.add(found.utf8, found.keys[missing], missing, self.size)
+        else:
+            self.lookup.update(zip(map(found.words.__getitem__, missing.tolist()), ids[missing].tolist(), strict=True))
+        self.new += map(found.words.__getitem__, missing.tolist())
+        return ids
+
+    def find(self, words: list[str]) -> np.ndarray:
+        """The ids of ``words`` numbered so far (int64; -1 for the others)."""
+        if self.table is None:
+            found: np.ndarray = np.fromiter(map(self.lookup.get, words, repeat(-1)), np.int64, len(words))
+            return found
+        utf8 = WordBytes.of_words(words)
+        return self.table.ids(utf8, utf8.keys())
+
+
+class _WordTable:
+    """Words by id, found by a 64-bit key of their UTF-8 (:func:`~paper_widgets.search.tokens.word_keys`)
+    in a sorted array; a word whose key matches is compared byte for byte, so no two words are ever merged."""
+
+    def __init__(self, vocab: _Vocabulary) -> None:
+        ptr = vocab.ptr.astype(np.int64)
+        self.starts, self.lengths = ptr[:-1], np.diff(ptr) - 1  # each word of the vocabulary ends in a newline
+        self._data = vocab.data.copy()  # grows by doubling: words are appended chunk after chunk
+        self._used = len(vocab.data)
+        keys = word_keys(self._data, self.starts, self.lengths)
+        self.order = np.argsort(keys, kind="stable")  # ids by key
+        self.keys = keys[self.order]
+
+    def ids(self, words: WordBytes, keys: np.ndarray) -> np.ndarray:
+        """The id of each of ``words`` (with ``keys``), -1 for those the table does not hold (int64)."""
+        ids = np.full(len(keys), -1, np.int64)
+        if not len(self.keys):
+            return ids
+        at = np.empty(len(keys), np.int64)
+        by_key = np.argsort(keys)  # sorted needles: each search starts where the last ended (cache-friendly)
+        at[by_key] = np.searchsorted(self.keys, keys[by_key])
+        matched = np.flatnonzero(self.keys[np.minimum(at, len(self.keys) - 1)] == keys)
+        same = self._same(self.order[at[matched]], words, matched)
+        ids[matched[same]] = self.order[at[matched[same]]]
+        for i in matched[~same].tolist():  # another word with the same key: look at the rest of that key's
+            for j in range(int(at[i]) + 1, int(np.searchsorted(self.keys, keys[i], "right"))):
+                if self._same(self.order[j : j + 1], words, np.array([i]))[0]:
+                    ids[i] = self.order[j]
+        return ids
+
+    def add(self, words: WordBytes, keys: np.ndarray, which: np.ndarray, first_id: int) -> None:
+        """Add ``words[which]`` (with ``keys``) with the ids ``first_id`` on."""
+        lengths = np.diff(words.ptr)[which]
+        data = words.data[_ranges(words.ptr[which], lengths)]
+        if self._used + len(data) > len(self._data):
+            grown = np.empty(max(2 * len(self._data), self._used + len(data)), np.uint8)
+            grown[: self._used] = self._data[: self._used]
+            self._data = grown
+        self._data[self._used : self._used + len(data)] = data
+        self.starts = np.concatenate([self.starts, self._used + np.cumsum(lengths) - lengths])
+        self.lengths = np.concatenate([self.lengths, lengths])
+        self._used += len(data)
+        rank = np.argsort(keys, kind="stable")
+        at = np.searchsorted(self.keys, keys[rank], "right")  # after equal keys: ids ascend within a key
+        self.keys = np.insert(self.keys, at, keys[rank])
+        self.order = np.insert(self.order, at, first_id + rank)
+
+    def _same(self, ids: np.ndarray, words: WordBytes, which: np.ndarray) -> np.ndarray:
+        """Whether word ``ids[k]`` of the table has the bytes of ``words[which[k]]``, for each k."""
+        lengths = np.diff(words.ptr)[which]
+        same: np.ndarray = self.lengths[ids] == lengths
+        held = np.flatnonzero(same)
+        mine = self._data[_ranges(self.starts[ids[held]], lengths[held])]
+        theirs = words.data[_ranges(words.ptr[which[held]], lengths[held])]
+        differs = np.repeat(np.arange(len(held)), lengths[held])[mine != theirs]
+        same[held[np.unique(differs)]] = False
+        return same
 
 
 class SearchIndex:
@@ -753,69 +1005,73 @@ class SearchIndex:
         served = None if self._served is None else self._served()
         if served is not None and served is df and len(df) == len(self):
             return
-        hashes = row_hashes(df) if hashes is None else hashes
         n = len(self)
-        if n > len(df) or not np.array_equal(self.hashes, hashes[:n]):
-            self._reset()
-            n = 0
+        if n:  # to compare with the rows indexed already (a build hashes the rows as it tokenises them)
+            hashes = row_hashes(df) if hashes is None else hashes
+            if n > len(df) or not np.array_equal(self.hashes, hashes[:n]):
+                self._reset()
+                n = 0
         if n < len(df):
-            self.extend(df.iloc[n:], hashes[n:], progress)
+            self.extend(df.iloc[n:], None if hashes is None else hashes[n:], progress)
         self._served = weakref.ref(df)
 
-    def extend(self, df: pd.DataFrame, hashes: np.ndarray | None = None, progress: Progress | None = None) -> None:
+    def extend(
+        self,
+        df: pd.DataFrame,
+        hashes: np.ndarray | None = None,
+        progress: Progress | None = None,
+        workers: int | None = None,
+    ) -> None:
         """Index ``df``'s rows as the rows following those already indexed.
 
         ``progress`` is called with the rows done after each chunk of each field (``2 * len(df)`` in all).
+        ``workers``: processes tokenising chunks beside this one (the index is the same with any number);
+        by default as many as pay (:func:`~paper_widgets.search.tokens.workers_for`), 0 for none.
         """
-        hashes = row_hashes(df) if hashes is None else hashes
         if not len(df):
             return
         first = len(self)
         known = self.vocab_size
-        complete = not known  # whether lookup holds every word of the vocabulary
-        lookup: dict[str, int] = {}  # words looked up or added so far
-        new_words: list[str] = []
-        for name in FIELDS:
-            column = df[name]
-            chunks = []
-            for i in range(0, len(column), _CHUNK):  # Python strings of one chunk at a time: 1 GB fewer at 1M
-                batch = column.iloc[i : i + _CHUNK].fillna("").astype("str").tolist()
-                tokens = tokenise(batch)
-                if not complete and len(tokens.words) * _BISECT_COST > known:  # many words: a dict of all
-                    lookup.update(zip(self._vocab.words(), range(known), strict=True))
-                    complete = True
-                ids = self._word_ids(tokens.words, lookup, new_words, complete)
-                chunks.append(_postings(ids[tokens.word], tokens.row, len(batch), first + i, known + len(new_words)))
-                if progress is not None:
-                    progress(len(batch))
-            self.fields[name].add([c[0] for c in chunks], [c[1] for c in chunks], known + len(new_words))
-        self._titles = self._titles.add(df["title"], lookup, known + len(new_words))
-        del lookup
+        numbers = _WordNumbers(self._vocab)
+        starts = range(0, len(df), _CHUNK)
+        text_hashes: dict[str, list[np.ndarray]] = {name: [] for name in FIELDS}
+        titles: list[tuple[_TitleWords, np.ndarray]] = []
+        # each field's chunks, row lengths and the vocabulary's size once its words were numbered
+        fields: dict[str, tuple[list[_Chunk], list[np.ndarray], int]] = {}
+        workers = workers_for(len(starts) * len(FIELDS)) if workers is None else workers
+        with Workers(workers) as pool:
+            # the Python strings of one chunk at a time (1 GB fewer at 1M), of both fields in one run of workers
+            tasks = ((_texts(df[name], i), name == "title") for name in FIELDS for i in starts)
+            tokenised = pool.map(_tokenised, tasks)
+            for name in FIELDS:
+                chunks, lengths = [], []
+                for i, chunk in zip(starts, tokenised, strict=False):  # this field's chunks: starts goes first
+                    found = chunk.postings
+                    ids = numbers.ids(found)
+                    chunks.append(_Chunk.of(found, ids, first + i))
+                    lengths.append(found.lengths)
+                    text_hashes[name].append(chunk.hashes)
+                    if chunk.titles is not None:
+                        titles.append((chunk.titles, ids))
+                    if progress is not None:
+                        progress(len(found.lengths))
+                fields[name] = chunks, lengths, numbers.size
+            for name, (chunks, lengths, vocab_size) in fields.items():  # then the workers encode blocks of words
+                self.fields[name].add(chunks, lengths, vocab_size, pool)
+                chunks.clear()
+        self._titles = self._titles.add(titles, numbers.find, numbers.size)
+        new_words = numbers.new
+        del numbers
         self._vocab.add(new_words)
         for field in self.fields.values():  # words first seen in the second field
             if len(field.df) < self.vocab_size:
                 field.df = np.concatenate([field.df, np.zeros(self.vocab_size - len(field.df), field.df.dtype)])
+        if hashes is None:
+            hashes = _row_hashes(*(np.concatenate(text_hashes[name]) for name in FIELDS))
         self.hashes = np.concatenate([self.hashes, hashes])
         self._add_trigrams(known, new_words)
 
     # -- building -------------------------------------------------------------------------
-
-    def _word_ids(self, words: list[str], lookup: dict[str, int], new_words: list[str], complete: bool) -> np.ndarray:
-        """Ids of the distinct ``words``; new ones are numbered on from the vocabulary and ``new_words``.
-
-        ``lookup`` holds the words seen so far (``complete``: every word of the vocabulary too).
-        """
-        ids: list[int | None] = list(map(lookup.get, words))  # a C-level map: most words of a chunk are known
-        missing = [i for i, wid in enumerate(ids) if wid is None]
-        next_id = self.vocab_size + len(new_words)
-        for i in missing:
-            word = words[i]
-            wid = None if complete else self._vocab.find(word)
-            if wid is None:
-                wid, next_id = next_id, next_id + 1
-                new_words.append(word)
-            ids[i] = lookup[word] = wid
-        return np.array(ids, np.int64)
 
     def _add_trigrams(self, known: int, new_words: list[str]) -> None:
         """Add the trigrams of the words that are title words now but were not (ids ``known`` on are ``new_words``)."""
@@ -828,12 +1084,20 @@ class SearchIndex:
                 new_words[i - known] for i in fresh[len(seen_before) :].tolist()
             ]
             keys, owner = _trigrams(words)
+            del words
             tri_len[fresh] = np.bincount(owner, minlength=len(fresh))
+            # a few arrays the size of every trigram (millions), each dropped once used: not all at once
             order = np.argsort(keys, kind="stable")
-            keys, owners = keys[order], fresh[owner[order]].astype(np.int32)
-            known_keys = np.repeat(self._tri_keys, np.diff(self._tri_ptr))
-            at = np.searchsorted(known_keys, keys, "right")  # a linear merge into the sorted trigrams
-            keys, self._tri_words = np.insert(known_keys, at, keys), np.insert(self._tri_words, at, owners)
+            keys = keys[order]
+            owners = owner[order]
+            del owner, order
+            owners = fresh.astype(np.int32)[owners]
+            if len(self._tri_words):
+                known_keys = np.repeat(self._tri_keys, np.diff(self._tri_ptr))
+                at = np.searchsorted(known_keys, keys, "right")  # a linear merge into the sorted trigrams
+                keys, owners = np.insert(known_keys, at, keys), np.insert(self._tri_words, at, owners)
+                del known_keys, at
+            self._tri_words = owners
             starts = np.flatnonzero(np.diff(keys, prepend=-1))  # packed trigrams are never negative
             self._tri_keys, self._tri_ptr = keys[starts], np.append(starts, len(keys)).astype(np.int64)
         self._tri_len = tri_len

@@ -6,22 +6,51 @@ multitask).  Doing that per token in Python costs minutes at a million abstracts
 joined into one UTF-8 byte buffer and the ASCII tokens — nearly all of them — are lower-cased,
 cut into letter/digit runs and joined into compounds with numpy.  Only tokens holding a
 non-ASCII byte go through :func:`~paper_widgets.data.text.fold` one by one.  Distinct words are told
-apart exactly (eight bytes at a time, factorised), never by a hash that could merge two words.
+apart exactly by Arrow's hash kernel (``dictionary_encode``), which compares their bytes.
+
+:func:`chunk_postings` is what indexing asks of a chunk: its words with 64-bit keys of their bytes
+(:func:`word_keys`, for finding them in a large vocabulary) and its postings by the chunk's own
+word numbers.  :class:`Workers` runs such work in worker processes, in order.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
+import pickle
+import queue
+import subprocess
+import sys
+import threading
+from collections import deque
+from collections.abc import Callable, Generator, Iterable
+from contextlib import suppress
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from paper_widgets.data.text import words
 
-__all__ = ["Tokens", "compounds", "tokenise"]
+__all__ = [
+    "ChunkPostings",
+    "Tokens",
+    "WordBytes",
+    "Workers",
+    "chunk_postings",
+    "compounds",
+    "tokenise",
+    "word_keys",
+    "workers_for",
+]
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 _COMPOUND_PARTS = 4  # longer punctuated tokens (URLs, formulas) are not joined
-_LONG_WORD = 64  # bytes: longer words are compared whole, not eight bytes per numpy round
 # Compound runs (first part, end part) of a token with n parts, in the order compounds() lists them.
 _RUNS = {n: [(i, j) for i in range(n) for j in range(i + 2, n + 1)] for n in range(2, _COMPOUND_PARTS + 1)}
 # bytes.translate tables (C speed, unlike a numpy lookup): byte classes, and ASCII lower case
@@ -37,7 +66,12 @@ _CLASSES = bytes(
     for b in range(256)
 )
 _LOWER = bytes(range(256)).lower()
+_PARALLEL_CHUNKS = 12  # chunks (of both fields) from which workers pay: ~100k papers
+_MAX_WORKERS = 4  # each holds ~350 MB at a chunk's peak (16k abstracts); more rarely pay
+_KEYED_BYTES = 64  # words up to this long are keyed with numpy, eight bytes a round
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _LOW_BYTES = np.array([(1 << 8 * k) - 1 for k in range(8)] + [(1 << 64) - 1], np.uint64)  # masks by byte count
+_AHEAD = 2  # chunks queued per worker beyond the one it tokenises: keeps it busy, bounds the texts held
 
 
 def compounds(parts: list[str]) -> list[str]:
@@ -54,6 +88,66 @@ class Tokens:
     words: list[str]  # distinct words, in order of first occurrence
     word: np.ndarray  # int64 index into ``words`` of each occurrence
     row: np.ndarray  # int64 text of each occurrence
+    utf8: WordBytes  # ``words`` as UTF-8
+
+
+@dataclass
+class WordBytes:
+    """Words as UTF-8 back to back: word ``i`` is ``data[ptr[i]:ptr[i + 1]]``."""
+
+    data: np.ndarray  # uint8
+    ptr: np.ndarray  # int64
+
+    @classmethod
+    def of(cls, strings: pa.Array) -> WordBytes:
+        """The bytes of an Arrow binary or string array (of 32- or 64-bit offsets)."""
+        offsets = (
+            np.int64 if pa.types.is_large_binary(strings.type) or pa.types.is_large_string(strings.type) else np.int32
+        )
+        offset_buffer, data_buffer = strings.buffers()[1:3]
+        ptr = np.frombuffer(offset_buffer, offsets, len(strings) + 1, strings.offset * np.dtype(offsets).itemsize)
+        data = np.frombuffer(data_buffer, np.uint8) if data_buffer is not None else np.zeros(0, np.uint8)
+        return cls(data, ptr.astype(np.int64))
+
+    @classmethod
+    def of_words(cls, words: list[str]) -> WordBytes:
+        """The UTF-8 of ``words`` (a lone surrogate's as ``fold`` passes it)."""
+        encoded = [word.encode("utf-8", "surrogatepass") for word in words]
+        ptr = np.zeros(len(words) + 1, np.int64)
+        np.cumsum(np.fromiter(map(len, encoded), np.int64, len(encoded)), out=ptr[1:])
+        return cls(np.frombuffer(b"".join(encoded), np.uint8), ptr)
+
+    def keys(self) -> np.ndarray:
+        """:func:`word_keys` of the words."""
+        return word_keys(self.data, self.ptr[:-1], np.diff(self.ptr))
+
+
+def word_keys(data: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """A 64-bit key of each word ``data[start:start + length]``: equal words have equal keys, and
+    unequal ones almost never (a caller that must tell them apart compares the bytes of equal keys).
+
+    Eight bytes at a time for words of up to ``_KEYED_BYTES``, blake2b for the rare longer ones.
+    """
+    padded = np.concatenate([data, np.zeros(8, np.uint8)])
+    window = np.ndarray((len(padded) - 7,), "<u8", padded, 0, (1,))  # the eight bytes from every offset
+    keys: np.ndarray = lengths.astype(np.uint64) * _GOLDEN
+    todo = np.flatnonzero((lengths > 0) & (lengths <= _KEYED_BYTES))
+    for offset in range(0, _KEYED_BYTES, 8):
+        todo = todo[lengths[todo] > offset]
+        piece = window[starts[todo] + offset] & _LOW_BYTES[np.minimum(lengths[todo] - offset, 8)]
+        keys[todo] = _mix(keys[todo] ^ piece)
+    for i in np.flatnonzero(lengths > _KEYED_BYTES).tolist():
+        word = data[starts[i] : starts[i] + lengths[i]].tobytes()
+        keys[i] = int.from_bytes(hashlib.blake2b(word, digest_size=8).digest(), "little")
+    return keys
+
+
+def _mix(z: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser: every bit of ``z`` (uint64) moves about half the bits of the result."""
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    mixed: np.ndarray = z ^ (z >> np.uint64(31))
+    return mixed
 
 
 def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -71,47 +165,6 @@ def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     ends = np.cumsum(lengths)
     total = int(ends[-1]) if len(ends) else 0
     return np.repeat(starts - (ends - lengths), lengths) + np.arange(total)
-
-
-def _exact_codes(buf: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.ndarray:
-    """Dense codes of the byte strings ``buf[start:start + length]``: equal codes iff equal bytes.
-
-    Strings of up to ``_LONG_WORD`` bytes are compared eight bytes per numpy round (an unaligned
-    uint64 read, masked to the string's end); strings still longer go on to the next round with
-    their code so far as a prefix.  The rare longer strings (URLs, formulas, a megabyte without a
-    space) are compared as Python bytes in one pass, so the work stays linear in their length.
-    ``buf`` must hold eight bytes of padding after its last string.
-    """
-    codes = np.empty(len(start), np.int64)
-    short = np.flatnonzero(length <= _LONG_WORD)
-    codes[short] = _short_codes(buf, start[short], length[short])
-    used = int(codes[short].max(initial=-1)) + 1
-    long = np.flatnonzero(length > _LONG_WORD)
-    if len(long):
-        view = buf.data
-        pieces = pd.Series(
-            [view[a:b].tobytes() for a, b in zip(start[long].tolist(), (start + length)[long].tolist(), strict=True)]
-        )
-        codes[long] = used + pd.factorize(pieces)[0]
-        used += len(long)
-    present = np.zeros(used, bool)
-    present[codes] = True
-    return (np.cumsum(present) - 1)[codes]
-
-
-def _short_codes(buf: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.ndarray:
-    """Codes of strings of at most ``_LONG_WORD`` bytes, equal iff equal bytes (not yet dense)."""
-    window = np.ndarray((len(buf) - 7,), "<u8", buf, 0, (1,))  # the eight bytes from every offset
-    codes: np.ndarray = pd.factorize(window[start] & _LOW_BYTES[np.minimum(length, 8)])[0]
-    used = int(codes.max(initial=-1)) + 1  # codes handed out; each round takes new ones
-    todo = np.flatnonzero(length > 8)
-    for offset in range(8, int(length.max(initial=0)), 8):
-        todo = todo[length[todo] > offset]
-        piece = pd.factorize(window[start[todo] + offset] & _LOW_BYTES[np.minimum(length[todo] - offset, 8)])[0]
-        fresh = pd.factorize(codes[todo] * (int(piece.max(initial=-1)) + 1) + piece)[0]
-        codes[todo] = used + fresh
-        used += int(fresh.max(initial=-1)) + 1
-    return codes
 
 
 def _token_numbers(classes: np.ndarray, part_start: np.ndarray, part_end: np.ndarray) -> np.ndarray:
@@ -165,25 +218,22 @@ def _unicode_words(
     return b"".join(found), length, np.array(token, np.int64), np.array(place, np.int64)
 
 
-def _strings(buf: np.ndarray, start: np.ndarray, length: np.ndarray, ascii_below: int) -> list[str]:
-    """The UTF-8 strings ``buf[start:start + length]``; those starting below ``ascii_below`` are ASCII."""
-    text = buf.tobytes().decode("latin-1")  # one character per byte, so byte offsets index it
-    found = list(map(text.__getitem__, map(slice, start.tolist(), (start + length).tolist())))
-    for i in np.flatnonzero(start >= ascii_below).tolist():
-        found[i] = found[i].encode("latin-1").decode()
-    return found
-
-
 def _first_occurrence_order(codes: np.ndarray, position: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Renumber ``codes`` by first ``position``; also one occurrence of each code, in the new order."""
+    """Renumber ``codes`` by first ``position``; also the old code of each new one."""
     first = np.full(int(codes.max(initial=-1)) + 1, np.iinfo(np.int64).max)
     np.minimum.at(first, codes, position)
-    some = np.empty(len(first), np.int64)
-    some[codes] = np.arange(len(codes))  # any occurrence stands for its word: they are equal bytes
     order = np.argsort(first)
     rank = np.empty_like(order)
     rank[order] = np.arange(len(order))
-    return rank[codes], some[order]
+    return rank[codes], order
+
+
+def _decoded(strings: pa.Array) -> list[str]:
+    """The UTF-8 ``strings`` as Python strings (a lone surrogate's, as ``fold`` passes it, decoded too)."""
+    try:
+        return strings.cast(pa.large_string()).to_pylist()  # type: ignore[no-any-return]
+    except pa.ArrowInvalid:
+        return [word.decode("utf-8", "surrogatepass") for word in strings.to_pylist()]
 
 
 def _unicode_tokens(classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -197,38 +247,207 @@ def _unicode_tokens(classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def tokenise(texts: list[str]) -> Tokens:
     """The words of every whitespace-separated token of every text, as ``compounds(words(token))``."""
+    # the arrays as long as the texts' bytes or words are dropped once used: they make a worker's peak
     encoded = [t.encode("utf-8", "surrogatepass") for t in texts]
     text_start = np.cumsum([0] + [len(e) + 1 for e in encoded[:-1]])
     data = b"\n".join(encoded)
+    del encoded
     classes = np.frombuffer(data.translate(_CLASSES), np.uint8)
-    part_start, part_end = _runs(classes == _WORD)
+    in_parts = classes == _WORD
+    part_start, part_end = _runs(in_parts)
     uni_start, uni_end = (np.zeros(0, np.int64),) * 2 if data.isascii() else _unicode_tokens(classes)
     if len(uni_start):  # the parts of a token with a non-ASCII byte come from fold instead
         keep = np.searchsorted(uni_start, part_start, "right") == np.searchsorted(uni_end, part_start, "right")
         part_start, part_end = part_start[keep], part_end[keep]
+        in_parts[_ranges(uni_start, uni_end - uni_start)] = False
     part_len = part_end - part_start
     parts_per_text = np.diff(np.searchsorted(part_start, text_start), append=len(part_start))
     part_row = np.repeat(np.arange(len(texts)), parts_per_text)
 
     first, count, last, place = _compounds(_token_numbers(classes, part_start, part_end))
+    del classes
     ends = np.concatenate([[0], np.cumsum(part_len)])
     joined_len = ends[first + count] - ends[first]
     members = _ranges(first, count)  # the parts of every compound, compound after compound
-    lowered = data.translate(_LOWER)
-    joined_data = np.frombuffer(lowered, np.uint8)[_ranges(part_start[members], part_len[members])].tobytes()
+    lowered = np.frombuffer(data.translate(_LOWER), np.uint8)
+    joined_data = lowered[_ranges(part_start[members], part_len[members])]
     folded_data, folded_len, folded_token, folded_place = _unicode_words(data, uni_start, uni_end)
+    del data
 
-    buf = np.frombuffer(b"".join([lowered, joined_data, folded_data, bytes(8)]), np.uint8)
-    length = np.concatenate([part_len, joined_len, folded_len])
-    start = np.cumsum(length) - length
-    start[: len(part_start)] = part_start  # parts stay in place; compounds and folded words follow the text
-    start[len(part_start) :] += len(lowered) - int(part_len.sum())
-    codes = _exact_codes(buf, start, length)
+    # every word back to back (parts, compounds, folded words), told apart exactly by Arrow's hash kernel
+    buf = np.concatenate([lowered[in_parts], joined_data, np.frombuffer(folded_data, np.uint8)])
+    del lowered, in_parts, joined_data, members
+    offsets = np.zeros(len(part_len) + len(joined_len) + len(folded_len) + 1, np.int64)
+    np.cumsum(np.concatenate([part_len, joined_len, folded_len]), out=offsets[1:])
+    strings = pa.LargeBinaryArray.from_buffers(
+        pa.large_binary(), len(offsets) - 1, [None, pa.py_buffer(offsets), pa.py_buffer(buf)]
+    )
+    codes = pc.dictionary_encode(strings)
+    del strings, buf, offsets
     # first occurrence: by byte position of the token's word, then by place among its words
     width = int(max(place.max(initial=0), folded_place.max(initial=0))) + 1
     folded_at = uni_start[folded_token]
     position = np.concatenate([part_start * width, part_start[last] * width + place, folded_at * width + folded_place])
-    word, some = _first_occurrence_order(codes, position)
-    found = _strings(buf, start[some], length[some], len(buf) - 8 - len(folded_data))
+    word, order = _first_occurrence_order(codes.indices.to_numpy().astype(np.int64), position)
+    del position
+    distinct = codes.dictionary.take(pa.array(order))
+    del codes
     row = np.concatenate([part_row, part_row[first], np.searchsorted(text_start, folded_at, "right") - 1])
-    return Tokens(found, word, row)
+    return Tokens(_decoded(distinct), word, row, WordBytes.of(distinct))
+
+
+@dataclass
+class ChunkPostings:
+    """The postings of a chunk of texts by the chunk's own word numbers (what a worker sends back):
+    word ``i`` is ``words[i]`` and occurs in texts ``rows[ptr[i]:ptr[i + 1]]`` (ascending), ``tf`` times each."""
+
+    words: list[str]  # distinct words, in order of first occurrence
+    utf8: WordBytes  # the same words as UTF-8
+    keys: np.ndarray  # uint64: their word_keys
+    ptr: np.ndarray  # int64
+    rows: np.ndarray  # uint16 (a chunk of at most 65,536 texts) or uint32
+    tf: np.ndarray  # uint8: term frequencies, clipped at 255
+    lengths: np.ndarray  # int32: words in each text
+
+
+def chunk_postings(texts: list[str]) -> ChunkPostings:
+    """The words of ``texts`` (:func:`tokenise`) as postings grouped by word, rows ascending."""
+    tokens = tokenise(texts)
+    row_bits = max(len(texts) - 1, 1).bit_length()
+    # one sort of (word, row) keys; 32-bit keys when they fit sort in about half the time
+    key_type = np.uint32 if len(tokens.words) << row_bits <= 1 << 32 else np.uint64
+    keys = tokens.word.astype(key_type) << key_type(row_bits) | tokens.row.astype(key_type)
+    pairs, tf = np.unique(keys, return_counts=True)
+    word = pairs >> key_type(row_bits)
+    ptr = np.zeros(len(tokens.words) + 1, np.int64)
+    np.cumsum(np.bincount(word, minlength=len(tokens.words)), out=ptr[1:])
+    rows = (pairs & key_type((1 << row_bits) - 1)).astype(np.uint16 if len(texts) <= 1 << 16 else np.uint32)
+    lengths = np.bincount(tokens.row, minlength=len(texts)).astype(np.int32)
+    tf_clipped = np.minimum(tf, 255).astype(np.uint8)
+    return ChunkPostings(tokens.words, tokens.utf8, tokens.utf8.keys(), ptr, rows, tf_clipped, lengths)
+
+
+def workers_for(chunks: int) -> int:
+    """:class:`Workers` worth starting for ``chunks`` chunks of texts: none (tokenise here) for a few,
+    or while other work keeps every core busy (the 1-minute load average, this process's own
+    included, at least the number of cores): starting workers costs ~0.5 s of CPU each, and
+    passing chunks to them a little more, which pays only when they run beside this process."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    busy = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    return 0 if chunks < _PARALLEL_CHUNKS or cores < 2 or busy >= cores else min(cores, _MAX_WORKERS)
+
+
+class Workers:
+    """``count`` worker processes that apply functions to items in order (:meth:`map`); none: in this process.
+
+    The workers are fresh interpreters running :func:`_serve` (never a fork: a kernel's threads and
+    their locks would be copied mid-use), started without multiprocessing's re-import of the caller's
+    ``__main__``, which would run a script that has no ``if __name__ == "__main__"`` guard again.
+    Item ``i`` of a map goes to worker ``i % count``; each worker's items are written by a thread of its
+    own, so a worker never waits on a pipe that the caller is not reading.  Functions and items travel
+    pickled, so they must be importable functions and plain data.  Use it as a context manager.
+    """
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self._procs: list[subprocess.Popen[bytes]] = []
+        self._inboxes: list[queue.Queue[tuple[Callable[[Any], Any], Any] | None]] = []
+        self._writers: list[threading.Thread] = []
+        self._pending = 0  # items sent whose answers were not read: the workers are left in mid-stream
+        if count <= 0:
+            return
+        package_root = str(Path(__file__).resolve().parents[2])
+        path = os.pathsep.join([package_root, *filter(None, [os.environ.get("PYTHONPATH")])])
+        command = [sys.executable, "-c", "from paper_widgets.search.tokens import _serve; _serve()"]
+        for _ in range(count):
+            try:
+                proc = subprocess.Popen(
+                    command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": path}
+                )
+            except OSError:  # no process can be started here: the work is done in this one
+                self.close()
+                self.count = 0
+                return
+            inbox: queue.Queue[tuple[Callable[[Any], Any], Any] | None] = queue.Queue(_AHEAD)
+            writer = threading.Thread(target=_feed, args=(inbox, proc), daemon=True)
+            writer.start()
+            self._procs.append(proc)
+            self._inboxes.append(inbox)
+            self._writers.append(writer)
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def map(self, function: Callable[[T], R], items: Iterable[T]) -> Generator[R, None, None]:
+        """``function`` of each item, in order, computed ahead of the caller (one map at a time)."""
+        if not self._procs:
+            yield from map(function, items)
+            return
+        order: deque[subprocess.Popen[bytes]] = deque()  # the worker of each item sent and not yet answered
+        for i, item in enumerate(items):
+            self._inboxes[i % self.count].put((function, item))
+            order.append(self._procs[i % self.count])
+            self._pending += 1
+            if len(order) > self.count * _AHEAD:
+                yield self._answer(order.popleft())
+        while order:
+            yield self._answer(order.popleft())
+
+    def _answer(self, proc: subprocess.Popen[bytes]) -> Any:
+        """The next answer of the worker ``proc`` (written by :func:`_serve`)."""
+        assert proc.stdout is not None
+        try:
+            answer = pickle.load(proc.stdout)  # from a worker this process started, not from disk
+        except EOFError:
+            raise RuntimeError(f"a worker process ended early (exit status {proc.wait()})") from None
+        self._pending -= 1
+        return answer
+
+    def close(self) -> None:
+        """End the workers: at once if answers are left unread (a map stopped early, or a worker failed)."""
+        if self._pending:  # unread answers may block the workers
+            for proc in self._procs:
+                proc.kill()
+        for inbox in self._inboxes:
+            inbox.put(None)  # ends the writer, which closes its worker's input: the worker exits
+        for writer, proc in zip(self._writers, self._procs, strict=True):
+            writer.join()
+            proc.wait()
+            assert proc.stdout is not None
+            proc.stdout.close()
+        self._procs, self._inboxes, self._writers = [], [], []
+
+
+def _feed(inbox: queue.Queue[tuple[Callable[[Any], Any], Any] | None], proc: subprocess.Popen[bytes]) -> None:
+    """Write the work put in ``inbox`` to the worker ``proc`` until a None, then close its input."""
+    assert proc.stdin is not None
+    try:
+        while (work := inbox.get()) is not None:
+            pickle.dump(work, proc.stdin, pickle.HIGHEST_PROTOCOL)
+            proc.stdin.flush()
+    except Exception:  # the worker died or was stopped (reading its answer says so): take the rest unsent
+        with suppress(OSError):
+            proc.stdin.close()
+        while inbox.get() is not None:
+            pass
+    finally:
+        with suppress(OSError):
+            proc.stdin.close()
+
+
+def _serve() -> None:
+    """A worker's loop: read pickled (function, item) pairs on stdin until it closes, answer each with
+    ``function(item)`` on stdout."""
+    inbox, outbox = sys.stdin.buffer, os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # anything else printed goes to stderr, not into the answers
+    sys.stdout = sys.stderr
+    while True:
+        try:
+            function, item = pickle.load(inbox)
+        except EOFError:
+            return
+        pickle.dump(function(item), outbox, pickle.HIGHEST_PROTOCOL)
+        outbox.flush()

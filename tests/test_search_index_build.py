@@ -1,0 +1,190 @@
+"""Building the search index: in chunks, in blocks of words and in worker processes, byte for byte the same index."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from unittest.mock import patch
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_search_tokens import TEXTS, reference
+
+import paper_widgets.search.index as index_module
+import paper_widgets.search.tokens as tokens_module
+from paper_widgets.search.index import SearchIndex
+from paper_widgets.search.tokens import Workers, chunk_postings
+
+ROOT = Path(__file__).resolve().parent.parent
+WORDS = ["Multi-Task", "model", "merging", "Café", "naïve", "x2", "AdaMerging", "of", "the", "GPT-4o", "ﬁne", "a"]
+
+
+def frame(rows: int, seed: int) -> pd.DataFrame:
+    """Titles and abstracts drawn from a small vocabulary plus a word of each row's own (new words in every chunk)."""
+    rng = np.random.default_rng(seed)
+    pick = [" ".join(rng.choice(WORDS, size=int(rng.integers(0, 12))).tolist()) for _ in range(2 * rows)]
+    own = [f"w{seed}x{i}" for i in range(rows)]
+    return pd.DataFrame(
+        {
+            "title": [f"{t} {w}" for t, w in zip(pick[:rows], own, strict=True)],
+            "abstract": [None if i % 97 == 5 else t for i, t in enumerate(pick[rows:])],
+        }
+    )
+
+
+def arrays_of(index: SearchIndex) -> dict[str, tuple[str, bytes]]:
+    return {name: (str(a.dtype), np.ascontiguousarray(a).tobytes()) for name, a in index.to_arrays().items()}
+
+
+def children() -> set[int]:
+    """The process ids of this process's children."""
+    found = set()
+    for task in Path("/proc/self/task").iterdir():
+        found |= {int(pid) for pid in (task / "children").read_text().split()}
+    return found
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_worker_processes_build_the_index_serial_tokenising_builds(
+    monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    monkeypatch.setattr(index_module, "_CHUNK", 300)  # 10 chunks a field: words are first seen in many of them
+    first, more = frame(3000, 1), frame(700, 2)
+    serial, parallel = SearchIndex(), SearchIndex()
+    serial.extend(first, workers=0)
+    done: list[int] = []
+    parallel.extend(first, progress=done.append, workers=workers)
+    assert arrays_of(parallel) == arrays_of(serial)
+    assert sum(done) == 2 * len(first) and len(done) == 20, "each chunk of each field is reported once"
+    serial.extend(more, workers=0)  # onto an index that knows most words: their ids come from the vocabulary
+    parallel.extend(more, workers=workers)
+    assert arrays_of(parallel) == arrays_of(serial)
+    assert parallel.word_id("w2x699") is not None and len(parallel) == 3700
+
+
+@given(st.lists(TEXTS.map(" ".join), min_size=1, max_size=25), st.integers(1, 6), st.sampled_from([1, 5, 1 << 22]))
+@settings(max_examples=60, deadline=None)
+def test_chunks_merged_a_block_of_words_at_a_time_give_the_index_built_in_one_go(
+    texts: list[str], chunk: int, block: int
+) -> None:
+    texts = [t.replace("\ud800", "") for t in texts]  # a frame's strings are UTF-8: no lone surrogates
+    df = pd.DataFrame({"title": texts, "abstract": texts[::-1]})
+    whole = SearchIndex()
+    whole.extend(df, workers=0)
+    with patch.object(index_module, "_CHUNK", chunk), patch.object(index_module, "_MERGE_BLOCK", block):
+        pieces = SearchIndex()
+        pieces.extend(df, workers=0)
+    assert arrays_of(pieces) == arrays_of(whole)
+
+
+@given(TEXTS)
+@settings(max_examples=60, deadline=None)
+def test_chunk_postings_list_each_word_of_each_text_with_its_count(texts: list[str]) -> None:
+    found = chunk_postings(texts)
+    want: dict[tuple[str, int], int] = {}
+    for word, row in reference(texts):
+        want[word, row] = want.get((word, row), 0) + 1
+    got = {
+        (word, int(row)): int(tf)
+        for i, word in enumerate(found.words)
+        for row, tf in zip(
+            found.rows[found.ptr[i] : found.ptr[i + 1]], found.tf[found.ptr[i] : found.ptr[i + 1]], strict=True
+        )
+    }
+    assert got == want and found.words == list(dict.fromkeys(word for word, _ in reference(texts)))
+    assert all(
+        np.all(np.diff(found.rows[a:z].astype(np.int64)) > 0)
+        for a, z in zip(found.ptr[:-1], found.ptr[1:], strict=True)
+    )
+    assert found.lengths.tolist() == [sum(row == i for _, row in reference(texts)) for i in range(len(texts))]
+
+
+def test_a_script_without_a_main_guard_builds_in_workers_and_runs_once(tmp_path: Path) -> None:
+    """Workers never import the caller's ``__main__`` (multiprocessing's spawn would run this script again)."""
+    script = tmp_path / "script.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import pandas as pd
+            from paper_widgets.search.index import SearchIndex
+
+            df = pd.DataFrame({"title": [f"Model merging {i}" for i in range(400)], "abstract": ["Multi-Task"] * 400})
+            index = SearchIndex()
+            index.extend(df, workers=2)
+            print("built", len(index), index.word_id("multitask") is not None)
+            """
+        )
+    )
+    out = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"PYTHONPATH": str(ROOT)},
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n") == ["built 400 True", ""]
+
+
+def test_stopping_early_or_a_failing_chunk_ends_every_worker() -> None:
+    before = children()
+    with Workers(2) as pool:
+        tokenised = pool.map(chunk_postings, (["Multi-Task model merging"] * 50 for _ in range(100)))
+        assert next(tokenised).words == ["multi", "task", "multitask", "model", "merging"]
+        tokenised.close()
+    assert children() == before
+    with pytest.raises(RuntimeError, match="worker process ended early"), Workers(2) as pool:
+        list(pool.map(chunk_postings, [["fine"], ["fine"], [None], ["fine"]]))  # type: ignore[arg-type]
+    assert children() == before
+    with Workers(2) as pool:  # one pool serves one map after another, in order
+        assert list(pool.map(len, ["ab", "c", "", "def"])) == [2, 1, 0, 3]
+        assert [found.words for found in pool.map(chunk_postings, [["x y"], ["Z"]])] == [["x", "y"], ["z"]]
+
+
+def test_words_with_equal_keys_are_told_apart_and_the_word_table_takes_over_mid_build(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Keys cut to 10 bits make many words share one: the index still numbers every word apart."""
+    base, more = frame(2000, 3), frame(200, 4)
+    more["title"] = ["Model merging brandnew"] * 20 + more["title"].iloc[20:].tolist()  # a first chunk of 3 words
+    want = SearchIndex()
+    for df in (base, more):
+        want.extend(df, workers=0)
+    real_keys = tokens_module.word_keys
+
+    def few_keys(data: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        keys: np.ndarray = real_keys(data, starts, lengths) & np.uint64(1023)
+        return keys
+
+    monkeypatch.setattr(tokens_module, "word_keys", few_keys)
+    monkeypatch.setattr(index_module, "word_keys", few_keys)
+    monkeypatch.setattr(index_module, "_CHUNK", 20)  # the 3 words are looked up by bisection, the rest in a table
+    got = SearchIndex()
+    for df in (base, more):
+        got.extend(df, workers=0)
+    assert arrays_of(got) == arrays_of(want)
+    assert got.word_id("brandnew") == want.word_id("brandnew") is not None
+
+
+def test_workers_start_only_for_many_chunks_and_idle_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.9, 0.0, 0.0))
+    assert tokens_module.workers_for(100) == 2 and tokens_module.workers_for(4) == 0
+    monkeypatch.setattr(os, "getloadavg", lambda: (2.5, 0.0, 0.0))  # others keep both cores busy
+    assert tokens_module.workers_for(100) == 0
+
+
+def test_workers_that_cannot_start_leave_the_work_to_this_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise OSError("no processes here")
+
+    monkeypatch.setattr(subprocess, "Popen", refuse)
+    with Workers(2) as pool:
+        assert pool.count == 0 and list(pool.map(len, ["ab", ""])) == [2, 0]

@@ -15,6 +15,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "paper_widgets"
 STAGES = {
     "paper_widgets.vocabulary": 0,
     "paper_widgets.kernel.protocol": 0,
+    "paper_widgets.workers": 0,
     "paper_widgets.data": 1,
     "paper_widgets.store": 2,
     "paper_widgets.search": 3,

@@ -14,7 +14,8 @@ import pytest
 from conftest import CARD_SEED, PAIR_SEED
 
 import paper_widgets
-from paper_widgets.data.readers import pool
+import paper_widgets.library as library_module
+import paper_widgets.workers as workers_module
 from paper_widgets.data.readers.pool import FileRecords, read_files
 
 REPO = Path(__file__).resolve().parent.parent
@@ -68,9 +69,7 @@ def test_a_load_in_workers_is_the_load_here(tmp_path: Path, monkeypatch: pytest.
     paths = [path for path, _ in files]
     with pytest.warns(paper_widgets.PaperWidgetsWarning):
         here = paper_widgets.load(*paths, store=tmp_path / "here", progress=False)
-    monkeypatch.setattr(pool, "POOL_MIN_BYTES", 0)  # even these few kilobytes go to workers
-    if pool.pool_workers([1, 1]) < 2:
-        pytest.skip("one CPU: no workers are started")
+    monkeypatch.setattr(library_module, "pool_workers", lambda sizes: 2)  # these few kilobytes too, however busy
     with pytest.warns(paper_widgets.PaperWidgetsWarning):
         pooled = paper_widgets.load(*paths, store=tmp_path / "pooled", progress=False)
     pd.testing.assert_frame_equal(pooled.df, here.df)
@@ -81,7 +80,7 @@ def test_a_load_in_workers_is_the_load_here(tmp_path: Path, monkeypatch: pytest.
 def test_when_every_worker_dies_the_files_are_read_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     files = mixed_files(tmp_path / "in")
     serial = list(read_files(files, workers=0))
-    monkeypatch.setattr(pool, "_BOOT", "import os; os._exit(3)")  # as if killed before the first file
+    monkeypatch.setattr(workers_module, "_BOOT", "import os; os._exit(3)")  # as if killed before the first file
     assert_same(list(read_files(files, workers=2)), serial)
 
 
@@ -95,7 +94,9 @@ def test_a_reader_that_stops_early_ends_its_workers(tmp_path: Path) -> None:
         for task in os.listdir("/proc/self/task")
         for pid in Path(f"/proc/self/task/{task}/children").read_text().split()
     ]
-    alive = [pid for pid in children if Path(f"/proc/{pid}/cmdline").read_bytes().find(b"pool import serve") >= 0]
+    alive = [
+        pid for pid in children if Path(f"/proc/{pid}/cmdline").read_bytes().find(b"paper_widgets.workers import") >= 0
+    ]
     assert alive == []
 
 
@@ -108,8 +109,8 @@ def test_a_script_without_a_main_guard_is_not_run_again_by_the_workers(tmp_path:
             f"""
             import warnings
             import paper_widgets
-            from paper_widgets.data.readers import pool
-            pool.POOL_MIN_BYTES = 0
+            import paper_widgets.library
+            paper_widgets.library.pool_workers = lambda sizes: 2  # these few kilobytes too, however busy
             print("script ran", flush=True)
             warnings.simplefilter("ignore")
             lib = paper_widgets.load(*{[str(p) for p, _ in files]!r}, store={str(tmp_path / "store")!r}, progress=False)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import textwrap
@@ -19,7 +18,7 @@ from test_search_tokens import TEXTS, reference
 import paper_widgets.search.index as index_module
 import paper_widgets.search.tokens as tokens_module
 from paper_widgets.search.index import SearchIndex
-from paper_widgets.search.tokens import Workers, chunk_postings
+from paper_widgets.search.tokens import chunk_postings
 
 ROOT = Path(__file__).resolve().parent.parent
 WORDS = ["Multi-Task", "model", "merging", "Café", "naïve", "x2", "AdaMerging", "of", "the", "GPT-4o", "ﬁne", "a"]
@@ -133,21 +132,6 @@ def test_a_script_without_a_main_guard_builds_in_workers_and_runs_once(tmp_path:
     assert out.stdout.split("\n") == ["built 400 True", ""]
 
 
-def test_stopping_early_or_a_failing_chunk_ends_every_worker() -> None:
-    before = children()
-    with Workers(2) as pool:
-        tokenised = pool.map(chunk_postings, (["Multi-Task model merging"] * 50 for _ in range(100)))
-        assert next(tokenised).words == ["multi", "task", "multitask", "model", "merging"]
-        tokenised.close()
-    assert children() == before
-    with pytest.raises(RuntimeError, match="worker process ended early"), Workers(2) as pool:
-        list(pool.map(chunk_postings, [["fine"], ["fine"], [None], ["fine"]]))  # type: ignore[arg-type]
-    assert children() == before
-    with Workers(2) as pool:  # one pool serves one map after another, in order
-        assert list(pool.map(len, ["ab", "c", "", "def"])) == [2, 1, 0, 3]
-        assert [found.words for found in pool.map(chunk_postings, [["x y"], ["Z"]])] == [["x", "y"], ["z"]]
-
-
 def test_words_with_equal_keys_are_told_apart_and_the_word_table_takes_over_mid_build(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -171,20 +155,3 @@ def test_words_with_equal_keys_are_told_apart_and_the_word_table_takes_over_mid_
         got.extend(df, workers=0)
     assert arrays_of(got) == arrays_of(want)
     assert got.word_id("brandnew") == want.word_id("brandnew") is not None
-
-
-def test_workers_start_only_for_many_chunks_and_idle_cores(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
-    monkeypatch.setattr(os, "getloadavg", lambda: (0.9, 0.0, 0.0))
-    assert tokens_module.workers_for(100) == 2 and tokens_module.workers_for(4) == 0
-    monkeypatch.setattr(os, "getloadavg", lambda: (2.5, 0.0, 0.0))  # others keep both cores busy
-    assert tokens_module.workers_for(100) == 0
-
-
-def test_workers_that_cannot_start_leave_the_work_to_this_process(monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise OSError("no processes here")
-
-    monkeypatch.setattr(subprocess, "Popen", refuse)
-    with Workers(2) as pool:
-        assert pool.count == 0 and list(pool.map(len, ["ab", ""])) == [2, 0]

@@ -3,7 +3,7 @@
 Texts are cut into folded words by :mod:`paper_widgets.search.tokens` (a hyphenated token such
 as ``Multi-Task`` also yields the joined word ``multitask``, so ``AdaMerging``-style names and
 ``multitask`` match either spelling), a chunk of rows at a time with numpy — in worker processes
-(:class:`~paper_widgets.search.tokens.Workers`) when there are many, each chunk's words numbered
+(:class:`~paper_widgets.workers.Workers`) when there are many, each chunk's words numbered
 here in order, so the index is the same byte for byte with any number of workers.  Postings are CSR
 numpy arrays per field — word id → ascending row numbers and term frequencies — compressed to
 about 1.7 bytes per distinct word of a paper (gaps between rows in a few nibbles each, 4-bit
@@ -41,7 +41,8 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from paper_widgets.data.merge import fold_titles
-from paper_widgets.search.tokens import ChunkPostings, WordBytes, Workers, chunk_postings, word_keys, workers_for
+from paper_widgets.search.tokens import ChunkPostings, WordBytes, chunk_postings, word_keys
+from paper_widgets.workers import Workers, worker_count
 
 __all__ = ["FIELDS", "Progress", "SearchIndex", "max_typos", "row_hashes"]
 
@@ -49,6 +50,7 @@ Progress = Callable[[int], None]  # told how many more rows of a field were toke
 
 FIELDS = ("title", "abstract")
 _CHUNK = 16_384  # rows tokenised at once: bounds the transient arrays; (word, row) keys of 32 bits sort faster
+_PARALLEL_CHUNKS = 12  # chunks (of both fields) from which worker processes pay: ~100k papers
 _MERGE_BLOCK = 1 << 22  # postings moved per step while merging
 _MERGE_RATIO = 4  # merge the newest segment into its neighbour once it is this close in size
 _NAME_WORDS = 4  # a title head before ":" of at most this many words is a short name
@@ -1026,7 +1028,8 @@ class SearchIndex:
 
         ``progress`` is called with the rows done after each chunk of each field (``2 * len(df)`` in all).
         ``workers``: processes tokenising chunks beside this one (the index is the same with any number);
-        by default as many as pay (:func:`~paper_widgets.search.tokens.workers_for`), 0 for none.
+        by default as many as pay (:func:`~paper_widgets.workers.worker_count`, from
+        :data:`_PARALLEL_CHUNKS` chunks), 0 for none.
         """
         if not len(df):
             return
@@ -1038,7 +1041,7 @@ class SearchIndex:
         titles: list[tuple[_TitleWords, np.ndarray]] = []
         # each field's chunks, row lengths and the vocabulary's size once its words were numbered
         fields: dict[str, tuple[list[_Chunk], list[np.ndarray], int]] = {}
-        workers = workers_for(len(starts) * len(FIELDS)) if workers is None else workers
+        workers = worker_count(len(starts) * len(FIELDS) >= _PARALLEL_CHUNKS) if workers is None else workers
         with Workers(workers) as pool:
             # the Python strings of one chunk at a time (1 GB fewer at 1M), of both fields in one run of workers
             tasks = ((_texts(df[name], i), name == "title") for name in FIELDS for i in starts)

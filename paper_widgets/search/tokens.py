@@ -10,24 +10,13 @@ apart exactly by Arrow's hash kernel (``dictionary_encode``), which compares the
 
 :func:`chunk_postings` is what indexing asks of a chunk: its words with 64-bit keys of their bytes
 (:func:`word_keys`, for finding them in a large vocabulary) and its postings by the chunk's own
-word numbers.  :class:`Workers` runs such work in worker processes, in order.
+word numbers; :class:`~paper_widgets.workers.Workers` runs it in worker processes.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-import pickle
-import queue
-import subprocess
-import sys
-import threading
-from collections import deque
-from collections.abc import Callable, Generator, Iterable
-from contextlib import suppress
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -39,16 +28,11 @@ __all__ = [
     "ChunkPostings",
     "Tokens",
     "WordBytes",
-    "Workers",
     "chunk_postings",
     "compounds",
     "tokenise",
     "word_keys",
-    "workers_for",
 ]
-
-T = TypeVar("T")
-R = TypeVar("R")
 
 _COMPOUND_PARTS = 4  # longer punctuated tokens (URLs, formulas) are not joined
 # Compound runs (first part, end part) of a token with n parts, in the order compounds() lists them.
@@ -66,12 +50,9 @@ _CLASSES = bytes(
     for b in range(256)
 )
 _LOWER = bytes(range(256)).lower()
-_PARALLEL_CHUNKS = 12  # chunks (of both fields) from which workers pay: ~100k papers
-_MAX_WORKERS = 4  # each holds ~350 MB at a chunk's peak (16k abstracts); more rarely pay
 _KEYED_BYTES = 64  # words up to this long are keyed with numpy, eight bytes a round
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _LOW_BYTES = np.array([(1 << 8 * k) - 1 for k in range(8)] + [(1 << 64) - 1], np.uint64)  # masks by byte count
-_AHEAD = 2  # chunks queued per worker beyond the one it tokenises: keeps it busy, bounds the texts held
 
 
 def compounds(parts: list[str]) -> list[str]:
@@ -325,129 +306,3 @@ def chunk_postings(texts: list[str]) -> ChunkPostings:
     lengths = np.bincount(tokens.row, minlength=len(texts)).astype(np.int32)
     tf_clipped = np.minimum(tf, 255).astype(np.uint8)
     return ChunkPostings(tokens.words, tokens.utf8, tokens.utf8.keys(), ptr, rows, tf_clipped, lengths)
-
-
-def workers_for(chunks: int) -> int:
-    """:class:`Workers` worth starting for ``chunks`` chunks of texts: none (tokenise here) for a few,
-    or while other work keeps every core busy (the 1-minute load average, this process's own
-    included, at least the number of cores): starting workers costs ~0.5 s of CPU each, and
-    passing chunks to them a little more, which pays only when they run beside this process."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    busy = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
-    return 0 if chunks < _PARALLEL_CHUNKS or cores < 2 or busy >= cores else min(cores, _MAX_WORKERS)
-
-
-class Workers:
-    """``count`` worker processes that apply functions to items in order (:meth:`map`); none: in this process.
-
-    The workers are fresh interpreters running :func:`_serve` (never a fork: a kernel's threads and
-    their locks would be copied mid-use), started without multiprocessing's re-import of the caller's
-    ``__main__``, which would run a script that has no ``if __name__ == "__main__"`` guard again.
-    Item ``i`` of a map goes to worker ``i % count``; each worker's items are written by a thread of its
-    own, so a worker never waits on a pipe that the caller is not reading.  Functions and items travel
-    pickled, so they must be importable functions and plain data.  Use it as a context manager.
-    """
-
-    def __init__(self, count: int) -> None:
-        self.count = count
-        self._procs: list[subprocess.Popen[bytes]] = []
-        self._inboxes: list[queue.Queue[tuple[Callable[[Any], Any], Any] | None]] = []
-        self._writers: list[threading.Thread] = []
-        self._pending = 0  # items sent whose answers were not read: the workers are left in mid-stream
-        if count <= 0:
-            return
-        package_root = str(Path(__file__).resolve().parents[2])
-        path = os.pathsep.join([package_root, *filter(None, [os.environ.get("PYTHONPATH")])])
-        command = [sys.executable, "-c", "from paper_widgets.search.tokens import _serve; _serve()"]
-        for _ in range(count):
-            try:
-                proc = subprocess.Popen(
-                    command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": path}
-                )
-            except OSError:  # no process can be started here: the work is done in this one
-                self.close()
-                self.count = 0
-                return
-            inbox: queue.Queue[tuple[Callable[[Any], Any], Any] | None] = queue.Queue(_AHEAD)
-            writer = threading.Thread(target=_feed, args=(inbox, proc), daemon=True)
-            writer.start()
-            self._procs.append(proc)
-            self._inboxes.append(inbox)
-            self._writers.append(writer)
-
-    def __enter__(self) -> Workers:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def map(self, function: Callable[[T], R], items: Iterable[T]) -> Generator[R, None, None]:
-        """``function`` of each item, in order, computed ahead of the caller (one map at a time)."""
-        if not self._procs:
-            yield from map(function, items)
-            return
-        order: deque[subprocess.Popen[bytes]] = deque()  # the worker of each item sent and not yet answered
-        for i, item in enumerate(items):
-            self._inboxes[i % self.count].put((function, item))
-            order.append(self._procs[i % self.count])
-            self._pending += 1
-            if len(order) > self.count * _AHEAD:
-                yield self._answer(order.popleft())
-        while order:
-            yield self._answer(order.popleft())
-
-    def _answer(self, proc: subprocess.Popen[bytes]) -> Any:
-        """The next answer of the worker ``proc`` (written by :func:`_serve`)."""
-        assert proc.stdout is not None
-        try:
-            answer = pickle.load(proc.stdout)  # from a worker this process started, not from disk
-        except EOFError:
-            raise RuntimeError(f"a worker process ended early (exit status {proc.wait()})") from None
-        self._pending -= 1
-        return answer
-
-    def close(self) -> None:
-        """End the workers: at once if answers are left unread (a map stopped early, or a worker failed)."""
-        if self._pending:  # unread answers may block the workers
-            for proc in self._procs:
-                proc.kill()
-        for inbox in self._inboxes:
-            inbox.put(None)  # ends the writer, which closes its worker's input: the worker exits
-        for writer, proc in zip(self._writers, self._procs, strict=True):
-            writer.join()
-            proc.wait()
-            assert proc.stdout is not None
-            proc.stdout.close()
-        self._procs, self._inboxes, self._writers = [], [], []
-
-
-def _feed(inbox: queue.Queue[tuple[Callable[[Any], Any], Any] | None], proc: subprocess.Popen[bytes]) -> None:
-    """Write the work put in ``inbox`` to the worker ``proc`` until a None, then close its input."""
-    assert proc.stdin is not None
-    try:
-        while (work := inbox.get()) is not None:
-            pickle.dump(work, proc.stdin, pickle.HIGHEST_PROTOCOL)
-            proc.stdin.flush()
-    except Exception:  # the worker died or was stopped (reading its answer says so): take the rest unsent
-        with suppress(OSError):
-            proc.stdin.close()
-        while inbox.get() is not None:
-            pass
-    finally:
-        with suppress(OSError):
-            proc.stdin.close()
-
-
-def _serve() -> None:
-    """A worker's loop: read pickled (function, item) pairs on stdin until it closes, answer each with
-    ``function(item)`` on stdout."""
-    inbox, outbox = sys.stdin.buffer, os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)  # anything else printed goes to stderr, not into the answers
-    sys.stdout = sys.stderr
-    while True:
-        try:
-            function, item = pickle.load(inbox)
-        except EOFError:
-            return
-        pickle.dump(function(item), outbox, pickle.HIGHEST_PROTOCOL)
-        outbox.flush()

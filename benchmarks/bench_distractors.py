@@ -20,6 +20,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from collections import Counter
 from pathlib import Path
 
@@ -127,13 +128,24 @@ def main() -> None:
     parser.add_argument("--before", help="a folder holding an older paper_widgets, run on the same queries")
     parser.add_argument("--json", action="store_true", help="print the numbers as JSON (for --before)")
     args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench_distractors_") as home:
+        # a store of its own for each version: never the user's, which an older version may not read
+        os.environ["PAPER_WIDGETS_HOME"] = home
+        run(args)
+
+
+def run(args: argparse.Namespace) -> None:
     rows = {f"{k}": v for k, v in measure(args.distractors).items()}
     if args.json:
         print(json.dumps(rows))
         return
     table = {f"paper_widgets, {k}": v for k, v in rows.items()}
     if args.before:
-        env = {**os.environ, "PYTHONPATH": args.before}
+        env = {
+            **os.environ,
+            "PYTHONPATH": args.before,
+            "PAPER_WIDGETS_HOME": os.environ["PAPER_WIDGETS_HOME"] + "/before",
+        }
         cmd = [sys.executable, __file__, "--distractors", str(args.distractors), "--json"]
         out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env)
         table.update({f"before, {k}": v for k, v in json.loads(out.stdout.splitlines()[-1]).items()})

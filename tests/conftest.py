@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 import warnings
 from collections.abc import Callable, Iterator
@@ -66,3 +67,12 @@ def lib(paper_widgets_home: Path) -> paper_widgets.Library:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return paper_widgets.load_sample()
+
+
+def child_pids() -> set[int]:
+    """The process ids of this process's children (the worker processes it started, among others)."""
+    found = set()
+    for task in Path("/proc/self/task").iterdir():
+        with contextlib.suppress(FileNotFoundError):  # a thread that ended since it was listed
+            found |= {int(pid) for pid in (task / "children").read_text().split()}
+    return found

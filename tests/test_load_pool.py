@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import CARD_SEED, PAIR_SEED
+from conftest import CARD_SEED, PAIR_SEED, child_pids
 
 import paper_widgets
 import paper_widgets.library as library_module
@@ -86,18 +86,11 @@ def test_when_every_worker_dies_the_files_are_read_here(tmp_path: Path, monkeypa
 
 def test_a_reader_that_stops_early_ends_its_workers(tmp_path: Path) -> None:
     files = mixed_files(tmp_path / "in") * 4
+    before = child_pids()
     reading = read_files(files, workers=2)
     next(reading)
     reading.close()
-    children = [
-        int(pid)
-        for task in os.listdir("/proc/self/task")
-        for pid in Path(f"/proc/self/task/{task}/children").read_text().split()
-    ]
-    alive = [
-        pid for pid in children if Path(f"/proc/{pid}/cmdline").read_bytes().find(b"paper_widgets.workers import") >= 0
-    ]
-    assert alive == []
+    assert child_pids() == before
 
 
 def test_a_script_without_a_main_guard_is_not_run_again_by_the_workers(tmp_path: Path) -> None:

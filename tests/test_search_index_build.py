@@ -41,14 +41,6 @@ def arrays_of(index: SearchIndex) -> dict[str, tuple[str, bytes]]:
     return {name: (str(a.dtype), np.ascontiguousarray(a).tobytes()) for name, a in index.to_arrays().items()}
 
 
-def children() -> set[int]:
-    """The process ids of this process's children."""
-    found = set()
-    for task in Path("/proc/self/task").iterdir():
-        found |= {int(pid) for pid in (task / "children").read_text().split()}
-    return found
-
-
 @pytest.mark.parametrize("workers", [1, 2])
 def test_worker_processes_build_the_index_serial_tokenising_builds(
     monkeypatch: pytest.MonkeyPatch, workers: int

@@ -4,21 +4,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-from pathlib import Path
 
 import pytest
+from conftest import child_pids
 
 import paper_widgets.workers as workers_module
 from paper_widgets.search.tokens import chunk_postings
 from paper_widgets.workers import MAX_WORKERS, Workers, worker_count
-
-
-def children() -> set[int]:
-    """The process ids of this process's children."""
-    found = set()
-    for task in Path("/proc/self/task").iterdir():
-        found |= {int(pid) for pid in (task / "children").read_text().split()}
-    return found
 
 
 def worker_pids(pool: Workers) -> list[int]:
@@ -33,19 +25,19 @@ def test_one_pool_serves_one_map_after_another_in_order() -> None:
 
 
 def test_stopping_early_ends_every_worker() -> None:
-    before = children()
+    before = child_pids()
     with Workers(2) as pool:
         tokenised = pool.map(chunk_postings, (["Multi-Task model merging"] * 50 for _ in range(100)))
         assert next(tokenised).words == ["multi", "task", "multitask", "model", "merging"]
         tokenised.close()
-    assert children() == before
+    assert child_pids() == before
 
 
 def test_a_function_failing_in_a_worker_raises_its_own_error_here_and_ends_every_worker() -> None:
-    before = children()
+    before = child_pids()
     with pytest.raises(TypeError), Workers(2) as pool:
         list(pool.map(len, ["fine", "fine", None, "fine"]))  # type: ignore[list-item]
-    assert children() == before
+    assert child_pids() == before
 
 
 def test_the_items_of_a_killed_worker_are_computed_here() -> None:

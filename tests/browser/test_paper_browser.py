@@ -239,6 +239,14 @@ def test_narrow_window_puts_the_details_under_the_list_and_themes_follow(page: P
     page.wait_for_function("document.body.dataset.jpThemeLight === 'false'")
     page.wait_for_timeout(500)
     page.set_viewport_size({"width": 1400, "height": 1000})
+    # JupyterLab lays the panel out again on its next animation frames: wait for it (fails if never)
+    page.wait_for_function(
+        """() => {
+            const top = (selector) => document.querySelector(selector).getBoundingClientRect().y;
+            return Math.abs(top('.paper-widgets .pw-detail') - top('.paper-widgets .pw-results')) < 2;
+        }""",
+        timeout=10_000,
+    )
     rows = page.locator(".paper-widgets .pw-results").bounding_box()
     detail = page.locator(".paper-widgets .pw-detail").bounding_box()
     assert rows is not None and detail is not None and abs(detail["y"] - rows["y"]) < 2, "side by side when wide"

@@ -97,8 +97,10 @@ def _serve(base: Path) -> Iterator[Server]:
         running = start_jupyter("server", root, env, base / "server.log")
     except RuntimeError as error:
         pytest.fail(str(error))
-    yield Server(running.url, running.token, home, root)
-    running.stop()
+    try:
+        yield Server(running.url, running.token, home, root)
+    finally:  # also when the test failed: a server left running outlives the test session
+        running.stop()
     assert "paper_widgets: serving the library" in running.log.read_text()
 
 

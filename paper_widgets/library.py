@@ -31,7 +31,7 @@ import pandas as pd
 import pyarrow as pa
 
 from paper_widgets.data.merge import merge_traced, normalise_frame
-from paper_widgets.data.packed import FileTexts, PackedTexts, unpacked_together
+from paper_widgets.data.packed import FileTexts, PackedTexts, Part, joined_texts
 from paper_widgets.data.readers.pool import pool_workers, read_files
 from paper_widgets.data.readers.sources import (
     check_regular,
@@ -65,7 +65,6 @@ from paper_widgets.store.texts import (
     LAZY_ABOVE,
     CompressedTexts,
     compressed_texts,
-    text_offsets,
     texts_of,
     trained_dictionary,
     training_rows,
@@ -1018,7 +1017,8 @@ def _in_row_order(abstracts: FileTexts, rows: np.ndarray) -> pd.Series:
     offsets, blocks, nulls = [np.zeros(1, np.int64)], [np.zeros(1, np.int64)], [np.zeros(0, np.int64)]
     for r in range(len(ranges)):
         pieces, ranges[r] = ranges[r], []
-        strings = unpacked_together([piece for piece, _ in pieces])
+        packed: list[Part] = [piece for piece, _ in pieces]
+        strings = joined_texts(packed)
         places = np.concatenate([place for _, place in pieces]) - r * _RANGE_ROWS
         del pieces
         packed_range = compressed_texts(strings, np.argsort(places), dictionary)  # taken in order as compressed
@@ -1059,32 +1059,14 @@ def _concatenated(frames: list[pd.DataFrame]) -> pd.DataFrame:
 
 def _joined_strings(parts: list[pd.Series]) -> pd.Series:
     """The Arrow string columns ``parts`` as one column in one chunk; ``parts`` is emptied, each
-    freed once copied (concatenating, then joining the chunks, held the text twice)."""
+    chunk freed once copied (concatenating, then joining the chunks, held the text twice)."""
     dtype = parts[0].dtype
     # the chunks as they are (combining even one chunk copies it); large_string is what "str" holds
-    arrays = [chunk.cast(pa.large_string()) for part in parts for chunk in part.array.__arrow_array__().chunks]
+    arrays: list[Part] = [
+        chunk.cast(pa.large_string()) for part in parts for chunk in part.array.__arrow_array__().chunks
+    ]
     parts.clear()
-    ends = [text_offsets(a) for a in arrays]
-    sizes = [int(e[-1] - e[0]) for e in ends]
-    rows = sum(len(a) for a in arrays)
-    text = np.empty(sum(sizes), np.uint8)
-    offsets = np.zeros(rows + 1, np.int64)
-    valid = np.ones(rows, bool)
-    row = at = 0
-    for i, (part_ends, size) in enumerate(zip(ends, sizes, strict=True)):
-        part, arrays[i] = arrays[i], None  # dropped once copied
-        data = part.buffers()[2]
-        if size:
-            text[at : at + size] = np.frombuffer(data, np.uint8, size, int(part_ends[0]))
-        offsets[row + 1 : row + len(part) + 1] = part_ends[1:] - part_ends[0] + at
-        if part.null_count:
-            valid[row : row + len(part)] = part.is_valid().to_numpy(zero_copy_only=False)
-        row, at = row + len(part), at + size
-        del part, data
-        _release_memory()  # the copied chunk: its pages back before the next ones of the joined text are touched
-    validity = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
-    strings = pa.LargeStringArray.from_buffers(rows, pa.py_buffer(offsets), pa.py_buffer(text), validity)
-    return pd.Series(pd.arrays.ArrowStringArray(strings, dtype=dtype))
+    return pd.Series(pd.arrays.ArrowStringArray(joined_texts(arrays), dtype=dtype))
 
 
 def _release_memory() -> None:

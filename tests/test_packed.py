@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import paper_widgets.library as library_module
-from paper_widgets.data.packed import FileTexts, PackedTexts
+from paper_widgets.data.packed import FileTexts, PackedTexts, Part, joined_texts, large_strings
 from paper_widgets.store import texts as texts_module
 from paper_widgets.store.texts import BLOCK_ROWS, compressed_texts
 
@@ -46,6 +46,20 @@ def test_file_texts_give_back_any_rows(files: list[list[str | None]], data: st.D
             texts.take(np.array([0]))
 
 
+@settings(max_examples=60, deadline=None)
+@given(FILES)
+def test_packed_and_plain_parts_joined_are_their_texts_one_after_the_other(files: list[list[str | None]]) -> None:
+    everything = [v for values in files for v in values]
+    parts: list[Part] = [
+        PackedTexts.of(pd.Series(values, dtype="str")) if i % 2 else large_strings(pd.Series(values, dtype="str"))
+        for i, values in enumerate(files)
+    ]
+    parts[-1] = large_strings(pd.Series(files[-1], dtype="str")).slice(1)  # a slice: offsets not from 0
+    joined = joined_texts(parts)
+    assert parts == [], "each part taken out once copied"
+    assert joined.to_pylist() == everything[: len(everything) - len(files[-1])] + files[-1][1:]
+
+
 @settings(max_examples=40, deadline=None)
 @given(FILES)
 def test_abstracts_put_in_row_order_a_range_at_a_time_are_the_column_compressed_whole(
@@ -71,7 +85,7 @@ def test_a_large_column_put_in_row_order_shares_the_whole_columns_trained_dictio
     rng = np.random.default_rng(7)
     vocabulary = np.array([f"word{i}" for i in range(400)])
     abstracts = [" ".join(rng.choice(vocabulary, 60)) for _ in range(6000)]
-    files = [abstracts[:2500], abstracts[2500:2600], abstracts[2600:]]
+    files: list[list[str | None]] = [list(abstracts[:2500]), list(abstracts[2500:2600]), list(abstracts[2600:])]
     everything = pd.Series(abstracts, dtype="str")
     rows = rng.permutation(len(everything))[:5900]
     with pytest.MonkeyPatch.context() as patch:

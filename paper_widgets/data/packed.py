@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["STR_DTYPE", "FileTexts", "PackedTexts", "large_strings", "unpacked_together"]
+__all__ = ["STR_DTYPE", "FileTexts", "PackedTexts", "Part", "joined_texts", "large_strings", "one_array", "text_offsets"]
 
 STR_DTYPE = pd.StringDtype("pyarrow", na_value=np.nan)  # the "str" dtype of the library's text columns
 # LZ4: packs at ~450 MB/s and unpacks at ~4 GB/s, to 60 % of the size (zstd level 1: 37 %, but packing
@@ -27,15 +27,28 @@ STR_DTYPE = pd.StringDtype("pyarrow", na_value=np.nan)  # the "str" dtype of the
 _CODEC = "lz4_raw"
 
 
+def one_array(column: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """``column`` as one Arrow array: a single chunk as it is (combining chunks copies even one)."""
+    if isinstance(column, pa.ChunkedArray):
+        return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+    return column
+
+
 def large_strings(column: pd.Series | pa.Array | pa.ChunkedArray) -> pa.LargeStringArray:
     """``column`` (strings, NA allowed) as one Arrow ``large_string`` array (no copy when it is one)."""
     if isinstance(column, pd.Series):
         array = column.array
         column = array.__arrow_array__() if hasattr(array, "__arrow_array__") else pa.array(column, pa.large_string())
-    if isinstance(column, pa.ChunkedArray):
-        column = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
-    strings: pa.LargeStringArray = column.cast(pa.large_string())
+    strings: pa.LargeStringArray = one_array(column).cast(pa.large_string())
     return strings
+
+
+def text_offsets(strings: pa.LargeStringArray) -> np.ndarray:
+    """Where each row of ``strings`` starts in its text buffer, and where the last ends (a view of the
+    array's own offsets, a slice's included: they need not start at 0)."""
+    if not len(strings):
+        return np.zeros(1, np.int64)
+    return np.frombuffer(strings.buffers()[1], np.int64, len(strings) + 1, strings.offset * 8)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,14 +63,11 @@ class PackedTexts:
     @classmethod
     def of(cls, column: pd.Series | pa.Array | pa.ChunkedArray) -> PackedTexts:
         strings = large_strings(column)
-        n = len(strings)
-        offsets = np.zeros(n + 1, np.int64)
-        if n:
-            raw = np.frombuffer(strings.buffers()[1], np.int64, n + 1, strings.offset * 8)
-            offsets[:] = raw - raw[0]
+        ends = text_offsets(strings)
+        offsets = ends - ends[0]
         size = int(offsets[-1])
-        text = strings.buffers()[2] if n else None
-        data = pa.Codec(_CODEC).compress(text.slice(int(raw[0]), size)).to_pybytes() if size and text else b""
+        text = strings.buffers()[2] if len(strings) else None
+        data = pa.Codec(_CODEC).compress(text.slice(int(ends[0]), size)).to_pybytes() if size and text else b""
         valid = strings.is_valid().to_numpy(zero_copy_only=False) if strings.null_count else None
         return cls(offsets, valid, data)
 
@@ -74,33 +84,59 @@ class PackedTexts:
         return strings
 
 
-def unpacked_together(parts: Sequence[PackedTexts]) -> pa.LargeStringArray:
-    """The texts of ``parts`` one after the other as one Arrow array: each part decompressed straight
-    into its place (joining them after unpacking each would hold the texts twice)."""
-    sizes = [int(part.offsets[-1]) for part in parts]
-    text = np.empty(sum(sizes), np.uint8)
-    offsets = np.zeros(sum(len(part) for part in parts) + 1, np.int64)
-    valid = np.ones(len(offsets) - 1, bool)
-    codec = pa.Codec(_CODEC)
-    row = at = 0
-    for part, size in zip(parts, sizes, strict=True):
-        if size:
-            text[at : at + size] = np.frombuffer(codec.decompress(part.data, decompressed_size=size), np.uint8)
-        offsets[row + 1 : row + len(part) + 1] = part.offsets[1:] + at
-        if part.valid is not None:
-            valid[row : row + len(part)] = part.valid
-        row, at = row + len(part), at + size
-    validity = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
-    strings = pa.LargeStringArray.from_buffers(row, pa.py_buffer(offsets), pa.py_buffer(text), validity)
-    strings.validate(full=True)  # UTF-8 and offsets that fit: the packed bytes came from another process
-    return strings
-
-
 Part: TypeAlias = "PackedTexts | pa.LargeStringArray"
 
 
 def _unpacked(part: Part) -> pa.LargeStringArray:
     return part.unpacked() if isinstance(part, PackedTexts) else part
+
+
+def _text_size(part: Part) -> int:
+    """Bytes of UTF-8 of ``part``'s texts."""
+    ends = part.offsets if isinstance(part, PackedTexts) else text_offsets(part)
+    return int(ends[-1] - ends[0])
+
+
+def joined_texts(parts: list[Part]) -> pa.LargeStringArray:
+    """The texts of ``parts`` (packed, or Arrow ``large_string`` arrays) one after the other as one
+    Arrow array.  Each part is put straight into its place and taken out of ``parts`` once there
+    (joining them as they are, or unpacking each first, would hold the texts twice); Arrow's memory
+    is given back after each array part, before the next pages of the joined text are touched.
+    """
+    sizes = [_text_size(part) for part in parts]
+    rows = sum(len(part) for part in parts)
+    text = np.empty(sum(sizes), np.uint8)
+    offsets = np.zeros(rows + 1, np.int64)
+    valid = np.ones(rows, bool)
+    codec = pa.Codec(_CODEC)
+    from_elsewhere = False  # packed parts came from another process: the result is checked
+    parts.reverse()  # taken from the end: each dropped once copied
+    row = at = 0
+    for size in sizes:
+        part = parts.pop()
+        n = len(part)
+        if isinstance(part, PackedTexts):
+            from_elsewhere = True
+            if size:
+                text[at : at + size] = np.frombuffer(codec.decompress(part.data, decompressed_size=size), np.uint8)
+            offsets[row + 1 : row + n + 1] = part.offsets[1:] + at
+            if part.valid is not None:
+                valid[row : row + n] = part.valid
+        else:
+            ends = text_offsets(part)
+            if size:
+                text[at : at + size] = np.frombuffer(part.buffers()[2], np.uint8, size, int(ends[0]))
+            offsets[row + 1 : row + n + 1] = ends[1:] - ends[0] + at
+            if part.null_count:
+                valid[row : row + n] = part.is_valid().to_numpy(zero_copy_only=False)
+            del part, ends
+            pa.default_memory_pool().release_unused()
+        row, at = row + n, at + size
+    validity = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
+    strings = pa.LargeStringArray.from_buffers(rows, pa.py_buffer(offsets), pa.py_buffer(text), validity)
+    if from_elsewhere:
+        strings.validate(full=True)  # UTF-8 and offsets that fit
+    return strings
 
 
 class FileTexts:

@@ -38,6 +38,7 @@ import pyarrow as pa  # already imported by pandas, whose strings it holds
 import pyarrow.compute as pc
 from pandas.api.extensions import ExtensionArray
 
+from paper_widgets.data.packed import one_array
 from paper_widgets.store.db import Database
 from paper_widgets.store.texts import CompressedTexts, compressed_texts, held, texts_of
 
@@ -161,8 +162,7 @@ def _few_distinct(lists: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArr
     a million rows): as indices into the few paths they take 4 bytes, still memory-mapped, and
     read back as the same Python strings.  Lists encoded already (a reopened frame) stay as they are.
     """
-    if isinstance(lists, pa.ChunkedArray):
-        lists = lists.chunk(0) if lists.num_chunks == 1 else lists.combine_chunks()
+    lists = one_array(lists)
     if not pa.types.is_list(lists.type) or pa.types.is_dictionary(lists.type.value_type):
         return lists
     strings = lists.flatten()

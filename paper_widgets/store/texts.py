@@ -22,7 +22,7 @@ import pyarrow as pa
 import zstandard
 from pandas.api.extensions import ExtensionArray, ExtensionDtype
 
-from paper_widgets.data.merge import STR_DTYPE
+from paper_widgets.data.packed import STR_DTYPE, large_strings, text_offsets
 
 __all__ = [
     "BLOCK_ROWS",
@@ -30,7 +30,6 @@ __all__ = [
     "CompressedTexts",
     "compressed_texts",
     "held",
-    "text_offsets",
     "texts_of",
     "trained_dictionary",
     "training_rows",
@@ -73,11 +72,7 @@ def compressed_texts(
     """
     if isinstance(column, pd.Series) and isinstance(column.array, CompressedTexts) and order is None:
         return column.array.arrays()  # compressed already (a reopened library written again)
-    if isinstance(column, pd.Series):
-        column = column.array.__arrow_array__() if hasattr(column.array, "__arrow_array__") else pa.array(column)
-    if isinstance(column, pa.ChunkedArray):  # combining copies even a single chunk: a million abstracts
-        column = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
-    strings = column.cast(pa.large_string())
+    strings = large_strings(column)  # a single chunk as it is: a million abstracts are not copied
     n = len(strings) if order is None else len(order)
     if dictionary is None:
         dictionary = _column_dictionary(strings)
@@ -139,14 +134,6 @@ def _column_dictionary(strings: pa.LargeStringArray) -> bytes:
     text = memoryview(strings.buffers()[2] or b"")
     samples = [bytes(text[ends[row] : ends[row + 1]]) for row in training_rows(len(strings)).tolist()]
     return trained_dictionary(samples, int(ends[-1] - ends[0]))
-
-
-def text_offsets(strings: pa.LargeStringArray) -> np.ndarray:
-    """Where each row of ``strings`` starts in its text buffer, and where the last ends (a view of the
-    array's own offsets, a slice's included: they need not start at 0)."""
-    if not len(strings):
-        return np.zeros(1, np.int64)
-    return np.frombuffer(strings.buffers()[1], np.int64, len(strings) + 1, strings.offset * 8)
 
 
 def held(texts: CompressedTexts) -> CompressedTexts | pd.arrays.ArrowStringArray:

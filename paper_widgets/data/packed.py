@@ -19,7 +19,16 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["STR_DTYPE", "FileTexts", "PackedTexts", "Part", "joined_texts", "large_strings", "one_array", "text_offsets"]
+__all__ = [
+    "STR_DTYPE",
+    "FileTexts",
+    "PackedTexts",
+    "Part",
+    "joined_texts",
+    "large_strings",
+    "one_array",
+    "text_offsets",
+]
 
 STR_DTYPE = pd.StringDtype("pyarrow", na_value=np.nan)  # the "str" dtype of the library's text columns
 # LZ4: packs at ~450 MB/s and unpacks at ~4 GB/s, to 60 % of the size (zstd level 1: 37 %, but packing

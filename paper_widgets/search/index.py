@@ -41,7 +41,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from paper_widgets.data.merge import fold_titles
-from paper_widgets.search.tokens import ChunkPostings, WordBytes, chunk_postings, word_keys
+from paper_widgets.search.tokens import ChunkPostings, WordBytes, chunk_postings, ranges, word_keys
 from paper_widgets.workers import Workers, worker_count
 
 __all__ = ["FIELDS", "Progress", "SearchIndex", "max_typos", "row_hashes"]
@@ -113,12 +113,6 @@ _ODD_WIDTHS_FROM = 128  # postings of a word from which gaps may take an odd num
 def _offsets(values: np.ndarray) -> np.ndarray:
     """Ascending offsets as uint32 when the last fits (half the bytes of int64 on disk), else int64."""
     return values.astype(np.uint32 if not len(values) or int(values[-1]) < 1 << 32 else np.int64)
-
-
-def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """The ranges ``starts[i]:starts[i] + lengths[i]`` one after another (int64)."""
-    ends = np.cumsum(lengths)
-    return np.repeat(starts.astype(np.int64) - (ends - lengths), lengths) + np.arange(int(ends[-1]) if len(ends) else 0)
 
 
 def _pack(nibbles: np.ndarray) -> np.ndarray:
@@ -248,9 +242,9 @@ class _Segment:
             if at[-1] + size[-1] - at[0] == size.sum():  # together, as encode leaves them: one slice
                 nibbles = _unpack(self.data, int(at[0]), int(size.sum()))
             else:
-                where = _ranges(at, size)
+                where = ranges(at, size)
                 nibbles = (self.data[where >> 1] >> ((where & 1) << 2).astype(np.uint8)) & np.uint8(15)
-            gaps[_ranges(ptr[words] - lo, counts[words])] = _values(nibbles, width)
+            gaps[ranges(ptr[words] - lo, counts[words])] = _values(nibbles, width)
         exc_first, exc_last = np.searchsorted(self.exc_at, (lo, hi)).tolist()
         gaps[self.exc_at[exc_first:exc_last].astype(np.int64) - lo] = self.exc[exc_first:exc_last]
         total = np.cumsum(gaps, dtype=np.int64)  # one running sum, less each word's total before its first posting
@@ -325,7 +319,7 @@ def _encode_words(ptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, ...]:
     size = 0
     for nibs in np.unique(width[held]).tolist():  # the words of one width together: a few steps per width
         words = held[width[held] == nibs]
-        values = gaps[_ranges(ptr[words], counts[words])]
+        values = gaps[ranges(ptr[words], counts[words])]
         at[words] = size + nibs * (np.cumsum(counts[words]) - counts[words])
         digits = (values[:, None] >> (4 * np.arange(nibs, dtype=np.int32))) & 15  # each gap's nibbles, lowest first
         nibbles.append(digits.astype(np.uint8).reshape(-1))
@@ -387,7 +381,7 @@ class _Chunk:
         counts = np.diff(found.ptr)[order]
         ptr = np.zeros(len(order) + 1, np.int32)  # a chunk has far fewer postings than 2**31
         np.cumsum(counts, out=ptr[1:])
-        moved = _ranges(found.ptr[order], counts)  # each word's postings, now in the order of their ids
+        moved = ranges(found.ptr[order], counts)  # each word's postings, now in the order of their ids
         return cls(ids[order].astype(np.int32), ptr, found.rows[moved], found.tf[moved], first_row)
 
     def block(self, first: int, last: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -468,7 +462,7 @@ def _merge(parts: Sequence[_Segment | _Chunk], vocab_size: int, workers: Workers
             start = ptr[first:last] - lo  # where each word's postings from the next part go
             for part in parts:
                 part_counts, rows_of_part, tf_of_part = part.block(first, last)
-                dest = _ranges(start, part_counts)
+                dest = ranges(start, part_counts)
                 rows[dest], tf[dest] = rows_of_part, tf_of_part
                 start += part_counts
             yield ptr[first : last + 1], rows, tf
@@ -720,8 +714,8 @@ class _Titles:
                     starts = np.cumsum(count) - count
                     rescued = np.zeros(len(count), bool)
                     rescued[words.apart_rows[held]] = True
-                    merged[_ranges(starts[rescued], count[rescued])] = apart_ids[held[owner]]
-                    merged[_ranges(starts[~rescued], count[~rescued])] = found
+                    merged[ranges(starts[rescued], count[rescued])] = apart_ids[held[owner]]
+                    merged[ranges(starts[~rescued], count[~rescued])] = found
                     found = merged
                 raw_rows.append(words.apart_rows[~held] + lo)
                 raw += [text.encode() for text, kept in zip(words.apart, held.tolist(), strict=True) if not kept]
@@ -745,7 +739,7 @@ class _Titles:
     def texts(self, rows: np.ndarray, vocab: _Vocabulary) -> list[str]:
         """The folded titles of ``rows``."""
         starts, ends = self.ptr[rows].astype(np.int64), self.ptr[rows + 1].astype(np.int64)
-        digits = self.ids.reshape(-1, self.id_bytes).take(_ranges(starts, ends - starts), axis=0)  # 5x a fancy index
+        digits = self.ids.reshape(-1, self.id_bytes).take(ranges(starts, ends - starts), axis=0)  # 5x a fancy index
         texts = vocab.joined(_id_values(digits, self.id_bytes), ends - starts)
         if len(self.raw_rows):
             at = np.minimum(np.searchsorted(self.raw_rows, rows), len(self.raw_rows) - 1)
@@ -877,7 +871,7 @@ class _WordTable:
     def add(self, words: WordBytes, keys: np.ndarray, which: np.ndarray, first_id: int) -> None:
         """Add ``words[which]`` (with ``keys``) with the ids ``first_id`` on."""
         lengths = np.diff(words.ptr)[which]
-        data = words.data[_ranges(words.ptr[which], lengths)]
+        data = words.data[ranges(words.ptr[which], lengths)]
         if self._used + len(data) > len(self._data):
             grown = np.empty(max(2 * len(self._data), self._used + len(data)), np.uint8)
             grown[: self._used] = self._data[: self._used]
@@ -896,8 +890,8 @@ class _WordTable:
         lengths = np.diff(words.ptr)[which]
         same: np.ndarray = self.lengths[ids] == lengths
         held = np.flatnonzero(same)
-        mine = self._data[_ranges(self.starts[ids[held]], lengths[held])]
-        theirs = words.data[_ranges(words.ptr[which[held]], lengths[held])]
+        mine = self._data[ranges(self.starts[ids[held]], lengths[held])]
+        theirs = words.data[ranges(words.ptr[which[held]], lengths[held])]
         differs = np.repeat(np.arange(len(held)), lengths[held])[mine != theirs]
         same[held[np.unique(differs)]] = False
         return same

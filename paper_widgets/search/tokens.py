@@ -30,6 +30,7 @@ __all__ = [
     "WordBytes",
     "chunk_postings",
     "compounds",
+    "ranges",
     "tokenise",
     "word_keys",
 ]
@@ -141,11 +142,10 @@ def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return edges[0::2], edges[1::2]
 
 
-def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Every index of the ranges ``[start, start + length)``, range after range."""
+def ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Every index of the ranges ``[start, start + length)``, range after range (int64)."""
     ends = np.cumsum(lengths)
-    total = int(ends[-1]) if len(ends) else 0
-    return np.repeat(starts - (ends - lengths), lengths) + np.arange(total)
+    return np.repeat(starts.astype(np.int64) - (ends - lengths), lengths) + np.arange(int(ends[-1]) if len(ends) else 0)
 
 
 def _token_numbers(classes: np.ndarray, part_start: np.ndarray, part_end: np.ndarray) -> np.ndarray:
@@ -154,7 +154,7 @@ def _token_numbers(classes: np.ndarray, part_start: np.ndarray, part_end: np.nda
     spaced = classes[gap_start] == _SPACE  # most gaps are one byte: a space or a hyphen
     long = np.flatnonzero(gap_len > 1)
     if len(long):
-        in_gap = classes[_ranges(gap_start[long], gap_len[long])] == _SPACE
+        in_gap = classes[ranges(gap_start[long], gap_len[long])] == _SPACE
         spaced[long] = np.logical_or.reduceat(in_gap, np.cumsum(gap_len[long]) - gap_len[long])
     token = np.zeros(len(part_start), np.int64)
     np.cumsum(spaced, out=token[1:])
@@ -240,7 +240,7 @@ def tokenise(texts: list[str]) -> Tokens:
     if len(uni_start):  # the parts of a token with a non-ASCII byte come from fold instead
         keep = np.searchsorted(uni_start, part_start, "right") == np.searchsorted(uni_end, part_start, "right")
         part_start, part_end = part_start[keep], part_end[keep]
-        in_parts[_ranges(uni_start, uni_end - uni_start)] = False
+        in_parts[ranges(uni_start, uni_end - uni_start)] = False
     part_len = part_end - part_start
     parts_per_text = np.diff(np.searchsorted(part_start, text_start), append=len(part_start))
     part_row = np.repeat(np.arange(len(texts)), parts_per_text)
@@ -249,9 +249,9 @@ def tokenise(texts: list[str]) -> Tokens:
     del classes
     ends = np.concatenate([[0], np.cumsum(part_len)])
     joined_len = ends[first + count] - ends[first]
-    members = _ranges(first, count)  # the parts of every compound, compound after compound
+    members = ranges(first, count)  # the parts of every compound, compound after compound
     lowered = np.frombuffer(data.translate(_LOWER), np.uint8)
-    joined_data = lowered[_ranges(part_start[members], part_len[members])]
+    joined_data = lowered[ranges(part_start[members], part_len[members])]
     folded_data, folded_len, folded_token, folded_place = _unicode_words(data, uni_start, uni_end)
     del data
 

@@ -24,19 +24,17 @@ The frame needed to answer queries is the corpus read memory-mapped, identical f
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from measure import disk_mb, status_mb
+from measure import TreePeak, disk_mb, status_mb
 
 __all__: list[str] = []
 
@@ -48,31 +46,6 @@ def cpu_seconds() -> float:
     """CPU seconds of this process and of its ended children (the index's worker processes)."""
     times = os.times()
     return times.user + times.system + times.children_user + times.children_system
-
-
-class ChildrenRss:
-    """The largest sum of this process's children's RSS seen while in the ``with`` block (sampled
-    every 0.1 s): the index's worker processes.  ru_maxrss would count a child's RSS before its exec."""
-
-    def __enter__(self) -> ChildrenRss:
-        self.peak_mb = 0.0
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._done.set()
-        self._thread.join()
-
-    def _sample(self) -> None:
-        while not self._done.wait(0.1):
-            total = 0.0
-            for task in Path("/proc/self/task").iterdir():
-                for pid in (task / "children").read_text().split():
-                    with contextlib.suppress(OSError, IndexError):  # ended meanwhile
-                        total += float(Path(f"/proc/{pid}/status").read_text().split("VmRSS:")[1].split()[0]) / 1024
-            self.peak_mb = max(self.peak_mb, total)
 
 
 def reset_peak_rss() -> bool:
@@ -122,7 +95,7 @@ def step(name: str, corpus: Path, rows: int, work: Path, started: float) -> dict
         frame = status_mb()
         peak_reset = reset_peak_rss()  # the build's own peak, not reading the whole corpus
         start, cpu = time.perf_counter(), cpu_seconds()
-        with ChildrenRss() as workers:
+        with TreePeak(0.1, own=False) as workers:
             index = SearchIndex(df)
         build, build_cpu = time.perf_counter() - start, cpu_seconds() - cpu
         peak = status_mb("VmHWM") if peak_reset else float("nan")

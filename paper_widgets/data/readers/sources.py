@@ -85,10 +85,8 @@ _BIBTEX_START = re.compile(r"@\s*[A-Za-z]+\s*[{(]")
 # After leading free text (a Zotero or JabRef banner), a line opening an entry with a brace.
 _BIBTEX_ENTRY_LINE = re.compile(r"^@\s*[A-Za-z]+\s*\{", re.MULTILINE)
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
-_UNDECODABLE = re.compile("[\udc80-\udcff]")
-_LINES_BYTES = (
-    1 << 20
-)  # a dump's lines are read this much at a time: memory stays flat in the file's size  # what surrogateescape makes of bytes that are not UTF-8
+_UNDECODABLE = re.compile("[\udc80-\udcff]")  # what surrogateescape makes of bytes that are not UTF-8
+_LINES_BYTES = 1 << 20  # a dump's lines are read this much at a time: memory stays flat in the file's size
 
 
 def detect_format(head: str) -> str:

@@ -383,3 +383,52 @@ def _abstractness_by_the_definition(text: str) -> float:
 def test_abstractness_fast_paths_agree_with_the_definition(parts: list[str]) -> None:
     text = " ".join(parts).strip()
     assert dump._abstractness(text) == _abstractness_by_the_definition(text)
+
+
+# The meta-line pattern as first written: one alternation, case-insensitive as a whole.
+_SPECIAL_BY_THE_DEFINITION = re.compile(
+    r"(?P<chrome>get trending papers in your email inbox.*|subscribe|daily papers"
+    r"|by\s*ak and the research community|new|daily|weekly|monthly|trending papers)"
+    r"|(?P<authors>[•·*\-]?\s*(?P<count>\d+)\s+authors?)"
+    r"|(?P<separator>·)"
+    r"|(?P<upvotes>\d{1,7}|-)"
+    r"|(?P<date>(?P<month>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+(?P<day>\d{1,2})"
+    r"(?:,\s*(?P<year>\d{4}))?(?:\s+(?P<comments>\d+))?)",
+    re.IGNORECASE,
+)
+
+
+def _meta_line(pattern: re.Pattern[str], text: str) -> tuple[object, ...] | None:
+    found = pattern.fullmatch(text)
+    return found and (found.lastgroup, found["count"], *found.group("month", "day", "year", "comments"))
+
+
+_META_LINE_PIECES = [
+    "Jun", "SEPT", "ſep", "Dec", "3", "٣", "12", "2025", ",", ".", " ", "\u2009", "-", "•", "·", "*", "authors",
+    "AUTHOR", "Subscribe", "daily", "Papers", "by", "AK and the research community", "new",
+    "Get trending papers in your email inbox", "!", "x", "K", "Kelvin", "İ",
+]  # fmt: skip
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.sampled_from(_META_LINE_PIECES), max_size=8))
+def test_meta_line_pattern_agrees_with_the_definition(parts: list[str]) -> None:
+    text = "".join(parts)
+    assert _meta_line(dump._SPECIAL, text) == _meta_line(_SPECIAL_BY_THE_DEFINITION, text)
+
+
+def test_meta_line_look_aheads_admit_every_first_character_of_the_definition() -> None:
+    """Every character that can start a meta line under pattern-wide IGNORECASE (ſ is an s, K a k)
+    starts one with the fast pattern too: a look-ahead that missed one would turn a meta line into prose."""
+    starts = re.compile(r"[gsdbnwmtjfao]|[•·*\-]|\d|\s", re.IGNORECASE)
+    lines = [
+        "Jan 3", "Feb 3", "Mar 3", "Apr 3", "May 3", "Jun 3", "Jul 3", "Aug 3", "Sep 3", "Oct 3", "Nov 3", "Dec 3",
+        "get trending papers in your email inbox", "subscribe", "daily papers", "by ak and the research community",
+        "new", "daily", "weekly", "monthly", "trending papers", "3 authors", "• 3 authors", "33", "·", "-",
+    ]  # fmt: skip
+    first_characters = [chr(point) for point in range(0x110000) if starts.match(chr(point))]
+    assert {"ſ", "٣", "\u2009"} <= set(first_characters)
+    for char in first_characters:
+        for line in lines:
+            changed = char + line[1:]
+            assert _meta_line(dump._SPECIAL, changed) == _meta_line(_SPECIAL_BY_THE_DEFINITION, changed), changed

@@ -29,26 +29,27 @@ import re
 from collections.abc import Iterable, Iterator
 from datetime import date
 from itertools import chain, compress, count, islice
-from operator import itemgetter, not_
+from operator import itemgetter, ne, not_
 
 from paper_widgets.data.records import DumpError, LoadWarning, PaperRecord
 from paper_widgets.data.text import month_number
 
 __all__ = ["parse_dump"]
 
-# Every line a dump can hold besides titles and abstracts, told apart by one ``fullmatch`` (most
-# lines are prose and fail at their first character): page chrome; "• 3 authors"; the "·" between
-# a card's authors and its date; today's upvote count on its own line ("-" means none yet); and a
-# date, optionally followed by the number of comments.
+# Every line a dump can hold besides titles and abstracts, told apart by one ``fullmatch``: page
+# chrome; "• 3 authors"; the "·" between a card's authors and its date; today's upvote count on its
+# own line ("-" means none yet); and a date, optionally followed by the number of comments.  The
+# kinds never match the same line, so their order only decides speed: the most frequent come first,
+# each but the first two behind a look-ahead at the first character, and only the letters are
+# case-insensitive (a pattern-wide IGNORECASE makes every alternative a slow case-folding try).
 _SPECIAL = re.compile(
-    r"(?P<chrome>get trending papers in your email inbox.*|subscribe|daily papers"
-    r"|by\s*ak and the research community|new|daily|weekly|monthly|trending papers)"
-    r"|(?P<authors>[•·*\-]?\s*(?P<count>\d+)\s+authors?)"
-    r"|(?P<separator>·)"
+    r"(?P<separator>·)"
     r"|(?P<upvotes>\d{1,7}|-)"
-    r"|(?P<date>(?P<month>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+(?P<day>\d{1,2})"
-    r"(?:,\s*(?P<year>\d{4}))?(?:\s+(?P<comments>\d+))?)",
-    re.IGNORECASE,
+    r"|(?=(?i:[adfjmnos]))(?P<date>(?P<month>(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec))(?i:[a-z]*)"
+    r"\.?\s+(?P<day>\d{1,2})(?:,\s*(?P<year>\d{4}))?(?:\s+(?P<comments>\d+))?)"
+    r"|(?=[•·*\-\s\d])(?P<authors>[•·*\-]?\s*(?P<count>\d+)\s+(?i:authors?))"
+    r"|(?=(?i:[bdgmnstw]))(?P<chrome>(?i:get trending papers in your email inbox.*|subscribe|daily papers"
+    r"|by\s*ak and the research community|new|daily|weekly|monthly|trending papers))"
 )
 # "SubscribeMMInA: ..." — the button text glued to the first title when copying the page.
 _GLUED_SUBSCRIBE = re.compile(r"Subscribe(?=[^a-z\s])")
@@ -63,6 +64,8 @@ _NOT_LOWER = bytes(b for b in _ASCII if not chr(b).islower())
 _BATCH_LINES = 2048
 # Lines of the pair layout decoded at a time, so that memory does not grow with the file.
 _PAIR_WINDOW = 4096
+# Distinct date lines remembered while parsing (a page holds a few; the bound keeps memory flat).
+_DATES_KEPT = 1024
 _TITLE, _ABSTRACT = 0, 1
 # Log-scores of the pair decoder: leaving the title/abstract alternation costs this much.
 _BREAK_ALTERNATION = -6.0
@@ -120,6 +123,10 @@ def _parse_date(match: re.Match[str], today: date) -> tuple[date | None, int | N
         return None, comments
 
 
+# The characters _plain_spaces changes: found by one C-level search before it is called on a line.
+_ODD_SPACE = re.compile("[\xa0\u202f\u2009\ufeff\t]")
+
+
 def _plain_spaces(line: str) -> str:
     """``line`` with no-break, narrow and thin spaces and tabs made spaces and byte order marks dropped.
 
@@ -130,41 +137,44 @@ def _plain_spaces(line: str) -> str:
     )
 
 
-def _content_lines(lines: Iterable[str]) -> Iterator[Iterator[tuple[int, str]]]:
-    """``(line number, text)`` of the non-blank lines, with odd spaces made plain and the ends
-    stripped, in batches: stripping and skipping blank lines run in C-level ``map``/``compress``,
-    and the caller chains C-level iterators instead of resuming a generator per line."""
+# A content line: its number, its text, and whether a blank line (or page chrome) came before it.
+_Line = tuple[int, str, bool]
+
+
+def _content_lines(lines: Iterable[str]) -> Iterator[Iterator[tuple[int, str, re.Match[str] | None, bool]]]:
+    """``(line number, text, _SPECIAL's match, blank line before)`` of the non-blank lines, with odd
+    spaces made plain and the ends stripped, in batches: stripping, skipping blank lines, matching
+    and comparing line numbers run in C-level ``map``/``compress``, and the caller chains C-level
+    iterators instead of resuming a generator per line."""
     numbered = 1
+    last = 0  # the number of the last non-blank line
     it = iter(lines)
     while batch := list(islice(it, _BATCH_LINES)):
-        for at in compress(count(), map(not_, map(str.isascii, batch))):  # the few non-ASCII lines
+        unusual = list(compress(count(), map(not_, map(str.isascii, batch))))  # the few non-ASCII lines
+        for at in compress(unusual, map(_ODD_SPACE.search, map(batch.__getitem__, unusual))):
             batch[at] = _plain_spaces(batch[at])
         texts = list(map(str.strip, batch))
-        yield compress(zip(count(numbered), texts), texts)
+        numbers = list(compress(count(numbered), texts))
+        content = list(compress(texts, texts))
+        # A blank line came before a line when it does not follow the last non-blank line.
+        after_blank = map(ne, numbers, map((1).__add__, chain((last,), numbers)))
+        yield zip(numbers, content, map(_SPECIAL.fullmatch, content), after_blank, strict=True)
         numbered += len(batch)
-
-
-class _Line:
-    __slots__ = ("gap", "number", "text")
-
-    def __init__(self, number: int, text: str, gap: bool):
-        self.number = number
-        self.text = text
-        self.gap = gap  # a blank line came before this one
+        last = numbers[-1] if numbers else last
 
 
 def _pair_labels(lines: list[_Line]) -> list[int]:
     """Most likely title/abstract label per line (Viterbi over two states)."""
     n = len(lines)
-    gaps = sum(1 for ln in lines[1:] if ln.gap)
+    gaps = sum(1 for _, _, gap in lines[1:] if gap)
     blocky = n > 2 and 0.2 * (n - 1) <= gaps <= 0.8 * (n - 1)
     back: list[tuple[int, int]] = []
-    first = _abstractness(lines[0].text) / 2.0 if lines else 0.0
+    first = _abstractness(lines[0][1]) / 2.0 if lines else 0.0
     t, a = -first, -3.0 + first  # log-scores of "line i is a title / an abstract"; starting on an abstract is unlikely
-    for ln in lines[1:]:
-        half = _abstractness(ln.text) / 2.0
+    for _, text, gap in lines[1:]:
+        half = _abstractness(text) / 2.0
         # Blank lines carry information only when some line pairs have them and others don't.
-        bonus = (3.0 if ln.gap else -3.0) if blocky else 0.0
+        bonus = (3.0 if gap else -3.0) if blocky else 0.0
         t_from_t, t_from_a = t + _BREAK_ALTERNATION + bonus, a + bonus  # → title
         a_from_t, a_from_a = t, a + _BREAK_ALTERNATION  # → abstract
         back.append((_TITLE if t_from_t >= t_from_a else _ABSTRACT, _TITLE if a_from_t >= a_from_a else _ABSTRACT))
@@ -201,7 +211,7 @@ class _DumpParser:
             elif current:
                 current.append(ln)
             else:
-                self.warn(ln.number, f"abstract without a title skipped: {ln.text[:60]!r}")
+                self.warn(ln[0], f"abstract without a title skipped: {ln[1][:60]!r}")
         if current:
             yield self.pair_record(current)
 
@@ -215,41 +225,57 @@ class _DumpParser:
         return records
 
     def pair_record(self, block: list[_Line]) -> PaperRecord:
-        title = block[0]
+        number, title, _ = block[0]
         if len(block) == 1:
-            self.warn(title.number, f"title without an abstract: {title.text[:60]!r}")
+            self.warn(number, f"title without an abstract: {title[:60]!r}")
         return PaperRecord(
-            title=title.text,
-            abstract=block[1].text if len(block) == 2 else "\n\n".join([ln.text for ln in block[1:]]),
+            title=title,
+            abstract=block[1][1] if len(block) == 2 else "\n\n".join([text for _, text, _ in block[1:]]),
             source=self.source,
-            line=title.number,
+            line=number,
             kind="pair",
         )
 
-    def cards(self, block: list[_Line]) -> list[PaperRecord]:
-        """The card(s) in the lines above an authors line (or after the last card, if cut off).
+    def cards(self, block: list[_Line], upvotes: dict[int, int]) -> list[PaperRecord]:
+        """The card(s) in the lines above an authors line (or after the last card, if cut off), each
+        with the upvote count ``upvotes`` holds for its title's line (which leaves ``upvotes``).
 
         Normally that is a title and an abstract; more lines mean an abstract in paragraphs or an
         earlier card that lost its authors/date lines, which the pair decoder sorts out.
         """
-        first = block[0]
+        number, title, _ = block[0]
         if len(block) == 2:  # the usual card: nothing to decide
             return [
                 PaperRecord(
-                    title=first.text, abstract=block[1].text, source=self.source, line=first.number, kind="card"
+                    title=title,
+                    abstract=block[1][1],
+                    source=self.source,
+                    line=number,
+                    kind="card",
+                    upvotes=upvotes.pop(number, None),
                 )
             ]
         if len(block) == 1:
-            if _abstractness(first.text) > 0:
-                self.warn(first.number, f"card without a title skipped: {first.text[:60]!r}")
+            if _abstractness(title) > 0:
+                self.warn(number, f"card without a title skipped: {title[:60]!r}")
                 return []
-            self.warn(first.number, f"card without an abstract: {first.text[:60]!r}")
-            return [PaperRecord(title=first.text, abstract="", source=self.source, line=first.number, kind="card")]
+            self.warn(number, f"card without an abstract: {title[:60]!r}")
+            return [
+                PaperRecord(
+                    title=title,
+                    abstract="",
+                    source=self.source,
+                    line=number,
+                    kind="card",
+                    upvotes=upvotes.pop(number, None),
+                )
+            ]
         records = list(self.pairs(block))
         for record in records[:-1]:
             self.warn(record.line, f"card {record.title[:60]!r} has no authors/date lines")
         for record in records:
             record.kind = "card"
+            record.upvotes = upvotes.pop(record.line, None)
         return records
 
     def parse(self, lines: Iterable[str]) -> Iterator[PaperRecord]:
@@ -259,58 +285,64 @@ class _DumpParser:
         expect_date = dated = False
         seen_cards = count_ahead = False
         header = True  # right after the start or chrome: a lone date or glued "Subscribe" is chrome too
-        gap = False  # a blank line (or chrome) came before this one
+        chrome_gap = False  # chrome, or a blank line before a header date, came before this line: a gap
         upvote_count = 0
         window = _PAIR_WINDOW  # pending lines that make a page of pairs be decoded so far
-        last = 0  # number of the last non-blank line
-        for number, text in chain.from_iterable(_content_lines(lines)):
-            gap = gap or number != last + 1  # blank lines in between
-            last = number
-            special = _SPECIAL.fullmatch(text)
+        # Date line → its date and comment count: a page repeats a few dates on every card.
+        dates: dict[str, tuple[date | None, int | None]] = {}
+        for number, text, special, gap in chain.from_iterable(_content_lines(lines)):
             kind = special.lastgroup if special else None
             if kind == "chrome":
-                header = gap = True
+                header = chrome_gap = True
                 continue
-            if header:
+            if header:  # (every chrome_gap is set and spent while in the header)
                 if kind == "date":
+                    chrome_gap = chrome_gap or gap
                     continue
                 glued = _GLUED_SUBSCRIBE.match(text)
                 if glued:
                     text = text[glued.end() :]
                     special = _SPECIAL.fullmatch(text)
-                    kind = special.lastgroup if special and special.lastgroup != "chrome" else None
+                    if special and special.lastgroup == "chrome":
+                        special = None
+                    kind = special.lastgroup if special else None
                 header = False
-            line_gap, gap = gap, False
-            if kind is not None:  # a card's meta line (most lines are titles and abstracts, kind None)
+                gap = gap or chrome_gap
+                chrome_gap = False
+            if special is not None:  # a card's meta line (most lines are titles and abstracts)
                 signed = None  # an organisation signing the card instead of "N authors"
                 if kind == "separator" and not expect_date and card is None and len(pending) > 1:
-                    signed = pending.pop().text
+                    signed = pending.pop()[1]
                 if kind == "authors" or signed is not None:
                     if card is not None:
                         yield card
                         card = None
                     if pending:
-                        made = self.cards(pending)
-                        for record in made:
-                            record.upvotes = upvotes.pop(record.line, record.upvotes)
+                        made = self.cards(pending, upvotes)
                         card = made.pop() if made else None
-                        yield from made
+                        if made:
+                            yield from made
                         pending = []
                     else:
                         self.warn(number, "authors line without a title or abstract above it skipped")
                     if card is not None:
-                        card.n_authors = int(special["count"]) if special and kind == "authors" else None
+                        card.n_authors = int(special["count"]) if kind == "authors" else None
                         card.organization = signed
                     seen_cards = expect_date = True
                     dated = False
                     continue
                 if kind == "separator":
                     continue
-                if special and kind == "date" and expect_date:
+                if kind == "date" and expect_date:
                     expect_date = False
                     dated = True
                     if card is not None:
-                        card.published, card.comments = _parse_date(special, self.today)
+                        when = dates.get(text)
+                        if when is None:
+                            if len(dates) >= _DATES_KEPT:
+                                dates.clear()
+                            when = dates[text] = _parse_date(special, self.today)
+                        card.published, card.comments = when
                         if card.published is None:
                             self.warn(number, f"invalid date {text!r} ignored")
                     continue
@@ -327,8 +359,8 @@ class _DumpParser:
             if count_ahead:
                 upvotes[number] = upvote_count
                 count_ahead = False
-            pending.append(_Line(number, text, line_gap))
-            if len(pending) >= window and not seen_cards:  # a page of pairs: decode it so far
+            pending.append((number, text, gap))
+            if not seen_cards and len(pending) >= window:  # a page of pairs: decode it so far
                 yield from self.settled_pairs(pending)
                 window = max(_PAIR_WINDOW, 2 * len(pending))  # undecidable lines wait, but not forever
         if card is not None:
@@ -340,10 +372,8 @@ class _DumpParser:
                 self.warn(None, "no papers found (empty or only page chrome)")
             return
         if seen_cards:
-            self.warn(pending[0].number, "last card is cut off (no authors/date line); kept what is there")
-            for record in self.cards(pending):
-                record.upvotes = upvotes.pop(record.line, record.upvotes)
-                yield record
+            self.warn(pending[0][0], "last card is cut off (no authors/date line); kept what is there")
+            yield from self.cards(pending, upvotes)
         else:
             yield from self.pairs(pending)
 

@@ -11,8 +11,9 @@ outside pandas' range, counts beyond int64, lone surrogates) become warnings, ne
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
+from itertools import repeat
 from operator import attrgetter
 from typing import Any
 
@@ -88,7 +89,7 @@ class PaperRecord:
     kind: str
     published: date | None = None
     n_authors: int | None = None
-    authors: tuple[str, ...] = field(default_factory=tuple)
+    authors: tuple[str, ...] = ()
     upvotes: int | None = None
     arxiv_id: str | None = None
     # Today's HF cards: the number after the date (links to the paper's discussion), and the
@@ -185,7 +186,7 @@ def _bounded(record: PaperRecord, warnings: list[LoadWarning]) -> PaperRecord:
 def bounded(records: Iterable[PaperRecord], warnings: list[LoadWarning]) -> Iterator[PaperRecord]:
     """``records`` with every value the library can hold: an out-of-range date or count is left
     empty and a string with lone surrogates repaired, each with a warning naming source and line."""
-    return (_bounded(record, warnings) for record in records)
+    return map(_bounded, records, repeat(warnings))
 
 
 def records_frame(records: Iterable[PaperRecord]) -> pd.DataFrame:

@@ -244,17 +244,10 @@ class _DumpParser:
         earlier card that lost its authors/date lines, which the pair decoder sorts out.
         """
         number, title, _ = block[0]
-        if len(block) == 2:  # the usual card: nothing to decide
-            return [
-                PaperRecord(
-                    title=title,
-                    abstract=block[1][1],
-                    source=self.source,
-                    line=number,
-                    kind="card",
-                    upvotes=upvotes.pop(number, None),
-                )
-            ]
+        if len(block) == 2:  # the usual card: nothing to decide (positional arguments: the fastest call)
+            record = PaperRecord(title, block[1][1], self.source, number, "card")
+            record.upvotes = upvotes.pop(number, None)
+            return [record]
         if len(block) == 1:
             if _abstractness(title) > 0:
                 self.warn(number, f"card without a title skipped: {title[:60]!r}")

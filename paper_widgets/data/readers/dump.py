@@ -114,13 +114,12 @@ def _abstractness(text: str) -> float:
 
 def _parse_date(match: re.Match[str], today: date) -> tuple[date | None, int | None]:
     """The date of a card's date line and the comment count after it."""
-    month = month_number(match["month"]) or 1  # the pattern only matches month names
-    year = int(match["year"]) if match["year"] else today.year
-    comments = int(match["comments"]) if match["comments"] else None
-    try:
-        return date(year, month, int(match["day"])), comments
+    month_name, day, year, comments = match.group("month", "day", "year", "comments")
+    count = int(comments) if comments else None
+    try:  # the pattern only matches month names
+        return date(int(year) if year else today.year, month_number(month_name) or 1, int(day)), count
     except ValueError:
-        return None, comments
+        return None, count
 
 
 # The characters _plain_spaces changes: found by one C-level search before it is called on a line.
@@ -151,8 +150,9 @@ def _content_lines(lines: Iterable[str]) -> Iterator[Iterator[tuple[int, str, re
     it = iter(lines)
     while batch := list(islice(it, _BATCH_LINES)):
         unusual = list(compress(count(), map(not_, map(str.isascii, batch))))  # the few non-ASCII lines
-        for at in compress(unusual, map(_ODD_SPACE.search, map(batch.__getitem__, unusual))):
-            batch[at] = _plain_spaces(batch[at])
+        if _ODD_SPACE.search("".join(map(batch.__getitem__, unusual))):  # one search, then the lines
+            for at in compress(unusual, map(_ODD_SPACE.search, map(batch.__getitem__, unusual))):
+                batch[at] = _plain_spaces(batch[at])
         texts = list(map(str.strip, batch))
         numbers = list(compress(count(numbered), texts))
         content = list(compress(texts, texts))

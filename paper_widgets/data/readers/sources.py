@@ -138,9 +138,11 @@ def _decoded_lines(binary: io.BufferedReader, source: str, warnings: list[LoadWa
             # ~1 MB of lines at a time, checked in C: nearly every line is ASCII or valid UTF-8
             while batch := text.readlines(_LINES_BYTES):
                 unusual = list(compress(count(), map(not_, map(str.isascii, batch))))
-                for at in compress(unusual, map(_UNDECODABLE.search, map(batch.__getitem__, unusual))):
-                    warnings.append(LoadWarning(source, first + at, "bytes that are not UTF-8 replaced"))
-                    batch[at] = batch[at].encode("utf-8", "surrogateescape").decode("utf-8", errors="replace")
+                # One search over the non-ASCII lines together; line by line only where it finds bad bytes.
+                if _UNDECODABLE.search("".join(map(batch.__getitem__, unusual))):
+                    for at in compress(unusual, map(_UNDECODABLE.search, map(batch.__getitem__, unusual))):
+                        warnings.append(LoadWarning(source, first + at, "bytes that are not UTF-8 replaced"))
+                        batch[at] = batch[at].encode("utf-8", "surrogateescape").decode("utf-8", errors="replace")
                 yield batch
                 first += len(batch)
         finally:

@@ -128,26 +128,29 @@ def record_from_object(obj: object, source: str, line: int, warnings: list[LoadW
         return None
     is_arxiv = "summary" not in paper and "abstract" in paper
     abstract = paper["abstract"] if is_arxiv else paper["summary"] if "summary" in paper else obj.get("summary")
-    arxiv_id = paper.get("id")
+    identifier = paper.get("id")
     authors = _authors(paper)
     if is_arxiv:
         versions = paper.get("versions")
         first = versions[0] if isinstance(versions, list) and versions and isinstance(versions[0], dict) else {}
-        published = _date(first.get("created")) or _arxiv_month(paper.get("id"))
+        published = _date(first.get("created")) or _arxiv_month(identifier)
     else:
         published = _date(paper.get("publishedAt", obj.get("publishedAt")))
+    upvotes = None if is_arxiv else _count(paper.get("upvotes", obj.get("upvotes")), source, line, warnings)
+    doi = paper.get("doi")
+    # Positional arguments in the order of PaperRecord's fields: a keyword costs ~50 ns more, per record.
     return PaperRecord(
-        title=unwrap(title),
-        abstract=unwrap(abstract) if isinstance(abstract, str) else "",
-        source=source,
-        line=line,
-        kind="arxiv" if is_arxiv else "hf_json",
-        published=published,
-        n_authors=len(authors) or None,
-        authors=authors,
-        upvotes=None if is_arxiv else _count(paper.get("upvotes", obj.get("upvotes")), source, line, warnings),
-        arxiv_id=(arxiv_id.strip() or None) if isinstance(arxiv_id, str) else None,
-        doi=(doi.strip().lower() or None) if isinstance(doi := paper.get("doi"), str) else None,
+        unwrap(title),
+        unwrap(abstract) if isinstance(abstract, str) else "",
+        source,
+        line,
+        "arxiv" if is_arxiv else "hf_json",
+        published,
+        len(authors) or None,  # n_authors
+        authors,
+        upvotes,
+        (identifier.strip() or None) if isinstance(identifier, str) else None,  # arxiv_id
+        doi=(doi.strip().lower() or None) if isinstance(doi, str) else None,
     )
 
 

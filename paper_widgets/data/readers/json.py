@@ -38,6 +38,8 @@ _RFC_DATE = re.compile(r"\s*(?:[A-Za-z]{3},\s*)?(\d{1,2}) ([A-Za-z]{3}) (\d{4})\
 # yymm of an arXiv id: "2305.10429" (since 2007) or "hep-th/9901001" (before).
 _ARXIV_MONTH = re.compile(r"(?:^|/)(\d{2})(\d{2})[.\d]")
 _AUTHOR_SPLIT = re.compile(r",\s*(?:and\s+)?|\s+and\s+")
+# Distinct days whose dates one input keeps (a snapshot names a few thousand; the bound keeps memory flat).
+_DAYS_KEPT = 4096
 
 
 def unwrap(text: str) -> str:
@@ -52,16 +54,24 @@ def unwrap(text: str) -> str:
     return "\n\n".join(_WRAP.sub(" ", p) for p in _PARAGRAPH.split(text))
 
 
-def _date(value: object) -> date | None:
+def _date(value: object, days: dict[str, date]) -> date | None:
+    """The date ``value`` names; ``days`` holds the dates of the arXiv-style days ("Mon, 2 Apr 2007")
+    already read in this input: an input names far fewer days than papers."""
     if not isinstance(value, str):
         return None
     try:
         rfc = _RFC_DATE.match(value)  # arXiv "Mon, 2 Apr 2007 19:18:42 GMT", fast path
         if rfc:
+            known = days.get(rfc.group())
+            if known is not None:
+                return known
             day, name, year = rfc.groups()
             month = month_number(name)
             if month:
-                return date(int(year), month, int(day))
+                if len(days) >= _DAYS_KEPT:
+                    days.clear()
+                known = days[rfc.group()] = date(int(year), month, int(day))
+                return known
         iso = _ISO_DATE.match(value.strip())  # never matches where the pattern above does
         if iso:
             return date(int(iso.group(1)), int(iso.group(2)), int(iso.group(3)))
@@ -108,8 +118,13 @@ def _authors(obj: dict[str, object]) -> tuple[str, ...]:
     return ()
 
 
-def record_from_object(obj: object, source: str, line: int, warnings: list[LoadWarning]) -> PaperRecord | None:
-    """A record from one HF item/paper object or arXiv snapshot object; ``None`` (with a warning) if unusable."""
+def record_from_object(
+    obj: object, source: str, line: int, warnings: list[LoadWarning], days: dict[str, date] | None = None
+) -> PaperRecord | None:
+    """A record from one HF item/paper object or arXiv snapshot object; ``None`` (with a warning) if unusable.
+
+    ``days``: the same dict for every object of one input, which then reads each day's date once."""
+    days = {} if days is None else days
     if isinstance(obj, str) and obj.lstrip().startswith("{"):
         try:
             obj = ast.literal_eval(obj)  # a Python-repr item: literals only, nothing runs
@@ -133,9 +148,9 @@ def record_from_object(obj: object, source: str, line: int, warnings: list[LoadW
     if is_arxiv:
         versions = paper.get("versions")
         first = versions[0] if isinstance(versions, list) and versions and isinstance(versions[0], dict) else {}
-        published = _date(first.get("created")) or _arxiv_month(identifier)
+        published = _date(first.get("created"), days) or _arxiv_month(identifier)
     else:
-        published = _date(paper.get("publishedAt", obj.get("publishedAt")))
+        published = _date(paper.get("publishedAt", obj.get("publishedAt")), days)
     upvotes = None if is_arxiv else _count(paper.get("upvotes", obj.get("upvotes")), source, line, warnings)
     doi = paper.get("doi")
     # Positional arguments in the order of PaperRecord's fields: a keyword costs ~50 ns more, per record.
@@ -237,8 +252,9 @@ def parse_json(text: str, source: str, warnings: list[LoadWarning]) -> Iterator[
         data = items[0][1]
         if not isinstance(data, dict) or not ("title" in data or isinstance(data.get("paper"), dict)):
             raise DumpError("JSON value is neither a paper nor a list of papers", source, 1, 1)
+    days: dict[str, date] = {}
     for line, item in items:
-        record = record_from_object(item, source, line, warnings)
+        record = record_from_object(item, source, line, warnings, days)
         if record is not None:
             yield record
 
@@ -263,6 +279,7 @@ def _loads(line: str | bytes) -> object:
 def parse_jsonl(lines: Iterable[str | bytes], source: str, warnings: list[LoadWarning]) -> Iterator[PaperRecord]:
     """Records of a JSON-lines stream, one object per line, consumed lazily (bounded memory)."""
     found = False
+    days: dict[str, date] = {}
     for number, line in enumerate(lines, 1):
         try:
             obj = _loads(line)
@@ -276,7 +293,7 @@ def parse_jsonl(lines: Iterable[str | bytes], source: str, warnings: list[LoadWa
         except (UnicodeDecodeError, RecursionError) as exc:
             warnings.append(LoadWarning(source, number, f"unreadable JSON line ({type(exc).__name__}); skipped"))
             continue
-        record = record_from_object(obj, source, number, warnings)
+        record = record_from_object(obj, source, number, warnings, days)
         if record is not None:
             found = True
             yield record

@@ -140,15 +140,23 @@ def _plain_spaces(line: str) -> str:
 _Line = tuple[int, str, bool]
 
 
-def _content_lines(lines: Iterable[str]) -> Iterator[Iterator[tuple[int, str, re.Match[str] | None, bool]]]:
+def _content_lines(
+    lines: Iterable[str], source: str
+) -> Iterator[Iterator[tuple[int, str, re.Match[str] | None, bool]]]:
     """``(line number, text, _SPECIAL's match, blank line before)`` of the non-blank lines, with odd
     spaces made plain and the ends stripped, in batches: stripping, skipping blank lines, matching
     and comparing line numbers run in C-level ``map``/``compress``, and the caller chains C-level
-    iterators instead of resuming a generator per line."""
+    iterators instead of resuming a generator per line.  Lines that cannot be decoded are a DumpError."""
     numbered = 1
     last = 0  # the number of the last non-blank line
     it = iter(lines)
-    while batch := list(islice(it, _BATCH_LINES)):
+    while True:
+        try:
+            batch = list(islice(it, _BATCH_LINES))
+        except UnicodeDecodeError as exc:
+            raise DumpError(f"not UTF-8 text: {exc.reason}", source) from exc
+        if not batch:
+            return
         unusual = list(compress(count(), map(not_, map(str.isascii, batch))))  # the few non-ASCII lines
         if _ODD_SPACE.search("".join(map(batch.__getitem__, unusual))):  # one search, then the lines
             for at in compress(unusual, map(_ODD_SPACE.search, map(batch.__getitem__, unusual))):
@@ -283,7 +291,7 @@ class _DumpParser:
         window = _PAIR_WINDOW  # pending lines that make a page of pairs be decoded so far
         # Date line → its date and comment count: a page repeats a few dates on every card.
         dates: dict[str, tuple[date | None, int | None]] = {}
-        for number, text, special, gap in chain.from_iterable(_content_lines(lines)):
+        for number, text, special, gap in chain.from_iterable(_content_lines(lines, self.source)):
             kind = special.lastgroup if special else None
             if kind == "chrome":
                 header = chrome_gap = True
@@ -379,8 +387,4 @@ def parse_dump(
     Year-less dates ("Sep 29") get the year of ``today`` (default: the current date).
     Never raises anything but :class:`DumpError`.
     """
-    parser = _DumpParser(source, warnings, today or date.today())
-    try:
-        yield from parser.parse(lines)
-    except UnicodeDecodeError as exc:
-        raise DumpError(f"not UTF-8 text: {exc.reason}", source) from exc
+    return _DumpParser(source, warnings, today or date.today()).parse(lines)

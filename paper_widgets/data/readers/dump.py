@@ -244,6 +244,13 @@ class _DumpParser:
             kind="pair",
         )
 
+    def usual_card(self, block: list[_Line], upvotes: dict[int, int]) -> PaperRecord:
+        """The card of a title and an abstract line: nothing to decide (positional arguments: the fastest call)."""
+        (number, title, _), (_, abstract, _) = block
+        record = PaperRecord(title, abstract, self.source, number, "card")
+        record.upvotes = upvotes.pop(number, None)
+        return record
+
     def cards(self, block: list[_Line], upvotes: dict[int, int]) -> list[PaperRecord]:
         """The card(s) in the lines above an authors line (or after the last card, if cut off), each
         with the upvote count ``upvotes`` holds for its title's line (which leaves ``upvotes``).
@@ -251,11 +258,9 @@ class _DumpParser:
         Normally that is a title and an abstract; more lines mean an abstract in paragraphs or an
         earlier card that lost its authors/date lines, which the pair decoder sorts out.
         """
+        if len(block) == 2:
+            return [self.usual_card(block, upvotes)]
         number, title, _ = block[0]
-        if len(block) == 2:  # the usual card: nothing to decide (positional arguments: the fastest call)
-            record = PaperRecord(title, block[1][1], self.source, number, "card")
-            record.upvotes = upvotes.pop(number, None)
-            return [record]
         if len(block) == 1:
             if _abstractness(title) > 0:
                 self.warn(number, f"card without a title skipped: {title[:60]!r}")
@@ -318,11 +323,13 @@ class _DumpParser:
                     if card is not None:
                         yield card
                         card = None
-                    if pending:
+                    if len(pending) == 2:  # the usual card: the most frequent step of a page
+                        card = self.usual_card(pending, upvotes)
+                        pending = []
+                    elif pending:
                         made = self.cards(pending, upvotes)
                         card = made.pop() if made else None
-                        if made:
-                            yield from made
+                        yield from made
                         pending = []
                     else:
                         self.warn(number, "authors line without a title or abstract above it skipped")

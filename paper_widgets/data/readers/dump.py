@@ -64,8 +64,8 @@ _NOT_LOWER = bytes(b for b in _ASCII if not chr(b).islower())
 _BATCH_LINES = 2048
 # Lines of the pair layout decoded at a time, so that memory does not grow with the file.
 _PAIR_WINDOW = 4096
-# Distinct date lines remembered while parsing (a page holds a few; the bound keeps memory flat).
-_DATES_KEPT = 1024
+# Distinct days whose dates are remembered while parsing (a page names a few; the bound keeps memory flat).
+_DAYS_KEPT = 1024
 _TITLE, _ABSTRACT = 0, 1
 # Log-scores of the pair decoder: leaving the title/abstract alternation costs this much.
 _BREAK_ALTERNATION = -6.0
@@ -110,16 +110,6 @@ def _abstractness(text: str) -> float:
         elif n_words >= 4 and lower >= 0.6 * n_words:  # sentence-like
             score += 2.0
     return score
-
-
-def _parse_date(match: re.Match[str], today: date) -> tuple[date | None, int | None]:
-    """The date of a card's date line and the comment count after it."""
-    month_name, day, year, comments = match.group("month", "day", "year", "comments")
-    count = int(comments) if comments else None
-    try:  # the pattern only matches month names
-        return date(int(year) if year else today.year, month_number(month_name) or 1, int(day)), count
-    except ValueError:
-        return None, count
 
 
 # The characters _plain_spaces changes: found by one C-level search before it is called on a line.
@@ -204,6 +194,24 @@ class _DumpParser:
         self.source = source
         self.warnings = warnings
         self.today = today
+        # The dates of the days named so far: a page names a few days on every card.
+        self.days: dict[tuple[str, str, str | None], date] = {}
+
+    def card_date(self, match: re.Match[str]) -> tuple[date | None, int | None]:
+        """The date of a card's date line and the comment count after it."""
+        month_name, day, year, comments = match.group("month", "day", "year", "comments")
+        count = int(comments) if comments else None
+        known = self.days.get(named := (month_name, day, year))
+        if known is not None:
+            return known, count
+        try:  # the pattern only matches month names
+            when = date(int(year) if year else self.today.year, month_number(month_name) or 1, int(day))
+        except ValueError:
+            return None, count
+        if len(self.days) >= _DAYS_KEPT:
+            self.days.clear()
+        self.days[named] = when
+        return when, count
 
     def warn(self, line: int | None, message: str) -> None:
         self.warnings.append(LoadWarning(self.source, line, message))
@@ -294,8 +302,6 @@ class _DumpParser:
         chrome_gap = False  # chrome, or a blank line before a header date, came before this line: a gap
         upvote_count = 0
         window = _PAIR_WINDOW  # pending lines that make a page of pairs be decoded so far
-        # Date line → its date and comment count: a page repeats a few dates on every card.
-        dates: dict[str, tuple[date | None, int | None]] = {}
         for number, text, special, gap in chain.from_iterable(_content_lines(lines, self.source)):
             kind = special.lastgroup if special else None
             if kind == "chrome":
@@ -345,12 +351,7 @@ class _DumpParser:
                     expect_date = False
                     dated = True
                     if card is not None:
-                        when = dates.get(text)
-                        if when is None:
-                            if len(dates) >= _DATES_KEPT:
-                                dates.clear()
-                            when = dates[text] = _parse_date(special, self.today)
-                        card.published, card.comments = when
+                        card.published, card.comments = self.card_date(special)
                         if card.published is None:
                             self.warn(number, f"invalid date {text!r} ignored")
                     continue

@@ -29,8 +29,9 @@ the chunks and the result, only a few blocks' postings are ever decoded at once.
 from __future__ import annotations
 
 import bisect
+import threading
 import weakref
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import repeat
 from typing import cast
@@ -44,7 +45,7 @@ from paper_widgets.data.merge import fold_titles
 from paper_widgets.search.tokens import ChunkPostings, WordBytes, chunk_postings, ranges, word_keys
 from paper_widgets.workers import Workers, worker_count
 
-__all__ = ["FIELDS", "Progress", "SearchIndex", "max_typos", "row_hashes"]
+__all__ = ["FIELDS", "IndexBuild", "Progress", "SearchIndex", "max_typos", "row_hashes"]
 
 Progress = Callable[[int], None]  # told how many more rows of a field were tokenised (each field counts once)
 
@@ -499,6 +500,20 @@ class _Field:
             self.segments[-2:] = [_merge(self.segments[-2:], vocab_size, workers)]
             self.sizes[-2:] = [self.sizes[-2] + self.sizes[-1]]
 
+    def copy(self) -> _Field:
+        """A field to add to without changing this one (their arrays are shared until then)."""
+        field = _Field()
+        field.segments, field.sizes = list(self.segments), list(self.sizes)
+        field.df, field.lengths, field.avg_length = self.df, self.lengths, self.avg_length
+        return field
+
+    def with_blank_rows(self, rows: int, vocab_size: int) -> _Field:
+        """A copy followed by ``rows`` rows whose texts are not indexed yet (no words), for a vocabulary of ``vocab_size``."""
+        field = self.copy()
+        field.lengths = np.concatenate([self.lengths, np.zeros(rows, np.int32)])
+        field.df = np.concatenate([self.df, np.zeros(vocab_size - len(self.df), self.df.dtype)])
+        return field
+
     def length_norms(self, k1: float, b: float) -> np.ndarray:
         """BM25's length normalisation ``k1 * (1 - b + b * length / avg_length)`` of every row.
 
@@ -536,6 +551,10 @@ class _Vocabulary:
         self.ptr = np.zeros(1, np.int64) if ptr is None else ptr  # word i is data[ptr[i]:ptr[i + 1] - 1]
         self.order = np.zeros(0, np.int32) if order is None else order
         self._views()
+
+    def copy(self) -> _Vocabulary:
+        """A vocabulary to add to without changing this one."""
+        return _Vocabulary(self.data, self.ptr, self.order)
 
     def _views(self) -> None:
         """Memoryviews of the arrays, for bisection: slicing or indexing one costs a fraction of an array's."""
@@ -897,6 +916,152 @@ class _WordTable:
         return same
 
 
+class IndexBuild:
+    """An index extended by the rows of a frame a field at a time: the titles first, then the abstracts.
+
+    :meth:`SearchIndex.extend` runs both fields in one go.  :meth:`titles_first` does the titles
+    now (a sixteenth of the words) and leaves the abstracts to :meth:`finish_in_background`: meanwhile
+    :attr:`titled` is an index of the titles alone (its new rows' abstracts hold no words yet; it is
+    not :attr:`~SearchIndex.complete`), and :meth:`result` is the complete index, byte for byte the one
+    ``extend`` makes — the words are numbered in the same order, the titles' first.
+    """
+
+    def __init__(self, base: SearchIndex, df: pd.DataFrame, progress: Progress | None = None) -> None:
+        self.base, self.df, self.progress = base, df, progress
+        self.numbers = _WordNumbers(base._vocab)
+        self.starts = range(0, len(df), _CHUNK)
+        self.rows_done = 0  # rows of either field tokenised so far (2 * len(df) in all)
+        self.text_hashes: dict[str, list[np.ndarray]] = {name: [] for name in FIELDS}
+        self.titles: list[tuple[_TitleWords, np.ndarray]] = []  # each chunk's titles and its words' ids
+        self.numbered: dict[str, tuple[list[_Chunk], list[np.ndarray], int]] = {}  # chunks, lengths, vocabulary size
+        self.fields: dict[str, _Field] = {}  # the fields encoded, with the new rows
+        self.title_words = 0  # new words numbered with the titles
+        self.titled: SearchIndex | None = None
+        self._words: SearchIndex | None = None  # the base with the titles' words and trigrams
+        self._thread: threading.Thread | None = None
+        self._complete: SearchIndex | None = None
+        self._error: BaseException | None = None
+
+    @classmethod
+    def titles_first(
+        cls, base: SearchIndex, df: pd.DataFrame, progress: Progress | None = None, workers: int | None = None
+    ) -> IndexBuild:
+        """The build of ``df``'s rows after ``base``'s with the titles indexed (:attr:`titled`), the
+        abstracts not yet (``progress``: as for :meth:`SearchIndex.extend`, here for the titles only)."""
+        build = cls(base, df, progress)
+        with Workers(build.workers(["title"], workers)) as pool:
+            build.number("title", pool.map(_tokenised, build.tasks(["title"])))
+            build.encode("title", pool)
+        words = build.title_index()
+        titled = words.copy()
+        titled._titles = base._titles.add(build.titles, build.numbers.find, build.numbers.size)
+        titled.fields["abstract"] = base.fields["abstract"].with_blank_rows(len(df), titled.vocab_size)
+        build.titled = titled
+        return build
+
+    def finish_in_background(self, workers: int | None = None) -> None:
+        """Index the abstracts on a thread of its own (:meth:`done`, :meth:`result`)."""
+        self.progress = None  # a progress bar belongs to the caller's thread: rows_done tells how far
+        self._thread = threading.Thread(target=self._finish, args=(workers,), name="index abstracts", daemon=True)
+        self._thread.start()
+
+    def _finish(self, workers: int | None) -> None:
+        try:
+            with Workers(self.workers(["abstract"], workers)) as pool:
+                self.number("abstract", pool.map(_tokenised, self.tasks(["abstract"])))
+                self.encode("abstract", pool)
+            complete = SearchIndex()
+            self.finish(complete)
+            self._complete = complete
+        except BaseException as error:  # raised by result(), in the caller's thread
+            self._error = error
+
+    def done(self) -> bool:
+        """Whether the abstracts are indexed (or their indexing failed: :meth:`result` raises its error)."""
+        return self._thread is not None and not self._thread.is_alive()
+
+    def result(self) -> SearchIndex:
+        """The complete index, once the abstracts are (waits for them)."""
+        if self._thread is None:
+            self._finish(0)
+        else:
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._complete is not None, "set by _finish when it raised nothing"
+        return self._complete
+
+    # -- the steps ------------------------------------------------------------------------------
+
+    def workers(self, names: Sequence[str], workers: int | None) -> int:
+        """Worker processes for tokenising the fields ``names``: ``workers`` or as many as pay."""
+        return worker_count(len(self.starts) * len(names) >= _PARALLEL_CHUNKS) if workers is None else workers
+
+    def tasks(self, names: Sequence[str]) -> Iterator[tuple[list[str], bool]]:
+        """What :func:`_tokenised` takes: the Python strings of one chunk at a time (1 GB fewer at 1M)."""
+        return ((_texts(self.df[name], i), name == "title") for name in names for i in self.starts)
+
+    def number(self, name: str, tokenised: Iterator[_Tokenised]) -> None:
+        """Number the words of field ``name``'s chunks, taken from ``tokenised`` (one per chunk)."""
+        chunks, lengths = [], []
+        for i, chunk in zip(self.starts, tokenised, strict=False):  # this field's chunks: starts goes first
+            found = chunk.postings
+            ids = self.numbers.ids(found)
+            chunks.append(_Chunk.of(found, ids, len(self.base) + i))
+            lengths.append(found.lengths)
+            self.text_hashes[name].append(chunk.hashes)
+            if chunk.titles is not None:
+                self.titles.append((chunk.titles, ids))
+            self.rows_done += len(found.lengths)
+            if self.progress is not None:
+                self.progress(len(found.lengths))
+        self.numbered[name] = chunks, lengths, self.numbers.size
+        if name == "title":
+            self.title_words = len(self.numbers.new)
+
+    def encode(self, name: str, workers: Workers | None = None) -> None:
+        """Merge and encode field ``name``'s numbered chunks after the base's postings."""
+        chunks, lengths, vocab_size = self.numbered.pop(name)
+        field = self.base.fields[name].copy()
+        field.add(chunks, lengths, vocab_size, workers)
+        self.fields[name] = field
+
+    def title_index(self) -> SearchIndex:
+        """The base's vocabulary and trigrams with the titles' new words (their field encoded), and the
+        title field: what the titled index and the complete one share."""
+        if self._words is None:
+            words = self.base.copy()
+            words._vocab.add(self.numbers.new[: self.title_words])
+            words.fields["title"] = self.fields["title"]
+            words.hashes = np.concatenate([self.base.hashes, np.zeros(len(self.df), np.uint64)])  # not known yet
+            words.complete = False
+            words._add_trigrams(len(self.base._vocab), self.numbers.new[: self.title_words])
+            self._words = words
+        return self._words
+
+    def finish(self, into: SearchIndex, hashes: np.ndarray | None = None) -> None:
+        """Make ``into`` the complete index, both fields encoded (``hashes``: see :meth:`SearchIndex.extend`)."""
+        words, numbers = self.title_index(), self.numbers
+        into._titles = self.base._titles.add(self.titles, numbers.find, numbers.size)
+        into._vocab = words._vocab.copy()
+        into._vocab.add(numbers.new[self.title_words :])
+        into.fields = {name: field.copy() for name, field in self.fields.items()}  # the titled index keeps its own
+        for field in into.fields.values():  # words first seen in the second field
+            if len(field.df) < numbers.size:
+                field.df = np.concatenate([field.df, np.zeros(numbers.size - len(field.df), field.df.dtype)])
+        if hashes is None:
+            hashes = _row_hashes(*(np.concatenate(self.text_hashes[name]) for name in FIELDS))
+        into.hashes = np.concatenate([self.base.hashes, hashes])
+        into._tri_keys, into._tri_ptr, into._tri_words, into._tri_len = (
+            words._tri_keys,
+            words._tri_ptr,
+            words._tri_words,
+            words._tri_len,
+        )
+        into._add_trigrams(len(words._vocab), numbers.new[self.title_words :])  # none: these are no title words
+        into.complete = True
+
+
 class SearchIndex:
     """Inverted index of a frame's ``title`` and ``abstract`` columns, addressed by row number.
 
@@ -924,9 +1089,27 @@ class SearchIndex:
         self._served: weakref.ref[pd.DataFrame] | None = None  # the frame last synced with
         self._recent_titles: tuple[bytes, list[str]] = (b"", [])  # the rows titles() was last asked for, and theirs
         self._decoded_titles: list[str | None] = []  # each title once decoded, while the library is small
+        # False for an index of titles whose abstracts are still being indexed (IndexBuild.titled)
+        self.complete = True
+
+    def copy(self) -> SearchIndex:
+        """An index to extend without changing this one (their arrays are shared until then)."""
+        index = SearchIndex()
+        index.fields = {name: field.copy() for name, field in self.fields.items()}
+        index._titles, index.hashes, index._vocab = self._titles, self.hashes, self._vocab.copy()
+        index._tri_keys, index._tri_ptr, index._tri_words, index._tri_len = (
+            self._tri_keys,
+            self._tri_ptr,
+            self._tri_words,
+            self._tri_len,
+        )
+        index.complete = self.complete
+        return index
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Every array of the index by name (all numeric): what :meth:`from_arrays` takes back."""
+        if not self.complete:
+            raise ValueError("an index of titles whose abstracts are still being indexed is not saved")
         arrays: dict[str, np.ndarray] = {
             **self._titles.arrays(),
             "hashes": self.hashes,
@@ -1001,6 +1184,8 @@ class SearchIndex:
         served = None if self._served is None else self._served()
         if served is not None and served is df and len(df) == len(self):
             return
+        if not self.complete:  # its abstracts are not indexed: it serves searches until the complete index is there
+            self._reset()
         n = len(self)
         if n:  # to compare with the rows indexed already (a build hashes the rows as it tokenises them)
             hashes = row_hashes(df) if hashes is None else hashes
@@ -1027,46 +1212,15 @@ class SearchIndex:
         """
         if not len(df):
             return
-        first = len(self)
-        known = self.vocab_size
-        numbers = _WordNumbers(self._vocab)
-        starts = range(0, len(df), _CHUNK)
-        text_hashes: dict[str, list[np.ndarray]] = {name: [] for name in FIELDS}
-        titles: list[tuple[_TitleWords, np.ndarray]] = []
-        # each field's chunks, row lengths and the vocabulary's size once its words were numbered
-        fields: dict[str, tuple[list[_Chunk], list[np.ndarray], int]] = {}
-        workers = worker_count(len(starts) * len(FIELDS) >= _PARALLEL_CHUNKS) if workers is None else workers
-        with Workers(workers) as pool:
-            # the Python strings of one chunk at a time (1 GB fewer at 1M), of both fields in one run of workers
-            tasks = ((_texts(df[name], i), name == "title") for name in FIELDS for i in starts)
-            tokenised = pool.map(_tokenised, tasks)
+        build = IndexBuild(self, df, progress)
+        with Workers(build.workers(FIELDS, workers)) as pool:
+            # both fields' chunks in one run of workers: they tokenise abstracts while titles are numbered here
+            tokenised = pool.map(_tokenised, build.tasks(FIELDS))
             for name in FIELDS:
-                chunks, lengths = [], []
-                for i, chunk in zip(starts, tokenised, strict=False):  # this field's chunks: starts goes first
-                    found = chunk.postings
-                    ids = numbers.ids(found)
-                    chunks.append(_Chunk.of(found, ids, first + i))
-                    lengths.append(found.lengths)
-                    text_hashes[name].append(chunk.hashes)
-                    if chunk.titles is not None:
-                        titles.append((chunk.titles, ids))
-                    if progress is not None:
-                        progress(len(found.lengths))
-                fields[name] = chunks, lengths, numbers.size
-            for name, (chunks, lengths, vocab_size) in fields.items():  # then the workers encode blocks of words
-                self.fields[name].add(chunks, lengths, vocab_size, pool)
-                chunks.clear()
-        self._titles = self._titles.add(titles, numbers.find, numbers.size)
-        new_words = numbers.new
-        del numbers
-        self._vocab.add(new_words)
-        for field in self.fields.values():  # words first seen in the second field
-            if len(field.df) < self.vocab_size:
-                field.df = np.concatenate([field.df, np.zeros(self.vocab_size - len(field.df), field.df.dtype)])
-        if hashes is None:
-            hashes = _row_hashes(*(np.concatenate(text_hashes[name]) for name in FIELDS))
-        self.hashes = np.concatenate([self.hashes, hashes])
-        self._add_trigrams(known, new_words)
+                build.number(name, tokenised)
+            for name in FIELDS:  # then the workers encode blocks of words
+                build.encode(name, pool)
+        build.finish(self, hashes)
 
     # -- building -------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ import json
 import mmap
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 from unittest.mock import patch
 
 import numpy as np
@@ -295,3 +296,51 @@ def test_titles_survive_the_vocabulary_outgrowing_two_byte_ids() -> None:
     rows = [0, 59_999, 60_000, n - 1]
     assert grown.titles(rows) == [f"paper w{i}x on things" for i in rows]
     assert grown.short_names(rows) == [f"paperw{i}x" for i in rows]
+
+
+def test_a_first_search_that_does_not_wait_ranks_by_titles_until_the_abstracts_are_indexed(
+    paper_widgets_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``wait=False`` answers from the titles while a thread indexes the abstracts; the complete index
+    then replaces it, is the one a build in one go makes, and is the one written to the cache."""
+    import threading
+
+    from conftest import CARD_SEED, PAIR_SEED
+
+    monkeypatch.setattr(library, "INDEX_CACHE_MIN_PAPERS", 1)
+    lib = paper_widgets.load(CARD_SEED, PAIR_SEED)
+    whole = SearchIndex(lib._papers)  # built in one go, beside the library's
+    only_abstracts = np.flatnonzero((whole.fields["title"].df == 0) & (whole.fields["abstract"].df > 0))
+    abstract_word = max((whole.word(i) for i in only_abstracts.tolist()), key=len)  # nothing near it in titles
+    release = threading.Event()
+    encode = index_module.IndexBuild.encode
+
+    def held(build: index_module.IndexBuild, name: str, workers: object = None) -> None:
+        if name == "abstract":  # the abstracts are still being indexed until the test lets them finish
+            assert release.wait(60)
+        encode(build, name, workers)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(index_module.IndexBuild, "encode", held)
+    saved: list[str] = []
+    put = Store.cache_put_arrays
+
+    def recorded(store: Store, name: str, *args: Any) -> bool:
+        saved.append(name)
+        return put(store, name, *args)
+
+    monkeypatch.setattr(Store, "cache_put_arrays", recorded)
+    early = lib.search("AdaMerging", wait=False)
+    assert early.attrs["indexing"].startswith("indexing abstracts") and str(lib.indexing).startswith("indexing")
+    assert early["title"].str.contains("AdaMerging").iloc[0], "a title word finds its paper at once"
+    assert lib.search(abstract_word, wait=False).empty, "abstracts are not searched yet"
+    assert library.INDEX_CACHE not in saved, "nothing saved before it is complete"
+    release.set()
+    found = lib.search(abstract_word)  # waits for the complete index
+    assert not found.empty and "indexing" not in found.attrs and lib.indexing is None
+    assert saved.count(library.INDEX_CACHE) == 1, "saved once complete"
+    assert {k: a.tobytes() for k, a in lib._index().to_arrays().items()} == {
+        k: a.tobytes() for k, a in whole.to_arrays().items()
+    }
+    pd.testing.assert_frame_equal(lib.search("AdaMerging"), lib.search("AdaMerging", wait=False))
+    again = paper_widgets.load(CARD_SEED, PAIR_SEED)
+    assert mapped(again._index().fields["abstract"].segments[0].data), "the complete index was cached"

@@ -29,6 +29,7 @@ the chunks and the result, only a few blocks' postings are ever decoded at once.
 from __future__ import annotations
 
 import bisect
+import copy
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -58,6 +59,7 @@ _NAME_WORDS = 4  # a title head before ":" of at most this many words is a short
 # Up to this many rows (a few MB of text) each title is kept once decoded: decoding the few hundred
 # a query re-scores costs more than the rest of a query in a small library.
 _DECODED_TITLES = 30_000
+_PROGRESS_EVERY = 0.25  # seconds between reports of the rows a background build has done
 _TRI_WIDTH = 32  # words are cut to this many characters for trigrams
 _TRIGRAM_WORDS = 1 << 16  # words whose trigrams are cut out at once
 _END = ord("\n")  # ends each word of the vocabulary's buffer
@@ -959,19 +961,24 @@ class IndexBuild:
         build.titled = titled
         return build
 
-    def finish_in_background(self, workers: int | None = None) -> None:
-        """Index the abstracts on a thread of its own (:meth:`done`, :meth:`result`)."""
+    def finish_in_background(self, hashes: np.ndarray | None = None, workers: int | None = None) -> None:
+        """Index the abstracts on a thread of its own (:meth:`done`, :meth:`result`); ``hashes``: the new
+        rows' :func:`row_hashes`, when the caller has them."""
         self.progress = None  # a progress bar belongs to the caller's thread: rows_done tells how far
-        self._thread = threading.Thread(target=self._finish, args=(workers,), name="index abstracts", daemon=True)
+        self._thread = threading.Thread(
+            target=self._finish, args=(hashes, workers), name="index abstracts", daemon=True
+        )
         self._thread.start()
 
-    def _finish(self, workers: int | None) -> None:
+    def _finish(self, hashes: np.ndarray | None, workers: int | None) -> None:
         try:
             with Workers(self.workers(["abstract"], workers)) as pool:
                 self.number("abstract", pool.map(_tokenised, self.tasks(["abstract"])))
                 self.encode("abstract", pool)
             complete = SearchIndex()
-            self.finish(complete)
+            self.finish(complete, hashes)
+            if len(complete) == len(self.df):  # the index of this very frame: syncing it with the frame is free
+                complete._served = weakref.ref(self.df)
             self._complete = complete
         except BaseException as error:  # raised by result(), in the caller's thread
             self._error = error
@@ -980,12 +987,18 @@ class IndexBuild:
         """Whether the abstracts are indexed (or their indexing failed: :meth:`result` raises its error)."""
         return self._thread is not None and not self._thread.is_alive()
 
-    def result(self) -> SearchIndex:
-        """The complete index, once the abstracts are (waits for them)."""
+    def result(self, progress: Progress | None = None) -> SearchIndex:
+        """The complete index, once the abstracts are (waits for them, telling ``progress`` of the rows done)."""
         if self._thread is None:
-            self._finish(0)
+            self.progress = progress
+            self._finish(None, None)
         else:
-            self._thread.join()
+            told = self.rows_done
+            while self._thread.is_alive():
+                self._thread.join(_PROGRESS_EVERY)
+                if progress is not None and self.rows_done > told:
+                    progress(self.rows_done - told)
+                    told = self.rows_done
         if self._error is not None:
             raise self._error
         assert self._complete is not None, "set by _finish when it raised nothing"
@@ -1094,16 +1107,10 @@ class SearchIndex:
 
     def copy(self) -> SearchIndex:
         """An index to extend without changing this one (their arrays are shared until then)."""
-        index = SearchIndex()
+        index = copy.copy(self)  # not SearchIndex(): nothing is reset
         index.fields = {name: field.copy() for name, field in self.fields.items()}
-        index._titles, index.hashes, index._vocab = self._titles, self.hashes, self._vocab.copy()
-        index._tri_keys, index._tri_ptr, index._tri_words, index._tri_len = (
-            self._tri_keys,
-            self._tri_ptr,
-            self._tri_words,
-            self._tri_len,
-        )
-        index.complete = self.complete
+        index._vocab = self._vocab.copy()
+        index._served, index._recent_titles, index._decoded_titles = None, (b"", []), []
         return index
 
     def to_arrays(self) -> dict[str, np.ndarray]:

@@ -656,7 +656,7 @@ class Library:
             build, digest = pending
             if not wait and not build.done() and build.df is self._papers and build.titled is not None:
                 return build.titled
-            self.__dict__.pop("_index_build")  # a failed build raises its error once: the next search builds anew
+            self.__dict__.pop("_index_build", None)  # a failed build raises its error once: the next search builds anew
             with _progress_bar(2 * len(build.df) - build.rows_done, "Indexing papers", " rows", self._progress) as bar:
                 self._search_index = build.result(bar.update)
             if digest is not None:  # written once complete, from this thread (the store's connection is its)

@@ -20,6 +20,7 @@ import paper_widgets.library as library
 import paper_widgets.search.index as index_module
 from paper_widgets.data.merge import fold_titles
 from paper_widgets.search.engine import SearchIndex, search
+from paper_widgets.search.tokens import WordBytes
 from paper_widgets.store import Store
 
 QUERIES = ("merging", "gradent surgery", "multi-ta", "AdaMerging", "adamerg", "questions via single hop", "Café")
@@ -271,7 +272,7 @@ def test_titles_come_back_folded_from_word_ids_or_apart(monkeypatch: pytest.Monk
     assert index._titles.raw_rows.tolist() == [3, 4]  # empty titles: an empty word, kept apart as nothing
     # a word of a title the vocabulary lacks (no title tokenises to it): that title is kept whole, apart
     lacking = SearchIndex(df)
-    no_words = (index_module._TitleWords.of(titles, []), np.zeros(0, np.int64))
+    no_words = (index_module._TitleWords.of(titles, WordBytes.of_words([])), np.zeros(0, np.int64))
     lacking._titles = lacking._titles.empty().add([no_words], lambda w: np.full(len(w), -1), lacking.vocab_size)
     assert lacking.titles(range(len(df))) == want and len(lacking._titles.raw_rows) == len(titles)
     assert lacking.short_names(range(len(df)))[:2] == ["repmtl", "cafemuller"]
@@ -280,7 +281,10 @@ def test_titles_come_back_folded_from_word_ids_or_apart(monkeypatch: pytest.Monk
     some = list(vocabulary)[::2]
     for chunk_words in ([], some):
         looked_up = SearchIndex(df)
-        pieces = (index_module._TitleWords.of(titles, chunk_words), np.arange(0, index.vocab_size, 2))
+        pieces = (
+            index_module._TitleWords.of(titles, WordBytes.of_words(chunk_words)),
+            np.arange(0, index.vocab_size, 2),
+        )
         find = lambda words: np.array([vocabulary.get(w, -1) for w in words], np.int64)  # noqa: E731
         looked_up._titles = looked_up._titles.empty().add([pieces], find, looked_up.vocab_size)
         assert all(map(np.array_equal, looked_up._titles.arrays().values(), index._titles.arrays().values()))

@@ -29,7 +29,9 @@ the chunks and the result, only a few blocks' postings are ever decoded at once.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import copy
+import ctypes
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -991,11 +993,14 @@ class IndexBuild:
 
     def _finish(self, hashes: np.ndarray | None, workers: int | None) -> None:
         try:
+            _return_freed_memory()  # this thread's allocations cannot reuse what the titles' build freed
             with Workers(self.workers(["abstract"], workers)) as pool:
                 self.number("abstract", pool.map(_tokenised, self.tasks(["abstract"])))
+                _return_freed_memory()
                 self.encode("abstract", pool)
             complete = SearchIndex()
             self.finish(complete, hashes)
+            _return_freed_memory()  # what the build freed, kept by this thread's heap otherwise
             if len(complete) == len(self.df):  # the index of this very frame: syncing it with the frame is free
                 complete._served = weakref.ref(self.df)
             self._complete = complete
@@ -1092,6 +1097,16 @@ class IndexBuild:
         )
         into._add_trigrams(len(words._vocab), numbers.new[self.title_words :])  # none: these are no title words
         into.complete = True
+
+
+def _return_freed_memory() -> None:
+    """Give the free pages of every C heap back to the system (glibc's ``malloc_trim``; elsewhere nothing).
+
+    A thread allocates from a heap (arena) of its own: without this, what the background build
+    frees stays in the process, and it cannot reuse what the caller's thread freed before it.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).malloc_trim(0)
 
 
 class SearchIndex:

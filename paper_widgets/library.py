@@ -625,7 +625,7 @@ class Library:
             extra = annotation_columns(keys, self.store.annotations(keys))
             found = result_frame(self._column_arrays(), self._papers.index, rows, scores, extra)
         if not index.complete:
-            found.attrs["indexing"] = self.indexing
+            found.attrs["indexing"] = self.indexing or "indexing abstracts: done since; titles alone ranked this result"
         return found
 
     @property

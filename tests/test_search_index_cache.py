@@ -155,7 +155,12 @@ def test_library_reopens_its_index_from_the_mapped_cache(
     first = paper_widgets.load(CARD_SEED, PAIR_SEED)
     want = {q: first.search(q) for q in QUERIES}
     hashed: list[int] = []
-    monkeypatch.setattr(library, "row_hashes", lambda df: hashed.append(len(df)) or index_module.row_hashes(df))
+
+    def counted(df: pd.DataFrame) -> np.ndarray:
+        hashed.append(len(df))
+        return index_module.row_hashes(df)
+
+    monkeypatch.setattr(library, "row_hashes", counted)
     again = paper_widgets.load(CARD_SEED, PAIR_SEED)
     for query, found in want.items():
         pd.testing.assert_frame_equal(again.search(query), found)
@@ -251,6 +256,13 @@ def test_dense_postings_take_a_byte_and_a_half_and_long_gaps_are_kept_apart() ->
     assert seg.decode_words(0, 3)[0].tolist() == rows.tolist()
 
 
+def title_words(titles: list[str], words: list[str]) -> index_module._TitleWords:
+    """``titles`` as a chunk whose words are ``words`` would give them (a title with another word kept apart)."""
+    counts, local, apart, texts = index_module._TitleWords.folded(titles, WordBytes.of_words(words))
+    name_len = index_module._name_lengths(pd.Series(titles, dtype="str"))
+    return index_module._TitleWords(local, counts, np.flatnonzero(apart), texts, name_len)
+
+
 @pytest.mark.parametrize("decoded", [0, 10**6])  # each call decodes its rows, or the first decodes all
 def test_titles_come_back_folded_from_word_ids_or_apart(monkeypatch: pytest.MonkeyPatch, decoded: int) -> None:
     monkeypatch.setattr(index_module, "_DECODED_TITLES", decoded)
@@ -272,7 +284,7 @@ def test_titles_come_back_folded_from_word_ids_or_apart(monkeypatch: pytest.Monk
     assert index._titles.raw_rows.tolist() == [3, 4]  # empty titles: an empty word, kept apart as nothing
     # a word of a title the vocabulary lacks (no title tokenises to it): that title is kept whole, apart
     lacking = SearchIndex(df)
-    no_words = (index_module._TitleWords.of(titles, WordBytes.of_words([])), np.zeros(0, np.int64))
+    no_words = (title_words(titles, []), np.zeros(0, np.int64))
     lacking._titles = lacking._titles.empty().add([no_words], lambda w: np.full(len(w), -1), lacking.vocab_size)
     assert lacking.titles(range(len(df))) == want and len(lacking._titles.raw_rows) == len(titles)
     assert lacking.short_names(range(len(df)))[:2] == ["repmtl", "cafemuller"]
@@ -281,10 +293,7 @@ def test_titles_come_back_folded_from_word_ids_or_apart(monkeypatch: pytest.Monk
     some = list(vocabulary)[::2]
     for chunk_words in ([], some):
         looked_up = SearchIndex(df)
-        pieces = (
-            index_module._TitleWords.of(titles, WordBytes.of_words(chunk_words)),
-            np.arange(0, index.vocab_size, 2),
-        )
+        pieces = (title_words(titles, chunk_words), np.arange(0, index.vocab_size, 2))
         find = lambda words: np.array([vocabulary.get(w, -1) for w in words], np.int64)  # noqa: E731
         looked_up._titles = looked_up._titles.empty().add([pieces], find, looked_up.vocab_size)
         assert all(map(np.array_equal, looked_up._titles.arrays().values(), index._titles.arrays().values()))

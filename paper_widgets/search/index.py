@@ -48,7 +48,7 @@ from rapidfuzz.distance import OSA
 
 from paper_widgets.data.merge import fold_titles
 from paper_widgets.data.packed import STR_DTYPE
-from paper_widgets.search.tokens import ChunkPostings, WordBytes, chunk_postings, ranges, word_keys
+from paper_widgets.search.tokens import ChunkPostings, Tokens, WordBytes, chunk_postings, ranges, tokenise, word_keys
 from paper_widgets.workers import Workers, worker_count
 
 __all__ = ["FIELDS", "IndexBuild", "Progress", "SearchIndex", "max_typos", "row_hashes"]
@@ -416,11 +416,33 @@ class _TitleWords:
     name_len: np.ndarray  # uint16: see _name_lengths
 
     @classmethod
-    def of(cls, texts: list[str], words: WordBytes) -> _TitleWords:
-        """The titles ``texts`` by the numbers of the chunk's distinct ``words``: Arrow kernels over all
-        of them, without a Python string a word (at a million titles those took ~4 s)."""
+    def of(cls, texts: list[str], tokens: Tokens) -> _TitleWords:
+        """The titles ``texts`` by the numbers of their ``tokens``' words.
+
+        An ASCII title's folded words are its tokens' letter/digit runs, listed first, in order;
+        the others (a non-ASCII letter, or no word at all) are folded here (:meth:`folded`).
+        """
+        n = len(texts)
+        parts, part_row = tokens.word[: tokens.ascii_parts], tokens.row[: tokens.ascii_parts]
+        counts = np.bincount(part_row, minlength=n)
+        from_parts = np.fromiter(map(str.isascii, texts), bool, n) & (counts > 0)
+        others = np.flatnonzero(~from_parts)
+        other_counts, other_local, apart, apart_titles = cls.folded([texts[i] for i in others.tolist()], tokens.utf8)
+        counts[others] = other_counts
+        starts = np.cumsum(counts) - counts
+        local = np.empty(int(counts.sum()), np.int32)
+        held = np.flatnonzero(from_parts)
+        local[ranges(starts[held], counts[held])] = parts[from_parts[part_row]]
+        local[ranges(starts[others], counts[others])] = other_local
         titles = pd.Series(texts, dtype="str")
-        folded = _arrow(fold_titles(titles))
+        return cls(local, counts, others[apart], apart_titles, _name_lengths(titles))
+
+    @staticmethod
+    def folded(texts: list[str], words: WordBytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+        """The titles ``texts`` folded, by the numbers of ``words``: each one's count of words (0 when
+        kept apart), the words of those not apart back to back, which are apart (a word not in
+        ``words``), and those titles, folded."""
+        folded = _arrow(fold_titles(pd.Series(texts, dtype="str")))
         # an empty title is one empty word, which no vocabulary holds (kept apart)
         split = pc.split_pattern(folded, " ")
         counts = pc.list_value_length(split).to_numpy().astype(np.int64)
@@ -429,9 +451,7 @@ class _TitleWords:
         owner = np.repeat(np.arange(len(counts)), counts)
         apart = np.bincount(owner[found < 0], minlength=len(counts)) > 0
         counts[apart] = 0
-        rows = np.flatnonzero(apart)
-        local = found[~apart[owner]].astype(np.int32)
-        return cls(local, counts, rows, folded.take(rows).to_pylist(), _name_lengths(titles))
+        return counts, found[~apart[owner]].astype(np.int32), apart, folded.filter(apart).to_pylist()
 
 
 def _arrow(strings: pd.Series) -> pa.Array:
@@ -458,8 +478,9 @@ class _Tokenised:
 def _tokenised(task: tuple[list[str], bool]) -> _Tokenised:
     """The :class:`_Tokenised` of the texts ``task[0]``, titles if ``task[1]``."""
     texts, titled = task
-    found = chunk_postings(texts)
-    return _Tokenised(found, _text_hashes(texts), _TitleWords.of(texts, found.utf8) if titled else None)
+    tokens = tokenise(texts)
+    found = chunk_postings(texts, tokens)
+    return _Tokenised(found, _text_hashes(texts), _TitleWords.of(texts, tokens) if titled else None)
 
 
 def _merge(parts: Sequence[_Segment | _Chunk], vocab_size: int, workers: Workers | None = None) -> _Segment:

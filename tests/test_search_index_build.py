@@ -201,3 +201,15 @@ def test_a_failing_abstract_build_raises_in_the_caller(monkeypatch: pytest.Monke
     build.finish_in_background(workers=0)
     with pytest.raises(MemoryError, match="no room"):
         build.result()
+
+
+@given(st.lists(st.text(st.characters(blacklist_categories=("Cc", "Zs")), min_size=1, max_size=40), max_size=30))
+@settings(max_examples=60, deadline=None)
+def test_the_vocabularys_trigrams_are_each_words_own(words: list[str]) -> None:
+    """Built for many words at once (a slice of three at a time here), as the query side makes them for one."""
+    with patch.object(index_module, "_TRIGRAM_WORDS", 3):
+        keys, owners = index_module._trigrams(words)
+    for i, word in enumerate(words):
+        mine = keys[owners == i]
+        assert len(mine) == min(len(word), index_module._TRI_WIDTH), "one a character of the first 32"
+        assert np.unique(mine).tolist() == index_module._word_trigrams(word).tolist()

@@ -824,18 +824,19 @@ def _name_lengths(titles: pd.Series) -> np.ndarray:
 def _trigrams(vocab: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Packed boundary-marked character trigrams of each word, and which word each belongs to."""
     keys, owners = [np.zeros(0, np.int64)], [np.zeros(0, np.int32)]
-    for lo in range(0, len(vocab), _TRIGRAM_WORDS):  # ~700 bytes of temporaries a word: a slice at a time
-        arr = np.array(vocab[lo : lo + _TRIGRAM_WORDS], dtype=f"<U{_TRI_WIDTH}")
-        n = len(arr)
-        lengths = np.char.str_len(arr)
-        padded = np.zeros((n, _TRI_WIDTH + 2), np.int64)
-        padded[:, 0] = 1  # start marker: folded words never contain control characters
-        padded[:, 1:-1] = arr.view(np.uint32).reshape(n, _TRI_WIDTH)
-        padded[np.arange(n), lengths + 1] = 2  # end marker
-        packed = (padded[:, :-2] << (2 * _SHIFT)) | (padded[:, 1:-1] << _SHIFT) | padded[:, 2:]
-        valid = np.arange(_TRI_WIDTH)[None, :] < lengths[:, None]
-        keys.append(packed[valid])
-        owners.append(np.repeat(np.arange(lo, lo + n, dtype=np.int32), lengths))
+    for lo in range(0, len(vocab), _TRIGRAM_WORDS):  # bounded temporaries: a slice at a time
+        words = vocab[lo : lo + _TRIGRAM_WORDS]
+        points = np.frombuffer("".join(words).encode("utf-32-le", "surrogatepass"), np.uint32)
+        lengths = np.fromiter(map(len, words), np.int64, len(words))
+        cut = np.minimum(lengths, _TRI_WIDTH)  # a word's first _TRI_WIDTH characters
+        # each word as its start marker, its characters and its end marker (folded words hold no control characters)
+        block = np.cumsum(cut + 2) - (cut + 2)
+        marked = np.empty(int(block[-1] + cut[-1] + 2) if len(words) else 0, np.int64)
+        marked[block], marked[block + cut + 1] = 1, 2
+        marked[ranges(block + 1, cut)] = points[ranges(np.cumsum(lengths) - lengths, cut)]
+        first = ranges(block, cut)  # a trigram starts at each character's place but the last two
+        keys.append((marked[first] << (2 * _SHIFT)) | (marked[first + 1] << _SHIFT) | marked[first + 2])
+        owners.append(np.repeat(np.arange(lo, lo + len(words), dtype=np.int32), cut))
     if len(keys) == 2:  # one slice: no copy
         return keys[1], owners[1]
     return np.concatenate(keys), np.concatenate(owners)

@@ -23,7 +23,10 @@ memory-mapped files without decoding or hashing a single word; a table of the vo
 
 Building holds each chunk's postings by the chunk's own words only, and merges a field's chunks a
 block of words at a time (:func:`_merge`), encoding each block as it is put together: besides
-the chunks and the result, only a few blocks' postings are ever decoded at once.
+the chunks and the result, only a few blocks' postings are ever decoded at once.  A build goes a
+field at a time (:class:`IndexBuild`), the titles' words numbered first: a first search of a large
+library can be answered from the titles while the abstracts are indexed on a thread, and the
+index it ends with is the one built in one go.
 """
 
 from __future__ import annotations

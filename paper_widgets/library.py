@@ -47,7 +47,7 @@ from paper_widgets.output.markdown import escape_markdown
 from paper_widgets.output.notes import notes_markdown
 from paper_widgets.search.arguments import checked_search_arguments
 from paper_widgets.search.engine import column_arrays, match_spans, result_frame, search, search_rows
-from paper_widgets.search.index import SearchIndex, row_hashes
+from paper_widgets.search.index import IndexBuild, SearchIndex, row_hashes
 from paper_widgets.store import (
     Annotations,
     Note,
@@ -605,21 +605,37 @@ class Library:
             write_text_atomic(path, text, overwrite=overwrite)
         return text
 
-    def search(self, query: str, limit: int | None = 20, **filters: Any) -> pd.DataFrame:
+    def search(self, query: str, limit: int | None = 20, *, wait: bool = True, **filters: Any) -> pd.DataFrame:
         """Ranked, typo-tolerant search of titles and abstracts: ``df`` rows plus ``score``, best first.
 
         Filters and sorts: see :func:`paper_widgets.search.engine.search`.  The index is built on the
         first search (or taken from the store's cache), kept on the library and extended when
-        papers are added.
+        papers are added.  ``wait=False``: the first search of a large library answers as soon as
+        the titles are indexed, ranking by titles alone while the abstracts are indexed in the
+        background; such a result says so in ``attrs["indexing"]`` (see :attr:`indexing`).
         """
         query, limit, filters = checked_search_arguments(query, limit, filters)  # clear errors, here
+        index = self._index(wait)
         if filters.get("tags") is not None or filters.get("status") is not None:
-            return search(self.df, query, limit, index=self._index(), **filters)
-        rows, scores = search_rows(self._papers, query, limit, index=self._index(), **filters)
-        # Only the rows shown get their annotations: a search never reads every note.
-        keys = self._keys[rows].tolist()
-        extra = annotation_columns(keys, self.store.annotations(keys))
-        return result_frame(self._column_arrays(), self._papers.index, rows, scores, extra)
+            found = search(self.df, query, limit, index=index, **filters)
+        else:
+            rows, scores = search_rows(self._papers, query, limit, index=index, **filters)
+            # Only the rows shown get their annotations: a search never reads every note.
+            keys = self._keys[rows].tolist()
+            extra = annotation_columns(keys, self.store.annotations(keys))
+            found = result_frame(self._column_arrays(), self._papers.index, rows, scores, extra)
+        if not index.complete:
+            found.attrs["indexing"] = self.indexing or "indexing abstracts: done since; titles alone ranked this result"
+        return found
+
+    @property
+    def indexing(self) -> str | None:
+        """What the search index is still doing in the background ("indexing abstracts: …"), or None."""
+        pending: tuple[IndexBuild, str | None] | None = self.__dict__.get("_index_build")
+        if pending is None or pending[0].done():
+            return None
+        done = max(pending[0].rows_done - len(pending[0].df), 0)
+        return f"indexing abstracts: {done:,} of {len(pending[0].df):,} papers; titles alone rank until then"
 
     def _column_arrays(self) -> dict[str, Any]:
         """:func:`column_arrays` of ``_papers``, kept while it is the same frame (``add`` replaces it)."""
@@ -629,8 +645,22 @@ class Library:
             self._arrays = known
         return known[1]
 
-    def _index(self) -> SearchIndex:
-        """The search index of this library, from the store's cache when these papers were indexed before."""
+    def _index(self, wait: bool = True) -> SearchIndex:
+        """The search index of this library, from the store's cache when these papers were indexed before.
+
+        ``wait=False``: when there is no index of a large library yet, the titles are indexed now and
+        the abstracts on a thread; until then the index of the titles (not complete) is given.
+        """
+        pending: tuple[IndexBuild, str | None] | None = self.__dict__.get("_index_build")
+        if pending is not None:
+            build, digest = pending
+            if not wait and not build.done() and build.df is self._papers and build.titled is not None:
+                return build.titled
+            self.__dict__.pop("_index_build", None)  # a failed build raises its error once: the next search builds anew
+            with _progress_bar(2 * len(build.df) - build.rows_done, "Indexing papers", " rows", self._progress) as bar:
+                self._search_index = build.result(bar.update)
+            if digest is not None:  # written once complete, from this thread (the store's connection is its)
+                self.store.cache_put_arrays(INDEX_CACHE, digest, self._search_index.to_arrays())
         index: SearchIndex | None = self.__dict__.get("_search_index")
         if index is not None:
             with _progress_bar(
@@ -653,6 +683,13 @@ class Library:
         if cached is not None and len(cached) == len(papers) and source is not None:
             hashes = cached.hashes  # indexed from these very papers: nothing to compare
         index = cached or SearchIndex()
+        if not wait and not len(index) and len(papers) >= INDEX_CACHE_MIN_PAPERS:  # titles first, abstracts behind
+            with _progress_bar(len(papers), "Indexing titles", " rows", self._progress) as bar:
+                build = IndexBuild.titles_first(index, papers, bar.update)
+            build.finish_in_background(hashes)
+            self._index_build = build, digest if cacheable else None
+            assert build.titled is not None
+            return build.titled
         with _progress_bar(2 * (len(papers) - len(index)), "Indexing papers", " rows", self._progress) as bar:
             # a cached index matches row for row: nothing to do; a build hashes the rows as it goes
             index.sync(papers, hashes, bar.update)

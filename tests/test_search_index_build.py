@@ -17,7 +17,8 @@ from test_search_tokens import TEXTS, reference
 
 import paper_widgets.search.index as index_module
 import paper_widgets.search.tokens as tokens_module
-from paper_widgets.search.index import SearchIndex
+from paper_widgets.search.engine import search_rows
+from paper_widgets.search.index import IndexBuild, SearchIndex
 from paper_widgets.search.tokens import chunk_postings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -147,3 +148,68 @@ def test_words_with_equal_keys_are_told_apart_and_the_word_table_takes_over_mid_
         got.extend(df, workers=0)
     assert arrays_of(got) == arrays_of(want)
     assert got.word_id("brandnew") == want.word_id("brandnew") is not None
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_an_index_built_titles_first_is_byte_for_byte_the_one_extend_builds(
+    monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    """The titles are indexed first (a search meanwhile ranks by titles alone), the abstracts on a thread."""
+    monkeypatch.setattr(index_module, "_CHUNK", 300)  # words first seen in many chunks, of both fields
+    first, more = frame(2000, 3), frame(700, 4)
+    more.loc[5, "abstract"] = "zzonlyabstract Multi-Task"  # a word of the abstracts alone
+    whole = SearchIndex()
+    whole.extend(first, workers=0)
+    base = SearchIndex()
+    base.extend(first, workers=0)
+    before = arrays_of(base)
+    whole.extend(more, workers=0)
+    done: list[int] = []
+    build = IndexBuild.titles_first(base, more, progress=done.append, workers=workers)
+    titled = build.titled
+    assert titled is not None and not titled.complete and len(titled) == 2700
+    assert sum(done) == len(more), "the titles' rows are reported; the abstracts' are counted in rows_done"
+    # the titles are searchable, every row's: the new rows' abstracts are not yet
+    assert search_rows(pd.concat([first, more], ignore_index=True), "w4x699", 5, index=titled)[0].tolist() == [2699]
+    assert titled.word_id("w4x699") is not None and titled.word_id("zzonlyabstract") is None
+    assert titled.postings("abstract", titled.word_id("model") or 0)[0].max() < 2000
+    with pytest.raises(ValueError, match="not saved"):
+        titled.to_arrays()
+    build.finish_in_background(workers=workers)
+    complete = build.result()
+    assert build.done() and build.rows_done == 2 * len(more)
+    assert complete.complete and arrays_of(complete) == arrays_of(whole)
+    assert arrays_of(base) == before, "the index extended is left as it was"
+    assert titled.word_id("zzonlyabstract") is None and not titled.complete, "and so is the titled one"
+
+
+def test_a_titled_index_synced_is_rebuilt_whole() -> None:
+    df = frame(500, 5)
+    titled = IndexBuild.titles_first(SearchIndex(), df, workers=0).titled
+    assert titled is not None
+    titled.sync(df)
+    assert titled.complete and arrays_of(titled) == arrays_of(SearchIndex(df))
+
+
+def test_a_failing_abstract_build_raises_in_the_caller(monkeypatch: pytest.MonkeyPatch) -> None:
+    build = IndexBuild.titles_first(SearchIndex(), frame(50, 6), workers=0)
+
+    def broken(*_: object) -> None:
+        raise MemoryError("no room")
+
+    monkeypatch.setattr(IndexBuild, "encode", broken)
+    build.finish_in_background(workers=0)
+    with pytest.raises(MemoryError, match="no room"):
+        build.result()
+
+
+@given(st.lists(st.text(st.characters(blacklist_categories=("Cc", "Zs")), min_size=1, max_size=40), max_size=30))
+@settings(max_examples=60, deadline=None)
+def test_the_vocabularys_trigrams_are_each_words_own(words: list[str]) -> None:
+    """Built for many words at once (a slice of three at a time here), as the query side makes them for one."""
+    with patch.object(index_module, "_TRIGRAM_WORDS", 3):
+        keys, owners = index_module._trigrams(words)
+    for i, word in enumerate(words):
+        mine = keys[owners == i]
+        assert len(mine) == min(len(word), index_module._TRI_WIDTH), "one a character of the first 32"
+        assert np.unique(mine).tolist() == index_module._word_trigrams(word).tolist()

@@ -6,6 +6,7 @@ import json
 import mmap
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 from unittest.mock import patch
 
 import numpy as np
@@ -19,6 +20,7 @@ import paper_widgets.library as library
 import paper_widgets.search.index as index_module
 from paper_widgets.data.merge import fold_titles
 from paper_widgets.search.engine import SearchIndex, search
+from paper_widgets.search.tokens import WordBytes
 from paper_widgets.store import Store
 
 QUERIES = ("merging", "gradent surgery", "multi-ta", "AdaMerging", "adamerg", "questions via single hop", "Café")
@@ -153,7 +155,12 @@ def test_library_reopens_its_index_from_the_mapped_cache(
     first = paper_widgets.load(CARD_SEED, PAIR_SEED)
     want = {q: first.search(q) for q in QUERIES}
     hashed: list[int] = []
-    monkeypatch.setattr(library, "row_hashes", lambda df: hashed.append(len(df)) or index_module.row_hashes(df))
+
+    def counted(df: pd.DataFrame) -> np.ndarray:
+        hashed.append(len(df))
+        return index_module.row_hashes(df)
+
+    monkeypatch.setattr(library, "row_hashes", counted)
     again = paper_widgets.load(CARD_SEED, PAIR_SEED)
     for query, found in want.items():
         pd.testing.assert_frame_equal(again.search(query), found)
@@ -249,6 +256,13 @@ def test_dense_postings_take_a_byte_and_a_half_and_long_gaps_are_kept_apart() ->
     assert seg.decode_words(0, 3)[0].tolist() == rows.tolist()
 
 
+def title_words(titles: list[str], words: list[str]) -> index_module._TitleWords:
+    """``titles`` as a chunk whose words are ``words`` would give them (a title with another word kept apart)."""
+    counts, local, apart, texts = index_module._TitleWords.folded(titles, WordBytes.of_words(words))
+    name_len = index_module._name_lengths(pd.Series(titles, dtype="str"))
+    return index_module._TitleWords(local, counts, np.flatnonzero(apart), texts, name_len)
+
+
 @pytest.mark.parametrize("decoded", [0, 10**6])  # each call decodes its rows, or the first decodes all
 def test_titles_come_back_folded_from_word_ids_or_apart(monkeypatch: pytest.MonkeyPatch, decoded: int) -> None:
     monkeypatch.setattr(index_module, "_DECODED_TITLES", decoded)
@@ -270,7 +284,7 @@ def test_titles_come_back_folded_from_word_ids_or_apart(monkeypatch: pytest.Monk
     assert index._titles.raw_rows.tolist() == [3, 4]  # empty titles: an empty word, kept apart as nothing
     # a word of a title the vocabulary lacks (no title tokenises to it): that title is kept whole, apart
     lacking = SearchIndex(df)
-    no_words = (index_module._TitleWords.of(titles, []), np.zeros(0, np.int64))
+    no_words = (title_words(titles, []), np.zeros(0, np.int64))
     lacking._titles = lacking._titles.empty().add([no_words], lambda w: np.full(len(w), -1), lacking.vocab_size)
     assert lacking.titles(range(len(df))) == want and len(lacking._titles.raw_rows) == len(titles)
     assert lacking.short_names(range(len(df)))[:2] == ["repmtl", "cafemuller"]
@@ -279,7 +293,7 @@ def test_titles_come_back_folded_from_word_ids_or_apart(monkeypatch: pytest.Monk
     some = list(vocabulary)[::2]
     for chunk_words in ([], some):
         looked_up = SearchIndex(df)
-        pieces = (index_module._TitleWords.of(titles, chunk_words), np.arange(0, index.vocab_size, 2))
+        pieces = (title_words(titles, chunk_words), np.arange(0, index.vocab_size, 2))
         find = lambda words: np.array([vocabulary.get(w, -1) for w in words], np.int64)  # noqa: E731
         looked_up._titles = looked_up._titles.empty().add([pieces], find, looked_up.vocab_size)
         assert all(map(np.array_equal, looked_up._titles.arrays().values(), index._titles.arrays().values()))
@@ -295,3 +309,51 @@ def test_titles_survive_the_vocabulary_outgrowing_two_byte_ids() -> None:
     rows = [0, 59_999, 60_000, n - 1]
     assert grown.titles(rows) == [f"paper w{i}x on things" for i in rows]
     assert grown.short_names(rows) == [f"paperw{i}x" for i in rows]
+
+
+def test_a_first_search_that_does_not_wait_ranks_by_titles_until_the_abstracts_are_indexed(
+    paper_widgets_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``wait=False`` answers from the titles while a thread indexes the abstracts; the complete index
+    then replaces it, is the one a build in one go makes, and is the one written to the cache."""
+    import threading
+
+    from conftest import CARD_SEED, PAIR_SEED
+
+    monkeypatch.setattr(library, "INDEX_CACHE_MIN_PAPERS", 1)
+    lib = paper_widgets.load(CARD_SEED, PAIR_SEED)
+    whole = SearchIndex(lib._papers)  # built in one go, beside the library's
+    only_abstracts = np.flatnonzero((whole.fields["title"].df == 0) & (whole.fields["abstract"].df > 0))
+    abstract_word = max((whole.word(i) for i in only_abstracts.tolist()), key=len)  # nothing near it in titles
+    release = threading.Event()
+    encode = index_module.IndexBuild.encode
+
+    def held(build: index_module.IndexBuild, name: str, workers: object = None) -> None:
+        if name == "abstract":  # the abstracts are still being indexed until the test lets them finish
+            assert release.wait(60)
+        encode(build, name, workers)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(index_module.IndexBuild, "encode", held)
+    saved: list[str] = []
+    put = Store.cache_put_arrays
+
+    def recorded(store: Store, name: str, *args: Any) -> bool:
+        saved.append(name)
+        return put(store, name, *args)
+
+    monkeypatch.setattr(Store, "cache_put_arrays", recorded)
+    early = lib.search("AdaMerging", wait=False)
+    assert early.attrs["indexing"].startswith("indexing abstracts") and str(lib.indexing).startswith("indexing")
+    assert early["title"].str.contains("AdaMerging").iloc[0], "a title word finds its paper at once"
+    assert lib.search(abstract_word, wait=False).empty, "abstracts are not searched yet"
+    assert library.INDEX_CACHE not in saved, "nothing saved before it is complete"
+    release.set()
+    found = lib.search(abstract_word)  # waits for the complete index
+    assert not found.empty and "indexing" not in found.attrs and lib.indexing is None
+    assert saved.count(library.INDEX_CACHE) == 1, "saved once complete"
+    assert {k: a.tobytes() for k, a in lib._index().to_arrays().items()} == {
+        k: a.tobytes() for k, a in whole.to_arrays().items()
+    }
+    pd.testing.assert_frame_equal(lib.search("AdaMerging"), lib.search("AdaMerging", wait=False))
+    again = paper_widgets.load(CARD_SEED, PAIR_SEED)
+    assert mapped(again._index().fields["abstract"].segments[0].data), "the complete index was cached"

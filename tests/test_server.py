@@ -459,3 +459,33 @@ def test_configured_library_paths_load_with_progress_and_searches_leave_the_stat
     assert any(s.phase == "Indexing papers" and s.total == 2 * len(library) for s in seen), "the merged library"
     assert service.search("adaptive gradient")["results"]
     assert service.status() == status, "work after the load is not shown as a load"
+
+
+def test_a_large_library_is_ready_once_its_titles_are_indexed_and_searches_say_abstracts_are_coming(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    import paper_widgets.library as library_module
+    from paper_widgets.search.index import IndexBuild
+
+    monkeypatch.setattr(library_module, "INDEX_CACHE_MIN_PAPERS", 1)  # the samples count as a large library
+    release = threading.Event()
+    encode = IndexBuild.encode
+
+    def held(build: IndexBuild, name: str, workers: Any = None) -> None:
+        if name == "abstract":  # the abstracts are being indexed until the test lets them finish
+            assert release.wait(60)
+        encode(build, name, workers)
+
+    monkeypatch.setattr(IndexBuild, "encode", held)
+    service = LibraryService(store=tmp_path / "home")
+    service.start_loading()
+    while service.status().state == "loading":
+        time.sleep(0.01)
+    early = service.search("AdaMerging adaptive")
+    assert early["results"][0]["title"].startswith("AdaMerging") and early["indexing"].startswith("indexing abstracts")
+    release.set()
+    while service.search("AdaMerging adaptive")["indexing"] is not None:
+        time.sleep(0.01)
+    assert service.library().search("AdaMerging adaptive").attrs == {}, "complete: nothing to say"

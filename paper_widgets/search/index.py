@@ -23,28 +23,38 @@ memory-mapped files without decoding or hashing a single word; a table of the vo
 
 Building holds each chunk's postings by the chunk's own words only, and merges a field's chunks a
 block of words at a time (:func:`_merge`), encoding each block as it is put together: besides
-the chunks and the result, only a few blocks' postings are ever decoded at once.
+the chunks and the result, only a few blocks' postings are ever decoded at once.  A build goes a
+field at a time (:class:`IndexBuild`), the titles' words numbered first: a first search of a large
+library can be answered from the titles while the abstracts are indexed on a thread, and the
+index it ends with is the one built in one go.
 """
 
 from __future__ import annotations
 
 import bisect
+import contextlib
+import copy
+import ctypes
+import threading
 import weakref
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import repeat
 from typing import cast
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from paper_widgets.data.merge import fold_titles
-from paper_widgets.search.tokens import ChunkPostings, WordBytes, chunk_postings, ranges, word_keys
+from paper_widgets.data.packed import STR_DTYPE
+from paper_widgets.search.tokens import ChunkPostings, Tokens, WordBytes, chunk_postings, ranges, tokenise, word_keys
 from paper_widgets.workers import Workers, worker_count
 
-__all__ = ["FIELDS", "Progress", "SearchIndex", "max_typos", "row_hashes"]
+__all__ = ["FIELDS", "IndexBuild", "Progress", "SearchIndex", "max_typos", "row_hashes"]
 
 Progress = Callable[[int], None]  # told how many more rows of a field were tokenised (each field counts once)
 
@@ -57,6 +67,7 @@ _NAME_WORDS = 4  # a title head before ":" of at most this many words is a short
 # Up to this many rows (a few MB of text) each title is kept once decoded: decoding the few hundred
 # a query re-scores costs more than the rest of a query in a small library.
 _DECODED_TITLES = 30_000
+_PROGRESS_EVERY = 0.25  # seconds between reports of the rows a background build has done
 _TRI_WIDTH = 32  # words are cut to this many characters for trigrams
 _TRIGRAM_WORDS = 1 << 16  # words whose trigrams are cut out at once
 _END = ord("\n")  # ends each word of the vocabulary's buffer
@@ -408,20 +419,54 @@ class _TitleWords:
     name_len: np.ndarray  # uint16: see _name_lengths
 
     @classmethod
-    def of(cls, texts: list[str], words: list[str]) -> _TitleWords:
+    def of(cls, texts: list[str], tokens: Tokens) -> _TitleWords:
+        """The titles ``texts`` by the numbers of their ``tokens``' words.
+
+        An ASCII title's folded words are its tokens' letter/digit runs, listed first, in order;
+        the others (a non-ASCII letter, or no word at all) are folded here (:meth:`folded`).
+        """
+        n = len(texts)
+        parts, part_row = tokens.word[: tokens.ascii_parts], tokens.row[: tokens.ascii_parts]
+        counts = np.bincount(part_row, minlength=n)
+        from_parts = np.fromiter(map(str.isascii, texts), bool, n) & (counts > 0)
+        others = np.flatnonzero(~from_parts)
+        other_counts, other_local, apart, apart_titles = cls.folded([texts[i] for i in others.tolist()], tokens.utf8)
+        counts[others] = other_counts
+        starts = np.cumsum(counts) - counts
+        local = np.empty(int(counts.sum()), np.int32)
+        held = np.flatnonzero(from_parts)
+        local[ranges(starts[held], counts[held])] = parts[from_parts[part_row]]
+        local[ranges(starts[others], counts[others])] = other_local
         titles = pd.Series(texts, dtype="str")
-        folded = fold_titles(titles).tolist()
-        # one split of them all: an empty title is one empty word, which no vocabulary holds (kept apart)
-        flat = " ".join(folded).split(" ")
-        number = dict(zip(words, range(len(words)), strict=True))
-        found = np.fromiter(map(number.get, flat, repeat(-1)), np.int64, len(flat))
-        counts = np.fromiter(map(str.count, folded, repeat(" ")), np.int64, len(folded)) + 1
-        owner = np.repeat(np.arange(len(folded)), counts)
-        apart = np.bincount(owner[found < 0], minlength=len(folded)) > 0
+        return cls(local, counts, others[apart], apart_titles, _name_lengths(titles))
+
+    @staticmethod
+    def folded(texts: list[str], words: WordBytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+        """The titles ``texts`` folded, by the numbers of ``words``: each one's count of words (0 when
+        kept apart), the words of those not apart back to back, which are apart (a word not in
+        ``words``), and those titles, folded."""
+        folded = _arrow(fold_titles(pd.Series(texts, dtype="str")))
+        # an empty title is one empty word, which no vocabulary holds (kept apart)
+        split = pc.split_pattern(folded, " ")
+        counts = pc.list_value_length(split).to_numpy().astype(np.int64)
+        flat = pc.list_flatten(split).cast(pa.large_binary())
+        found = pc.index_in(flat, value_set=_binary(words)).fill_null(-1).to_numpy().astype(np.int64)
+        owner = np.repeat(np.arange(len(counts)), counts)
+        apart = np.bincount(owner[found < 0], minlength=len(counts)) > 0
         counts[apart] = 0
-        rows = np.flatnonzero(apart)
-        local = found[~apart[owner]].astype(np.int32)
-        return cls(local, counts, rows, [folded[i] for i in rows.tolist()], _name_lengths(titles))
+        return counts, found[~apart[owner]].astype(np.int32), apart, folded.filter(apart).to_pylist()
+
+
+def _arrow(strings: pd.Series) -> pa.Array:
+    """The Arrow array of a column of strings (no copy of Arrow-backed ones)."""
+    array: pa.Array = pa.array(strings.array)
+    return array
+
+
+def _binary(words: WordBytes) -> pa.Array:
+    """``words`` as an Arrow binary array, on their bytes."""
+    buffers = [None, pa.py_buffer(words.ptr.astype(np.int64)), pa.py_buffer(words.data)]
+    return pa.LargeBinaryArray.from_buffers(pa.large_binary(), len(words.ptr) - 1, buffers)
 
 
 @dataclass
@@ -436,8 +481,9 @@ class _Tokenised:
 def _tokenised(task: tuple[list[str], bool]) -> _Tokenised:
     """The :class:`_Tokenised` of the texts ``task[0]``, titles if ``task[1]``."""
     texts, titled = task
-    found = chunk_postings(texts)
-    return _Tokenised(found, _text_hashes(texts), _TitleWords.of(texts, found.words) if titled else None)
+    tokens = tokenise(texts)
+    found = chunk_postings(texts, tokens)
+    return _Tokenised(found, _text_hashes(texts), _TitleWords.of(texts, tokens) if titled else None)
 
 
 def _merge(parts: Sequence[_Segment | _Chunk], vocab_size: int, workers: Workers | None = None) -> _Segment:
@@ -499,6 +545,20 @@ class _Field:
             self.segments[-2:] = [_merge(self.segments[-2:], vocab_size, workers)]
             self.sizes[-2:] = [self.sizes[-2] + self.sizes[-1]]
 
+    def copy(self) -> _Field:
+        """A field to add to without changing this one (their arrays are shared until then)."""
+        field = _Field()
+        field.segments, field.sizes = list(self.segments), list(self.sizes)
+        field.df, field.lengths, field.avg_length = self.df, self.lengths, self.avg_length
+        return field
+
+    def with_blank_rows(self, rows: int, vocab_size: int) -> _Field:
+        """A copy followed by ``rows`` rows whose texts are not indexed yet (no words), for a vocabulary of ``vocab_size``."""
+        field = self.copy()
+        field.lengths = np.concatenate([self.lengths, np.zeros(rows, np.int32)])
+        field.df = np.concatenate([self.df, np.zeros(vocab_size - len(self.df), self.df.dtype)])
+        return field
+
     def length_norms(self, k1: float, b: float) -> np.ndarray:
         """BM25's length normalisation ``k1 * (1 - b + b * length / avg_length)`` of every row.
 
@@ -536,6 +596,10 @@ class _Vocabulary:
         self.ptr = np.zeros(1, np.int64) if ptr is None else ptr  # word i is data[ptr[i]:ptr[i + 1] - 1]
         self.order = np.zeros(0, np.int32) if order is None else order
         self._views()
+
+    def copy(self) -> _Vocabulary:
+        """A vocabulary to add to without changing this one."""
+        return _Vocabulary(self.data, self.ptr, self.order)
 
     def _views(self) -> None:
         """Memoryviews of the arrays, for bisection: slicing or indexing one costs a fraction of an array's."""
@@ -751,28 +815,31 @@ class _Titles:
 def _name_lengths(titles: pd.Series) -> np.ndarray:
     """UTF-8 bytes of the folded short name of each title, or 0 (uint16)."""
     # fold turns the colon into a space, so the folded title is the folded head, a space, the folded tail
-    named = titles.str.contains(":", regex=False).to_numpy(bool)
-    heads = fold_titles(pd.Series([t[: t.index(":")] for t in titles[named]], dtype="str")).tolist()
+    head = pc.struct_field(pc.extract_regex(_arrow(titles), r"^(?P<head>[^:]*):"), [0])  # null: no colon
+    named = head.is_valid().to_numpy(zero_copy_only=False)
+    heads = _arrow(fold_titles(pd.Series(pd.arrays.ArrowStringArray(head.filter(named), dtype=STR_DTYPE))))
+    short = pc.less(pc.count_substring(heads, " "), _NAME_WORDS).to_numpy(zero_copy_only=False)
     name_len = np.zeros(len(titles), np.int64)
-    name_len[named] = [len(h.encode()) if h.count(" ") < _NAME_WORDS else 0 for h in heads]
+    name_len[named] = np.where(short, pc.binary_length(heads).to_numpy(), 0)
     return np.where(name_len < 1 << 16, name_len, 0).astype(np.uint16)
 
 
 def _trigrams(vocab: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Packed boundary-marked character trigrams of each word, and which word each belongs to."""
     keys, owners = [np.zeros(0, np.int64)], [np.zeros(0, np.int32)]
-    for lo in range(0, len(vocab), _TRIGRAM_WORDS):  # ~700 bytes of temporaries a word: a slice at a time
-        arr = np.array(vocab[lo : lo + _TRIGRAM_WORDS], dtype=f"<U{_TRI_WIDTH}")
-        n = len(arr)
-        lengths = np.char.str_len(arr)
-        padded = np.zeros((n, _TRI_WIDTH + 2), np.int64)
-        padded[:, 0] = 1  # start marker: folded words never contain control characters
-        padded[:, 1:-1] = arr.view(np.uint32).reshape(n, _TRI_WIDTH)
-        padded[np.arange(n), lengths + 1] = 2  # end marker
-        packed = (padded[:, :-2] << (2 * _SHIFT)) | (padded[:, 1:-1] << _SHIFT) | padded[:, 2:]
-        valid = np.arange(_TRI_WIDTH)[None, :] < lengths[:, None]
-        keys.append(packed[valid])
-        owners.append(np.repeat(np.arange(lo, lo + n, dtype=np.int32), lengths))
+    for lo in range(0, len(vocab), _TRIGRAM_WORDS):  # bounded temporaries: a slice at a time
+        words = vocab[lo : lo + _TRIGRAM_WORDS]
+        points = np.frombuffer("".join(words).encode("utf-32-le", "surrogatepass"), np.uint32)
+        lengths = np.fromiter(map(len, words), np.int64, len(words))
+        cut = np.minimum(lengths, _TRI_WIDTH)  # a word's first _TRI_WIDTH characters
+        # each word as its start marker, its characters and its end marker (folded words hold no control characters)
+        block = np.cumsum(cut + 2) - (cut + 2)
+        marked = np.empty(int(block[-1] + cut[-1] + 2) if len(words) else 0, np.int64)
+        marked[block], marked[block + cut + 1] = 1, 2
+        marked[ranges(block + 1, cut)] = points[ranges(np.cumsum(lengths) - lengths, cut)]
+        first = ranges(block, cut)  # a trigram starts at each character's place but the last two
+        keys.append((marked[first] << (2 * _SHIFT)) | (marked[first + 1] << _SHIFT) | marked[first + 2])
+        owners.append(np.repeat(np.arange(lo, lo + len(words), dtype=np.int32), cut))
     if len(keys) == 2:  # one slice: no copy
         return keys[1], owners[1]
     return np.concatenate(keys), np.concatenate(owners)
@@ -897,6 +964,176 @@ class _WordTable:
         return same
 
 
+class IndexBuild:
+    """An index extended by the rows of a frame a field at a time: the titles first, then the abstracts.
+
+    :meth:`SearchIndex.extend` runs both fields in one go.  :meth:`titles_first` does the titles
+    now (a sixteenth of the words) and leaves the abstracts to :meth:`finish_in_background`: meanwhile
+    :attr:`titled` is an index of the titles alone (its new rows' abstracts hold no words yet; it is
+    not :attr:`~SearchIndex.complete`), and :meth:`result` is the complete index, byte for byte the one
+    ``extend`` makes — the words are numbered in the same order, the titles' first.
+    """
+
+    def __init__(self, base: SearchIndex, df: pd.DataFrame, progress: Progress | None = None) -> None:
+        self.base, self.df, self.progress = base, df, progress
+        self.numbers = _WordNumbers(base._vocab)
+        self.starts = range(0, len(df), _CHUNK)
+        self.rows_done = 0  # rows of either field tokenised so far (2 * len(df) in all)
+        self.text_hashes: dict[str, list[np.ndarray]] = {name: [] for name in FIELDS}
+        self.titles: list[tuple[_TitleWords, np.ndarray]] = []  # each chunk's titles and its words' ids
+        self.numbered: dict[str, tuple[list[_Chunk], list[np.ndarray], int]] = {}  # chunks, lengths, vocabulary size
+        self.fields: dict[str, _Field] = {}  # the fields encoded, with the new rows
+        self.title_words = 0  # new words numbered with the titles
+        self.titled: SearchIndex | None = None
+        self._words: SearchIndex | None = None  # the base with the titles' words and trigrams
+        self._thread: threading.Thread | None = None
+        self._complete: SearchIndex | None = None
+        self._error: BaseException | None = None
+
+    @classmethod
+    def titles_first(
+        cls, base: SearchIndex, df: pd.DataFrame, progress: Progress | None = None, workers: int | None = None
+    ) -> IndexBuild:
+        """The build of ``df``'s rows after ``base``'s with the titles indexed (:attr:`titled`), the
+        abstracts not yet (``progress``: as for :meth:`SearchIndex.extend`, here for the titles only)."""
+        build = cls(base, df, progress)
+        with Workers(build.workers(["title"], workers)) as pool:
+            build.number("title", pool.map(_tokenised, build.tasks(["title"])))
+            build.encode("title", pool)
+        words = build.title_index()
+        titled = words.copy()
+        titled._titles = base._titles.add(build.titles, build.numbers.find, build.numbers.size)
+        titled.fields["abstract"] = base.fields["abstract"].with_blank_rows(len(df), titled.vocab_size)
+        build.titled = titled
+        return build
+
+    def finish_in_background(self, hashes: np.ndarray | None = None, workers: int | None = None) -> None:
+        """Index the abstracts on a thread of its own (:meth:`done`, :meth:`result`); ``hashes``: the new
+        rows' :func:`row_hashes`, when the caller has them."""
+        self.progress = None  # a progress bar belongs to the caller's thread: rows_done tells how far
+        self._thread = threading.Thread(
+            target=self._finish, args=(hashes, workers), name="index abstracts", daemon=True
+        )
+        self._thread.start()
+
+    def _finish(self, hashes: np.ndarray | None, workers: int | None) -> None:
+        try:
+            _return_freed_memory()  # this thread's allocations cannot reuse what the titles' build freed
+            with Workers(self.workers(["abstract"], workers)) as pool:
+                self.number("abstract", pool.map(_tokenised, self.tasks(["abstract"])))
+                _return_freed_memory()
+                self.encode("abstract", pool)
+            complete = SearchIndex()
+            self.finish(complete, hashes)
+            _return_freed_memory()  # what the build freed, kept by this thread's heap otherwise
+            if len(complete) == len(self.df):  # the index of this very frame: syncing it with the frame is free
+                complete._served = weakref.ref(self.df)
+            self._complete = complete
+        except BaseException as error:  # raised by result(), in the caller's thread
+            self._error = error
+
+    def done(self) -> bool:
+        """Whether the abstracts are indexed (or their indexing failed: :meth:`result` raises its error)."""
+        return self._thread is not None and not self._thread.is_alive()
+
+    def result(self, progress: Progress | None = None) -> SearchIndex:
+        """The complete index, once the abstracts are (waits for them, telling ``progress`` of the rows done)."""
+        if self._thread is None:
+            self.progress = progress
+            self._finish(None, None)
+        else:
+            told = self.rows_done
+            while self._thread.is_alive():
+                self._thread.join(_PROGRESS_EVERY)
+                if progress is not None and self.rows_done > told:
+                    progress(self.rows_done - told)
+                    told = self.rows_done
+        if self._error is not None:
+            raise self._error
+        assert self._complete is not None, "set by _finish when it raised nothing"
+        return self._complete
+
+    # -- the steps ------------------------------------------------------------------------------
+
+    def workers(self, names: Sequence[str], workers: int | None) -> int:
+        """Worker processes for tokenising the fields ``names``: ``workers`` or as many as pay."""
+        return worker_count(len(self.starts) * len(names) >= _PARALLEL_CHUNKS) if workers is None else workers
+
+    def tasks(self, names: Sequence[str]) -> Iterator[tuple[list[str], bool]]:
+        """What :func:`_tokenised` takes: the Python strings of one chunk at a time (1 GB fewer at 1M)."""
+        return ((_texts(self.df[name], i), name == "title") for name in names for i in self.starts)
+
+    def number(self, name: str, tokenised: Iterator[_Tokenised]) -> None:
+        """Number the words of field ``name``'s chunks, taken from ``tokenised`` (one per chunk)."""
+        chunks, lengths = [], []
+        for i, chunk in zip(self.starts, tokenised, strict=False):  # this field's chunks: starts goes first
+            found = chunk.postings
+            ids = self.numbers.ids(found)
+            chunks.append(_Chunk.of(found, ids, len(self.base) + i))
+            lengths.append(found.lengths)
+            self.text_hashes[name].append(chunk.hashes)
+            if chunk.titles is not None:
+                self.titles.append((chunk.titles, ids))
+            self.rows_done += len(found.lengths)
+            if self.progress is not None:
+                self.progress(len(found.lengths))
+        self.numbered[name] = chunks, lengths, self.numbers.size
+        if name == "title":
+            self.title_words = len(self.numbers.new)
+
+    def encode(self, name: str, workers: Workers | None = None) -> None:
+        """Merge and encode field ``name``'s numbered chunks after the base's postings."""
+        chunks, lengths, vocab_size = self.numbered.pop(name)
+        field = self.base.fields[name].copy()
+        field.add(chunks, lengths, vocab_size, workers)
+        self.fields[name] = field
+
+    def title_index(self) -> SearchIndex:
+        """The base's vocabulary and trigrams with the titles' new words (their field encoded), and the
+        title field: what the titled index and the complete one share."""
+        if self._words is None:
+            words = self.base.copy()
+            words._vocab.add(self.numbers.new[: self.title_words])
+            words.fields["title"] = self.fields["title"]
+            words.hashes = np.concatenate([self.base.hashes, np.zeros(len(self.df), np.uint64)])  # not known yet
+            words.complete = False
+            words._add_trigrams(len(self.base._vocab), self.numbers.new[: self.title_words])
+            self._words = words
+        return self._words
+
+    def finish(self, into: SearchIndex, hashes: np.ndarray | None = None) -> None:
+        """Make ``into`` the complete index, both fields encoded (``hashes``: see :meth:`SearchIndex.extend`)."""
+        words, numbers = self.title_index(), self.numbers
+        into._titles = self.base._titles.add(self.titles, numbers.find, numbers.size)
+        into._vocab = words._vocab.copy()
+        into._vocab.add(numbers.new[self.title_words :])
+        into.fields = {name: field.copy() for name, field in self.fields.items()}  # the titled index keeps its own
+        for field in into.fields.values():  # words first seen in the second field
+            if len(field.df) < numbers.size:
+                field.df = np.concatenate([field.df, np.zeros(numbers.size - len(field.df), field.df.dtype)])
+        if hashes is None:
+            hashes = _row_hashes(*(np.concatenate(self.text_hashes[name]) for name in FIELDS))
+        into.hashes = np.concatenate([self.base.hashes, hashes])
+        into._tri_keys, into._tri_ptr, into._tri_words, into._tri_len = (
+            words._tri_keys,
+            words._tri_ptr,
+            words._tri_words,
+            words._tri_len,
+        )
+        into._add_trigrams(len(words._vocab), numbers.new[self.title_words :])  # none: these are no title words
+        into.complete = True
+
+
+def _return_freed_memory() -> None:
+    """Give the free pages of every C heap back to the system (glibc's ``malloc_trim``; elsewhere nothing).
+
+    A thread allocates from a heap (arena) of its own: without this, what the background build
+    frees stays in the process, and it cannot reuse what the caller's thread freed before it.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).malloc_trim(0)
+
+
 class SearchIndex:
     """Inverted index of a frame's ``title`` and ``abstract`` columns, addressed by row number.
 
@@ -924,9 +1161,21 @@ class SearchIndex:
         self._served: weakref.ref[pd.DataFrame] | None = None  # the frame last synced with
         self._recent_titles: tuple[bytes, list[str]] = (b"", [])  # the rows titles() was last asked for, and theirs
         self._decoded_titles: list[str | None] = []  # each title once decoded, while the library is small
+        # False for an index of titles whose abstracts are still being indexed (IndexBuild.titled)
+        self.complete = True
+
+    def copy(self) -> SearchIndex:
+        """An index to extend without changing this one (their arrays are shared until then)."""
+        index = copy.copy(self)  # not SearchIndex(): nothing is reset
+        index.fields = {name: field.copy() for name, field in self.fields.items()}
+        index._vocab = self._vocab.copy()
+        index._served, index._recent_titles, index._decoded_titles = None, (b"", []), []
+        return index
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Every array of the index by name (all numeric): what :meth:`from_arrays` takes back."""
+        if not self.complete:
+            raise ValueError("an index of titles whose abstracts are still being indexed is not saved")
         arrays: dict[str, np.ndarray] = {
             **self._titles.arrays(),
             "hashes": self.hashes,
@@ -1001,6 +1250,8 @@ class SearchIndex:
         served = None if self._served is None else self._served()
         if served is not None and served is df and len(df) == len(self):
             return
+        if not self.complete:  # its abstracts are not indexed: it serves searches until the complete index is there
+            self._reset()
         n = len(self)
         if n:  # to compare with the rows indexed already (a build hashes the rows as it tokenises them)
             hashes = row_hashes(df) if hashes is None else hashes
@@ -1027,46 +1278,15 @@ class SearchIndex:
         """
         if not len(df):
             return
-        first = len(self)
-        known = self.vocab_size
-        numbers = _WordNumbers(self._vocab)
-        starts = range(0, len(df), _CHUNK)
-        text_hashes: dict[str, list[np.ndarray]] = {name: [] for name in FIELDS}
-        titles: list[tuple[_TitleWords, np.ndarray]] = []
-        # each field's chunks, row lengths and the vocabulary's size once its words were numbered
-        fields: dict[str, tuple[list[_Chunk], list[np.ndarray], int]] = {}
-        workers = worker_count(len(starts) * len(FIELDS) >= _PARALLEL_CHUNKS) if workers is None else workers
-        with Workers(workers) as pool:
-            # the Python strings of one chunk at a time (1 GB fewer at 1M), of both fields in one run of workers
-            tasks = ((_texts(df[name], i), name == "title") for name in FIELDS for i in starts)
-            tokenised = pool.map(_tokenised, tasks)
+        build = IndexBuild(self, df, progress)
+        with Workers(build.workers(FIELDS, workers)) as pool:
+            # both fields' chunks in one run of workers: they tokenise abstracts while titles are numbered here
+            tokenised = pool.map(_tokenised, build.tasks(FIELDS))
             for name in FIELDS:
-                chunks, lengths = [], []
-                for i, chunk in zip(starts, tokenised, strict=False):  # this field's chunks: starts goes first
-                    found = chunk.postings
-                    ids = numbers.ids(found)
-                    chunks.append(_Chunk.of(found, ids, first + i))
-                    lengths.append(found.lengths)
-                    text_hashes[name].append(chunk.hashes)
-                    if chunk.titles is not None:
-                        titles.append((chunk.titles, ids))
-                    if progress is not None:
-                        progress(len(found.lengths))
-                fields[name] = chunks, lengths, numbers.size
-            for name, (chunks, lengths, vocab_size) in fields.items():  # then the workers encode blocks of words
-                self.fields[name].add(chunks, lengths, vocab_size, pool)
-                chunks.clear()
-        self._titles = self._titles.add(titles, numbers.find, numbers.size)
-        new_words = numbers.new
-        del numbers
-        self._vocab.add(new_words)
-        for field in self.fields.values():  # words first seen in the second field
-            if len(field.df) < self.vocab_size:
-                field.df = np.concatenate([field.df, np.zeros(self.vocab_size - len(field.df), field.df.dtype)])
-        if hashes is None:
-            hashes = _row_hashes(*(np.concatenate(text_hashes[name]) for name in FIELDS))
-        self.hashes = np.concatenate([self.hashes, hashes])
-        self._add_trigrams(known, new_words)
+                build.number(name, tokenised)
+            for name in FIELDS:  # then the workers encode blocks of words
+                build.encode(name, pool)
+        build.finish(self, hashes)
 
     # -- building -------------------------------------------------------------------------
 

@@ -71,6 +71,9 @@ class Tokens:
     word: np.ndarray  # int64 index into ``words`` of each occurrence
     row: np.ndarray  # int64 text of each occurrence
     utf8: WordBytes  # ``words`` as UTF-8
+    # the first ``ascii_parts`` occurrences are the letter/digit runs of the all-ASCII tokens, in text
+    # order: an ASCII text's folded words (the compounds and the words of other tokens come after)
+    ascii_parts: int
 
 
 @dataclass
@@ -274,7 +277,7 @@ def tokenise(texts: list[str]) -> Tokens:
     distinct = codes.dictionary.take(pa.array(order))
     del codes
     row = np.concatenate([part_row, part_row[first], np.searchsorted(text_start, folded_at, "right") - 1])
-    return Tokens(_decoded(distinct), word, row, WordBytes.of(distinct))
+    return Tokens(_decoded(distinct), word, row, WordBytes.of(distinct), len(part_len))
 
 
 @dataclass
@@ -291,9 +294,10 @@ class ChunkPostings:
     lengths: np.ndarray  # int32: words in each text
 
 
-def chunk_postings(texts: list[str]) -> ChunkPostings:
-    """The words of ``texts`` (:func:`tokenise`) as postings grouped by word, rows ascending."""
-    tokens = tokenise(texts)
+def chunk_postings(texts: list[str], tokens: Tokens | None = None) -> ChunkPostings:
+    """The words of ``texts`` (their :func:`tokenise`, unless given as ``tokens``) as postings grouped
+    by word, rows ascending."""
+    tokens = tokenise(texts) if tokens is None else tokens
     row_bits = max(len(texts) - 1, 1).bit_length()
     # one sort of (word, row) keys; 32-bit keys when they fit sort in about half the time
     key_type = np.uint32 if len(tokens.words) << row_bits <= 1 << 32 else np.uint64

@@ -252,8 +252,9 @@ class LibraryService:
             if paths:
                 library = self._with_paths(library, paths)
             # The first search builds (or reopens from the store's cache) the search index: done
-            # here, with its progress shown, so the user's first search is fast.
-            library.search("", limit=1)
+            # here, with its progress shown, so the user's first search is fast.  A large library's
+            # abstracts are indexed in the background: searches rank by titles until then, and say so.
+            library.search("", limit=1, wait=False)
         except Exception as error:  # any failure must end the load, and the sidebar must say why
             with self._lock:  # the next call that needs the library tries again
                 papers = None if self._library is None else len(self._library)
@@ -312,10 +313,11 @@ class LibraryService:
     # -- reading -----------------------------------------------------------------------------------
 
     def search(self, query: str, limit: int = 20, **filters: Any) -> dict[str, Any]:
-        """Ranked results for ``query``, exactly as ``Library.search`` ranks them, with highlight spans."""
-        found = self.library().search(query, limit=limit, **filters)
+        """Ranked results for ``query``, exactly as ``Library.search`` ranks them, with highlight spans;
+        ``indexing``: what the index is still doing (results rank by titles alone until it is done), or None."""
+        found = self.library().search(query, limit=limit, wait=False, **filters)
         results = [{**_summary(row, query), "score": float(row["score"])} for _, row in found.iterrows()]
-        return {"query": query, "results": results}
+        return {"query": query, "results": results, "indexing": found.attrs.get("indexing")}
 
     def paper(self, key: str, query: str = "") -> dict[str, Any]:
         """One paper's details; a KeyError names the closest keys when there is none."""

@@ -21,11 +21,13 @@ there for the collision bound).
 from __future__ import annotations
 
 import functools
+import itertools
 import time
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from paper_widgets.data.citekeys import assign_keys, base_keys, paper_identities, title_identities
@@ -89,6 +91,35 @@ def _first_claims(own_keys: dict[int, list[str]]) -> dict[int, list[str]]:
                 stacklevel=4,
             )
     return kept
+
+
+def _identity_rows(
+    aliases: list[tuple[int, int, int]],
+    fresh_idents: list[int | None],
+    title_idents: list[int],
+    paper_ids: np.ndarray,
+    first_id: int,
+) -> Iterator[tuple[int, int, int]]:
+    """The (identity hash, paper id, is arXiv id) rows to record, sorted by hash: the table (its row id)
+    then grows by appends, not by random page splits.
+
+    ``aliases``: identities of known papers; the new papers' ``fresh_idents`` (None: another paper has
+    it) and ``title_idents``, and ``paper_ids``.  A title naming several papers goes to the one known
+    before, else to the earliest row: it comes first, and ``ON CONFLICT DO NOTHING`` keeps it.
+    """
+    given = np.array(fresh_idents, dtype=object).reshape(-1)
+    has = given != None  # noqa: E711 (element-wise: ``is not`` would compare the array itself)
+    idents = given[has].astype(np.int64)
+    titles = np.array(title_idents, np.int64).reshape(-1)[has]
+    rows = np.flatnonzero(has)
+    by_arxiv = idents != titles  # a paper known by its arXiv id is known by its title too
+    known = np.array(aliases, np.int64).reshape(-1, 3)
+    hashes = np.concatenate([known[:, 0], idents, titles[by_arxiv]])
+    precedence = np.concatenate([known[:, 1], first_id + rows, first_id + rows[by_arxiv]])
+    owners = np.concatenate([known[:, 1], paper_ids[rows], paper_ids[rows[by_arxiv]]])
+    arxiv = np.concatenate([known[:, 2], by_arxiv, np.zeros(int(by_arxiv.sum()), np.int64)])
+    order = np.lexsort((arxiv, owners, precedence, hashes))
+    return zip(hashes[order].tolist(), owners[order].tolist(), arxiv[order].astype(np.int64).tolist(), strict=True)
 
 
 class KeyRegistry(Database):
@@ -300,36 +331,31 @@ class KeyRegistry(Database):
             [(f" moving:{pid}", pid) for pid, _, _ in changes.rekeyed],  # no citekey has a space
         )
         # New ids are handed out in key order, so both the table (by id) and its UNIQUE key index
-        # grow by appends instead of random page splits.
-        in_key_order = sorted(range(len(changes.fresh)), key=lambda row: changes.fresh[row][0])
-        paper_ids = [0] * len(changes.fresh)
-        for rank, row in enumerate(in_key_order):
-            paper_ids[row] = first_id + rank
+        # grow by appends instead of random page splits.  Columns, not a tuple per row: a million.
+        columns = [list(column) for column in zip(*changes.fresh, strict=True)] or [[], [], [], []]
+        fresh_keys, fresh_idents, title_idents, pinned = columns
+        in_key_order = sorted(range(len(fresh_keys)), key=fresh_keys.__getitem__)
+        paper_ids = np.empty(len(fresh_keys), np.int64)
+        paper_ids[in_key_order] = np.arange(first_id, first_id + len(fresh_keys))
         conn.insert_many(
             "papers",
             ("key", "paper_id", "created", "pinned"),
-            ((changes.fresh[row][0], paper_ids[row], now, changes.fresh[row][3]) for row in in_key_order),
+            zip(
+                map(fresh_keys.__getitem__, in_key_order),
+                range(first_id, first_id + len(fresh_keys)),
+                itertools.repeat(now),
+                map(pinned.__getitem__, in_key_order),
+                strict=False,  # repeat is endless
+            ),
         )
         conn.executemany(
             "UPDATE papers SET key = ?, pinned = CASE WHEN ? = 1 THEN 1 ELSE pinned END WHERE paper_id = ?",
             [(key, pinned, pid) for pid, key, pinned in changes.rekeyed],
         )
-        # (identity hash, precedence, paper id, is arXiv id): a title naming several papers goes to
-        # the one known before, else to the earliest row (DO NOTHING below keeps the first).
-        identities = [(ident, pid, pid, arxiv) for ident, pid, arxiv in changes.aliases]
-        for row, (_key, ident, title_ident, _pinned) in enumerate(changes.fresh):
-            if ident is None:
-                continue
-            is_arxiv = ident != title_ident
-            identities.append((ident, first_id + row, paper_ids[row], int(is_arxiv)))
-            if is_arxiv:
-                identities.append((title_ident, first_id + row, paper_ids[row], 0))
-        # Sorted by hash the table (its row id) grows by appends, not by random page splits.
-        identities.sort()
         conn.insert_many(
             "identities",
             ("identity_hash", "paper_id", "arxiv"),
-            ((ident, pid, arxiv) for ident, _, pid, arxiv in identities),
+            _identity_rows(changes.aliases, fresh_idents, title_idents, paper_ids, first_id),
             ignore_conflicts=True,
         )
         conn.executemany(

@@ -286,8 +286,9 @@ class Library:
             trace = _Trace.of(records, abstracts, merged.row, borrowing)
         del records  # at a million papers most of the memory: gone before the rows are sorted
         _release_memory()
-        papers = merged.papers
-        keys = store.assign_keys(papers)  # keys the store recorded earlier are kept
+        papers, abstract_from = merged.papers, merged.abstract_from
+        keys = store.assign_keys(papers, merged.folded_titles)  # keys the store recorded earlier are kept
+        del merged  # its folded titles
         papers.insert(0, "key", keys.astype("str"))
         order = papers["key"].argsort(kind="stable").to_numpy()
         papers = _reordered(papers, order)
@@ -297,7 +298,7 @@ class Library:
             record_caches.write(trace.sorted(place))
             del trace  # the records' other columns: gone before the abstracts are compressed
         # The abstracts in key order; many are passed on a file at a time and compressed: never held unpacked.
-        in_order = _in_row_order(abstracts, merged.abstract_from[order])
+        in_order = _in_row_order(abstracts, abstract_from[order])
         del abstracts
         _release_memory()
         papers.insert(papers.columns.get_loc("title") + 1, "abstract", in_order.set_axis(papers.index))

@@ -298,9 +298,11 @@ def _suffixes() -> Iterator[str]:
             yield "".join(letters)
 
 
-def title_identities(titles: pd.Series) -> pd.Series:
-    """:func:`paper_identity` of every title as if no arXiv id were known, folded in one batch."""
-    return "title:" + fold_titles(titles).astype(object)
+def title_identities(titles: pd.Series, folded: pd.Series | None = None) -> pd.Series:
+    """:func:`paper_identity` of every title as if no arXiv id were known, folded in one batch;
+    ``folded``: :func:`~paper_widgets.data.merge.fold_titles` of ``titles`` when the caller has it."""
+    folded = fold_titles(titles) if folded is None else folded.set_axis(titles.index)
+    return "title:" + folded.astype(object)
 
 
 def paper_identities(titles: pd.Series, arxiv_ids: pd.Series, by_title: pd.Series | None = None) -> pd.Series:

@@ -316,6 +316,7 @@ class Merged:
     papers: pd.DataFrame  # every column of COLUMNS but ``abstract``
     row: np.ndarray  # per record: its paper's row in ``papers``
     abstract_from: np.ndarray  # per row: the record whose abstract it has
+    folded_titles: pd.Series  # per row: its title folded (fold_titles), as the citekeys' identities need it
 
     @property
     def gave_abstract(self) -> np.ndarray:
@@ -357,9 +358,12 @@ def merge_traced(records: pd.DataFrame, abstracts: FileTexts | None = None) -> M
     folded = fold_titles(rec["title"])
     # An empty title identifies nothing: such records merge only on the same abstract (or id).
     blank = folded == ""
+    same_title = folded
     if blank.any():
-        folded[blank] = ("\x00" + abstracts.take(np.flatnonzero(blank)).fillna("")).to_numpy()
-    title_ids = pd.factorize(folded, sort=True)[0]
+        same_title = folded.copy()
+        same_title[blank] = ("\x00" + abstracts.take(np.flatnonzero(blank)).fillna("")).to_numpy()
+    title_ids = pd.factorize(same_title, sort=True)[0]
+    del same_title
     id_groups = _propagate(np.arange(len(rec)), [rec["arxiv_id"], rec["doi"]])
     links = _title_links(rec, title_ids, id_groups)
     components = _propagate(np.arange(len(rec)), [pd.Series(id_groups), links])
@@ -460,7 +464,8 @@ def merge_traced(records: pd.DataFrame, abstracts: FileTexts | None = None) -> M
     out["sources"] = sources
 
     kept = [name for name in COLUMNS if name != "abstract"]
-    return Merged(out[kept].reset_index(drop=True), group, longest["abstract"])
+    row_folded = pd.Series(folded.array.take(longest["title"]), index=pd.RangeIndex(n_groups))
+    return Merged(out[kept].reset_index(drop=True), group, longest["abstract"], row_folded)
 
 
 def _abstract_lengths(abstracts: FileTexts, rows: np.ndarray) -> np.ndarray:

@@ -125,9 +125,9 @@ def _identity_rows(
 class KeyRegistry(Database):
     """Citekey assignment and resolution on top of :class:`Database`."""
 
-    def assign_keys(self, frame: pd.DataFrame) -> pd.Series:
+    def assign_keys(self, frame: pd.DataFrame, folded_titles: pd.Series | None = None) -> pd.Series:
         """Citekeys for ``frame`` (columns of :func:`paper_widgets.data.citekeys.assign_keys`, optionally
-        ``citekeys``), recorded.
+        ``citekeys``), recorded; ``folded_titles``: its titles folded, when the caller has them (the merge).
 
         Rows with ``citekeys`` get the first one (pinned).  Other papers the store knows keep their
         key. A paper is known by its identity (arXiv id, else folded title) or, when it now has an
@@ -136,7 +136,7 @@ class KeyRegistry(Database):
         different paper. New papers get keys that clash with no key or alias in the store
         (ignoring case), and are recorded in the same write.
         """
-        title_idents = title_identities(frame["title"])
+        title_idents = title_identities(frame["title"], folded_titles)
         primary = paper_identities(frame["title"], frame["arxiv_id"], title_idents).tolist()
         by_title = title_idents.tolist()
         title_hashes = identity_hashes(by_title)

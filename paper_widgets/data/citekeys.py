@@ -276,10 +276,12 @@ def base_keys(frame: pd.DataFrame) -> pd.Series:
     # Authors repeat (surnames are worked out once per name); titles hardly do, so deduplicating
     # them would cost more than it saves.
     surname = {a: _surname(a) for a in set(first_authors)}
-    year_part = pd.to_datetime(frame["published"]).dt.year.astype("Int64").astype(str).fillna("").tolist()
+    # Years repeat too: each distinct one written once ("" for none: the last of ``written``).
+    year_codes, years = pd.factorize(pd.to_datetime(frame["published"]).dt.year)
+    written = np.array([str(int(year)) for year in years] + [""], dtype=object)
     # object arrays concatenate element-wise in C, a million keys without a Python loop
     keys = _objects(map(surname.__getitem__, first_authors)) + _objects(_title_parts(titles))
-    keys += _objects(year_part)
+    keys += written[year_codes]
     fallback = np.fromiter((not key[:1].isalpha() for key in keys), bool, len(keys))
     keys[fallback] = _FALLBACK_PREFIX + keys[fallback]
     return pd.Series(keys, index=frame.index, dtype=object)
@@ -309,9 +311,12 @@ def paper_identities(titles: pd.Series, arxiv_ids: pd.Series, by_title: pd.Serie
     """:func:`paper_identity` of every (title, arXiv id) pair; ``by_title``: :func:`title_identities`
     of ``titles`` when the caller has them already (folding is the costly part)."""
     by_title = title_identities(titles) if by_title is None else by_title
-    ids = [a.strip() if isinstance(a, str) else "" for a in arxiv_ids.astype(object)]
-    by_id = ["arxiv:" + without_arxiv_version(a.lower()) if a else None for a in ids]
-    return pd.Series(by_id, index=titles.index, dtype=object).fillna(by_title)
+    identities = by_title.to_numpy(dtype=object, copy=True)
+    given = np.flatnonzero(arxiv_ids.notna().to_numpy(bool))  # only rows with an id are looked at (dumps have none)
+    for row, arxiv_id in zip(given.tolist(), arxiv_ids.iloc[given].astype(object).tolist(), strict=True):
+        if isinstance(arxiv_id, str) and arxiv_id.strip():
+            identities[row] = "arxiv:" + without_arxiv_version(arxiv_id.lower())
+    return pd.Series(identities, index=titles.index, dtype=object)
 
 
 def _identities(frame: pd.DataFrame) -> pd.Series:

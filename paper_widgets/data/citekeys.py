@@ -271,6 +271,13 @@ def _first_author(authors: object) -> str:
 
 def base_keys(frame: pd.DataFrame) -> pd.Series:
     """The unsuffixed generated key of every row (columns ``title``, ``authors``, ``published``)."""
+    # A batch of rows at a time: a million titles as Python strings were ~150 MB at a load's peak.
+    batches = [_base_keys(frame.iloc[at : at + _BATCH_TITLES]) for at in range(0, len(frame), _BATCH_TITLES)]
+    return pd.Series(np.concatenate(batches) if batches else [], index=frame.index, dtype=object)
+
+
+def _base_keys(frame: pd.DataFrame) -> np.ndarray:
+    """:func:`base_keys` of a batch of rows, as an object array."""
     titles = frame["title"].fillna("").astype(str).tolist()
     first_authors = [_first_author(a) for a in frame["authors"].tolist()]
     # Authors repeat (surnames are worked out once per name); titles hardly do, so deduplicating
@@ -280,11 +287,11 @@ def base_keys(frame: pd.DataFrame) -> pd.Series:
     year_codes, years = pd.factorize(pd.to_datetime(frame["published"]).dt.year)
     written = np.array([str(int(year)) for year in years] + [""], dtype=object)
     # object arrays concatenate element-wise in C, a million keys without a Python loop
-    keys = _objects(map(surname.__getitem__, first_authors)) + _objects(_title_parts(titles))
+    keys: np.ndarray = _objects(map(surname.__getitem__, first_authors)) + _objects(_title_parts(titles))
     keys += written[year_codes]
     fallback = np.fromiter((not key[:1].isalpha() for key in keys), bool, len(keys))
     keys[fallback] = _FALLBACK_PREFIX + keys[fallback]
-    return pd.Series(keys, index=frame.index, dtype=object)
+    return keys
 
 
 def _objects(values: Iterable[str]) -> np.ndarray:

@@ -122,6 +122,34 @@ def _identity_rows(
     return zip(hashes[order].tolist(), owners[order].tolist(), arxiv[order].astype(np.int64).tolist(), strict=True)
 
 
+_IDENTITY_CHUNK = 1 << 16
+
+
+def _identities(frame: pd.DataFrame, folded_titles: pd.Series | None, rows: Iterable[int]) -> list[str]:
+    """The identities (:func:`~paper_widgets.data.citekeys.paper_identity`) of ``rows`` of ``frame``."""
+    positions = list(rows)
+    titles = frame["title"].iloc[positions]
+    by_title = title_identities(titles, None if folded_titles is None else folded_titles.iloc[positions])
+    identities: list[str] = paper_identities(titles, frame["arxiv_id"].iloc[positions], by_title).tolist()
+    return identities
+
+
+def _identity_hashes(
+    frame: pd.DataFrame, folded_titles: pd.Series | None, rows: np.ndarray
+) -> tuple[list[int], list[int]]:
+    """The :func:`identity_hashes` of the titles' identities of ``rows`` and of the rows' own identities."""
+    by_title = title_identities(frame["title"].iloc[rows], None if folded_titles is None else folded_titles.iloc[rows])
+    titles = by_title.tolist()
+    title_hashes = identity_hashes(titles)
+    primary = paper_identities(frame["title"].iloc[rows], frame["arxiv_id"].iloc[rows], by_title).tolist()
+    # Most rows have no arXiv id: their identity is their title's, hashed once.
+    arxiv_rows = [row for row, (ident, title) in enumerate(zip(primary, titles, strict=True)) if ident != title]
+    primary_hashes = list(title_hashes)
+    for row, hashed in zip(arxiv_rows, identity_hashes([primary[row] for row in arxiv_rows]), strict=True):
+        primary_hashes[row] = hashed
+    return title_hashes, primary_hashes
+
+
 class KeyRegistry(Database):
     """Citekey assignment and resolution on top of :class:`Database`."""
 
@@ -136,21 +164,20 @@ class KeyRegistry(Database):
         different paper. New papers get keys that clash with no key or alias in the store
         (ignoring case), and are recorded in the same write.
         """
-        title_idents = title_identities(frame["title"], folded_titles)
-        primary = paper_identities(frame["title"], frame["arxiv_id"], title_idents).tolist()
-        by_title = title_idents.tolist()
-        title_hashes = identity_hashes(by_title)
-        # Most rows have no arXiv id: their identity is their title's, hashed once.
-        arxiv_rows = [row for row, (ident, title) in enumerate(zip(primary, by_title, strict=True)) if ident != title]
-        primary_hashes = list(title_hashes)
-        for row, hashed in zip(arxiv_rows, identity_hashes([primary[row] for row in arxiv_rows]), strict=True):
-            primary_hashes[row] = hashed
+        primary_hashes: list[int] = []
+        title_hashes: list[int] = []
+        # A chunk of rows at a time: a million identity strings held at once were ~300 MB at a load's peak.
+        for at in range(0, len(frame), _IDENTITY_CHUNK):
+            rows = np.arange(at, min(at + _IDENTITY_CHUNK, len(frame)))
+            title_part, primary_part = _identity_hashes(frame, folded_titles, rows)
+            title_hashes += title_part
+            primary_hashes += primary_part
         cells = frame["citekeys"].tolist() if "citekeys" in frame.columns else []
         own_keys = _first_claims({row: list(c) for row, c in enumerate(cells) if isinstance(c, (list, tuple)) and c})
         while True:
             snap = self.shared.read(self._identity_snapshot)
             changes = _Changes()
-            keys = self._resolve(frame, snap, changes, own_keys, primary, primary_hashes, title_hashes)
+            keys = self._resolve(frame, snap, changes, own_keys, primary_hashes, title_hashes, folded_titles)
             if not changes:
                 return keys
             if self.shared.write(functools.partial(self._record_keys, snap=snap, changes=changes)):
@@ -163,13 +190,13 @@ class KeyRegistry(Database):
         snap: _Snapshot,
         changes: _Changes,
         own_keys: dict[int, list[str]],
-        primary: list[str],
         primary_hashes: list[int],
         title_hashes: list[int],
+        folded_titles: pd.Series | None,
     ) -> pd.Series:
         """Every row's key; what must be recorded for that goes into ``changes``.
 
-        ``primary``: the rows' identities, ``primary_hashes`` and ``title_hashes`` their and their
+        ``primary_hashes`` and ``title_hashes``: the rows' identities' and their
         titles' :func:`identity_hashes`.
         """
         keys: list[str] = [""] * len(frame)
@@ -215,7 +242,10 @@ class KeyRegistry(Database):
         candidates = [r for r, pid in resolved.items() if pid not in snap.fixed and _anonymous(snap.keys[pid])]
         better = base_keys(frame.iloc[candidates]).tolist() if candidates else []
         improving = {row for row, base in zip(candidates, better, strict=True) if not _anonymous(base)}
-        kept = {primary[row]: snap.keys[pid] for row, pid in resolved.items() if row not in improving}
+        staying = [row for row in resolved if row not in improving]
+        kept = dict(
+            zip(_identities(frame, folded_titles, staying), [snap.keys[resolved[row]] for row in staying], strict=True)
+        )
         kept_keys = set(kept.values())
         # Every other key and alias in the store, and the pinned keys, are taken: a name no row
         # can have ("key:…") holds them.

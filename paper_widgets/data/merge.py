@@ -428,7 +428,8 @@ def merge_traced(records: pd.DataFrame, abstracts: FileTexts | None = None) -> M
             highest = rec.loc[multi, name].astype("Int64").groupby(group[multi]).max()
             values.iloc[highest.index.to_numpy()] = highest.array
         out[name] = values
-    row_authors = [a if isinstance(a, list) and a else [] for a in out["authors"].tolist()]
+    # a record's own (empty) list serves its row too: a million rows read from dumps know no authors
+    row_authors = [a if isinstance(a, list) else [] for a in out["authors"].tolist()]
     out["authors"] = _object_column(row_authors, n_groups)
     counted = pd.array([len(a) if a else None for a in row_authors], dtype="Int64")
     out["n_authors"] = out["n_authors"].astype("Int64").fillna(pd.Series(counted, index=out.index))

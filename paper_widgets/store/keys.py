@@ -122,26 +122,25 @@ def _identity_rows(
     return zip(hashes[order].tolist(), owners[order].tolist(), arxiv[order].astype(np.int64).tolist(), strict=True)
 
 
-_IDENTITY_CHUNK = 1 << 16
+_IDENTITY_CHUNK = 1 << 16  # rows whose identities are worked out at once (see KeyRegistry.assign_keys)
 
 
-def _identities(frame: pd.DataFrame, folded_titles: pd.Series | None, rows: Iterable[int]) -> list[str]:
-    """The identities (:func:`~paper_widgets.data.citekeys.paper_identity`) of ``rows`` of ``frame``."""
+def _identities(
+    frame: pd.DataFrame, folded_titles: pd.Series | None, rows: Iterable[int]
+) -> tuple[list[str], list[str]]:
+    """The identities (:func:`~paper_widgets.data.citekeys.paper_identity`) of ``rows`` of ``frame``
+    as if no arXiv id were known (their titles'), and their own."""
     positions = list(rows)
     titles = frame["title"].iloc[positions]
     by_title = title_identities(titles, None if folded_titles is None else folded_titles.iloc[positions])
-    identities: list[str] = paper_identities(titles, frame["arxiv_id"].iloc[positions], by_title).tolist()
-    return identities
+    identities = paper_identities(titles, frame["arxiv_id"].iloc[positions], by_title)
+    return by_title.tolist(), identities.tolist()
 
 
-def _identity_hashes(
-    frame: pd.DataFrame, folded_titles: pd.Series | None, rows: np.ndarray
-) -> tuple[list[int], list[int]]:
+def _identity_hashes(frame: pd.DataFrame, folded_titles: pd.Series | None, rows: range) -> tuple[list[int], list[int]]:
     """The :func:`identity_hashes` of the titles' identities of ``rows`` and of the rows' own identities."""
-    by_title = title_identities(frame["title"].iloc[rows], None if folded_titles is None else folded_titles.iloc[rows])
-    titles = by_title.tolist()
+    titles, primary = _identities(frame, folded_titles, rows)
     title_hashes = identity_hashes(titles)
-    primary = paper_identities(frame["title"].iloc[rows], frame["arxiv_id"].iloc[rows], by_title).tolist()
     # Most rows have no arXiv id: their identity is their title's, hashed once.
     arxiv_rows = [row for row, (ident, title) in enumerate(zip(primary, titles, strict=True)) if ident != title]
     primary_hashes = list(title_hashes)
@@ -168,7 +167,7 @@ class KeyRegistry(Database):
         title_hashes: list[int] = []
         # A chunk of rows at a time: a million identity strings held at once were ~300 MB at a load's peak.
         for at in range(0, len(frame), _IDENTITY_CHUNK):
-            rows = np.arange(at, min(at + _IDENTITY_CHUNK, len(frame)))
+            rows = range(at, min(at + _IDENTITY_CHUNK, len(frame)))
             title_part, primary_part = _identity_hashes(frame, folded_titles, rows)
             title_hashes += title_part
             primary_hashes += primary_part
@@ -244,7 +243,11 @@ class KeyRegistry(Database):
         improving = {row for row, base in zip(candidates, better, strict=True) if not _anonymous(base)}
         staying = [row for row in resolved if row not in improving]
         kept = dict(
-            zip(_identities(frame, folded_titles, staying), [snap.keys[resolved[row]] for row in staying], strict=True)
+            zip(
+                _identities(frame, folded_titles, staying)[1],
+                [snap.keys[resolved[row]] for row in staying],
+                strict=True,
+            )
         )
         kept_keys = set(kept.values())
         # Every other key and alias in the store, and the pinned keys, are taken: a name no row

@@ -31,7 +31,7 @@ import pandas as pd
 import pyarrow as pa
 
 from paper_widgets.data.merge import merge_traced, normalise_frame
-from paper_widgets.data.packed import FileTexts, PackedTexts, Part, joined_texts
+from paper_widgets.data.packed import FileTexts, PackedTexts, Part, joined_texts, large_strings
 from paper_widgets.data.readers.pool import pool_workers, read_files
 from paper_widgets.data.readers.sources import (
     check_regular,
@@ -893,10 +893,12 @@ class _Trace:
         row = self.row[lo:hi].copy()
         a, z = np.searchsorted(self.own_at, [lo, hi])
         own = self.own_at[a:z] - lo
-        texts = np.full(hi - lo, None, dtype=object)
-        texts[own] = self.own_abstracts.iloc[a:z].to_numpy(object)
+        # each record's abstract among own_abstracts[a:z], or none: taken by Arrow, not a Python string each
+        taken = np.full(hi - lo, -1, np.int64)
+        taken[own] = np.arange(z - a)
+        texts = large_strings(self.own_abstracts.iloc[a:z]).take(pa.array(taken, mask=taken < 0))
         row[own] = -1
-        frame["abstract"] = pd.Series(texts, dtype="str")
+        frame["abstract"] = pd.Series(pd.arrays.ArrowStringArray(texts), dtype="str")
         frame["row"] = row
         return frame[[*self.columns, "row"]]
 

@@ -164,9 +164,10 @@ def _values(df: pd.DataFrame, name: str, index: pd.RangeIndex) -> pd.Series:
     return pd.Series(df[name].to_numpy(), index=index)
 
 
-def _kind_rank(kinds: pd.Series, order: Sequence[str]) -> np.ndarray:
-    """Position of each record's kind in ``order`` (unlisted kinds after the listed ones)."""
-    codes, distinct = pd.factorize(kinds, use_na_sentinel=False)  # a handful of kinds: rank those only
+def _kind_rank(kinds: tuple[np.ndarray, pd.Index], order: Sequence[str]) -> np.ndarray:
+    """Position of each record's kind in ``order`` (unlisted kinds after the listed ones); ``kinds``:
+    the records' kinds factorized once (a handful of kinds: rank those only)."""
+    codes, distinct = kinds
     ranks: np.ndarray = np.array([order.index(k) if k in order else len(order) for k in distinct], np.int64)
     ranked: np.ndarray = ranks[codes]
     return ranked
@@ -383,7 +384,8 @@ def merge_traced(records: pd.DataFrame, abstracts: FileTexts | None = None) -> M
     firsts = labels.groupby("component").agg(title=("title", "min"), where=("where", "min"))
     rank = pd.Series(np.arange(len(firsts)), index=firsts.sort_values(["title", "where"]).index)
     group: np.ndarray = rank[components].to_numpy()
-    kind_rank = _kind_rank(rec["kind"], KINDS)
+    kinds = pd.factorize(rec["kind"], use_na_sentinel=False)
+    kind_rank = _kind_rank(kinds, KINDS)
     order = _record_order(rec, abstracts, group, kind_rank, source_rank)
     position = np.empty(len(rec), np.int64)
     position[order] = np.arange(len(rec))  # each record's place in the stable order
@@ -419,9 +421,9 @@ def merge_traced(records: pd.DataFrame, abstracts: FileTexts | None = None) -> M
     out["title"] = taken("title", longest["title"])
     authors = rec["authors"].tolist()
     has_authors = np.fromiter((isinstance(a, list) and len(a) > 0 for a in authors), bool, len(authors))
-    for name, kinds in _PRIORITY.items():
+    for name, trusted in _PRIORITY.items():
         known = has_authors if name == "authors" else rec[name].notna().to_numpy(bool)
-        out[name] = taken(name, picked(known, [_kind_rank(rec["kind"], kinds)]))
+        out[name] = taken(name, picked(known, [_kind_rank(kinds, trusted)]))
     for name in _HIGHEST:  # the highest count of each group
         values = taken(name, first).astype("Int64")
         if multi.any():

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from paper_widgets.data.merge import fold_titles, merge_records, normalise_frame
+from paper_widgets.data.merge import fold_titles, merge_records, merge_traced, normalise_frame
 from paper_widgets.data.records import PaperRecord, records_frame
 from paper_widgets.data.text import fold
 
@@ -225,3 +225,25 @@ def test_a_record_read_twice_from_one_place_breaks_the_tie_by_its_text() -> None
     for records in (twice, twice[::-1]):
         merged = merge_records(records_frame(records))
         assert merged[["title", "abstract", "sources"]].values.tolist() == [["Twice Read", "Abstract A.", ["a.txt"]]]
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["Gradient Surgery", "gradient surgery!", "", "Naïve Bayes", "ﬁne Tuning", "X"]),
+            st.sampled_from(["", "An abstract.", "Another one."]),
+        ),
+        max_size=12,
+    )
+)
+def test_the_merge_hands_on_each_rows_title_folded(titles_and_abstracts: list[tuple[str, str]]) -> None:
+    """The citekeys' identities take the merge's folded titles (folding a million titles once, not twice):
+    they are fold_titles of the rows' titles, blank titles (merged by abstract) included."""
+    records = records_frame(
+        [
+            rec(title, "card", "a.txt", abstract=abstract, line=line)
+            for line, (title, abstract) in enumerate(titles_and_abstracts, 1)
+        ]
+    )
+    merged = merge_traced(records)
+    assert merged.folded_titles.tolist() == fold_titles(merged.papers["title"]).tolist()

@@ -224,3 +224,38 @@ def test_two_papers_given_one_key_in_a_batch_both_get_keys_and_a_warning(tmp_pat
         keys = store.assign_keys(frame).tolist()
     assert keys[0] == "smith2020" and keys[1].lower() != "smith2020" and keys[1]
     assert store.assign_keys(frame.iloc[:1]).tolist() == ["smith2020"]  # recorded: the first keeps it
+
+
+def test_keys_worked_out_a_few_rows_at_a_time_are_those_of_one_batch(tmp_path: Path, monkeypatch) -> None:
+    """A million rows' identities and base keys are worked out in chunks (memory): chunks of three
+    rows give the keys, aliases and known papers that one chunk gives, on a new and on a known store."""
+    from paper_widgets.data import citekeys
+    from paper_widgets.data.merge import fold_titles
+    from paper_widgets.store import keys
+
+    papers = pd.DataFrame(
+        {
+            "title": ["Gradient Surgery", "Gradient surgery!", "Naïve Bayes", "ﬁne Tuning", "", "Graph Nets", "X", "Y"],
+            "authors": [["Tianhe Yu"], [], [], ["Ann Müller"], [], [], ["Bo Li"], []],
+            "published": pd.to_datetime(
+                ["2020-01-19", None, "2019-05-01", None, None, "2021-02-02", None, "2022-01-01"]
+            ),
+            "arxiv_id": ["2001.06782v2", None, None, " 2101.1 ", None, None, "", None],
+        }
+    )
+    folded = fold_titles(papers["title"])
+
+    def keys_and_store(name: str) -> tuple[list[str], list[str], list[tuple[object, ...]]]:
+        store = Store(tmp_path / name)
+        first = store.assign_keys(papers, folded).tolist()
+        papers_known = papers.assign(authors=[["Tianhe Yu"]] * len(papers))  # known papers, authors now known
+        second = store.assign_keys(papers_known, folded).tolist()
+        rows = store._read(lambda conn: conn.execute("SELECT * FROM identities ORDER BY identity_hash").fetchall())
+        return first, second, rows
+
+    whole = keys_and_store("whole")
+    with monkeypatch.context() as patch:
+        patch.setattr(keys, "_IDENTITY_CHUNK", 3)
+        patch.setattr(citekeys, "_BATCH_TITLES", 3)
+        assert keys_and_store("chunked") == whole
+    assert len(set(whole[0])) == len(papers)

@@ -271,18 +271,27 @@ def _first_author(authors: object) -> str:
 
 def base_keys(frame: pd.DataFrame) -> pd.Series:
     """The unsuffixed generated key of every row (columns ``title``, ``authors``, ``published``)."""
+    # A batch of rows at a time: a million titles as Python strings were ~150 MB at a load's peak.
+    batches = [_base_keys(frame.iloc[at : at + _BATCH_TITLES]) for at in range(0, len(frame), _BATCH_TITLES)]
+    return pd.Series(np.concatenate(batches) if batches else [], index=frame.index, dtype=object)
+
+
+def _base_keys(frame: pd.DataFrame) -> np.ndarray:
+    """:func:`base_keys` of a batch of rows, as an object array."""
     titles = frame["title"].fillna("").astype(str).tolist()
     first_authors = [_first_author(a) for a in frame["authors"].tolist()]
     # Authors repeat (surnames are worked out once per name); titles hardly do, so deduplicating
     # them would cost more than it saves.
     surname = {a: _surname(a) for a in set(first_authors)}
-    year_part = pd.to_datetime(frame["published"]).dt.year.astype("Int64").astype(str).fillna("").tolist()
+    # Years repeat too: each distinct one written once ("" for none: the last of ``written``).
+    year_codes, years = pd.factorize(pd.to_datetime(frame["published"]).dt.year)
+    written = np.array([str(int(year)) for year in years] + [""], dtype=object)
     # object arrays concatenate element-wise in C, a million keys without a Python loop
-    keys = _objects(map(surname.__getitem__, first_authors)) + _objects(_title_parts(titles))
-    keys += _objects(year_part)
+    keys: np.ndarray = _objects(map(surname.__getitem__, first_authors)) + _objects(_title_parts(titles))
+    keys += written[year_codes]
     fallback = np.fromiter((not key[:1].isalpha() for key in keys), bool, len(keys))
     keys[fallback] = _FALLBACK_PREFIX + keys[fallback]
-    return pd.Series(keys, index=frame.index, dtype=object)
+    return keys
 
 
 def _objects(values: Iterable[str]) -> np.ndarray:
@@ -298,18 +307,23 @@ def _suffixes() -> Iterator[str]:
             yield "".join(letters)
 
 
-def title_identities(titles: pd.Series) -> pd.Series:
-    """:func:`paper_identity` of every title as if no arXiv id were known, folded in one batch."""
-    return "title:" + fold_titles(titles).astype(object)
+def title_identities(titles: pd.Series, folded: pd.Series | None = None) -> pd.Series:
+    """:func:`paper_identity` of every title as if no arXiv id were known, folded in one batch;
+    ``folded``: :func:`~paper_widgets.data.merge.fold_titles` of ``titles`` when the caller has it."""
+    folded = fold_titles(titles) if folded is None else folded.set_axis(titles.index)
+    return "title:" + folded.astype(object)
 
 
 def paper_identities(titles: pd.Series, arxiv_ids: pd.Series, by_title: pd.Series | None = None) -> pd.Series:
     """:func:`paper_identity` of every (title, arXiv id) pair; ``by_title``: :func:`title_identities`
     of ``titles`` when the caller has them already (folding is the costly part)."""
     by_title = title_identities(titles) if by_title is None else by_title
-    ids = [a.strip() if isinstance(a, str) else "" for a in arxiv_ids.astype(object)]
-    by_id = ["arxiv:" + without_arxiv_version(a.lower()) if a else None for a in ids]
-    return pd.Series(by_id, index=titles.index, dtype=object).fillna(by_title)
+    identities = by_title.to_numpy(dtype=object, copy=True)
+    given = np.flatnonzero(arxiv_ids.notna().to_numpy(bool))  # only rows with an id are looked at (dumps have none)
+    for row, arxiv_id in zip(given.tolist(), arxiv_ids.iloc[given].astype(object).tolist(), strict=True):
+        if isinstance(arxiv_id, str) and arxiv_id.strip():
+            identities[row] = "arxiv:" + without_arxiv_version(arxiv_id.lower())
+    return pd.Series(identities, index=titles.index, dtype=object)
 
 
 def _identities(frame: pd.DataFrame) -> pd.Series:

@@ -164,9 +164,10 @@ def _values(df: pd.DataFrame, name: str, index: pd.RangeIndex) -> pd.Series:
     return pd.Series(df[name].to_numpy(), index=index)
 
 
-def _kind_rank(kinds: pd.Series, order: Sequence[str]) -> np.ndarray:
-    """Position of each record's kind in ``order`` (unlisted kinds after the listed ones)."""
-    codes, distinct = pd.factorize(kinds, use_na_sentinel=False)  # a handful of kinds: rank those only
+def _kind_rank(kinds: tuple[np.ndarray, pd.Index], order: Sequence[str]) -> np.ndarray:
+    """Position of each record's kind in ``order`` (unlisted kinds after the listed ones); ``kinds``:
+    the records' kinds factorized once (a handful of kinds: rank those only)."""
+    codes, distinct = kinds
     ranks: np.ndarray = np.array([order.index(k) if k in order else len(order) for k in distinct], np.int64)
     ranked: np.ndarray = ranks[codes]
     return ranked
@@ -316,6 +317,7 @@ class Merged:
     papers: pd.DataFrame  # every column of COLUMNS but ``abstract``
     row: np.ndarray  # per record: its paper's row in ``papers``
     abstract_from: np.ndarray  # per row: the record whose abstract it has
+    folded_titles: pd.Series  # per row: its title folded (fold_titles), as the citekeys' identities need it
 
     @property
     def gave_abstract(self) -> np.ndarray:
@@ -357,9 +359,12 @@ def merge_traced(records: pd.DataFrame, abstracts: FileTexts | None = None) -> M
     folded = fold_titles(rec["title"])
     # An empty title identifies nothing: such records merge only on the same abstract (or id).
     blank = folded == ""
+    same_title = folded
     if blank.any():
-        folded[blank] = ("\x00" + abstracts.take(np.flatnonzero(blank)).fillna("")).to_numpy()
-    title_ids = pd.factorize(folded, sort=True)[0]
+        same_title = folded.copy()
+        same_title[blank] = ("\x00" + abstracts.take(np.flatnonzero(blank)).fillna("")).to_numpy()
+    title_ids = pd.factorize(same_title, sort=True)[0]
+    del same_title
     id_groups = _propagate(np.arange(len(rec)), [rec["arxiv_id"], rec["doi"]])
     links = _title_links(rec, title_ids, id_groups)
     components = _propagate(np.arange(len(rec)), [pd.Series(id_groups), links])
@@ -379,7 +384,8 @@ def merge_traced(records: pd.DataFrame, abstracts: FileTexts | None = None) -> M
     firsts = labels.groupby("component").agg(title=("title", "min"), where=("where", "min"))
     rank = pd.Series(np.arange(len(firsts)), index=firsts.sort_values(["title", "where"]).index)
     group: np.ndarray = rank[components].to_numpy()
-    kind_rank = _kind_rank(rec["kind"], KINDS)
+    kinds = pd.factorize(rec["kind"], use_na_sentinel=False)
+    kind_rank = _kind_rank(kinds, KINDS)
     order = _record_order(rec, abstracts, group, kind_rank, source_rank)
     position = np.empty(len(rec), np.int64)
     position[order] = np.arange(len(rec))  # each record's place in the stable order
@@ -415,16 +421,17 @@ def merge_traced(records: pd.DataFrame, abstracts: FileTexts | None = None) -> M
     out["title"] = taken("title", longest["title"])
     authors = rec["authors"].tolist()
     has_authors = np.fromiter((isinstance(a, list) and len(a) > 0 for a in authors), bool, len(authors))
-    for name, kinds in _PRIORITY.items():
+    for name, trusted in _PRIORITY.items():
         known = has_authors if name == "authors" else rec[name].notna().to_numpy(bool)
-        out[name] = taken(name, picked(known, [_kind_rank(rec["kind"], kinds)]))
+        out[name] = taken(name, picked(known, [_kind_rank(kinds, trusted)]))
     for name in _HIGHEST:  # the highest count of each group
         values = taken(name, first).astype("Int64")
         if multi.any():
             highest = rec.loc[multi, name].astype("Int64").groupby(group[multi]).max()
             values.iloc[highest.index.to_numpy()] = highest.array
         out[name] = values
-    row_authors = [a if isinstance(a, list) and a else [] for a in out["authors"].tolist()]
+    # a record's own (empty) list serves its row too: a million rows read from dumps know no authors
+    row_authors = [a if isinstance(a, list) else [] for a in out["authors"].tolist()]
     out["authors"] = _object_column(row_authors, n_groups)
     counted = pd.array([len(a) if a else None for a in row_authors], dtype="Int64")
     out["n_authors"] = out["n_authors"].astype("Int64").fillna(pd.Series(counted, index=out.index))
@@ -460,7 +467,8 @@ def merge_traced(records: pd.DataFrame, abstracts: FileTexts | None = None) -> M
     out["sources"] = sources
 
     kept = [name for name in COLUMNS if name != "abstract"]
-    return Merged(out[kept].reset_index(drop=True), group, longest["abstract"])
+    row_folded = pd.Series(folded.array.take(longest["title"]), index=pd.RangeIndex(n_groups))
+    return Merged(out[kept].reset_index(drop=True), group, longest["abstract"], row_folded)
 
 
 def _abstract_lengths(abstracts: FileTexts, rows: np.ndarray) -> np.ndarray:

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from paper_widgets.data.text import valid_unicode
 
@@ -221,6 +222,15 @@ def bounded(records: Iterable[PaperRecord], warnings: list[LoadWarning]) -> Iter
     return map(_bounded, records, repeat(warnings))
 
 
+def _strings(values: list[str | None]) -> pd.Series:
+    """``values`` as a ``str`` column; one value in every row (a file's source and kind, the DOIs a
+    dump never has) is repeated by Arrow, without converting each."""
+    if values and values.count(values[0]) == len(values):
+        one = pa.array(values[:1], pa.large_string())
+        return pd.Series(pd.arrays.ArrowStringArray(one.take(np.zeros(len(values), np.int64))), dtype="str")
+    return pd.Series(values, dtype="str")
+
+
 def records_frame(records: Iterable[PaperRecord]) -> pd.DataFrame:
     """The records as a frame with one row each, built column by column."""
     records = records if isinstance(records, list) else list(records)
@@ -231,22 +241,22 @@ def records_frame(records: Iterable[PaperRecord]) -> pd.DataFrame:
     fields[:] = cols["fields"]
     return pd.DataFrame(
         {
-            "title": pd.Series(cols["title"], dtype="str"),
-            "abstract": pd.Series(cols["abstract"], dtype="str"),
+            "title": _strings(cols["title"]),
+            "abstract": _strings(cols["abstract"]),
             "published": pd.to_datetime(pd.Series(cols["published"], dtype=object)).astype("datetime64[ns]"),
             "n_authors": pd.array(cols["n_authors"], dtype="Int64"),
             "authors": authors,
             "upvotes": pd.array(cols["upvotes"], dtype="Int64"),
-            "arxiv_id": pd.Series(cols["arxiv_id"], dtype="str"),
-            "source": pd.Series(cols["source"], dtype="str"),
+            "arxiv_id": _strings(cols["arxiv_id"]),
+            "source": _strings(cols["source"]),
             "line": np.asarray(cols["line"], dtype=np.int64),
-            "kind": pd.Series(cols["kind"], dtype="str"),
+            "kind": _strings(cols["kind"]),
             "comments": pd.array(cols["comments"], dtype="Int64"),
-            "organization": pd.Series(cols["organization"], dtype="str"),
-            "doi": pd.Series(cols["doi"], dtype="str"),
-            "citekey": pd.Series(cols["citekey"], dtype="str"),
-            "entry_type": pd.Series(cols["entry_type"], dtype="str"),
-            "venue": pd.Series(cols["venue"], dtype="str"),
+            "organization": _strings(cols["organization"]),
+            "doi": _strings(cols["doi"]),
+            "citekey": _strings(cols["citekey"]),
+            "entry_type": _strings(cols["entry_type"]),
+            "venue": _strings(cols["venue"]),
             "fields": fields,
         }
     )

@@ -21,11 +21,13 @@ there for the collision bound).
 from __future__ import annotations
 
 import functools
+import itertools
 import time
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from paper_widgets.data.citekeys import assign_keys, base_keys, paper_identities, title_identities
@@ -91,12 +93,68 @@ def _first_claims(own_keys: dict[int, list[str]]) -> dict[int, list[str]]:
     return kept
 
 
+def _identity_rows(
+    aliases: list[tuple[int, int, int]],
+    fresh_idents: list[int | None],
+    title_idents: list[int],
+    paper_ids: np.ndarray,
+    first_id: int,
+) -> Iterator[tuple[int, int, int]]:
+    """The (identity hash, paper id, is arXiv id) rows to record, sorted by hash: the table (its row id)
+    then grows by appends, not by random page splits.
+
+    ``aliases``: identities of known papers; the new papers' ``fresh_idents`` (None: another paper has
+    it) and ``title_idents``, and ``paper_ids``.  A title naming several papers goes to the one known
+    before, else to the earliest row: it comes first, and ``ON CONFLICT DO NOTHING`` keeps it.
+    """
+    given = np.array(fresh_idents, dtype=object).reshape(-1)
+    has = given != None  # noqa: E711 (element-wise: ``is not`` would compare the array itself)
+    idents = given[has].astype(np.int64)
+    titles = np.array(title_idents, np.int64).reshape(-1)[has]
+    rows = np.flatnonzero(has)
+    by_arxiv = idents != titles  # a paper known by its arXiv id is known by its title too
+    known = np.array(aliases, np.int64).reshape(-1, 3)
+    hashes = np.concatenate([known[:, 0], idents, titles[by_arxiv]])
+    precedence = np.concatenate([known[:, 1], first_id + rows, first_id + rows[by_arxiv]])
+    owners = np.concatenate([known[:, 1], paper_ids[rows], paper_ids[rows[by_arxiv]]])
+    arxiv = np.concatenate([known[:, 2], by_arxiv, np.zeros(int(by_arxiv.sum()), np.int64)])
+    order = np.lexsort((arxiv, owners, precedence, hashes))
+    return zip(hashes[order].tolist(), owners[order].tolist(), arxiv[order].astype(np.int64).tolist(), strict=True)
+
+
+_IDENTITY_CHUNK = 1 << 16  # rows whose identities are worked out at once (see KeyRegistry.assign_keys)
+
+
+def _identities(
+    frame: pd.DataFrame, folded_titles: pd.Series | None, rows: Iterable[int]
+) -> tuple[list[str], list[str]]:
+    """The identities (:func:`~paper_widgets.data.citekeys.paper_identity`) of ``rows`` of ``frame``
+    as if no arXiv id were known (their titles'), and their own."""
+    positions = list(rows)
+    titles = frame["title"].iloc[positions]
+    by_title = title_identities(titles, None if folded_titles is None else folded_titles.iloc[positions])
+    identities = paper_identities(titles, frame["arxiv_id"].iloc[positions], by_title)
+    return by_title.tolist(), identities.tolist()
+
+
+def _identity_hashes(frame: pd.DataFrame, folded_titles: pd.Series | None, rows: range) -> tuple[list[int], list[int]]:
+    """The :func:`identity_hashes` of the titles' identities of ``rows`` and of the rows' own identities."""
+    titles, primary = _identities(frame, folded_titles, rows)
+    title_hashes = identity_hashes(titles)
+    # Most rows have no arXiv id: their identity is their title's, hashed once.
+    arxiv_rows = [row for row, (ident, title) in enumerate(zip(primary, titles, strict=True)) if ident != title]
+    primary_hashes = list(title_hashes)
+    for row, hashed in zip(arxiv_rows, identity_hashes([primary[row] for row in arxiv_rows]), strict=True):
+        primary_hashes[row] = hashed
+    return title_hashes, primary_hashes
+
+
 class KeyRegistry(Database):
     """Citekey assignment and resolution on top of :class:`Database`."""
 
-    def assign_keys(self, frame: pd.DataFrame) -> pd.Series:
+    def assign_keys(self, frame: pd.DataFrame, folded_titles: pd.Series | None = None) -> pd.Series:
         """Citekeys for ``frame`` (columns of :func:`paper_widgets.data.citekeys.assign_keys`, optionally
-        ``citekeys``), recorded.
+        ``citekeys``), recorded; ``folded_titles``: its titles folded, when the caller has them (the merge).
 
         Rows with ``citekeys`` get the first one (pinned).  Other papers the store knows keep their
         key. A paper is known by its identity (arXiv id, else folded title) or, when it now has an
@@ -105,21 +163,20 @@ class KeyRegistry(Database):
         different paper. New papers get keys that clash with no key or alias in the store
         (ignoring case), and are recorded in the same write.
         """
-        title_idents = title_identities(frame["title"])
-        primary = paper_identities(frame["title"], frame["arxiv_id"], title_idents).tolist()
-        by_title = title_idents.tolist()
-        title_hashes = identity_hashes(by_title)
-        # Most rows have no arXiv id: their identity is their title's, hashed once.
-        arxiv_rows = [row for row, (ident, title) in enumerate(zip(primary, by_title, strict=True)) if ident != title]
-        primary_hashes = list(title_hashes)
-        for row, hashed in zip(arxiv_rows, identity_hashes([primary[row] for row in arxiv_rows]), strict=True):
-            primary_hashes[row] = hashed
+        primary_hashes: list[int] = []
+        title_hashes: list[int] = []
+        # A chunk of rows at a time: a million identity strings held at once were ~300 MB at a load's peak.
+        for at in range(0, len(frame), _IDENTITY_CHUNK):
+            rows = range(at, min(at + _IDENTITY_CHUNK, len(frame)))
+            title_part, primary_part = _identity_hashes(frame, folded_titles, rows)
+            title_hashes += title_part
+            primary_hashes += primary_part
         cells = frame["citekeys"].tolist() if "citekeys" in frame.columns else []
         own_keys = _first_claims({row: list(c) for row, c in enumerate(cells) if isinstance(c, (list, tuple)) and c})
         while True:
             snap = self.shared.read(self._identity_snapshot)
             changes = _Changes()
-            keys = self._resolve(frame, snap, changes, own_keys, primary, primary_hashes, title_hashes)
+            keys = self._resolve(frame, snap, changes, own_keys, primary_hashes, title_hashes, folded_titles)
             if not changes:
                 return keys
             if self.shared.write(functools.partial(self._record_keys, snap=snap, changes=changes)):
@@ -132,13 +189,13 @@ class KeyRegistry(Database):
         snap: _Snapshot,
         changes: _Changes,
         own_keys: dict[int, list[str]],
-        primary: list[str],
         primary_hashes: list[int],
         title_hashes: list[int],
+        folded_titles: pd.Series | None,
     ) -> pd.Series:
         """Every row's key; what must be recorded for that goes into ``changes``.
 
-        ``primary``: the rows' identities, ``primary_hashes`` and ``title_hashes`` their and their
+        ``primary_hashes`` and ``title_hashes``: the rows' identities' and their
         titles' :func:`identity_hashes`.
         """
         keys: list[str] = [""] * len(frame)
@@ -184,7 +241,14 @@ class KeyRegistry(Database):
         candidates = [r for r, pid in resolved.items() if pid not in snap.fixed and _anonymous(snap.keys[pid])]
         better = base_keys(frame.iloc[candidates]).tolist() if candidates else []
         improving = {row for row, base in zip(candidates, better, strict=True) if not _anonymous(base)}
-        kept = {primary[row]: snap.keys[pid] for row, pid in resolved.items() if row not in improving}
+        staying = [row for row in resolved if row not in improving]
+        kept = dict(
+            zip(
+                _identities(frame, folded_titles, staying)[1],
+                [snap.keys[resolved[row]] for row in staying],
+                strict=True,
+            )
+        )
         kept_keys = set(kept.values())
         # Every other key and alias in the store, and the pinned keys, are taken: a name no row
         # can have ("key:…") holds them.
@@ -300,36 +364,31 @@ class KeyRegistry(Database):
             [(f" moving:{pid}", pid) for pid, _, _ in changes.rekeyed],  # no citekey has a space
         )
         # New ids are handed out in key order, so both the table (by id) and its UNIQUE key index
-        # grow by appends instead of random page splits.
-        in_key_order = sorted(range(len(changes.fresh)), key=lambda row: changes.fresh[row][0])
-        paper_ids = [0] * len(changes.fresh)
-        for rank, row in enumerate(in_key_order):
-            paper_ids[row] = first_id + rank
+        # grow by appends instead of random page splits.  Columns, not a tuple per row: a million.
+        columns = [list(column) for column in zip(*changes.fresh, strict=True)] or [[], [], [], []]
+        fresh_keys, fresh_idents, title_idents, pinned = columns
+        in_key_order = sorted(range(len(fresh_keys)), key=fresh_keys.__getitem__)
+        paper_ids = np.empty(len(fresh_keys), np.int64)
+        paper_ids[in_key_order] = np.arange(first_id, first_id + len(fresh_keys))
         conn.insert_many(
             "papers",
             ("key", "paper_id", "created", "pinned"),
-            ((changes.fresh[row][0], paper_ids[row], now, changes.fresh[row][3]) for row in in_key_order),
+            zip(
+                map(fresh_keys.__getitem__, in_key_order),
+                range(first_id, first_id + len(fresh_keys)),
+                itertools.repeat(now),
+                map(pinned.__getitem__, in_key_order),
+                strict=False,  # repeat is endless
+            ),
         )
         conn.executemany(
             "UPDATE papers SET key = ?, pinned = CASE WHEN ? = 1 THEN 1 ELSE pinned END WHERE paper_id = ?",
             [(key, pinned, pid) for pid, key, pinned in changes.rekeyed],
         )
-        # (identity hash, precedence, paper id, is arXiv id): a title naming several papers goes to
-        # the one known before, else to the earliest row (DO NOTHING below keeps the first).
-        identities = [(ident, pid, pid, arxiv) for ident, pid, arxiv in changes.aliases]
-        for row, (_key, ident, title_ident, _pinned) in enumerate(changes.fresh):
-            if ident is None:
-                continue
-            is_arxiv = ident != title_ident
-            identities.append((ident, first_id + row, paper_ids[row], int(is_arxiv)))
-            if is_arxiv:
-                identities.append((title_ident, first_id + row, paper_ids[row], 0))
-        # Sorted by hash the table (its row id) grows by appends, not by random page splits.
-        identities.sort()
         conn.insert_many(
             "identities",
             ("identity_hash", "paper_id", "arxiv"),
-            ((ident, pid, arxiv) for ident, _, pid, arxiv in identities),
+            _identity_rows(changes.aliases, fresh_idents, title_idents, paper_ids, first_id),
             ignore_conflicts=True,
         )
         conn.executemany(

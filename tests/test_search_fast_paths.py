@@ -171,3 +171,23 @@ def test_how_many_postings_are_read_at_once_changes_no_result(
     for query, (rows, scores) in zip(queries[:40], together, strict=True):
         apart_rows, apart_scores = engine.search_rows(df, query, 10, index=index)
         assert apart_rows.tolist() == rows.tolist() and apart_scores.tolist() == scores.tolist(), query
+
+
+def test_a_result_takes_the_served_frames_columns_once_and_another_frames_afresh() -> None:
+    df = _library(300)
+    index = SearchIndex(df)  # serves df
+    calls: list[pd.DataFrame] = []
+
+    def counted(frame: pd.DataFrame) -> dict[str, object]:
+        calls.append(frame)
+        return dict(engine.column_arrays(frame))
+
+    first = index.served_value(df, counted)
+    assert index.served_value(df, counted) is first and calls == [df]  # kept for the frame served
+    other = df.assign(title=df["title"].str.upper())
+    assert index.served_value(other, counted) is not first and len(calls) == 2  # not the frame served: computed
+    query = df["title"].iloc[7]
+    assert engine.search(df, query, 5, index=index)["title"].iloc[0] == query
+    index.sync(other)  # the same rows' texts changed: now it serves ``other``, and shows other's columns
+    assert engine.search(other, query, 5, index=index)["title"].iloc[0] == query.upper()
+    assert index.served_value(other, counted) is index.served_value(other, counted) and len(calls) == 3

@@ -33,7 +33,7 @@ import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import repeat
-from typing import cast
+from typing import TypeVar, cast
 
 import numpy as np
 import pandas as pd
@@ -46,6 +46,7 @@ from paper_widgets.workers import Workers, worker_count
 
 __all__ = ["FIELDS", "Progress", "SearchIndex", "max_typos", "row_hashes"]
 
+_Value = TypeVar("_Value")
 Progress = Callable[[int], None]  # told how many more rows of a field were tokenised (each field counts once)
 
 FIELDS = ("title", "abstract")
@@ -922,6 +923,7 @@ class SearchIndex:
         self._tri_words = np.zeros(0, np.int32)
         self._tri_len = np.zeros(0, np.uint8)  # trigrams of each word in _tri_keys (0: none, not a title word)
         self._served: weakref.ref[pd.DataFrame] | None = None  # the frame last synced with
+        self._served_values: dict[Callable[[pd.DataFrame], object], object] = {}  # served_value's, for that frame
         self._recent_titles: tuple[bytes, list[str]] = (b"", [])  # the rows titles() was last asked for, and theirs
         self._decoded_titles: list[str | None] = []  # each title once decoded, while the library is small
 
@@ -1010,6 +1012,7 @@ class SearchIndex:
         if n < len(df):
             self.extend(df.iloc[n:], None if hashes is None else hashes[n:], progress)
         self._served = weakref.ref(df)
+        self._served_values = {}
 
     def extend(
         self,
@@ -1100,6 +1103,16 @@ class SearchIndex:
         self._tri_len = tri_len
 
     # -- lookups --------------------------------------------------------------------------
+
+    def served_value(self, df: pd.DataFrame, compute: Callable[[pd.DataFrame], _Value]) -> _Value:
+        """``compute(df)``, kept while ``df`` is the frame this index serves (last synced with: treated as
+        immutable, see :meth:`sync`) — what every search of that frame would otherwise compute again."""
+        served = None if self._served is None else self._served()
+        if served is not df:
+            return compute(df)
+        if compute not in self._served_values:
+            self._served_values[compute] = compute(df)
+        return cast(_Value, self._served_values[compute])
 
     def titles(self, rows: Iterable[int]) -> list[str]:
         """The folded titles of ``rows``."""

@@ -506,3 +506,16 @@ def test_a_reopened_library_sorts_and_filters_by_upvotes_and_shows_them_as_int64
     assert ranked["upvotes"].tolist() == [12, 7, 5, 0] and ranked["upvotes"].dtype == "Int64"
     assert sorted(lib.search("sparse", limit=None, min_upvotes=6)["upvotes"]) == [7, 12]
     assert lib.df["upvotes"].dtype == "Int64" and lib.df["comments"].dtype == "Int64"
+
+
+def test_papers_the_query_cannot_tell_apart_come_most_upvoted_then_newest_first() -> None:
+    # the same words in titles and abstracts of the same lengths: every score is the same
+    same = {"title": "Sparse Kernel Methods", "abstract": "sparse kernel methods for graphs and sets"}
+    votes_dates = [(3, "2024-01-01"), (9, "2023-01-01"), (9, "2024-06-01"), (None, "2025-01-01"), (3, "2025-01-01")]
+    df = frame([{**same, "upvotes": votes, "published": date} for votes, date in votes_dates])
+    df["abstract"] = [f"{same['abstract']} {tail}" for tail in ("alpha", "beta", "gamma", "delta", "omega")]
+    found = search(df, "kernel methods", 5)
+    assert found["score"].nunique() == 1
+    assert found.index.tolist() == [2, 1, 4, 0, 3]  # 9 votes (newer first), 3 votes (newer first), unknown last
+    assert search(df, "kernel methods", 2).index.tolist() == [2, 1]  # the same order when fewer are asked for
+    assert search(df, "kernel methods", 3, sort="newest").index.tolist() == [3, 4, 2]  # other sorts keep theirs

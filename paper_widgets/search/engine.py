@@ -532,6 +532,25 @@ def _order(df: pd.DataFrame, rows: np.ndarray, sort: str, relevance: np.ndarray)
     return order
 
 
+def _best_first(df: pd.DataFrame, rows: np.ndarray, scores: np.ndarray, limit: int | None) -> np.ndarray:
+    """Positions into ``rows`` by ``scores``, best first, at most ``limit``.
+
+    Papers the query cannot tell apart (equal scores: the same evidence) come most upvoted first,
+    then newest, then in the library's order: of two papers matching equally, the one more readers
+    found worth an upvote (the order of Hugging Face's daily lists) is the likelier one wanted.
+    """
+    order: np.ndarray = np.lexsort((rows, -scores))[:limit]
+    if not len(order):
+        return order
+    contenders = np.flatnonzero(scores >= scores[order[-1]])  # every row that may take one of the places
+    if len(np.unique(scores[contenders])) == len(contenders) or not {"upvotes", "published"} <= set(df.columns):
+        return order
+    upvotes = _floats(df["upvotes"].iloc[rows[contenders]], -np.inf)  # unknown: last
+    newest = ~df["published"].to_numpy()[rows[contenders]].view(np.int64)  # NaT is the smallest int64: last
+    ranked: np.ndarray = contenders[np.lexsort((rows[contenders], newest, -upvotes, -scores[contenders]))][:limit]
+    return ranked
+
+
 def _title_scores(query: str, titles: list[str], scorer: Callable[..., float], floor: float) -> np.ndarray:
     """``scorer``'s similarity (0–1) of ``query`` to each title, 0 below ``floor``: the score counts nothing there,
     and rapidfuzz gives up on a title early once it cannot reach it."""
@@ -710,7 +729,7 @@ def search_rows(
                 ]
             best = np.union1d(best, titled_rows)
         scores = _rescore(index, rows[best], coverage[best], bm25[best], parsed, limit)
-        order = np.lexsort((rows[best], -scores))[:limit]
+        order = _best_first(df, rows[best], scores, limit)
         return rows[best[order]], scores[order]
     # newest / most upvoted among the papers matching the most terms
     best = np.flatnonzero(matched >= matched.max() - 1e-6)

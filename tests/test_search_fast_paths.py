@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 import paper_widgets.search.index as index_module
@@ -191,3 +191,19 @@ def test_a_result_takes_the_served_frames_columns_once_and_another_frames_afresh
     index.sync(other)  # the same rows' texts changed: now it serves ``other``, and shows other's columns
     assert engine.search(other, query, 5, index=index)["title"].iloc[0] == query.upper()
     assert index.served_value(other, counted) is index.served_value(other, counted) and len(calls) == 3
+
+
+@given(
+    st.lists(st.text("abcé", min_size=1, max_size=6), min_size=0, max_size=900, unique=True),
+    st.lists(st.text("abcéd", min_size=0, max_size=6), max_size=20),
+)
+@example([f"{i:b}" for i in range(1, 700, 2)] + ["c" * 9], ["0", "1", "10", "1000000", "1111"])
+def test_vocabulary_lookups_through_fences_find_what_a_sorted_list_finds(vocab: list[str], probes: list[str]) -> None:
+    vocabulary = index_module._Vocabulary()
+    vocabulary.add(vocab[: len(vocab) // 2])
+    vocabulary.find("b")  # the fences of the words so far
+    vocabulary.add(vocab[len(vocab) // 2 :])  # the fences of the first half are dropped with its order
+    for word in [*probes, *vocab[::37]]:
+        assert vocabulary.find(word) == (vocab.index(word) if word in vocab else None)
+        ids = vocabulary.extensions(word).tolist()
+        assert [vocab[i] for i in ids] == sorted(w for w in vocab if w.startswith(word) and w != word)

@@ -60,7 +60,9 @@ _NAME_EXACT, _NAME_PREFIX = 0.4, 0.2
 _SIMILAR_FLOOR = 0.85  # below: words in common by chance (WRatio scores any shared word ~0.6-0.8), not a title
 _EXACT_FLOOR = 0.85  # fuzz.ratio from which a title counts as near-exact
 _BOUND_SLACK = 1e-4  # float32 rounding of the scores against their bounds
-_SIMILARITY_STEP = 16  # candidates compared with WRatio at once once the best few are: the bar rises between steps
+# candidates compared with WRatio at once once the best few are, doubling at each step: the bar rises between steps,
+# but when it cannot stop the comparisons (a library of similar titles) a call per step costs more than it saves
+_SIMILARITY_STEP = 16
 # English function words: beside other words they neither decide a match nor get highlighted
 # (they still count in title similarity); a query made of them alone matches them as usual.
 _STOP_TEXT = (
@@ -532,7 +534,9 @@ def _order(df: pd.DataFrame, rows: np.ndarray, sort: str, relevance: np.ndarray)
     return order
 
 
-def _best_first(df: pd.DataFrame, rows: np.ndarray, scores: np.ndarray, limit: int | None) -> np.ndarray:
+def _best_first(
+    index: SearchIndex, df: pd.DataFrame, rows: np.ndarray, scores: np.ndarray, limit: int | None
+) -> np.ndarray:
     """Positions into ``rows`` by ``scores``, best first, at most ``limit``.
 
     Papers the query cannot tell apart (equal scores: the same evidence) come most upvoted first,
@@ -545,10 +549,17 @@ def _best_first(df: pd.DataFrame, rows: np.ndarray, scores: np.ndarray, limit: i
     contenders = np.flatnonzero(scores >= scores[order[-1]])  # every row that may take one of the places
     if len(np.unique(scores[contenders])) == len(contenders) or not {"upvotes", "published"} <= set(df.columns):
         return order
-    upvotes = _floats(df["upvotes"].iloc[rows[contenders]], -np.inf)  # unknown: last
-    newest = ~df["published"].to_numpy()[rows[contenders]].view(np.int64)  # NaT is the smallest int64: last
-    ranked: np.ndarray = contenders[np.lexsort((rows[contenders], newest, -upvotes, -scores[contenders]))][:limit]
+    upvotes, dates = index.served_value(df, _popularity)
+    at = rows[contenders]
+    ranked: np.ndarray = contenders[np.lexsort((at, ~dates[at], -upvotes[at], -scores[contenders]))][:limit]
     return ranked
+
+
+def _popularity(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Each paper's upvotes (float32, unknown: -inf) and date (int64, unknown: the smallest): what breaks ties."""
+    upvotes = _floats(df["upvotes"], -np.inf).astype(np.float32)
+    dates = df["published"].to_numpy().view(np.int64)  # NaT is the smallest int64: ~ puts it last
+    return upvotes, dates
 
 
 def _title_scores(query: str, titles: list[str], scorer: Callable[..., float], floor: float) -> np.ndarray:
@@ -602,9 +613,11 @@ def _rescore(
     without = score + exact + names
     order = np.argsort(-without, kind="stable")
     final[order[:keep]] = scored(order[:keep])
-    for lo in range(keep, len(order), _SIMILARITY_STEP):
+    lo, size = keep, _SIMILARITY_STEP
+    while lo < len(order):
         bar = _kth(final, keep) - _BOUND_SLACK
-        step = order[lo : lo + _SIMILARITY_STEP]
+        step = order[lo : lo + size]
+        lo, size = lo + size, 2 * size
         short = bar - without[step]  # what WRatio must add, ascending along the step
         reaching = step[short <= _W_TITLE]
         if len(reaching):
@@ -729,7 +742,7 @@ def search_rows(
                 ]
             best = np.union1d(best, titled_rows)
         scores = _rescore(index, rows[best], coverage[best], bm25[best], parsed, limit)
-        order = _best_first(df, rows[best], scores, limit)
+        order = _best_first(index, df, rows[best], scores, limit)
         return rows[best[order]], scores[order]
     # newest / most upvoted among the papers matching the most terms
     best = np.flatnonzero(matched >= matched.max() - 1e-6)

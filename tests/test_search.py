@@ -505,6 +505,8 @@ def test_a_reopened_library_sorts_and_filters_by_upvotes_and_shows_them_as_int64
     ranked = lib.search("", limit=None, sort="upvotes")
     assert ranked["upvotes"].tolist() == [12, 7, 5, 0] and ranked["upvotes"].dtype == "Int64"
     assert sorted(lib.search("sparse", limit=None, min_upvotes=6)["upvotes"]) == [7, 12]
+    tied = lib.search("sparse things", limit=4)  # the same evidence in each: most upvoted first
+    assert tied["score"].nunique() == 1 and tied["upvotes"].tolist() == [12, 7, 5, 0]
     assert lib.df["upvotes"].dtype == "Int64" and lib.df["comments"].dtype == "Int64"
 
 

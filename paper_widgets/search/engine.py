@@ -481,7 +481,7 @@ class _Bar:
         return either
 
 
-def _floats(counts: pd.Series, missing: float) -> np.ndarray:
+def _floats(counts: pd.Series | ExtensionArray, missing: float) -> np.ndarray:
     """Whole numbers (``Int64``, or Arrow's in a reopened library) as floats, ``missing`` where unknown."""
     floats: np.ndarray = counts.astype("Float64").to_numpy("float64", na_value=missing)
     return floats
@@ -549,17 +549,12 @@ def _best_first(
     contenders = np.flatnonzero(scores >= scores[order[-1]])  # every row that may take one of the places
     if len(np.unique(scores[contenders])) == len(contenders) or not {"upvotes", "published"} <= set(df.columns):
         return order
-    upvotes, dates = index.served_value(df, _popularity)
+    columns = index.served_value(df, column_arrays)  # the arrays the result frame is taken from
     at = rows[contenders]
-    ranked: np.ndarray = contenders[np.lexsort((at, ~dates[at], -upvotes[at], -scores[contenders]))][:limit]
+    upvotes = _floats(columns["upvotes"].take(at), -np.inf)  # unknown: last
+    dates = np.asarray(columns["published"].take(at).to_numpy()).view(np.int64)  # NaT, the smallest: ~ puts it last
+    ranked: np.ndarray = contenders[np.lexsort((at, ~dates, -upvotes, -scores[contenders]))][:limit]
     return ranked
-
-
-def _popularity(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Each paper's upvotes (float32, unknown: -inf) and date (int64, unknown: the smallest): what breaks ties."""
-    upvotes = _floats(df["upvotes"], -np.inf).astype(np.float32)
-    dates = df["published"].to_numpy().view(np.int64)  # NaT is the smallest int64: ~ puts it last
-    return upvotes, dates
 
 
 def _title_scores(query: str, titles: list[str], scorer: Callable[..., float], floor: float) -> np.ndarray:

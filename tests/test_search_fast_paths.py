@@ -207,3 +207,25 @@ def test_vocabulary_lookups_through_fences_find_what_a_sorted_list_finds(vocab: 
         assert vocabulary.find(word) == (vocab.index(word) if word in vocab else None)
         ids = vocabulary.extensions(word).tolist()
         assert [vocab[i] for i in ids] == sorted(w for w in vocab if w.startswith(word) and w != word)
+
+
+def test_near_words_finds_every_title_word_within_its_typos_as_a_full_scan_does() -> None:
+    from rapidfuzz.distance import OSA
+
+    df = _library(1500)
+    index = SearchIndex(df)
+    title_words = sorted({w for title in df["title"] for w in words(title)})
+    rng = np.random.default_rng(3)
+    asked = [_typo(rng, w) for w in title_words[::5]] + ["kakakakaka", "lorlorlorlor", "zzzzz"]
+    # an edit destroys at most four of a word's trigrams (one per letter): only a word of more than four per typo
+    # keeps one in common with every word within its typos (a shorter one may be missed: "hnuo" for "huno")
+    asked = [word for word in asked if len(word) > 4 * index_module.max_typos(word) > 0]
+    assert len(asked) > 100
+    for word in asked:
+        typos = index_module.max_typos(word)
+        scanned = sorted(
+            (OSA.distance(word, w), -int(index.fields["title"].df[index.word_id(w)]), index.word_id(w))
+            for w in title_words
+            if 0 < OSA.distance(word, w) <= typos
+        )
+        assert index.near_words(word, 1000) == [(wid, edits) for edits, _, wid in scanned]

@@ -549,12 +549,22 @@ def _best_first(
     contenders = np.flatnonzero(scores >= scores[order[-1]])  # every row that may take one of the places
     if len(np.unique(scores[contenders])) == len(contenders) or not {"upvotes", "published"} <= set(df.columns):
         return order
-    columns = index.served_value(df, column_arrays)  # the arrays the result frame is taken from
     at = rows[contenders]
-    upvotes = _floats(columns["upvotes"].take(at), -np.inf)  # unknown: last
-    dates = np.asarray(columns["published"].take(at).to_numpy()).view(np.int64)  # NaT, the smallest: ~ puts it last
+    if index.serves(df):
+        upvotes, dates = (keys[at] for keys in index.served_value(df, _popularity))
+    else:  # another frame of the same papers (a library's, annotated): the tied rows' keys alone
+        upvotes, dates = _popularity(df.iloc[at])
     ranked: np.ndarray = contenders[np.lexsort((at, ~dates, -upvotes, -scores[contenders]))][:limit]
     return ranked
+
+
+def _popularity(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Each paper's upvotes (float32, unknown: -inf) and date (int64; NaT, the smallest, ~ puts last): the tie rule's
+    keys, for every row at once (~10 ms at a million papers, once): picking a few rows out of pandas arrays at every
+    query cost more than the rest of ranking them."""
+    upvotes = _floats(df["upvotes"], -np.inf).astype(np.float32)
+    dates = np.asarray(df["published"].to_numpy()).view(np.int64)
+    return upvotes, dates
 
 
 def _title_scores(query: str, titles: list[str], scorer: Callable[..., float], floor: float) -> np.ndarray:

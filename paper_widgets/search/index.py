@@ -1116,11 +1116,14 @@ class SearchIndex:
 
     # -- lookups --------------------------------------------------------------------------
 
+    def serves(self, df: pd.DataFrame) -> bool:
+        """Whether ``df`` is the frame this index was last synced with."""
+        return self._served is not None and self._served() is df
+
     def served_value(self, df: pd.DataFrame, compute: Callable[[pd.DataFrame], _Value]) -> _Value:
         """``compute(df)``, kept while ``df`` is the frame this index serves (last synced with: treated as
         immutable, see :meth:`sync`) — what every search of that frame would otherwise compute again."""
-        served = None if self._served is None else self._served()
-        if served is not df:
+        if not self.serves(df):
             return compute(df)
         if compute not in self._served_values:
             self._served_values[compute] = compute(df)

@@ -60,9 +60,7 @@ _NAME_EXACT, _NAME_PREFIX = 0.4, 0.2
 _SIMILAR_FLOOR = 0.85  # below: words in common by chance (WRatio scores any shared word ~0.6-0.8), not a title
 _EXACT_FLOOR = 0.85  # fuzz.ratio from which a title counts as near-exact
 _BOUND_SLACK = 1e-4  # float32 rounding of the scores against their bounds
-# candidates compared with WRatio at once once the best few are, doubling at each step: the bar rises between steps,
-# but when it cannot stop the comparisons (a library of similar titles) a call per step costs more than it saves
-_SIMILARITY_STEP = 16
+_SIMILARITY_STEP = 16  # candidates compared with WRatio at once once the best few are: the bar rises between steps
 # English function words: beside other words they neither decide a match nor get highlighted
 # (they still count in title similarity); a query made of them alone matches them as usual.
 _STOP_TEXT = (
@@ -620,11 +618,9 @@ def _rescore(
     without = score + exact + names
     order = np.argsort(-without, kind="stable")
     final[order[:keep]] = scored(order[:keep])
-    lo, size = keep, _SIMILARITY_STEP
-    while lo < len(order):
+    for lo in range(keep, len(order), _SIMILARITY_STEP):
         bar = _kth(final, keep) - _BOUND_SLACK
-        step = order[lo : lo + size]
-        lo, size = lo + size, 2 * size
+        step = order[lo : lo + _SIMILARITY_STEP]
         short = bar - without[step]  # what WRatio must add, ascending along the step
         reaching = step[short <= _W_TITLE]
         if len(reaching):

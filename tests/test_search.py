@@ -526,3 +526,4 @@ def test_papers_the_query_cannot_tell_apart_come_most_upvoted_then_newest_first(
     assert search(df, "kernel methods", 6, index=index).index.tolist() == [2, 1, 5, 4, 0, 3]
     assert index.serves(df) and not SearchIndex(df.copy()).serves(df)  # one of another frame reads the tied rows'
     assert search(df, "kernel methods", 6, index=SearchIndex(df.copy())).index.tolist() == [2, 1, 5, 4, 0, 3]
+    assert search(df[["title", "abstract"]], "kernel methods", 6).index.tolist() == [0, 1, 2, 3, 4, 5]  # no votes

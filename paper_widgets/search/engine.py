@@ -545,21 +545,26 @@ def _best_first(
     if not len(order):
         return order
     contenders = np.flatnonzero(scores >= scores[order[-1]])  # every row that may take one of the places
-    if len(np.unique(scores[contenders])) == len(contenders) or not {"upvotes", "published"} <= set(df.columns):
+    if len(np.unique(scores[contenders])) == len(contenders):
         return order
     at = rows[contenders]
     if index.serves(df):
-        upvotes, dates = (keys[at] for keys in index.served_value(df, _popularity))
+        keys = index.served_value(df, _popularity)
+        keys = None if keys is None else (keys[0][at], keys[1][at])
     else:  # another frame of the same papers (a library's, annotated): the tied rows' keys alone
-        upvotes, dates = _popularity(df.iloc[at])
-    ranked: np.ndarray = contenders[np.lexsort((at, ~dates, -upvotes, -scores[contenders]))][:limit]
+        keys = _popularity(df.iloc[at])
+    if keys is None:
+        return order
+    ranked: np.ndarray = contenders[np.lexsort((at, ~keys[1], -keys[0], -scores[contenders]))][:limit]
     return ranked
 
 
-def _popularity(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def _popularity(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:
     """Each paper's upvotes (float32, unknown: -inf) and date (int64; NaT, the smallest, ~ puts last): the tie rule's
     keys, for every row at once (~10 ms at a million papers, once): picking a few rows out of pandas arrays at every
-    query cost more than the rest of ranking them."""
+    query cost more than the rest of ranking them.  None without those columns."""
+    if "upvotes" not in df.columns or "published" not in df.columns:
+        return None
     upvotes = _floats(df["upvotes"], -np.inf).astype(np.float32)
     dates = np.asarray(df["published"].to_numpy()).view(np.int64)
     return upvotes, dates

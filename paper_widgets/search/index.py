@@ -1153,12 +1153,15 @@ class SearchIndex:
         if len(self) > _DECODED_TITLES:
             return self._titles.texts(rows, self._vocab)
         decoded, wanted = self._decoded_titles, rows.tolist()
-        decoded += [None] * (len(self) - len(decoded))  # titles are only ever appended (or all reset)
-        missing = [row for row in dict.fromkeys(wanted) if decoded[row] is None]
-        if missing:  # not all at the first query: decoding ten thousand titles took it 8 ms
+        if len(decoded) < len(self):  # titles are only ever appended (or all reset)
+            decoded += [None] * (len(self) - len(decoded))
+        texts = [decoded[row] for row in wanted]
+        if None in texts:  # not all at the first query: decoding ten thousand titles took it 8 ms
+            missing = [row for row in dict.fromkeys(wanted) if decoded[row] is None]
             for row, text in zip(missing, self._titles.texts(np.array(missing, np.int64), self._vocab), strict=True):
                 decoded[row] = text
-        return cast(list[str], [decoded[row] for row in wanted])  # every one decoded by now
+            texts = [decoded[row] for row in wanted]
+        return cast(list[str], texts)  # every one decoded by now
 
     def word(self, word_id: int) -> str:
         """The folded word with id ``word_id``."""

@@ -505,4 +505,25 @@ def test_a_reopened_library_sorts_and_filters_by_upvotes_and_shows_them_as_int64
     ranked = lib.search("", limit=None, sort="upvotes")
     assert ranked["upvotes"].tolist() == [12, 7, 5, 0] and ranked["upvotes"].dtype == "Int64"
     assert sorted(lib.search("sparse", limit=None, min_upvotes=6)["upvotes"]) == [7, 12]
+    tied = lib.search("sparse things", limit=4)  # the same evidence in each: most upvoted first
+    assert tied["score"].nunique() == 1 and tied["upvotes"].tolist() == [12, 7, 5, 0]
     assert lib.df["upvotes"].dtype == "Int64" and lib.df["comments"].dtype == "Int64"
+
+
+def test_papers_the_query_cannot_tell_apart_come_most_upvoted_then_newest_first() -> None:
+    # the same words in titles and abstracts of the same lengths: every score is the same
+    same = {"title": "Sparse Kernel Methods", "abstract": "sparse kernel methods for graphs and sets"}
+    votes_dates = [(3, "2024-01-01"), (9, "2023-01-01"), (9, "2024-06-01"), (None, "2025-01-01"), (3, "2025-01-01")]
+    votes_dates.append((9, None))  # no date: after the dated
+    df = frame([{**same, "upvotes": votes, "published": date} for votes, date in votes_dates])
+    df["abstract"] = [f"{same['abstract']} {tail}" for tail in ("alpha", "beta", "gamma", "delta", "omega", "kappa")]
+    found = search(df, "kernel methods", 6)
+    assert found["score"].nunique() == 1
+    assert found.index.tolist() == [2, 1, 5, 4, 0, 3]  # 9 votes (newer first), 3 votes (newer first), unknown last
+    assert search(df, "kernel methods", 2).index.tolist() == [2, 1]  # the same order when fewer are asked for
+    assert search(df, "kernel methods", 3, sort="newest").index.tolist() == [3, 4, 2]  # other sorts keep theirs
+    index = SearchIndex(df)  # an index serving the frame keeps the upvotes and dates: the same order
+    assert search(df, "kernel methods", 6, index=index).index.tolist() == [2, 1, 5, 4, 0, 3]
+    assert index.serves(df) and not SearchIndex(df.copy()).serves(df)  # one of another frame reads the tied rows'
+    assert search(df, "kernel methods", 6, index=SearchIndex(df.copy())).index.tolist() == [2, 1, 5, 4, 0, 3]
+    assert search(df[["title", "abstract"]], "kernel methods", 6).index.tolist() == [0, 1, 2, 3, 4, 5]  # no votes

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 import paper_widgets.search.index as index_module
@@ -171,3 +171,61 @@ def test_how_many_postings_are_read_at_once_changes_no_result(
     for query, (rows, scores) in zip(queries[:40], together, strict=True):
         apart_rows, apart_scores = engine.search_rows(df, query, 10, index=index)
         assert apart_rows.tolist() == rows.tolist() and apart_scores.tolist() == scores.tolist(), query
+
+
+def test_a_result_takes_the_served_frames_columns_once_and_another_frames_afresh() -> None:
+    df = _library(300)
+    index = SearchIndex(df)  # serves df
+    calls: list[pd.DataFrame] = []
+
+    def counted(frame: pd.DataFrame) -> dict[str, object]:
+        calls.append(frame)
+        return dict(engine.column_arrays(frame))
+
+    first = index.served_value(df, counted)
+    assert index.served_value(df, counted) is first and calls == [df]  # kept for the frame served
+    other = df.assign(title=df["title"].str.upper())
+    assert index.served_value(other, counted) is not first and len(calls) == 2  # not the frame served: computed
+    query = df["title"].iloc[7]
+    assert engine.search(df, query, 5, index=index)["title"].iloc[0] == query
+    index.sync(other)  # the same rows' texts changed: now it serves ``other``, and shows other's columns
+    assert engine.search(other, query, 5, index=index)["title"].iloc[0] == query.upper()
+    assert index.served_value(other, counted) is index.served_value(other, counted) and len(calls) == 3
+
+
+@given(
+    st.lists(st.text("abcé", min_size=1, max_size=6), min_size=0, max_size=900, unique=True),
+    st.lists(st.text("abcéd", min_size=0, max_size=6), max_size=20),
+)
+@example([f"{i:b}" for i in range(1, 700, 2)] + ["c" * 9], ["0", "1", "10", "1000000", "1111"])
+def test_vocabulary_lookups_through_fences_find_what_a_sorted_list_finds(vocab: list[str], probes: list[str]) -> None:
+    vocabulary = index_module._Vocabulary()
+    vocabulary.add(vocab[: len(vocab) // 2])
+    vocabulary.find("b")  # the fences of the words so far
+    vocabulary.add(vocab[len(vocab) // 2 :])  # the fences of the first half are dropped with its order
+    for word in [*probes, *vocab[::37]]:
+        assert vocabulary.find(word) == (vocab.index(word) if word in vocab else None)
+        ids = vocabulary.extensions(word).tolist()
+        assert [vocab[i] for i in ids] == sorted(w for w in vocab if w.startswith(word) and w != word)
+
+
+def test_near_words_finds_every_title_word_within_its_typos_as_a_full_scan_does() -> None:
+    from rapidfuzz.distance import OSA
+
+    df = _library(1500)
+    index = SearchIndex(df)
+    title_words = sorted({w for title in df["title"] for w in words(title)})
+    rng = np.random.default_rng(3)
+    asked = [_typo(rng, w) for w in title_words[::5]] + ["kakakakaka", "lorlorlorlor", "zzzzz"]
+    # an edit destroys at most four of a word's trigrams (one per letter): only a word of more than four per typo
+    # keeps one in common with every word within its typos (a shorter one may be missed: "hnuo" for "huno")
+    asked = [word for word in asked if len(word) > 4 * index_module.max_typos(word) > 0]
+    assert len(asked) > 100
+    for word in asked:
+        typos = index_module.max_typos(word)
+        scanned = sorted(
+            (OSA.distance(word, w), -int(index.fields["title"].df[index.word_id(w)]), index.word_id(w))
+            for w in title_words
+            if 0 < OSA.distance(word, w) <= typos
+        )
+        assert index.near_words(word, 1000) == [(wid, edits) for edits, _, wid in scanned]

@@ -40,7 +40,7 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import repeat
-from typing import cast
+from typing import TypeVar, cast
 
 import numpy as np
 import pandas as pd
@@ -56,6 +56,7 @@ from paper_widgets.workers import Workers, worker_count
 
 __all__ = ["FIELDS", "IndexBuild", "Progress", "SearchIndex", "max_typos", "row_hashes"]
 
+_Value = TypeVar("_Value")
 Progress = Callable[[int], None]  # told how many more rows of a field were tokenised (each field counts once)
 
 FIELDS = ("title", "abstract")
@@ -76,6 +77,9 @@ _SHIFT = np.int64(21)  # bits per code point in a packed trigram
 # this many words: looking up or inserting more than 1/64 as many words as the vocabulary holds
 # decodes it into a dict or re-sorts it instead.
 _BISECT_COST = 64
+# A lookup bisects first every _FENCE-th word of the vocabulary, kept as a list of bytes (C comparisons, no
+# slicing), then a run of _FENCE words: 7 slow probes instead of ~20 (a long typo'd title looks up ~10 words).
+_FENCE = 128
 
 
 def max_typos(word: str) -> int:
@@ -604,6 +608,7 @@ class _Vocabulary:
     def _views(self) -> None:
         """Memoryviews of the arrays, for bisection: slicing or indexing one costs a fraction of an array's."""
         self._view, self._ptr_view, self._order_view = self.data.data, self.ptr.data, self.order.data
+        self._fences: list[bytes] | None = None  # every _FENCE-th word in code-point order, once looked up
 
     def __len__(self) -> int:
         return len(self.ptr) - 1
@@ -650,17 +655,25 @@ class _Vocabulary:
         """Every word, by id (decodes the whole vocabulary: for adding many rows, not for lookups)."""
         return self._view.tobytes().decode("utf-8", "surrogatepass").split("\n")[:-1]
 
+    def _rank(self, key: bytes, after: bool = False) -> int:
+        """How many words sort before ``key`` (``after``: or equal to it): bisection among the fences, then
+        among the words between two of them."""
+        if self._fences is None:
+            self._fences = [w.encode("utf-8", "surrogatepass") for w in self.words_of(self.order[::_FENCE])]
+        side = bisect.bisect_right if after else bisect.bisect_left
+        fence = side(self._fences, key)  # the rank is above fence - 1's and at most fence's
+        lo, hi = max((fence - 1) * _FENCE + 1, 0), min(fence * _FENCE, len(self))
+        return side(range(len(self)), key, lo, hi, key=self._sorted)
+
     def find(self, word: str) -> int | None:
         key = word.encode("utf-8", "surrogatepass")
-        rank = bisect.bisect_left(range(len(self)), key, key=self._sorted)
+        rank = self._rank(key)
         return int(self.order[rank]) if rank < len(self) and self._sorted(rank) == key else None
 
     def extensions(self, prefix: str) -> np.ndarray:
         """Ids of the words that start with ``prefix`` and are longer, in code-point order."""
         key = prefix.encode("utf-8", "surrogatepass")
-        lo = bisect.bisect_right(range(len(self)), key, key=self._sorted)
-        hi = bisect.bisect_left(range(len(self)), key + b"\xff", lo, key=self._sorted)  # 0xff is never UTF-8
-        return self.order[lo:hi]
+        return self.order[self._rank(key, after=True) : self._rank(key + b"\xff")]  # 0xff is never UTF-8
 
     def add(self, new: list[str]) -> None:
         """Append ``new`` (words not in the vocabulary yet) with the next ids."""
@@ -1159,6 +1172,7 @@ class SearchIndex:
         self._tri_words = np.zeros(0, np.int32)
         self._tri_len = np.zeros(0, np.uint8)  # trigrams of each word in _tri_keys (0: none, not a title word)
         self._served: weakref.ref[pd.DataFrame] | None = None  # the frame last synced with
+        self._served_values: dict[Callable[[pd.DataFrame], object], object] = {}  # served_value's, for that frame
         self._recent_titles: tuple[bytes, list[str]] = (b"", [])  # the rows titles() was last asked for, and theirs
         self._decoded_titles: list[str | None] = []  # each title once decoded, while the library is small
         # False for an index of titles whose abstracts are still being indexed (IndexBuild.titled)
@@ -1261,6 +1275,7 @@ class SearchIndex:
         if n < len(df):
             self.extend(df.iloc[n:], None if hashes is None else hashes[n:], progress)
         self._served = weakref.ref(df)
+        self._served_values = {}
 
     def extend(
         self,
@@ -1321,6 +1336,19 @@ class SearchIndex:
 
     # -- lookups --------------------------------------------------------------------------
 
+    def serves(self, df: pd.DataFrame) -> bool:
+        """Whether ``df`` is the frame this index was last synced with."""
+        return self._served is not None and self._served() is df
+
+    def served_value(self, df: pd.DataFrame, compute: Callable[[pd.DataFrame], _Value]) -> _Value:
+        """``compute(df)``, kept while ``df`` is the frame this index serves (last synced with: treated as
+        immutable, see :meth:`sync`) — what every search of that frame would otherwise compute again."""
+        if not self.serves(df):
+            return compute(df)
+        if compute not in self._served_values:
+            self._served_values[compute] = compute(df)
+        return cast(_Value, self._served_values[compute])
+
     def titles(self, rows: Iterable[int]) -> list[str]:
         """The folded titles of ``rows``."""
         at = np.fromiter(rows, np.int64)
@@ -1345,12 +1373,15 @@ class SearchIndex:
         if len(self) > _DECODED_TITLES:
             return self._titles.texts(rows, self._vocab)
         decoded, wanted = self._decoded_titles, rows.tolist()
-        decoded += [None] * (len(self) - len(decoded))  # titles are only ever appended (or all reset)
-        missing = [row for row in dict.fromkeys(wanted) if decoded[row] is None]
-        if missing:  # not all at the first query: decoding ten thousand titles took it 8 ms
+        if len(decoded) < len(self):  # titles are only ever appended (or all reset)
+            decoded += [None] * (len(self) - len(decoded))
+        texts = [decoded[row] for row in wanted]
+        if None in texts:  # not all at the first query: decoding ten thousand titles took it 8 ms
+            missing = [row for row in dict.fromkeys(wanted) if decoded[row] is None]
             for row, text in zip(missing, self._titles.texts(np.array(missing, np.int64), self._vocab), strict=True):
                 decoded[row] = text
-        return cast(list[str], [decoded[row] for row in wanted])  # every one decoded by now
+            texts = [decoded[row] for row in wanted]
+        return cast(list[str], texts)  # every one decoded by now
 
     def word(self, word_id: int) -> str:
         """The folded word with id ``word_id``."""
@@ -1388,8 +1419,13 @@ class SearchIndex:
         hits = np.concatenate([self._tri_words[a:b] for a, b in zip(lo, hi, strict=True)] or [np.zeros(0, np.int32)])
         # a word more than ``typos`` characters longer or shorter is too far: drop it before counting
         width = min(len(word), _TRI_WIDTH)
-        hits = hits[np.abs(self._tri_len[hits].astype(np.int64) - width) <= typos]
-        ids, shared = np.unique(hits, return_counts=True)
+        lengths = self._tri_len[hits]
+        hits = hits[(lengths >= max(width - typos, 0)) & (lengths <= width + typos)]
+        if not len(hits):
+            return []
+        hits.sort()  # then each word's trigrams in common are one run (np.unique's steps, without its overhead)
+        starts = np.flatnonzero(np.concatenate(([True], hits[1:] != hits[:-1])))
+        ids, shared = hits[starts], np.diff(starts, append=len(hits))
         # an edit destroys at most three of the word's trigrams, a transposition four
         ids = ids[shared >= max(1, width - 4 * typos)]
         # thousands of candidates in a large library: compare them all in one rapidfuzz call

@@ -64,6 +64,7 @@ from paper_widgets.store.texts import (
     BLOCK_ROWS,
     LAZY_ABOVE,
     CompressedTexts,
+    Sourced,
     compressed_texts,
     texts_of,
     trained_dictionary,
@@ -982,23 +983,28 @@ _RANGE_ROWS = 1024 * BLOCK_ROWS  # library rows whose abstracts are put in order
 
 
 def _in_row_order(abstracts: FileTexts, rows: np.ndarray) -> pd.Series:
-    """The abstracts at ``rows`` (one per library row, in row order), compressed (see ``store.texts``)
-    when larger than :data:`~paper_widgets.store.texts.LAZY_ABOVE`, else as an ordinary column.
+    """The abstracts at ``rows`` (one per library row, in row order): those found in their files as
+    references to them (``store.texts.Sourced``), the others compressed (see ``store.texts``) when
+    there are references or more than :data:`~paper_widgets.store.texts.LAZY_ABOVE` of text, else
+    as an ordinary column.
 
-    ``abstracts`` are drained, and never held unpacked at once: each file's are unpacked in turn,
-    and its rows packed again by the range of :data:`_RANGE_ROWS` library rows they go to; then each
-    range is unpacked, put in order and compressed in blocks (the blocks of the whole column, as
-    ranges start at a block's first row).
+    ``abstracts`` are drained, and never held unpacked at once: each file's are unpacked in turn
+    (those in files are not read), and its rows packed again by the range of :data:`_RANGE_ROWS`
+    compressed rows they go to; then each range is unpacked, put in order and compressed in blocks
+    (the blocks of the whole column, as ranges start at a block's first row).
     """
-    text_bytes = abstracts.text_bytes()
-    if text_bytes <= LAZY_ABOVE:
+    files, file_of, starts, lengths = abstracts.references()
+    in_file = file_of[rows] >= 0
+    if not in_file.any() and abstracts.text_bytes() <= LAZY_ABOVE:
         return abstracts.take(rows)
+    compressed_rows = rows[~in_file]  # the records whose abstracts are compressed, in library row order
+    text_bytes = int(lengths[compressed_rows].sum())
     sample_rows = training_rows(len(abstracts))  # the dictionary's samples, as compressing the whole column takes them
     samples: list[bytes] = []
     destination = np.full(len(abstracts), -1, np.int64)
-    destination[rows] = np.arange(len(rows))
-    ranges: list[list[tuple[PackedTexts, np.ndarray]]] = [[] for _ in range(-(-len(rows) // _RANGE_ROWS))]
-    for first, strings in abstracts.drain():
+    destination[compressed_rows] = np.arange(len(compressed_rows))
+    ranges: list[list[tuple[PackedTexts, np.ndarray]]] = [[] for _ in range(-(-len(compressed_rows) // _RANGE_ROWS))]
+    for first, strings in abstracts.drain(from_file=False):
         sampled = sample_rows[(sample_rows >= first) & (sample_rows < first + len(strings))] - first
         samples += [text.encode() for text in strings.take(pa.array(sampled)).to_pylist() if text]
         going = destination[first : first + len(strings)]
@@ -1030,6 +1036,10 @@ def _in_row_order(abstracts: FileTexts, rows: np.ndarray) -> pd.Series:
         data += packed_range["data"].tobytes()
     arrays = {"offsets": np.concatenate(offsets), "blocks": np.concatenate(blocks), "nulls": np.concatenate(nulls)}
     arrays |= {"data": np.frombuffer(data, np.uint8), "dictionary": np.frombuffer(dictionary, np.uint8)}
+    if in_file.any():
+        # a compressed row's start is its place among the compressed rows
+        start = np.where(in_file, starts[rows], np.cumsum(~in_file) - 1)
+        arrays |= Sourced(files, file_of[rows].astype(np.int32), start, lengths[rows].astype(np.uint32)).arrays()
     return pd.Series(texts_of(arrays))
 
 

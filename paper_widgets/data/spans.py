@@ -1,0 +1,196 @@
+"""Texts left in their source files: where each is (found where a file is parsed), read back when used.
+
+A library is always opened from its files (``load`` hashes them and reuses its caches only for
+unchanged ones), and most abstracts are byte for byte a stretch of the file they came from (a
+dump's abstract is one line).  So the store need not hold a second copy of them: a record's
+abstract can be a reference, the byte offset of its UTF-8 in its file (:func:`find_spans`, in the
+worker that parsed the file), and is read back with ``pread`` for the rows asked
+(:func:`read_spans`).
+
+Exact by construction: a reference is kept only where the file's bytes there are exactly the
+parsed text's UTF-8 (any text the parser changed, JSON-escaped, unwrapped or repaired, is kept
+as text).  A file is referenced only when settled (modified more than :data:`SETTLED_NS` before
+it was read, as git's index does for racy files), and each read checks that it still has the
+size, modification time and inode it had then, so a change made since is an error
+(:class:`SourceChanged`) telling the user to load the library again, never wrong text.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import pyarrow as pa
+
+__all__ = ["FileSpans", "SourceChanged", "SourceFile", "find_spans", "read_spans"]
+
+# A file modified this recently when read is not referenced: a second change within its mtime's
+# tick would keep size and mtime (git's "racy" files; store.file_hash trusts the same signature).
+SETTLED_NS = 2_000_000_000
+# Texts shorter than this stay text: a reference costs ~16 bytes of store, about what they compress to.
+_MIN_BYTES = 24
+# Where a record's text is looked for: from the start of its record's line to the next record's,
+# or this far when the next record starts elsewhere (a miss never scans the rest of the file).
+_WINDOW = 1 << 16
+_PROBE = 32  # the text's first bytes are looked for (a short find is ~20x faster), then the whole compared
+# A read of more spans than this from one file reads the stretch that holds them at once.
+_FEW_SPANS = 32
+
+
+class SourceFile(NamedTuple):
+    """A file texts are read from, as it was when they were found in it."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    inode: int
+
+
+class SourceChanged(ValueError):
+    """A file the library's texts are read from changed since the library was loaded."""
+
+    def __init__(self, path: str, why: str) -> None:
+        super().__init__(
+            f"{path} {why} since the library was loaded, so its papers' abstracts can no longer be read "
+            "from it; load the library again (paper_widgets.load(...) or PaperBrowser's reload) to read it anew"
+        )
+        self.path = path
+
+
+@dataclass(frozen=True, slots=True)
+class FileSpans:
+    """Where the texts of a column are in ``file``: each row's byte offset, -1 when it is not there."""
+
+    file: SourceFile
+    starts: np.ndarray  # int64
+
+
+def _signature(stat: os.stat_result) -> tuple[int, int, int]:
+    return stat.st_size, stat.st_mtime_ns, stat.st_ino
+
+
+def find_spans(path: Path, texts: pa.LargeStringArray, lines: np.ndarray) -> FileSpans | None:
+    """Where the texts of ``texts`` (one per record, the record starting at line ``lines``, 1-based)
+    are in the file at ``path``; None when the file cannot be read, is not settled, or has none of them."""
+    try:
+        with open(path, "rb") as f:
+            before = os.fstat(f.fileno())
+            if time.time_ns() - before.st_mtime_ns <= SETTLED_NS:
+                return None
+            data = f.read()
+            after = os.fstat(f.fileno())
+    except OSError:
+        return None
+    if _signature(before) != _signature(after) or data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16: no UTF-8 spans
+        return None
+    n = len(texts)
+    starts = np.full(n, -1, np.int64)
+    if not n or texts.buffers()[2] is None:
+        return None
+    separator = 10 if b"\n" in data else 13  # CR-only files count lines by CR
+    line_starts = np.concatenate([[0], np.flatnonzero(np.frombuffer(data, np.uint8) == separator) + 1])
+    record_lines = np.clip(np.asarray(lines, np.int64), 1, len(line_starts)) - 1
+    lo_at = line_starts[record_lines]
+    # to the next record's line when it comes later, else a window: every miss scans a bounded stretch
+    following = np.append(lo_at[1:], -1)
+    hi_at = np.where(following > lo_at, following, lo_at + _WINDOW)
+    ends = np.frombuffer(texts.buffers()[1], np.int64, n + 1, texts.offset * 8)
+    raw = texts.buffers()[2].to_pybytes()  # bytes: slices compare with memcmp (memoryview's go item by item)
+    valid = texts.is_valid().to_numpy(zero_copy_only=False) if texts.null_count else np.ones(n, bool)
+    find, startswith = data.find, data.startswith
+    tried = valid & (np.diff(ends) >= _MIN_BYTES)
+    line_lo, resume = -1, 0  # records on one line (a JSON document's) are looked for after the one found before
+    for i, a, z, lo, hi in zip(
+        np.flatnonzero(tried).tolist(),
+        ends[:-1][tried].tolist(),
+        ends[1:][tried].tolist(),
+        lo_at[tried].tolist(),
+        hi_at[tried].tolist(),
+        strict=True,
+    ):
+        if lo == line_lo:
+            lo, hi = resume, max(hi, resume + _WINDOW)
+        else:
+            line_lo, resume = lo, lo
+        text = raw[a:z]
+        at = find(text[:_PROBE], lo, hi + _PROBE)
+        if at < 0 or not startswith(text, at):
+            at = find(text, lo, hi + len(text))  # its first bytes came earlier too: the whole text, once
+        if at >= 0:
+            starts[i] = at
+            resume = at + z - a
+    if not (starts >= 0).any():
+        return None
+    return FileSpans(SourceFile(str(Path(path).resolve()), *_signature(before)), starts)
+
+
+def read_spans(files: Sequence[SourceFile], file_of: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> pa.Array:
+    """The texts at ``starts`` (``lengths`` bytes) in ``files[file_of]``, in that order, as an Arrow
+    ``large_string`` array; :class:`SourceChanged` when a file is not as it was when the spans were found."""
+    file_of, starts, lengths = (np.asarray(a, np.int64) for a in (file_of, starts, lengths))
+    by_file = np.argsort(file_of, kind="stable")  # each file opened once, its spans read in one go
+    grouped = file_of[by_file]
+    bounds = np.flatnonzero(np.diff(grouped)) + 1
+    pieces = [
+        _file_bytes(files[int(grouped[part[0]])], starts[part_rows], lengths[part_rows])
+        for part in np.split(np.arange(len(grouped)), bounds)
+        if len(part)
+        for part_rows in [by_file[part]]
+    ]
+    offsets = np.zeros(len(starts) + 1, np.int64)
+    np.cumsum(lengths[by_file], out=offsets[1:])
+    text = np.concatenate(pieces) if pieces else np.zeros(0, np.uint8)
+    strings = pa.LargeStringArray.from_buffers(len(starts), pa.py_buffer(offsets), pa.py_buffer(text))
+    try:
+        strings.validate(full=True)
+    except pa.ArrowInvalid as error:  # bytes that are no longer UTF-8: the file changed within its signature
+        raise SourceChanged(files[int(grouped[0])].path, "changed") from error
+    if np.array_equal(by_file, np.arange(len(by_file))):
+        return strings
+    places = np.empty(len(by_file), np.int64)
+    places[by_file] = np.arange(len(by_file))
+    return strings.take(pa.array(places))
+
+
+def _file_bytes(file: SourceFile, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The bytes of the spans of ``file`` (``starts``, ``lengths``) one after the other; :class:`SourceChanged`
+    when the file is gone or is not as it was."""
+    try:
+        fd = os.open(file.path, os.O_RDONLY)
+    except OSError as error:
+        raise SourceChanged(file.path, f"could not be opened ({error.strerror or error})") from error
+    try:
+        if _signature(os.fstat(fd)) != (file.size, file.mtime_ns, file.inode):
+            raise SourceChanged(file.path, "changed")
+        if len(starts) <= _FEW_SPANS:
+            text = np.empty(int(lengths.sum()), np.uint8)
+            at = 0
+            for start, length in zip(starts.tolist(), lengths.tolist(), strict=True):
+                _read_exactly(fd, file, start, text[at : at + length])
+                at += length
+            return text
+        lo, hi = int(starts.min()), int((starts + lengths).max())
+        stretch = np.empty(hi - lo, np.uint8)
+        _read_exactly(fd, file, lo, stretch)
+    finally:
+        os.close(fd)
+    # every span's bytes copied one after the other at C speed: a list view over the stretch, flattened
+    values = pa.Array.from_buffers(pa.uint8(), len(stretch), [None, pa.py_buffer(stretch)])
+    views = pa.LargeListViewArray.from_arrays(pa.array(starts - lo), pa.array(lengths), values)
+    return np.frombuffer(views.flatten().buffers()[1], np.uint8, int(lengths.sum()))
+
+
+def _read_exactly(fd: int, file: SourceFile, start: int, into: np.ndarray) -> None:
+    """``len(into)`` bytes of ``fd`` from ``start`` into ``into``; :class:`SourceChanged` when the file is shorter."""
+    view = into.data
+    done = 0
+    while done < len(view):
+        got = os.preadv(fd, [view[done:]], start + done)
+        if got <= 0:
+            raise SourceChanged(file.path, "was truncated")
+        done += got

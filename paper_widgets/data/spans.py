@@ -17,6 +17,8 @@ size, modification time and inode it had then, so a change made since is an erro
 
 from __future__ import annotations
 
+import contextlib
+import mmap
 import os
 import time
 from collections.abc import Sequence
@@ -38,7 +40,7 @@ _MIN_BYTES = 24
 # or this far when the next record starts elsewhere (a miss never scans the rest of the file).
 _WINDOW = 1 << 16
 _PROBE = 32  # the text's first bytes are looked for (a short find is ~20x faster), then the whole compared
-# A read of more spans than this from one file reads the stretch that holds them at once.
+# A read of more spans than this from one file maps the file (one pread each for fewer).
 _FEW_SPANS = 32
 
 
@@ -174,15 +176,21 @@ def _file_bytes(file: SourceFile, starts: np.ndarray, lengths: np.ndarray) -> np
                 _read_exactly(fd, file, start, text[at : at + length])
                 at += length
             return text
-        lo, hi = int(starts.min()), int((starts + lengths).max())
-        stretch = np.empty(hi - lo, np.uint8)
-        _read_exactly(fd, file, lo, stretch)
+        if int((starts + lengths).max()) > file.size:
+            raise SourceChanged(file.path, "was truncated")
+        # Many spans (a slice of rows being indexed, every row for df): the file mapped, and only the
+        # pages holding them read; their bytes copied one after the other at C speed by flattening a
+        # list view of them.
+        mapped = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
     finally:
         os.close(fd)
-    # every span's bytes copied one after the other at C speed: a list view over the stretch, flattened
-    values = pa.Array.from_buffers(pa.uint8(), len(stretch), [None, pa.py_buffer(stretch)])
-    views = pa.LargeListViewArray.from_arrays(pa.array(starts - lo), pa.array(lengths), values)
-    return np.frombuffer(views.flatten().buffers()[1], np.uint8, int(lengths.sum()))
+    values = pa.Array.from_buffers(pa.uint8(), len(mapped), [None, pa.py_buffer(mapped)])
+    views = pa.LargeListViewArray.from_arrays(pa.array(starts), pa.array(lengths), values)
+    text = np.frombuffer(views.flatten().buffers()[1], np.uint8, int(lengths.sum()))
+    del values, views  # the map's last users: it can be closed
+    with contextlib.suppress(BufferError):  # else closed once the last view is gone
+        mapped.close()
+    return text
 
 
 def _read_exactly(fd: int, file: SourceFile, start: int, into: np.ndarray) -> None:

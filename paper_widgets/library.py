@@ -993,7 +993,7 @@ def _in_row_order(abstracts: FileTexts, rows: np.ndarray) -> pd.Series:
     compressed rows they go to; then each range is unpacked, put in order and compressed in blocks
     (the blocks of the whole column, as ranges start at a block's first row).
     """
-    files, file_of, starts, lengths = abstracts.references()
+    files, file_of, starts, lengths, checksums = abstracts.references()
     in_file = file_of[rows] >= 0
     if not in_file.any() and abstracts.text_bytes() <= LAZY_ABOVE:
         return abstracts.take(rows)
@@ -1039,7 +1039,10 @@ def _in_row_order(abstracts: FileTexts, rows: np.ndarray) -> pd.Series:
     if in_file.any():
         # a compressed row's start is its place among the compressed rows
         start = np.where(in_file, starts[rows], np.cumsum(~in_file) - 1)
-        arrays |= Sourced(files, file_of[rows].astype(np.int32), start, lengths[rows].astype(np.uint32)).arrays()
+        sourced = Sourced(
+            files, file_of[rows].astype(np.int32), start, lengths[rows].astype(np.uint32), checksums[rows]
+        )
+        arrays |= sourced.arrays()
     return pd.Series(texts_of(arrays))
 
 

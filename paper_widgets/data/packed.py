@@ -118,19 +118,22 @@ class PackedTexts:
 
     def _read(self, rows: np.ndarray) -> pa.LargeStringArray:
         """The texts of ``rows`` (all in the file), read from it."""
-        assert self.spans is not None
+        spans = self.spans
+        assert spans is not None
         lengths = self.offsets[rows + 1] - self.offsets[rows]
+        file_of = np.zeros(len(rows), np.int64)
         read: pa.LargeStringArray = read_spans(
-            [self.spans.file], np.zeros(len(rows), np.int64), self.spans.starts[rows], lengths
+            [spans.file], file_of, spans.starts[rows], lengths, spans.checksums[rows]
         )
         return read
 
-    def references(self) -> tuple[SourceFile | None, np.ndarray, np.ndarray]:
-        """Where the texts are: the file (None: none is), each row's offset in it (-1: not there) and its length."""
+    def references(self) -> tuple[SourceFile | None, np.ndarray, np.ndarray, np.ndarray]:
+        """Where the texts are: the file (None: none is), each row's offset in it (-1: not there),
+        length and CRC-32."""
         lengths = np.diff(self.offsets)
         if self.spans is None:
-            return None, np.full(len(self), -1, np.int64), lengths
-        return self.spans.file, self.spans.starts, lengths
+            return None, np.full(len(self), -1, np.int64), lengths, np.zeros(len(self), np.uint32)
+        return self.spans.file, self.spans.starts, lengths, self.spans.checksums
 
 
 def _with_read(strings: pa.LargeStringArray, in_file: np.ndarray, read: pa.LargeStringArray) -> pa.LargeStringArray:
@@ -243,23 +246,26 @@ class FileTexts:
         lengths: np.ndarray = self.take(rows).str.len().fillna(-1).to_numpy(np.int64)
         return lengths
 
-    def references(self) -> tuple[list[SourceFile], np.ndarray, np.ndarray, np.ndarray]:
-        """Where the texts are in files: the files, and per row the file (-1: in none), offset and length."""
+    def references(self) -> tuple[list[SourceFile], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Where the texts are in files: the files, and per row the file (-1: in none), offset, length
+        and CRC-32."""
         files: dict[SourceFile, int] = {}
         found = []
         for part in self._parts:
             if part is None:
                 raise ValueError("these texts were drained")
             if isinstance(part, PackedTexts):
-                file, starts, lengths = part.references()
+                file, starts, lengths, checksums = part.references()
             else:
                 file, starts, lengths = None, np.full(len(part), -1, np.int64), np.diff(text_offsets(part))
+                checksums = np.zeros(len(part), np.uint32)
             number = -1 if file is None else files.setdefault(file, len(files))
-            found.append((np.where(starts >= 0, number, -1), starts, lengths))
+            found.append((np.where(starts >= 0, number, -1), starts, lengths, checksums))
         if not found:
-            return [], *(np.zeros(0, np.int64) for _ in range(3))  # type: ignore[return-value]
-        file_of, starts, lengths = (np.concatenate(arrays) for arrays in zip(*found, strict=True))
-        return list(files), file_of, starts, lengths
+            none = np.zeros(0, np.int64)
+            return [], none, none, none, np.zeros(0, np.uint32)
+        file_of, starts, lengths, checksums = (np.concatenate(arrays) for arrays in zip(*found, strict=True))
+        return list(files), file_of, starts, lengths, checksums
 
     def drain(self, *, from_file: bool = True) -> Iterator[tuple[int, pa.LargeStringArray]]:
         """Each file's texts, unpacked one file at a time with the position of its first row; each is

@@ -9,9 +9,11 @@ worker that parsed the file), and is read back with ``pread`` for the rows asked
 
 Exact by construction: a reference is kept only where the file's bytes there are exactly the
 parsed text's UTF-8 (any text the parser changed, JSON-escaped, unwrapped or repaired, is kept
-as text).  A file is referenced only when settled (modified more than :data:`SETTLED_NS` before
-it was read, as git's index does for racy files), and each read checks that it still has the
-size, modification time and inode it had then, so a change made since is an error
+as text), with the CRC-32 of those bytes.  A file is referenced only when settled (modified more
+than :data:`SETTLED_NS` before it was read, as git's index does for racy files).  A read checks
+that the file still has the size, modification time and inode it had then; where it does not
+(touched, copied back, or changed), and for the few rows of a search result always, each text
+read is checked against its CRC-32: a file whose texts changed is an error
 (:class:`SourceChanged`) telling the user to load the library again, never wrong text.
 """
 
@@ -21,6 +23,7 @@ import contextlib
 import mmap
 import os
 import time
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,10 +69,12 @@ class SourceChanged(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class FileSpans:
-    """Where the texts of a column are in ``file``: each row's byte offset, -1 when it is not there."""
+    """Where the texts of a column are in ``file``: each row's byte offset (-1 when it is not there)
+    and the CRC-32 of its bytes."""
 
     file: SourceFile
     starts: np.ndarray  # int64
+    checksums: np.ndarray  # uint32
 
 
 def _signature(stat: os.stat_result) -> tuple[int, int, int]:
@@ -92,6 +97,7 @@ def find_spans(path: Path, texts: pa.LargeStringArray, lines: np.ndarray) -> Fil
         return None
     n = len(texts)
     starts = np.full(n, -1, np.int64)
+    checksums = np.zeros(n, np.uint32)
     if not n or texts.buffers()[2] is None:
         return None
     separator = 10 if b"\n" in data else 13  # CR-only files count lines by CR
@@ -125,21 +131,25 @@ def find_spans(path: Path, texts: pa.LargeStringArray, lines: np.ndarray) -> Fil
             at = find(text, lo, hi + len(text))  # its first bytes came earlier too: the whole text, once
         if at >= 0:
             starts[i] = at
+            checksums[i] = zlib.crc32(text)
             resume = at + z - a
     if not (starts >= 0).any():
         return None
-    return FileSpans(SourceFile(str(Path(path).resolve()), *_signature(before)), starts)
+    return FileSpans(SourceFile(str(Path(path).resolve()), *_signature(before)), starts, checksums)
 
 
-def read_spans(files: Sequence[SourceFile], file_of: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> pa.Array:
-    """The texts at ``starts`` (``lengths`` bytes) in ``files[file_of]``, in that order, as an Arrow
-    ``large_string`` array; :class:`SourceChanged` when a file is not as it was when the spans were found."""
+def read_spans(
+    files: Sequence[SourceFile], file_of: np.ndarray, starts: np.ndarray, lengths: np.ndarray, checksums: np.ndarray
+) -> pa.Array:
+    """The texts at ``starts`` (``lengths`` bytes, CRC-32 ``checksums``) in ``files[file_of]``, in that
+    order, as an Arrow ``large_string`` array; :class:`SourceChanged` when a file's texts are not
+    those the spans were found for."""
     file_of, starts, lengths = (np.asarray(a, np.int64) for a in (file_of, starts, lengths))
     by_file = np.argsort(file_of, kind="stable")  # each file opened once, its spans read in one go
     grouped = file_of[by_file]
     bounds = np.flatnonzero(np.diff(grouped)) + 1
     pieces = [
-        _file_bytes(files[int(grouped[part[0]])], starts[part_rows], lengths[part_rows])
+        _file_bytes(files[int(grouped[part[0]])], starts[part_rows], lengths[part_rows], checksums[part_rows])
         for part in np.split(np.arange(len(grouped)), bounds)
         if len(part)
         for part_rows in [by_file[part]]
@@ -159,24 +169,26 @@ def read_spans(files: Sequence[SourceFile], file_of: np.ndarray, starts: np.ndar
     return strings.take(pa.array(places))
 
 
-def _file_bytes(file: SourceFile, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+def _file_bytes(file: SourceFile, starts: np.ndarray, lengths: np.ndarray, checksums: np.ndarray) -> np.ndarray:
     """The bytes of the spans of ``file`` (``starts``, ``lengths``) one after the other; :class:`SourceChanged`
-    when the file is gone or is not as it was."""
+    when the file is gone, or its bytes there are not those found (checked by ``checksums`` for a
+    few spans, or when the file's signature is not the one recorded)."""
     try:
         fd = os.open(file.path, os.O_RDONLY)
     except OSError as error:
         raise SourceChanged(file.path, f"could not be opened ({error.strerror or error})") from error
     try:
-        if _signature(os.fstat(fd)) != (file.size, file.mtime_ns, file.inode):
-            raise SourceChanged(file.path, "changed")
+        stat = os.fstat(fd)
+        unchanged = _signature(stat) == (file.size, file.mtime_ns, file.inode)
         if len(starts) <= _FEW_SPANS:
             text = np.empty(int(lengths.sum()), np.uint8)
             at = 0
             for start, length in zip(starts.tolist(), lengths.tolist(), strict=True):
                 _read_exactly(fd, file, start, text[at : at + length])
                 at += length
+            _check(file, text, lengths, checksums)
             return text
-        if int((starts + lengths).max()) > file.size:
+        if int((starts + lengths).max()) > stat.st_size:
             raise SourceChanged(file.path, "was truncated")
         # Many spans (a slice of rows being indexed, every row for df): the file mapped, and only the
         # pages holding them read; their bytes copied one after the other at C speed by flattening a
@@ -190,7 +202,18 @@ def _file_bytes(file: SourceFile, starts: np.ndarray, lengths: np.ndarray) -> np
     del values, views  # the map's last users: it can be closed
     with contextlib.suppress(BufferError):  # else closed once the last view is gone
         mapped.close()
+    if not unchanged:  # touched or copied back, or changed: each text must still be the one found
+        _check(file, text, lengths, checksums)
     return text
+
+
+def _check(file: SourceFile, text: np.ndarray, lengths: np.ndarray, checksums: np.ndarray) -> None:
+    """:class:`SourceChanged` unless each of the texts one after the other in ``text`` has its CRC-32."""
+    at = 0
+    for length, checksum in zip(lengths.tolist(), checksums.tolist(), strict=True):
+        if zlib.crc32(text[at : at + length].data) != checksum:
+            raise SourceChanged(file.path, "changed")
+        at += length
 
 
 def _read_exactly(fd: int, file: SourceFile, start: int, into: np.ndarray) -> None:

@@ -172,25 +172,27 @@ def texts_of(arrays: Mapping[str, np.ndarray]) -> CompressedTexts:
         raise ValueError("not a compressed text column")
     # zstd reads the dictionary when a block is first decompressed: a damaged one is an error there
     loaded = zstandard.ZstdCompressionDict(dictionary.tobytes()) if len(dictionary) else None
-    sourced = Sourced.of(arrays, n) if "source_files" in arrays else None
+    sourced = Sourced.of(arrays) if "source_files" in arrays else None
     return CompressedTexts(offsets, blocks, data, nulls, loaded, sourced)
 
 
 @dataclass(frozen=True, slots=True)
 class Sourced:
-    """Where each row of a column is: at ``start`` in ``files[file]`` (``length`` bytes), or, where
-    ``file`` is -1, row ``start`` of the column's compressed texts."""
+    """Where each row of a column is: at ``start`` in ``files[file]`` (``length`` bytes, CRC-32
+    ``checksum``), or, where ``file`` is -1, row ``start`` of the column's compressed texts."""
 
     files: list[SourceFile]
     file: np.ndarray  # int32
     start: np.ndarray  # int64
     length: np.ndarray  # uint32
+    checksum: np.ndarray  # uint32
 
     @classmethod
-    def of(cls, arrays: Mapping[str, np.ndarray], compressed_rows: int) -> Sourced:
-        """The references stored in ``arrays`` (see :meth:`arrays`) over a column of ``compressed_rows``
-        compressed texts; ValueError when they do not fit (rows read are checked as they are read)."""
-        file, start, length = (arrays[name] for name in ("source_file", "source_start", "source_length"))
+    def of(cls, arrays: Mapping[str, np.ndarray]) -> Sourced:
+        """The references stored in ``arrays`` (see :meth:`arrays`); ValueError when they do not fit."""
+        file, start, length, checksum = (
+            arrays[name] for name in ("source_file", "source_start", "source_length", "source_crc")
+        )
         try:
             listed = json.loads(arrays["source_files"].tobytes())
             files = [SourceFile(str(p), int(size), int(mtime), int(inode)) for p, size, mtime, inode in listed]
@@ -200,11 +202,11 @@ class Sourced:
             file.dtype != np.int32
             or start.dtype != np.int64
             or length.dtype != np.uint32
-            or not len(file) == len(start) == len(length)
-            or int((file < 0).sum()) != compressed_rows
-        ):
+            or checksum.dtype != np.uint32
+            or not len(file) == len(start) == len(length) == len(checksum)
+        ):  # the rows' values are checked as they are read (a reopen reads none)
             raise ValueError("not the references of a text column")
-        return cls(files, file, start, length)
+        return cls(files, file, start, length, checksum)
 
     def arrays(self) -> dict[str, np.ndarray]:
         listed = json.dumps([list(f) for f in self.files], ensure_ascii=False).encode()
@@ -212,6 +214,7 @@ class Sourced:
             "source_file": self.file,
             "source_start": self.start,
             "source_length": self.length,
+            "source_crc": self.checksum,
             "source_files": np.frombuffer(listed, np.uint8),
         }
 
@@ -220,7 +223,8 @@ class Sourced:
         file = self.file[rows].astype(np.int64)
         if len(file) and file.max() >= len(self.files):
             raise ValueError("damaged text references: no such file")
-        read: pa.LargeStringArray = read_spans(self.files, file, self.start[rows], self.length[rows].astype(np.int64))
+        lengths = self.length[rows].astype(np.int64)
+        read: pa.LargeStringArray = read_spans(self.files, file, self.start[rows], lengths, self.checksum[rows])
         return read
 
 

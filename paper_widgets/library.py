@@ -41,6 +41,7 @@ from paper_widgets.data.readers.sources import (
     read_text,
 )
 from paper_widgets.data.records import DumpError, LoadWarning, PaperWidgetsWarning, records_frame
+from paper_widgets.data.spans import FileSpans
 from paper_widgets.data.text import valid_unicode
 from paper_widgets.output.files import write_text_atomic
 from paper_widgets.output.markdown import escape_markdown
@@ -448,9 +449,14 @@ class Library:
                         add(name, digest, *hit)
                     bar.update(size)
         _fill_borrowed(frames, borrowed)
-        # The abstracts stay packed (those of cached records are packed too): a million are 1.3 GB of text.
+        # The abstracts stay packed (those of cached records are packed too): a million are 1.3 GB of text;
+        # those the cached library read from their file are still referenced there, not packed.
+        spans = {b.frame: b.spans for b in borrowed}
         abstracts = FileTexts(
-            [PackedTexts.of(frame.pop("abstract")) if p is None else p for frame, p in zip(frames, packed, strict=True)]
+            [
+                PackedTexts.of(frame.pop("abstract"), spans.get(f)) if p is None else p
+                for f, (frame, p) in enumerate(zip(frames, packed, strict=True))
+            ]
         )
         packed.clear()
         cached_as = None if library_hash is None else (library_name, library_hash)
@@ -924,6 +930,7 @@ class _Borrowed(NamedTuple):
     positions: np.ndarray
     texts: CompressedTexts
     rows: np.ndarray
+    spans: FileSpans | None  # where the abstracts the library read from a file are in it
 
 
 _FILL_CHUNK = 1 << 16  # library rows read at a time when filling in borrowed abstracts: ~100 MB of text
@@ -975,8 +982,29 @@ def _cached_records(
         texts = libraries[source]
         if texts is None or rows.max() >= len(texts):  # that library was replaced since: read the file again
             return None
-        return frame, found, _Borrowed(-1, np.flatnonzero(shared), texts, rows[shared])
+        positions = np.flatnonzero(shared)
+        return (
+            frame,
+            found,
+            _Borrowed(-1, positions, texts, rows[shared], _borrowed_spans(texts, len(frame), positions, rows[shared])),
+        )
     return frame, found, None
+
+
+def _borrowed_spans(texts: CompressedTexts, n: int, positions: np.ndarray, rows: np.ndarray) -> FileSpans | None:
+    """Where in their file are the abstracts of the ``n`` records at ``positions`` that ``texts`` (a cached
+    library's) reads from one file at ``rows``; None when it reads none (or from several files)."""
+    sourced = texts.sourced
+    if sourced is None:
+        return None
+    file = sourced.file[rows]
+    in_file = file >= 0
+    if not in_file.any() or len(np.unique(file[in_file])) > 1:
+        return None
+    starts, checksums = np.full(n, -1, np.int64), np.zeros(n, np.uint32)
+    starts[positions[in_file]] = sourced.start[rows[in_file]]
+    checksums[positions[in_file]] = sourced.checksum[rows[in_file]]
+    return FileSpans(sourced.files[int(file[in_file][0])], starts, checksums)
 
 
 _RANGE_ROWS = 1024 * BLOCK_ROWS  # library rows whose abstracts are put in order at a time: ~20 MB of text

@@ -228,3 +228,16 @@ def test_a_library_open_while_its_file_changes_says_so(tmp_path: Path, monkeypat
     expected = parsed_abstracts(paths)
     df = again.df
     assert dict(zip(df["title"], df["abstract"], strict=True)) == {t: expected[t] for t in df["title"]}
+
+
+def test_after_one_file_changed_the_others_abstracts_stay_in_their_files(tmp_path: Path) -> None:
+    """The unchanged files' records come from their caches: their abstracts stay references, exact."""
+    paths = large_dump(tmp_path / "in", 3, 40)
+    home = tmp_path / "home"
+    check_round_trip(paths, home, 0.7)
+    share = referenced_share(home)
+    paths[1].write_bytes(paths[1].read_bytes().replace(b"graph", b"GRAPH"))
+    settled(paths[1])
+    check_round_trip(paths, home, 0.7)
+    assert referenced_share(home) == pytest.approx(share)
+    assert any("GRAPH" in abstract for abstract in parsed_abstracts(paths[1:2]).values())

@@ -335,6 +335,11 @@ class CompressedTexts(ExtensionArray):  # type: ignore[misc]
         return arrays if self._sourced is None else arrays | self._sourced.arrays()
 
     @property
+    def sourced(self) -> Sourced | None:
+        """Where the rows read from files are (None: every row is compressed here)."""
+        return self._sourced
+
+    @property
     def text_bytes(self) -> int:
         """The size of the text decompressed (and read from files)."""
         sourced = self._sourced

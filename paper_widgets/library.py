@@ -183,6 +183,9 @@ def _index_from(arrays: dict[str, np.ndarray] | None) -> SearchIndex | None:
         return None
 
 
+# The library's columns its cache stores apart, compressed in blocks (abstracts mostly as references
+# into their files): read for the rows used.  Titles are two fifths of the memory-mapped frame.
+_STORED_APART = ("abstract", "title")
 _HASHING_THREADS = 2  # files hashed at once on a cold load (a million papers: 1.5 GB to hash)
 WARNINGS_SHOWN = 5  # the load warning names this many problems; lib.warnings has them all
 _PACKAGE_DIR = str(Path(__file__).resolve().parent)
@@ -465,7 +468,7 @@ class Library:
         library = cls._build(_concatenated(frames), problems, store, record_caches, abstracts)
         meta = _plain(problems[first_problem:])
         written = cached_as is not None and store.cache_put_frame(
-            *cached_as, library._papers, meta, texts=("abstract",)
+            *cached_as, library._papers, meta, texts=_STORED_APART
         )
         reopened = store.cache_get_frame(*cached_as, arrow_lists=True) if written and cached_as else None
         if reopened is not None:

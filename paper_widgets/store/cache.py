@@ -392,7 +392,7 @@ class CacheStore(Database):
         if found is None:
             return None
         frame, info = found
-        for column in info.get("texts", []):  # in the order's order: each inserted at its place
+        for column in sorted(info.get("texts", []), key=info["order"].index):  # each inserted at its place
             texts = self.cache_get_texts(name, column, content_hash)
             if texts is None or len(texts) != len(frame):
                 return None

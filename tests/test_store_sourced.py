@@ -242,3 +242,25 @@ def test_after_one_file_changed_the_others_abstracts_stay_in_their_files(tmp_pat
     check_round_trip(paths, home, 0.7)
     assert referenced_share(home) == pytest.approx(share)
     assert any("GRAPH" in abstract for abstract in parsed_abstracts(paths[1:2]).values())
+
+
+def test_record_caches_of_a_large_library_lend_their_titles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Titles read lazily are stored apart once: the record caches leave out those their rows hold,
+    and a reload after one file changed fills them back exactly."""
+    monkeypatch.setattr(texts_module, "LAZY_ABOVE", 0)  # as at a million papers
+    paths = large_dump(tmp_path / "in", 3, 40)
+    home = tmp_path / "home"
+    check_round_trip(paths, home, 0.7)
+    store = Store(home)
+    caches = store._read(
+        lambda conn: conn.execute("SELECT name, hash FROM cache WHERE name LIKE 'records:%'").fetchall()
+    )
+    assert len(caches) == 3
+    for name, digest in caches:
+        cached = store.cache_get_frame(name, digest)
+        assert cached is not None
+        frame = cached[0]
+        assert frame["title_from_row"].all() and frame["title"].isna().all()
+    paths[2].write_bytes(paths[2].read_bytes().replace(b"token", b"TOKEN"))
+    settled(paths[2])
+    check_round_trip(paths, home, 0.7)

@@ -38,6 +38,7 @@ __all__ = [
     "Sourced",
     "compressed_texts",
     "held",
+    "read_lazily",
     "texts_of",
     "trained_dictionary",
     "training_rows",
@@ -144,9 +145,14 @@ def _column_dictionary(strings: pa.LargeStringArray) -> bytes:
     return trained_dictionary(samples, int(ends[-1] - ends[0]))
 
 
+def read_lazily(text_bytes: int) -> bool:
+    """Whether a column of ``text_bytes`` of text is held compressed and read for the rows used."""
+    return text_bytes > LAZY_ABOVE
+
+
 def held(texts: CompressedTexts) -> CompressedTexts | pd.arrays.ArrowStringArray:
-    """``texts`` as a library holds them: decompressed when no larger than :data:`LAZY_ABOVE`."""
-    return texts.materialised() if texts.text_bytes <= LAZY_ABOVE else texts
+    """``texts`` as a library holds them: decompressed unless :func:`read_lazily`."""
+    return texts if read_lazily(texts.text_bytes) else texts.materialised()
 
 
 def texts_of(arrays: Mapping[str, np.ndarray]) -> CompressedTexts:

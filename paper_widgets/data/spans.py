@@ -62,7 +62,7 @@ class SourceChanged(ValueError):
     def __init__(self, path: str, why: str) -> None:
         super().__init__(
             f"{path} {why} since the library was loaded, so its papers' abstracts can no longer be read "
-            "from it; load the library again (paper_widgets.load(...) or PaperBrowser's reload) to read it anew"
+            "from it; load the library again (paper_widgets.load(...)) to read the file anew"
         )
         self.path = path
 
@@ -96,10 +96,10 @@ def find_spans(path: Path, texts: pa.LargeStringArray, lines: np.ndarray) -> Fil
     if _signature(before) != _signature(after) or data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16: no UTF-8 spans
         return None
     n = len(texts)
-    starts = np.full(n, -1, np.int64)
-    checksums = np.zeros(n, np.uint32)
     if not n or texts.buffers()[2] is None:
         return None
+    starts = np.full(n, -1, np.int64)
+    checksums = np.zeros(n, np.uint32)
     separator = 10 if b"\n" in data else 13  # CR-only files count lines by CR
     line_starts = np.concatenate([[0], np.flatnonzero(np.frombuffer(data, np.uint8) == separator) + 1])
     record_lines = np.clip(np.asarray(lines, np.int64), 1, len(line_starts)) - 1
@@ -146,14 +146,11 @@ def read_spans(
     those the spans were found for."""
     file_of, starts, lengths = (np.asarray(a, np.int64) for a in (file_of, starts, lengths))
     by_file = np.argsort(file_of, kind="stable")  # each file opened once, its spans read in one go
-    grouped = file_of[by_file]
-    bounds = np.flatnonzero(np.diff(grouped)) + 1
-    pieces = [
-        _file_bytes(files[int(grouped[part[0]])], starts[part_rows], lengths[part_rows], checksums[part_rows])
-        for part in np.split(np.arange(len(grouped)), bounds)
-        if len(part)
-        for part_rows in [by_file[part]]
-    ]
+    bounds = np.flatnonzero(np.diff(file_of[by_file])) + 1
+    pieces = []
+    for part in np.split(by_file, bounds):  # the rows of one file
+        if len(part):
+            pieces.append(_file_bytes(files[int(file_of[part[0]])], starts[part], lengths[part], checksums[part]))
     offsets = np.zeros(len(starts) + 1, np.int64)
     np.cumsum(lengths[by_file], out=offsets[1:])
     text = np.concatenate(pieces) if pieces else np.zeros(0, np.uint8)
@@ -161,7 +158,7 @@ def read_spans(
     try:
         strings.validate(full=True)
     except pa.ArrowInvalid as error:  # bytes that are no longer UTF-8: the file changed within its signature
-        raise SourceChanged(files[int(grouped[0])].path, "changed") from error
+        raise SourceChanged(files[int(file_of[by_file[0]])].path, "changed") from error
     if np.array_equal(by_file, np.arange(len(by_file))):
         return strings
     places = np.empty(len(by_file), np.int64)

@@ -20,6 +20,7 @@ read is checked against its CRC-32: a file whose texts changed is an error
 from __future__ import annotations
 
 import contextlib
+import io
 import mmap
 import os
 import time
@@ -171,17 +172,17 @@ def _file_bytes(file: SourceFile, starts: np.ndarray, lengths: np.ndarray, check
     when the file is gone, or its bytes there are not those found (checked by ``checksums`` for a
     few spans, or when the file's signature is not the one recorded)."""
     try:
-        fd = os.open(file.path, os.O_RDONLY)
+        opened = open(file.path, "rb", buffering=0)  # noqa: SIM115  # closed by the with below
     except OSError as error:
         raise SourceChanged(file.path, f"could not be opened ({error.strerror or error})") from error
-    try:
-        stat = os.fstat(fd)
+    with opened:
+        stat = os.fstat(opened.fileno())
         unchanged = _signature(stat) == (file.size, file.mtime_ns, file.inode)
         if len(starts) <= _FEW_SPANS:
             text = np.empty(int(lengths.sum()), np.uint8)
             at = 0
             for start, length in zip(starts.tolist(), lengths.tolist(), strict=True):
-                _read_exactly(fd, file, start, text[at : at + length])
+                _read_exactly(opened, file, start, text[at : at + length])
                 at += length
             _check(file, text, lengths, checksums)
             return text
@@ -190,9 +191,7 @@ def _file_bytes(file: SourceFile, starts: np.ndarray, lengths: np.ndarray, check
         # Many spans (a slice of rows being indexed, every row for df): the file mapped, and only the
         # pages holding them read; their bytes copied one after the other at C speed by flattening a
         # list view of them.
-        mapped = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
-    finally:
-        os.close(fd)
+        mapped = mmap.mmap(opened.fileno(), 0, access=mmap.ACCESS_READ)
     values = pa.Array.from_buffers(pa.uint8(), len(mapped), [None, pa.py_buffer(mapped)])
     views = pa.LargeListViewArray.from_arrays(pa.array(starts), pa.array(lengths), values)
     text = np.frombuffer(views.flatten().buffers()[1], np.uint8, int(lengths.sum()))
@@ -213,12 +212,14 @@ def _check(file: SourceFile, text: np.ndarray, lengths: np.ndarray, checksums: n
         at += length
 
 
-def _read_exactly(fd: int, file: SourceFile, start: int, into: np.ndarray) -> None:
-    """``len(into)`` bytes of ``fd`` from ``start`` into ``into``; :class:`SourceChanged` when the file is shorter."""
+def _read_exactly(opened: io.FileIO, file: SourceFile, start: int, into: np.ndarray) -> None:
+    """``len(into)`` bytes of ``opened`` from ``start`` into ``into``; :class:`SourceChanged` when the file
+    is shorter (a seek and a read: ``os.pread`` is not on every platform)."""
     view = into.data
+    opened.seek(start)
     done = 0
     while done < len(view):
-        got = os.preadv(fd, [view[done:]], start + done)
-        if got <= 0:
+        got = opened.readinto(view[done:])
+        if not got:
             raise SourceChanged(file.path, "was truncated")
         done += got

@@ -19,9 +19,7 @@ read is checked against its CRC-32: a file whose texts changed is an error
 
 from __future__ import annotations
 
-import contextlib
 import io
-import mmap
 import os
 import time
 import zlib
@@ -44,7 +42,7 @@ _MIN_BYTES = 24
 # or this far when the next record starts elsewhere (a miss never scans the rest of the file).
 _WINDOW = 1 << 16
 _PROBE = 32  # the text's first bytes are looked for (a short find is ~20x faster), then the whole compared
-# A read of more spans than this from one file maps the file (one pread each for fewer).
+# A read of at most this many spans of a file (a search result's) checks each against its CRC-32 always.
 _FEW_SPANS = 32
 
 
@@ -176,31 +174,27 @@ def _file_bytes(file: SourceFile, starts: np.ndarray, lengths: np.ndarray, check
     except OSError as error:
         raise SourceChanged(file.path, f"could not be opened ({error.strerror or error})") from error
     with opened:
-        stat = os.fstat(opened.fileno())
-        unchanged = _signature(stat) == (file.size, file.mtime_ns, file.inode)
-        if len(starts) <= _FEW_SPANS:
-            text = np.empty(int(lengths.sum()), np.uint8)
-            at = 0
-            for start, length in zip(starts.tolist(), lengths.tolist(), strict=True):
-                _read_exactly(opened, file, start, text[at : at + length])
-                at += length
-            _check(file, text, lengths, checksums)
-            return text
-        if int((starts + lengths).max()) > stat.st_size:
-            raise SourceChanged(file.path, "was truncated")
-        # Many spans (a slice of rows being indexed, every row for df): the file mapped, and only the
-        # pages holding them read; their bytes copied one after the other at C speed by flattening a
-        # list view of them.
-        mapped = mmap.mmap(opened.fileno(), 0, access=mmap.ACCESS_READ)
-    values = pa.Array.from_buffers(pa.uint8(), len(mapped), [None, pa.py_buffer(mapped)])
-    views = pa.LargeListViewArray.from_arrays(pa.array(starts), pa.array(lengths), values)
-    text = np.frombuffer(views.flatten().buffers()[1], np.uint8, int(lengths.sum()))
-    del values, views  # the map's last users: it can be closed
-    with contextlib.suppress(BufferError):  # else closed once the last view is gone
-        mapped.close()
-    if not unchanged:  # touched or copied back, or changed: each text must still be the one found
+        unchanged = _signature(os.fstat(opened.fileno())) == (file.size, file.mtime_ns, file.inode)
+        # One pread a span (~1 us; a memory map of the file cost more in page faults, per read, than
+        # the copies), or a seek and a read where there is no pread.
+        spans = zip(starts.tolist(), lengths.tolist(), strict=True)
+        if hasattr(os, "pread"):
+            fd = opened.fileno()
+            pieces = [os.pread(fd, length, start) for start, length in spans]
+        else:
+            pieces = [_seek_read(opened, start, length) for start, length in spans]
+    text = np.frombuffer(b"".join(pieces), np.uint8)
+    if len(text) != int(lengths.sum()):  # a span beyond the end of the file
+        raise SourceChanged(file.path, "was truncated")
+    if not unchanged or len(starts) <= _FEW_SPANS:  # touched, copied back or changed; or a search result
         _check(file, text, lengths, checksums)
     return text
+
+
+def _seek_read(opened: io.FileIO, start: int, length: int) -> bytes:
+    """``length`` bytes of ``opened`` from ``start`` (fewer at its end: the caller checks)."""
+    opened.seek(start)
+    return opened.read(length) or b""
 
 
 def _check(file: SourceFile, text: np.ndarray, lengths: np.ndarray, checksums: np.ndarray) -> None:
@@ -210,16 +204,3 @@ def _check(file: SourceFile, text: np.ndarray, lengths: np.ndarray, checksums: n
         if zlib.crc32(text[at : at + length].data) != checksum:
             raise SourceChanged(file.path, "changed")
         at += length
-
-
-def _read_exactly(opened: io.FileIO, file: SourceFile, start: int, into: np.ndarray) -> None:
-    """``len(into)`` bytes of ``opened`` from ``start`` into ``into``; :class:`SourceChanged` when the file
-    is shorter (a seek and a read: ``os.pread`` is not on every platform)."""
-    view = into.data
-    opened.seek(start)
-    done = 0
-    while done < len(view):
-        got = opened.readinto(view[done:])
-        if not got:
-            raise SourceChanged(file.path, "was truncated")
-        done += got

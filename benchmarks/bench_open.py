@@ -36,6 +36,7 @@ ratios after ÷ before are printed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import inspect
 import itertools
@@ -286,6 +287,39 @@ def _dumps(n: int, files: int, corpus: Path | None, folder: Path) -> dict[str, A
     return written
 
 
+def store_parts_mb(home: Path) -> dict[str, float]:
+    """The store folder's MB by part: SQLite (its tables), the library frame, its abstracts, the
+    record caches, the search index (from the cache table's names), anything else."""
+    import sqlite3
+
+    parts = dict.fromkeys(("sqlite", "frame", "abstracts", "records", "index", "other"), 0.0)
+    cache = home / "cache"
+    named: dict[str, str] = {}
+    database = home / "paper_widgets.sqlite3"
+    if database.exists():
+        with contextlib.closing(sqlite3.connect(database)) as conn:
+            named = {str(file): str(name) for name, file in conn.execute("SELECT name, file FROM cache")}
+    for path in home.rglob("*"):
+        if not path.is_file():
+            continue
+        mb = path.stat().st_size / 1e6
+        name = named.get(path.name, "") if path.parent == cache else None
+        if name is None:
+            part = "sqlite" if path.name.startswith("paper_widgets.sqlite3") else "other"
+        elif "|texts:" in name:
+            part = "abstracts"
+        elif name.startswith("library:"):
+            part = "frame"
+        elif name.startswith("records:"):
+            part = "records"
+        elif name.startswith("search-index"):
+            part = "index"
+        else:
+            part = "other"
+        parts[part] += mb
+    return parts
+
+
 def _print_cold_load(rows: dict[str, dict[str, Any]]) -> None:
     """The cold open split in ``load()`` (the issue's cold-open target) and the first search after it."""
     print(
@@ -356,6 +390,8 @@ def bench(
                 times = ", ".join(f"{run['from_launch_s']:.3f}" for run in runs)
                 print(f"[{label}] reopens (s from launch): {times}")
             rows[label] = {"cold": cold, "reopen": reopen, "store_mb": disk_mb(home)}
+            parts = ", ".join(f"{part} {mb:.1f}" for part, mb in store_parts_mb(home).items())
+            print(f"[{label}] store folder {rows[label]['store_mb']:.1f} MB: {parts}")
             if "error" in cold or "error" in reopen:
                 print(f"{label}: cold {cold.get('error', 'ok')}; reopen {reopen.get('error', 'ok')}")
                 continue

@@ -29,6 +29,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from paper_widgets.data.merge import merge_traced, normalise_frame
 from paper_widgets.data.packed import FileTexts, PackedTexts, Part, joined_texts, large_strings
@@ -41,6 +42,7 @@ from paper_widgets.data.readers.sources import (
     read_text,
 )
 from paper_widgets.data.records import DumpError, LoadWarning, PaperWidgetsWarning, records_frame
+from paper_widgets.data.spans import FileSpans
 from paper_widgets.data.text import valid_unicode
 from paper_widgets.output.files import write_text_atomic
 from paper_widgets.output.markdown import escape_markdown
@@ -63,9 +65,10 @@ from paper_widgets.store import (
 from paper_widgets.store.cache import gc_paused
 from paper_widgets.store.texts import (
     BLOCK_ROWS,
-    LAZY_ABOVE,
     CompressedTexts,
+    Sourced,
     compressed_texts,
+    read_lazily,
     texts_of,
     trained_dictionary,
     training_rows,
@@ -295,7 +298,9 @@ class Library:
         if record_caches is not None and trace is not None:
             place = np.empty(len(order), np.int64)
             place[order] = np.arange(len(order))  # each merged row's place once sorted by key
-            record_caches.write(trace.sorted(place))
+            # the titles the library cache stores apart are the records' too (each record cache lends them)
+            titles = papers["title"] if "title" in _stored_apart(papers) else None
+            record_caches.write(trace.sorted(place, titles))
             del trace  # the records' other columns: gone before the abstracts are compressed
         # The abstracts in key order; many are passed on a file at a time and compressed: never held unpacked.
         in_order = _in_row_order(abstracts, abstract_from[order])
@@ -387,7 +392,7 @@ class Library:
             _emit(problems)
             return cls(papers, problems, store)._showing_progress(progress)._papers_from(library_hash)
         several = len(files) > 1  # one file: the library entry covers it, no record cache of its own
-        libraries: dict[tuple[str, str], CompressedTexts | None] = {}  # abstracts of libraries cached earlier
+        libraries: dict[tuple[str, str, str], CompressedTexts | None] = {}  # texts of libraries cached earlier
         # Each file's record cache is written once the rows are sorted: it points at the library's rows.
         record_caches_due: list[_RecordsCache] = []
         frames: list[pd.DataFrame] = []
@@ -464,9 +469,14 @@ class Library:
                         add(name, digest, *hit)
                     bar.update(size)
         _fill_borrowed(frames, borrowed)
-        # The abstracts stay packed (those of cached records are packed too): a million are 1.3 GB of text.
+        # The abstracts stay packed (those of cached records are packed too): a million are 1.3 GB of text;
+        # those the cached library read from their file are still referenced there, not packed.
+        spans = {b.frame: b.spans for b in borrowed}
         abstracts = FileTexts(
-            [PackedTexts.of(frame.pop("abstract")) if p is None else p for frame, p in zip(frames, packed, strict=True)]
+            [
+                PackedTexts.of(frame.pop("abstract"), spans.get(f)) if p is None else p
+                for f, (frame, p) in enumerate(zip(frames, packed, strict=True))
+            ]
         )
         packed.clear()
         cached_as = None if library_hash is None else (library_name, library_hash)
@@ -475,7 +485,7 @@ class Library:
         library = cls._build(_concatenated(frames), problems, store, record_caches, abstracts)
         meta = _plain(problems[first_problem:])
         written = cached_as is not None and store.cache_put_frame(
-            *cached_as, library._papers, meta, texts=("abstract",)
+            *cached_as, library._papers, meta, texts=_stored_apart(library._papers)
         )
         reopened = store.cache_get_frame(*cached_as, arrow_lists=True) if written and cached_as else None
         if reopened is not None:
@@ -910,6 +920,7 @@ class _Trace:
     own_at: np.ndarray  # the records whose row holds another record's abstract (ascending) ...
     own_abstracts: pd.Series  # ... and their abstracts
     columns: list[str]  # the records frame's columns in their order
+    row_titles: pa.Array | None = None  # the library's titles, by row (once sorted)
 
     @classmethod
     def of(cls, records: pd.DataFrame, abstracts: FileTexts, row: np.ndarray, gave_abstract: np.ndarray) -> _Trace:
@@ -919,13 +930,17 @@ class _Trace:
         columns.insert(columns.index("title") + 1, "abstract")  # where records_frame has it
         return cls(records, row, own_at, abstracts.take(own_at), columns)
 
-    def sorted(self, place: np.ndarray) -> _Trace:
-        """The trace once the rows moved: row ``r`` is now row ``place[r]``."""
-        return _Trace(self.records, place[self.row], self.own_at, self.own_abstracts, self.columns)
+    def sorted(self, place: np.ndarray, titles: pd.Series | None) -> _Trace:
+        """The trace once the rows moved: row ``r`` is now row ``place[r]``, whose title is ``titles[r]``
+        (None: the record caches keep their own)."""
+        row_titles = None if titles is None else large_strings(titles)
+        return _Trace(self.records, place[self.row], self.own_at, self.own_abstracts, self.columns, row_titles)
 
     def cache_frame(self, lo: int, hi: int) -> pd.DataFrame:
         """Records ``lo``..``hi`` as a record cache: ``row`` is each record's row in the cached library
-        when that row's abstract is the record's (then ``abstract`` is left empty), else -1."""
+        when that row's abstract is the record's (then ``abstract`` is left empty), else -1; where that
+        row's title is the record's too, ``title`` is left empty and ``title_from_row`` is true (titles
+        are most of a record cache)."""
         frame = self.records.iloc[lo:hi].reset_index(drop=True)
         row = self.row[lo:hi].copy()
         a, z = np.searchsorted(self.own_at, [lo, hi])
@@ -937,7 +952,14 @@ class _Trace:
         row[own] = -1
         frame["abstract"] = pd.Series(pd.arrays.ArrowStringArray(texts), dtype="str")
         frame["row"] = row
-        return frame[[*self.columns, "row"]]
+        lent = np.zeros(hi - lo, bool)
+        if self.row_titles is not None and (row >= 0).any():
+            library_titles = self.row_titles.take(pa.array(np.where(row >= 0, row, 0)))
+            same = pc.equal(large_strings(frame["title"]), library_titles).fill_null(False)
+            lent = (row >= 0) & same.to_numpy(zero_copy_only=False)
+            frame["title"] = frame["title"].mask(lent)
+        frame["title_from_row"] = lent
+        return frame[[*self.columns, "row", "title_from_row"]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -979,6 +1001,7 @@ class _Borrowed(NamedTuple):
     positions: np.ndarray
     texts: CompressedTexts
     rows: np.ndarray
+    spans: FileSpans | None  # where the abstracts the library read from a file are in it
 
 
 _FILL_CHUNK = 1 << 16  # library rows read at a time when filling in borrowed abstracts: ~100 MB of text
@@ -1006,10 +1029,11 @@ def _fill_borrowed(frames: list[pd.DataFrame], borrowed: list[_Borrowed]) -> Non
 
 
 def _cached_records(
-    store: Store, name: str, digest: str, libraries: dict[tuple[str, str], CompressedTexts | None]
+    store: Store, name: str, digest: str, libraries: dict[tuple[str, str, str], CompressedTexts | None]
 ) -> tuple[pd.DataFrame, list[LoadWarning], _Borrowed | None] | None:
-    """The records cached under ``name`` for ``digest``, their problems, and where the abstracts their
-    library rows hold are (see :func:`_fill_borrowed`; ``libraries`` remembers those opened); None on a miss."""
+    """The records cached under ``name`` for ``digest`` (their titles the library holds filled in), their
+    problems, and where the abstracts their library rows hold are (see :func:`_fill_borrowed`;
+    ``libraries`` remembers the columns of libraries opened: (name, hash, column)); None on a miss."""
     cached = store.cache_get_frame(name, digest)
     if cached is None:
         return None
@@ -1017,6 +1041,7 @@ def _cached_records(
     try:
         found = _problems(meta["problems"])
         rows = frame.pop("row").to_numpy(np.int64)
+        lent = frame.pop("title_from_row").to_numpy(bool)
         library = meta["library"]
     except (KeyError, TypeError, ValueError):  # not a record cache of this version
         return None
@@ -1024,37 +1049,72 @@ def _cached_records(
     if shared.any():
         if not isinstance(library, list) or len(library) != 2:
             return None
-        source = (str(library[0]), str(library[1]))
-        if source not in libraries:
-            libraries[source] = store.cache_get_texts(source[0], "abstract", source[1])
-        texts = libraries[source]
+        columns = {}
+        for column in ("abstract", "title"):
+            source = (str(library[0]), str(library[1]), column)
+            if source not in libraries:
+                libraries[source] = store.cache_get_texts(source[0], column, source[1])
+            columns[column] = libraries[source]
+        texts, titles = columns["abstract"], columns["title"]
         if texts is None or rows.max() >= len(texts):  # that library was replaced since: read the file again
             return None
-        return frame, found, _Borrowed(-1, np.flatnonzero(shared), texts, rows[shared])
+        if lent.any():
+            if titles is None or len(titles) != len(texts) or not (lent <= shared).all():
+                return None
+            filled = frame["title"].to_numpy(object)
+            filled[lent] = np.asarray(titles.take(rows[lent]), dtype=object)
+            frame["title"] = pd.Series(filled, index=frame.index, dtype="str")
+        positions = np.flatnonzero(shared)
+        return (
+            frame,
+            found,
+            _Borrowed(-1, positions, texts, rows[shared], _borrowed_spans(texts, len(frame), positions, rows[shared])),
+        )
     return frame, found, None
+
+
+def _borrowed_spans(texts: CompressedTexts, n: int, positions: np.ndarray, rows: np.ndarray) -> FileSpans | None:
+    """Where in their file are the abstracts of the ``n`` records at ``positions`` that ``texts`` (a cached
+    library's) reads from one file at ``rows``; None when it reads none (or from several files)."""
+    sourced = texts.sourced
+    if sourced is None:
+        return None
+    file = sourced.file[rows]
+    in_file = file >= 0
+    if not in_file.any() or len(np.unique(file[in_file])) > 1:
+        return None
+    starts, checksums = np.full(n, -1, np.int64), np.zeros(n, np.uint32)
+    starts[positions[in_file]] = sourced.start[rows[in_file]]
+    checksums[positions[in_file]] = sourced.checksum[rows[in_file]]
+    return FileSpans(sourced.files[int(file[in_file][0])], starts, checksums)
 
 
 _RANGE_ROWS = 1024 * BLOCK_ROWS  # library rows whose abstracts are put in order at a time: ~20 MB of text
 
 
 def _in_row_order(abstracts: FileTexts, rows: np.ndarray) -> pd.Series:
-    """The abstracts at ``rows`` (one per library row, in row order), compressed (see ``store.texts``)
-    when larger than :data:`~paper_widgets.store.texts.LAZY_ABOVE`, else as an ordinary column.
+    """The abstracts at ``rows`` (one per library row, in row order): those found in their files as
+    references to them (``store.texts.Sourced``), the others compressed (see ``store.texts``) when
+    there are references or more than :data:`~paper_widgets.store.texts.LAZY_ABOVE` of text, else
+    as an ordinary column.
 
-    ``abstracts`` are drained, and never held unpacked at once: each file's are unpacked in turn,
-    and its rows packed again by the range of :data:`_RANGE_ROWS` library rows they go to; then each
-    range is unpacked, put in order and compressed in blocks (the blocks of the whole column, as
-    ranges start at a block's first row).
+    ``abstracts`` are drained, and never held unpacked at once: each file's are unpacked in turn
+    (those in files are not read), and its rows packed again by the range of :data:`_RANGE_ROWS`
+    compressed rows they go to; then each range is unpacked, put in order and compressed in blocks
+    (the blocks of the whole column, as ranges start at a block's first row).
     """
-    text_bytes = abstracts.text_bytes()
-    if text_bytes <= LAZY_ABOVE:
+    files, file_of, starts, lengths, checksums = abstracts.references()
+    in_file = file_of[rows] >= 0
+    if not in_file.any() and not read_lazily(abstracts.text_bytes()):
         return abstracts.take(rows)
+    compressed_rows = rows[~in_file]  # the records whose abstracts are compressed, in library row order
+    text_bytes = int(lengths[compressed_rows].sum())
     sample_rows = training_rows(len(abstracts))  # the dictionary's samples, as compressing the whole column takes them
     samples: list[bytes] = []
     destination = np.full(len(abstracts), -1, np.int64)
-    destination[rows] = np.arange(len(rows))
-    ranges: list[list[tuple[PackedTexts, np.ndarray]]] = [[] for _ in range(-(-len(rows) // _RANGE_ROWS))]
-    for first, strings in abstracts.drain():
+    destination[compressed_rows] = np.arange(len(compressed_rows))
+    ranges: list[list[tuple[PackedTexts, np.ndarray]]] = [[] for _ in range(-(-len(compressed_rows) // _RANGE_ROWS))]
+    for first, strings in abstracts.drain(from_file=False):
         sampled = sample_rows[(sample_rows >= first) & (sample_rows < first + len(strings))] - first
         samples += [text.encode() for text in strings.take(pa.array(sampled)).to_pylist() if text]
         going = destination[first : first + len(strings)]
@@ -1086,6 +1146,13 @@ def _in_row_order(abstracts: FileTexts, rows: np.ndarray) -> pd.Series:
         data += packed_range["data"].tobytes()
     arrays = {"offsets": np.concatenate(offsets), "blocks": np.concatenate(blocks), "nulls": np.concatenate(nulls)}
     arrays |= {"data": np.frombuffer(data, np.uint8), "dictionary": np.frombuffer(dictionary, np.uint8)}
+    if in_file.any():
+        # a compressed row's start is its place among the compressed rows
+        start = np.where(in_file, starts[rows], np.cumsum(~in_file) - 1)
+        sourced = Sourced(
+            files, file_of[rows].astype(np.int32), start, lengths[rows].astype(np.uint32), checksums[rows]
+        )
+        arrays |= sourced.arrays()
     return pd.Series(texts_of(arrays))
 
 
@@ -1123,6 +1190,18 @@ def _joined_strings(parts: list[pd.Series]) -> pd.Series:
     ]
     parts.clear()
     return pd.Series(pd.arrays.ArrowStringArray(joined_texts(arrays), dtype=dtype))
+
+
+def _stored_apart(papers: pd.DataFrame) -> tuple[str, ...]:
+    """The columns of ``papers`` the library cache stores apart, compressed in blocks and read for the
+    rows used: the abstracts (many as references into their files), and the titles when they are
+    read that way too (more than :data:`~paper_widgets.store.texts.LAZY_ABOVE` of them; two fifths
+    of the memory-mapped paper table at a million papers)."""
+    titles = papers["title"].array
+    if isinstance(titles, CompressedTexts):
+        return ("abstract", "title")
+    title_bytes = pc.sum(pc.binary_length(large_strings(papers["title"]))).as_py() or 0
+    return ("abstract", "title") if read_lazily(title_bytes) else ("abstract",)
 
 
 def _release_memory() -> None:

@@ -39,7 +39,9 @@ MAX_WORKERS = 4  # each holds a file's records or a chunk's tokens (~350 MB at i
 _IDLE_SAMPLE = 0.1  # seconds: ~10 clock ticks a core
 _IDLE_ENOUGH = 1.5  # idle cores from which workers pay: this process's own (asleep as it measures) and one more
 _AHEAD = 2  # items sent per worker beyond the one it computes: keeps it busy, bounds what is held
-_BOOT = "from paper_widgets.workers import _serve; _serve()"  # what a worker runs
+# What a worker runs.  ``python -c`` puts the current folder first on sys.path: a folder holding another
+# paper_widgets (a source checkout, an older copy) would be imported instead of the caller's.
+_BOOT = "import sys; sys.path[:] = [p for p in sys.path if p]; from paper_widgets.workers import _serve; _serve()"
 _Job = tuple[Callable[[Any], Any], Any]
 
 

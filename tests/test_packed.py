@@ -69,7 +69,7 @@ def test_abstracts_put_in_row_order_a_range_at_a_time_are_the_column_compressed_
     rng = np.random.default_rng(len(everything))
     rows = rng.permutation(len(everything))[: max(len(everything) - 3, 0)]  # a few records gave no row its abstract
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(library_module, "LAZY_ABOVE", -1)  # compressed however small
+        patch.setattr(texts_module, "LAZY_ABOVE", -1)  # compressed however small
         patch.setattr(library_module, "_RANGE_ROWS", 2 * BLOCK_ROWS)  # many ranges
         column = library_module._in_row_order(file_texts(files), rows)
     expected = compressed_texts(everything.array.__arrow_array__(), rows)
@@ -89,7 +89,7 @@ def test_a_large_column_put_in_row_order_shares_the_whole_columns_trained_dictio
     everything = pd.Series(abstracts, dtype="str")
     rows = rng.permutation(len(everything))[:5900]
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(library_module, "LAZY_ABOVE", -1)
+        patch.setattr(texts_module, "LAZY_ABOVE", -1)
         patch.setattr(library_module, "_RANGE_ROWS", 128 * BLOCK_ROWS)  # several ranges, one dictionary
         patch.setattr(texts_module, "_DICTIONARY_ABOVE", 0)  # trained however small
         column = library_module._in_row_order(file_texts(files), rows)

@@ -80,3 +80,18 @@ def test_workers_start_only_for_work_that_pays_and_an_idle_core(monkeypatch: pyt
 def test_idle_cores_are_measured_now_between_none_and_every_core() -> None:
     cores = len(os.sched_getaffinity(0))
     assert 0 <= workers_module._idle_cores(cores) <= cores
+
+
+def test_workers_import_the_callers_paper_widgets_not_one_in_the_current_folder(
+    tmp_path: os.PathLike[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker started from a folder holding another paper_widgets still runs this one."""
+    other = os.path.join(tmp_path, "paper_widgets")
+    os.mkdir(other)
+    with open(os.path.join(other, "__init__.py"), "w") as init:
+        init.write("raise ImportError('the paper_widgets of the current folder')\n")
+    monkeypatch.chdir(tmp_path)
+    with Workers(1) as pool:
+        # /proc/self names the process reading it: the worker's, unless it died and this one read it
+        (reader,) = pool.map(os.readlink, ["/proc/self"])
+        assert reader in {str(pid) for pid in worker_pids(pool)}

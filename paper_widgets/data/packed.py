@@ -6,6 +6,9 @@ packed as soon as it is parsed (:class:`PackedTexts`, made by the worker that pa
 load's abstracts are a :class:`FileTexts`: its files' packed texts (or plain string arrays, for
 records that came from a cache), which unpacks a file only to hand out the few rows the merge
 compares, or to pass every text on once, file by file (:meth:`FileTexts.drain`).
+
+The texts a worker found byte for byte in the file it parsed (:func:`~paper_widgets.data.spans.find_spans`)
+are not packed at all: the file still holds them, and they are read from it when a row is asked for.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from paper_widgets.data.spans import FileSpans, SourceFile, read_spans
 
 __all__ = [
     "STR_DTYPE",
@@ -63,41 +68,88 @@ def text_offsets(strings: pa.LargeStringArray) -> np.ndarray:
 @dataclass(frozen=True, slots=True)
 class PackedTexts:
     """A column of texts as one compressed frame: where each row starts (and the last ends) in the
-    text, which rows are NA (None: none), and the text's UTF-8, compressed."""
+    text, which rows are NA (None: none), and the text's UTF-8, compressed; with ``spans``, the text
+    of the rows found in a file is not in ``data`` (it holds the others' only)."""
 
     offsets: np.ndarray
     valid: np.ndarray | None
     data: bytes
+    spans: FileSpans | None = None
 
     @classmethod
-    def of(cls, column: pd.Series | pa.Array | pa.ChunkedArray) -> PackedTexts:
+    def of(cls, column: pd.Series | pa.Array | pa.ChunkedArray, spans: FileSpans | None = None) -> PackedTexts:
         strings = large_strings(column)
         ends = text_offsets(strings)
         offsets = ends - ends[0]
-        size = int(offsets[-1])
-        text = strings.buffers()[2] if len(strings) else None
-        data = pa.Codec(_CODEC).compress(text.slice(int(ends[0]), size)).to_pybytes() if size and text else b""
+        kept = strings if spans is None else strings.filter(pa.array(spans.starts < 0))
+        kept_ends = text_offsets(kept)
+        size = int(kept_ends[-1] - kept_ends[0])
+        text = kept.buffers()[2] if len(kept) else None
+        data = pa.Codec(_CODEC).compress(text.slice(int(kept_ends[0]), size)).to_pybytes() if size and text else b""
         valid = strings.is_valid().to_numpy(zero_copy_only=False) if strings.null_count else None
-        return cls(offsets, valid, data)
+        return cls(offsets, valid, data, spans)
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
 
-    def unpacked(self) -> pa.LargeStringArray:
-        """The texts as an Arrow array."""
-        size = int(self.offsets[-1])
+    def unpacked(self, *, from_file: bool = True) -> pa.LargeStringArray:
+        """The texts as an Arrow array; ``from_file=False``: those in the file as NA (not read)."""
+        in_file = np.zeros(len(self), bool) if self.spans is None else self.spans.starts >= 0
+        lengths = np.diff(self.offsets)
+        offsets = self.offsets if not in_file.any() else np.concatenate([[0], np.cumsum(np.where(in_file, 0, lengths))])
+        size = int(offsets[-1])
         text = pa.Codec(_CODEC).decompress(self.data, decompressed_size=size) if size else pa.py_buffer(b"")
-        validity = None if self.valid is None else pa.py_buffer(np.packbits(self.valid, bitorder="little"))
-        strings = pa.LargeStringArray.from_buffers(len(self), pa.py_buffer(self.offsets), text, validity)
+        valid = np.ones(len(self), bool) if self.valid is None else self.valid
+        validity = None if self.valid is None else pa.py_buffer(np.packbits(valid, bitorder="little"))
+        if in_file.any():
+            validity = pa.py_buffer(np.packbits(valid & ~in_file, bitorder="little"))
+        strings = pa.LargeStringArray.from_buffers(len(self), pa.py_buffer(offsets), text, validity)
         strings.validate(full=True)  # UTF-8 and offsets that fit: the packed bytes came from another process
-        return strings
+        if not in_file.any() or not from_file:
+            return strings
+        return _with_read(strings, in_file, self._read(np.flatnonzero(in_file)))
+
+    def take(self, rows: np.ndarray) -> pa.LargeStringArray:
+        """The texts at ``rows`` (positions, any order): those in the file read from it, only they."""
+        rows = np.asarray(rows, np.int64)
+        in_file = np.zeros(len(rows), bool) if self.spans is None else self.spans.starts[rows] >= 0
+        taken: pa.LargeStringArray = self.unpacked(from_file=False).take(pa.array(rows))
+        return _with_read(taken, in_file, self._read(rows[in_file])) if in_file.any() else taken
+
+    def _read(self, rows: np.ndarray) -> pa.LargeStringArray:
+        """The texts of ``rows`` (all in the file), read from it."""
+        spans = self.spans
+        assert spans is not None
+        lengths = self.offsets[rows + 1] - self.offsets[rows]
+        file_of = np.zeros(len(rows), np.int64)
+        read: pa.LargeStringArray = read_spans(
+            [spans.file], file_of, spans.starts[rows], lengths, spans.checksums[rows]
+        )
+        return read
+
+    def references(self) -> tuple[SourceFile | None, np.ndarray, np.ndarray, np.ndarray]:
+        """Where the texts are: the file (None: none is), each row's offset in it (-1: not there),
+        length and CRC-32."""
+        lengths = np.diff(self.offsets)
+        if self.spans is None:
+            return None, np.full(len(self), -1, np.int64), lengths, np.zeros(len(self), np.uint32)
+        return self.spans.file, self.spans.starts, lengths, self.spans.checksums
+
+
+def _with_read(strings: pa.LargeStringArray, in_file: np.ndarray, read: pa.LargeStringArray) -> pa.LargeStringArray:
+    """``strings`` with its rows ``in_file`` (NA there) replaced by ``read``, in order."""
+    joined = pa.concat_arrays([strings, read])
+    places = np.arange(len(strings))
+    places[in_file] = len(strings) + np.arange(len(read))
+    taken: pa.LargeStringArray = joined.take(pa.array(places))
+    return taken
 
 
 Part: TypeAlias = "PackedTexts | pa.LargeStringArray"
 
 
-def _unpacked(part: Part) -> pa.LargeStringArray:
-    return part.unpacked() if isinstance(part, PackedTexts) else part
+def _unpacked(part: Part, from_file: bool = True) -> pa.LargeStringArray:
+    return part.unpacked(from_file=from_file) if isinstance(part, PackedTexts) else part
 
 
 def _text_size(part: Part) -> int:
@@ -124,6 +176,8 @@ def joined_texts(parts: list[Part]) -> pa.LargeStringArray:
     for size in sizes:
         part = parts.pop()
         n = len(part)
+        if isinstance(part, PackedTexts) and part.spans is not None:
+            part = part.unpacked()  # some of its texts are in a file: read, then copied as any array
         if isinstance(part, PackedTexts):
             from_elsewhere = True
             if size:
@@ -179,7 +233,8 @@ class FileTexts:
             if part is None:
                 raise ValueError("these texts were drained")
             mine = np.flatnonzero(file_of == f)
-            pieces.append(_unpacked(part).take(pa.array(rows[mine] - self._starts[f])))
+            local = rows[mine] - self._starts[f]
+            pieces.append(part.take(local) if isinstance(part, PackedTexts) else part.take(pa.array(local)))
             places.append(mine)
         strings = pa.concat_arrays(pieces) if pieces else pa.array([], pa.large_string())
         if places:
@@ -191,11 +246,33 @@ class FileTexts:
         lengths: np.ndarray = self.take(rows).str.len().fillna(-1).to_numpy(np.int64)
         return lengths
 
-    def drain(self) -> Iterator[tuple[int, pa.LargeStringArray]]:
+    def references(self) -> tuple[list[SourceFile], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Where the texts are in files: the files, and per row the file (-1: in none), offset, length
+        and CRC-32."""
+        files: dict[SourceFile, int] = {}
+        found = []
+        for part in self._parts:
+            if part is None:
+                raise ValueError("these texts were drained")
+            if isinstance(part, PackedTexts):
+                file, starts, lengths, checksums = part.references()
+            else:
+                file, starts, lengths = None, np.full(len(part), -1, np.int64), np.diff(text_offsets(part))
+                checksums = np.zeros(len(part), np.uint32)
+            number = -1 if file is None else files.setdefault(file, len(files))
+            found.append((np.where(starts >= 0, number, -1), starts, lengths, checksums))
+        if not found:
+            none = np.zeros(0, np.int64)
+            return [], none, none, none, np.zeros(0, np.uint32)
+        file_of, starts, lengths, checksums = (np.concatenate(arrays) for arrays in zip(*found, strict=True))
+        return list(files), file_of, starts, lengths, checksums
+
+    def drain(self, *, from_file: bool = True) -> Iterator[tuple[int, pa.LargeStringArray]]:
         """Each file's texts, unpacked one file at a time with the position of its first row; each is
-        let go of once passed on (these texts are empty afterwards)."""
+        let go of once passed on (these texts are empty afterwards).  ``from_file=False``: the texts
+        that are in files come as NA, unread (see :meth:`references`)."""
         for f, part in enumerate(self._parts):
             if part is None:
                 raise ValueError("these texts were drained")
             self._parts[f] = None
-            yield int(self._starts[f]), _unpacked(part)
+            yield int(self._starts[f]), _unpacked(part, from_file)

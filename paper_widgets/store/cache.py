@@ -38,7 +38,7 @@ import pyarrow as pa  # already imported by pandas, whose strings it holds
 import pyarrow.compute as pc
 from pandas.api.extensions import ExtensionArray
 
-from paper_widgets.data.packed import one_array
+from paper_widgets.data.packed import STR_DTYPE, one_array
 from paper_widgets.store.db import Database
 from paper_widgets.store.texts import CompressedTexts, compressed_texts, held, texts_of
 
@@ -115,14 +115,19 @@ def _write_frame(
 
     ``compressed``: zstd, a third of the size, for frames read whole and seldom (it cannot be memory-mapped).
     ``texts``: columns left out (stored on their own, see :meth:`CacheStore.cache_put_frame`); the
-    file still says where they go.
+    file still says where they go.  String columns without a value (a dump library's DOIs, venues,
+    URLs: an eighth of the file at a million rows, as offsets) are stored as Arrow nulls, no bytes.
     """
     import pyarrow.feather as feather
 
-    lists, encoded = [], []
+    lists, encoded, empty = [], [], []
     columns: dict[str, Any] = {}
     for name in frame.columns.drop(list(texts)):
         column = frame[name]
+        if isinstance(column.dtype, pd.StringDtype) and len(column) and column.isna().all():
+            columns[name] = pa.nulls(len(column))
+            empty.append(name)
+            continue
         if isinstance(column.dtype, pd.ArrowDtype) and column.dtype.type is list:  # as cache_get_frame gave it
             columns[name] = _few_distinct(column.array.__arrow_array__())
             lists.append(name)
@@ -141,13 +146,13 @@ def _write_frame(
             json_texts = [None if v is None else json.dumps(v, ensure_ascii=False) for v in values]
             columns[name] = pa.array(json_texts, type=pa.string())
             encoded.append(name)
-    plain = pd.DataFrame({n: c for n, c in columns.items() if n not in lists + encoded}, index=frame.index)
+    plain = pd.DataFrame({n: c for n, c in columns.items() if n not in lists + encoded + empty}, index=frame.index)
     # a RangeIndex (a library's) is kept as metadata, not as a column read back at every reopen
     table = pa.Table.from_pandas(plain, preserve_index=None)
-    for name in lists + encoded:
+    for name in lists + encoded + empty:
         table = table.append_column(name, columns[name])
     order = [str(c) for c in frame.columns]
-    info = {"meta": meta, "lists": lists, "json": encoded, "texts": list(texts), "order": order}
+    info = {"meta": meta, "lists": lists, "json": encoded, "empty": empty, "texts": list(texts), "order": order}
     schema_meta = {**(table.schema.metadata or {}), _META.encode(): json.dumps(info).encode()}
     table = table.replace_schema_metadata(schema_meta)
     # one record batch: pandas' take on a string column in several chunks costs ~1000x more
@@ -190,7 +195,8 @@ def _read_frame(path: Path, arrow_lists: bool = False) -> tuple[pd.DataFrame, di
     if any(column.num_chunks > 1 for column in table.columns):  # combine_chunks copies even a single chunk
         table = table.combine_chunks()
     info = json.loads(table.schema.metadata[_META.encode()])
-    special = info["lists"] + info["json"]
+    empty = info.get("empty", [])
+    special = info["lists"] + info["json"] + empty
     mapper = (lambda t: _ARROW_INTS if t == pa.int64() else None) if arrow_lists else None
     frame = table.drop_columns(special).to_pandas(types_mapper=mapper)
     for name in info["lists"]:
@@ -214,8 +220,18 @@ def _read_frame(path: Path, arrow_lists: bool = False) -> tuple[pd.DataFrame, di
         decoded[:] = [None if v == "null" else json.loads(v) for v in column.take(present).to_pylist()]
         cells[present] = decoded
         frame[name] = pd.Series(cells, index=frame.index, dtype=object)  # not inferred as str
+    for name in empty:
+        frame[name] = pd.Series(_no_strings(len(table)), index=frame.index)
     texts = info.get("texts", [])
     return frame[[name for name in info["order"] if name not in texts]], info
+
+
+def _no_strings(n: int) -> pd.arrays.ArrowStringArray:
+    """A ``str`` column of ``n`` NAs whose buffers are zero pages never written (calloc'd): a million
+    rows' offsets cost no memory until something reads them."""
+    offsets, validity = np.zeros(n + 1, np.int64), np.zeros(-(-n // 8), np.uint8)
+    strings = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(b""), pa.py_buffer(validity), n)
+    return pd.arrays.ArrowStringArray(strings, dtype=STR_DTYPE)
 
 
 def shown_column(array: ExtensionArray) -> Any:
@@ -379,7 +395,7 @@ class CacheStore(Database):
         if found is None:
             return None
         frame, info = found
-        for column in info.get("texts", []):  # in the order's order: each inserted at its place
+        for column in sorted(info.get("texts", []), key=info["order"].index):  # each inserted at its place
             texts = self.cache_get_texts(name, column, content_hash)
             if texts is None or len(texts) != len(frame):
                 return None

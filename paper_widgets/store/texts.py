@@ -8,12 +8,18 @@ decompresses ~12 KB and the whole column takes about a third of its size on disk
 files, memory-mapped: nothing read back can run code); :class:`CompressedTexts` is the pandas
 column over them, which decompresses only what it is asked for: a search result's rows, a slice
 being indexed, or every row once something needs them all (``Library.df``).
+
+Abstracts that are byte for byte a stretch of the file they were loaded from are not stored at
+all: the column keeps where they are (:mod:`paper_widgets.data.spans`: file, offset, length) and
+reads them from the file when used; only the others are compressed (``Sourced``).
 """
 
 from __future__ import annotations
 
 import builtins
+import json
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -23,13 +29,16 @@ import zstandard
 from pandas.api.extensions import ExtensionArray, ExtensionDtype
 
 from paper_widgets.data.packed import STR_DTYPE, large_strings, text_offsets
+from paper_widgets.data.spans import SourceFile, read_spans
 
 __all__ = [
     "BLOCK_ROWS",
     "LAZY_ABOVE",
     "CompressedTexts",
+    "Sourced",
     "compressed_texts",
     "held",
+    "read_lazily",
     "texts_of",
     "trained_dictionary",
     "training_rows",
@@ -71,7 +80,7 @@ def compressed_texts(
     reordering a million abstracts never holds a second uncompressed copy of them.
     """
     if isinstance(column, pd.Series) and isinstance(column.array, CompressedTexts) and order is None:
-        return column.array.arrays()  # compressed already (a reopened library written again)
+        return column.array.arrays()  # compressed already, or read from files (a reopened library written again)
     strings = large_strings(column)  # a single chunk as it is: a million abstracts are not copied
     n = len(strings) if order is None else len(order)
     if dictionary is None:
@@ -136,13 +145,19 @@ def _column_dictionary(strings: pa.LargeStringArray) -> bytes:
     return trained_dictionary(samples, int(ends[-1] - ends[0]))
 
 
+def read_lazily(text_bytes: int) -> bool:
+    """Whether a column of ``text_bytes`` of text is held compressed and read for the rows used."""
+    return text_bytes > LAZY_ABOVE
+
+
 def held(texts: CompressedTexts) -> CompressedTexts | pd.arrays.ArrowStringArray:
-    """``texts`` as a library holds them: decompressed when no larger than :data:`LAZY_ABOVE`."""
-    return texts.materialised() if texts.text_bytes <= LAZY_ABOVE else texts
+    """``texts`` as a library holds them: decompressed unless :func:`read_lazily`."""
+    return texts if read_lazily(texts.text_bytes) else texts.materialised()
 
 
 def texts_of(arrays: Mapping[str, np.ndarray]) -> CompressedTexts:
-    """The column stored in ``arrays`` (from :func:`compressed_texts`); ValueError when they do not fit."""
+    """The column stored in ``arrays`` (from :func:`compressed_texts`, or :meth:`CompressedTexts.arrays`
+    of one whose rows are partly read from files); ValueError when they do not fit."""
     offsets, blocks, data, nulls, dictionary = (
         arrays[name] for name in ("offsets", "blocks", "data", "nulls", "dictionary")
     )
@@ -163,7 +178,60 @@ def texts_of(arrays: Mapping[str, np.ndarray]) -> CompressedTexts:
         raise ValueError("not a compressed text column")
     # zstd reads the dictionary when a block is first decompressed: a damaged one is an error there
     loaded = zstandard.ZstdCompressionDict(dictionary.tobytes()) if len(dictionary) else None
-    return CompressedTexts(offsets, blocks, data, nulls, loaded)
+    sourced = Sourced.of(arrays) if "source_files" in arrays else None
+    return CompressedTexts(offsets, blocks, data, nulls, loaded, sourced)
+
+
+@dataclass(frozen=True, slots=True)
+class Sourced:
+    """Where each row of a column is: at ``start`` in ``files[file]`` (``length`` bytes, CRC-32
+    ``checksum``), or, where ``file`` is -1, row ``start`` of the column's compressed texts."""
+
+    files: list[SourceFile]
+    file: np.ndarray  # int32
+    start: np.ndarray  # int64
+    length: np.ndarray  # uint32
+    checksum: np.ndarray  # uint32
+
+    @classmethod
+    def of(cls, arrays: Mapping[str, np.ndarray]) -> Sourced:
+        """The references stored in ``arrays`` (see :meth:`arrays`); ValueError when they do not fit."""
+        file, start, length, checksum = (
+            arrays[name] for name in ("source_file", "source_start", "source_length", "source_crc")
+        )
+        try:
+            listed = json.loads(arrays["source_files"].tobytes())
+            files = [SourceFile(str(p), int(size), int(mtime), int(inode)) for p, size, mtime, inode in listed]
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"not a list of source files: {error}") from error
+        if (
+            file.dtype != np.int32
+            or start.dtype != np.int64
+            or length.dtype != np.uint32
+            or checksum.dtype != np.uint32
+            or not len(file) == len(start) == len(length) == len(checksum)
+        ):  # the rows' values are checked as they are read (a reopen reads none)
+            raise ValueError("not the references of a text column")
+        return cls(files, file, start, length, checksum)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        listed = json.dumps([list(f) for f in self.files], ensure_ascii=False).encode()
+        return {
+            "source_file": self.file,
+            "source_start": self.start,
+            "source_length": self.length,
+            "source_crc": self.checksum,
+            "source_files": np.frombuffer(listed, np.uint8),
+        }
+
+    def read(self, rows: np.ndarray) -> pa.LargeStringArray:
+        """The texts of ``rows`` (all in files) read from their files."""
+        file = self.file[rows].astype(np.int64)
+        if len(file) and file.max() >= len(self.files):
+            raise ValueError("damaged text references: no such file")
+        lengths = self.length[rows].astype(np.int64)
+        read: pa.LargeStringArray = read_spans(self.files, file, self.start[rows], lengths, self.checksum[rows])
+        return read
 
 
 class CompressedTextDtype(ExtensionDtype):  # type: ignore[misc]  # pandas has no type stubs here
@@ -188,16 +256,37 @@ class CompressedTexts(ExtensionArray):  # type: ignore[misc]
         data: np.ndarray,
         nulls: np.ndarray,
         dictionary: zstandard.ZstdCompressionDict | None,
+        sourced: Sourced | None = None,
     ) -> None:
         self._offsets, self._blocks, self._data, self._nulls = offsets, blocks, data, nulls
         self._dictionary = dictionary
+        self._sourced = sourced  # None: every row is compressed here
 
     # -- reading -----------------------------------------------------------------------------------
 
     def _decoded(self, rows: np.ndarray) -> pa.LargeStringArray:
         """The texts of ``rows`` (positions, any order, repeats allowed) as an Arrow array."""
-        n = len(self)
         rows = np.asarray(rows, np.int64)
+        sourced = self._sourced
+        if sourced is None:
+            return self._decompressed(rows)
+        here = sourced.file[rows] < 0
+        if here.all():
+            return self._decompressed(sourced.start[rows])
+        if not here.any():
+            return sourced.read(rows)
+        parts = pa.concat_arrays([self._decompressed(sourced.start[rows[here]]), sourced.read(rows[~here])])
+        places = np.empty(len(rows), np.int64)
+        places[here] = np.arange(int(here.sum()))
+        places[~here] = np.arange(int(here.sum()), len(rows))
+        taken: pa.LargeStringArray = parts.take(pa.array(places))
+        return taken
+
+    def _decompressed(self, rows: np.ndarray) -> pa.LargeStringArray:
+        """The texts of ``rows`` of the compressed column (positions, any order, repeats allowed)."""
+        n = len(self._offsets) - 1
+        if len(rows) and (rows.min() < 0 or rows.max() >= n):
+            raise ValueError("damaged text references: no such compressed row")
         wanted = np.unique(rows // BLOCK_ROWS)
         # one per read (~30 us): a decompressor may not be shared by threads, the dictionary may
         try:
@@ -242,18 +331,26 @@ class CompressedTexts(ExtensionArray):  # type: ignore[misc]
     def arrays(self) -> dict[str, np.ndarray]:
         """The numeric arrays this column is stored in (see :func:`compressed_texts`)."""
         dictionary = self._dictionary.as_bytes() if self._dictionary is not None else b""
-        return {
+        arrays = {
             "offsets": self._offsets,
             "blocks": self._blocks,
             "data": self._data,
             "nulls": self._nulls,
             "dictionary": np.frombuffer(dictionary, np.uint8),
         }
+        return arrays if self._sourced is None else arrays | self._sourced.arrays()
+
+    @property
+    def sourced(self) -> Sourced | None:
+        """Where the rows read from files are (None: every row is compressed here)."""
+        return self._sourced
 
     @property
     def text_bytes(self) -> int:
-        """The size of the text decompressed."""
-        return int(self._offsets[-1])
+        """The size of the text decompressed (and read from files)."""
+        sourced = self._sourced
+        referenced = 0 if sourced is None else int(sourced.length[sourced.file >= 0].sum(dtype=np.int64))
+        return int(self._offsets[-1]) + referenced
 
     def materialised(self) -> pd.arrays.ArrowStringArray:
         """Every row as an ordinary ``str`` array (in memory)."""
@@ -266,12 +363,11 @@ class CompressedTexts(ExtensionArray):  # type: ignore[misc]
         return CompressedTextDtype()
 
     def __len__(self) -> int:
-        return len(self._offsets) - 1
+        return len(self._offsets) - 1 if self._sourced is None else len(self._sourced.file)
 
     @property
     def nbytes(self) -> int:
-        arrays = (self._offsets, self._blocks, self._data, self._nulls)
-        return sum(a.nbytes for a in arrays) + (len(self._dictionary.as_bytes()) if self._dictionary else 0)
+        return sum(a.nbytes for a in self.arrays().values())
 
     def __getitem__(self, item: Any) -> Any:
         if isinstance(item, (int, np.integer)):
@@ -308,13 +404,19 @@ class CompressedTexts(ExtensionArray):  # type: ignore[misc]
         return self.materialised().fillna(value, limit=limit)
 
     def isna(self) -> np.ndarray:
-        mask = np.zeros(len(self), bool)
+        mask = np.zeros(len(self._offsets) - 1, bool)
         mask[self._nulls] = True
-        return mask
+        sourced = self._sourced
+        if sourced is None:
+            return mask
+        here = sourced.file < 0
+        rows = np.zeros(len(self), bool)
+        rows[here] = mask[sourced.start[here]]
+        return rows
 
     def copy(self) -> CompressedTexts:
-        # read-only: shared arrays and dictionary
-        return CompressedTexts(self._offsets, self._blocks, self._data, self._nulls, self._dictionary)
+        # read-only: shared arrays, dictionary and references
+        return CompressedTexts(self._offsets, self._blocks, self._data, self._nulls, self._dictionary, self._sourced)
 
     @classmethod
     def _from_sequence(cls, scalars: Any, *, dtype: Any = None, copy: bool = False) -> CompressedTexts:

@@ -3,7 +3,9 @@
 A million papers come in a hundred dump files of ~8 MB; parsing them is most of a cold load and
 each file is independent, so :func:`read_files` parses them in worker processes
 (:class:`~paper_widgets.workers.Workers`: fresh interpreters, never a fork) and hands back each
-file's :func:`~paper_widgets.data.records.records_frame`, its abstracts packed, in the order given.
+file's :func:`~paper_widgets.data.records.records_frame`, its abstracts packed, in the order given;
+the abstracts found byte for byte in the file are not packed but referenced
+(:func:`~paper_widgets.data.spans.find_spans`): the store reads them from the file when used.
 
 A few small files are read in this process, where starting workers would cost more than it saves;
 a file whose worker failed (killed, out of memory) is read here too.  Either way every file gives
@@ -19,9 +21,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from paper_widgets.data.packed import PackedTexts
+from paper_widgets.data.packed import PackedTexts, large_strings
 from paper_widgets.data.readers.sources import read_path
 from paper_widgets.data.records import DumpError, LoadWarning, records_frame
+from paper_widgets.data.spans import find_spans
 from paper_widgets.workers import Workers, worker_count
 
 __all__ = ["POOL_MIN_BYTES", "FileRecords", "pool_workers", "read_file", "read_files"]
@@ -39,7 +42,7 @@ class FileRecords:
     frame: pd.DataFrame | None  # every records_frame column but ``abstract``
     problems: list[LoadWarning]
     failure: LoadWarning | None = None
-    abstracts: PackedTexts | None = None  # the frame's abstracts, packed as soon as parsed
+    abstracts: PackedTexts | None = None  # the frame's abstracts, packed (or found in the file) as soon as parsed
 
 
 def read_file(path: Path, source: str) -> FileRecords:
@@ -50,7 +53,9 @@ def read_file(path: Path, source: str) -> FileRecords:
         frame = records_frame(read_path(path, found, source))
     except DumpError as exc:  # as a warning: a DumpError does not survive pickling with its source and line
         return FileRecords(None, found, exc.as_warning())
-    return FileRecords(frame, found, abstracts=PackedTexts.of(frame.pop("abstract")))
+    abstracts = large_strings(frame.pop("abstract"))
+    spans = find_spans(path, abstracts, frame["line"].to_numpy())
+    return FileRecords(frame, found, abstracts=PackedTexts.of(abstracts, spans))
 
 
 def pool_workers(sizes: Sequence[int]) -> int:

@@ -472,14 +472,14 @@ def test_a_large_library_is_ready_once_its_titles_are_indexed_and_searches_say_a
 
     monkeypatch.setattr(library_module, "INDEX_CACHE_MIN_PAPERS", 1)  # the samples count as a large library
     release = threading.Event()
-    encode = IndexBuild.encode
+    number = IndexBuild.number
 
-    def held(build: IndexBuild, name: str, workers: Any = None) -> None:
-        if name == "abstract":  # the abstracts are being indexed until the test lets them finish
+    def held(build: IndexBuild, name: str, tokenised: Any) -> None:
+        if name == "abstract":  # the abstracts are being indexed (none numbered yet) until the test lets them
             assert release.wait(60)
-        encode(build, name, workers)
+        number(build, name, tokenised)
 
-    monkeypatch.setattr(IndexBuild, "encode", held)
+    monkeypatch.setattr(IndexBuild, "number", held)
     service = LibraryService(store=tmp_path / "home")
     service.start_loading()
     while service.status().state == "loading":

@@ -658,11 +658,19 @@ class Library:
     @property
     def indexing(self) -> str | None:
         """What the search index is still doing in the background ("indexing abstracts: …"), or None."""
+        if (progress := self.indexing_progress) is None:
+            return None
+        done, total = progress
+        return f"indexing abstracts: {done:,} of {total:,} papers; titles alone rank until then"
+
+    @property
+    def indexing_progress(self) -> tuple[int, int] | None:
+        """(abstracts indexed, papers) while the abstracts are indexed in the background, else None."""
         pending: tuple[IndexBuild, str | None] | None = self.__dict__.get("_index_build")
         if pending is None or pending[0].done():
             return None
-        done = max(pending[0].rows_done - len(pending[0].df), 0)
-        return f"indexing abstracts: {done:,} of {len(pending[0].df):,} papers; titles alone rank until then"
+        total = len(pending[0].df)
+        return max(pending[0].rows_done - total, 0), total  # rows_done counts the titles first
 
     def _column_arrays(self) -> dict[str, Any]:
         """:func:`column_arrays` of ``_papers``, kept while it is the same frame (``add`` replaces it)."""

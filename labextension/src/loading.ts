@@ -2,8 +2,16 @@
  * The server's library load, as the sidebar and the picker show it: the
  * status the server answers (GET /paper-widgets/status, and the body of a
  * 503 from any route while it loads), the progress bar's view model, and
- * polling the status until the load ends.  Pure: no DOM, no HTTP.
+ * polling the status until the load ends.  Likewise the background indexing
+ * of a large library's abstracts (searches rank by titles until it ends).
+ * Pure: no DOM, no HTTP.
  */
+
+/** How many of the library's abstracts are indexed; until all are, searches rank by titles alone. */
+export interface IIndexing {
+  done: number;
+  total: number;
+}
 
 /** Where loading the library stands (paper_widgets.server.service.LoadStatus). */
 export interface ILoadStatus {
@@ -16,6 +24,8 @@ export interface ILoadStatus {
   /** Papers in the library served (null before the first load). */
   papers: number | null;
   error: string | null;
+  /** The served library's abstracts being indexed in the background; null once its index is complete. */
+  indexing: IIndexing | null;
 }
 
 const STATES: ReadonlyArray<ILoadStatus['state']> = ['idle', 'loading', 'ready', 'failed'];
@@ -24,16 +34,32 @@ function isCount(value: unknown): value is number {
   return Number.isInteger(value) && (value as number) >= 0;
 }
 
+function asRecord(value: unknown): Record<string, unknown> {
+  return (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
+}
+
+/** Whether `value` is the `indexing` field of an answer: null or `{done, total}` counts. */
+export function isIndexing(value: unknown): value is IIndexing | null {
+  const v = asRecord(value);
+  return value === null || (isCount(v.done) && isCount(v.total));
+}
+
+/** The counts of a checked `indexing` field (other keys a newer server may send are left out). */
+export function indexingCounts(indexing: IIndexing | null): IIndexing | null {
+  return indexing === null ? null : { done: indexing.done, total: indexing.total };
+}
+
 /** `value` as a load status, or an Error saying what is wrong (a server of another version). */
 export function parseStatus(value: unknown): ILoadStatus {
-  const v = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
+  const v = asRecord(value);
   if (
     !STATES.includes(v.state as ILoadStatus['state']) ||
     typeof v.phase !== 'string' ||
     !isCount(v.done) ||
     !isCount(v.total) ||
     !(v.papers === null || isCount(v.papers)) ||
-    !(v.error === null || typeof v.error === 'string')
+    !(v.error === null || typeof v.error === 'string') ||
+    !isIndexing(v.indexing)
   ) {
     throw new Error(`The paper_widgets server sent a load status this version cannot read: ${JSON.stringify(value)}`);
   }
@@ -43,7 +69,8 @@ export function parseStatus(value: unknown): ILoadStatus {
     done: v.done,
     total: v.total,
     papers: v.papers,
-    error: v.error
+    error: v.error,
+    indexing: indexingCounts(v.indexing)
   };
 }
 
@@ -85,15 +112,31 @@ export interface IProgressView {
 }
 
 /** Whole percent of the work done (0–100), or null while the total is unknown. */
-export function percent(status: ILoadStatus): number | null {
-  if (status.total <= 0) {
+export function percent(work: { done: number; total: number }): number | null {
+  if (work.total <= 0) {
     return null;
   }
-  return Math.min(100, Math.max(0, Math.floor((100 * status.done) / status.total)));
+  return Math.min(100, Math.max(0, Math.floor((100 * work.done) / work.total)));
 }
 
-/** The progress bar's view of `status`: shown only while loading. */
+/** The progress bar's view of the abstracts being indexed: shown until they are (`indexing` null). */
+export function indexingView(indexing: IIndexing | null, trans: ITranslate): IProgressView {
+  // Never 100 % while indexing: the last step (writing the index) follows the last abstract read.
+  const done = indexing === null ? null : percent({ ...indexing, done: Math.min(indexing.done, indexing.total - 1) });
+  return {
+    visible: indexing !== null,
+    value: done,
+    max: 100,
+    label: done === null ? trans.__('Indexing abstracts…') : trans.__('Indexing abstracts… %1 %', done),
+    detail: trans.__('Results rank by titles until the abstracts are indexed')
+  };
+}
+
+/** The progress bar's view of `status`: the load while loading, then the abstracts' indexing, if any. */
 export function progressView(status: ILoadStatus, trans: ITranslate): IProgressView {
+  if (status.state !== 'loading') {
+    return indexingView(status.state === 'ready' ? status.indexing : null, trans);
+  }
   const done = percent(status);
   return {
     visible: status.state === 'loading',
@@ -110,26 +153,37 @@ export function failureText(status: ILoadStatus, trans: ITranslate): string {
 }
 
 export const POLL_MS = 300;
+/** The abstracts of a million papers take a minute or more: asked about less often than a load. */
+export const INDEXING_POLL_MS = 1000;
+
+/** Whether the server is still loading the library (requests answer 503 meanwhile). */
+export const isLoading = (status: ILoadStatus): boolean => status.state === 'loading';
+
+/** Whether the server is loading the library or still indexing its abstracts (searches answer meanwhile). */
+export const isBusy = (status: ILoadStatus): boolean =>
+  isLoading(status) || (status.state === 'ready' && status.indexing !== null);
 
 const sleep = (ms: number) => new Promise<void>(resolve => setTimeout(resolve, ms));
 
 /**
- * Ask `fetchStatus` every `intervalMs` until the load ends, telling `onStatus`
- * each answer; resolves with the last status, or null when `onStatus` said
- * stop (false: the widget was closed).  Errors of `fetchStatus` reject.
+ * Ask `fetchStatus` every `intervalMs` while `busy` (by default: until the
+ * load ends), telling `onStatus` each answer; resolves with the last status,
+ * or null when `onStatus` said stop (false: the widget was closed).  Errors
+ * of `fetchStatus` reject.
  */
-export async function pollUntilLoaded(
+export async function pollStatus(
   fetchStatus: () => Promise<ILoadStatus>,
   onStatus: (status: ILoadStatus) => boolean,
-  options: { intervalMs?: number; wait?: (ms: number) => Promise<void> } = {}
+  options: { busy?: (status: ILoadStatus) => boolean; intervalMs?: number; wait?: (ms: number) => Promise<void> } = {}
 ): Promise<ILoadStatus | null> {
   const wait = options.wait ?? sleep;
+  const busy = options.busy ?? isLoading;
   for (;;) {
     const status = await fetchStatus();
     if (!onStatus(status)) {
       return null;
     }
-    if (status.state !== 'loading') {
+    if (!busy(status)) {
       return status;
     }
     await wait(options.intervalMs ?? POLL_MS);

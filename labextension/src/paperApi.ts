@@ -3,7 +3,7 @@
  * bodies and checked answers.  Pure: the HTTP call itself is injected, so the
  * JupyterLab side passes `ServerConnection.makeRequest` and tests a fake.
  */
-import { ILoadStatus, parseStatus } from './loading';
+import { IIndexing, ILoadStatus, indexingCounts, isIndexing, parseStatus } from './loading';
 import { ICellSummary } from './protocol';
 
 /**
@@ -32,6 +32,12 @@ export interface IPaperDetails extends IPaperSummary {
   note: string | null;
   tags: string[];
   status: string;
+}
+
+/** A search's answer: its results, and the abstracts' indexing when titles alone ranked them (else null). */
+export interface ISearchResults {
+  results: IPaperSummary[];
+  indexing: IIndexing | null;
 }
 
 /** Search filters, as `Library.search` takes them. */
@@ -177,9 +183,12 @@ export interface IReferences {
 export class PaperApi {
   constructor(private readonly _send: Send) {}
 
-  async search(query: string, filters: ISearchFilters = {}): Promise<IPaperSummary[]> {
+  async search(query: string, filters: ISearchFilters = {}): Promise<ISearchResults> {
     const answer = await this._send(searchRoute(query, filters), { method: 'GET' });
-    return field(answer, 'results', isArray).map(parseSummary);
+    return {
+      results: field(answer, 'results', isArray).map(parseSummary),
+      indexing: indexingCounts(field(answer, 'indexing', isIndexing))
+    };
   }
 
   async paper(key: string, query = ''): Promise<IPaperDetails> {

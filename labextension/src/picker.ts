@@ -3,13 +3,26 @@
  * you type (from the server, ranked as `lib.search`), arrows and page keys
  * move, Enter cites, Shift+Enter (or Ctrl/⌘-click) picks several, Escape
  * closes.  It only chooses keys; the caller formats and inserts them.  While
- * the server (re)loads the library it says "Loading library… n %", then lists.
+ * the server (re)loads the library it says "Loading library… n %", then lists;
+ * while it indexes a large library's abstracts, a note under the results says
+ * they rank by titles, and the query is searched again once they are indexed.
  */
 import { TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 
 import { element, renderSegments } from './dom';
-import { ILoadStatus, LibraryLoading, failureText, pollUntilLoaded, progressView } from './loading';
+import {
+  IIndexing,
+  INDEXING_POLL_MS,
+  ILoadStatus,
+  LibraryLoading,
+  POLL_MS,
+  failureText,
+  indexingView,
+  isBusy,
+  pollStatus,
+  progressView
+} from './loading';
 import { isMoveKey, keysToCite, move, togglePick } from './navigation';
 import { PaperApi } from './paperApi';
 import { ICellSummary } from './protocol';
@@ -41,13 +54,15 @@ export class CitationPicker extends Widget {
   private readonly _input: HTMLInputElement;
   private readonly _list: HTMLUListElement;
   private readonly _status: HTMLElement;
+  private readonly _note: HTMLElement; // the abstracts' indexing, under the results
   private readonly _latest = new LatestOnly();
   private _rows: IResultRow[] = [];
   private _selected = -1;
   private _picked: string[] = [];
   private _cited = new Set<string>();
   private _timer = 0;
-  private _waitingForLibrary = false;
+  private _following = false; // polling the server's status while it loads or indexes
+  private _waitingForLibrary = false; // a request answered "loading": list once the load ends
   private _resolve: (keys: string[] | null) => void = () => undefined;
   private readonly _done = new Promise<string[] | null>(resolve => (this._resolve = resolve));
 
@@ -68,12 +83,15 @@ export class CitationPicker extends Widget {
     this._status = element('div', 'jp-PaperWidgets-pickerStatus');
     this._list = element('ul', 'jp-PaperWidgets-results');
     this._list.setAttribute('role', 'listbox');
+    this._note = element('div', 'jp-PaperWidgets-pickerNote');
+    this._note.setAttribute('role', 'status');
+    this._note.hidden = true;
     const hint = element(
       'div',
       'jp-PaperWidgets-pickerHint',
       trans.__('↑↓ PgUp PgDn Home End move · Enter cites · Shift+Enter picks several · Esc closes')
     );
-    dialog.append(this._input, this._status, this._list, hint);
+    dialog.append(this._input, this._status, this._list, this._note, hint);
     this.node.append(dialog);
     this._input.addEventListener('input', () => this._queryChanged());
     this._input.addEventListener('keydown', event => this._keydown(event));
@@ -94,7 +112,7 @@ export class CitationPicker extends Widget {
       ]);
       this._cited = new Set(cited.keys);
       if (this._latest.isLatest(ticket)) {
-        this._show(openingRows(cited.papers, recent, LIMIT));
+        this._show(openingRows(cited.papers, recent.results, LIMIT), recent.indexing);
       }
     } catch (error) {
       this._fail(error);
@@ -113,7 +131,7 @@ export class CitationPicker extends Widget {
       try {
         const found = await this._api.search(query, { limit: LIMIT });
         if (this._latest.isLatest(ticket)) {
-          this._show(rows(found, this._cited));
+          this._show(rows(found.results, this._cited), found.indexing);
         }
       } catch (error) {
         this._fail(error);
@@ -121,39 +139,70 @@ export class CitationPicker extends Widget {
     }, TYPING_PAUSE_MS);
   }
 
-  private _show(shown: IResultRow[]): void {
+  private _show(shown: IResultRow[], indexing: IIndexing | null): void {
     this._rows = shown;
     this._selected = shown.length > 0 ? 0 : -1;
     this._status.textContent =
       shown.length > 0 ? this._trans._n('%1 paper', '%1 papers', shown.length) : this._trans.__('No papers found');
     this._render();
+    this._showIndexing(indexing);
+    if (indexing !== null) {
+      void this._follow(INDEXING_POLL_MS);
+    }
+  }
+
+  /** One line under the results while titles alone rank them: how far the abstracts are indexed. */
+  private _showIndexing(indexing: IIndexing | null): void {
+    const view = indexingView(indexing, this._trans);
+    this._note.hidden = !view.visible;
+    this._note.replaceChildren(
+      element('span', 'jp-PaperWidgets-progressLabel', view.label),
+      element('span', 'jp-PaperWidgets-progressDetail', view.detail)
+    );
   }
 
   private _fail(error: unknown): void {
     if (error instanceof LibraryLoading) {
-      void this._waitForLibrary(error.status);
+      this._waitingForLibrary = true;
+      this._showStatus(error.status);
+      void this._follow(POLL_MS);
     } else {
       this._status.textContent = this._trans.__('The paper_widgets server did not answer: %1', String(error));
     }
   }
 
-  /** Say how far the server's load is until it ends, then list again for what is typed by then. */
-  private async _waitForLibrary(status: ILoadStatus): Promise<void> {
-    const show = (now: ILoadStatus) => (this._status.textContent = progressView(now, this._trans).label);
-    show(status);
-    if (this._waitingForLibrary) {
+  private _showStatus(now: ILoadStatus): void {
+    if (now.state === 'loading') {
+      this._status.textContent = progressView(now, this._trans).label;
+    }
+    this._showIndexing(now.state === 'ready' ? now.indexing : null);
+  }
+
+  /**
+   * Say how far the server's load, then its indexing of the abstracts, is until both ended; then
+   * list again for what is typed by then.
+   */
+  private async _follow(intervalMs: number): Promise<void> {
+    if (this._following) {
       return;
     }
-    this._waitingForLibrary = true;
+    this._following = true;
     try {
-      const last = await pollUntilLoaded(
+      const last = await pollStatus(
         () => this._api.status(),
         now => {
-          if (!this.isDisposed) {
-            show(now);
+          if (this.isDisposed) {
+            return false;
           }
-          return !this.isDisposed;
-        }
+          const loaded = this._waitingForLibrary && now.state === 'ready';
+          this._waitingForLibrary = now.state === 'loading';
+          this._showStatus(now);
+          if (loaded && now.indexing !== null) {
+            this._queryChanged(); // titles rank meanwhile: listed now, and again once the abstracts are indexed
+          }
+          return true;
+        },
+        { busy: isBusy, intervalMs }
       );
       if (last?.state === 'failed') {
         this._status.textContent = failureText(last, this._trans);
@@ -163,6 +212,7 @@ export class CitationPicker extends Widget {
     } catch (error) {
       this._fail(error);
     } finally {
+      this._following = false;
       this._waitingForLibrary = false;
     }
   }

@@ -3,7 +3,9 @@
  * selected paper's details with highlights, Cite / Snippet / BibTeX into the
  * active notebook, the paper's note, tags and read status (saved to the same
  * store the kernel uses), and adding files to the library.  While the server
- * (re)loads the library, a progress bar instead of results, then the results.
+ * (re)loads the library, a progress bar instead of results, then the results;
+ * while it indexes a large library's abstracts, the bar says so above results
+ * ranked by titles, which are searched again once the abstracts are indexed.
  */
 import { LabIcon } from '@jupyterlab/ui-components';
 import { TranslationBundle } from '@jupyterlab/translation';
@@ -11,7 +13,17 @@ import { Widget } from '@lumino/widgets';
 
 import { Citing } from './citing';
 import { element, renderSegments } from './dom';
-import { ILoadStatus, LibraryLoading, failureText, pollUntilLoaded, progressView } from './loading';
+import {
+  INDEXING_POLL_MS,
+  IProgressView,
+  LibraryLoading,
+  POLL_MS,
+  failureText,
+  indexingView,
+  isBusy,
+  pollStatus,
+  progressView
+} from './loading';
 import { isMoveKey, move } from './navigation';
 import { IPaperDetails, IPaperSummary, ISearchFilters } from './paperApi';
 import { LatestOnly, byline, segments } from './results';
@@ -63,7 +75,8 @@ export class PapersPanel extends Widget {
   private _statuses: string[] = []; // the read statuses the server knows (paper_widgets.store.STATUSES)
   private _selected = -1;
   private _timer = 0;
-  private _waitingForLibrary = false; // polling the server's load status: searches wait for it
+  private _following = false; // polling the server's status while it loads or indexes
+  private _waitingForLibrary = false; // the server loads the library: searches wait for it
 
   constructor(
     private readonly _citing: Citing,
@@ -100,7 +113,6 @@ export class PapersPanel extends Widget {
     this._list.setAttribute('role', 'listbox');
     this._list.setAttribute('aria-label', trans.__('Results'));
     this._list.tabIndex = 0;
-    this._progress.setAttribute('aria-label', trans.__('Loading library'));
     this._loading.setAttribute('role', 'status');
     this._loading.append(this._progressLabel, this._progress, this._progressDetail);
     this._loading.hidden = true;
@@ -191,9 +203,13 @@ export class PapersPanel extends Widget {
     }
     const ticket = this._latest.next();
     try {
-      const found = await this._citing.api.search(this._query.value, this._filters());
+      const { results: found, indexing } = await this._citing.api.search(this._query.value, this._filters());
       if (!this._latest.isLatest(ticket)) {
         return;
+      }
+      if (indexing !== null) {
+        this._showProgress(indexingView(indexing, this._trans));
+        void this._follow(INDEXING_POLL_MS); // searching stays possible meanwhile
       }
       this._results = found;
       this._count.textContent = this._trans._n('%1 paper', '%1 papers', found.length);
@@ -205,47 +221,63 @@ export class PapersPanel extends Widget {
       }
     } catch (error) {
       if (error instanceof LibraryLoading) {
-        void this._waitForLibrary(error.status);
+        this._waitForLibrary(error);
       } else {
         this._count.textContent = this._trans.__('The paper_widgets server did not answer: %1', String(error));
       }
     }
   }
 
-  /** Show the load's progress until it ends, then search again (or say why it failed, and wait for the user). */
-  private async _waitForLibrary(status: ILoadStatus): Promise<void> {
-    this._showLoad(status);
-    if (this._waitingForLibrary) {
-      return;
-    }
+  /** A request answered "loading": show the load's progress instead of results until it ends. */
+  private _waitForLibrary(loading: LibraryLoading): void {
     this._waitingForLibrary = true;
     this._count.textContent = '';
-    let loaded = false;
+    this._showProgress(progressView(loading.status, this._trans));
+    void this._follow(POLL_MS);
+  }
+
+  /**
+   * Poll the server's status while it loads the library or indexes its abstracts, showing how far;
+   * search as soon as a load ends, and again once when everything ended (or say why a load failed,
+   * and wait for the user).
+   */
+  private async _follow(intervalMs: number): Promise<void> {
+    if (this._following) {
+      return;
+    }
+    this._following = true;
+    let ended = false;
     try {
-      const last = await pollUntilLoaded(
+      const last = await pollStatus(
         () => this._citing.api.status(),
         now => {
-          this._showLoad(now);
+          const loaded = this._waitingForLibrary && now.state === 'ready';
+          this._waitingForLibrary = now.state === 'loading';
+          this._showProgress(progressView(now, this._trans));
+          if (loaded && now.indexing !== null) {
+            this._scheduleSearch(); // titles rank meanwhile: better than nothing for a minute
+          }
           return !this.isDisposed;
-        }
+        },
+        { busy: isBusy, intervalMs }
       );
       if (last?.state === 'failed') {
         this._count.textContent = failureText(last, this._trans);
       }
-      loaded = last !== null && last.state !== 'failed';
+      ended = last !== null && last.state !== 'failed';
     } catch (error) {
       this._count.textContent = this._trans.__('The paper_widgets server did not answer: %1', String(error));
     } finally {
+      this._following = false;
       this._waitingForLibrary = false;
       this._loading.hidden = true;
     }
-    if (loaded) {
+    if (ended) {
       this._scheduleSearch(); // what is typed now; a failed load is tried again when the user searches
     }
   }
 
-  private _showLoad(status: ILoadStatus): void {
-    const view = progressView(status, this._trans);
+  private _showProgress(view: IProgressView): void {
     this._loading.hidden = !view.visible;
     if (view.value === null) {
       this._progress.removeAttribute('value'); // indeterminate: nothing counted yet
@@ -256,6 +288,7 @@ export class PapersPanel extends Widget {
     this._progressLabel.textContent = view.label;
     this._progressDetail.textContent = view.detail;
     this._progress.title = view.detail;
+    this._progress.setAttribute('aria-label', view.label);
   }
 
   private _renderList(): void {
@@ -299,7 +332,7 @@ export class PapersPanel extends Widget {
     } catch (error) {
       if (error instanceof LibraryLoading) {
         this._details.replaceChildren(); // the results are searched again once it is loaded
-        void this._waitForLibrary(error.status);
+        this._waitForLibrary(error);
       } else {
         this._details.replaceChildren(element('p', 'jp-PaperWidgets-error', String(error)));
       }

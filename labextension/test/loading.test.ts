@@ -4,10 +4,12 @@ import {
   ILoadStatus,
   LibraryLoading,
   failureText,
+  indexingView,
+  isBusy,
   loadingIn,
   parseStatus,
   percent,
-  pollUntilLoaded,
+  pollStatus,
   progressView
 } from '../src/loading';
 
@@ -17,7 +19,19 @@ const loading: ILoadStatus = {
   done: 421,
   total: 1000,
   papers: null,
-  error: null
+  error: null,
+  indexing: null
+};
+
+/** A large library served while its abstracts are indexed: searches rank by titles meanwhile. */
+const indexing: ILoadStatus = {
+  ...loading,
+  state: 'ready',
+  phase: '',
+  done: 0,
+  total: 0,
+  papers: 1000,
+  indexing: { done: 421, total: 1000 }
 };
 
 /** A translator that marks what went through it, with %1… filled in as JupyterLab's does. */
@@ -29,10 +43,11 @@ const trans = {
 describe('parseStatus', () => {
   it('reads what the status route answers', () => {
     expect(parseStatus({ ...loading })).toEqual(loading);
-    const ready = { state: 'ready', phase: '', done: 0, total: 0, papers: 8000, error: null };
+    const ready = { state: 'ready', phase: '', done: 0, total: 0, papers: 8000, error: null, indexing: null };
     expect(parseStatus(ready)).toEqual(ready);
     const failed = { ...ready, state: 'failed', papers: null, error: 'MemoryError: ' };
     expect(parseStatus(failed).error).toBe('MemoryError: ');
+    expect(parseStatus({ ...indexing, indexing: { done: 421, total: 1000, rate: 3 } })).toEqual(indexing);
   });
 
   it('refuses answers of another shape', () => {
@@ -44,7 +59,11 @@ describe('parseStatus', () => {
       { ...loading, total: 1.5 },
       { ...loading, papers: '3' },
       { ...loading, phase: undefined },
-      { ...loading, error: 3 }
+      { ...loading, error: 3 },
+      { ...loading, indexing: undefined }, // a server from before the abstracts were indexed apart
+      { ...indexing, indexing: 'indexing abstracts: 421 of 1,000 papers' }, // English: not for the translator
+      { ...indexing, indexing: { done: 421 } },
+      { ...indexing, indexing: { done: -1, total: 1000 } }
     ]) {
       expect(() => parseStatus(bad)).toThrow(/load status/);
     }
@@ -94,6 +113,26 @@ describe('progressView', () => {
     expect(progressView({ ...loading, state: 'failed', error: 'x' }, trans).visible).toBe(false);
   });
 
+  it('shows the abstracts being indexed once the library is ready, then nothing', () => {
+    expect(progressView(indexing, trans)).toEqual({
+      visible: true,
+      value: 42,
+      max: 100,
+      label: '«Indexing abstracts… 42 %»',
+      detail: '«Results rank by titles until the abstracts are indexed»'
+    });
+    expect(progressView({ ...indexing, indexing: null }, trans).visible).toBe(false);
+    // A load shows the load, even while the library served before still indexes.
+    expect(progressView({ ...loading, indexing: indexing.indexing }, trans).label).toBe('«Loading library… 42 %»');
+  });
+
+  it("words a search answer's indexing the same way, never 100 % before it ends", () => {
+    expect(indexingView({ done: 421, total: 1000 }, trans)).toEqual(progressView(indexing, trans));
+    expect(indexingView({ done: 1000, total: 1000 }, trans).label).toBe('«Indexing abstracts… 99 %»');
+    expect(indexingView({ done: 0, total: 0 }, trans)).toMatchObject({ value: null, label: '«Indexing abstracts…»' });
+    expect(indexingView(null, trans).visible).toBe(false);
+  });
+
   it('says why a load failed', () => {
     expect(failureText({ ...loading, state: 'failed', error: 'OSError: disk full' }, trans)).toBe(
       '«The library could not be loaded: OSError: disk full»'
@@ -101,7 +140,7 @@ describe('progressView', () => {
   });
 });
 
-describe('pollUntilLoaded', () => {
+describe('pollStatus', () => {
   const sequence = (...statuses: ILoadStatus[]) => {
     let asked = 0;
     return {
@@ -115,7 +154,7 @@ describe('pollUntilLoaded', () => {
     const server = sequence(loading, { ...loading, done: 800 }, ready, loading);
     const shown: number[] = [];
     const waits: number[] = [];
-    const last = await pollUntilLoaded(
+    const last = await pollStatus(
       server.fetch,
       status => {
         shown.push(status.done);
@@ -131,17 +170,44 @@ describe('pollUntilLoaded', () => {
 
   it('stops when told (the widget closed) and passes on a server error', async () => {
     const server = sequence(loading);
-    expect(await pollUntilLoaded(server.fetch, () => false, { wait: async () => undefined })).toBeNull();
+    expect(await pollStatus(server.fetch, () => false, { wait: async () => undefined })).toBeNull();
     expect(server.asked()).toBe(1);
     const broken = async (): Promise<ILoadStatus> => {
       throw new Error('502 Bad Gateway');
     };
-    await expect(pollUntilLoaded(broken, () => true, { wait: async () => undefined })).rejects.toThrow('502');
+    await expect(pollStatus(broken, () => true, { wait: async () => undefined })).rejects.toThrow('502');
   });
 
   it('returns a failed load for the caller to show', async () => {
     const failed: ILoadStatus = { ...loading, state: 'failed', error: 'MemoryError: ' };
-    const last = await pollUntilLoaded(sequence(loading, failed).fetch, () => true, { wait: async () => undefined });
+    const last = await pollStatus(sequence(loading, failed).fetch, () => true, { wait: async () => undefined });
     expect(last).toEqual(failed);
+  });
+
+  it('asked to, goes on while the abstracts are indexed, until the index is complete', async () => {
+    const complete: ILoadStatus = { ...indexing, indexing: null };
+    const later: ILoadStatus = { ...indexing, indexing: { done: 900, total: 1000 } };
+    const server = sequence(loading, indexing, later, complete, indexing);
+    const seen: Array<number | null> = [];
+    const last = await pollStatus(
+      server.fetch,
+      status => {
+        seen.push(status.indexing?.done ?? null);
+        return true;
+      },
+      { busy: isBusy, wait: async () => undefined }
+    );
+    expect(last).toEqual(complete);
+    expect(seen).toEqual([null, 421, 900, null]);
+    expect(server.asked()).toBe(4);
+    // By default only the load is waited for: a ready library indexing its abstracts ends the poll.
+    const loadOnly = sequence(loading, indexing, complete);
+    expect(await pollStatus(loadOnly.fetch, () => true, { wait: async () => undefined })).toEqual(indexing);
+    expect([isBusy(loading), isBusy(indexing), isBusy(complete), isBusy({ ...indexing, state: 'failed' })]).toEqual([
+      true,
+      true,
+      false,
+      false
+    ]);
   });
 });

@@ -67,8 +67,8 @@ describe('parsing answers', () => {
 
 describe('PaperApi', () => {
   it('searches, reads and writes papers on their routes', async () => {
-    const { api, sent } = fake({ search: { results: [summary] }, 'papers/a%2Fb': details });
-    expect(await api.search('q', { limit: 3 })).toEqual([summary]);
+    const { api, sent } = fake({ search: { results: [summary], indexing: null }, 'papers/a%2Fb': details });
+    expect(await api.search('q', { limit: 3 })).toEqual({ results: [summary], indexing: null });
     expect((await api.paper('a/b', 'q')).abstract).toBe('Abs');
     await api.annotate('a/b', { note: 'n', tags: ['x'] });
     expect(sent.map(s => [s.method, s.route])).toEqual([
@@ -135,8 +135,26 @@ describe('PaperApi', () => {
     await expect(api.references([], undefined, 'a.ipynb')).rejects.toThrow(/no valid "bib"/);
   });
 
+  it('says when titles alone ranked a search: the abstracts indexed so far', async () => {
+    const indexing = { done: 250, total: 1000 };
+    const { api } = fake({ search: { query: 'q', results: [summary], indexing: { ...indexing, eta: 9 } } });
+    expect(await api.search('q')).toEqual({ results: [summary], indexing });
+    // A server of another version (no field, or the English sentence it sent before): a clear error.
+    await expect(fake({ search: { results: [] } }).api.search('q')).rejects.toThrow(/no valid "indexing"/);
+    const english = { results: [], indexing: 'indexing abstracts: 250 of 1,000 papers' };
+    await expect(fake({ search: english }).api.search('q')).rejects.toThrow(/no valid "indexing"/);
+  });
+
   it('reads the load status from its route', async () => {
-    const loading = { state: 'loading', phase: 'Indexing papers', done: 10, total: 40, papers: 3, error: null };
+    const loading = {
+      state: 'loading',
+      phase: 'Indexing papers',
+      done: 10,
+      total: 40,
+      papers: 3,
+      error: null,
+      indexing: null
+    };
     const { api, sent } = fake({ status: loading });
     expect(await api.status()).toEqual(loading);
     expect(sent).toEqual([{ route: 'status', method: 'GET', body: undefined }]);

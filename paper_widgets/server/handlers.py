@@ -17,7 +17,9 @@ success without results.  A load that failed answers 500 with the same body (``s
 method   route                                       body / query → answer
 =======  ==========================================  ==============================================
 GET      ``/paper-widgets/search``                   ``q, limit, sort, year_from, year_to,
-                                                     min_upvotes, tags, status`` → ``results``
+                                                     min_upvotes, tags, status`` → ``results,
+                                                     indexing`` (``{done, total}`` abstracts
+                                                     indexed while titles alone rank, else null)
 GET      ``/paper-widgets/papers/<key>``             ``q`` (highlights) → the paper's details
 PUT      ``/paper-widgets/papers/<key>``             ``note, tags, status`` → the paper's details
 POST     ``/paper-widgets/cite``                     ``keys, style`` → ``text``
@@ -28,7 +30,8 @@ POST     ``/paper-widgets/references``               ``cells, style, path, bib_n
                                                      bib`` (the .bib written beside ``path``)
 POST     ``/paper-widgets/files``                    ``name, content`` → ``file, added, warnings``
 GET/PUT  ``/paper-widgets/config``                   ``style, csl_style, library_paths``
-GET      ``/paper-widgets/status``                   → ``state, phase, done, total, papers, error``
+GET      ``/paper-widgets/status``                   → ``state, phase, done, total, papers, error,
+                                                     indexing`` (as in ``search``, read live)
 =======  ==========================================  ==============================================
 """
 

@@ -75,7 +75,9 @@ class LoadStatus:
     ``state``: "idle" (nothing loaded or loading yet), "loading", "ready" or "failed" (``error``
     says why).  While loading, ``phase`` names the work ("Reading papers": ``done`` of ``total``
     bytes; "Indexing papers": rows); ``total`` 0 means not known yet.  ``papers``: how many the
-    library being served has (None before the first load).
+    library being served has (None before the first load).  ``indexing``: how far that library's
+    abstracts are indexed in the background (``{"done": rows, "total": rows}``; searches rank by
+    titles alone until then), None when its index is complete.
     """
 
     state: Literal["idle", "loading", "ready", "failed"]
@@ -84,6 +86,7 @@ class LoadStatus:
     total: int = 0
     papers: int | None = None
     error: str | None = None
+    indexing: dict[str, int] | None = None
 
     def as_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -138,6 +141,18 @@ def _details(row: pd.Series, query: str = "") -> dict[str, Any]:
         "tags": [str(t) for t in row["tags"]],
         "status": str(row["status"]),
     }
+
+
+def _indexing(library: Library | None, *, ranked_by_titles: bool = False) -> dict[str, int] | None:
+    """How far ``library``'s abstracts are indexed, as the JSON answers say it (None: its index is complete).
+
+    ``ranked_by_titles``: a result ranked by the titles alone says so even when the abstracts were
+    indexed just after it was ranked (then all of them are done), so the sidebar asks again.
+    """
+    progress = None if library is None else library.indexing_progress
+    if progress is None and ranked_by_titles and library is not None:
+        progress = len(library), len(library)
+    return None if progress is None else {"done": progress[0], "total": progress[1]}
 
 
 def _file_stamps(paths: Iterable[str]) -> tuple[tuple[str, int, int], ...]:
@@ -204,9 +219,10 @@ class LibraryService:
         )
 
     def status(self) -> LoadStatus:
-        """How the (re)load of the library stands; cheap, never waits."""
+        """How the (re)load of the library stands, and its abstracts' indexing (read now); cheap, never waits."""
         with self._lock:
-            return self._status
+            status, library = self._status, self._library
+        return dataclasses.replace(status, indexing=_indexing(library))
 
     def start_loading(self) -> LoadStatus:
         """Start (re)loading in the background when there is no library yet or its files changed.
@@ -314,10 +330,16 @@ class LibraryService:
 
     def search(self, query: str, limit: int = 20, **filters: Any) -> dict[str, Any]:
         """Ranked results for ``query``, exactly as ``Library.search`` ranks them, with highlight spans;
-        ``indexing``: what the index is still doing (results rank by titles alone until it is done), or None."""
-        found = self.library().search(query, limit=limit, wait=False, **filters)
+        ``indexing``: ``{"done", "total"}`` abstracts indexed when the titles alone ranked these results
+        (the abstracts are being indexed in the background), else None."""
+        library = self.library()
+        found = library.search(query, limit=limit, wait=False, **filters)
         results = [{**_summary(row, query), "score": float(row["score"])} for _, row in found.iterrows()]
-        return {"query": query, "results": results, "indexing": found.attrs.get("indexing")}
+        return {
+            "query": query,
+            "results": results,
+            "indexing": _indexing(library, ranked_by_titles="indexing" in found.attrs),
+        }
 
     def paper(self, key: str, query: str = "") -> dict[str, Any]:
         """One paper's details; a KeyError names the closest keys when there is none."""

@@ -1,9 +1,9 @@
 """Benchmark: abstracts read from their source files against the same abstracts compressed (run by hand).
 
-    PYTHONPATH=. python benchmarks/bench_sourced.py [--dumps /work/bench1m/r3reopen/dumps_100000_100]
-        [--tmp DIR] [--results 200]
+    PYTHONPATH=. python benchmarks/bench_sourced.py [--dumps FOLDER | --papers 100000] [--tmp DIR] [--results 200]
 
-Loads the dumps (today's HF layout, as bench_open writes them) into a fresh store, then reopens
+Loads the dumps (today's HF layout, as bench_open writes them; without ``--dumps``, ``--papers``
+of them are written first, in 100 files) into a fresh store, then reopens
 the library as a large one is held (its abstracts read for the rows used) and reads, from the same
 rows in the same process:
 
@@ -42,19 +42,28 @@ def _timed(read: object, repeat: int) -> np.ndarray:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--dumps", default="/work/bench1m/r3reopen/dumps_100000_100")
+    parser.add_argument("--dumps", default=None, help="a folder of dumps (e.g. bench_open's --work ones)")
+    parser.add_argument("--papers", type=int, default=100_000, help="papers written when --dumps is not given")
     parser.add_argument("--tmp", default=None)
     parser.add_argument("--results", type=int, default=200)
     args = parser.parse_args()
 
     import paper_widgets
+    from paper_widgets.data.spans import SETTLED_NS
     from paper_widgets.store import Store
     from paper_widgets.store import texts as texts_module
     from paper_widgets.store.texts import CompressedTexts, compressed_texts, texts_of
 
     texts_module.LAZY_ABOVE = 0  # held as a large library's are, whatever the size
-    home = Path(tempfile.mkdtemp(prefix="bench_sourced_", dir=args.tmp))
+    folder = Path(tempfile.mkdtemp(prefix="bench_sourced_", dir=args.tmp))
+    home = folder / "store"
     try:
+        if args.dumps is None:
+            from bench_open import write_dumps
+
+            args.dumps = str(folder / "dumps")
+            write_dumps(args.papers, 100, None, Path(args.dumps))
+            time.sleep(SETTLED_NS / 1e9)  # a file written just now is not referenced (data.spans)
         start = time.perf_counter()
         paper_widgets.load(args.dumps, store=Store(home), progress=False)
         print(f"cold load of {args.dumps}: {time.perf_counter() - start:.1f} s")
@@ -92,7 +101,7 @@ def main() -> None:
         print(f"{'ratio':<12}" + "".join(f"{v:13.2f}x" for v in ratio.values()))
         print("(MB on disk; reads in ms: a search result's 20 rows, an index chunk, lib.df's every row)")
     finally:
-        shutil.rmtree(home, ignore_errors=True)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

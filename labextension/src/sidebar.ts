@@ -279,6 +279,9 @@ export class PapersPanel extends Widget {
 
   private _showProgress(view: IProgressView): void {
     this._loading.hidden = !view.visible;
+    if (!view.visible) {
+      return; // a hidden bar keeps what it said last (an ended load is not "Indexing abstracts…")
+    }
     if (view.value === null) {
       this._progress.removeAttribute('value'); // indeterminate: nothing counted yet
     } else {

@@ -96,6 +96,7 @@ def test_the_sidebar_shows_the_reload_s_progress_then_the_results(page: Page, bi
         seen.append(
             bar.evaluate(
                 """node => ({
+                    hidden: node.hidden,
                     label: node.querySelector('.jp-PaperWidgets-progressLabel').textContent,
                     detail: node.querySelector('.jp-PaperWidgets-progressDetail').textContent,
                     value: node.querySelector('progress').hasAttribute('value')
@@ -107,6 +108,7 @@ def test_the_sidebar_shows_the_reload_s_progress_then_the_results(page: Page, bi
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             sidebar.screenshot(path=str(SCREENSHOTS / "sidebar_loading.png"))
         time.sleep(0.05)
+    seen = [shown for shown in seen if not shown.pop("hidden")]  # hidden between is_visible and evaluate
     assert seen, "the progress bar was shown"
     for shown in seen:
         if shown["value"] is None:

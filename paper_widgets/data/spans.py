@@ -32,10 +32,10 @@ from typing import NamedTuple
 import numpy as np
 import pyarrow as pa
 
-__all__ = ["FileSpans", "SourceChanged", "SourceFile", "find_spans", "read_spans"]
+__all__ = ["SETTLED_NS", "FileSpans", "SourceChanged", "SourceFile", "file_signature", "find_spans", "read_spans"]
 
 # A file modified this recently when read is not referenced: a second change within its mtime's
-# tick would keep size and mtime (git's "racy" files; store.file_hash trusts the same signature).
+# tick would keep size and mtime (git's "racy" files); store.file_hash remembers hashes by the same rule.
 SETTLED_NS = 2_000_000_000
 # Texts shorter than this stay text: a reference costs ~16 bytes of store, about what they compress to.
 _MIN_BYTES = 24
@@ -78,7 +78,8 @@ class FileSpans:
     checksums: np.ndarray  # uint32
 
 
-def _signature(stat: os.stat_result) -> tuple[int, int, int]:
+def file_signature(stat: os.stat_result) -> tuple[int, int, int]:
+    """What tells a file changed without reading it (size, mtime, inode), as git's index does."""
     return stat.st_size, stat.st_mtime_ns, stat.st_ino
 
 
@@ -94,7 +95,8 @@ def find_spans(path: Path, texts: pa.LargeStringArray, lines: np.ndarray) -> Fil
             after = os.fstat(f.fileno())
     except OSError:
         return None
-    if _signature(before) != _signature(after) or data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16: no UTF-8 spans
+    utf16 = data[:2] in (b"\xff\xfe", b"\xfe\xff")  # a UTF-16 file holds no UTF-8 spans
+    if utf16 or file_signature(before) != file_signature(after):
         return None
     n = len(texts)
     if not n or texts.buffers()[2] is None:
@@ -136,7 +138,7 @@ def find_spans(path: Path, texts: pa.LargeStringArray, lines: np.ndarray) -> Fil
             resume = at + z - a
     if not (starts >= 0).any():
         return None
-    return FileSpans(SourceFile(str(Path(path).resolve()), *_signature(before)), starts, checksums)
+    return FileSpans(SourceFile(str(Path(path).resolve()), *file_signature(before)), starts, checksums)
 
 
 def read_spans(
@@ -176,7 +178,7 @@ def _file_bytes(file: SourceFile, starts: np.ndarray, lengths: np.ndarray, check
     except OSError as error:
         raise SourceChanged(file.path, f"could not be opened ({error.strerror or error})") from error
     with opened:
-        unchanged = _signature(os.fstat(opened.fileno())) == (file.size, file.mtime_ns, file.inode)
+        unchanged = file_signature(os.fstat(opened.fileno())) == (file.size, file.mtime_ns, file.inode)
         # Most of a file (every row for df): the file mapped, each page faulted in once.  A few spans
         # of many files (a slice of rows being indexed): one pread a span (~1 us; mapping the file
         # cost more in page faults, per read, than the copies), or a seek and a read without pread.

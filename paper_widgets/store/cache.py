@@ -39,6 +39,7 @@ import pyarrow.compute as pc
 from pandas.api.extensions import ExtensionArray
 
 from paper_widgets.data.packed import STR_DTYPE, one_array
+from paper_widgets.data.spans import SETTLED_NS, file_signature
 from paper_widgets.store.db import Database
 from paper_widgets.store.texts import CompressedTexts, compressed_texts, held, texts_of
 
@@ -353,8 +354,7 @@ class CacheStore(Database):
         be missed, so hashes of files modified in the last couple of seconds are not remembered.
         """
         resolved = str(Path(path).resolve())
-        before = os.stat(resolved)
-        signature = (before.st_size, before.st_mtime_ns, before.st_ino)
+        signature = file_signature(os.stat(resolved))
         row = self._read(
             lambda conn: conn.execute(
                 "SELECT size, mtime_ns, inode, hash FROM file_hashes WHERE path = ?", (resolved,)
@@ -364,8 +364,8 @@ class CacheStore(Database):
             return str(row[3])
         digest = file_hash(resolved)
         after = os.stat(resolved)
-        settled = time.time_ns() - after.st_mtime_ns > 2_000_000_000
-        if settled and (after.st_size, after.st_mtime_ns, after.st_ino) == signature:
+        settled = time.time_ns() - after.st_mtime_ns > SETTLED_NS
+        if settled and file_signature(after) == signature:
 
             def remember(conn: sqlite3.Connection) -> list[str]:
                 conn.execute(

@@ -189,3 +189,76 @@ export async function pollStatus(
     await wait(options.intervalMs ?? POLL_MS);
   }
 }
+
+/** What a view (the sidebar, the picker) does while a `StatusFollower` follows the server for it. */
+export interface IStatusFollowerView {
+  /** A closed view stops the polling. */
+  isClosed(): boolean;
+  fetchStatus(): Promise<ILoadStatus>;
+  /** Each status polled: how far the load, then the abstracts' indexing, is. */
+  showStatus(status: ILoadStatus): void;
+  /** Search again for what is typed now: once a load ended, and once the indexing ended. */
+  searchAgain(): void;
+  /** A load ended without a library (a failed status), or asking the server failed. */
+  showFailure(failure: { status: ILoadStatus } | { error: unknown }): void;
+  /** The following ended, however it ended. */
+  followEnded(): void;
+}
+
+/**
+ * Polls the server's status for a view while it loads the library or indexes
+ * its abstracts, one poll loop at a time.  Set `waitingForLibrary` when a
+ * request answered "loading": the view searches as soon as the load ends
+ * (titles rank while the abstracts are indexed), and again once everything
+ * ended.
+ */
+export class StatusFollower {
+  /** A request answered "loading": results wait for the load to end. */
+  waitingForLibrary = false;
+  private _following = false;
+
+  constructor(private readonly _view: IStatusFollowerView) {}
+
+  async follow(intervalMs: number): Promise<void> {
+    if (this._following) {
+      return;
+    }
+    this._following = true;
+    let outcome: { last: ILoadStatus | null } | { error: unknown };
+    try {
+      outcome = {
+        last: await pollStatus(
+          () => this._view.fetchStatus(),
+          now => this._polled(now),
+          { busy: isBusy, intervalMs }
+        )
+      };
+    } catch (error) {
+      outcome = { error };
+    } finally {
+      this._following = false;
+      this.waitingForLibrary = false;
+      this._view.followEnded();
+    }
+    if ('error' in outcome) {
+      this._view.showFailure(outcome);
+    } else if (outcome.last?.state === 'failed') {
+      this._view.showFailure({ status: outcome.last }); // tried again when the user searches
+    } else if (outcome.last !== null) {
+      this._view.searchAgain();
+    }
+  }
+
+  private _polled(now: ILoadStatus): boolean {
+    if (this._view.isClosed()) {
+      return false;
+    }
+    const loaded = this.waitingForLibrary && now.state === 'ready';
+    this.waitingForLibrary = now.state === 'loading';
+    this._view.showStatus(now);
+    if (loaded && now.indexing !== null) {
+      this._view.searchAgain(); // titles rank meanwhile: better than nothing for a minute
+    }
+    return true;
+  }
+}

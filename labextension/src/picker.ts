@@ -17,10 +17,9 @@ import {
   ILoadStatus,
   LibraryLoading,
   POLL_MS,
+  StatusFollower,
   failureText,
   indexingView,
-  isBusy,
-  pollStatus,
   progressView
 } from './loading';
 import { isMoveKey, keysToCite, move, togglePick } from './navigation';
@@ -61,8 +60,21 @@ export class CitationPicker extends Widget {
   private _picked: string[] = [];
   private _cited = new Set<string>();
   private _timer = 0;
-  private _following = false; // polling the server's status while it loads or indexes
-  private _waitingForLibrary = false; // a request answered "loading": list once the load ends
+  // Says how far the server's load, then its indexing of the abstracts, is; lists again when each ends.
+  private readonly _follower = new StatusFollower({
+    isClosed: () => this.isDisposed,
+    fetchStatus: () => this._api.status(),
+    showStatus: now => this._showStatus(now),
+    searchAgain: () => this._queryChanged(),
+    showFailure: failure => {
+      if ('error' in failure) {
+        this._fail(failure.error);
+      } else {
+        this._status.textContent = failureText(failure.status, this._trans);
+      }
+    },
+    followEnded: () => undefined
+  });
   private _resolve: (keys: string[] | null) => void = () => undefined;
   private readonly _done = new Promise<string[] | null>(resolve => (this._resolve = resolve));
 
@@ -147,7 +159,7 @@ export class CitationPicker extends Widget {
     this._render();
     this._showIndexing(indexing);
     if (indexing !== null) {
-      void this._follow(INDEXING_POLL_MS);
+      void this._follower.follow(INDEXING_POLL_MS);
     }
   }
 
@@ -163,9 +175,9 @@ export class CitationPicker extends Widget {
 
   private _fail(error: unknown): void {
     if (error instanceof LibraryLoading) {
-      this._waitingForLibrary = true;
+      this._follower.waitingForLibrary = true;
       this._showStatus(error.status);
-      void this._follow(POLL_MS);
+      void this._follower.follow(POLL_MS);
     } else {
       this._status.textContent = this._trans.__('The paper_widgets server did not answer: %1', String(error));
     }
@@ -176,45 +188,6 @@ export class CitationPicker extends Widget {
       this._status.textContent = progressView(now, this._trans).label;
     }
     this._showIndexing(now.state === 'ready' ? now.indexing : null);
-  }
-
-  /**
-   * Say how far the server's load, then its indexing of the abstracts, is until both ended; then
-   * list again for what is typed by then.
-   */
-  private async _follow(intervalMs: number): Promise<void> {
-    if (this._following) {
-      return;
-    }
-    this._following = true;
-    try {
-      const last = await pollStatus(
-        () => this._api.status(),
-        now => {
-          if (this.isDisposed) {
-            return false;
-          }
-          const loaded = this._waitingForLibrary && now.state === 'ready';
-          this._waitingForLibrary = now.state === 'loading';
-          this._showStatus(now);
-          if (loaded && now.indexing !== null) {
-            this._queryChanged(); // titles rank meanwhile: listed now, and again once the abstracts are indexed
-          }
-          return true;
-        },
-        { busy: isBusy, intervalMs }
-      );
-      if (last?.state === 'failed') {
-        this._status.textContent = failureText(last, this._trans);
-      } else if (last !== null) {
-        this._queryChanged();
-      }
-    } catch (error) {
-      this._fail(error);
-    } finally {
-      this._following = false;
-      this._waitingForLibrary = false;
-    }
   }
 
   private _render(): void {

@@ -18,10 +18,9 @@ import {
   IProgressView,
   LibraryLoading,
   POLL_MS,
+  StatusFollower,
   failureText,
   indexingView,
-  isBusy,
-  pollStatus,
   progressView
 } from './loading';
 import { isMoveKey, move } from './navigation';
@@ -75,8 +74,20 @@ export class PapersPanel extends Widget {
   private _statuses: string[] = []; // the read statuses the server knows (paper_widgets.store.STATUSES)
   private _selected = -1;
   private _timer = 0;
-  private _following = false; // polling the server's status while it loads or indexes
-  private _waitingForLibrary = false; // the server loads the library: searches wait for it
+  // Shows how far the server's load, then its indexing of the abstracts, is; searches again when each ends.
+  private readonly _follower = new StatusFollower({
+    isClosed: () => this.isDisposed,
+    fetchStatus: () => this._citing.api.status(),
+    showStatus: now => this._showProgress(progressView(now, this._trans)),
+    searchAgain: () => this._scheduleSearch(),
+    showFailure: failure => {
+      this._count.textContent =
+        'error' in failure
+          ? this._trans.__('The paper_widgets server did not answer: %1', String(failure.error))
+          : failureText(failure.status, this._trans);
+    },
+    followEnded: () => (this._loading.hidden = true)
+  });
 
   constructor(
     private readonly _citing: Citing,
@@ -198,7 +209,7 @@ export class PapersPanel extends Widget {
   }
 
   private async _search(): Promise<void> {
-    if (this._waitingForLibrary) {
+    if (this._follower.waitingForLibrary) {
       return; // searched again (with what is typed then) once the library is loaded
     }
     const ticket = this._latest.next();
@@ -209,7 +220,7 @@ export class PapersPanel extends Widget {
       }
       if (indexing !== null) {
         this._showProgress(indexingView(indexing, this._trans));
-        void this._follow(INDEXING_POLL_MS); // searching stays possible meanwhile
+        void this._follower.follow(INDEXING_POLL_MS); // searching stays possible meanwhile
       }
       this._results = found;
       this._count.textContent = this._trans._n('%1 paper', '%1 papers', found.length);
@@ -230,51 +241,10 @@ export class PapersPanel extends Widget {
 
   /** A request answered "loading": show the load's progress instead of results until it ends. */
   private _waitForLibrary(loading: LibraryLoading): void {
-    this._waitingForLibrary = true;
+    this._follower.waitingForLibrary = true;
     this._count.textContent = '';
     this._showProgress(progressView(loading.status, this._trans));
-    void this._follow(POLL_MS);
-  }
-
-  /**
-   * Poll the server's status while it loads the library or indexes its abstracts, showing how far;
-   * search as soon as a load ends, and again once when everything ended (or say why a load failed,
-   * and wait for the user).
-   */
-  private async _follow(intervalMs: number): Promise<void> {
-    if (this._following) {
-      return;
-    }
-    this._following = true;
-    let ended = false;
-    try {
-      const last = await pollStatus(
-        () => this._citing.api.status(),
-        now => {
-          const loaded = this._waitingForLibrary && now.state === 'ready';
-          this._waitingForLibrary = now.state === 'loading';
-          this._showProgress(progressView(now, this._trans));
-          if (loaded && now.indexing !== null) {
-            this._scheduleSearch(); // titles rank meanwhile: better than nothing for a minute
-          }
-          return !this.isDisposed;
-        },
-        { busy: isBusy, intervalMs }
-      );
-      if (last?.state === 'failed') {
-        this._count.textContent = failureText(last, this._trans);
-      }
-      ended = last !== null && last.state !== 'failed';
-    } catch (error) {
-      this._count.textContent = this._trans.__('The paper_widgets server did not answer: %1', String(error));
-    } finally {
-      this._following = false;
-      this._waitingForLibrary = false;
-      this._loading.hidden = true;
-    }
-    if (ended) {
-      this._scheduleSearch(); // what is typed now; a failed load is tried again when the user searches
-    }
+    void this._follower.follow(POLL_MS);
   }
 
   private _showProgress(view: IProgressView): void {

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 
 import {
   ILoadStatus,
+  IStatusFollowerView,
   LibraryLoading,
+  StatusFollower,
   failureText,
   indexingView,
   isBusy,
@@ -209,5 +211,68 @@ describe('pollStatus', () => {
       false,
       false
     ]);
+  });
+});
+
+describe('StatusFollower', () => {
+  const complete: ILoadStatus = { ...indexing, indexing: null };
+  const failed: ILoadStatus = { ...loading, state: 'failed', error: 'MemoryError: ' };
+
+  /** A view that records what the follower told it, answering `statuses` in turn. */
+  const view = (statuses: Array<ILoadStatus | Error>, closed = false) => {
+    const told: string[] = [];
+    let asked = 0;
+    const recorder: IStatusFollowerView = {
+      isClosed: () => closed,
+      fetchStatus: async () => {
+        const answer = statuses[Math.min(asked++, statuses.length - 1)];
+        if (answer instanceof Error) {
+          throw answer;
+        }
+        return answer;
+      },
+      showStatus: now => told.push(`status ${now.state} ${now.indexing?.done ?? '-'}`),
+      searchAgain: () => told.push('search'),
+      showFailure: failure =>
+        told.push('error' in failure ? `error ${String(failure.error)}` : `failed ${failure.status.error}`),
+      followEnded: () => told.push('ended')
+    };
+    return { recorder, told, asked: () => asked };
+  };
+
+  it('searches once the load ends (titles rank meanwhile) and again once the abstracts are indexed', async () => {
+    const { recorder, told } = view([loading, indexing, complete]);
+    const follower = new StatusFollower(recorder);
+    follower.waitingForLibrary = true;
+    await follower.follow(1);
+    expect(told).toEqual(['status loading -', 'status ready 421', 'search', 'status ready -', 'ended', 'search']);
+    expect(follower.waitingForLibrary).toBe(false);
+  });
+
+  it('following the indexing alone searches only when it ended', async () => {
+    const { recorder, told } = view([indexing, complete]);
+    await new StatusFollower(recorder).follow(1);
+    expect(told).toEqual(['status ready 421', 'status ready -', 'ended', 'search']);
+  });
+
+  it('shows a failed load or a server error instead of searching', async () => {
+    const failing = view([loading, failed]);
+    await new StatusFollower(failing.recorder).follow(1);
+    expect(failing.told).toEqual(['status loading -', 'status failed -', 'ended', 'failed MemoryError: ']);
+    const broken = view([new Error('502 Bad Gateway')]);
+    await new StatusFollower(broken.recorder).follow(1);
+    expect(broken.told).toEqual(['ended', 'error Error: 502 Bad Gateway']);
+  });
+
+  it('stops for a closed view, and runs one poll loop at a time', async () => {
+    const closed = view([loading], true);
+    await new StatusFollower(closed.recorder).follow(1);
+    expect(closed.told).toEqual(['ended']);
+    expect(closed.asked()).toBe(1);
+    const twice = view([loading, loading, complete]);
+    const follower = new StatusFollower(twice.recorder);
+    await Promise.all([follower.follow(1), follower.follow(1)]);
+    expect(twice.asked()).toBe(3);
+    expect(twice.told.filter(line => line === 'ended')).toHaveLength(1);
   });
 });

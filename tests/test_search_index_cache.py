@@ -203,7 +203,10 @@ def test_compact_postings_give_back_every_row_and_frequency(words: list[list[int
         assert got_rows.tolist() == sorted(words[w])
         assert got_tf.tolist() == np.minimum(tf[ptr[w] : ptr[w + 1]], 15).tolist()
     # gaps below 300,000 take 5 nibbles at most, 6 in a short list (whole bytes); a byte of padding at most per width
-    assert seg.data.nbytes <= 3 * len(rows) + 8 and seg.tf.nbytes == (len(rows) + 1) // 2
+    assert seg.data.nbytes <= 3 * len(rows) + 8
+    # a bit a posting, a nibble a frequency above 1, a count of those before every 512 postings
+    above = int((tf > 1).sum())
+    assert [a.nbytes for a in seg.tf.arrays()] == [(len(rows) + 7) // 8, 4 * (len(rows) // 512 + 1), (above + 1) // 2]
     assert seg.check(len(words)) and not seg.check(len(words) - 1)
     with patch.object(index_module, "_MERGE_BLOCK", 3):  # encoded a few words at a time: the same postings
         blocks = index_module._Segment.encode(ptr, rows, tf)
@@ -238,6 +241,25 @@ def test_merged_segments_are_the_segment_of_all_their_postings(words: list[list[
         merged = index_module._merge(parts, len(words))
         full = encode(0, 2_001, len(words))
     assert all(map(np.array_equal, merged.arrays(), full.arrays()))
+
+
+@pytest.mark.parametrize("share_above_one", [0.0, 0.12, 1.0])
+def test_frequencies_come_back_from_anywhere_in_a_long_segment(share_above_one: float) -> None:
+    """Words starting at every bit of a byte and in every block of the rank directory get their own frequencies."""
+    rng = np.random.default_rng(17)
+    counts = rng.integers(0, 40, 600)  # ~12k postings: two dozen blocks of the rank directory
+    rows = np.concatenate([np.sort(rng.choice(50_000, c, replace=False)) for c in counts]).astype(np.int32)
+    tf = np.where(rng.random(len(rows)) < share_above_one, rng.integers(2, 40, len(rows)), 1)
+    ptr = np.cumsum([0, *counts])
+    with patch.object(index_module, "_MERGE_BLOCK", 97):  # runs starting mid-byte
+        seg = index_module._Segment.encode(ptr, rows, tf)
+    want = np.minimum(tf, 15)
+    for w in range(len(counts)):
+        assert seg.postings(w)[1].tolist() == want[ptr[w] : ptr[w + 1]].tolist()
+    for first in range(0, len(counts), 37):
+        last = min(first + 53, len(counts))
+        assert seg.decode_words(first, last)[1].tolist() == want[ptr[first] : ptr[last]].tolist()
+    assert seg.check(len(counts))
 
 
 def test_dense_postings_take_a_byte_and_a_half_and_long_gaps_are_kept_apart() -> None:

@@ -76,6 +76,12 @@ def test_reopened_index_is_memory_mapped_and_answers_like_the_built_one(df: pd.D
     copied = [name for name, a in arrays.items() if a.size and not mapped(a) and not name.endswith(".sizes")]
     assert not copied, "read in place from the mapped file, not copied"
     assert not again.hashes.flags.writeable
+    # words per row in a byte or two as the longest needs; the norms as before
+    for name, field in built.fields.items():
+        assert arrays[f"{name}.lengths"].dtype == (np.uint8 if field.lengths.max() < 256 else np.uint16)
+    assert arrays["title.lengths"].dtype == np.uint8
+    for name, field in again.fields.items():
+        assert np.array_equal(field.length_norms(1.2, 0.75), built.fields[name].length_norms(1.2, 0.75))
     for query in QUERIES:
         pd.testing.assert_frame_equal(search(df, query, index=again), search(df, query, index=built))
     assert_same_index(again, built)

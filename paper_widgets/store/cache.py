@@ -41,7 +41,7 @@ from pandas.api.extensions import ExtensionArray
 from paper_widgets.data.packed import STR_DTYPE, one_array
 from paper_widgets.data.spans import SETTLED_NS, file_signature
 from paper_widgets.store.db import Database
-from paper_widgets.store.texts import CompressedTexts, compressed_texts, held, texts_of
+from paper_widgets.store.texts import CompressedTexts, compressed_texts, held, narrowed, texts_of
 
 __all__ = [
     "CacheStore",
@@ -59,9 +59,9 @@ _ARRAYS_MAGIC = b"PWARRAYS1\n"  # then the table of contents' length (8 bytes, l
 _ALIGN = 64  # every array starts at a multiple of this: aligned numpy views of the mapped file
 _META = "paper_widgets"  # Arrow schema metadata key of the JSON the caller attached
 _ARROW_LISTS = pd.ArrowDtype(pa.list_(pa.string()))  # the dtype of list columns read with arrow_lists=True
-# Whole numbers read with arrow_lists=True stay Arrow (memory-mapped, no copy and no mask made at a
-# reopen); shown_column gives them back as pandas' nullable Int64.
-_ARROW_INTS = pd.ArrowDtype(pa.int64())
+# Whole numbers read with arrow_lists=True stay Arrow, 32-bit where _write_frame narrowed them
+# (memory-mapped, no copy and no mask made at a reopen); shown_column gives them back as pandas' Int64.
+_ARROW_INTS = {pa.int64(): pd.ArrowDtype(pa.int64()), pa.int32(): pd.ArrowDtype(pa.int32())}
 _STALE_AFTER = 24 * 3600  # seconds after which a .tmp file is left over whoever wrote it
 
 
@@ -150,10 +150,19 @@ def _write_frame(
     plain = pd.DataFrame({n: c for n, c in columns.items() if n not in lists + encoded + empty}, index=frame.index)
     # a RangeIndex (a library's) is kept as metadata, not as a column read back at every reopen
     table = pa.Table.from_pandas(plain, preserve_index=None)
+    table, narrowed = _narrowed_ints(table)
     for name in lists + encoded + empty:
         table = table.append_column(name, columns[name])
     order = [str(c) for c in frame.columns]
-    info = {"meta": meta, "lists": lists, "json": encoded, "empty": empty, "texts": list(texts), "order": order}
+    info = {
+        "meta": meta,
+        "lists": lists,
+        "json": encoded,
+        "empty": empty,
+        "texts": list(texts),
+        "order": order,
+        "narrowed": narrowed,
+    }
     schema_meta = {**(table.schema.metadata or {}), _META.encode(): json.dumps(info).encode()}
     table = table.replace_schema_metadata(schema_meta)
     # one record batch: pandas' take on a string column in several chunks costs ~1000x more
@@ -162,6 +171,21 @@ def _write_frame(
     feather.write_feather(
         table, str(path), compression=compression, compression_level=level, chunksize=max(len(table), 1)
     )
+
+
+def _narrowed_ints(table: pa.Table) -> tuple[pa.Table, list[str]]:
+    """``table`` with its 64-bit whole-number columns in 32 bits where every value fits (a million
+    papers' upvotes, comments and author counts: 12 MB less), and the names of those columns."""
+    narrowed = []
+    for i, field in enumerate(table.schema):
+        if field.type != pa.int64() or not len(table):
+            continue
+        column = table.column(i)
+        bounds = pc.min_max(column).as_py()
+        if bounds["min"] is None or (bounds["min"] >= -(1 << 31) and bounds["max"] < 1 << 31):
+            table = table.set_column(i, field.name, pc.cast(column, pa.int32()))
+            narrowed.append(field.name)
+    return table, narrowed
 
 
 def _few_distinct(lists: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
@@ -198,7 +222,12 @@ def _read_frame(path: Path, arrow_lists: bool = False) -> tuple[pd.DataFrame, di
     info = json.loads(table.schema.metadata[_META.encode()])
     empty = info.get("empty", [])
     special = info["lists"] + info["json"] + empty
-    mapper = (lambda t: _ARROW_INTS if t == pa.int64() else None) if arrow_lists else None
+    narrowed = info.get("narrowed", [])  # none in files written before whole numbers were narrowed
+    mapper = _ARROW_INTS.get if arrow_lists else None
+    if not arrow_lists:  # as they were written: pandas' metadata names their dtype
+        for name in narrowed:
+            i = table.schema.get_field_index(name)
+            table = table.set_column(i, name, pc.cast(table.column(i), pa.int64()))
     frame = table.drop_columns(special).to_pandas(types_mapper=mapper)
     for name in info["lists"]:
         if arrow_lists:  # as the file holds it (combine_chunks would copy it even in one chunk)
@@ -306,7 +335,7 @@ def _read_arrays(path: Path) -> dict[str, np.ndarray]:
 
 def _write_texts(path: Path, column: pd.Series) -> None:
     """``column`` compressed (:func:`~paper_widgets.store.texts.compressed_texts`) as an ``.arrays`` file."""
-    _write_arrays(path, compressed_texts(column))
+    _write_arrays(path, narrowed(compressed_texts(column)))
 
 
 def _texts_name(name: str, column: str) -> str:

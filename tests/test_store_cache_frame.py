@@ -79,3 +79,23 @@ def test_whole_numbers_are_saved_in_32_bits_where_they_fit_and_read_back_as_writ
             shown_frame(mapped), shown_frame(written.assign(row=written["row"].astype("Int64")))
         )
     assert sorted(_read_frame(tmp_path / "narrow.arrow")[1]["narrowed"]) == ["comments", "row", "upvotes"]
+
+
+def test_columns_of_empty_lists_or_of_none_alone_take_no_bytes_and_read_back_the_same(tmp_path: Path) -> None:
+    n = 50_000
+    written = frame(n).assign(
+        authors=pd.Series([[] for _ in range(n)], dtype=object),
+        fields=pd.Series([None] * n, dtype=object),
+        citekeys=pd.Series([[] if i else ["Key2024"] for i in range(n)], dtype=object),  # one list holds a key
+    )
+    _write_frame(tmp_path / "with.arrow", written, None)
+    _write_frame(tmp_path / "without.arrow", written.drop(columns=["authors", "fields"]), None)
+    assert (tmp_path / "with.arrow").stat().st_size - (tmp_path / "without.arrow").stat().st_size < 1000
+    back, info = _read_frame(tmp_path / "with.arrow")
+    assert info["no_items"] == ["authors"]
+    pd.testing.assert_frame_equal(back, written)
+    mapped, _ = _read_frame(tmp_path / "with.arrow", arrow_lists=True)
+    pd.testing.assert_frame_equal(shown_frame(mapped), written)
+    _write_frame(tmp_path / "again.arrow", mapped, None)  # a reopened library written again
+    pd.testing.assert_frame_equal(shown_frame(_read_frame(tmp_path / "again.arrow", arrow_lists=True)[0]), written)
+    assert _read_frame(tmp_path / "again.arrow")[1]["no_items"] == ["authors"]

@@ -117,11 +117,13 @@ def _write_frame(
     ``compressed``: zstd, a third of the size, for frames read whole and seldom (it cannot be memory-mapped).
     ``texts``: columns left out (stored on their own, see :meth:`CacheStore.cache_put_frame`); the
     file still says where they go.  String columns without a value (a dump library's DOIs, venues,
-    URLs: an eighth of the file at a million rows, as offsets) are stored as Arrow nulls, no bytes.
+    URLs: an eighth of the file at a million rows, as offsets) are stored as Arrow nulls, no bytes,
+    and so are columns of lists that are all empty (a dump library's authors and citekeys) and JSON
+    columns of None alone (its BibTeX fields): 4 MB each at a million rows.
     """
     import pyarrow.feather as feather
 
-    lists, encoded, empty = [], [], []
+    lists, encoded, empty, no_items = [], [], [], []
     columns: dict[str, Any] = {}
     for name in frame.columns.drop(list(texts)):
         column = frame[name]
@@ -132,6 +134,7 @@ def _write_frame(
         if isinstance(column.dtype, pd.ArrowDtype) and column.dtype.type is list:  # as cache_get_frame gave it
             columns[name] = _few_distinct(column.array.__arrow_array__())
             lists.append(name)
+            no_items += _unless_items(columns, name)
             continue
         if column.dtype != object:
             columns[name] = column
@@ -142,10 +145,12 @@ def _write_frame(
                 raise TypeError(f"{name} is not a column of lists")
             columns[name] = _few_distinct(pa.array(values, type=_ARROW_LISTS.pyarrow_dtype))
             lists.append(name)
+            no_items += _unless_items(columns, name)
         except (pa.ArrowException, TypeError, ValueError):  # anything else round-trips through JSON
             # None as an Arrow null: most cells of a column like BibTeX fields, read back without a parse
             json_texts = [None if v is None else json.dumps(v, ensure_ascii=False) for v in values]
-            columns[name] = pa.array(json_texts, type=pa.string())
+            held = any(text is not None for text in json_texts)
+            columns[name] = pa.array(json_texts, type=pa.string()) if held else pa.nulls(len(values))
             encoded.append(name)
     plain = pd.DataFrame({n: c for n, c in columns.items() if n not in lists + encoded + empty}, index=frame.index)
     # a RangeIndex (a library's) is kept as metadata, not as a column read back at every reopen
@@ -162,6 +167,7 @@ def _write_frame(
         "texts": list(texts),
         "order": order,
         "narrowed": narrowed,
+        "no_items": no_items,
     }
     schema_meta = {**(table.schema.metadata or {}), _META.encode(): json.dumps(info).encode()}
     table = table.replace_schema_metadata(schema_meta)
@@ -186,6 +192,24 @@ def _narrowed_ints(table: pa.Table) -> tuple[pa.Table, list[str]]:
             table = table.set_column(i, field.name, pc.cast(column, pa.int32()))
             narrowed.append(field.name)
     return table, narrowed
+
+
+def _unless_items(columns: dict[str, Any], name: str) -> list[str]:
+    """``[name]``, its column replaced by Arrow nulls, when the lists of ``columns[name]`` are all empty; else []."""
+    lists = one_array(columns[name])
+    if not len(lists) or lists.null_count or len(lists.flatten()):
+        return []
+    columns[name] = pa.nulls(len(lists))
+    return [name]
+
+
+def _no_items(n: int) -> pa.ListArray:
+    """``n`` empty lists of strings whose offsets are zero pages never written (see :func:`_no_strings`)."""
+    offsets = pa.py_buffer(np.zeros(n + 1, np.int32))
+    empty: pa.ListArray = pa.Array.from_buffers(
+        _ARROW_LISTS.pyarrow_dtype, n, [None, offsets], 0, 0, [pa.array([], pa.string())]
+    )
+    return empty
 
 
 def _few_distinct(lists: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
@@ -223,6 +247,8 @@ def _read_frame(path: Path, arrow_lists: bool = False) -> tuple[pd.DataFrame, di
     empty = info.get("empty", [])
     special = info["lists"] + info["json"] + empty
     narrowed = info.get("narrowed", [])  # none in files written before whole numbers were narrowed
+    for name in info.get("no_items", []):  # lists all empty, stored as nulls: read as any list column
+        table = table.set_column(table.schema.get_field_index(name), name, _no_items(len(table)))
     mapper = _ARROW_INTS.get if arrow_lists else None
     if not arrow_lists:  # as they were written: pandas' metadata names their dtype
         for name in narrowed:

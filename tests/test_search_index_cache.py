@@ -150,6 +150,16 @@ def test_arrays_of_another_index_shape_are_refused(df: pd.DataFrame) -> None:
         SearchIndex.from_arrays({**arrays, "hashes": arrays["hashes"][:-1]})
     with pytest.raises(KeyError):
         SearchIndex.from_arrays({k: v for k, v in arrays.items() if k != "tri_len"})
+    # the layout of stores written before (a nibble of frequency a posting, "<field>.<i>.tf"): a miss, rebuilt
+    before = {k: v for k, v in arrays.items() if ".tf_" not in k}
+    before |= {
+        k.removesuffix("_above_one"): np.zeros((len(v) * 8 + 1) // 2, np.uint8)
+        for k, v in arrays.items()
+        if k.endswith(".tf_above_one")
+    }
+    with pytest.raises(KeyError):
+        SearchIndex.from_arrays(before)
+    assert library._index_from(before) is None and library._index_from(arrays) is not None
 
 
 def test_library_reopens_its_index_from_the_mapped_cache(

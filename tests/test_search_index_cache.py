@@ -76,6 +76,12 @@ def test_reopened_index_is_memory_mapped_and_answers_like_the_built_one(df: pd.D
     copied = [name for name, a in arrays.items() if a.size and not mapped(a) and not name.endswith(".sizes")]
     assert not copied, "read in place from the mapped file, not copied"
     assert not again.hashes.flags.writeable
+    # words per row in a byte or two as the longest needs; the norms as before
+    for name, field in built.fields.items():
+        assert arrays[f"{name}.lengths"].dtype == (np.uint8 if field.lengths.max() < 256 else np.uint16)
+    assert arrays["title.lengths"].dtype == np.uint8
+    for name, field in again.fields.items():
+        assert np.array_equal(field.length_norms(1.2, 0.75), built.fields[name].length_norms(1.2, 0.75))
     for query in QUERIES:
         pd.testing.assert_frame_equal(search(df, query, index=again), search(df, query, index=built))
     assert_same_index(again, built)
@@ -144,6 +150,16 @@ def test_arrays_of_another_index_shape_are_refused(df: pd.DataFrame) -> None:
         SearchIndex.from_arrays({**arrays, "hashes": arrays["hashes"][:-1]})
     with pytest.raises(KeyError):
         SearchIndex.from_arrays({k: v for k, v in arrays.items() if k != "tri_len"})
+    # the layout of stores written before (a nibble of frequency a posting, "<field>.<i>.tf"): a miss, rebuilt
+    before = {k: v for k, v in arrays.items() if ".tf_" not in k}
+    before |= {
+        k.removesuffix("_above_one"): np.zeros((len(v) * 8 + 1) // 2, np.uint8)
+        for k, v in arrays.items()
+        if k.endswith(".tf_above_one")
+    }
+    with pytest.raises(KeyError):
+        SearchIndex.from_arrays(before)
+    assert library._index_from(before) is None and library._index_from(arrays) is not None
 
 
 def test_library_reopens_its_index_from_the_mapped_cache(
@@ -203,7 +219,10 @@ def test_compact_postings_give_back_every_row_and_frequency(words: list[list[int
         assert got_rows.tolist() == sorted(words[w])
         assert got_tf.tolist() == np.minimum(tf[ptr[w] : ptr[w + 1]], 15).tolist()
     # gaps below 300,000 take 5 nibbles at most, 6 in a short list (whole bytes); a byte of padding at most per width
-    assert seg.data.nbytes <= 3 * len(rows) + 8 and seg.tf.nbytes == (len(rows) + 1) // 2
+    assert seg.data.nbytes <= 3 * len(rows) + 8
+    # a bit a posting, a nibble a frequency above 1, a count of those before every 512 postings
+    above = int((tf > 1).sum())
+    assert [a.nbytes for a in seg.tf.arrays()] == [(len(rows) + 7) // 8, 4 * (len(rows) // 512 + 1), (above + 1) // 2]
     assert seg.check(len(words)) and not seg.check(len(words) - 1)
     with patch.object(index_module, "_MERGE_BLOCK", 3):  # encoded a few words at a time: the same postings
         blocks = index_module._Segment.encode(ptr, rows, tf)
@@ -238,6 +257,25 @@ def test_merged_segments_are_the_segment_of_all_their_postings(words: list[list[
         merged = index_module._merge(parts, len(words))
         full = encode(0, 2_001, len(words))
     assert all(map(np.array_equal, merged.arrays(), full.arrays()))
+
+
+@pytest.mark.parametrize("share_above_one", [0.0, 0.12, 1.0])
+def test_frequencies_come_back_from_anywhere_in_a_long_segment(share_above_one: float) -> None:
+    """Words starting at every bit of a byte and in every block of the rank directory get their own frequencies."""
+    rng = np.random.default_rng(17)
+    counts = rng.integers(0, 40, 600)  # ~12k postings: two dozen blocks of the rank directory
+    rows = np.concatenate([np.sort(rng.choice(50_000, c, replace=False)) for c in counts]).astype(np.int32)
+    tf = np.where(rng.random(len(rows)) < share_above_one, rng.integers(2, 40, len(rows)), 1)
+    ptr = np.cumsum([0, *counts])
+    with patch.object(index_module, "_MERGE_BLOCK", 97):  # runs starting mid-byte
+        seg = index_module._Segment.encode(ptr, rows, tf)
+    want = np.minimum(tf, 15)
+    for w in range(len(counts)):
+        assert seg.postings(w)[1].tolist() == want[ptr[w] : ptr[w + 1]].tolist()
+    for first in range(0, len(counts), 37):
+        last = min(first + 53, len(counts))
+        assert seg.decode_words(first, last)[1].tolist() == want[ptr[first] : ptr[last]].tolist()
+    assert seg.check(len(counts))
 
 
 def test_dense_postings_take_a_byte_and_a_half_and_long_gaps_are_kept_apart() -> None:

@@ -190,6 +190,29 @@ def test_many_files_with_crlf_and_unicode_round_trip_and_reopen(tmp_path: Path) 
     assert referenced_share(tmp_path / "home") < 0.8  # those with a non-breaking space
     arrays = cached_abstracts(tmp_path / "home")
     assert texts_of(arrays).text_bytes == sum(len(t.encode()) for t in lib.df["abstract"])
+    # saved narrow: 32-bit text and file offsets, 16-bit file numbers
+    assert [arrays[n].dtype for n in ("offsets", "source_start", "source_file")] == [np.uint32, np.uint32, np.int16]
+    # the widths of stores written before (int64 offsets, int32 file numbers) read the same rows
+    wide = dict(
+        arrays, offsets=arrays["offsets"].astype(np.int64), source_start=arrays["source_start"].astype(np.int64)
+    )
+    wide["source_file"] = arrays["source_file"].astype(np.int32)
+    rows = np.arange(len(lib.df))[::-1]
+    assert (
+        texts_of(wide).take(rows).tolist() == texts_of(arrays).take(rows).tolist() == lib.df["abstract"][::-1].tolist()
+    )
+
+
+def test_offsets_and_file_numbers_too_wide_for_the_narrow_types_are_saved_as_they_are() -> None:
+    arrays = {
+        "offsets": np.array([0, 1 << 32], np.int64),
+        "source_start": np.array([1 << 33], np.int64),
+        "source_file": np.array([1 << 15], np.int32),
+        "blocks": np.zeros(2, np.int64),
+    }
+    saved = texts_module.narrowed(arrays)
+    assert all(saved[name].dtype == arrays[name].dtype for name in arrays)
+    assert texts_module.narrowed({"offsets": np.array([0, (1 << 32) - 1], np.int64)})["offsets"].dtype == np.uint32
 
 
 def test_a_library_open_while_its_file_changes_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -6,8 +6,8 @@ as ``Multi-Task`` also yields the joined word ``multitask``, so ``AdaMerging``-s
 (:class:`~paper_widgets.workers.Workers`) when there are many, each chunk's words numbered
 here in order, so the index is the same byte for byte with any number of workers.  Postings are CSR
 numpy arrays per field — word id → ascending row numbers and term frequencies — compressed to
-about 1.7 bytes per distinct word of a paper (gaps between rows in a few nibbles each, 4-bit
-frequencies; see :class:`_Segment`) and decoded a whole list at a time with numpy.  Rows
+about 1.4 bytes per distinct word of a paper (gaps between rows in a few nibbles each, a bit
+saying whether a word occurs more than once, a nibble for those that do; see :class:`_Segment`) and decoded a whole list at a time with numpy.  Rows
 added later become a new segment; small segments are merged into their neighbour (like an LSM
 tree), so extending never rebuilds the whole index and gives exactly the postings of a full build.
 The folded titles the ranking re-scores are kept as the ids of their words.
@@ -130,6 +130,13 @@ def _offsets(values: np.ndarray) -> np.ndarray:
     return values.astype(np.uint32 if not len(values) or int(values[-1]) < 1 << 32 else np.int64)
 
 
+def _narrowest(counts: np.ndarray) -> np.ndarray:
+    """Counts (non-negative) as uint8 or uint16 when the largest fits, else as they are (a million
+    rows' word counts: 1 MB saved instead of 4)."""
+    top = int(counts.max()) if len(counts) else 0
+    return counts.astype(np.uint8 if top < 1 << 8 else np.uint16, copy=False) if top < 1 << 16 else counts
+
+
 def _pack(nibbles: np.ndarray) -> np.ndarray:
     """Nibbles (below 16) two per byte, the first in the low half; an odd count is padded with a zero."""
     padded = np.zeros(len(nibbles) + len(nibbles) % 2, np.uint8)
@@ -157,6 +164,58 @@ def _values(nibbles: np.ndarray, width: int) -> np.ndarray:
     return values
 
 
+_RANK_EVERY = 512  # postings per count of a frequency rank directory: at most 64 bytes of flags counted
+
+
+@dataclass
+class _Frequencies:
+    """A segment's term frequencies: a bit a posting, set when it is above 1 (an eighth of the postings
+    in abstracts, one in two hundred in titles), then those frequencies alone, a nibble each, in
+    posting order.  ``rank`` counts the bits set before every _RANK_EVERY-th posting, so a word's
+    first frequency is found by counting at most 64 bytes: 1.6 bits a posting in abstracts, not 4.
+    """
+
+    above_one: np.ndarray  # uint8: a bit a posting, the lowest bit first
+    rank: np.ndarray  # bits set before posting _RANK_EVERY * i (uint32 or int64): postings // _RANK_EVERY + 1
+    high: np.ndarray  # uint8: the frequencies of the flagged postings (2-15), two nibbles a byte, the low first
+
+    @classmethod
+    def of(cls, above_one: np.ndarray, postings: int, high: np.ndarray) -> _Frequencies:
+        """The frequencies of ``postings`` postings flagged in ``above_one`` (packed), ``high`` (unpacked) the flagged ones'."""
+        rank = np.zeros(postings // _RANK_EVERY + 1, np.int64)
+        counted = (len(rank) - 1) * (_RANK_EVERY // 8)  # the whole blocks before the last count: all full
+        per_byte = np.bitwise_count(above_one[:counted])  # uint8, not int64: a million abstracts' take 15 MB
+        np.cumsum(per_byte.reshape(len(rank) - 1, _RANK_EVERY // 8).sum(axis=1, dtype=np.int64), out=rank[1:])
+        return cls(above_one, _offsets(rank), _pack(high))
+
+    def take(self, lo: int, n: int) -> np.ndarray:
+        """The frequencies of postings ``lo:lo + n`` (uint8)."""
+        tf = np.ones(n, np.uint8)
+        if n:
+            bits = np.unpackbits(self.above_one[lo >> 3 : (lo + n + 7) >> 3], bitorder="little")[lo & 7 : (lo & 7) + n]
+            flagged = int(np.count_nonzero(bits))
+            if flagged:
+                # np.place: a third faster than assigning through the mask on a long list
+                np.place(tf, bits.view(bool), _unpack(self.high, self._before(lo), flagged))
+        return tf
+
+    def _before(self, posting: int) -> int:
+        """The postings above 1 before ``posting``."""
+        block = posting // _RANK_EVERY
+        # at most 64 bytes and a few bits as one Python int: one call where numpy would make several
+        flags = int.from_bytes(self.above_one[block * (_RANK_EVERY // 8) : (posting + 7) >> 3].tobytes(), "little")
+        return int(self.rank[block]) + (flags & ((1 << (posting - block * _RANK_EVERY)) - 1)).bit_count()
+
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        return self.above_one, self.rank, self.high
+
+    def check(self, postings: int) -> bool:
+        """Whether the arrays hold the frequencies of ``postings`` postings, judged by types and sizes alone."""
+        typed = self.above_one.dtype == self.high.dtype == np.uint8 and self.rank.dtype in (np.uint32, np.int64)
+        sized = len(self.above_one) == (postings + 7) // 8 and len(self.rank) == postings // _RANK_EVERY + 1
+        return typed and sized and int(self.rank[-1]) <= 2 * len(self.high)
+
+
 @dataclass
 class _Segment:
     """Postings of one field for a run of rows: word id → (rows, term frequencies), CSR, compressed.
@@ -166,11 +225,11 @@ class _Segment:
     apart (``exc_at``: their ascending posting numbers, ``exc``: the gaps).  Within each block of
     words the gaps of the words of one width lie together, in word order, so a run of words
     decodes with a few numpy steps per width, and one word of a whole-byte width is a byte or
-    uint16 array.  Term frequencies are a nibble a posting, clipped at 15 (where BM25 has long
-    saturated).  A word of fewer than _ODD_WIDTHS_FROM postings takes whole bytes per gap, so that its
+    uint16 array.  Term frequencies are clipped at 15 (where BM25 has long saturated) and stored as
+    :class:`_Frequencies`.  A word of fewer than _ODD_WIDTHS_FROM postings takes whole bytes per gap, so that its
     short list decodes as a plain array view; a word that occurs once in each of its rows is
-    flagged and its frequencies are not read.  With the per-word arrays, 1.9 bytes a posting in
-    abstracts and 3.9 in titles at 100k papers (2.8 and 4.8 before, at 1M).
+    flagged and its frequencies are not read.  With the per-word arrays, 1.6 bytes a posting in
+    abstracts and 3.6 in titles at 100k papers (1.9 and 3.9 with a frequency nibble a posting).
     """
 
     ptr: np.ndarray  # vocabulary size when built + 1: each word's first posting (uint32 or int64)
@@ -179,7 +238,13 @@ class _Segment:
     data: np.ndarray  # uint8: the gaps, two nibbles a byte, the low one first
     exc_at: np.ndarray  # ascending posting numbers of the gaps too wide for their word (uint32 or int64)
     exc: np.ndarray  # uint32: those gaps
-    tf: np.ndarray  # uint8: the term frequencies, two nibbles a byte, the even posting's low
+    tf: _Frequencies
+
+    @classmethod
+    def of_arrays(cls, arrays: Sequence[np.ndarray]) -> _Segment:
+        """The segment whose :meth:`arrays` these are."""
+        ptr, at, width, data, exc_at, exc, above_one, rank, high = arrays
+        return cls(ptr, at, width, data, exc_at, exc, _Frequencies(above_one, rank, high))
 
     @classmethod
     def encode(cls, ptr: np.ndarray, rows: np.ndarray, tf: np.ndarray) -> _Segment:
@@ -198,7 +263,8 @@ class _Segment:
         total = int(ptr[-1])
         # room for the most (4 bytes a gap, a few of padding per run); unwritten pages cost none
         data = np.empty(4 * total + _WIDEST * len(ptr), np.uint8)
-        frequencies = np.zeros((total + 1) // 2 + 1, np.uint8)  # a byte more: a run's last may be padding
+        above_one = np.zeros((total + 7) // 8 + 1, np.uint8)  # a byte more: a run's last may be padding
+        high = [np.zeros(0, np.uint8)]
         size = 0  # bytes written
         exc_at, exc = [np.zeros(0, np.int64)], [np.zeros(0, np.int32)]
         for (first, last), block in blocks:
@@ -209,9 +275,10 @@ class _Segment:
             size += len(block.data)
             exc_at.append(block.wide_at + lo)
             exc.append(block.wide)
-            if len(block.tf):  # its first byte's low half is the last run's when the run starts mid-byte
-                frequencies[lo // 2] |= block.tf[0]
-                frequencies[lo // 2 + 1 : lo // 2 + len(block.tf)] = block.tf[1:]
+            if len(block.above_one):  # its first byte's low bits are the last run's when the run starts mid-byte
+                above_one[lo // 8] |= block.above_one[0]
+                above_one[lo // 8 + 1 : lo // 8 + len(block.above_one)] = block.above_one[1:]
+            high.append(block.high)
         exceptions = np.concatenate(exc_at)
         return cls(
             _offsets(ptr),
@@ -220,7 +287,7 @@ class _Segment:
             data[:size],
             _offsets(exceptions),
             np.concatenate(exc).astype(np.uint32),
-            frequencies[: (total + 1) // 2],
+            _Frequencies.of(above_one[: (total + 7) // 8], total, np.concatenate(high)),
         )
 
     def postings(self, word_id: int) -> tuple[np.ndarray, np.ndarray]:
@@ -241,7 +308,7 @@ class _Segment:
         if flags & _HAS_EXCEPTIONS:
             first, last = np.searchsorted(self.exc_at, (lo, hi)).tolist()
             gaps[self.exc_at[first:last].astype(np.int64) - lo] = self.exc[first:last]
-        return np.cumsum(gaps, out=gaps), np.ones(n, np.uint8) if flags & _ONCE_EACH else _unpack(self.tf, lo, n)
+        return np.cumsum(gaps, out=gaps), np.ones(n, np.uint8) if flags & _ONCE_EACH else self.tf.take(lo, n)
 
     def decode_words(self, first: int, last: int) -> tuple[np.ndarray, np.ndarray]:
         """Rows and term frequencies of the postings of words ``first:last``, word after word."""
@@ -266,7 +333,7 @@ class _Segment:
         held = counts > 0
         starts = ptr[:-1][held] - lo
         rows = total - np.repeat(total[starts] - gaps[starts], counts[held])
-        return rows.astype(np.int32), _unpack(self.tf, lo, hi - lo)
+        return rows.astype(np.int32), self.tf.take(lo, hi - lo)
 
     def block(self, first: int, last: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Postings per word of words ``first:last`` (int64; none past this segment's vocabulary), then
@@ -283,24 +350,25 @@ class _Segment:
         counts[: len(self.ptr) - 1] += np.diff(self.ptr.astype(np.int64))
 
     def arrays(self) -> tuple[np.ndarray, ...]:
-        return self.ptr, self.at, self.width, self.data, self.exc_at, self.exc, self.tf
+        return self.ptr, self.at, self.width, self.data, self.exc_at, self.exc, *self.tf.arrays()
 
     def check(self, vocab_size: int) -> bool:
         """Whether the arrays make one segment, judged by their types and sizes alone (nothing is read through)."""
         offsets = (np.dtype(np.uint32), np.dtype(np.int64))
         bytes_ = np.dtype(np.uint8)
         typed = all(a.dtype in offsets for a in (self.ptr, self.at, self.exc_at))
-        typed &= self.width.dtype == self.data.dtype == self.tf.dtype == bytes_ and self.exc.dtype == np.uint32
+        typed &= self.width.dtype == self.data.dtype == bytes_ and self.exc.dtype == np.uint32
         words = len(self.ptr) - 1
         postings = int(self.ptr[-1]) if words >= 0 else -1
         if not typed or not 0 <= words <= vocab_size or len(self.at) != words or len(self.width) != words:
             return False
         if len(self.exc_at) != len(self.exc) or (len(self.exc_at) and int(self.exc_at[-1]) >= postings):
             return False
-        return len(self.tf) == (postings + 1) // 2
+        return self.tf.check(postings)
 
 
-_SEGMENT_ARRAYS = ("ptr", "at", "width", "data", "exc_at", "exc", "tf")  # the names of _Segment.arrays(), in order
+# the names of _Segment.arrays(), in order
+_SEGMENT_ARRAYS = ("ptr", "at", "width", "data", "exc_at", "exc", "tf_above_one", "tf_rank", "tf_high")
 
 
 def _encode_words(ptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -363,19 +431,21 @@ class _Block:
     data: np.ndarray  # uint8: the packed gaps
     wide_at: np.ndarray  # int64: posting numbers of the gaps stored apart
     wide: np.ndarray  # int32: those gaps
-    tf: np.ndarray  # uint8: the frequency nibbles, packed from the parity of the run's first posting on
+    above_one: np.ndarray  # uint8: the flags of _Frequencies, packed from the bit of the run's first posting on
+    high: np.ndarray  # uint8: the frequencies above 1, one a byte
 
 
 def _encode_block(task: tuple[np.ndarray, np.ndarray, np.ndarray]) -> _Block:
     """The :class:`_Block` of a run of words: their ``ptr`` (int64, from 0 at the run's first posting,
-    which is posting ``ptr[0]`` of the segment: its parity places the frequencies), ``rows`` and ``tf``."""
+    which is posting ``ptr[0]`` of the segment: its place in a byte places the frequency flags), ``rows`` and ``tf``."""
     ptr, rows, tf = task
     at, width, nibbles, wide_at, wide = _encode_words(ptr - ptr[0], rows)
     held = np.flatnonzero(np.diff(ptr))
     if len(held):  # their frequencies need no decoding (most short lists)
         width[held[np.maximum.reduceat(tf, ptr[held] - ptr[0]) == 1]] |= _ONCE_EACH
-    frequencies = np.concatenate([np.zeros(int(ptr[0]) % 2, np.uint8), np.minimum(tf, 15).astype(np.uint8)])
-    return _Block(at, width, _pack(nibbles), wide_at, wide, _pack(frequencies))
+    clipped = np.minimum(tf, 15).astype(np.uint8)
+    above_one = np.packbits(np.concatenate([np.zeros(int(ptr[0]) % 8, bool), clipped > 1]), bitorder="little")
+    return _Block(at, width, _pack(nibbles), wide_at, wide, above_one, clipped[clipped > 1])
 
 
 @dataclass
@@ -571,7 +641,9 @@ class _Field:
         key = (k1, b, len(self.lengths))
         cached = self.__dict__.get("_norms")
         if cached is None or cached[0] != key:
-            cached = self._norms = (key, k1 * (1 - b + b * self.lengths / np.float32(self.avg_length)))
+            # in float64 whatever the lengths' width (uint8 / float32 would be float32)
+            relative = np.divide(self.lengths, np.float32(self.avg_length), dtype=np.float64)
+            cached = self._norms = (key, k1 * (1 - b + b * relative))
         norms: np.ndarray = cached[1]
         return norms
 
@@ -1202,7 +1274,7 @@ class SearchIndex:
             "tri_len": self._tri_len,
         }
         for name, fld in self.fields.items():
-            arrays[f"{name}.df"], arrays[f"{name}.lengths"] = fld.df, fld.lengths
+            arrays[f"{name}.df"], arrays[f"{name}.lengths"] = fld.df, _narrowest(fld.lengths)
             arrays[f"{name}.sizes"] = np.array(fld.sizes, np.int64)
             for i, seg in enumerate(fld.segments):
                 arrays.update({f"{name}.{i}.{part}": a for part, a in zip(_SEGMENT_ARRAYS, seg.arrays(), strict=True)})
@@ -1224,7 +1296,8 @@ class SearchIndex:
             fld.df, fld.lengths = arrays[f"{name}.df"], arrays[f"{name}.lengths"]
             fld.sizes = arrays[f"{name}.sizes"].tolist()
             fld.segments = [
-                _Segment(*(arrays[f"{name}.{i}.{part}"] for part in _SEGMENT_ARRAYS)) for i in range(len(fld.sizes))
+                _Segment.of_arrays([arrays[f"{name}.{i}.{part}"] for part in _SEGMENT_ARRAYS])
+                for i in range(len(fld.sizes))
             ]
             fld.avg_length = max(float(fld.lengths.mean()), 1.0) if len(fld.lengths) else 1.0
         rows, vocab = len(index.hashes), len(index._vocab)

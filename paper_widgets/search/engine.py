@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from pandas.api.extensions import ExtensionArray
+from pandas.arrays import NumpyExtensionArray
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
@@ -32,6 +33,11 @@ from paper_widgets.search.index import SearchIndex, max_typos
 from paper_widgets.search.tokens import compounds
 from paper_widgets.store import shown_column
 from paper_widgets.vocabulary import SORTS
+
+try:  # a frame put together from its arrays, unchecked (pandas >= 2.3)
+    from pandas.api.internals import create_dataframe_from_blocks as _frame_from_blocks
+except ImportError:  # pragma: no cover - older pandas: the DataFrame constructor
+    _frame_from_blocks = None
 
 __all__ = ["STOP_WORDS", "SearchIndex", "column_arrays", "match_spans", "result_frame", "search", "search_rows"]
 
@@ -656,11 +662,12 @@ def result_frame(
     """The rows ``rows`` (positions) of a frame's ``columns`` (:func:`column_arrays`) and ``index``, then
     ``extra``'s columns, then ``scores`` as ``score``.
 
-    ``extra``: columns aligned with ``rows``; one named like a column of the frame takes its place.
+    ``extra``: columns aligned with ``rows`` (arrays); one named like a column of the frame takes its place.
     Columns come back as :attr:`Library.df <paper_widgets.Library.df>` shows them
-    (:func:`~paper_widgets.store.shown_column`).  The frame is built once from the arrays: a frame
-    ``take``, then converting and inserting columns, cost a block operation per column each time
-    (at 10k papers, most of a search).
+    (:func:`~paper_widgets.store.shown_column`), each keeping its array's dtype.  The frame is put
+    together from the arrays as its blocks (:func:`pandas.api.internals.create_dataframe_from_blocks`):
+    a frame ``take``, or the DataFrame constructor checking and inferring every column, cost more
+    than the rest of a search of a small library.
     """
     extra = extra or {}
     taken: dict[str, object] = {}
@@ -668,7 +675,23 @@ def result_frame(
         taken[name] = extra[name] if name in extra else shown_column(array.take(rows))
     taken.update((name, values) for name, values in extra.items() if name not in taken)
     taken["score"] = np.asarray(scores, np.float64)
-    return pd.DataFrame(taken, index=index[rows], copy=False)
+    if _frame_from_blocks is None:  # pandas before 2.3
+        return pd.DataFrame(taken, index=index[rows], copy=False)
+    if any(len(values) != len(rows) for values in extra.values()):  # type: ignore[arg-type]
+        raise ValueError(f"every extra column must hold {len(rows)} values, one per row")
+    blocks = [(_block_values(values), np.array([i])) for i, values in enumerate(taken.values())]
+    return _frame_from_blocks(blocks, index[rows], pd.Index(list(taken)))
+
+
+def _block_values(values: object) -> object:
+    """A column's values as a block holds them: an extension array as it is, numpy values as one 2-D row."""
+    if isinstance(values, NumpyExtensionArray):
+        values = values.to_numpy()
+    if isinstance(values, np.ndarray):
+        return values.reshape(1, -1)
+    if isinstance(values, ExtensionArray):
+        return values
+    return pd.array(values)
 
 
 def search(

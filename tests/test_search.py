@@ -425,18 +425,18 @@ def test_maxscore_pruning_keeps_the_best_candidates_of_a_full_scoring() -> None:
 def test_a_long_list_is_read_whole_when_most_rows_found_may_still_rank() -> None:
     from paper_widgets.search import engine
 
-    # "mid" in 40% of the abstracts, "big" in 70%: once "mid" is read, nearly every row holding it may still
-    # rank, and looking each up in "big"'s list would cost more than reading the list
+    # "mid" in half the abstracts, "big" in half the abstracts and 30% of the titles: once "mid" is read, nearly
+    # every row holding it may still rank, and looking each up in both of "big"'s lists costs more than reading them
     rng = np.random.default_rng(4)
     n = 30_000
     rare = [f"rare{i}" for i in range(3000)]
     abstracts = [
         " ".join(
-            [*rng.choice(rare, 6), *(["mid"] if rng.random() < 0.4 else []), *(["big"] if rng.random() < 0.7 else [])]
+            [*rng.choice(rare, 6), *(["mid"] if rng.random() < 0.5 else []), *(["big"] if rng.random() < 0.5 else [])]
         )
         for _ in range(n)
     ]
-    titles = [" ".join(rng.choice(rare, 4)) for _ in range(n)]
+    titles = [" ".join([*rng.choice(rare, 4), *(["big"] if rng.random() < 0.3 else [])]) for _ in range(n)]
     df = pd.DataFrame({"title": titles, "abstract": abstracts, "published": pd.NaT, "upvotes": pd.NA})
     index = SearchIndex(df)
     terms = engine._terms(index, engine._Query.parse("mid big "))

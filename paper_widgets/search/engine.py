@@ -52,7 +52,7 @@ _LONG_TERMS = 16  # at most 16: _Scores keeps a bit per term in uint16
 _COMMON_ROWS = 100_000  # a stand-in in more abstracts than this is read there only for a query's rarest term
 _LONG_LIST = 20_000  # postings: before reading a term's lists this long, check whether they can matter
 _READ_BUDGET = 300_000  # postings read whole, after which longer lists count only for the rows found
-_LOOKUP_COST = 2  # looking a row up in a list (binary search, then scoring it) costs about two postings read whole
+_LOOKUP_COST = 1  # looking a row up in a list left (binary search, then scoring it) costs about a posting read whole
 _READ_TOGETHER = 1 << 20  # postings read whole at once at most (the terms' arrays are ~50 bytes a posting)
 _TITLED = 0.5  # share of a query's words in a title that makes it a title being typed (re-scored whatever its BM25)
 # of coverage, the share counted only within a paper's best field: two topics named together in one abstract
@@ -399,7 +399,8 @@ class _Scores:
             return None
         alive = rows[bar.reachable(score, titles, *self._rest(scale, start))]
         # when most rows read may still rank (a low bar), looking each up in every list left costs more than
-        # reading the lists whole: at 100k papers, 33k rows looked up in 60k postings took 5.5 ms, reading them 1.8
+        # reading the lists whole: at 100k papers, 33k rows looked up in 3 lists of 60k postings took 5.5 ms,
+        # reading them 1.8 (at a million, a higher cost per lookup lengthened the 5% slowest queries)
         left = [w for _, stand_ins in self.plan[start:] for w in stand_ins]
         if len(alive) * sum(len(w.lists) for w in left) * _LOOKUP_COST > sum(w.size for w in left):
             return None

@@ -330,16 +330,10 @@ class _Scores:
         for part in (abstract, title):
             saturated = np.repeat(factors, part.counts) * part.pseudo / (np.float32(_K1) + part.pseudo)
             parts.append((part.rows, saturated, [0, *np.cumsum(part.counts).tolist()]))
-        # stand-in after stand-in, its abstract then its title postings: np.add.at adds them in that order, in one
-        # call (a gather, add and scatter per list cost twice as much)
-        pieces = [
-            (rows[ends[j] : ends[j + 1]], saturated[ends[j] : ends[j + 1]])
-            for j in range(len(words))
-            for rows, saturated, ends in parts
-            if ends[j + 1] > ends[j]
-        ]
-        if pieces:
-            np.add.at(bm25, np.concatenate([at for at, _ in pieces]), np.concatenate([add for _, add in pieces]))
+        for j in range(len(words)):
+            for rows, saturated, ends in parts:
+                if ends[j + 1] > ends[j]:
+                    bm25[rows[ends[j] : ends[j + 1]]] += saturated[ends[j] : ends[j + 1]]
 
     def _field_postings(self, words: list[_Word], owners: list[int], fields: np.ndarray, in_title: bool) -> _Read:
         """The postings of one field of ``words`` (stand-ins of the terms ``owners``), word after word, with each

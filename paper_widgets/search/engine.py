@@ -7,10 +7,11 @@ generation is BM25F over the postings of those words (a word's title and abstrac
 weighted and added before saturation, under one idf) plus an idf-weighted coverage that favours
 papers matching every term, and among those the papers holding the terms together in one field.
 Long posting lists (common words) are read whole only while they can still change the best
-candidates (MaxScore); after that they are looked up for the candidates alone.  The best few
-hundred candidates, and the papers holding most of the query in their title, are re-scored with
-rapidfuzz against their folded titles, so an exact or near-exact title, a title being typed, a
-typo'd title and a short name before the colon win without scanning every title.
+candidates (MaxScore); after that they are looked up for the candidates alone, unless so many
+candidates are left that reading the lists whole costs less.  The best few hundred candidates,
+and the papers holding most of the query in their title, are re-scored with rapidfuzz against
+their folded titles, so an exact or near-exact title, a title being typed, a typo'd title and a
+short name before the colon win without scanning every title.
 An empty query lists every paper, newest first.
 """
 

@@ -422,6 +422,31 @@ def test_maxscore_pruning_keeps_the_best_candidates_of_a_full_scoring() -> None:
         assert search(df, query + " ", 10, index=index).index.tolist() == everything.index[:10].tolist()
 
 
+def test_a_long_list_is_read_whole_when_most_rows_found_may_still_rank() -> None:
+    from paper_widgets.search import engine
+
+    # "mid" in half the abstracts, "big" in half the abstracts and 30% of the titles: once "mid" is read, nearly
+    # every row holding it may still rank, and looking each up in both of "big"'s lists costs more than reading them
+    rng = np.random.default_rng(4)
+    n = 30_000
+    rare = [f"rare{i}" for i in range(3000)]
+    abstracts = [
+        " ".join(
+            [*rng.choice(rare, 6), *(["mid"] if rng.random() < 0.5 else []), *(["big"] if rng.random() < 0.5 else [])]
+        )
+        for _ in range(n)
+    ]
+    titles = [" ".join([*rng.choice(rare, 4), *(["big"] if rng.random() < 0.3 else [])]) for _ in range(n)]
+    df = pd.DataFrame({"title": titles, "abstract": abstracts, "published": pd.NaT, "upvotes": pd.NA})
+    index = SearchIndex(df)
+    terms = engine._terms(index, engine._Query.parse("mid big "))
+    full_rows, full_cov, full_bm25, *_ = engine._Scores(index, terms, None).run()
+    rows, cov, bm25, *_ = engine._Scores(index, terms, 120).run()
+    np.testing.assert_array_equal(rows, full_rows)  # read whole: every matching row, not the few thousand looked up
+    np.testing.assert_allclose(cov, full_cov, rtol=1e-6)
+    np.testing.assert_allclose(bm25, full_bm25, rtol=1e-6)
+
+
 def test_a_word_in_much_of_the_abstracts_is_read_there_only_when_it_is_the_rarest_term(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -229,3 +230,26 @@ def test_near_words_finds_every_title_word_within_its_typos_as_a_full_scan_does(
             if 0 < OSA.distance(word, w) <= typos
         )
         assert index.near_words(word, 1000) == [(wid, edits) for edits, _, wid in scanned]
+
+
+def test_a_result_frame_put_together_from_blocks_is_the_frame_the_constructor_makes() -> None:
+    from paper_widgets.store import shown_column
+
+    df = _library(50)
+    df["authors"] = pd.array([["Ada", "Bo"]] * 50, dtype=pd.ArrowDtype(pa.list_(pa.string())))
+    df["n_authors"] = pd.array(range(50), dtype="int64[pyarrow]")
+    df.index = pd.Index([f"k{i}" for i in range(50)])
+    rows, scores = np.array([7, 3, 41]), np.array([0.9, 0.5, 0.1], np.float32)
+    extra = {"title": pd.array(["x", "y", "z"], dtype="str"), "tags": pd.array(np.array([[], ["t"], []], object))}
+    found = engine.result_frame(engine.column_arrays(df), df.index, rows, scores, extra)
+    expected = pd.DataFrame(
+        {name: (extra[name] if name in extra else shown_column(df[name].array.take(rows))) for name in df.columns}
+        | {"tags": extra["tags"], "score": scores.astype(np.float64)},
+        index=df.index[rows],
+    )
+    pd.testing.assert_frame_equal(found, expected)
+    assert found["authors"].iloc[0] == ["Ada", "Bo"] and found["authors"].iloc[0] is not found["authors"].iloc[1]
+    found.loc["k7", "title"] = "changed"  # a frame like any other: it can be edited
+    assert found.loc["k7", "title"] == "changed" and df["title"].iloc[7] != "changed"
+    with pytest.raises(ValueError, match="3 values"):
+        engine.result_frame(engine.column_arrays(df), df.index, rows, scores, {"note": pd.array(["a"], dtype="str")})

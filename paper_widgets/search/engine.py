@@ -7,10 +7,11 @@ generation is BM25F over the postings of those words (a word's title and abstrac
 weighted and added before saturation, under one idf) plus an idf-weighted coverage that favours
 papers matching every term, and among those the papers holding the terms together in one field.
 Long posting lists (common words) are read whole only while they can still change the best
-candidates (MaxScore); after that they are looked up for the candidates alone.  The best few
-hundred candidates, and the papers holding most of the query in their title, are re-scored with
-rapidfuzz against their folded titles, so an exact or near-exact title, a title being typed, a
-typo'd title and a short name before the colon win without scanning every title.
+candidates (MaxScore); after that they are looked up for the candidates alone, unless so many
+candidates are left that reading the lists whole costs less.  The best few hundred candidates,
+and the papers holding most of the query in their title, are re-scored with rapidfuzz against
+their folded titles, so an exact or near-exact title, a title being typed, a typo'd title and a
+short name before the colon win without scanning every title.
 An empty query lists every paper, newest first.
 """
 
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from pandas.api.extensions import ExtensionArray
+from pandas.arrays import NumpyExtensionArray
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
@@ -32,6 +34,11 @@ from paper_widgets.search.index import SearchIndex, max_typos
 from paper_widgets.search.tokens import compounds
 from paper_widgets.store import shown_column
 from paper_widgets.vocabulary import SORTS
+
+try:  # a frame put together from its arrays, unchecked (pandas >= 2.3)
+    from pandas.api.internals import create_dataframe_from_blocks as _frame_from_blocks
+except ImportError:  # pragma: no cover - older pandas: the DataFrame constructor
+    _frame_from_blocks = None
 
 __all__ = ["STOP_WORDS", "SearchIndex", "column_arrays", "match_spans", "result_frame", "search", "search_rows"]
 
@@ -46,6 +53,7 @@ _LONG_TERMS = 16  # at most 16: _Scores keeps a bit per term in uint16
 _COMMON_ROWS = 100_000  # a stand-in in more abstracts than this is read there only for a query's rarest term
 _LONG_LIST = 20_000  # postings: before reading a term's lists this long, check whether they can matter
 _READ_BUDGET = 300_000  # postings read whole, after which longer lists count only for the rows found
+_LOOKUP_COST = 1  # looking a row up in a list left (binary search, then scoring it) costs about a posting read whole
 _READ_TOGETHER = 1 << 20  # postings read whole at once at most (the terms' arrays are ~50 bytes a posting)
 _TITLED = 0.5  # share of a query's words in a title that makes it a title being typed (re-scored whatever its BM25)
 # of coverage, the share counted only within a paper's best field: two topics named together in one abstract
@@ -163,9 +171,9 @@ class _Postings:
     weight: float  # the field's weight
     in_title: bool
 
-    def pseudo_tf(self, at: np.ndarray | slice, rows: np.ndarray) -> np.ndarray:
+    def pseudo_tf(self, at: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """BM25F's length-normalised, field-weighted term frequency of the postings ``at`` (rows ``rows``)."""
-        return _pseudo_tf(self.weight, self.tf[at], self.norms[rows])
+        return _pseudo_tf(self.weight, self.tf.take(at), self.norms.take(rows))
 
 
 def _pseudo_tf(weight: float, tf: np.ndarray, norms: np.ndarray) -> np.ndarray:
@@ -243,6 +251,10 @@ class _Scores:
     lists found into the ``keep`` best: when even all of them together cannot beat the
     ``keep``-th best score so far, they are looked up only for the rows that may still make it
     (binary search in each sorted list), instead of scoring every posting of every common word.
+
+    Rows are gathered with ``ndarray.take``: numpy's fancy indexing with int32 rows, or along the
+    second axis of the (2, rows) bits, took 2–10× as long for the ~100k rows a query at a million
+    papers gathers several times.
     """
 
     def __init__(self, index: SearchIndex, terms: list[_Term], keep: int | None) -> None:
@@ -285,7 +297,7 @@ class _Scores:
                 survivors = self._survivors(bm25, fields, t, forced=sum(sizes[:t]) > _READ_BUDGET)
                 if survivors is not None:
                     alive, bar = survivors
-                    return self._finish(alive, *self._coverages(fields[:, alive]), bm25[alive], t, bar)
+                    return self._finish(alive, *self._coverages(fields.take(alive, axis=1)), bm25.take(alive), t, bar)
             # the terms up to the next check are read together, a bounded number of postings at a time
             last, size = t + 1, sizes[t]
             while last < len(self.plan) and not checked[last] and size + sizes[last] <= _READ_TOGETHER:
@@ -293,7 +305,7 @@ class _Scores:
             self._read(bm25, fields, t, last)
             t = last
         rows = np.flatnonzero(bm25 > 0)
-        return self._finish(rows, *self._coverages(fields[:, rows]), bm25[rows], len(self.plan))
+        return self._finish(rows, *self._coverages(fields.take(rows, axis=1)), bm25.take(rows), len(self.plan))
 
     def _read(self, bm25: np.ndarray, fields: np.ndarray, first: int, last: int) -> None:
         """Add every posting of the terms ``first:last`` to ``bm25`` and set their bits in ``fields``.
@@ -336,7 +348,7 @@ class _Scores:
             fields[0 if in_title else 1][rows[at : at + len(p.rows)]] |= fields.dtype.type(1 << owners[j])
             at += len(p.rows)
         sample = lists[0][1]  # one field: one weight and one set of length norms
-        pseudo = _pseudo_tf(sample.weight, np.concatenate([p.tf for _, p in lists]), sample.norms[rows])
+        pseudo = _pseudo_tf(sample.weight, np.concatenate([p.tf for _, p in lists]), sample.norms.take(rows))
         counts = np.zeros(len(words), np.int64)
         counts[[j for j, _ in lists]] = [len(p.rows) for _, p in lists]  # a list per field at most
         return _Read(rows, pseudo, counts)
@@ -349,7 +361,9 @@ class _Scores:
         low, high = _BYTE_BITS @ weights[:8], _BYTE_BITS @ weights[8:]
 
         def weight(held: np.ndarray) -> np.ndarray:
-            summed: np.ndarray = low[held] if held.dtype == np.uint8 else low[held & 255] + high[held >> 8]
+            summed: np.ndarray = (
+                low.take(held) if held.dtype == np.uint8 else low.take(held & 255) + high.take(held >> 8)
+            )
             return summed
 
         return weight(bits[0] | bits[1]), weight(bits[0]), weight(bits[1])
@@ -373,9 +387,9 @@ class _Scores:
         rows = np.flatnonzero(bm25 > 0).astype(np.int32)  # the postings' dtype: binary search then casts nothing
         if len(rows) < self.keep:
             return None
-        coverage, titled, abstracted = self._coverages(fields[:, rows])
+        coverage, titled, abstracted = self._coverages(fields.take(rows, axis=1))
         together = _together(coverage, titled, abstracted)
-        score = np.float32(_W_COVERAGE / self.total) * together + np.float32(scale) * bm25[rows]
+        score = np.float32(_W_COVERAGE / self.total) * together + np.float32(scale) * bm25.take(rows)
         titles = titled / np.float32(self.total)
         # the keep-th best of any rows is a lower bound: of those matching two terms or more, when enough do
         several = coverage > np.float32(max(t.weight for t, _ in self.plan[:start]) * 1.0001)
@@ -384,7 +398,14 @@ class _Scores:
         # a row none of the lists read holds may get everything the rest add: can that still rank?
         if not forced and bar.reachable(np.zeros(1, np.float32), np.zeros(1, np.float32), *self._rest(scale, start))[0]:
             return None
-        return rows[bar.reachable(score, titles, *self._rest(scale, start))], bar
+        alive = rows[bar.reachable(score, titles, *self._rest(scale, start))]
+        # when most rows read may still rank (a low bar), looking each up in every list left costs more than
+        # reading the lists whole: at 100k papers, 33k rows looked up in 3 lists of 60k postings took 5.5 ms,
+        # reading them 1.8 (at a million, a higher cost per lookup lengthened the 5% slowest queries)
+        left = [w for _, stand_ins in self.plan[start:] for w in stand_ins]
+        if len(alive) * sum(len(w.lists) for w in left) * _LOOKUP_COST > sum(w.size for w in left):
+            return None
+        return alive, bar
 
     def _rest(self, scale: float, start: int) -> tuple[list[float], list[float]]:
         """The most each term from ``start`` on adds to a preliminary score and to a title coverage."""
@@ -418,7 +439,7 @@ class _Scores:
                 found = np.zeros(len(rows), np.float32)
                 for postings in word.lists:
                     at = np.minimum(np.searchsorted(postings.rows, rows), len(postings.rows) - 1)
-                    present = postings.rows[at] == rows
+                    present = postings.rows.take(at) == rows
                     found[present] += postings.pseudo_tf(at[present], rows[present])
                     if postings.in_title:
                         hit_title |= present
@@ -551,8 +572,9 @@ def _best_first(
     if index.serves(df):
         keys = index.served_value(df, _popularity)
         keys = None if keys is None else (keys[0][at], keys[1][at])
-    else:  # another frame of the same papers (a library's, annotated): the tied rows' keys alone
-        keys = _popularity(df.iloc[at])
+    else:  # another frame of the same papers (a library's, annotated): the tied rows' keys alone, from the two
+        # columns alone (taking the tied rows of every column, lists of authors too, cost ~1 ms a query)
+        keys = _popularity(df[[name for name in ("upvotes", "published") if name in df.columns]].iloc[at])
     if keys is None:
         return order
     ranked: np.ndarray = contenders[np.lexsort((at, ~keys[1], -keys[0], -scores[contenders]))][:limit]
@@ -656,11 +678,12 @@ def result_frame(
     """The rows ``rows`` (positions) of a frame's ``columns`` (:func:`column_arrays`) and ``index``, then
     ``extra``'s columns, then ``scores`` as ``score``.
 
-    ``extra``: columns aligned with ``rows``; one named like a column of the frame takes its place.
+    ``extra``: columns aligned with ``rows`` (arrays); one named like a column of the frame takes its place.
     Columns come back as :attr:`Library.df <paper_widgets.Library.df>` shows them
-    (:func:`~paper_widgets.store.shown_column`).  The frame is built once from the arrays: a frame
-    ``take``, then converting and inserting columns, cost a block operation per column each time
-    (at 10k papers, most of a search).
+    (:func:`~paper_widgets.store.shown_column`), each keeping its array's dtype.  The frame is put
+    together from the arrays as its blocks (:func:`pandas.api.internals.create_dataframe_from_blocks`):
+    a frame ``take``, or the DataFrame constructor checking and inferring every column, cost more
+    than the rest of a search of a small library.
     """
     extra = extra or {}
     taken: dict[str, object] = {}
@@ -668,7 +691,23 @@ def result_frame(
         taken[name] = extra[name] if name in extra else shown_column(array.take(rows))
     taken.update((name, values) for name, values in extra.items() if name not in taken)
     taken["score"] = np.asarray(scores, np.float64)
-    return pd.DataFrame(taken, index=index[rows], copy=False)
+    if _frame_from_blocks is None:  # pandas before 2.3
+        return pd.DataFrame(taken, index=index[rows], copy=False)
+    if any(len(values) != len(rows) for values in extra.values()):  # type: ignore[arg-type]
+        raise ValueError(f"every extra column must hold {len(rows)} values, one per row")
+    blocks = [(_block_values(values), np.array([i])) for i, values in enumerate(taken.values())]
+    return _frame_from_blocks(blocks, index[rows], pd.Index(list(taken)))
+
+
+def _block_values(values: object) -> object:
+    """A column's values as a block holds them: an extension array as it is, numpy values as one 2-D row."""
+    if isinstance(values, NumpyExtensionArray):
+        values = values.to_numpy()
+    if isinstance(values, np.ndarray):
+        return values.reshape(1, -1)
+    if isinstance(values, ExtensionArray):
+        return values
+    return pd.array(values)
 
 
 def search(

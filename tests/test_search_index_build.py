@@ -5,7 +5,9 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
+from typing import Any
 from unittest.mock import patch
 
 import numpy as np
@@ -213,3 +215,60 @@ def test_the_vocabularys_trigrams_are_each_words_own(words: list[str]) -> None:
         mine = keys[owners == i]
         assert len(mine) == min(len(word), index_module._TRI_WIDTH), "one a character of the first 32"
         assert np.unique(mine).tolist() == index_module._word_trigrams(word).tolist()
+
+
+def test_titles_indexed_on_a_thread_make_the_same_titled_and_complete_index(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a load starts (the titles of a frame with no abstracts yet) ends as titles_first and extend end."""
+    monkeypatch.setattr(index_module, "_CHUNK", 300)
+    df = frame(1500, 7)
+    df.loc[3, "abstract"] = "zzonlyabstract"
+    build = IndexBuild(SearchIndex(), df[["title"]]).titles_in_background(workers=0)
+    titled = build.wait_titles()
+    assert arrays_of_titled(titled) == arrays_of_titled(IndexBuild.titles_first(SearchIndex(), df, workers=0).titled)
+    assert build.rows_done == len(df) and titled.word_id("zzonlyabstract") is None
+    build.df = df  # the frame with its abstracts, as a library serves it
+    build.finish_in_background(workers=0)
+    assert arrays_of(build.result()) == arrays_of(SearchIndex(df))
+
+
+def arrays_of_titled(index: SearchIndex | None) -> dict[str, tuple[str, bytes]]:
+    """The arrays of an index of titles alone (to_arrays refuses it: it is not complete)."""
+    assert index is not None and not index.complete
+    index.complete = True
+    try:
+        return arrays_of(index)
+    finally:
+        index.complete = False
+
+
+def test_titles_indexed_on_a_thread_stop_when_cancelled_and_raise_their_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(index_module, "_CHUNK", 100)
+    started, release = threading.Event(), threading.Event()
+    number = IndexBuild.number
+
+    def held(build: IndexBuild, name: str, tokenised: Any) -> None:
+        def first_held() -> Any:
+            for i, chunk in enumerate(tokenised):
+                if i == 1:  # one chunk numbered: the build is under way
+                    started.set()
+                    assert release.wait(30)
+                yield chunk
+
+        number(build, name, first_held())
+
+    monkeypatch.setattr(IndexBuild, "number", held)
+    build = IndexBuild(SearchIndex(), frame(1000, 8)[["title"]]).titles_in_background(workers=0)
+    assert started.wait(30)
+    build.cancel()
+    release.set()
+    with pytest.raises(index_module._Cancelled):
+        build.wait_titles()
+    assert build.rows_done == 100, "no chunk after the one under way"
+
+    def broken(*_: object) -> None:
+        raise MemoryError("no room")
+
+    monkeypatch.setattr(IndexBuild, "encode", broken)
+    failing = IndexBuild(SearchIndex(), frame(50, 9)[["title"]]).titles_in_background(workers=0)
+    with pytest.raises(MemoryError, match="no room"):
+        failing.wait_titles()

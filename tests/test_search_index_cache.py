@@ -357,3 +357,42 @@ def test_a_first_search_that_does_not_wait_ranks_by_titles_until_the_abstracts_a
     pd.testing.assert_frame_equal(lib.search("AdaMerging"), lib.search("AdaMerging", wait=False))
     again = paper_widgets.load(CARD_SEED, PAIR_SEED)
     assert mapped(again._index().fields["abstract"].segments[0].data), "the complete index was cached"
+
+
+def test_a_large_librarys_titles_are_indexed_while_it_loads(
+    paper_widgets_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The load starts indexing the titles on a thread as soon as the rows are in key order; the first
+    search takes that build (waiting for it if need be) instead of starting one, and ends with the
+    index built in one go.  Rows added before the first search make it start afresh."""
+    import threading
+
+    from conftest import CARD_SEED, PAIR_SEED
+
+    monkeypatch.setattr(library, "INDEX_CACHE_MIN_PAPERS", 1)
+    threads: list[str] = []
+    index_titles = index_module.IndexBuild.index_titles
+
+    def recorded(build: index_module.IndexBuild, workers: int | None = None) -> None:
+        threads.append(threading.current_thread().name)
+        index_titles(build, workers)
+
+    monkeypatch.setattr(index_module.IndexBuild, "index_titles", recorded)
+    for wait in (False, True):
+        lib = paper_widgets.load(CARD_SEED, PAIR_SEED, store=paper_widgets_home / f"wait{wait}")
+        assert threads == ["index titles"], "begun by the load, on a thread of its own"
+        found = lib.search("AdaMerging", wait=wait)
+        assert found["title"].iloc[0].startswith("AdaMerging") and threads == ["index titles"], "no second build"
+        assert "indexing" in found.attrs if not wait else found.attrs == {}
+        assert arrays_of(lib._index()) == arrays_of(SearchIndex(lib._papers))
+        threads.clear()
+    lib = paper_widgets.load(CARD_SEED, store=paper_widgets_home / "added")
+    lib.add(PAIR_SEED)  # its rows' titles were being indexed as a library of their own: that build is cancelled
+    assert threads == ["index titles", "index titles"]
+    lib.search("AdaMerging", wait=False)
+    assert threads[2:] == ["MainThread"], "the load's titles are not all the rows now: indexed afresh"
+    assert arrays_of(lib._index()) == arrays_of(SearchIndex(lib._papers))
+
+
+def arrays_of(index: SearchIndex) -> dict[str, bytes]:
+    return {name: array.tobytes() for name, array in index.to_arrays().items()}

@@ -35,6 +35,7 @@ import bisect
 import contextlib
 import copy
 import ctypes
+import functools
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -1000,6 +1001,8 @@ class IndexBuild:
         self.titled: SearchIndex | None = None
         self._words: SearchIndex | None = None  # the base with the titles' words and trigrams
         self._thread: threading.Thread | None = None
+        self._titles_thread: threading.Thread | None = None
+        self._cancelled = threading.Event()  # cancel(): no more chunks are tokenised
         self._complete: SearchIndex | None = None
         self._error: BaseException | None = None
 
@@ -1010,40 +1013,75 @@ class IndexBuild:
         """The build of ``df``'s rows after ``base``'s with the titles indexed (:attr:`titled`), the
         abstracts not yet (``progress``: as for :meth:`SearchIndex.extend`, here for the titles only)."""
         build = cls(base, df, progress)
-        with Workers(build.workers(["title"], workers)) as pool:
-            build.number("title", pool.map(_tokenised, build.tasks(["title"])))
-            build.encode("title", pool)
-        words = build.title_index()
-        titled = words.copy()
-        titled._titles = base._titles.add(build.titles, build.numbers.find, build.numbers.size)
-        titled.fields["abstract"] = base.fields["abstract"].with_blank_rows(len(df), titled.vocab_size)
-        build.titled = titled
+        build.index_titles(workers)
         return build
+
+    def index_titles(self, workers: int | None = None) -> None:
+        """Index the titles (:attr:`titled`), in this thread."""
+        with Workers(self.workers(["title"], workers)) as pool:
+            self.number("title", pool.map(_tokenised, self.tasks(["title"])))
+            self.encode("title", pool)
+        words = self.title_index()
+        titled = words.copy()
+        titled._titles = self.base._titles.add(self.titles, self.numbers.find, self.numbers.size)
+        titled.fields["abstract"] = self.base.fields["abstract"].with_blank_rows(len(self.df), titled.vocab_size)
+        self.titled = titled
+
+    def titles_in_background(self, workers: int | None = None) -> IndexBuild:
+        """Start indexing the titles on a thread of its own (:meth:`wait_titles`), e.g. while a load
+        still writes its caches; ``self.df`` needs only a ``title`` column until the abstracts are
+        indexed (give the frame with them as :attr:`df` then).  Returns this build."""
+        self._titles_thread = threading.Thread(
+            target=self._run, args=(self.index_titles, workers), name="index titles", daemon=True
+        )
+        self._titles_thread.start()
+        return self
+
+    def wait_titles(self, progress: Progress | None = None) -> SearchIndex:
+        """The index of the titles begun by :meth:`titles_in_background`, once done (telling ``progress``
+        of the rows done meanwhile); its error if it failed."""
+        assert self._titles_thread is not None, "set by titles_in_background"
+        self._wait(self._titles_thread, progress)
+        assert self.titled is not None, "set by index_titles when it raised nothing"
+        return self.titled
+
+    def cancel(self) -> None:
+        """Stop the titles' indexing begun by :meth:`titles_in_background` at its next chunk (nobody
+        will search these rows: e.g. the files :meth:`Library.add` reads)."""
+        self._cancelled.set()
+
+    def _run(self, step: Callable[[int | None], None], workers: int | None) -> None:
+        """``step(workers)`` on a thread: its error is kept for the caller's thread, what it freed given back."""
+        try:
+            step(workers)
+        except BaseException as error:  # raised by wait_titles() or result(), in the caller's thread
+            self._error = error
+        finally:
+            _return_freed_memory()  # this thread's heap keeps what it freed otherwise
 
     def finish_in_background(self, hashes: np.ndarray | None = None, workers: int | None = None) -> None:
         """Index the abstracts on a thread of its own (:meth:`done`, :meth:`result`); ``hashes``: the new
         rows' :func:`row_hashes`, when the caller has them."""
         self.progress = None  # a progress bar belongs to the caller's thread: rows_done tells how far
         self._thread = threading.Thread(
-            target=self._finish, args=(hashes, workers), name="index abstracts", daemon=True
+            target=self._run,
+            args=(functools.partial(self._finish, hashes), workers),
+            name="index abstracts",
+            daemon=True,
         )
         self._thread.start()
 
     def _finish(self, hashes: np.ndarray | None, workers: int | None) -> None:
-        try:
-            _return_freed_memory()  # this thread's allocations cannot reuse what the titles' build freed
-            with Workers(self.workers(["abstract"], workers)) as pool:
-                self.number("abstract", pool.map(_tokenised, self.tasks(["abstract"])))
-                _return_freed_memory()
-                self.encode("abstract", pool)
-            complete = SearchIndex()
-            self.finish(complete, hashes)
-            _return_freed_memory()  # what the build freed, kept by this thread's heap otherwise
-            if len(complete) == len(self.df):  # the index of this very frame: syncing it with the frame is free
-                complete._served = weakref.ref(self.df)
-            self._complete = complete
-        except BaseException as error:  # raised by result(), in the caller's thread
-            self._error = error
+        _return_freed_memory()  # this thread's allocations cannot reuse what the titles' build freed
+        with Workers(self.workers(["abstract"], workers)) as pool:
+            self.number("abstract", pool.map(_tokenised, self.tasks(["abstract"])))
+            _return_freed_memory()
+            self.encode("abstract", pool)
+        complete = SearchIndex()
+        self.finish(complete, hashes)
+        if len(complete) == len(self.df):  # the index of this very frame: syncing it with the frame is free
+            complete._served = weakref.ref(self.df)
+        self._complete = complete
 
     def done(self) -> bool:
         """Whether the abstracts are indexed (or their indexing failed: :meth:`result` raises its error)."""
@@ -1053,18 +1091,24 @@ class IndexBuild:
         """The complete index, once the abstracts are (waits for them, telling ``progress`` of the rows done)."""
         if self._thread is None:
             self.progress = progress
-            self._finish(None, None)
+            self._run(functools.partial(self._finish, None), None)
         else:
-            told = self.rows_done
-            while self._thread.is_alive():
-                self._thread.join(_PROGRESS_EVERY)
-                if progress is not None and self.rows_done > told:
-                    progress(self.rows_done - told)
-                    told = self.rows_done
+            self._wait(self._thread, progress)
         if self._error is not None:
             raise self._error
         assert self._complete is not None, "set by _finish when it raised nothing"
         return self._complete
+
+    def _wait(self, thread: threading.Thread, progress: Progress | None) -> None:
+        """Wait for ``thread``, telling ``progress`` of the rows it tokenised meanwhile; raise its error."""
+        told = self.rows_done
+        while thread.is_alive():
+            thread.join(_PROGRESS_EVERY)
+            if progress is not None and self.rows_done > told:
+                progress(self.rows_done - told)
+                told = self.rows_done
+        if self._error is not None:
+            raise self._error
 
     # -- the steps ------------------------------------------------------------------------------
 
@@ -1080,6 +1124,8 @@ class IndexBuild:
         """Number the words of field ``name``'s chunks, taken from ``tokenised`` (one per chunk)."""
         chunks, lengths = [], []
         for i, chunk in zip(self.starts, tokenised, strict=False):  # this field's chunks: starts goes first
+            if self._cancelled.is_set():
+                raise _Cancelled
             found = chunk.postings
             ids = self.numbers.ids(found)
             chunks.append(_Chunk.of(found, ids, len(self.base) + i))
@@ -1135,6 +1181,10 @@ class IndexBuild:
         )
         into._add_trigrams(len(words._vocab), numbers.new[self.title_words :])  # none: these are no title words
         into.complete = True
+
+
+class _Cancelled(Exception):
+    """Raised in a build's thread once :meth:`IndexBuild.cancel` was called."""
 
 
 def _return_freed_memory() -> None:

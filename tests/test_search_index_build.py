@@ -217,12 +217,15 @@ def test_the_vocabularys_trigrams_are_each_words_own(words: list[str]) -> None:
         assert np.unique(mine).tolist() == index_module._word_trigrams(word).tolist()
 
 
-def test_titles_indexed_on_a_thread_make_the_same_titled_and_complete_index(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("workers", [0, 1])
+def test_titles_indexed_on_a_thread_make_the_same_titled_and_complete_index(
+    monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
     """What a load starts (the titles of a frame with no abstracts yet) ends as titles_first and extend end."""
     monkeypatch.setattr(index_module, "_CHUNK", 300)
     df = frame(1500, 7)
     df.loc[3, "abstract"] = "zzonlyabstract"
-    build = IndexBuild(SearchIndex(), df[["title"]]).titles_in_background(workers=0)
+    build = IndexBuild(SearchIndex(), df[["title"]]).titles_in_background(workers)
     titled = build.wait_titles()
     assert arrays_of_titled(titled) == arrays_of_titled(IndexBuild.titles_first(SearchIndex(), df, workers=0).titled)
     assert build.rows_done == len(df) and titled.word_id("zzonlyabstract") is None

@@ -373,9 +373,9 @@ def test_a_large_librarys_titles_are_indexed_while_it_loads(
     threads: list[str] = []
     index_titles = index_module.IndexBuild.index_titles
 
-    def recorded(build: index_module.IndexBuild, workers: int | None = None) -> None:
+    def recorded(build: index_module.IndexBuild, workers: int | None = None, beside_busy_thread: bool = False) -> None:
         threads.append(threading.current_thread().name)
-        index_titles(build, workers)
+        index_titles(build, workers, beside_busy_thread)
 
     monkeypatch.setattr(index_module.IndexBuild, "index_titles", recorded)
     for wait in (False, True):

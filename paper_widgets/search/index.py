@@ -1016,9 +1016,10 @@ class IndexBuild:
         build.index_titles(workers)
         return build
 
-    def index_titles(self, workers: int | None = None) -> None:
-        """Index the titles (:attr:`titled`), in this thread."""
-        with Workers(self.workers(["title"], workers)) as pool:
+    def index_titles(self, workers: int | None = None, beside_busy_thread: bool = False) -> None:
+        """Index the titles (:attr:`titled`), in this thread (``beside_busy_thread``: see
+        :func:`~paper_widgets.workers.worker_count`)."""
+        with Workers(self.workers(["title"], workers, beside_busy_thread)) as pool:
             self.number("title", pool.map(_tokenised, self.tasks(["title"])))
             self.encode("title", pool)
         words = self.title_index()
@@ -1028,11 +1029,15 @@ class IndexBuild:
         self.titled = titled
 
     def titles_in_background(self, workers: int | None = None) -> IndexBuild:
-        """Start indexing the titles on a thread of its own (:meth:`wait_titles`), e.g. while a load
-        still writes its caches; ``self.df`` needs only a ``title`` column until the abstracts are
-        indexed (give the frame with them as :attr:`df` then).  Returns this build."""
+        """Start indexing the titles on a thread of its own (:meth:`wait_titles`) while the caller's
+        thread goes on (a load writing its caches), tokenised in a worker on each idle core;
+        ``self.df`` needs only a ``title`` column until the abstracts are indexed (give the frame
+        with them as :attr:`df` then).  Returns this build."""
         self._titles_thread = threading.Thread(
-            target=self._run, args=(self.index_titles, workers), name="index titles", daemon=True
+            target=self._run,
+            args=(functools.partial(self.index_titles, beside_busy_thread=True), workers),
+            name="index titles",
+            daemon=True,
         )
         self._titles_thread.start()
         return self
@@ -1112,9 +1117,11 @@ class IndexBuild:
 
     # -- the steps ------------------------------------------------------------------------------
 
-    def workers(self, names: Sequence[str], workers: int | None) -> int:
+    def workers(self, names: Sequence[str], workers: int | None, beside_busy_thread: bool = False) -> int:
         """Worker processes for tokenising the fields ``names``: ``workers`` or as many as pay."""
-        return worker_count(len(self.starts) * len(names) >= _PARALLEL_CHUNKS) if workers is None else workers
+        if workers is not None:
+            return workers
+        return worker_count(len(self.starts) * len(names) >= _PARALLEL_CHUNKS, beside_busy_thread)
 
     def tasks(self, names: Sequence[str]) -> Iterator[tuple[list[str], bool]]:
         """What :func:`_tokenised` takes: the Python strings of one chunk at a time (1 GB fewer at 1M)."""

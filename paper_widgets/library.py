@@ -728,13 +728,14 @@ class Library:
         if early is not None and (len(index) or len(early.df) != len(papers)):  # a cached index, or rows added
             early.cancel()
             early = None
-        if early is not None:  # the load's rows, unchanged (add() only appends rows): their titles were indexed
+        if early is not None:  # the load's rows, unchanged (add() only appends rows): their titles are indexed
             with _progress_bar(len(papers) - early.rows_done, "Indexing titles", " rows", self._progress) as bar:
-                early.wait_titles(bar.update)
+                titled = early.wait_titles(bar.update)
             early.df = papers  # the frame with the abstracts, as the library serves it (the same titles)
-            if wait:
-                self._index_build = early, digest if cacheable else None
-                return self._index(wait)
+            early = None if titled is None else early  # not indexed (no core was idle): here, now
+        if early is not None and wait:
+            self._index_build = early, digest if cacheable else None
+            return self._index(wait)
         if not wait and not len(index) and len(papers) >= INDEX_CACHE_MIN_PAPERS:  # titles first, abstracts behind
             if early is None:
                 with _progress_bar(len(papers), "Indexing titles", " rows", self._progress) as bar:
@@ -1232,7 +1233,7 @@ def _stored_apart(papers: pd.DataFrame) -> tuple[str, ...]:
 
 
 def _titles_in_background(papers: pd.DataFrame) -> IndexBuild | None:
-    """The titles of a large library's ``papers`` being indexed on a thread (see :meth:`Library._index`)."""
+    """The titles of a large library's ``papers`` being indexed in a worker process (see :meth:`Library._index`)."""
     if len(papers) < INDEX_CACHE_MIN_PAPERS:
         return None
     # a frame of its own: the load goes on adding columns to ``papers`` meanwhile

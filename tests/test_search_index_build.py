@@ -7,7 +7,6 @@ import sys
 import textwrap
 import threading
 from pathlib import Path
-from typing import Any
 from unittest.mock import patch
 
 import numpy as np
@@ -221,7 +220,8 @@ def test_the_vocabularys_trigrams_are_each_words_own(words: list[str]) -> None:
 def test_titles_indexed_on_a_thread_make_the_same_titled_and_complete_index(
     monkeypatch: pytest.MonkeyPatch, workers: int
 ) -> None:
-    """What a load starts (the titles of a frame with no abstracts yet) ends as titles_first and extend end."""
+    """What a load starts (the titles of a frame with no abstracts yet; in a worker process, sent back
+    pickled, or on a thread here) ends as titles_first and extend end."""
     monkeypatch.setattr(index_module, "_CHUNK", 300)
     df = frame(1500, 7)
     df.loc[3, "abstract"] = "zzonlyabstract"
@@ -244,29 +244,24 @@ def arrays_of_titled(index: SearchIndex | None) -> dict[str, tuple[str, bytes]]:
         index.complete = False
 
 
-def test_titles_indexed_on_a_thread_stop_when_cancelled_and_raise_their_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(index_module, "_CHUNK", 100)
+def test_titles_indexed_apart_are_dropped_when_cancelled_and_raise_their_error(monkeypatch: pytest.MonkeyPatch) -> None:
     started, release = threading.Event(), threading.Event()
-    number = IndexBuild.number
+    index_titles = IndexBuild.index_titles
 
-    def held(build: IndexBuild, name: str, tokenised: Any) -> None:
-        def first_held() -> Any:
-            for i, chunk in enumerate(tokenised):
-                if i == 1:  # one chunk numbered: the build is under way
-                    started.set()
-                    assert release.wait(30)
-                yield chunk
+    def held(build: IndexBuild, workers: int | None = None) -> None:
+        started.set()
+        assert release.wait(30)
+        index_titles(build, workers)
 
-        number(build, name, first_held())
-
-    monkeypatch.setattr(IndexBuild, "number", held)
-    build = IndexBuild(SearchIndex(), frame(1000, 8)[["title"]]).titles_in_background(workers=0)
+    monkeypatch.setattr(IndexBuild, "index_titles", held)
+    build = IndexBuild(SearchIndex(), frame(300, 8)[["title"]]).titles_in_background(workers=0)
     assert started.wait(30)
     build.cancel()
     release.set()
     with pytest.raises(index_module._Cancelled):
         build.wait_titles()
-    assert build.rows_done == 100, "no chunk after the one under way"
+    assert build.titled is None and build.rows_done == 0, "nothing of it is taken"
+    monkeypatch.setattr(IndexBuild, "index_titles", index_titles)
 
     def broken(*_: object) -> None:
         raise MemoryError("no room")
@@ -275,3 +270,10 @@ def test_titles_indexed_on_a_thread_stop_when_cancelled_and_raise_their_error(mo
     failing = IndexBuild(SearchIndex(), frame(50, 9)[["title"]]).titles_in_background(workers=0)
     with pytest.raises(MemoryError, match="no room"):
         failing.wait_titles()
+
+
+def test_titles_are_not_indexed_apart_without_an_idle_core(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Then a thread here would only slow the load beside it: the first search indexes them."""
+    monkeypatch.setattr(index_module, "worker_count", lambda pays, beside_busy_thread=False: 0)
+    build = IndexBuild(SearchIndex(), frame(300, 10)[["title"]]).titles_in_background()
+    assert build.wait_titles() is None and build.rows_done == 0

@@ -606,6 +606,13 @@ class _Vocabulary:
         """A vocabulary to add to without changing this one."""
         return _Vocabulary(self.data, self.ptr, self.order)
 
+    def __getstate__(self) -> dict[str, np.ndarray]:
+        """Its arrays (sent back by a worker process): the memoryviews of them are made anew."""
+        return {"data": self.data, "ptr": self.ptr, "order": self.order}
+
+    def __setstate__(self, state: dict[str, np.ndarray]) -> None:
+        self.__init__(state["data"], state["ptr"], state["order"])  # type: ignore[misc]
+
     def _views(self) -> None:
         """Memoryviews of the arrays, for bisection: slicing or indexing one costs a fraction of an array's."""
         self._view, self._ptr_view, self._order_view = self.data.data, self.ptr.data, self.order.data
@@ -1002,7 +1009,7 @@ class IndexBuild:
         self._words: SearchIndex | None = None  # the base with the titles' words and trigrams
         self._thread: threading.Thread | None = None
         self._titles_thread: threading.Thread | None = None
-        self._cancelled = threading.Event()  # cancel(): no more chunks are tokenised
+        self._cancelled = threading.Event()  # cancel(): the titles' index is dropped once back
         self._complete: SearchIndex | None = None
         self._error: BaseException | None = None
 
@@ -1016,10 +1023,9 @@ class IndexBuild:
         build.index_titles(workers)
         return build
 
-    def index_titles(self, workers: int | None = None, beside_busy_thread: bool = False) -> None:
-        """Index the titles (:attr:`titled`), in this thread (``beside_busy_thread``: see
-        :func:`~paper_widgets.workers.worker_count`)."""
-        with Workers(self.workers(["title"], workers, beside_busy_thread)) as pool:
+    def index_titles(self, workers: int | None = None) -> None:
+        """Index the titles (:attr:`titled`), in this thread."""
+        with Workers(self.workers(["title"], workers)) as pool:
             self.number("title", pool.map(_tokenised, self.tasks(["title"])))
             self.encode("title", pool)
         words = self.title_index()
@@ -1029,31 +1035,54 @@ class IndexBuild:
         self.titled = titled
 
     def titles_in_background(self, workers: int | None = None) -> IndexBuild:
-        """Start indexing the titles on a thread of its own (:meth:`wait_titles`) while the caller's
-        thread goes on (a load writing its caches), tokenised in a worker on each idle core;
-        ``self.df`` needs only a ``title`` column until the abstracts are indexed (give the frame
-        with them as :attr:`df` then).  Returns this build."""
+        """Start indexing the titles in a worker process (:meth:`wait_titles`) while this process goes
+        on (a load writing its caches); ``self.df`` needs only a ``title`` column until the abstracts
+        are indexed (give the frame with them as :attr:`df` then).  Returns this build.
+
+        ``workers``: 1 for a worker process, 0 to index them on a thread here; by default a worker
+        process when a core is idle (:func:`~paper_widgets.workers.worker_count`), else nothing is
+        done (:meth:`wait_titles` gives None): a thread here would share the interpreter with the
+        load, and slow it by as much as it saves.
+        """
         self._titles_thread = threading.Thread(
-            target=self._run,
-            args=(functools.partial(self.index_titles, beside_busy_thread=True), workers),
-            name="index titles",
-            daemon=True,
+            target=self._run, args=(self._index_titles_apart, workers), name="index titles", daemon=True
         )
         self._titles_thread.start()
         return self
 
-    def wait_titles(self, progress: Progress | None = None) -> SearchIndex:
+    def _index_titles_apart(self, workers: int | None) -> None:
+        """:meth:`index_titles` in a worker process (or here: see :meth:`titles_in_background`)."""
+        if workers is None:
+            workers = min(worker_count(True, beside_busy_thread=True), 1)
+            if not workers:
+                return
+        with Workers(min(workers, 1)) as pool:
+            built = next(pool.map(_titles_indexed, [self.df["title"]]))
+        if self._cancelled.is_set():
+            raise _Cancelled
+        here = {name: self.__dict__[name] for name in _NOT_SENT}
+        self.__dict__.update(built.__dict__)  # the titles' words, postings and titled index, as index_titles left them
+        self.__dict__.update(here)
+
+    def wait_titles(self, progress: Progress | None = None) -> SearchIndex | None:
         """The index of the titles begun by :meth:`titles_in_background`, once done (telling ``progress``
-        of the rows done meanwhile); its error if it failed."""
+        of the rows done meanwhile), None when they were not indexed; its error if it failed."""
         assert self._titles_thread is not None, "set by titles_in_background"
         self._wait(self._titles_thread, progress)
-        assert self.titled is not None, "set by index_titles when it raised nothing"
         return self.titled
 
     def cancel(self) -> None:
-        """Stop the titles' indexing begun by :meth:`titles_in_background` at its next chunk (nobody
-        will search these rows: e.g. the files :meth:`Library.add` reads)."""
+        """Drop the titles' index begun by :meth:`titles_in_background` once it is back (nobody will search
+        these rows: e.g. the files :meth:`Library.add` reads); :meth:`wait_titles` then raises."""
         self._cancelled.set()
+
+    def __getstate__(self) -> dict[str, object]:
+        """What a worker process sends back: all but the frame, the progress callback and the threads."""
+        return {name: None if name in _NOT_SENT else value for name, value in self.__dict__.items()}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._cancelled = threading.Event()
 
     def _run(self, step: Callable[[int | None], None], workers: int | None) -> None:
         """``step(workers)`` on a thread: its error is kept for the caller's thread, what it freed given back."""
@@ -1117,11 +1146,9 @@ class IndexBuild:
 
     # -- the steps ------------------------------------------------------------------------------
 
-    def workers(self, names: Sequence[str], workers: int | None, beside_busy_thread: bool = False) -> int:
+    def workers(self, names: Sequence[str], workers: int | None) -> int:
         """Worker processes for tokenising the fields ``names``: ``workers`` or as many as pay."""
-        if workers is not None:
-            return workers
-        return worker_count(len(self.starts) * len(names) >= _PARALLEL_CHUNKS, beside_busy_thread)
+        return worker_count(len(self.starts) * len(names) >= _PARALLEL_CHUNKS) if workers is None else workers
 
     def tasks(self, names: Sequence[str]) -> Iterator[tuple[list[str], bool]]:
         """What :func:`_tokenised` takes: the Python strings of one chunk at a time (1 GB fewer at 1M)."""
@@ -1131,8 +1158,6 @@ class IndexBuild:
         """Number the words of field ``name``'s chunks, taken from ``tokenised`` (one per chunk)."""
         chunks, lengths = [], []
         for i, chunk in zip(self.starts, tokenised, strict=False):  # this field's chunks: starts goes first
-            if self._cancelled.is_set():
-                raise _Cancelled
             found = chunk.postings
             ids = self.numbers.ids(found)
             chunks.append(_Chunk.of(found, ids, len(self.base) + i))
@@ -1190,8 +1215,26 @@ class IndexBuild:
         into.complete = True
 
 
+_NOT_SENT = (
+    "df",
+    "starts",
+    "progress",
+    "_thread",
+    "_titles_thread",
+    "_cancelled",
+)  # what an IndexBuild keeps where it is
+
+
+def _titles_indexed(titles: pd.Series) -> IndexBuild:
+    """The build of an index of ``titles`` with the titles indexed (:meth:`IndexBuild.index_titles`), in
+    this process: what :meth:`IndexBuild.titles_in_background` has a worker process make."""
+    build = IndexBuild(SearchIndex(), pd.DataFrame({"title": titles}))
+    build.index_titles(workers=0)
+    return build
+
+
 class _Cancelled(Exception):
-    """Raised in a build's thread once :meth:`IndexBuild.cancel` was called."""
+    """Raised by :meth:`IndexBuild.wait_titles` once :meth:`IndexBuild.cancel` was called."""
 
 
 def _return_freed_memory() -> None:

@@ -277,3 +277,14 @@ def test_titles_are_not_indexed_apart_without_an_idle_core(monkeypatch: pytest.M
     monkeypatch.setattr(index_module, "worker_count", lambda pays, beside_busy_thread=False: 0)
     build = IndexBuild(SearchIndex(), frame(300, 10)[["title"]]).titles_in_background()
     assert build.wait_titles() is None and build.rows_done == 0
+
+
+@given(st.lists(st.text(st.characters(blacklist_categories=("Cc", "Zs")), min_size=1, max_size=12), max_size=40))
+@settings(max_examples=80, deadline=None)
+def test_trigrams_sorted_packed_are_sorted_by_key_then_word(words: list[str]) -> None:
+    """Packed with the code points in as few bits as they need (or as they are, when too wide), as a stable sort."""
+    keys, owners = index_module._trigrams(words)
+    order = np.argsort(keys, kind="stable")
+    got_keys, got_owners = index_module._by_key(keys, owners)
+    assert got_keys.tolist() == keys[order].tolist() and got_owners.tolist() == owners[order].tolist()
+    assert got_owners.dtype == owners.dtype

@@ -866,6 +866,27 @@ def _trigrams(vocab: list[str]) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(keys), np.concatenate(owners)
 
 
+def _by_key(keys: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_trigrams`' ``keys`` sorted, with their ``owner`` (ascending) moved along: ordered by (key, owner).
+
+    Sorting both packed into one int64 — the code points in as few bits as the widest needs
+    (7 for ASCII), then the owner — takes a third of the time of a stable argsort and two gathers.
+    """
+    mask = (1 << int(_SHIFT)) - 1
+    widest = max(int(np.max(keys >> (k * _SHIFT) & mask, initial=0)) for k in range(3))
+    bits, owner_bits = widest.bit_length(), int(owner[-1]).bit_length() if len(owner) else 0
+    if 3 * bits + owner_bits > 62:  # wide characters (CJK) in a large vocabulary: sort the keys as they are
+        order = np.argsort(keys, kind="stable")
+        return keys[order], owner[order]
+    width, lower = np.int64(bits), np.int64((1 << bits) - 1)
+    packed = (keys >> (2 * _SHIFT) << (2 * width)) | ((keys >> _SHIFT & mask) << width) | (keys & mask)
+    packed = (packed << np.int64(owner_bits)) | owner
+    packed.sort()
+    owners = (packed & np.int64((1 << owner_bits) - 1)).astype(owner.dtype)
+    packed >>= np.int64(owner_bits)
+    return (packed >> (2 * width) << (2 * _SHIFT)) | ((packed >> width & lower) << _SHIFT) | (packed & lower), owners
+
+
 def _word_trigrams(word: str) -> np.ndarray:
     """:func:`_trigrams` of one word, distinct and sorted: in Python, a fraction of numpy's cost for one word."""
     points = [1, *map(ord, word[:_TRI_WIDTH]), 2]
@@ -1419,10 +1440,8 @@ class SearchIndex:
             del words
             tri_len[fresh] = np.bincount(owner, minlength=len(fresh))
             # a few arrays the size of every trigram (millions), each dropped once used: not all at once
-            order = np.argsort(keys, kind="stable")
-            keys = keys[order]
-            owners = owner[order]
-            del owner, order
+            keys, owners = _by_key(keys, owner)
+            del owner
             owners = fresh.astype(np.int32)[owners]
             if len(self._tri_words):
                 known_keys = np.repeat(self._tri_keys, np.diff(self._tri_ptr))

@@ -288,3 +288,18 @@ def test_trigrams_sorted_packed_are_sorted_by_key_then_word(words: list[str]) ->
     got_keys, got_owners = index_module._by_key(keys, owners)
     assert got_keys.tolist() == keys[order].tolist() and got_owners.tolist() == owners[order].tolist()
     assert got_owners.dtype == owners.dtype
+
+
+@given(st.lists(st.text(st.sampled_from("ab :-É1 ")), max_size=20))
+@settings(max_examples=80, deadline=None)
+def test_a_titles_short_name_is_its_folded_head_before_the_first_colon(titles: list[str]) -> None:
+    from paper_widgets.data.text import fold
+
+    def reference(title: str) -> int:
+        if ":" not in title:
+            return 0
+        head = fold(title.split(":", 1)[0])
+        return len(head.encode()) if head.count(" ") < index_module._NAME_WORDS else 0
+
+    got = index_module._name_lengths(pd.Series(titles, dtype="str")).tolist()
+    assert got == [reference(title) for title in titles]

@@ -450,6 +450,8 @@ class _TitleWords:
         """The titles ``texts`` folded, by the numbers of ``words``: each one's count of words (0 when
         kept apart), the words of those not apart back to back, which are apart (a word not in
         ``words``), and those titles, folded."""
+        if not texts:  # nearly every chunk: its titles are all ASCII (Arrow would still hash every word)
+            return np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0, bool), []
         folded = _arrow(fold_titles(pd.Series(texts, dtype="str")))
         # an empty title is one empty word, which no vocabulary holds (kept apart)
         split = pc.split_pattern(folded, " ")
@@ -836,9 +838,10 @@ class _Titles:
 def _name_lengths(titles: pd.Series) -> np.ndarray:
     """UTF-8 bytes of the folded short name of each title, or 0 (uint16)."""
     # fold turns the colon into a space, so the folded title is the folded head, a space, the folded tail
-    head = pc.struct_field(pc.extract_regex(_arrow(titles), r"^(?P<head>[^:]*):"), [0])  # null: no colon
-    named = head.is_valid().to_numpy(zero_copy_only=False)
-    heads = _arrow(fold_titles(pd.Series(pd.arrays.ArrowStringArray(head.filter(named), dtype=STR_DTYPE))))
+    parts = pc.split_pattern(_arrow(titles), ":", max_splits=1)  # a third of the time of a regex
+    named = pc.equal(pc.list_value_length(parts), 2).fill_null(False).to_numpy(zero_copy_only=False)
+    head = pc.list_element(parts.filter(named), 0)
+    heads = _arrow(fold_titles(pd.Series(pd.arrays.ArrowStringArray(head, dtype=STR_DTYPE))))
     short = pc.less(pc.count_substring(heads, " "), _NAME_WORDS).to_numpy(zero_copy_only=False)
     name_len = np.zeros(len(titles), np.int64)
     name_len[named] = np.where(short, pc.binary_length(heads).to_numpy(), 0)

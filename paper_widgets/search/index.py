@@ -1064,9 +1064,9 @@ class IndexBuild:
         are indexed (give the frame with them as :attr:`df` then).  Returns this build.
 
         ``workers``: 1 for a worker process, 0 to index them on a thread here; by default a worker
-        process when a core is idle (:func:`~paper_widgets.workers.worker_count`), else nothing is
-        done (:meth:`wait_titles` gives None): a thread here would share the interpreter with the
-        load, and slow it by as much as it saves.
+        process when there are enough titles and a core is idle (:func:`~paper_widgets.workers.worker_count`),
+        else nothing is done (:meth:`wait_titles` gives None): a thread here would share the
+        interpreter with the load, and slow it by as much as it saves.
         """
         self._titles_thread = threading.Thread(
             target=self._run, args=(self._index_titles_apart, workers), name="index titles", daemon=True
@@ -1077,7 +1077,8 @@ class IndexBuild:
     def _index_titles_apart(self, workers: int | None) -> None:
         """:meth:`index_titles` in a worker process (or here: see :meth:`titles_in_background`)."""
         if workers is None:
-            workers = min(worker_count(True, beside_busy_thread=True), 1)
+            # from _PARALLEL_CHUNKS chunks of titles (~200k papers): below, starting the worker is most of the work
+            workers = min(worker_count(len(self.starts) >= _PARALLEL_CHUNKS, beside_busy_thread=True), 1)
             if not workers:
                 return
         with Workers(min(workers, 1)) as pool:

@@ -295,7 +295,6 @@ class Library:
         papers.insert(0, "key", keys.astype("str"))
         order = papers["key"].argsort(kind="stable").to_numpy()
         papers = _reordered(papers, order)
-        titles_build = _titles_in_background(papers)  # meanwhile: a first search needs only the titles' index
         if record_caches is not None and trace is not None:
             place = np.empty(len(order), np.int64)
             place[order] = np.arange(len(order))  # each merged row's place once sorted by key
@@ -309,7 +308,7 @@ class Library:
         _release_memory()
         papers.insert(papers.columns.get_loc("title") + 1, "abstract", in_order.set_axis(papers.index))
         _emit(problems)
-        return cls(papers, problems, store)._indexing_titles(titles_build)
+        return cls(papers, problems, store)
 
     @classmethod
     def from_text(cls, text: str, source: str = "<text>", *, store: StoreLike = None) -> Library:
@@ -500,12 +499,6 @@ class Library:
         self._papers_digest = None if digest is None else (digest, weakref.ref(self._papers))
         return self
 
-    def _indexing_titles(self, build: IndexBuild | None) -> Library:
-        """Note that ``build`` indexes the titles of ``_papers`` (begun by the load): the first search takes it."""
-        if build is not None:
-            self._titles_build = build
-        return self
-
     def _showing_progress(self, progress: Progress) -> Library:
         self._progress = progress  # the search index is built on the first search: same choice
         return self
@@ -520,10 +513,11 @@ class Library:
         """
         problems: list[LoadWarning] = []
         files = expand_paths(paths, problems)
-        read = Library.from_files(((p, str(p)) for p in files), problems, store=self.store, progress=self._progress)
-        if (titles := read.__dict__.pop("_titles_build", None)) is not None:
-            titles.cancel()  # these rows are indexed as this library's, after its own
-        incoming = shown_frame(read._papers)
+        incoming = shown_frame(
+            Library.from_files(
+                ((p, str(p)) for p in files), problems, store=self.store, progress=self._progress
+            )._papers
+        )
         self.warnings.extend(problems)
         papers = shown_frame(self._papers).copy()
         # A known paper whose never-used key improved (authors now known) carries its new key.
@@ -724,23 +718,9 @@ class Library:
         if cached is not None and len(cached) == len(papers) and source is not None:
             hashes = cached.hashes  # indexed from these very papers: nothing to compare
         index = cached or SearchIndex()
-        early: IndexBuild | None = self.__dict__.pop("_titles_build", None)  # begun by the load
-        if early is not None and (len(index) or len(early.df) != len(papers)):  # a cached index, or rows added
-            early.cancel()
-            early = None
-        if early is not None:  # the load's rows, unchanged (add() only appends rows): their titles are indexed
-            with _progress_bar(len(papers) - early.rows_done, "Indexing titles", " rows", self._progress) as bar:
-                titled = early.wait_titles(bar.update)
-            early.df = papers  # the frame with the abstracts, as the library serves it (the same titles)
-            early = None if titled is None else early  # not indexed (no core was idle): here, now
-        if early is not None and wait:
-            self._index_build = early, digest if cacheable else None
-            return self._index(wait)
         if not wait and not len(index) and len(papers) >= INDEX_CACHE_MIN_PAPERS:  # titles first, abstracts behind
-            if early is None:
-                with _progress_bar(len(papers), "Indexing titles", " rows", self._progress) as bar:
-                    early = IndexBuild.titles_first(index, papers, bar.update)
-            build = early
+            with _progress_bar(len(papers), "Indexing titles", " rows", self._progress) as bar:
+                build = IndexBuild.titles_first(index, papers, bar.update)
             build.finish_in_background(hashes)
             self._index_build = build, digest if cacheable else None
             assert build.titled is not None
@@ -1230,14 +1210,6 @@ def _stored_apart(papers: pd.DataFrame) -> tuple[str, ...]:
         return ("abstract", "title")
     title_bytes = pc.sum(pc.binary_length(large_strings(papers["title"]))).as_py() or 0
     return ("abstract", "title") if read_lazily(title_bytes) else ("abstract",)
-
-
-def _titles_in_background(papers: pd.DataFrame) -> IndexBuild | None:
-    """The titles of a large library's ``papers`` being indexed in a worker process (see :meth:`Library._index`)."""
-    if len(papers) < INDEX_CACHE_MIN_PAPERS:
-        return None
-    # a frame of its own: the load goes on adding columns to ``papers`` meanwhile
-    return IndexBuild(SearchIndex(), papers[["title"]]).titles_in_background()
 
 
 def _release_memory() -> None:

@@ -45,21 +45,15 @@ _BOOT = "import sys; sys.path[:] = [p for p in sys.path if p]; from paper_widget
 _Job = tuple[Callable[[Any], Any], Any]
 
 
-def worker_count(pays: bool, beside_busy_thread: bool = False) -> int:
+def worker_count(pays: bool) -> int:
     """How many :class:`Workers` to start for work that ``pays`` off in parallel (its caller's rule:
     enough of it to outweigh starting them): one per core up to :data:`MAX_WORKERS`, and none while
     other work keeps every other core busy: a worker costs ~0.5 s of CPU to start, and passing items
-    to it a little more, which pays only when it runs beside this process.
-
-    ``beside_busy_thread``: the caller is a thread sharing the interpreter with a busy one (a load
-    going on): it gets little of the interpreter, so a worker pays on any idle core (one per core)."""
+    to it a little more, which pays only when it runs beside this process."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     if not pays or cores < 2:
         return 0
-    idle = _idle_cores(cores)
-    if beside_busy_thread:
-        return min(round(idle), MAX_WORKERS)
-    return min(cores, MAX_WORKERS) if idle >= _IDLE_ENOUGH else 0
+    return min(cores, MAX_WORKERS) if _idle_cores(cores) >= _IDLE_ENOUGH else 0
 
 
 def _idle_cores(cores: int) -> float:

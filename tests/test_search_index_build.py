@@ -5,7 +5,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
-import threading
 from pathlib import Path
 from unittest.mock import patch
 
@@ -214,69 +213,6 @@ def test_the_vocabularys_trigrams_are_each_words_own(words: list[str]) -> None:
         mine = keys[owners == i]
         assert len(mine) == min(len(word), index_module._TRI_WIDTH), "one a character of the first 32"
         assert np.unique(mine).tolist() == index_module._word_trigrams(word).tolist()
-
-
-@pytest.mark.parametrize("workers", [0, 1])
-def test_titles_indexed_on_a_thread_make_the_same_titled_and_complete_index(
-    monkeypatch: pytest.MonkeyPatch, workers: int
-) -> None:
-    """What a load starts (the titles of a frame with no abstracts yet; in a worker process, sent back
-    pickled, or on a thread here) ends as titles_first and extend end."""
-    monkeypatch.setattr(index_module, "_CHUNK", 300)
-    df = frame(1500, 7)
-    df.loc[3, "abstract"] = "zzonlyabstract"
-    build = IndexBuild(SearchIndex(), df[["title"]]).titles_in_background(workers)
-    titled = build.wait_titles()
-    assert arrays_of_titled(titled) == arrays_of_titled(IndexBuild.titles_first(SearchIndex(), df, workers=0).titled)
-    assert build.rows_done == len(df) and titled.word_id("zzonlyabstract") is None
-    build.df = df  # the frame with its abstracts, as a library serves it
-    build.finish_in_background(workers=0)
-    assert arrays_of(build.result()) == arrays_of(SearchIndex(df))
-
-
-def arrays_of_titled(index: SearchIndex | None) -> dict[str, tuple[str, bytes]]:
-    """The arrays of an index of titles alone (to_arrays refuses it: it is not complete)."""
-    assert index is not None and not index.complete
-    index.complete = True
-    try:
-        return arrays_of(index)
-    finally:
-        index.complete = False
-
-
-def test_titles_indexed_apart_are_dropped_when_cancelled_and_raise_their_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    started, release = threading.Event(), threading.Event()
-    index_titles = IndexBuild.index_titles
-
-    def held(build: IndexBuild, workers: int | None = None) -> None:
-        started.set()
-        assert release.wait(30)
-        index_titles(build, workers)
-
-    monkeypatch.setattr(IndexBuild, "index_titles", held)
-    build = IndexBuild(SearchIndex(), frame(300, 8)[["title"]]).titles_in_background(workers=0)
-    assert started.wait(30)
-    build.cancel()
-    release.set()
-    with pytest.raises(index_module._Cancelled):
-        build.wait_titles()
-    assert build.titled is None and build.rows_done == 0, "nothing of it is taken"
-    monkeypatch.setattr(IndexBuild, "index_titles", index_titles)
-
-    def broken(*_: object) -> None:
-        raise MemoryError("no room")
-
-    monkeypatch.setattr(IndexBuild, "encode", broken)
-    failing = IndexBuild(SearchIndex(), frame(50, 9)[["title"]]).titles_in_background(workers=0)
-    with pytest.raises(MemoryError, match="no room"):
-        failing.wait_titles()
-
-
-def test_titles_are_not_indexed_apart_without_an_idle_core(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Then a thread here would only slow the load beside it: the first search indexes them."""
-    monkeypatch.setattr(index_module, "worker_count", lambda pays, beside_busy_thread=False: 0)
-    build = IndexBuild(SearchIndex(), frame(300, 10)[["title"]]).titles_in_background()
-    assert build.wait_titles() is None and build.rows_done == 0
 
 
 @given(st.lists(st.text(st.characters(blacklist_categories=("Cc", "Zs")), min_size=1, max_size=12), max_size=40))

@@ -77,19 +77,6 @@ def test_workers_start_only_for_work_that_pays_and_an_idle_core(monkeypatch: pyt
     assert worker_count(True) == 0
 
 
-def test_a_thread_beside_a_busy_one_takes_a_worker_per_idle_core(monkeypatch: pytest.MonkeyPatch) -> None:
-    """It shares the interpreter with the busy thread (the load): a worker on the idle core runs beside both."""
-    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
-    monkeypatch.setattr(workers_module, "_idle_cores", lambda cores: 1.0)  # this process's load keeps one core busy
-    assert worker_count(True, beside_busy_thread=True) == 1 and worker_count(True) == 0
-    assert worker_count(False, beside_busy_thread=True) == 0
-    monkeypatch.setattr(workers_module, "_idle_cores", lambda cores: 0.2)  # and other processes the other one
-    assert worker_count(True, beside_busy_thread=True) == 0
-    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(16)))
-    monkeypatch.setattr(workers_module, "_idle_cores", lambda cores: 15.0)
-    assert worker_count(True, beside_busy_thread=True) == MAX_WORKERS
-
-
 def test_idle_cores_are_measured_now_between_none_and_every_core() -> None:
     cores = len(os.sched_getaffinity(0))
     assert 0 <= workers_module._idle_cores(cores) <= cores

@@ -35,7 +35,6 @@ import bisect
 import contextlib
 import copy
 import ctypes
-import functools
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -608,13 +607,6 @@ class _Vocabulary:
         """A vocabulary to add to without changing this one."""
         return _Vocabulary(self.data, self.ptr, self.order)
 
-    def __getstate__(self) -> dict[str, np.ndarray]:
-        """Its arrays (sent back by a worker process): the memoryviews of them are made anew."""
-        return {"data": self.data, "ptr": self.ptr, "order": self.order}
-
-    def __setstate__(self, state: dict[str, np.ndarray]) -> None:
-        self.__init__(state["data"], state["ptr"], state["order"])  # type: ignore[misc]
-
     def _views(self) -> None:
         """Memoryviews of the arrays, for bisection: slicing or indexing one costs a fraction of an array's."""
         self._view, self._ptr_view, self._order_view = self.data.data, self.ptr.data, self.order.data
@@ -1032,8 +1024,6 @@ class IndexBuild:
         self.titled: SearchIndex | None = None
         self._words: SearchIndex | None = None  # the base with the titles' words and trigrams
         self._thread: threading.Thread | None = None
-        self._titles_thread: threading.Thread | None = None
-        self._cancelled = threading.Event()  # cancel(): the titles' index is dropped once back
         self._complete: SearchIndex | None = None
         self._error: BaseException | None = None
 
@@ -1044,103 +1034,40 @@ class IndexBuild:
         """The build of ``df``'s rows after ``base``'s with the titles indexed (:attr:`titled`), the
         abstracts not yet (``progress``: as for :meth:`SearchIndex.extend`, here for the titles only)."""
         build = cls(base, df, progress)
-        build.index_titles(workers)
-        return build
-
-    def index_titles(self, workers: int | None = None) -> None:
-        """Index the titles (:attr:`titled`), in this thread."""
-        with Workers(self.workers(["title"], workers)) as pool:
-            self.number("title", pool.map(_tokenised, self.tasks(["title"])))
-            self.encode("title", pool)
-        words = self.title_index()
+        with Workers(build.workers(["title"], workers)) as pool:
+            build.number("title", pool.map(_tokenised, build.tasks(["title"])))
+            build.encode("title", pool)
+        words = build.title_index()
         titled = words.copy()
-        titled._titles = self.base._titles.add(self.titles, self.numbers.find, self.numbers.size)
-        titled.fields["abstract"] = self.base.fields["abstract"].with_blank_rows(len(self.df), titled.vocab_size)
-        self.titled = titled
-
-    def titles_in_background(self, workers: int | None = None) -> IndexBuild:
-        """Start indexing the titles in a worker process (:meth:`wait_titles`) while this process goes
-        on (a load writing its caches); ``self.df`` needs only a ``title`` column until the abstracts
-        are indexed (give the frame with them as :attr:`df` then).  Returns this build.
-
-        ``workers``: 1 for a worker process, 0 to index them on a thread here; by default a worker
-        process when there are enough titles and a core is idle (:func:`~paper_widgets.workers.worker_count`),
-        else nothing is done (:meth:`wait_titles` gives None): a thread here would share the
-        interpreter with the load, and slow it by as much as it saves.
-        """
-        self._titles_thread = threading.Thread(
-            target=self._run, args=(self._index_titles_apart, workers), name="index titles", daemon=True
-        )
-        self._titles_thread.start()
-        return self
-
-    def _index_titles_apart(self, workers: int | None) -> None:
-        """:meth:`index_titles` in a worker process (or here: see :meth:`titles_in_background`)."""
-        if workers is None:
-            # from _PARALLEL_CHUNKS chunks of titles (~200k papers): below, starting the worker is most of the work
-            workers = min(worker_count(len(self.starts) >= _PARALLEL_CHUNKS, beside_busy_thread=True), 1)
-            if not workers:
-                return
-        with Workers(min(workers, 1)) as pool:
-            built = next(pool.map(_titles_indexed, [self.df["title"]]))
-        if self._cancelled.is_set():
-            raise _Cancelled
-        here = {name: self.__dict__[name] for name in _NOT_SENT}
-        self.__dict__.update(built.__dict__)  # the titles' words, postings and titled index, as index_titles left them
-        self.__dict__.update(here)
-
-    def wait_titles(self, progress: Progress | None = None) -> SearchIndex | None:
-        """The index of the titles begun by :meth:`titles_in_background`, once done (telling ``progress``
-        of the rows done meanwhile), None when they were not indexed; its error if it failed."""
-        assert self._titles_thread is not None, "set by titles_in_background"
-        self._wait(self._titles_thread, progress)
-        return self.titled
-
-    def cancel(self) -> None:
-        """Drop the titles' index begun by :meth:`titles_in_background` once it is back (nobody will search
-        these rows: e.g. the files :meth:`Library.add` reads); :meth:`wait_titles` then raises."""
-        self._cancelled.set()
-
-    def __getstate__(self) -> dict[str, object]:
-        """What a worker process sends back: all but the frame, the progress callback and the threads."""
-        return {name: None if name in _NOT_SENT else value for name, value in self.__dict__.items()}
-
-    def __setstate__(self, state: dict[str, object]) -> None:
-        self.__dict__.update(state)
-        self._cancelled = threading.Event()
-
-    def _run(self, step: Callable[[int | None], None], workers: int | None) -> None:
-        """``step(workers)`` on a thread: its error is kept for the caller's thread, what it freed given back."""
-        try:
-            step(workers)
-        except BaseException as error:  # raised by wait_titles() or result(), in the caller's thread
-            self._error = error
-        finally:
-            _return_freed_memory()  # this thread's heap keeps what it freed otherwise
+        titled._titles = base._titles.add(build.titles, build.numbers.find, build.numbers.size)
+        titled.fields["abstract"] = base.fields["abstract"].with_blank_rows(len(df), titled.vocab_size)
+        build.titled = titled
+        return build
 
     def finish_in_background(self, hashes: np.ndarray | None = None, workers: int | None = None) -> None:
         """Index the abstracts on a thread of its own (:meth:`done`, :meth:`result`); ``hashes``: the new
         rows' :func:`row_hashes`, when the caller has them."""
         self.progress = None  # a progress bar belongs to the caller's thread: rows_done tells how far
         self._thread = threading.Thread(
-            target=self._run,
-            args=(functools.partial(self._finish, hashes), workers),
-            name="index abstracts",
-            daemon=True,
+            target=self._finish, args=(hashes, workers), name="index abstracts", daemon=True
         )
         self._thread.start()
 
     def _finish(self, hashes: np.ndarray | None, workers: int | None) -> None:
-        _return_freed_memory()  # this thread's allocations cannot reuse what the titles' build freed
-        with Workers(self.workers(["abstract"], workers)) as pool:
-            self.number("abstract", pool.map(_tokenised, self.tasks(["abstract"])))
-            _return_freed_memory()
-            self.encode("abstract", pool)
-        complete = SearchIndex()
-        self.finish(complete, hashes)
-        if len(complete) == len(self.df):  # the index of this very frame: syncing it with the frame is free
-            complete._served = weakref.ref(self.df)
-        self._complete = complete
+        try:
+            _return_freed_memory()  # this thread's allocations cannot reuse what the titles' build freed
+            with Workers(self.workers(["abstract"], workers)) as pool:
+                self.number("abstract", pool.map(_tokenised, self.tasks(["abstract"])))
+                _return_freed_memory()
+                self.encode("abstract", pool)
+            complete = SearchIndex()
+            self.finish(complete, hashes)
+            _return_freed_memory()  # what the build freed, kept by this thread's heap otherwise
+            if len(complete) == len(self.df):  # the index of this very frame: syncing it with the frame is free
+                complete._served = weakref.ref(self.df)
+            self._complete = complete
+        except BaseException as error:  # raised by result(), in the caller's thread
+            self._error = error
 
     def done(self) -> bool:
         """Whether the abstracts are indexed (or their indexing failed: :meth:`result` raises its error)."""
@@ -1150,24 +1077,18 @@ class IndexBuild:
         """The complete index, once the abstracts are (waits for them, telling ``progress`` of the rows done)."""
         if self._thread is None:
             self.progress = progress
-            self._run(functools.partial(self._finish, None), None)
+            self._finish(None, None)
         else:
-            self._wait(self._thread, progress)
+            told = self.rows_done
+            while self._thread.is_alive():
+                self._thread.join(_PROGRESS_EVERY)
+                if progress is not None and self.rows_done > told:
+                    progress(self.rows_done - told)
+                    told = self.rows_done
         if self._error is not None:
             raise self._error
         assert self._complete is not None, "set by _finish when it raised nothing"
         return self._complete
-
-    def _wait(self, thread: threading.Thread, progress: Progress | None) -> None:
-        """Wait for ``thread``, telling ``progress`` of the rows it tokenised meanwhile; raise its error."""
-        told = self.rows_done
-        while thread.is_alive():
-            thread.join(_PROGRESS_EVERY)
-            if progress is not None and self.rows_done > told:
-                progress(self.rows_done - told)
-                told = self.rows_done
-        if self._error is not None:
-            raise self._error
 
     # -- the steps ------------------------------------------------------------------------------
 
@@ -1238,28 +1159,6 @@ class IndexBuild:
         )
         into._add_trigrams(len(words._vocab), numbers.new[self.title_words :])  # none: these are no title words
         into.complete = True
-
-
-_NOT_SENT = (
-    "df",
-    "starts",
-    "progress",
-    "_thread",
-    "_titles_thread",
-    "_cancelled",
-)  # what an IndexBuild keeps where it is
-
-
-def _titles_indexed(titles: pd.Series) -> IndexBuild:
-    """The build of an index of ``titles`` with the titles indexed (:meth:`IndexBuild.index_titles`), in
-    this process: what :meth:`IndexBuild.titles_in_background` has a worker process make."""
-    build = IndexBuild(SearchIndex(), pd.DataFrame({"title": titles}))
-    build.index_titles(workers=0)
-    return build
-
-
-class _Cancelled(Exception):
-    """Raised by :meth:`IndexBuild.wait_titles` once :meth:`IndexBuild.cancel` was called."""
 
 
 def _return_freed_memory() -> None:

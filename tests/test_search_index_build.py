@@ -213,3 +213,29 @@ def test_the_vocabularys_trigrams_are_each_words_own(words: list[str]) -> None:
         mine = keys[owners == i]
         assert len(mine) == min(len(word), index_module._TRI_WIDTH), "one a character of the first 32"
         assert np.unique(mine).tolist() == index_module._word_trigrams(word).tolist()
+
+
+@given(st.lists(st.text(st.characters(blacklist_categories=("Cc", "Zs")), min_size=1, max_size=12), max_size=40))
+@settings(max_examples=80, deadline=None)
+def test_trigrams_sorted_packed_are_sorted_by_key_then_word(words: list[str]) -> None:
+    """Packed with the code points in as few bits as they need (or as they are, when too wide), as a stable sort."""
+    keys, owners = index_module._trigrams(words)
+    order = np.argsort(keys, kind="stable")
+    got_keys, got_owners = index_module._by_key(keys, owners)
+    assert got_keys.tolist() == keys[order].tolist() and got_owners.tolist() == owners[order].tolist()
+    assert got_owners.dtype == owners.dtype
+
+
+@given(st.lists(st.text(st.sampled_from("ab :-É1 ")), max_size=20))
+@settings(max_examples=80, deadline=None)
+def test_a_titles_short_name_is_its_folded_head_before_the_first_colon(titles: list[str]) -> None:
+    from paper_widgets.data.text import fold
+
+    def reference(title: str) -> int:
+        if ":" not in title:
+            return 0
+        head = fold(title.split(":", 1)[0])
+        return len(head.encode()) if head.count(" ") < index_module._NAME_WORDS else 0
+
+    got = index_module._name_lengths(pd.Series(titles, dtype="str")).tolist()
+    assert got == [reference(title) for title in titles]

@@ -519,6 +519,8 @@ class _TitleWords:
         """The titles ``texts`` folded, by the numbers of ``words``: each one's count of words (0 when
         kept apart), the words of those not apart back to back, which are apart (a word not in
         ``words``), and those titles, folded."""
+        if not texts:  # nearly every chunk: its titles are all ASCII (Arrow would still hash every word)
+            return np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0, bool), []
         folded = _arrow(fold_titles(pd.Series(texts, dtype="str")))
         # an empty title is one empty word, which no vocabulary holds (kept apart)
         split = pc.split_pattern(folded, " ")
@@ -900,9 +902,10 @@ class _Titles:
 def _name_lengths(titles: pd.Series) -> np.ndarray:
     """UTF-8 bytes of the folded short name of each title, or 0 (uint16)."""
     # fold turns the colon into a space, so the folded title is the folded head, a space, the folded tail
-    head = pc.struct_field(pc.extract_regex(_arrow(titles), r"^(?P<head>[^:]*):"), [0])  # null: no colon
-    named = head.is_valid().to_numpy(zero_copy_only=False)
-    heads = _arrow(fold_titles(pd.Series(pd.arrays.ArrowStringArray(head.filter(named), dtype=STR_DTYPE))))
+    parts = pc.split_pattern(_arrow(titles), ":", max_splits=1)  # a third of the time of a regex
+    named = pc.equal(pc.list_value_length(parts), 2).fill_null(False).to_numpy(zero_copy_only=False)
+    head = pc.list_element(parts.filter(named), 0)
+    heads = _arrow(fold_titles(pd.Series(pd.arrays.ArrowStringArray(head, dtype=STR_DTYPE))))
     short = pc.less(pc.count_substring(heads, " "), _NAME_WORDS).to_numpy(zero_copy_only=False)
     name_len = np.zeros(len(titles), np.int64)
     name_len[named] = np.where(short, pc.binary_length(heads).to_numpy(), 0)
@@ -928,6 +931,27 @@ def _trigrams(vocab: list[str]) -> tuple[np.ndarray, np.ndarray]:
     if len(keys) == 2:  # one slice: no copy
         return keys[1], owners[1]
     return np.concatenate(keys), np.concatenate(owners)
+
+
+def _by_key(keys: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_trigrams`' ``keys`` sorted, with their ``owner`` (ascending) moved along: ordered by (key, owner).
+
+    Sorting both packed into one int64 — the code points in as few bits as the widest needs
+    (7 for ASCII), then the owner — takes a third of the time of a stable argsort and two gathers.
+    """
+    mask = (1 << int(_SHIFT)) - 1
+    widest = max(int(np.max(keys >> (k * _SHIFT) & mask, initial=0)) for k in range(3))
+    bits, owner_bits = widest.bit_length(), int(owner[-1]).bit_length() if len(owner) else 0
+    if 3 * bits + owner_bits > 62:  # wide characters (CJK) in a large vocabulary: sort the keys as they are
+        order = np.argsort(keys, kind="stable")
+        return keys[order], owner[order]
+    width, lower = np.int64(bits), np.int64((1 << bits) - 1)
+    packed = (keys >> (2 * _SHIFT) << (2 * width)) | ((keys >> _SHIFT & mask) << width) | (keys & mask)
+    packed = (packed << np.int64(owner_bits)) | owner
+    packed.sort()
+    owners = (packed & np.int64((1 << owner_bits) - 1)).astype(owner.dtype)
+    packed >>= np.int64(owner_bits)
+    return (packed >> (2 * width) << (2 * _SHIFT)) | ((packed >> width & lower) << _SHIFT) | (packed & lower), owners
 
 
 def _word_trigrams(word: str) -> np.ndarray:
@@ -1392,10 +1416,8 @@ class SearchIndex:
             del words
             tri_len[fresh] = np.bincount(owner, minlength=len(fresh))
             # a few arrays the size of every trigram (millions), each dropped once used: not all at once
-            order = np.argsort(keys, kind="stable")
-            keys = keys[order]
-            owners = owner[order]
-            del owner, order
+            keys, owners = _by_key(keys, owner)
+            del owner
             owners = fresh.astype(np.int32)[owners]
             if len(self._tri_words):
                 known_keys = np.repeat(self._tri_keys, np.diff(self._tri_ptr))

@@ -498,14 +498,13 @@ class Library:
         )
         packed.clear()
         # the records read from caches (or a group of .bib files) have their titles' facts worked out here
-        titles = TitleFacts.joined(
-            [title_facts(f["title"]) if t is None else t for f, t in zip(frames, titled, strict=True)]
-        )
+        facts = [title_facts(f["title"]) if t is None else t for f, t in zip(frames, titled, strict=True)]
         titled.clear()
         cached_as = None if library_hash is None else (library_name, library_hash)
         # Written before the library (a library that then fails to be written leaves them misses).
         record_caches = _RecordCaches(store, record_caches_due, cached_as) if record_caches_due else None
-        library = cls._build(_concatenated(frames), problems, store, record_caches, abstracts, titles)
+        # (joined in the call: this frame holds no reference to the records or their titles' facts while they are merged)
+        library = cls._build(_concatenated(frames), problems, store, record_caches, abstracts, TitleFacts.joined(facts))
         meta = _plain(problems[first_problem:])
         written = cached_as is not None and store.cache_put_frame(
             *cached_as, library._papers, meta, texts=_stored_apart(library._papers)

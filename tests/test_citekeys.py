@@ -241,7 +241,9 @@ def test_title_facts_worked_out_per_file_give_the_keys_and_folds_of_the_titles()
         }
     )
     half = title_facts(titles.iloc[:4])
-    facts = TitleFacts.joined([half, title_facts(titles.iloc[4:].reset_index(drop=True))])
+    parts = [half, title_facts(titles.iloc[4:].reset_index(drop=True))]
+    facts = TitleFacts.joined(parts)
+    assert parts == []
     assert len(facts) == len(titles)
     assert facts.folded.to_pylist() == fold_titles(titles).tolist()
     assert base_keys(frame, facts.parts).tolist() == base_keys(frame).tolist()

@@ -21,7 +21,7 @@ Learning" by Tianhe Yu et al. (2020).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import compress, count, filterfalse, groupby, islice, product
 from operator import itemgetter
@@ -33,7 +33,7 @@ import pyarrow as pa
 from anyascii import anyascii
 
 from paper_widgets.data.merge import ASCII_FOLD, fold_titles
-from paper_widgets.data.packed import joined_texts, large_strings
+from paper_widgets.data.packed import Part, joined_texts, large_strings
 from paper_widgets.data.text import fold, without_arxiv_version
 
 __all__ = [
@@ -286,9 +286,12 @@ class TitleFacts:
         return len(self.folded)
 
     @classmethod
-    def joined(cls, facts: Sequence[TitleFacts]) -> TitleFacts:
-        """The facts of several files' records, one after the other."""
-        return cls(joined_texts([f.folded for f in facts]), joined_texts([f.parts for f in facts]))
+    def joined(cls, facts: list[TitleFacts]) -> TitleFacts:
+        """The facts of several files' records, one after the other; ``facts`` is emptied (held once: joined)."""
+        folded: list[Part] = [f.folded for f in facts]
+        parts: list[Part] = [f.parts for f in facts]
+        facts.clear()
+        return cls(joined_texts(folded), joined_texts(parts))
 
     def take(self, rows: np.ndarray) -> TitleFacts:
         """The facts of the records at ``rows``."""

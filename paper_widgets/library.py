@@ -298,7 +298,6 @@ class Library:
         del records  # at a million papers most of the memory: gone before the rows are sorted
         _release_memory()
         papers, abstract_from = merged.papers, merged.abstract_from
-        _lists_in_arrow(papers)
         keys = store.assign_keys(papers, merged.folded_titles, title_parts)  # keys the store recorded earlier are kept
         del merged, title_parts  # its folded titles
         _release_memory()
@@ -1234,17 +1233,6 @@ def _stored_apart(papers: pd.DataFrame) -> tuple[str, ...]:
         return ("abstract", "title")
     title_bytes = pc.sum(pc.binary_length(large_strings(papers["title"]))).as_py() or 0
     return ("abstract", "title") if read_lazily(title_bytes) else ("abstract",)
-
-
-def _lists_in_arrow(papers: pd.DataFrame) -> None:
-    """The list columns of ``papers`` as Arrow lists, as a reopened library holds them (``lib.df`` shows
-    each cell as a list of its own): a million rows' lists were ~200 MB of Python objects at a load's peak."""
-    for name in ("authors", "sources", "citekeys"):
-        try:
-            lists = pa.array(papers[name].tolist(), pa.list_(pa.string()))
-        except (pa.ArrowException, TypeError):  # not lists of strings (a frame made by hand): kept as they are
-            continue
-        papers[name] = pd.Series(pd.arrays.ArrowExtensionArray(lists), index=papers.index)
 
 
 def _release_memory() -> None:

@@ -336,17 +336,3 @@ def test_a_library_reopened_from_the_cache_shows_lists_and_takes_more_files(tmp_
     assert reopened.df["sources"].map(type).eq(list).all()
     by_key = reopened.df.set_index("key").sort_index()
     pd.testing.assert_frame_equal(by_key, both.df.set_index("key").sort_index())
-
-
-def test_a_built_library_holds_its_lists_in_arrow_and_df_shows_each_cell_as_a_list_of_its_own() -> None:
-    """As a reopened library does: a million rows' Python lists were ~200 MB at a cold load's peak."""
-    lib = paper_widgets.Library.from_frame(
-        pd.DataFrame({"title": ["One Paper", "Another Paper"], "abstract": ["a", "b"], "authors": [["A. Lee"], []]})
-    )
-    for name in ("authors", "sources", "citekeys"):
-        assert isinstance(lib._papers[name].dtype, pd.ArrowDtype)
-    df = lib.df
-    assert df["authors"].tolist() == [["A. Lee"], []] or df["authors"].tolist() == [[], ["A. Lee"]]
-    assert all(type(cell) is list for name in ("authors", "sources", "citekeys") for cell in df[name])
-    df["sources"].iloc[0].append("mine")
-    assert "mine" not in df["sources"].iloc[1]

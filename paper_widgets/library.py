@@ -31,7 +31,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from paper_widgets.data.citekeys import TitleFacts, title_facts
 from paper_widgets.data.merge import merge_traced, normalise_frame
 from paper_widgets.data.packed import FileTexts, PackedTexts, Part, joined_texts, large_strings
 from paper_widgets.data.readers.pool import pool_workers, read_files
@@ -278,19 +277,15 @@ class Library:
         store: Store | None = None,
         record_caches: _RecordCaches | None = None,
         abstracts: FileTexts | None = None,
-        titles: TitleFacts | None = None,
     ) -> Library:
         """Merge ``records``, key and sort the rows; ``record_caches`` are written once the rows are sorted.
 
-        ``abstracts``: the records' abstracts, when ``records`` has no ``abstract`` column; ``titles``:
-        the facts of their titles, when worked out already.
+        ``abstracts``: the records' abstracts, when ``records`` has no ``abstract`` column.
         """
         store = open_store(store)
         if abstracts is None:
             abstracts = FileTexts([records.pop("abstract")])
-        merged = merge_traced(records, abstracts, None if titles is None else titles.folded)
-        title_parts = None if titles is None else titles.parts.take(pa.array(merged.title_from, pa.int64()))
-        del titles
+        merged = merge_traced(records, abstracts)
         trace = None
         if record_caches is not None:  # without a library cache to borrow from, every record keeps its abstract
             borrowing = merged.gave_abstract if record_caches.library else np.zeros(len(records), bool)
@@ -298,8 +293,8 @@ class Library:
         del records  # at a million papers most of the memory: gone before the rows are sorted
         _release_memory()
         papers, abstract_from = merged.papers, merged.abstract_from
-        keys = store.assign_keys(papers, merged.folded_titles, title_parts)  # keys the store recorded earlier are kept
-        del merged, title_parts  # its folded titles
+        keys = store.assign_keys(papers, merged.folded_titles)  # keys the store recorded earlier are kept
+        del merged  # its folded titles
         _release_memory()
         papers.insert(0, "key", keys.astype("str"))
         order = papers["key"].argsort(kind="stable").to_numpy()
@@ -413,7 +408,6 @@ class Library:
         record_caches_due: list[_RecordsCache] = []
         frames: list[pd.DataFrame] = []
         packed: list[PackedTexts | None] = []  # per frame: its abstracts when parsed now (None: in the frame)
-        titled: list[TitleFacts | None] = []  # per frame: the facts of its titles when parsed now
         records_read = 0
         borrowed: list[_Borrowed] = []  # abstracts of cached records to read from those libraries
 
@@ -424,7 +418,6 @@ class Library:
             found: list[LoadWarning],
             borrowing: _Borrowed | None,
             abstracts: PackedTexts | None = None,
-            titles: TitleFacts | None = None,
         ) -> None:
             """Take a file's records (``found``: the problems reading it gave, cached with them; ``borrowing``:
             where their abstracts are when they came from the cache; ``abstracts``: theirs, packed, when
@@ -438,7 +431,6 @@ class Library:
             records_read += len(frame)  # where the next file's records start once they are joined
             frames.append(frame)
             packed.append(abstracts)
-            titled.append(titles)
 
         def from_cache(
             name: str, digest: str | None
@@ -481,7 +473,7 @@ class Library:
                         if result.frame is None:
                             problems.extend(result.problems)
                         else:
-                            add(name, digest, result.frame, result.problems, None, result.abstracts, result.titles)
+                            add(name, digest, result.frame, result.problems, None, result.abstracts)
                         if result.failure is not None:
                             problems.append(result.failure)
                     else:
@@ -498,14 +490,10 @@ class Library:
             ]
         )
         packed.clear()
-        # the records read from caches (or a group of .bib files) have their titles' facts worked out here
-        facts = [title_facts(f["title"]) if t is None else t for f, t in zip(frames, titled, strict=True)]
-        titled.clear()
         cached_as = None if library_hash is None else (library_name, library_hash)
         # Written before the library (a library that then fails to be written leaves them misses).
         record_caches = _RecordCaches(store, record_caches_due, cached_as) if record_caches_due else None
-        # (joined in the call: this frame holds no reference to the records or their titles' facts while they are merged)
-        library = cls._build(_concatenated(frames), problems, store, record_caches, abstracts, TitleFacts.joined(facts))
+        library = cls._build(_concatenated(frames), problems, store, record_caches, abstracts)
         meta = _plain(problems[first_problem:])
         written = cached_as is not None and store.cache_put_frame(
             *cached_as, library._papers, meta, texts=_stored_apart(library._papers)

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given
@@ -221,31 +220,3 @@ def test_seed_library_keys_do_not_depend_on_load_order(tmp_path):
         zip(backward["title"], backward["key"], strict=False)
     )
     assert all(KEY_PATTERN.fullmatch(k) for k in forward["key"])
-
-
-def test_title_facts_worked_out_per_file_give_the_keys_and_folds_of_the_titles() -> None:
-    """What a reader's worker works out per file (TitleFacts) is what citekeys and merging derive themselves."""
-    from paper_widgets.data.citekeys import TitleFacts, base_keys, title_facts
-    from paper_widgets.data.merge import fold_titles
-
-    titles = pd.Series(
-        ["Gradient Surgery for Multi-Task Learning", "", "The Ørsted Effect: naïve Models", "3D Gaussians", "a\x1fb c"]
-        + [f"On the {w} of Things" for w in ("Use", "Misuse", "Ab-use", "Don't")],
-        dtype="str",
-    )
-    frame = pd.DataFrame(
-        {
-            "title": titles,
-            "authors": [["Tianhe Yu"], [], ["Hans Ørsted"], [], ["Ann Lee"], [], ["Bo Li"], [], []],
-            "published": pd.to_datetime(["2020-01-02"] * 4 + [None] * 5),
-        }
-    )
-    half = title_facts(titles.iloc[:4])
-    parts = [half, title_facts(titles.iloc[4:].reset_index(drop=True))]
-    facts = TitleFacts.joined(parts)
-    assert parts == []
-    assert len(facts) == len(titles)
-    assert facts.folded.to_pylist() == fold_titles(titles).tolist()
-    assert base_keys(frame, facts.parts).tolist() == base_keys(frame).tolist()
-    picked = facts.take(np.array([3, 0, 0]))
-    assert picked.parts.to_pylist() == [facts.parts[3].as_py(), facts.parts[0].as_py(), facts.parts[0].as_py()]

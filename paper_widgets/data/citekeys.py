@@ -22,29 +22,24 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from itertools import compress, count, filterfalse, groupby, islice, product
 from operator import itemgetter
 from string import ascii_lowercase
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 from anyascii import anyascii
 
 from paper_widgets.data.merge import ASCII_FOLD, fold_titles
-from paper_widgets.data.packed import Part, joined_texts, large_strings
 from paper_widgets.data.text import fold, without_arxiv_version
 
 __all__ = [
     "KEY_PATTERN",
     "USER_KEY_PATTERN",
-    "TitleFacts",
     "assign_keys",
     "base_keys",
     "paper_identities",
     "paper_identity",
-    "title_facts",
     "title_identities",
 ]
 
@@ -274,55 +269,16 @@ def _first_author(authors: object) -> str:
     return ""
 
 
-@dataclass(frozen=True, slots=True)
-class TitleFacts:
-    """What merging and citekeys take from each record's title alone: worked out for a file's
-    records as soon as they are read (by the worker that read them), not for a million at once later."""
-
-    folded: pa.LargeStringArray  # fold_titles: what same-titled records are matched by
-    parts: pa.LargeStringArray  # the title words of a generated key (``GradientSurgeryMultitask``)
-
-    def __len__(self) -> int:
-        return len(self.folded)
-
-    @classmethod
-    def joined(cls, facts: list[TitleFacts]) -> TitleFacts:
-        """The facts of several files' records, one after the other; ``facts`` is emptied (held once: joined)."""
-        folded: list[Part] = [f.folded for f in facts]
-        parts: list[Part] = [f.parts for f in facts]
-        facts.clear()
-        return cls(joined_texts(folded), joined_texts(parts))
-
-    def take(self, rows: np.ndarray) -> TitleFacts:
-        """The facts of the records at ``rows``."""
-        at = pa.array(rows, pa.int64())
-        return TitleFacts(self.folded.take(at), self.parts.take(at))
-
-
-def title_facts(titles: pd.Series) -> TitleFacts:
-    """The :class:`TitleFacts` of ``titles``."""
-    parts = pa.array(_title_parts(titles.fillna("").astype(str).tolist()), pa.large_string())
-    return TitleFacts(large_strings(fold_titles(titles)), parts)
-
-
-def base_keys(frame: pd.DataFrame, title_parts: pa.LargeStringArray | None = None) -> pd.Series:
-    """The unsuffixed generated key of every row (columns ``title``, ``authors``, ``published``);
-    ``title_parts``: the rows' :attr:`TitleFacts.parts` when the caller has them."""
+def base_keys(frame: pd.DataFrame) -> pd.Series:
+    """The unsuffixed generated key of every row (columns ``title``, ``authors``, ``published``)."""
     # A batch of rows at a time: a million titles as Python strings were ~150 MB at a load's peak.
-    batches = [
-        _base_keys(
-            frame.iloc[at : at + _BATCH_TITLES],
-            None if title_parts is None else title_parts.slice(at, _BATCH_TITLES).to_pylist(),
-        )
-        for at in range(0, len(frame), _BATCH_TITLES)
-    ]
+    batches = [_base_keys(frame.iloc[at : at + _BATCH_TITLES]) for at in range(0, len(frame), _BATCH_TITLES)]
     return pd.Series(np.concatenate(batches) if batches else [], index=frame.index, dtype=object)
 
 
-def _base_keys(frame: pd.DataFrame, title_parts: list[str] | None) -> np.ndarray:
+def _base_keys(frame: pd.DataFrame) -> np.ndarray:
     """:func:`base_keys` of a batch of rows, as an object array."""
-    if title_parts is None:
-        title_parts = _title_parts(frame["title"].fillna("").astype(str).tolist())
+    titles = frame["title"].fillna("").astype(str).tolist()
     first_authors = [_first_author(a) for a in frame["authors"].tolist()]
     # Authors repeat (surnames are worked out once per name); titles hardly do, so deduplicating
     # them would cost more than it saves.
@@ -331,7 +287,7 @@ def _base_keys(frame: pd.DataFrame, title_parts: list[str] | None) -> np.ndarray
     year_codes, years = pd.factorize(pd.to_datetime(frame["published"]).dt.year)
     written = np.array([str(int(year)) for year in years] + [""], dtype=object)
     # object arrays concatenate element-wise in C, a million keys without a Python loop
-    keys: np.ndarray = _objects(map(surname.__getitem__, first_authors)) + _objects(title_parts)
+    keys: np.ndarray = _objects(map(surname.__getitem__, first_authors)) + _objects(_title_parts(titles))
     keys += written[year_codes]
     fallback = np.fromiter((not key[:1].isalpha() for key in keys), bool, len(keys))
     keys[fallback] = _FALLBACK_PREFIX + keys[fallback]
@@ -385,22 +341,19 @@ def _one_paper_per_key(reserved: Mapping[str, str]) -> dict[str, str]:
     return {identity: key for key, identity in owner.items()}
 
 
-def assign_keys(
-    frame: pd.DataFrame, reserved: Mapping[str, str] | None = None, title_parts: pa.LargeStringArray | None = None
-) -> pd.Series:
+def assign_keys(frame: pd.DataFrame, reserved: Mapping[str, str] | None = None) -> pd.Series:
     """One unique citekey per row of ``frame`` (same index).
 
     ``frame`` needs the columns ``title``, ``authors``, ``published`` and ``arxiv_id``.
     ``reserved`` maps :func:`paper_identity` → key handed out earlier; those papers keep their
-    key and every reserved key counts as taken for the others.  ``title_parts``: the rows'
-    :attr:`TitleFacts.parts` when the caller has them.
+    key and every reserved key counts as taken for the others.
     """
     reserved = _one_paper_per_key(reserved or {})
     reserved_keys = set(reserved.values())
     original_index = frame.index
     # positional labels (the caller's index may repeat), and only the columns keys are made of
     frame = frame[["title", "authors", "published", "arxiv_id"]].reset_index(drop=True)
-    base = base_keys(frame, title_parts)
+    base = base_keys(frame)
     folded_keys = base.str.lower()  # keys compare ignoring case, as in BibTeX
     keys = base.copy()
 

@@ -318,7 +318,6 @@ class Merged:
     papers: pd.DataFrame  # every column of COLUMNS but ``abstract``
     row: np.ndarray  # per record: its paper's row in ``papers``
     abstract_from: np.ndarray  # per row: the record whose abstract it has
-    title_from: np.ndarray  # per row: the record whose title it has
     folded_titles: pd.Series  # per row: its title folded (fold_titles), as the citekeys' identities need it
 
     @property
@@ -341,15 +340,12 @@ def merge_records(records: pd.DataFrame) -> pd.DataFrame:
     return merged.papers
 
 
-def merge_traced(
-    records: pd.DataFrame, abstracts: FileTexts | None = None, folded: pa.LargeStringArray | None = None
-) -> Merged:
+def merge_traced(records: pd.DataFrame, abstracts: FileTexts | None = None) -> Merged:
     """:func:`merge_records` but the abstracts: a million of them are taken in the order they are
     kept in (see ``store.texts``), not copied here; where each record went, whose abstract each row has.
 
     ``abstracts``: the records' abstracts when ``records`` has no ``abstract`` column (a load keeps
     them packed: only those of papers read twice, or without a title, are unpacked here).
-    ``folded``: :func:`fold_titles` of the records' titles, when the caller has them.
     """
     if abstracts is None:
         abstracts = FileTexts([records["abstract"]])
@@ -361,15 +357,12 @@ def merge_traced(
         rec["citekey"] = None
     rec["arxiv_id"] = rec["arxiv_id"].str.strip().str.replace(ARXIV_VERSION, "", regex=True).replace("", None)
     rec["doi"] = rec["doi"].astype("str").str.strip().str.lower().replace("", None)
-    if folded is None:
-        folded_titles = fold_titles(rec["title"])
-    else:
-        folded_titles = pd.Series(pd.arrays.ArrowStringArray(folded, dtype=STR_DTYPE), index=rec.index)
+    folded = fold_titles(rec["title"])
     # An empty title identifies nothing: such records merge only on the same abstract (or id).
-    blank = folded_titles == ""
-    same_title = folded_titles
+    blank = folded == ""
+    same_title = folded
     if blank.any():
-        same_title = folded_titles.copy()
+        same_title = folded.copy()
         same_title[blank] = ("\x00" + abstracts.take(np.flatnonzero(blank)).fillna("")).to_numpy()
     title_ids = pd.factorize(same_title, sort=True)[0]
     del same_title
@@ -477,8 +470,8 @@ def merge_traced(
     out["sources"] = sources
 
     kept = [name for name in COLUMNS if name != "abstract"]
-    row_folded = pd.Series(folded_titles.array.take(longest["title"]), index=pd.RangeIndex(n_groups))
-    return Merged(out[kept].reset_index(drop=True), group, longest["abstract"], longest["title"], row_folded)
+    row_folded = pd.Series(folded.array.take(longest["title"]), index=pd.RangeIndex(n_groups))
+    return Merged(out[kept].reset_index(drop=True), group, longest["abstract"], row_folded)
 
 
 def _release_arrow_memory() -> None:

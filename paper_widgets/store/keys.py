@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from paper_widgets.data.citekeys import assign_keys, base_keys, paper_identities, title_identities
 from paper_widgets.data.records import PaperWidgetsWarning
@@ -171,15 +170,9 @@ def _identity_hashes(frame: pd.DataFrame, folded_titles: pd.Series | None, rows:
 class KeyRegistry(Database):
     """Citekey assignment and resolution on top of :class:`Database`."""
 
-    def assign_keys(
-        self,
-        frame: pd.DataFrame,
-        folded_titles: pd.Series | None = None,
-        title_parts: pa.LargeStringArray | None = None,
-    ) -> pd.Series:
+    def assign_keys(self, frame: pd.DataFrame, folded_titles: pd.Series | None = None) -> pd.Series:
         """Citekeys for ``frame`` (columns of :func:`paper_widgets.data.citekeys.assign_keys`, optionally
-        ``citekeys``), recorded; ``folded_titles``: its titles folded, when the caller has them (the merge),
-        and ``title_parts`` (:attr:`~paper_widgets.data.citekeys.TitleFacts.parts`) too.
+        ``citekeys``), recorded; ``folded_titles``: its titles folded, when the caller has them (the merge).
 
         Rows with ``citekeys`` get the first one (pinned).  Other papers the store knows keep their
         key. A paper is known by its identity (arXiv id, else folded title) or, when it now has an
@@ -201,9 +194,7 @@ class KeyRegistry(Database):
         while True:
             snap = self.shared.read(self._identity_snapshot)
             changes = _Changes()
-            keys = self._resolve(
-                frame, snap, changes, own_keys, primary_hashes, title_hashes, folded_titles, title_parts
-            )
+            keys = self._resolve(frame, snap, changes, own_keys, primary_hashes, title_hashes, folded_titles)
             if not changes:
                 return keys
             if self.shared.write(functools.partial(self._record_keys, snap=snap, changes=changes)):
@@ -219,7 +210,6 @@ class KeyRegistry(Database):
         primary_hashes: list[int],
         title_hashes: list[int],
         folded_titles: pd.Series | None,
-        title_parts: pa.LargeStringArray | None = None,
     ) -> pd.Series:
         """Every row's key; what must be recorded for that goes into ``changes``.
 
@@ -283,12 +273,8 @@ class KeyRegistry(Database):
         taken = [k for k in snap.all_keys if k not in kept_keys] + [keys[r] for r in own_keys]
         reserved = {f"key:{k}": k for k in taken} | kept
         if generated:
-            everyone = len(generated) == len(frame)
-            rows = frame if everyone else frame.iloc[generated]
-            parts = (
-                title_parts if title_parts is None or everyone else title_parts.take(pa.array(generated, pa.int64()))
-            )
-            generated_keys = assign_keys(rows, reserved or None, parts).tolist()
+            rows = frame if len(generated) == len(frame) else frame.iloc[generated]
+            generated_keys = assign_keys(rows, reserved or None).tolist()
             for row, key in zip(generated, generated_keys, strict=True):
                 keys[row] = key
         for row in generated:

@@ -21,7 +21,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from paper_widgets.data.citekeys import TitleFacts, title_facts
 from paper_widgets.data.packed import PackedTexts, large_strings
 from paper_widgets.data.readers.sources import read_path
 from paper_widgets.data.records import DumpError, LoadWarning, records_frame
@@ -44,9 +43,6 @@ class FileRecords:
     problems: list[LoadWarning]
     failure: LoadWarning | None = None
     abstracts: PackedTexts | None = None  # the frame's abstracts, packed (or found in the file) as soon as parsed
-    titles: TitleFacts | None = (
-        None  # what merging and citekeys take from each title: the worker's work, not the load's
-    )
 
 
 def read_file(path: Path, source: str) -> FileRecords:
@@ -59,7 +55,7 @@ def read_file(path: Path, source: str) -> FileRecords:
         return FileRecords(None, found, exc.as_warning())
     abstracts = large_strings(frame.pop("abstract"))
     spans = find_spans(path, abstracts, frame["line"].to_numpy())
-    return FileRecords(frame, found, abstracts=PackedTexts.of(abstracts, spans), titles=title_facts(frame["title"]))
+    return FileRecords(frame, found, abstracts=PackedTexts.of(abstracts, spans))
 
 
 def pool_workers(sizes: Sequence[int]) -> int:

@@ -98,6 +98,9 @@ CITATION_STYLE = "citation_style"  # the style set_default_style chose
 CSL_STYLE = "csl_style"  # the CSL style set_csl_style chose
 
 
+# From this many records on, the record caches (a tenth of a cold load at a million papers) are written
+# in a thread behind the search index: they only spare a later load parsing the files that did not change.
+RECORD_CACHES_BEHIND = 50_000
 PROGRESS_DELAY = 2.0  # seconds of work before a progress bar shows (unless asked for with progress=True)
 # A callable instead of a bar: called with (phase, done, total) as the work starts and after each step
 # (the Jupyter server extension shows it in the sidebar).
@@ -292,6 +295,7 @@ class Library:
         papers, abstract_from = merged.papers, merged.abstract_from
         keys = store.assign_keys(papers, merged.folded_titles)  # keys the store recorded earlier are kept
         del merged  # its folded titles
+        _release_memory()
         papers.insert(0, "key", keys.astype("str"))
         order = papers["key"].argsort(kind="stable").to_numpy()
         papers = _reordered(papers, order)
@@ -300,8 +304,14 @@ class Library:
             place[order] = np.arange(len(order))  # each merged row's place once sorted by key
             # the titles the library cache stores apart are the records' too (each record cache lends them)
             titles = papers["title"] if "title" in _stored_apart(papers) else None
-            record_caches.write(trace.sorted(place, titles))
-            del trace  # the records' other columns: gone before the abstracts are compressed
+            write = functools.partial(record_caches.write, trace.sorted(place, titles))
+            behind = len(trace.records) >= RECORD_CACHES_BEHIND
+            del trace
+            if behind:
+                store.cache_behind(write)  # the thread holds the records' other columns until they are written
+            else:
+                write()
+            del write  # (unless written behind) the records' other columns: gone before the abstracts are compressed
         # The abstracts in key order; many are passed on a file at a time and compressed: never held unpacked.
         in_order = _in_row_order(abstracts, abstract_from[order])
         del abstracts
@@ -361,6 +371,7 @@ class Library:
         """:meth:`from_files`, with the cyclic GC as the caller left it."""
         problems = [] if problems is None else problems
         store = open_store(store)
+        store.cache_settle()  # the caches an earlier load of this store still writes: found, not parsed again
         files = list(files)
         # Year-less dump dates take the current year, so the year is part of what parsing depended on.
         context = f"{package_fingerprint()}:{date.today().year}"

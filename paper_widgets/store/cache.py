@@ -54,6 +54,7 @@ __all__ = [
 ]
 
 _T = TypeVar("_T")
+_Write = Callable[[sqlite3.Connection], list[str]]  # a cache row written in a transaction: the files it replaces
 _FRAME, _ARRAYS = ".arrow", ".arrays"
 _ARRAYS_MAGIC = b"PWARRAYS1\n"  # then the table of contents' length (8 bytes, little-endian) and the JSON
 _ALIGN = 64  # every array starts at a multiple of this: aligned numpy views of the mapped file
@@ -386,8 +387,26 @@ class CacheStore(Database):
 
     def __init__(self, home: str | os.PathLike[str] | None = None, *, url: str | None = None) -> None:
         super().__init__(home, url=url)
-        self._batch: list[Callable[[sqlite3.Connection], list[str]]] | None = None  # writes for cache_batch's commit
+        self._open_batch: list[_Write] | None = None  # writes for cache_batch's commit (a load's threads share it)
+        self._apart = threading.local()  # a write behind (cache_behind) batches its own writes
+        self._behind: list[threading.Thread] = []  # the threads of cache_behind not yet waited for
         self._remove_leftovers()
+
+    @property
+    def _batch(self) -> list[_Write] | None:
+        """The writes the open :meth:`cache_batch` commits at its end (None: none is open); a write
+        behind has its own, so that neither commits the other's nor holds it back."""
+        if getattr(self._apart, "behind", False):
+            writes: list[_Write] | None = getattr(self._apart, "writes", None)
+            return writes
+        return self._open_batch
+
+    @_batch.setter
+    def _batch(self, writes: list[_Write] | None) -> None:
+        if getattr(self._apart, "behind", False):
+            self._apart.writes = writes
+        else:
+            self._open_batch = writes
 
     def _remove_leftovers(self) -> None:
         """Delete ``*.tmp`` files of writers that died (kill -9, power loss) and pickles of older versions."""
@@ -543,6 +562,34 @@ class CacheStore(Database):
         finally:
             writes, self._batch = self._batch, None
             self._commit(writes, now=True)
+
+    def cache_behind(self, write: Callable[[], object]) -> None:
+        """Run ``write`` (cache puts) in a thread of its own while the caller goes on.
+
+        Each entry is committed only once its file is in place, so a reader (another store on
+        this folder, another process) meanwhile finds it missing, never half-written; this store's
+        :meth:`cache_settle` waits for it.  Not a daemon thread: the interpreter finishes the write
+        before it exits (killed mid-write, the ``*.tmp`` file is removed when a store next opens).
+        A failure is a miss, as for every cache write.
+        """
+        thread = threading.Thread(target=self._written_behind, args=(write,), name="paper_widgets cache write")
+        self._behind.append(thread)
+        thread.start()
+
+    def _written_behind(self, write: Callable[[], object]) -> None:
+        self._apart.behind = True
+        with contextlib.suppress(Exception):  # optional, as every cache write: the library is loaded already
+            write()
+
+    def cache_settle(self) -> None:
+        """Wait for the writes :meth:`cache_behind` started."""
+        while self._behind:
+            self._behind.pop(0).join()
+
+    def close(self) -> None:
+        """Close the connections once the writes running behind are done (they use them)."""
+        self.cache_settle()
+        super().close()
 
     def _put(self, name: str, content_hash: str, suffix: str, write: Callable[[Path], None]) -> bool:
         file = hashlib.blake2b(f"{name}\0{content_hash}".encode(), digest_size=16).hexdigest() + suffix

@@ -552,27 +552,3 @@ def test_papers_the_query_cannot_tell_apart_come_most_upvoted_then_newest_first(
     assert index.serves(df) and not SearchIndex(df.copy()).serves(df)  # one of another frame reads the tied rows'
     assert search(df, "kernel methods", 6, index=SearchIndex(df.copy())).index.tolist() == [2, 1, 5, 4, 0, 3]
     assert search(df[["title", "abstract"]], "kernel methods", 6).index.tolist() == [0, 1, 2, 3, 4, 5]  # no votes
-
-
-def test_more_ties_than_candidates_still_come_most_upvoted_first() -> None:
-    # 400 papers with the same evidence for the query (more than the candidates re-scored), the most
-    # upvoted last in the frame: the first places go to the most upvoted, as when all are asked for
-    n = 400
-    df = frame(
-        [
-            {
-                "title": "Sparse Kernel Methods",
-                "abstract": f"sparse kernel methods w{i:04d}",
-                "upvotes": i,
-                "published": "2024-01-01",
-            }
-            for i in range(n)
-        ]
-    )
-    index = SearchIndex(df)
-    everything = search(df, "kernel methods", None, index=index)
-    assert everything["score"].nunique() == 1 and everything.index.tolist()[:3] == [n - 1, n - 2, n - 3]
-    assert search(df, "kernel methods", 10, index=index).index.tolist() == list(range(n - 1, n - 11, -1))
-    assert search(df, "kernel methods", 10, index=SearchIndex(df.copy())).index.tolist() == list(
-        range(n - 1, n - 11, -1)
-    )

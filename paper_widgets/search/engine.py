@@ -569,39 +569,16 @@ def _best_first(
     if len(np.unique(scores[contenders])) == len(contenders):
         return order
     at = rows[contenders]
-    keys = _tie_keys(index, df, at)
+    if index.serves(df):
+        keys = index.served_value(df, _popularity)
+        keys = None if keys is None else (keys[0][at], keys[1][at])
+    else:  # another frame of the same papers (a library's, annotated): the tied rows' keys alone, from the two
+        # columns alone (taking the tied rows of every column, lists of authors too, cost ~1 ms a query)
+        keys = _popularity(df[[name for name in ("upvotes", "published") if name in df.columns]].iloc[at])
     if keys is None:
         return order
     ranked: np.ndarray = contenders[np.lexsort((at, ~keys[1], -keys[0], -scores[contenders]))][:limit]
     return ranked
-
-
-def _tie_keys(index: SearchIndex, df: pd.DataFrame, at: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """The tie rule's keys (:func:`_popularity`) of the rows at positions ``at`` of ``df``."""
-    if index.serves(df):
-        keys = index.served_value(df, _popularity)
-        return None if keys is None else (keys[0][at], keys[1][at])
-    # another frame of the same papers (a library's, annotated): the tied rows' keys alone, from the two
-    # columns alone (taking the tied rows of every column, lists of authors too, cost ~1 ms a query)
-    return _popularity(df[[name for name in ("upvotes", "published") if name in df.columns]].iloc[at])
-
-
-def _candidates(index: SearchIndex, df: pd.DataFrame, rows: np.ndarray, prelim: np.ndarray, k: int) -> np.ndarray:
-    """Positions of the ``k`` best ``prelim`` scores (``k`` < their number); of the rows tied at the ``k``-th,
-    those the tie rule (:func:`_best_first`) puts first, not whichever the selection happened to leave in:
-    else, with more ties than places (one query word once in many equally long abstracts), the paper
-    shown first would not be the most upvoted of them."""
-    best: np.ndarray = np.argpartition(-prelim, k - 1)[:k]
-    kth = prelim.take(best).min()
-    tied = np.flatnonzero(prelim == kth)
-    above = best[prelim.take(best) > kth]
-    if len(above) + len(tied) == k:
-        return best
-    at = rows.take(tied)
-    keys = _tie_keys(index, df, at)
-    order = np.argsort(at, kind="stable") if keys is None else np.lexsort((at, ~keys[1], -keys[0]))
-    chosen: np.ndarray = np.concatenate([above, tied.take(order[: k - len(above)])])
-    return chosen
 
 
 def _popularity(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:
@@ -803,7 +780,7 @@ def search_rows(
     if sort == "relevance":
         k = len(rows) if limit is None else min(len(rows), max(_RESCORE, limit))
         prelim = _W_COVERAGE * coverage + _W_BM25 * bm25
-        best = _candidates(index, df, rows, prelim, k) if k < len(rows) else np.arange(len(rows))
+        best = np.argpartition(-prelim, k - 1)[:k] if k < len(rows) else np.arange(len(rows))
         if k < len(rows):  # and the papers whose titles hold the most of the query: a title being typed
             titled_rows = np.flatnonzero(titled >= np.float32(_TITLED))
             if len(titled_rows) > k:

@@ -194,10 +194,11 @@ _PACKAGE_DIR = str(Path(__file__).resolve().parent)
 
 
 def _caller_stacklevel() -> int:
-    """The ``stacklevel`` of the first frame outside paper_widgets: warnings point at the user's call."""
+    """The ``stacklevel`` of the first frame outside paper_widgets (and the ``contextlib`` wrappers of its
+    functions, such as ``@gc_paused()``): warnings point at the user's call."""
     frame: FrameType | None = sys._getframe(1)
     level = 1
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+    while frame is not None and frame.f_code.co_filename.startswith((_PACKAGE_DIR, contextlib.__file__)):
         frame, level = frame.f_back, level + 1
     return level
 
@@ -333,7 +334,10 @@ class Library:
         ``progress`` (for building its search index) as for :func:`load`."""
         return cls._build(normalise_frame(df), [], open_store(store))._showing_progress(progress)
 
+    # A cold load makes millions of lists and strings that live until it ends: each full pass of
+    # the cyclic GC over them found nothing to free and cost a fifth of the load's CPU.
     @classmethod
+    @gc_paused()
     def from_files(
         cls,
         files: Iterable[tuple[Path, str]],
@@ -354,21 +358,6 @@ class Library:
         file's records (compressed), whose abstracts are those of the library's rows (stored once)
         but for the few a row took from another file, so one changed file is the only one read again.
         """
-        # A cold load makes millions of lists and strings that live until it ends: each full pass of
-        # the cyclic GC over them found nothing to free and cost a fifth of the load's CPU.
-        with gc_paused():
-            return cls._read_files(files, problems, store=store, progress=progress)
-
-    @classmethod
-    def _read_files(
-        cls,
-        files: Iterable[tuple[Path, str]],
-        problems: list[LoadWarning] | None = None,
-        *,
-        store: StoreLike = None,
-        progress: Progress = None,
-    ) -> Library:
-        """:meth:`from_files`, with the cyclic GC as the caller left it."""
         problems = [] if problems is None else problems
         store = open_store(store)
         store.cache_settle()  # the caches an earlier load of this store still writes: found, not parsed again

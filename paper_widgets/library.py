@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from paper_widgets.data.merge import merge_traced, normalise_frame
-from paper_widgets.data.packed import FileTexts, PackedTexts, Part, joined_texts, large_strings
+from paper_widgets.data.packed import FileTexts, PackedTexts, Part, joined_texts, large_strings, release_arrow_memory
 from paper_widgets.data.readers.pool import pool_workers, read_files
 from paper_widgets.data.readers.sources import (
     check_regular,
@@ -292,11 +292,11 @@ class Library:
             borrowing = merged.gave_abstract if record_caches.library else np.zeros(len(records), bool)
             trace = _Trace.of(records, abstracts, merged.row, borrowing)
         del records  # at a million papers most of the memory: gone before the rows are sorted
-        _release_memory()
+        release_arrow_memory()
         papers, abstract_from = merged.papers, merged.abstract_from
         keys = store.assign_keys(papers, merged.folded_titles)  # keys the store recorded earlier are kept
         del merged  # its folded titles
-        _release_memory()
+        release_arrow_memory()
         papers.insert(0, "key", keys.astype("str"))
         order = papers["key"].argsort(kind="stable").to_numpy()
         papers = _reordered(papers, order)
@@ -316,7 +316,7 @@ class Library:
         # The abstracts in key order; many are passed on a file at a time and compressed: never held unpacked.
         in_order = _in_row_order(abstracts, abstract_from[order])
         del abstracts
-        _release_memory()
+        release_arrow_memory()
         papers.insert(papers.columns.get_loc("title") + 1, "abstract", in_order.set_axis(papers.index))
         _emit(problems)
         return cls(papers, problems, store)
@@ -490,7 +490,7 @@ class Library:
         reopened = store.cache_get_frame(*cached_as, arrow_lists=True) if written and cached_as else None
         if reopened is not None:
             library._papers = reopened[0]  # as a reopen has it: memory-mapped
-        _release_memory()  # before the search index is built
+        release_arrow_memory()  # before the search index is built
         return library._showing_progress(progress)._papers_from(library_hash)
 
     def _papers_from(self, digest: str | None) -> Library:
@@ -1147,7 +1147,7 @@ def _in_row_order(abstracts: FileTexts, rows: np.ndarray) -> pd.Series:
         del pieces
         packed_range = compressed_texts(strings, np.argsort(places), dictionary)  # taken in order as compressed
         del strings
-        _release_memory()  # this range's text, before the next range's is unpacked
+        release_arrow_memory()  # this range's text, before the next range's is unpacked
         offsets.append(packed_range["offsets"][1:] + offsets[-1][-1])
         blocks.append(packed_range["blocks"][1:] + len(data))
         nulls.append(packed_range["nulls"] + r * _RANGE_ROWS)
@@ -1184,7 +1184,7 @@ def _concatenated(frames: list[pd.DataFrame]) -> pd.DataFrame:
         else:
             joined[name] = _one_chunk_column(pd.concat(parts, ignore_index=True))
         del parts
-        _release_memory()  # the files' chunks of this column, before the next one is joined
+        release_arrow_memory()  # the files' chunks of this column, before the next one is joined
     return pd.DataFrame(joined)
 
 
@@ -1210,15 +1210,6 @@ def _stored_apart(papers: pd.DataFrame) -> tuple[str, ...]:
         return ("abstract", "title")
     title_bytes = pc.sum(pc.binary_length(large_strings(papers["title"]))).as_py() or 0
     return ("abstract", "title") if read_lazily(title_bytes) else ("abstract",)
-
-
-def _release_memory() -> None:
-    """Give the memory Arrow's allocator kept from freed arrays back to the system.
-
-    Otherwise a large column freed (the files' chunks once joined, the records once merged) stays
-    in the process, and the next large allocation (a column's copy, the search index) comes on top.
-    """
-    pa.default_memory_pool().release_unused()
 
 
 def _reordered(frame: pd.DataFrame, order: np.ndarray) -> pd.DataFrame:

@@ -20,10 +20,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.compute as pc
 
-from paper_widgets.data.packed import STR_DTYPE, FileTexts
+from paper_widgets.data.packed import STR_DTYPE, FileTexts, release_arrow_memory
 from paper_widgets.data.records import KINDS
 from paper_widgets.data.text import ARXIV_VERSION, fold, text_items
 
@@ -366,7 +365,7 @@ def merge_traced(records: pd.DataFrame, abstracts: FileTexts | None = None) -> M
         same_title[blank] = ("\x00" + abstracts.take(np.flatnonzero(blank)).fillna("")).to_numpy()
     title_ids = pd.factorize(same_title, sort=True)[0]
     del same_title
-    _release_arrow_memory()  # factorizing a million titles left ~200 MB in Arrow's pool
+    release_arrow_memory()  # factorizing a million titles left ~200 MB in Arrow's pool
     id_groups = _propagate(np.arange(len(rec)), [rec["arxiv_id"], rec["doi"]])
     links = _title_links(rec, title_ids, id_groups)
     components = _propagate(np.arange(len(rec)), [pd.Series(id_groups), links])
@@ -389,7 +388,7 @@ def merge_traced(records: pd.DataFrame, abstracts: FileTexts | None = None) -> M
     kinds = pd.factorize(rec["kind"], use_na_sentinel=False)
     kind_rank = _kind_rank(kinds, KINDS)
     order = _record_order(rec, abstracts, group, kind_rank, source_rank)
-    _release_arrow_memory()
+    release_arrow_memory()
     position = np.empty(len(rec), np.int64)
     position[order] = np.arange(len(rec))  # each record's place in the stable order
     n_groups = len(firsts)
@@ -472,12 +471,6 @@ def merge_traced(records: pd.DataFrame, abstracts: FileTexts | None = None) -> M
     kept = [name for name in COLUMNS if name != "abstract"]
     row_folded = pd.Series(folded.array.take(longest["title"]), index=pd.RangeIndex(n_groups))
     return Merged(out[kept].reset_index(drop=True), group, longest["abstract"], row_folded)
-
-
-def _release_arrow_memory() -> None:
-    """Give the memory Arrow's allocator kept from freed arrays back to the system: the numpy arrays and
-    Python lists made next come from another allocator, and would come on top of it."""
-    pa.default_memory_pool().release_unused()
 
 
 def _abstract_lengths(abstracts: FileTexts, rows: np.ndarray) -> np.ndarray:

@@ -32,6 +32,7 @@ __all__ = [
     "joined_texts",
     "large_strings",
     "one_array",
+    "release_arrow_memory",
     "text_offsets",
 ]
 
@@ -193,7 +194,7 @@ def joined_texts(parts: list[Part]) -> pa.LargeStringArray:
             if part.null_count:
                 valid[row : row + n] = part.is_valid().to_numpy(zero_copy_only=False)
             del part, ends
-            pa.default_memory_pool().release_unused()
+            release_arrow_memory()
         row, at = row + n, at + size
     validity = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
     strings = pa.LargeStringArray.from_buffers(rows, pa.py_buffer(offsets), pa.py_buffer(text), validity)
@@ -276,3 +277,13 @@ class FileTexts:
                 raise ValueError("these texts were drained")
             self._parts[f] = None
             yield int(self._starts[f]), _unpacked(part, from_file)
+
+
+def release_arrow_memory() -> None:
+    """Give the memory Arrow's allocator kept from freed arrays back to the system.
+
+    Otherwise a large column freed (the files' chunks once joined, the records once merged) stays
+    in the process, and the next large allocation (numpy arrays, Python lists, the search index:
+    another allocator) comes on top.
+    """
+    pa.default_memory_pool().release_unused()

@@ -395,3 +395,43 @@ def test_a_first_search_that_does_not_wait_ranks_by_titles_until_the_abstracts_a
     pd.testing.assert_frame_equal(lib.search("AdaMerging"), lib.search("AdaMerging", wait=False))
     again = paper_widgets.load(CARD_SEED, PAIR_SEED)
     assert mapped(again._index().fields["abstract"].segments[0].data), "the complete index was cached"
+
+
+@pytest.mark.parametrize("wait", [False, True])
+def test_a_loads_titles_indexed_in_a_worker_serve_its_first_search_and_add_ends_that_worker(
+    paper_widgets_home: Path, monkeypatch: pytest.MonkeyPatch, wait: bool
+) -> None:
+    """A large load has a worker process index its titles while it writes its caches (here forced, as if a
+    core were idle); the first search takes that build instead of indexing the titles itself, and the
+    complete index (and every result) is the one a build in one go makes; ``add`` ends such a worker."""
+    from conftest import CARD_SEED, PAIR_SEED, child_pids
+
+    monkeypatch.setattr(library, "INDEX_CACHE_MIN_PAPERS", 1)
+    start = index_module.TitlesApart.start.__func__  # type: ignore[attr-defined]
+    monkeypatch.setattr(index_module.TitlesApart, "start", classmethod(lambda cls, titles: start(cls, titles, 1)))
+    titles_here: list[int] = []
+    titles_first = index_module.IndexBuild.titles_first.__func__  # type: ignore[attr-defined]
+
+    def counted(cls: type, base: SearchIndex, df: pd.DataFrame, *args: Any, **kwargs: Any) -> Any:
+        titles_here.append(len(df))  # in this process (the worker's own call is not seen here)
+        return titles_first(cls, base, df, *args, **kwargs)
+
+    monkeypatch.setattr(index_module.IndexBuild, "titles_first", classmethod(counted))
+    before = child_pids()
+    lib = paper_widgets.load(CARD_SEED, PAIR_SEED)
+    assert isinstance(lib.__dict__.get("_titles_apart"), index_module.TitlesApart), "begun by the load"
+    first = lib.search("AdaMerging", wait=wait)
+    assert titles_here == [] and child_pids() == before, "the worker's titles were taken, and it ended"
+    assert first["title"].str.contains("AdaMerging").iloc[0]
+    whole = SearchIndex(lib._papers)
+    assert {k: a.tobytes() for k, a in lib._index().to_arrays().items()} == {
+        k: a.tobytes() for k, a in whole.to_arrays().items()
+    }
+    for query in QUERIES:
+        pd.testing.assert_frame_equal(lib.search(query), search(lib.df, query, index=whole))
+
+    other = paper_widgets.load(CARD_SEED)
+    assert "_titles_apart" in other.__dict__ and child_pids() != before
+    other.add(PAIR_SEED)
+    assert "_titles_apart" not in other.__dict__ and child_pids() == before, "both workers ended by add"
+    assert len(other.search("AdaMerging", wait=wait)) and titles_here == ([] if wait else [len(other)])

@@ -87,7 +87,6 @@ PHASES = (
     ("index from cache", "paper_widgets.search.index", "SearchIndex.from_arrays"),
     ("index build", "paper_widgets.search.index", "SearchIndex.sync"),
     ("index titles", "paper_widgets.search.index", "IndexBuild.titles_first"),  # search(wait=False)'s first step
-    ("index titles (waited)", "paper_widgets.search.index", "TitlesApart.build"),  # begun by the load in a worker
     ("index abstracts (waited)", "paper_widgets.search.index", "IndexBuild.result"),
     ("index to arrays", "paper_widgets.search.index", "SearchIndex.to_arrays"),
     ("index cache write", "paper_widgets.store", "Store.cache_put_arrays"),

@@ -49,7 +49,7 @@ from paper_widgets.output.markdown import escape_markdown
 from paper_widgets.output.notes import notes_markdown
 from paper_widgets.search.arguments import checked_search_arguments
 from paper_widgets.search.engine import column_arrays, match_spans, result_frame, search, search_rows
-from paper_widgets.search.index import IndexBuild, SearchIndex, TitlesApart, row_hashes
+from paper_widgets.search.index import IndexBuild, SearchIndex, row_hashes
 from paper_widgets.store import (
     Annotations,
     Note,
@@ -300,9 +300,6 @@ class Library:
         papers.insert(0, "key", keys.astype("str"))
         order = papers["key"].argsort(kind="stable").to_numpy()
         papers = _reordered(papers, order)
-        # A large library's titles are indexed in a worker process (when a core is idle) while the
-        # abstracts are put in order and the caches written: its first search then only takes them.
-        titles_apart = TitlesApart.start(papers["title"]) if len(papers) >= INDEX_CACHE_MIN_PAPERS else None
         if record_caches is not None and trace is not None:
             place = np.empty(len(order), np.int64)
             place[order] = np.arange(len(order))  # each merged row's place once sorted by key
@@ -322,7 +319,7 @@ class Library:
         release_arrow_memory()
         papers.insert(papers.columns.get_loc("title") + 1, "abstract", in_order.set_axis(papers.index))
         _emit(problems)
-        return cls(papers, problems, store)._indexing_titles(titles_apart)
+        return cls(papers, problems, store)
 
     @classmethod
     def from_text(cls, text: str, source: str = "<text>", *, store: StoreLike = None) -> Library:
@@ -516,10 +513,11 @@ class Library:
         """
         problems: list[LoadWarning] = []
         files = expand_paths(paths, problems)
-        read = Library.from_files(((p, str(p)) for p in files), problems, store=self.store, progress=self._progress)
-        if (titles := read.__dict__.pop("_titles_apart", None)) is not None:
-            titles.cancel()  # these rows are indexed as this library's, after its own
-        incoming = shown_frame(read._papers)
+        incoming = shown_frame(
+            Library.from_files(
+                ((p, str(p)) for p in files), problems, store=self.store, progress=self._progress
+            )._papers
+        )
         self.warnings.extend(problems)
         papers = shown_frame(self._papers).copy()
         # A known paper whose never-used key improved (authors now known) carries its new key.
@@ -542,8 +540,6 @@ class Library:
         self.__dict__.pop("_keys", None)
         self.__dict__.pop("_aliases", None)
         self.__dict__.pop("_arrays", None)  # the old frame's columns: not kept alive until the next search
-        if (titles := self.__dict__.pop("_titles_apart", None)) is not None:
-            titles.cancel()  # of the rows before these: the first search indexes them all
         if remember and files:
             remember_paths(paths, store=self.store)
         return self
@@ -722,18 +718,13 @@ class Library:
         if cached is not None and len(cached) == len(papers) and source is not None:
             hashes = cached.hashes  # indexed from these very papers: nothing to compare
         index = cached or SearchIndex()
-        early = self._titles_from_load(papers, not len(index))
-        if early is not None and wait:  # the abstracts now, in this thread
-            self._index_build = early, digest if cacheable else None
-            return self._index(wait)
         if not wait and not len(index) and len(papers) >= INDEX_CACHE_MIN_PAPERS:  # titles first, abstracts behind
-            if early is None:
-                with _progress_bar(len(papers), "Indexing titles", " rows", self._progress) as bar:
-                    early = IndexBuild.titles_first(index, papers, bar.update)
-            early.finish_in_background(hashes)
-            self._index_build = early, digest if cacheable else None
-            assert early.titled is not None
-            return early.titled
+            with _progress_bar(len(papers), "Indexing titles", " rows", self._progress) as bar:
+                build = IndexBuild.titles_first(index, papers, bar.update)
+            build.finish_in_background(hashes)
+            self._index_build = build, digest if cacheable else None
+            assert build.titled is not None
+            return build.titled
         with _progress_bar(2 * (len(papers) - len(index)), "Indexing papers", " rows", self._progress) as bar:
             # a cached index matches row for row: nothing to do; a build hashes the rows as it goes
             index.sync(papers, hashes, bar.update)
@@ -741,25 +732,6 @@ class Library:
             self.store.cache_put_arrays(INDEX_CACHE, digest, index.to_arrays())
         self._search_index = index
         return index
-
-    def _indexing_titles(self, apart: TitlesApart | None) -> Library:
-        """Note that ``apart`` indexes the titles of ``_papers`` (begun by the load): the first search takes them."""
-        if apart is not None:
-            self._titles_apart = apart
-        return self
-
-    def _titles_from_load(self, papers: pd.DataFrame, wanted: bool) -> IndexBuild | None:
-        """The build with ``papers``' titles indexed that the load began in a worker process (see
-        :class:`~paper_widgets.search.index.TitlesApart`), if ``wanted`` (no cached index) and it made one."""
-        apart: TitlesApart | None = self.__dict__.pop("_titles_apart", None)
-        if apart is None:
-            return None
-        if not wanted:
-            apart.cancel()
-            return None
-        rows = 0 if apart.done() else len(papers)  # a bar only while waiting for the worker
-        with _progress_bar(rows, "Indexing titles", " rows", self._progress) as bar:
-            return apart.build(papers, bar.update)
 
     # -- citations and exports: thin delegation to output.cite and output.export -------------------
     # They are imported where used: citeproc, lxml and bibtexparser cost a reopened library's first

@@ -13,10 +13,6 @@ children it started, never through a file.
 A worker that dies (killed, out of memory, or the function raised there) leaves its items to this
 process, which computes them itself (and so raises the function's own error); if no interpreter can
 be started, everything is computed here.  Either way the results are those of ``map`` here.
-
-:class:`Apart` computes one item in a worker of its own while this process goes on with other work
-(a load writing its caches while its titles are indexed); it keeps no copy of the item, so when its
-worker dies, its caller does the work its own way.
 """
 
 from __future__ import annotations
@@ -28,14 +24,13 @@ import subprocess
 import sys
 import threading
 import time
-import weakref
 from collections import deque
 from collections.abc import Callable, Generator, Iterable
 from contextlib import suppress
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
-__all__ = ["MAX_WORKERS", "Apart", "Workers", "worker_count"]
+__all__ = ["MAX_WORKERS", "Workers", "worker_count"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -177,49 +172,6 @@ class Workers:
         self.count = self._unanswered = 0
 
 
-class Apart(Generic[R]):
-    """``function(item)`` computed in a worker process of its own, started now, while this process goes on;
-    :meth:`result` waits for it.
-
-    Unlike :meth:`Workers.map`, the item is not kept here once sent (it may be large, and this process
-    means to free it): if no worker could start or it died (killed, out of memory, or ``function``
-    raised there), :meth:`result` gives None and the caller does the work its own way.  :meth:`cancel`,
-    or dropping the object, ends the worker.
-    """
-
-    def __init__(self, function: Callable[[T], R], item: T) -> None:
-        pool = Workers(1)
-        if pool.count:
-            pool._inboxes[0].put((function, item))
-            pool._unanswered = 1  # closed before the result is taken: the worker is killed, not waited for
-        self._pool = pool
-        self._end = weakref.finalize(self, pool.close)
-
-    @property
-    def started(self) -> bool:
-        """Whether a worker took the item (else :meth:`result` gives None)."""
-        return self._pool.count > 0
-
-    def done(self) -> bool:
-        """Whether :meth:`result` would give its answer (or None) without waiting."""
-        return not self._pool.count or not self._pool._answers[0].empty()
-
-    def result(self) -> R | None:
-        """``function(item)`` once the worker sent it, unpickled by the caller's thread; None when the
-        worker did not compute it (see the class).  Ends the worker; a second call gives None."""
-        if not self._pool.count:
-            return None
-        answer = self._pool._answers[0].get()
-        self._pool._unanswered = 0
-        self._end()
-        result: R | None = None if answer is None else pickle.loads(answer)  # from a worker this process started
-        return result
-
-    def cancel(self) -> None:
-        """End the worker now (killed if it has not answered); :meth:`result` then gives None."""
-        self._end()
-
-
 def _feed(inbox: queue.Queue[_Job | None], proc: subprocess.Popen[bytes]) -> None:
     """Write the items put in ``inbox`` to the worker ``proc`` until a None, then close its input."""
     assert proc.stdin is not None
@@ -227,7 +179,6 @@ def _feed(inbox: queue.Queue[_Job | None], proc: subprocess.Popen[bytes]) -> Non
         while (job := inbox.get()) is not None:
             pickle.dump(job, proc.stdin, pickle.HIGHEST_PROTOCOL)
             proc.stdin.flush()
-            del job  # not held while the worker computes it (an Apart's item may be large)
     except OSError:  # the worker is gone (its reader says so): the rest are not sent
         while inbox.get() is not None:
             pass

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import textwrap
@@ -19,7 +18,7 @@ from test_search_tokens import TEXTS, reference
 import paper_widgets.search.index as index_module
 import paper_widgets.search.tokens as tokens_module
 from paper_widgets.search.engine import search_rows
-from paper_widgets.search.index import IndexBuild, SearchIndex, TitlesApart
+from paper_widgets.search.index import IndexBuild, SearchIndex
 from paper_widgets.search.tokens import chunk_postings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -240,44 +239,3 @@ def test_a_titles_short_name_is_its_folded_head_before_the_first_colon(titles: l
 
     got = index_module._name_lengths(pd.Series(titles, dtype="str")).tolist()
     assert got == [reference(title) for title in titles]
-
-
-def test_titles_indexed_apart_in_a_worker_make_the_same_titled_and_complete_index(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """What a load starts (its titles alone, sent to a worker process, the build sent back pickled) ends as
-    titles_first and extend end, byte for byte."""
-    df = frame(40_000, 7)  # more than one chunk of titles, as the worker process has its own _CHUNK
-    df.loc[3, "abstract"] = "zzonlyabstract"
-    apart = TitlesApart.start(df["title"], workers=1)
-    assert apart is not None
-    told: list[int] = []
-    build = apart.build(df, told.append)
-    assert build is not None and build.df is df and told == [len(df)]
-    here = IndexBuild.titles_first(SearchIndex(), df, workers=0)
-    assert build.titled is not None and here.titled is not None and not build.titled.complete
-    assert {k: a.tobytes() for k, a in build.titled._titles.arrays().items()} == {
-        k: a.tobytes() for k, a in here.titled._titles.arrays().items()
-    }
-    assert build.titled.word_id("w7x39999") == here.titled.word_id("w7x39999") is not None
-    assert build.titled.word_id("zzonlyabstract") is None
-    build.finish_in_background(workers=0)
-    whole = SearchIndex()
-    whole.extend(df, workers=0)
-    assert arrays_of(build.result()) == arrays_of(whole)
-
-
-def test_titles_apart_give_no_build_when_none_started_the_worker_died_or_the_rows_differ(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    df = frame(300, 8)
-    assert TitlesApart.start(df["title"], workers=0) is None
-    monkeypatch.setattr(index_module, "worker_count", lambda pays: 0)  # a busy machine: none by default
-    assert TitlesApart.start(df["title"]) is None
-    monkeypatch.undo()
-    other = TitlesApart.start(df["title"], workers=1)
-    assert other is not None and other.build(df.iloc[:299]) is None, "another frame's titles"
-    died = TitlesApart.start(df["title"], workers=1)
-    assert died is not None
-    os.kill(died._apart._pool._procs[0].pid, 9)
-    assert died.build(df) is None, "the caller indexes them itself then"

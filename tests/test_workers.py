@@ -10,7 +10,7 @@ from conftest import child_pids
 
 import paper_widgets.workers as workers_module
 from paper_widgets.search.tokens import chunk_postings
-from paper_widgets.workers import MAX_WORKERS, Apart, Workers, worker_count
+from paper_widgets.workers import MAX_WORKERS, Workers, worker_count
 
 
 def worker_pids(pool: Workers) -> list[int]:
@@ -95,30 +95,3 @@ def test_workers_import_the_callers_paper_widgets_not_one_in_the_current_folder(
         # /proc/self names the process reading it: the worker's, unless it died and this one read it
         (reader,) = pool.map(os.readlink, ["/proc/self"])
         assert reader in {str(pid) for pid in worker_pids(pool)}
-
-
-def test_work_apart_is_computed_in_a_worker_while_this_process_goes_on_and_the_worker_ends() -> None:
-    before = child_pids()
-    apart = Apart(chunk_postings, ["Multi-Task model merging", "x"])
-    assert apart.started and child_pids() != before, "a worker of its own"
-    assert apart.result().words == ["multi", "task", "multitask", "model", "merging", "x"]  # type: ignore[union-attr]
-    assert child_pids() == before and apart.done() and apart.result() is None, "ended once answered"
-
-
-def test_work_apart_that_fails_or_is_killed_or_cancelled_gives_none_and_leaves_no_worker(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    before = child_pids()
-    assert Apart(len, None).result() is None, "its error ends the worker: the caller does the work its own way"
-    killed = Apart(len, "ab")
-    os.kill(killed._pool._procs[0].pid, 9)
-    assert killed.result() is None
-    slow = Apart(chunk_postings, ["word"] * 2_000_000)
-    slow.cancel()
-    assert slow.result() is None and child_pids() == before
-    dropped = Apart(chunk_postings, ["word"] * 2_000_000)
-    assert child_pids() != before
-    del dropped  # nobody will take its result: the worker is ended, not left running
-    assert child_pids() == before
-    monkeypatch.setattr(workers_module, "_BOOT", "import os; os._exit(3)")
-    assert Apart(len, "ab").result() is None

@@ -26,8 +26,7 @@ block of words at a time (:func:`_merge`), encoding each block as it is put toge
 the chunks and the result, only a few blocks' postings are ever decoded at once.  A build goes a
 field at a time (:class:`IndexBuild`), the titles' words numbered first: a first search of a large
 library can be answered from the titles while the abstracts are indexed on a thread, and the
-index it ends with is the one built in one go.  A load can have a worker process index the titles
-(:class:`TitlesApart`) while it writes its caches; the build comes back pickled, the same byte for byte.
+index it ends with is the one built in one go.
 """
 
 from __future__ import annotations
@@ -51,11 +50,11 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from paper_widgets.data.merge import fold_titles
-from paper_widgets.data.packed import STR_DTYPE, large_strings
+from paper_widgets.data.packed import STR_DTYPE
 from paper_widgets.search.tokens import ChunkPostings, Tokens, WordBytes, chunk_postings, ranges, tokenise, word_keys
-from paper_widgets.workers import Apart, Workers, worker_count
+from paper_widgets.workers import Workers, worker_count
 
-__all__ = ["FIELDS", "IndexBuild", "Progress", "SearchIndex", "TitlesApart", "max_typos", "row_hashes"]
+__all__ = ["FIELDS", "IndexBuild", "Progress", "SearchIndex", "max_typos", "row_hashes"]
 
 _Value = TypeVar("_Value")
 Progress = Callable[[int], None]  # told how many more rows of a field were tokenised (each field counts once)
@@ -680,13 +679,6 @@ class _Vocabulary:
         """A vocabulary to add to without changing this one."""
         return _Vocabulary(self.data, self.ptr, self.order)
 
-    def __getstate__(self) -> dict[str, np.ndarray]:
-        """Its arrays (a build sent back by a worker process): the memoryviews of them are made anew."""
-        return {"data": self.data, "ptr": self.ptr, "order": self.order}
-
-    def __setstate__(self, state: dict[str, np.ndarray]) -> None:
-        self.__init__(state["data"], state["ptr"], state["order"])  # type: ignore[misc]
-
     def _views(self) -> None:
         """Memoryviews of the arrays, for bisection: slicing or indexing one costs a fraction of an array's."""
         self._view, self._ptr_view, self._order_view = self.data.data, self.ptr.data, self.order.data
@@ -1170,11 +1162,6 @@ class IndexBuild:
         assert self._complete is not None, "set by _finish when it raised nothing"
         return self._complete
 
-    def __getstate__(self) -> dict[str, object]:
-        """What a worker process sends back (see :class:`TitlesApart`): all but the frame, the progress
-        callback and the thread, which stay where the build is used."""
-        return {name: None if name in _NOT_SENT else value for name, value in self.__dict__.items()}
-
     # -- the steps ------------------------------------------------------------------------------
 
     def workers(self, names: Sequence[str], workers: int | None) -> int:
@@ -1244,63 +1231,6 @@ class IndexBuild:
         )
         into._add_trigrams(len(words._vocab), numbers.new[self.title_words :])  # none: these are no title words
         into.complete = True
-
-
-_NOT_SENT = ("df", "progress", "_thread")  # what a pickled IndexBuild leaves out (see IndexBuild.__getstate__)
-
-
-def _titles_built(titles: pa.LargeStringArray) -> IndexBuild:
-    """:meth:`IndexBuild.titles_first` of ``titles`` on an empty index, in this process: what
-    :class:`TitlesApart` has a worker process make."""
-    df = pd.DataFrame({"title": pd.Series(pd.arrays.ArrowStringArray(titles), dtype=STR_DTYPE)})
-    return IndexBuild.titles_first(SearchIndex(), df, workers=0)
-
-
-class TitlesApart:
-    """The titles of a frame indexed in a worker process while this one goes on (a load still writing its
-    caches): :meth:`build` takes the :class:`IndexBuild` the worker made, which is
-    :meth:`IndexBuild.titles_first`'s on an empty index, byte for byte.
-
-    Only the titles travel (pickled Arrow buffers, not a Python string each), and only when a core is
-    idle (:func:`~paper_widgets.workers.worker_count`): on a busy machine the worker would take its
-    core from the load it runs beside, and a thread here would hold the interpreter the load needs.
-    """
-
-    def __init__(self, titles: pd.Series) -> None:
-        self.rows = len(titles)
-        self._apart: Apart[IndexBuild] = Apart(_titles_built, large_strings(titles))
-
-    @classmethod
-    def start(cls, titles: pd.Series, workers: int | None = None) -> TitlesApart | None:
-        """Start indexing ``titles`` (``workers``: 1 to start a worker whatever the machine's load, 0 for
-        none; by default one from :data:`_PARALLEL_CHUNKS` chunks of titles with a core idle); None when
-        none started (then a first search indexes them as ever)."""
-        if workers is None:
-            workers = worker_count(-(-len(titles) // _CHUNK) >= _PARALLEL_CHUNKS)
-        if not workers:
-            return None
-        apart = cls(titles)
-        return apart if apart._apart.started else None
-
-    def done(self) -> bool:
-        """Whether :meth:`build` would not wait."""
-        return self._apart.done()
-
-    def build(self, df: pd.DataFrame, progress: Progress | None = None) -> IndexBuild | None:
-        """The build of ``df`` (the frame whose titles were sent, or one with the same titles) with its
-        titles indexed, once the worker is done (``progress`` is then told of every row); None when
-        the worker could not make it (the caller builds it with :meth:`IndexBuild.titles_first`)."""
-        build = self._apart.result()
-        if build is None or len(build.starts) != len(range(0, len(df), _CHUNK)) or self.rows != len(df):
-            return None
-        build.df, build.progress = df, None
-        if progress is not None:
-            progress(len(df))
-        return build
-
-    def cancel(self) -> None:
-        """End the worker: nobody will search these titles."""
-        self._apart.cancel()
 
 
 def _return_freed_memory() -> None:

@@ -395,3 +395,47 @@ def test_a_first_search_that_does_not_wait_ranks_by_titles_until_the_abstracts_a
     pd.testing.assert_frame_equal(lib.search("AdaMerging"), lib.search("AdaMerging", wait=False))
     again = paper_widgets.load(CARD_SEED, PAIR_SEED)
     assert mapped(again._index().fields["abstract"].segments[0].data), "the complete index was cached"
+
+
+@pytest.mark.parametrize("wait", [False, True])
+def test_a_loads_first_titles_index_reads_the_titles_it_held_not_the_compressed_cache(
+    paper_widgets_home: Path, monkeypatch: pytest.MonkeyPatch, wait: bool
+) -> None:
+    """When the library cache stores the titles compressed (as at a million papers), the load keeps the
+    titles it had for the first search: search(wait=False) indexes them without decompressing a
+    title, and the index is the one built from the library's own column, byte for byte."""
+    from conftest import CARD_SEED, PAIR_SEED
+
+    import paper_widgets.store.texts as texts_module
+
+    monkeypatch.setattr(library, "INDEX_CACHE_MIN_PAPERS", 1)
+    monkeypatch.setattr(texts_module, "LAZY_ABOVE", 0)  # titles (and abstracts) stored apart, read as used
+    lib = paper_widgets.load(CARD_SEED, PAIR_SEED)
+    assert isinstance(lib._papers["title"].array, texts_module.CompressedTexts)
+    held = lib.__dict__["_titles_read"][1]
+    assert held.tolist() == lib._papers["title"].tolist(), "the very titles the cache holds"
+    decoded: list[int] = []
+    decode = texts_module.CompressedTexts._decoded
+    titles_data = lib._papers["title"].array._data
+
+    def counted(texts: texts_module.CompressedTexts, rows: np.ndarray) -> Any:
+        if texts._data is titles_data:  # the library's titles (or a copy of them)
+            decoded.append(len(rows))
+        return decode(texts, rows)
+
+    monkeypatch.setattr(texts_module.CompressedTexts, "_decoded", counted)
+    first = lib.search("AdaMerging", wait=wait)
+    assert first["title"].str.contains("AdaMerging").iloc[0] and "_titles_read" not in lib.__dict__
+    assert (sum(decoded) < len(lib)) is (not wait), "wait=False: no title decompressed but the results shown"
+    monkeypatch.setattr(texts_module.CompressedTexts, "_decoded", decode)
+    whole = SearchIndex(lib._papers)
+    assert {k: a.tobytes() for k, a in lib._index().to_arrays().items()} == {
+        k: a.tobytes() for k, a in whole.to_arrays().items()
+    }
+    for query in QUERIES:
+        pd.testing.assert_frame_equal(lib.search(query), search(lib.df, query, index=whole))
+    grown = paper_widgets.load(CARD_SEED)
+    assert "_titles_read" in grown.__dict__
+    grown.add(PAIR_SEED)  # other rows: the titles held are not theirs, and are not used
+    pd.testing.assert_frame_equal(grown.search("AdaMerging", wait=wait), search(grown.df, "AdaMerging"))
+    assert "_titles_read" not in grown.__dict__

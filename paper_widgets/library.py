@@ -489,17 +489,9 @@ class Library:
         )
         reopened = store.cache_get_frame(*cached_as, arrow_lists=True) if written and cached_as else None
         if reopened is not None:
-            loaded, library._papers = library._papers, reopened[0]  # as a reopen has it: memory-mapped
-            library._keep_titles(loaded["title"])
-            del loaded
+            library._papers = reopened[0]  # as a reopen has it: memory-mapped
         release_arrow_memory()  # before the search index is built
         return library._showing_progress(progress)._papers_from(library_hash)
-
-    def _keep_titles(self, titles: pd.Series) -> None:
-        """Keep ``titles`` (those of ``_papers``, before they were compressed into the library cache) for the
-        first search, which indexes them without decompressing ``_papers``' (~1 s at a million papers)."""
-        if len(titles) >= INDEX_CACHE_MIN_PAPERS and isinstance(self._papers["title"].array, CompressedTexts):
-            self._titles_read = (weakref.ref(self._papers), titles)
 
     def _papers_from(self, digest: str | None) -> Library:
         """Note that ``digest`` (the inputs' hash) determines ``_papers`` as they are now: the cached
@@ -712,9 +704,6 @@ class Library:
                 index.sync(self._papers, progress=bar.update)
             return index
         papers = self._papers
-        kept: tuple[weakref.ref[pd.DataFrame], pd.Series] | None = self.__dict__.pop("_titles_read", None)
-        titles = kept[1] if kept is not None and kept[0]() is papers else None  # see _keep_titles
-        del kept
         known: tuple[str, weakref.ref[pd.DataFrame]] | None = self.__dict__.get("_papers_digest")
         source = known[0] if known is not None and known[1]() is papers else None
         hashes: np.ndarray | None = None
@@ -731,8 +720,7 @@ class Library:
         index = cached or SearchIndex()
         if not wait and not len(index) and len(papers) >= INDEX_CACHE_MIN_PAPERS:  # titles first, abstracts behind
             with _progress_bar(len(papers), "Indexing titles", " rows", self._progress) as bar:
-                build = IndexBuild.titles_first(index, papers, bar.update, titles=titles)
-            del titles  # indexed: no longer held
+                build = IndexBuild.titles_first(index, papers, bar.update)
             build.finish_in_background(hashes)
             self._index_build = build, digest if cacheable else None
             assert build.titled is not None

@@ -239,20 +239,3 @@ def test_a_titles_short_name_is_its_folded_head_before_the_first_colon(titles: l
 
     got = index_module._name_lengths(pd.Series(titles, dtype="str")).tolist()
     assert got == [reference(title) for title in titles]
-
-
-def test_titles_given_apart_are_indexed_as_the_frames_own_and_let_go_once_indexed() -> None:
-    """titles_first reads the titles the caller holds (a load's, before they were compressed into its
-    cache) instead of the frame's column: the same index, byte for byte."""
-    df = frame(900, 9)
-    held = df["title"].astype("string[pyarrow]").copy()
-    build = IndexBuild.titles_first(SearchIndex(), df.assign(title="unread"), workers=0, titles=held)
-    assert build.titles_read is None, "not kept once the titles are indexed"
-    build.finish_in_background(workers=0)
-    whole = SearchIndex()
-    whole.extend(df, workers=0)
-    complete = build.result()
-    assert complete.word_id("unread") is None and arrays_of(complete)["titles"] == arrays_of(whole)["titles"]
-    build = IndexBuild.titles_first(SearchIndex(), df, workers=0, titles=held)
-    build.finish_in_background(workers=0)
-    assert arrays_of(build.result()) == arrays_of(whole)

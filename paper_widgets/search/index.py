@@ -1083,11 +1083,8 @@ class IndexBuild:
     ``extend`` makes — the words are numbered in the same order, the titles' first.
     """
 
-    def __init__(
-        self, base: SearchIndex, df: pd.DataFrame, progress: Progress | None = None, titles: pd.Series | None = None
-    ) -> None:
+    def __init__(self, base: SearchIndex, df: pd.DataFrame, progress: Progress | None = None) -> None:
         self.base, self.df, self.progress = base, df, progress
-        self.titles_read = titles  # df's titles as the caller has them at hand, else read from df
         self.numbers = _WordNumbers(base._vocab)
         self.starts = range(0, len(df), _CHUNK)
         self.rows_done = 0  # rows of either field tokenised so far (2 * len(df) in all)
@@ -1104,23 +1101,14 @@ class IndexBuild:
 
     @classmethod
     def titles_first(
-        cls,
-        base: SearchIndex,
-        df: pd.DataFrame,
-        progress: Progress | None = None,
-        workers: int | None = None,
-        titles: pd.Series | None = None,
+        cls, base: SearchIndex, df: pd.DataFrame, progress: Progress | None = None, workers: int | None = None
     ) -> IndexBuild:
         """The build of ``df``'s rows after ``base``'s with the titles indexed (:attr:`titled`), the
-        abstracts not yet (``progress``: as for :meth:`SearchIndex.extend`, here for the titles only).
-
-        ``titles``: ``df``'s titles, the same strings, when the caller holds them in a form cheaper to
-        read than ``df``'s column (a loaded library's, before they were compressed into its cache)."""
-        build = cls(base, df, progress, titles)
+        abstracts not yet (``progress``: as for :meth:`SearchIndex.extend`, here for the titles only)."""
+        build = cls(base, df, progress)
         with Workers(build.workers(["title"], workers)) as pool:
             build.number("title", pool.map(_tokenised, build.tasks(["title"])))
             build.encode("title", pool)
-        build.titles_read = None  # held no longer than needed
         words = build.title_index()
         titled = words.copy()
         titled._titles = base._titles.add(build.titles, build.numbers.find, build.numbers.size)
@@ -1182,10 +1170,7 @@ class IndexBuild:
 
     def tasks(self, names: Sequence[str]) -> Iterator[tuple[list[str], bool]]:
         """What :func:`_tokenised` takes: the Python strings of one chunk at a time (1 GB fewer at 1M)."""
-        columns = {name: self.df[name] for name in names}
-        if self.titles_read is not None and "title" in columns:
-            columns["title"] = self.titles_read
-        return ((_texts(columns[name], i), name == "title") for name in names for i in self.starts)
+        return ((_texts(self.df[name], i), name == "title") for name in names for i in self.starts)
 
     def number(self, name: str, tokenised: Iterator[_Tokenised]) -> None:
         """Number the words of field ``name``'s chunks, taken from ``tokenised`` (one per chunk)."""

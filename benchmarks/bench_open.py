@@ -1,7 +1,7 @@
 """Benchmark: cold open of N papers from Daily Papers dumps, and reopen of the saved library (run by hand).
 
     PYTHONPATH=. python benchmarks/bench_open.py [--sizes 10000,100000] [--files 100]
-        [--corpus /work/bench1m/corpus.feather] [--before FOLDER] [--tmp DIR] [--keep] [--work DIR]
+        [--corpus /work/bench1m/corpus.feather] [--before FOLDER] [--tmp DIR] [--keep] [--work DIR] [--assume-idle]
 
 Issue 17's targets at 1M papers: cold open from dumps ≤ 30 s with peak RSS ≤ 1.5 GB, store folder
 ≤ 600 MB, reopen (after ``import paper_widgets``, open the saved library and get the first result)
@@ -21,6 +21,9 @@ split over ``--files`` files.  Then, each in a fresh process:
   "reopen s" is the issue's measure: after ``import paper_widgets``, the wall time to open the
   saved library and get the first result; "from launch" adds the interpreter start and the import
   (pandas alone takes 0.3–0.5 s to import on this machine).
+
+``--assume-idle`` starts worker processes (parsing, tokenising) in both versions as on an idle machine:
+on a shared one, whether a load starts them varies from run to run and swamps what is compared.
 
 "cold s" is the cold open to the first result: ``load()`` and then ``lib.search(q, wait=False)``,
 which answers once the titles are indexed (the abstracts are indexed behind it); "complete s" waits

@@ -213,6 +213,11 @@ def _serve() -> None:
             function, item = pickle.load(inbox)
         except EOFError:
             return
-        message = pickle.dumps(function(item), pickle.HIGHEST_PROTOCOL)
-        outbox.write(len(message).to_bytes(8, "little") + message)
+        result = function(item)
+        del item  # held once: neither the item nor the result is kept beside the bytes sent
+        message = pickle.dumps(result, pickle.HIGHEST_PROTOCOL)
+        del result
+        outbox.write(len(message).to_bytes(8, "little"))
+        outbox.write(message)  # not joined to its length first: that would copy it
         outbox.flush()
+        del message

@@ -232,6 +232,20 @@ def test_near_words_finds_every_title_word_within_its_typos_as_a_full_scan_does(
         assert index.near_words(word, 1000) == [(wid, edits) for edits, _, wid in scanned]
 
 
+def test_near_words_of_a_whole_query_at_once_are_each_words_own() -> None:
+    df = _library(800)
+    index = SearchIndex(df)
+    title_words = sorted({w for title in df["title"] for w in words(title)})
+    rng = np.random.default_rng(8)
+    typod = [_typo(rng, w) for w in title_words[::9] if len(w) > 3]
+    # with words allowed no typo, words near nothing, a title word itself, and no word at all between them
+    asked = [*typod[:20], "ka", "qqqqqqqq", title_words[-1], *typod[20:]]
+    each = [index.near_words(word, 3) for word in asked]
+    assert sum(map(bool, each)) > 20 and not each[20] and not each[21]
+    assert index.near_words_each(asked, 3) == each
+    assert index.near_words_each([], 3) == [] and index.near_words_each(["ka", "qqqqqqqq"], 3) == [[], []]
+
+
 def test_a_result_frame_put_together_from_blocks_is_the_frame_the_constructor_makes() -> None:
     from paper_widgets.store import shown_column
 

@@ -1504,32 +1504,56 @@ class SearchIndex:
 
     def near_words(self, word: str, limit: int) -> list[tuple[int, int]]:
         """Title-vocabulary words within :func:`max_typos` edits of ``word``: (word id, edits), closest first."""
-        typos = max_typos(word)
-        if not typos or not len(self._tri_keys):
-            return []
-        keys = _word_trigrams(word)
-        at = np.searchsorted(self._tri_keys, keys)
-        found = at[self._tri_keys[np.minimum(at, len(self._tri_keys) - 1)] == keys]
-        lo, hi = self._tri_ptr[found].tolist(), self._tri_ptr[found + 1].tolist()
-        hits = np.concatenate([self._tri_words[a:b] for a, b in zip(lo, hi, strict=True)] or [np.zeros(0, np.int32)])
+        return self.near_words_each([word], limit)[0]
+
+    def near_words_each(self, words: Sequence[str], limit: int) -> list[list[tuple[int, int]]]:
+        """:meth:`near_words` of each of ``words`` (up to ``limit`` each), looked up together: a typo'd title asks
+        about most of its words, and a dozen numpy steps per word cost more than their work in a small library."""
+        near: list[list[tuple[int, int]]] = [[] for _ in words]
+        asked = [i for i, word in enumerate(words) if max_typos(word)]
+        if not asked or not len(self._tri_keys):
+            return near
+        grams = [_word_trigrams(words[i]) for i in asked]
+        keys = np.concatenate(grams)
+        at = np.minimum(np.searchsorted(self._tri_keys, keys), len(self._tri_keys) - 1)
+        held = self._tri_keys[at] == keys
+        lo, hi = self._tri_ptr[at[held]], self._tri_ptr[at[held] + 1]
+        # the title words holding each trigram, each with the query word it is a trigram of (its index in asked)
+        hits = self._tri_words[ranges(lo, hi - lo)]
+        asker = np.repeat(np.repeat(np.arange(len(asked)), [len(g) for g in grams])[held], hi - lo)
+        typos = np.array([max_typos(words[i]) for i in asked])
+        widths = np.array([min(len(words[i]), _TRI_WIDTH) for i in asked])
         # a word more than ``typos`` characters longer or shorter is too far: drop it before counting
-        width = min(len(word), _TRI_WIDTH)
-        lengths = self._tri_len[hits]
-        hits = hits[(lengths >= max(width - typos, 0)) & (lengths <= width + typos)]
-        if not len(hits):
-            return []
-        hits.sort()  # then each word's trigrams in common are one run (np.unique's steps, without its overhead)
-        starts = np.flatnonzero(np.concatenate(([True], hits[1:] != hits[:-1])))
-        ids, shared = hits[starts], np.diff(starts, append=len(hits))
+        close = np.abs(self._tri_len[hits].astype(np.int64) - widths[asker]) <= typos[asker]
+        # then each (query word, title word)'s trigrams in common are one run (np.unique's steps, without its overhead)
+        pairs = (asker[close] << np.int64(32)) | hits[close]
+        if not len(pairs):
+            return near
+        pairs.sort()
+        starts = np.flatnonzero(np.concatenate(([True], pairs[1:] != pairs[:-1])))
+        pairs, shared = pairs[starts], np.diff(starts, append=len(pairs))
+        asker, ids = pairs >> np.int64(32), pairs & np.int64(0xFFFFFFFF)
         # an edit destroys at most three of the word's trigrams, a transposition four
-        ids = ids[shared >= max(1, width - 4 * typos)]
-        # thousands of candidates in a large library: compare them all in one rapidfuzz call
+        enough = shared >= np.maximum(1, widths - 4 * typos)[asker]
+        asker, ids = asker[enough], ids[enough]
+        # thousands of candidates in a large library: each query word's compared in one rapidfuzz call
         others = self._vocab.words_of(ids)
-        edits = process.cdist([word], others, scorer=OSA.distance, score_cutoff=typos, dtype=np.int32)[0]
-        close = (edits <= typos) & (edits > 0)  # not the word itself
-        ids, edits = ids[close], edits[close]
-        best = np.lexsort((ids, -self.fields["title"].df[ids], edits))[:limit]
-        return list(zip(ids[best].tolist(), edits[best].tolist(), strict=False))
+        bounds = np.searchsorted(asker, np.arange(len(asked) + 1)).tolist()
+        edits = np.zeros(len(ids), np.int32)
+        for j, i in enumerate(asked):
+            a, b = bounds[j], bounds[j + 1]
+            if b > a:
+                edits[a:b] = process.cdist(
+                    [words[i]], others[a:b], scorer=OSA.distance, score_cutoff=int(typos[j]), dtype=np.int32
+                )[0]
+        close = (edits <= typos[asker]) & (edits > 0)  # not the word itself
+        asker, ids, edits = asker[close], ids[close], edits[close]
+        best = np.lexsort((ids, -self.fields["title"].df[ids], edits, asker))
+        firsts = np.searchsorted(asker, np.arange(len(asked)))  # asker is still ascending, ids sorted within
+        for j, i in enumerate(asked):
+            chosen = best[firsts[j] : (firsts[j + 1] if j + 1 < len(asked) else len(best))][:limit]
+            near[i] = list(zip(ids[chosen].tolist(), edits[chosen].tolist(), strict=True))
+        return near
 
     def postings(self, field: str, word_id: int) -> tuple[np.ndarray, np.ndarray]:
         return self.fields[field].postings(word_id)

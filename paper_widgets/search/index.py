@@ -1533,8 +1533,13 @@ class SearchIndex:
         starts = np.flatnonzero(np.concatenate(([True], pairs[1:] != pairs[:-1])))
         pairs, shared = pairs[starts], np.diff(starts, append=len(pairs))
         asker, ids = pairs >> np.int64(32), pairs & np.int64(0xFFFFFFFF)
-        # an edit destroys at most three of the word's trigrams, a transposition four
-        enough = shared >= np.maximum(1, widths - 4 * typos)[asker]
+        # an edit destroys at most three of the word's trigrams, a transposition four; as many of the title word's,
+        # whose others are all the word's too (shared counts the title word's trigrams that are): a 9-letter word,
+        # two typos allowed, needs only one of its own in common, which thousands of words have
+        lengths = self._tri_len[ids].astype(np.int64)
+        uncut = (lengths < _TRI_WIDTH) & (widths[asker] < _TRI_WIDTH)  # a word cut short ends in a trigram it lacks
+        own = np.where(uncut, lengths - 4 * typos[asker], 0)
+        enough = shared >= np.maximum(np.maximum(1, widths - 4 * typos)[asker], own)
         asker, ids = asker[enough], ids[enough]
         # thousands of candidates in a large library: each query word's compared in one rapidfuzz call
         others = self._vocab.words_of(ids)

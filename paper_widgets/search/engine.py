@@ -69,8 +69,8 @@ _SIMILAR_FLOOR = 0.85  # below: words in common by chance (WRatio scores any sha
 _EXACT_FLOOR = 0.85  # fuzz.ratio from which a title counts as near-exact
 _BOUND_SLACK = 1e-4  # float32 rounding of the scores against their bounds
 # candidates compared with WRatio at once once the best few are: the bar rises between steps, but a rapidfuzz call and
-# the dozen numpy steps around it cost about what a higher bar saves on sixteen titles (the same top, 10% less time)
-_SIMILARITY_STEP = 64
+# the dozen numpy steps around it cost about what a higher bar saves on sixteen titles (the same top, ~10% less time)
+_SIMILARITY_STEP = 32
 # English function words: beside other words they neither decide a match nor get highlighted
 # (they still count in title similarity); a query made of them alone matches them as usual.
 _STOP_TEXT = (

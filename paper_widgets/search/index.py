@@ -1507,45 +1507,16 @@ class SearchIndex:
         return self.near_words_each([word], limit)[0]
 
     def near_words_each(self, words: Sequence[str], limit: int) -> list[list[tuple[int, int]]]:
-        """:meth:`near_words` of each of ``words`` (up to ``limit`` each), looked up together: a typo'd title asks
-        about most of its words, and a dozen numpy steps per word cost more than their work in a small library."""
+        """:meth:`near_words` of each of ``words`` (up to ``limit`` each): a typo'd title asks about most of its
+        words, whose candidates are decoded, compared and ranked together (a few numpy steps for them all)."""
         near: list[list[tuple[int, int]]] = [[] for _ in words]
         asked = [i for i, word in enumerate(words) if max_typos(word)]
         if not asked or not len(self._tri_keys):
             return near
-        grams = [_word_trigrams(words[i]) for i in asked]
-        keys = np.concatenate(grams)
-        at = np.minimum(np.searchsorted(self._tri_keys, keys), len(self._tri_keys) - 1)
-        held = self._tri_keys[at] == keys
-        lo, hi = self._tri_ptr[at[held]], self._tri_ptr[at[held] + 1]
-        # the title words holding each trigram, each with the query word it is a trigram of (its index in asked)
-        hits = self._tri_words[ranges(lo, hi - lo)]
-        asker = np.repeat(np.repeat(np.arange(len(asked)), [len(g) for g in grams])[held], hi - lo)
+        candidates = [self._near_candidates(words[i]) for i in asked]
+        ids = np.concatenate(candidates)
+        asker = np.repeat(np.arange(len(asked)), [len(c) for c in candidates])
         typos = np.array([max_typos(words[i]) for i in asked])
-        widths = np.array([min(len(words[i]), _TRI_WIDTH) for i in asked])
-        # a word more than ``typos`` characters longer or shorter is too far: drop it before counting
-        close = np.abs(self._tri_len[hits].astype(np.int64) - widths[asker]) <= typos[asker]
-        # then each (query word, title word)'s trigrams in common are one run (np.unique's steps, without its overhead)
-        pairs = ((asker << np.int64(32)) | hits)[close]
-        if not len(pairs):
-            return near
-        # a trigram's title words are ascending: the pairs are a few sorted runs, which timsort merges (numpy's
-        # default sort took 14x as long on them)
-        pairs.sort(kind="stable")
-        starts = np.flatnonzero(np.concatenate(([True], pairs[1:] != pairs[:-1])))
-        pairs, shared = pairs[starts], np.diff(starts, append=len(pairs))
-        asker, ids = pairs >> np.int64(32), pairs & np.int64(0xFFFFFFFF)
-        # Of the word's trigrams, an insertion destroys at most two, a deletion or substitution three, a
-        # transposition four, and as many of the title word's (the other way round for insertions and deletions);
-        # all others are in both words, and shared counts the title word's that are the word's.  A length apart
-        # is an insertion or deletion for certain: a 9-letter word, two typos allowed, would otherwise need a
-        # single trigram in common, which thousands of words have.
-        ours, theirs, most = widths[asker], self._tri_len[ids].astype(np.int64), 4 * typos[asker]
-        inserted, deleted = np.maximum(theirs - ours, 0), np.maximum(ours - theirs, 0)  # at least, to match lengths
-        kept = np.maximum(ours - (most - 2 * inserted - deleted), theirs - (most - inserted - 2 * deleted))
-        uncut = (theirs < _TRI_WIDTH) & (ours < _TRI_WIDTH)  # a word cut short ends in a trigram it lacks
-        enough = shared >= np.maximum(np.where(uncut, kept, ours - most), 1)
-        asker, ids = asker[enough], ids[enough]
         # thousands of candidates in a large library: each query word's compared in one rapidfuzz call
         others = self._vocab.words_of(ids)
         bounds = np.searchsorted(asker, np.arange(len(asked) + 1)).tolist()
@@ -1558,12 +1529,45 @@ class SearchIndex:
                 )[0]
         close = (edits <= typos[asker]) & (edits > 0)  # not the word itself
         asker, ids, edits = asker[close], ids[close], edits[close]
-        best = np.lexsort((ids, -self.fields["title"].df[ids], edits, asker))
-        firsts = np.searchsorted(asker, np.arange(len(asked)))  # asker is still ascending, ids sorted within
+        best = np.lexsort((ids, -self.fields["title"].df[ids], edits, asker))  # each query word's together
+        bounds = np.searchsorted(asker, np.arange(len(asked) + 1)).tolist()  # asker is still ascending
         for j, i in enumerate(asked):
-            chosen = best[firsts[j] : (firsts[j + 1] if j + 1 < len(asked) else len(best))][:limit]
+            chosen = best[bounds[j] : bounds[j + 1]][:limit]
             near[i] = list(zip(ids[chosen].tolist(), edits[chosen].tolist(), strict=True))
         return near
+
+    def _near_candidates(self, word: str) -> np.ndarray:
+        """Title words (ids, ascending) that may be within :func:`max_typos` edits of ``word``, by the trigrams they share."""
+        typos, ours = max_typos(word), min(len(word), _TRI_WIDTH)
+        keys = _word_trigrams(word)
+        at = np.minimum(np.searchsorted(self._tri_keys, keys), len(self._tri_keys) - 1)
+        at = at[self._tri_keys[at] == keys]
+        lo, hi = self._tri_ptr[at].tolist(), self._tri_ptr[at + 1].tolist()
+        hits: np.ndarray = np.concatenate(
+            [self._tri_words[a:b] for a, b in zip(lo, hi, strict=True)] or [np.zeros(0, np.int32)]
+        )
+        # a word more than ``typos`` characters longer or shorter is too far: drop it before counting
+        lengths = self._tri_len[hits]
+        hits = hits[(lengths >= max(ours - typos, 0)) & (lengths <= ours + typos)]
+        if not len(hits):
+            return hits
+        # then each word's trigrams in common are one run (np.unique's steps, without its overhead); a trigram's
+        # words are ascending, so the hits are a few sorted runs, which timsort merges (numpy's default sort took
+        # 5-14x as long on them)
+        hits.sort(kind="stable")
+        starts = np.flatnonzero(np.concatenate(([True], hits[1:] != hits[:-1])))
+        ids, shared = hits[starts], np.diff(starts, append=len(hits))
+        # Of the word's trigrams, an insertion destroys at most two, a deletion or substitution three, a
+        # transposition four, and as many of the title word's (the other way round for insertions and deletions);
+        # all others are in both words, and shared counts the title word's that are the word's.  A length apart
+        # is an insertion or deletion for certain: a 9-letter word, two typos allowed, would otherwise need a
+        # single trigram in common, which thousands of words have.
+        theirs, most = self._tri_len[ids].astype(np.int64), 4 * typos
+        inserted, deleted = np.maximum(theirs - ours, 0), np.maximum(ours - theirs, 0)  # at least, to match lengths
+        kept = np.maximum(ours - (most - 2 * inserted - deleted), theirs - (most - inserted - 2 * deleted))
+        uncut = (theirs < _TRI_WIDTH) & (ours < _TRI_WIDTH)  # a word cut short ends in a trigram it lacks
+        found: np.ndarray = ids[shared >= np.maximum(np.where(uncut, kept, ours - most), 1)]
+        return found
 
     def postings(self, field: str, word_id: int) -> tuple[np.ndarray, np.ndarray]:
         return self.fields[field].postings(word_id)

@@ -1561,16 +1561,19 @@ class SearchIndex:
         hits.sort(kind="stable")
         starts = np.flatnonzero(np.concatenate(([True], hits[1:] != hits[:-1])))
         ids, shared = hits[starts], np.diff(starts, append=len(hits))
+        most = 4 * typos  # trigrams of the word the typos destroy at most: the bound for any word, checked first
+        enough = shared >= max(1, ours - most)
+        ids, shared = ids[enough], shared[enough]
         # Of the word's trigrams, an insertion destroys at most two, a deletion or substitution three, a
         # transposition four, and as many of the title word's (the other way round for insertions and deletions);
         # all others are in both words, and shared counts the title word's that are the word's.  A length apart
         # is an insertion or deletion for certain: a 9-letter word, two typos allowed, would otherwise need a
         # single trigram in common, which thousands of words have.
-        theirs, most = self._tri_len[ids].astype(np.int64), 4 * typos
+        theirs = self._tri_len[ids].astype(np.int64)
         inserted, deleted = np.maximum(theirs - ours, 0), np.maximum(ours - theirs, 0)  # at least, to match lengths
         kept = np.maximum(ours - (most - 2 * inserted - deleted), theirs - (most - inserted - 2 * deleted))
         uncut = (theirs < _TRI_WIDTH) & (ours < _TRI_WIDTH)  # a word cut short ends in a trigram it lacks
-        found: np.ndarray = ids[shared >= np.maximum(np.where(uncut, kept, ours - most), 1)]
+        found: np.ndarray = ids[~uncut | (shared >= kept)]
         return found
 
     def postings(self, field: str, word_id: int) -> tuple[np.ndarray, np.ndarray]:

@@ -268,7 +268,7 @@ def test_near_words_of_a_whole_query_at_once_are_each_words_own() -> None:
     title_words = sorted({w for title in df["title"] for w in words(title)})
     rng = np.random.default_rng(8)
     typod = [_typo(rng, w) for w in title_words[::9] if len(w) > 3]
-    # with words allowed no typo, words near nothing, a title word itself, and no word at all between them
+    # among them a word allowed no typo, one near nothing and a title word itself; then no words at all
     asked = [*typod[:20], "ka", "qqqqqqqq", title_words[-1], *typod[20:]]
     each = [index.near_words(word, 3) for word in asked]
     assert sum(map(bool, each)) > 20 and not each[20] and not each[21]

@@ -232,6 +232,50 @@ def test_near_words_finds_every_title_word_within_its_typos_as_a_full_scan_does(
         assert index.near_words(word, 1000) == [(wid, edits) for edits, _, wid in scanned]
 
 
+def test_near_words_of_words_with_letters_added_or_dropped_are_those_a_full_scan_finds() -> None:
+    """The trigrams a title word must share depend on its length: two letters longer or shorter than the word
+    asked about, both typos are an insertion or a deletion, which destroy fewer trigrams than a transposition."""
+    from rapidfuzz.distance import OSA
+
+    df = _library(1500)
+    index = SearchIndex(df)
+    title_words = sorted({w for title in df["title"] for w in words(title)})
+    rng = np.random.default_rng(11)
+
+    def edited(word: str, kinds: str) -> str:
+        for kind in kinds:
+            at = int(rng.integers(0, len(word)))
+            letter = str(rng.choice(list("aeiklmnorstuv")))
+            word = word[:at] + letter + word[at:] if kind == "+" else word[:at] + word[at + 1 :]
+        return word
+
+    asked = [edited(w, str(rng.choice(["++", "--", "+", "-", "+-"]))) for w in title_words[::4]]
+    asked = [word for word in asked if len(word) > 4 * index_module.max_typos(word) > 0]
+    assert len(asked) > 100
+    for word in asked:
+        typos = index_module.max_typos(word)
+        scanned = sorted(
+            (OSA.distance(word, w), -int(index.fields["title"].df[index.word_id(w)]), index.word_id(w))
+            for w in title_words
+            if 0 < OSA.distance(word, w) <= typos
+        )
+        assert index.near_words(word, 1000) == [(wid, edits) for edits, _, wid in scanned], word
+
+
+def test_near_words_of_a_whole_query_at_once_are_each_words_own() -> None:
+    df = _library(800)
+    index = SearchIndex(df)
+    title_words = sorted({w for title in df["title"] for w in words(title)})
+    rng = np.random.default_rng(8)
+    typod = [_typo(rng, w) for w in title_words[::9] if len(w) > 3]
+    # among them a word allowed no typo, one near nothing and a title word itself; then no words at all
+    asked = [*typod[:20], "ka", "qqqqqqqq", title_words[-1], *typod[20:]]
+    each = [index.near_words(word, 3) for word in asked]
+    assert sum(map(bool, each)) > 20 and not each[20] and not each[21]
+    assert index.near_words_each(asked, 3) == each
+    assert index.near_words_each([], 3) == [] and index.near_words_each(["ka", "qqqqqqqq"], 3) == [[], []]
+
+
 def test_a_result_frame_put_together_from_blocks_is_the_frame_the_constructor_makes() -> None:
     from paper_widgets.store import shown_column
 

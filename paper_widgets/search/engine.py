@@ -68,7 +68,9 @@ _NAME_EXACT, _NAME_PREFIX = 0.4, 0.2
 _SIMILAR_FLOOR = 0.85  # below: words in common by chance (WRatio scores any shared word ~0.6-0.8), not a title
 _EXACT_FLOOR = 0.85  # fuzz.ratio from which a title counts as near-exact
 _BOUND_SLACK = 1e-4  # float32 rounding of the scores against their bounds
-_SIMILARITY_STEP = 16  # candidates compared with WRatio at once once the best few are: the bar rises between steps
+# candidates compared with WRatio at once once the best few are: the bar rises between steps, but a rapidfuzz call and
+# the dozen numpy steps around it cost about what a higher bar saves on sixteen titles (the same top, ~10% less time)
+_SIMILARITY_STEP = 32
 # English function words: beside other words they neither decide a match nor get highlighted
 # (they still count in title similarity); a query made of them alone matches them as usual.
 _STOP_TEXT = (
@@ -130,8 +132,12 @@ def _idf(n: int, df: int) -> float:
 def _terms(index: SearchIndex, query: _Query) -> list[_Term]:
     n = len(index)
     terms = []
-    for i, word in enumerate(query.words):
-        wid = index.word_id(word)
+    ids = [index.word_id(word) for word in query.words]
+    # a word no title holds is typo'd: its likeliest meanings, looked up for every such word at once
+    held = zip(query.words, ids, strict=True)
+    typod = [] if query.long else [word for word, wid in held if wid is None or not index.in_titles(wid)]
+    near = dict(zip(typod, index.near_words_each(typod, _NEAR_WORDS), strict=True))
+    for i, (word, wid) in enumerate(zip(query.words, ids, strict=True)):
         term = _Term(word, _idf(n, 0))
         if wid is not None and not query.drops(word):
             term.variants.append((wid, 1.0, True))
@@ -143,9 +149,7 @@ def _terms(index: SearchIndex, query: _Query) -> list[_Term]:
                 wanted = min(_COMPLETIONS, 4 * len(word))
                 completions = [c for c in index.completions(word, wanted) if not query.drops(index.word(c))]
                 term.variants += [(c, _COMPLETION_WEIGHT, False) for c in completions]
-            if wid is None or not index.in_titles(wid):
-                near = index.near_words(word, _NEAR_WORDS)
-                term.variants += [(c, _TYPO_WEIGHT[edits], True) for c, edits in near]
+            term.variants += [(c, _TYPO_WEIGHT[edits], True) for c, edits in near.get(word, ())]
         if wid is None and term.variants:  # as rare as its likeliest stand-in, not as a word found nowhere
             term.idf = _idf(n, min(index.doc_freq(term.variants[0][0]), n))
         # "fo" may become "for", which the stop words leave unmatched: papers titled "… for …" must not lose for it
@@ -502,7 +506,9 @@ class _Bar:
 
 def _floats(counts: pd.Series | ExtensionArray, missing: float) -> np.ndarray:
     """Whole numbers (``Int64``, or Arrow's in a reopened library) as floats, ``missing`` where unknown."""
-    floats: np.ndarray = counts.astype("Float64").to_numpy("float64", na_value=missing)
+    if isinstance(counts.dtype, pd.ArrowDtype):  # Arrow's whole numbers take no float for their missing values
+        counts = counts.astype("Float64")
+    floats: np.ndarray = counts.to_numpy("float64", na_value=missing)  # Int64's directly: a third of the time
     return floats
 
 
@@ -554,7 +560,12 @@ def _order(df: pd.DataFrame, rows: np.ndarray, sort: str, relevance: np.ndarray)
 
 
 def _best_first(
-    index: SearchIndex, df: pd.DataFrame, rows: np.ndarray, scores: np.ndarray, limit: int | None
+    index: SearchIndex,
+    df: pd.DataFrame,
+    rows: np.ndarray,
+    scores: np.ndarray,
+    limit: int | None,
+    columns: Mapping[str, ExtensionArray] | None = None,
 ) -> np.ndarray:
     """Positions into ``rows`` by ``scores``, best first, at most ``limit``.
 
@@ -572,9 +583,10 @@ def _best_first(
     if index.serves(df):
         keys = index.served_value(df, _popularity)
         keys = None if keys is None else (keys[0][at], keys[1][at])
-    else:  # another frame of the same papers (a library's, annotated): the tied rows' keys alone, from the two
-        # columns alone (taking the tied rows of every column, lists of authors too, cost ~1 ms a query)
-        keys = _popularity(df[[name for name in ("upvotes", "published") if name in df.columns]].iloc[at])
+    else:  # another frame of the same papers (a library's, annotated, or a cached index's): the tied rows' keys
+        # alone, from the two columns' arrays (a frame's iloc of the two columns cost ~0.4 ms a query, the arrays' 0.03)
+        tie_columns = columns or {name: df[name].array for name in ("upvotes", "published") if name in df.columns}
+        keys = _popularity_of(tie_columns, at)
     if keys is None:
         return order
     ranked: np.ndarray = contenders[np.lexsort((at, ~keys[1], -keys[0], -scores[contenders]))][:limit]
@@ -582,14 +594,21 @@ def _best_first(
 
 
 def _popularity(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:
-    """Each paper's upvotes (float32, unknown: -inf) and date (int64; NaT, the smallest, ~ puts last): the tie rule's
-    keys, for every row at once (~10 ms at a million papers, once): picking a few rows out of pandas arrays at every
-    query cost more than the rest of ranking them.  None without those columns."""
-    if "upvotes" not in df.columns or "published" not in df.columns:
+    """:func:`_popularity_of` every row of ``df`` (~10 ms at a million papers, once, for the frame an index serves)."""
+    return _popularity_of({name: df[name].array for name in ("upvotes", "published") if name in df.columns})
+
+
+def _popularity_of(
+    columns: Mapping[str, ExtensionArray], rows: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Each paper's upvotes (float32, unknown: -inf) and date (int64; NaT, the smallest, ~ puts last), of the
+    positions ``rows`` or of every row, from a frame's ``columns``: the tie rule's keys.  None without those columns."""
+    if "upvotes" not in columns or "published" not in columns:
         return None
-    upvotes = _floats(df["upvotes"], -np.inf).astype(np.float32)
-    dates = np.asarray(df["published"].to_numpy()).view(np.int64)
-    return upvotes, dates
+    upvotes, published = columns["upvotes"], columns["published"]
+    if rows is not None:
+        upvotes, published = upvotes.take(rows), published.take(rows)
+    return _floats(upvotes, -np.inf).astype(np.float32), np.asarray(published.to_numpy()).view(np.int64)
 
 
 def _title_scores(query: str, titles: list[str], scorer: Callable[..., float], floor: float) -> np.ndarray:
@@ -730,11 +749,20 @@ def search(
     ``tags`` (a paper must have all), ``status`` (one or several).  ``sort`` is ``"relevance"``
     (an empty query then lists newest first), ``"newest"`` or ``"upvotes"``.
     """
-    found = search_rows(
-        df, query, limit, index=index, sort=sort, year=year, min_upvotes=min_upvotes, tags=tags, status=status
-    )
     # the index keeps the arrays of the frame it serves: getting them costs about as much as the result frame
     columns = column_arrays(df) if index is None else index.served_value(df, column_arrays)
+    found = search_rows(
+        df,
+        query,
+        limit,
+        index=index,
+        sort=sort,
+        year=year,
+        min_upvotes=min_upvotes,
+        tags=tags,
+        status=status,
+        columns=columns,
+    )
     return result_frame(columns, df.index, *found)
 
 
@@ -749,8 +777,13 @@ def search_rows(
     min_upvotes: int | None = None,
     tags: str | Iterable[str] | None = None,
     status: str | Iterable[str] | None = None,
+    columns: Mapping[str, ExtensionArray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """What :func:`search` finds: the positions in ``df`` of the rows it shows, best first, and their scores."""
+    """What :func:`search` finds: the positions in ``df`` of the rows it shows, best first, and their scores.
+
+    ``columns``: ``df``'s :func:`column_arrays`, when the caller has them (the rows tied at the top are told
+    apart by two of them).
+    """
     if sort not in SORTS:
         raise ValueError(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
     if limit is not None and limit < 0:
@@ -789,7 +822,7 @@ def search_rows(
                 ]
             best = np.union1d(best, titled_rows)
         scores = _rescore(index, rows[best], coverage[best], bm25[best], parsed, limit)
-        order = _best_first(index, df, rows[best], scores, limit)
+        order = _best_first(index, df, rows[best], scores, limit, columns)
         return rows[best[order]], scores[order]
     # newest / most upvoted among the papers matching the most terms
     best = np.flatnonzero(matched >= matched.max() - 1e-6)

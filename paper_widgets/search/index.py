@@ -121,7 +121,7 @@ _ONCE_EACH = 0x40  # set in a word's width byte when it occurs once in each of i
 _BYTE_WEIGHTS = (1 << 8 * np.arange(3)).astype(np.int32)
 _NIBBLE_PAIRS = (np.arange(256) & 15 | (np.arange(256) >> 4) << 8).astype("<u2")  # a byte's two nibbles, low first
 _NIBBLE_WEIGHTS = (1 << 4 * np.arange(_WIDEST)).astype(np.int32)
-_FEW = 4096  # values decoded with one matrix product rather than a step per nibble
+_FEW = 4096  # nibbles decoded with one matrix product rather than a step per nibble
 _ODD_WIDTHS_FROM = 128  # postings of a word from which gaps may take an odd number of nibbles
 
 
@@ -154,8 +154,12 @@ def _unpack(data: np.ndarray, at: int, count: int) -> np.ndarray:
 
 def _values(nibbles: np.ndarray, width: int) -> np.ndarray:
     """Values of ``width`` nibbles each, the lowest nibble first (int32)."""
+    if width == 1:
+        return nibbles.astype(np.int32)
     columns = nibbles.reshape(-1, width)
-    if len(columns) <= _FEW:  # one call: on a short list numpy's cost per call is the cost
+    # one call: on a short list numpy's cost per call is the cost; but an int32 matrix product is no BLAS call,
+    # and beyond a few thousand nibbles a step per nibble is faster (a list of 4,000 one-nibble gaps: 20x)
+    if len(nibbles) <= _FEW:
         few: np.ndarray = columns.astype(np.int32) @ _NIBBLE_WEIGHTS[:width]
         return few
     values = columns[:, 0].astype(np.int32)
@@ -1504,32 +1508,73 @@ class SearchIndex:
 
     def near_words(self, word: str, limit: int) -> list[tuple[int, int]]:
         """Title-vocabulary words within :func:`max_typos` edits of ``word``: (word id, edits), closest first."""
-        typos = max_typos(word)
-        if not typos or not len(self._tri_keys):
-            return []
+        return self.near_words_each([word], limit)[0]
+
+    def near_words_each(self, words: Sequence[str], limit: int) -> list[list[tuple[int, int]]]:
+        """:meth:`near_words` of each of ``words`` (up to ``limit`` each): a typo'd title asks about most of its
+        words, whose candidates are decoded, compared and ranked together (a few numpy steps for them all)."""
+        near: list[list[tuple[int, int]]] = [[] for _ in words]
+        asked = [i for i, word in enumerate(words) if max_typos(word)]
+        if not asked or not len(self._tri_keys):
+            return near
+        candidates = [self._near_candidates(words[i]) for i in asked]
+        ids = np.concatenate(candidates)
+        asker = np.repeat(np.arange(len(asked)), [len(c) for c in candidates])
+        typos = np.array([max_typos(words[i]) for i in asked])
+        # thousands of candidates in a large library: each query word's compared in one rapidfuzz call
+        others = self._vocab.words_of(ids)
+        bounds = np.searchsorted(asker, np.arange(len(asked) + 1)).tolist()
+        edits = np.zeros(len(ids), np.int32)
+        for j, i in enumerate(asked):
+            a, b = bounds[j], bounds[j + 1]
+            if b > a:
+                edits[a:b] = process.cdist(
+                    [words[i]], others[a:b], scorer=OSA.distance, score_cutoff=int(typos[j]), dtype=np.int32
+                )[0]
+        close = (edits <= typos[asker]) & (edits > 0)  # not the word itself
+        asker, ids, edits = asker[close], ids[close], edits[close]
+        best = np.lexsort((ids, -self.fields["title"].df[ids], edits, asker))  # each query word's together
+        bounds = np.searchsorted(asker, np.arange(len(asked) + 1)).tolist()  # asker is still ascending
+        for j, i in enumerate(asked):
+            chosen = best[bounds[j] : bounds[j + 1]][:limit]
+            near[i] = list(zip(ids[chosen].tolist(), edits[chosen].tolist(), strict=True))
+        return near
+
+    def _near_candidates(self, word: str) -> np.ndarray:
+        """Title words (ids, ascending) that may be within :func:`max_typos` edits of ``word``, by the trigrams they share."""
+        typos, ours = max_typos(word), min(len(word), _TRI_WIDTH)
         keys = _word_trigrams(word)
-        at = np.searchsorted(self._tri_keys, keys)
-        found = at[self._tri_keys[np.minimum(at, len(self._tri_keys) - 1)] == keys]
-        lo, hi = self._tri_ptr[found].tolist(), self._tri_ptr[found + 1].tolist()
-        hits = np.concatenate([self._tri_words[a:b] for a, b in zip(lo, hi, strict=True)] or [np.zeros(0, np.int32)])
+        at = np.minimum(np.searchsorted(self._tri_keys, keys), len(self._tri_keys) - 1)
+        at = at[self._tri_keys[at] == keys]
+        lo, hi = self._tri_ptr[at].tolist(), self._tri_ptr[at + 1].tolist()
+        hits: np.ndarray = np.concatenate(
+            [self._tri_words[a:b] for a, b in zip(lo, hi, strict=True)] or [np.zeros(0, np.int32)]
+        )
         # a word more than ``typos`` characters longer or shorter is too far: drop it before counting
-        width = min(len(word), _TRI_WIDTH)
         lengths = self._tri_len[hits]
-        hits = hits[(lengths >= max(width - typos, 0)) & (lengths <= width + typos)]
+        hits = hits[(lengths >= max(ours - typos, 0)) & (lengths <= ours + typos)]
         if not len(hits):
-            return []
-        hits.sort()  # then each word's trigrams in common are one run (np.unique's steps, without its overhead)
+            return hits
+        # then each word's trigrams in common are one run (np.unique's steps, without its overhead); a trigram's
+        # words are ascending, so the hits are a few sorted runs, which timsort merges (numpy's default sort took
+        # 5-14x as long on them)
+        hits.sort(kind="stable")
         starts = np.flatnonzero(np.concatenate(([True], hits[1:] != hits[:-1])))
         ids, shared = hits[starts], np.diff(starts, append=len(hits))
-        # an edit destroys at most three of the word's trigrams, a transposition four
-        ids = ids[shared >= max(1, width - 4 * typos)]
-        # thousands of candidates in a large library: compare them all in one rapidfuzz call
-        others = self._vocab.words_of(ids)
-        edits = process.cdist([word], others, scorer=OSA.distance, score_cutoff=typos, dtype=np.int32)[0]
-        close = (edits <= typos) & (edits > 0)  # not the word itself
-        ids, edits = ids[close], edits[close]
-        best = np.lexsort((ids, -self.fields["title"].df[ids], edits))[:limit]
-        return list(zip(ids[best].tolist(), edits[best].tolist(), strict=False))
+        most = 4 * typos  # trigrams of the word the typos destroy at most: the bound for any word, checked first
+        enough = shared >= max(1, ours - most)
+        ids, shared = ids[enough], shared[enough]
+        # Of the word's trigrams, an insertion destroys at most two, a deletion or substitution three, a
+        # transposition four, and as many of the title word's (the other way round for insertions and deletions);
+        # all others are in both words, and shared counts the title word's that are the word's.  A length apart
+        # is an insertion or deletion for certain: a 9-letter word, two typos allowed, would otherwise need a
+        # single trigram in common, which thousands of words have.
+        theirs = self._tri_len[ids].astype(np.int64)
+        inserted, deleted = np.maximum(theirs - ours, 0), np.maximum(ours - theirs, 0)  # at least, to match lengths
+        kept = np.maximum(ours - (most - 2 * inserted - deleted), theirs - (most - inserted - 2 * deleted))
+        uncut = (theirs < _TRI_WIDTH) & (ours < _TRI_WIDTH)  # a word cut short ends in a trigram it lacks
+        found: np.ndarray = ids[~uncut | (shared >= kept)]
+        return found
 
     def postings(self, field: str, word_id: int) -> tuple[np.ndarray, np.ndarray]:
         return self.fields[field].postings(word_id)

@@ -32,7 +32,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from paper_widgets.data.merge import merge_traced, normalise_frame
-from paper_widgets.data.packed import FileTexts, PackedTexts, Part, joined_texts, large_strings, release_arrow_memory
+from paper_widgets.data.packed import (
+    FileTexts,
+    PackedTexts,
+    Part,
+    joined_texts,
+    large_strings,
+    no_strings,
+    no_text,
+    release_arrow_memory,
+)
 from paper_widgets.data.readers.pool import pool_workers, read_files
 from paper_widgets.data.readers.sources import (
     check_regular,
@@ -1192,6 +1201,10 @@ def _joined_strings(parts: list[pd.Series]) -> pd.Series:
     """The Arrow string columns ``parts`` as one column in one chunk; ``parts`` is emptied, each
     chunk freed once copied (concatenating, then joining the chunks, held the text twice)."""
     dtype = parts[0].dtype
+    if all(no_text(part) for part in parts):  # a column no file has a value in (DOIs of dumps): no memory at all
+        n = sum(len(part) for part in parts)
+        parts.clear()
+        return pd.Series(no_strings(n))
     # the chunks as they are (combining even one chunk copies it); large_string is what "str" holds
     arrays: list[Part] = [
         chunk.cast(pa.large_string()) for part in parts for chunk in part.array.__arrow_array__().chunks
@@ -1217,7 +1230,9 @@ def _reordered(frame: pd.DataFrame, order: np.ndarray) -> pd.DataFrame:
     so a million abstracts are never held twice."""
     out = pd.DataFrame(index=pd.RangeIndex(len(order)))
     for name in list(frame.columns):
-        out[name] = frame.pop(name).array.take(order)
+        column = frame.pop(name)
+        # a column without a value stays unwritten zero pages (taking it would write its offsets)
+        out[name] = no_strings(len(order)) if no_text(column) else column.array.take(order)
     return out
 
 

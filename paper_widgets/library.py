@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from pandas.api.types import union_categoricals
 
 from paper_widgets.data.merge import merge_traced, normalise_frame
 from paper_widgets.data.packed import (
@@ -40,6 +41,7 @@ from paper_widgets.data.packed import (
     large_strings,
     no_strings,
     no_text,
+    one_array,
     release_arrow_memory,
 )
 from paper_widgets.data.readers.pool import pool_workers, read_files
@@ -50,7 +52,14 @@ from paper_widgets.data.readers.sources import (
     read_bibtex_paths,
     read_text,
 )
-from paper_widgets.data.records import DumpError, LoadWarning, PaperWidgetsWarning, records_frame
+from paper_widgets.data.records import (
+    LIST_DTYPE,
+    DumpError,
+    LoadWarning,
+    PaperWidgetsWarning,
+    empty_lists,
+    records_frame,
+)
 from paper_widgets.data.spans import FileSpans
 from paper_widgets.data.text import valid_unicode
 from paper_widgets.output.files import write_text_atomic
@@ -1190,11 +1199,35 @@ def _concatenated(frames: list[pd.DataFrame]) -> pd.DataFrame:
         parts = [columns.pop(name) for columns in by_file]
         if all(isinstance(part.array, pd.arrays.ArrowStringArray) for part in parts):
             joined[name] = _joined_strings(parts)
+        elif any(isinstance(part.dtype, pd.CategoricalDtype) for part in parts):  # source, kind
+            joined[name] = pd.Series(union_categoricals([_categorical(part) for part in parts]))
+        elif any(part.dtype == LIST_DTYPE for part in parts):  # authors (of cached records: Python lists)
+            joined[name] = pd.Series(pd.arrays.ArrowExtensionArray(_joined_lists(parts)))
         else:
             joined[name] = _one_chunk_column(pd.concat(parts, ignore_index=True))
         del parts
         release_arrow_memory()  # the files' chunks of this column, before the next one is joined
     return pd.DataFrame(joined)
+
+
+def _categorical(strings: pd.Series) -> pd.Categorical:
+    """``strings`` (a categorical or not) as a categorical of ``str`` categories, whatever its categories'
+    dtype was (an empty frame's, or a cached one's, are objects): categoricals join only with the same."""
+    values = strings.array if isinstance(strings.dtype, pd.CategoricalDtype) else pd.Categorical(strings)
+    return pd.Categorical.from_codes(values.codes, categories=values.categories.astype("str"))
+
+
+def _joined_lists(parts: list[pd.Series]) -> pa.ListArray:
+    """The columns of lists of strings ``parts`` (Arrow lists, or Python lists) as one Arrow list array."""
+    arrays = [
+        one_array(part.array.__arrow_array__())
+        if part.dtype == LIST_DTYPE
+        else pa.array(part.tolist(), LIST_DTYPE.pyarrow_dtype)
+        for part in parts
+    ]
+    parts.clear()
+    lists: pa.ListArray = pa.concat_arrays(arrays) if arrays else empty_lists(0)
+    return lists
 
 
 def _joined_strings(parts: list[pd.Series]) -> pd.Series:

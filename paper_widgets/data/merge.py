@@ -23,7 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from paper_widgets.data.packed import STR_DTYPE, FileTexts, no_strings, no_text, release_arrow_memory
+from paper_widgets.data.packed import STR_DTYPE, FileTexts, no_strings, no_text, one_array, release_arrow_memory
 from paper_widgets.data.records import KINDS, LIST_DTYPE, empty_lists, listed, python_lists
 from paper_widgets.data.text import ARXIV_VERSION, fold, text_items
 
@@ -189,6 +189,34 @@ def _propagate(labels: np.ndarray, keys: Sequence[pd.Series]) -> np.ndarray:
         labels = new
 
 
+def _author_lists(authors: pd.Series) -> pa.ListArray:
+    """The records' authors as one Arrow list array (:data:`~paper_widgets.data.records.LIST_DTYPE`),
+    an empty list where none is known (any cell not a list of names: None, NA)."""
+    if authors.dtype == LIST_DTYPE:
+        lists = one_array(authors.array.__arrow_array__())
+    else:  # a frame's own lists (normalise_frame) or cells left None
+        lists = pa.array([a if isinstance(a, list) else None for a in authors.tolist()], LIST_DTYPE.pyarrow_dtype)
+    filled: pa.ListArray = lists.fill_null(pa.scalar([], LIST_DTYPE.pyarrow_dtype)) if lists.null_count else lists
+    return filled
+
+
+def _sorted_codes(names: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """``pd.factorize(names.fillna(""), sort=True)``; of a categorical (the records' sources) from its few
+    categories, without a string per row."""
+    if not isinstance(names.dtype, pd.CategoricalDtype):
+        codes, distinct = pd.factorize(names.fillna("").astype("str").reset_index(drop=True), sort=True)
+        return codes, distinct
+    categories = np.array([*names.cat.categories.astype("str"), ""], dtype=object)  # "" for NA: the last code
+    codes = names.cat.codes.to_numpy(np.int64)
+    codes[codes < 0] = len(categories) - 1
+    distinct, category_code = np.unique(categories, return_inverse=True)  # sorted as Python sorts strings
+    code = category_code[codes]
+    used = np.unique(code)  # as factorize, the names present only
+    renumbered = np.zeros(len(distinct), np.int64)
+    renumbered[used] = np.arange(len(used))
+    return renumbered[code], pd.Index(distinct[used], dtype="str")
+
+
 def _surnames(authors: pd.Series) -> pd.Series:
     """The folded last word of each record's first author (None when unknown)."""
     firsts = [a[0] if isinstance(a, list) and a and isinstance(a[0], str) else "" for a in authors]
@@ -340,7 +368,7 @@ def merge_records(records: pd.DataFrame) -> pd.DataFrame:
     papers = merged.papers
     abstracts = records["abstract"].reset_index(drop=True).astype("str").array.take(merged.abstract_from)
     papers.insert(1, "abstract", pd.Series(abstracts, index=papers.index))
-    for name in ("sources", "citekeys"):  # a frame of lists, as COLUMNS says
+    for name in ("authors", "sources", "citekeys"):  # a frame of lists, as COLUMNS says
         papers[name] = pd.Series(python_lists(papers[name].array), index=papers.index, dtype=object)
     return papers
 
@@ -348,9 +376,9 @@ def merge_records(records: pd.DataFrame) -> pd.DataFrame:
 def merge_traced(records: pd.DataFrame, abstracts: FileTexts | None = None) -> Merged:
     """:func:`merge_records` but the abstracts: a million of them are taken in the order they are
     kept in (see ``store.texts``), not copied here; where each record went, whose abstract each row has.
-    ``sources`` and ``citekeys`` are Arrow lists (:data:`~paper_widgets.data.records.LIST_DTYPE`, the
-    sources' names dictionary-encoded), as a reopened library has them: a Python list per row of a
-    million was ~130 MB at a cold load's peak.  String columns without a value hold no memory
+    ``authors``, ``sources`` and ``citekeys`` are Arrow lists (:data:`~paper_widgets.data.records.LIST_DTYPE`,
+    the sources' names dictionary-encoded), as a reopened library has them: a Python list per row of a
+    million was ~190 MB at a cold load's peak.  String columns without a value hold no memory
     (:func:`~paper_widgets.data.packed.no_strings`).
 
     ``abstracts``: the records' abstracts when ``records`` has no ``abstract`` column (a load keeps
@@ -364,6 +392,8 @@ def merge_traced(records: pd.DataFrame, abstracts: FileTexts | None = None) -> M
             rec[name] = _object_column([None] * len(rec), len(rec)) if COLUMNS[name] is object else None
     if "citekey" not in rec.columns:
         rec["citekey"] = None
+    authors = _author_lists(rec["authors"])
+    rec["authors"] = pd.arrays.ArrowExtensionArray(authors)
     rec["arxiv_id"] = rec["arxiv_id"].str.strip().str.replace(ARXIV_VERSION, "", regex=True).replace("", None)
     if not no_text(rec["doi"]):  # a dump library has none: its column stays unwritten zero pages
         rec["doi"] = rec["doi"].astype("str").str.strip().str.lower().replace("", None)
@@ -384,12 +414,11 @@ def merge_traced(records: pd.DataFrame, abstracts: FileTexts | None = None) -> M
     # Records of files have one source each: their names are not made into a list per record.
     source_lists = rec["sources"].to_numpy() if "sources" in rec.columns else None
     if source_lists is None:
-        first_source = rec["source"].fillna("").astype("str").reset_index(drop=True)
+        source_codes, source_names = _sorted_codes(rec["source"])
     else:
-        first_source = pd.Series([s[0] if s else "" for s in source_lists], dtype="str")
+        source_codes, source_names = _sorted_codes(pd.Series([s[0] if s else "" for s in source_lists], dtype="str"))
     # Groups are numbered by their smallest title id, so rows come out in folded-title order; papers
     # sharing a title are ordered by where they were first read.
-    source_codes, source_names = pd.factorize(first_source, sort=True)
     source_rank = source_codes.astype(np.int64)
     where = source_rank * (int(rec["line"].max()) + 1 if len(rec) else 1) + rec["line"].to_numpy(np.int64)
     labels = pd.DataFrame({"component": components, "title": title_ids, "where": where})
@@ -438,8 +467,7 @@ def merge_traced(records: pd.DataFrame, abstracts: FileTexts | None = None) -> M
     row_folded = pd.Series(folded.array.take(longest["title"]), index=pd.RangeIndex(n_groups))
     del folded
     release_arrow_memory()
-    authors = rec["authors"].tolist()
-    has_authors = np.fromiter((isinstance(a, list) and len(a) > 0 for a in authors), bool, len(authors))
+    has_authors = pc.list_value_length(authors).to_numpy(zero_copy_only=False) > 0
     for name, trusted in _PRIORITY.items():
         known = has_authors if name == "authors" else rec[name].notna().to_numpy(bool)
         out[name] = taken(name, picked(known, [_kind_rank(kinds, trusted)]))
@@ -449,10 +477,9 @@ def merge_traced(records: pd.DataFrame, abstracts: FileTexts | None = None) -> M
             highest = rec.loc[multi, name].astype("Int64").groupby(group[multi]).max()
             values.iloc[highest.index.to_numpy()] = highest.array
         out[name] = values
-    # a record's own (empty) list serves its row too: a million rows read from dumps know no authors
-    row_authors = [a if isinstance(a, list) else [] for a in out["authors"].tolist()]
-    out["authors"] = _object_column(row_authors, n_groups)
-    counted = pd.array([len(a) if a else None for a in row_authors], dtype="Int64")
+    lengths = pc.list_value_length(one_array(out["authors"].array.__arrow_array__())).to_numpy(zero_copy_only=False)
+    counted = pd.array(lengths, dtype="Int64")
+    counted[lengths == 0] = pd.NA
     out["n_authors"] = out["n_authors"].astype("Int64").fillna(pd.Series(counted, index=out.index))
     out["published"] = out["published"].astype("datetime64[ns]")
     out["upvotes"] = out["upvotes"].astype("Int64")

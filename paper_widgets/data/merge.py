@@ -398,6 +398,7 @@ def merge_traced(records: pd.DataFrame, abstracts: FileTexts | None = None) -> M
     if not no_text(rec["doi"]):  # a dump library has none: its column stays unwritten zero pages
         rec["doi"] = rec["doi"].astype("str").str.strip().str.lower().replace("", None)
     folded = fold_titles(rec["title"])
+    release_arrow_memory()  # folding's intermediate copies of a million titles (~150 MB), before factorizing
     # An empty title identifies nothing: such records merge only on the same abstract (or id).
     blank = folded == ""
     same_title = folded

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pyarrow as pa
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from paper_widgets.data.merge import merge_records, merge_traced
@@ -70,6 +70,7 @@ def test_repeated_source_names_are_dictionary_encoded_and_sorted_as_python_sorts
     assert few.dtype == LIST_DTYPE and _lists(few) == [["x.txt"], ["y.txt"]]  # nothing repeats: the names
 
 
+@settings(deadline=None)  # what is checked is the rows' lists; the machine may be busy
 @given(
     st.lists(
         st.tuples(

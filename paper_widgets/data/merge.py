@@ -426,13 +426,16 @@ def merge_traced(records: pd.DataFrame, abstracts: FileTexts | None = None) -> M
     firsts = labels.groupby("component").agg(title=("title", "min"), where=("where", "min"))
     rank = pd.Series(np.arange(len(firsts)), index=firsts.sort_values(["title", "where"]).index)
     group: np.ndarray = rank[components].to_numpy()
+    n_groups = len(firsts)
+    # the labels that made the groups: ~60 MB at a million records, not held while the rows are made
+    del title_ids, id_groups, links, components, where, labels, firsts, rank
     kinds = pd.factorize(rec["kind"], use_na_sentinel=False)
     kind_rank = _kind_rank(kinds, KINDS)
     order = _record_order(rec, abstracts, group, kind_rank, source_rank)
+    del kind_rank, source_rank
     release_arrow_memory()
     position = np.empty(len(rec), np.int64)
     position[order] = np.arange(len(rec))  # each record's place in the stable order
-    n_groups = len(firsts)
     sizes = np.bincount(group, minlength=n_groups)
     first = order[np.searchsorted(group[order], np.arange(n_groups))]  # each group's first record
     multi = sizes[group] > 1  # records sharing their paper with others: the only ones to choose among

@@ -30,9 +30,20 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from pandas.api.types import union_categoricals
 
 from paper_widgets.data.merge import merge_traced, normalise_frame
-from paper_widgets.data.packed import FileTexts, PackedTexts, Part, joined_texts, large_strings, release_arrow_memory
+from paper_widgets.data.packed import (
+    FileTexts,
+    PackedTexts,
+    Part,
+    joined_texts,
+    large_strings,
+    no_strings,
+    no_text,
+    one_array,
+    release_arrow_memory,
+)
 from paper_widgets.data.readers.pool import pool_workers, read_files
 from paper_widgets.data.readers.sources import (
     check_regular,
@@ -41,7 +52,14 @@ from paper_widgets.data.readers.sources import (
     read_bibtex_paths,
     read_text,
 )
-from paper_widgets.data.records import DumpError, LoadWarning, PaperWidgetsWarning, records_frame
+from paper_widgets.data.records import (
+    LIST_DTYPE,
+    DumpError,
+    LoadWarning,
+    PaperWidgetsWarning,
+    empty_lists,
+    records_frame,
+)
 from paper_widgets.data.spans import FileSpans
 from paper_widgets.data.text import valid_unicode
 from paper_widgets.output.files import write_text_atomic
@@ -290,7 +308,9 @@ class Library:
         trace = None
         if record_caches is not None:  # without a library cache to borrow from, every record keeps its abstract
             borrowing = merged.gave_abstract if record_caches.library else np.zeros(len(records), bool)
-            trace = _Trace.of(records, abstracts, merged.row, borrowing)
+            # the titles the library cache stores apart are the records' too (each record cache lends them)
+            lending = "title" in _stored_apart(merged.papers)
+            trace = _Trace.of(records, abstracts, merged.row, borrowing, merged.papers["title"] if lending else None)
         del records  # at a million papers most of the memory: gone before the rows are sorted
         release_arrow_memory()
         papers, abstract_from = merged.papers, merged.abstract_from
@@ -303,9 +323,7 @@ class Library:
         if record_caches is not None and trace is not None:
             place = np.empty(len(order), np.int64)
             place[order] = np.arange(len(order))  # each merged row's place once sorted by key
-            # the titles the library cache stores apart are the records' too (each record cache lends them)
-            titles = papers["title"] if "title" in _stored_apart(papers) else None
-            write = functools.partial(record_caches.write, trace.sorted(place, titles))
+            write = functools.partial(record_caches.write, trace.sorted(place))
             behind = len(trace.records) >= RECORD_CACHES_BEHIND
             del trace
             if behind:
@@ -928,21 +946,35 @@ class _Trace:
     own_at: np.ndarray  # the records whose row holds another record's abstract (ascending) ...
     own_abstracts: pd.Series  # ... and their abstracts
     columns: list[str]  # the records frame's columns in their order
-    row_titles: pa.Array | None = None  # the library's titles, by row (once sorted)
+    lent: np.ndarray  # per record: whether its row lends it the title (then its ``title`` is NA)
 
     @classmethod
-    def of(cls, records: pd.DataFrame, abstracts: FileTexts, row: np.ndarray, gave_abstract: np.ndarray) -> _Trace:
-        """``records`` (without abstracts: those are ``abstracts``), ``row`` of each and whether it ``gave_abstract``."""
+    def of(
+        cls,
+        records: pd.DataFrame,
+        abstracts: FileTexts,
+        row: np.ndarray,
+        gave_abstract: np.ndarray,
+        row_titles: pd.Series | None = None,
+    ) -> _Trace:
+        """``records`` (without abstracts: those are ``abstracts``), ``row`` of each and whether it ``gave_abstract``;
+        ``row_titles``: the rows' titles when the library cache stores them apart (None: the record caches
+        keep their own), which a record whose row has its abstract and title borrows from there."""
         own_at = np.flatnonzero(~gave_abstract)
         columns = list(records.columns)
         columns.insert(columns.index("title") + 1, "abstract")  # where records_frame has it
-        return cls(records, row, own_at, abstracts.take(own_at), columns)
+        lent = np.zeros(len(records), bool)
+        if row_titles is not None and gave_abstract.any():
+            titles = large_strings(records["title"])
+            same = pc.equal(titles, large_strings(row_titles).take(pa.array(row))).fill_null(False)
+            lent = gave_abstract & same.to_numpy(zero_copy_only=False)
+            # dropped now, not when written: a million titles held by the trace were ~100 MB of a load's peak
+            records = records.assign(title=records["title"].mask(lent))
+        return cls(records, row, own_at, abstracts.take(own_at), columns, lent)
 
-    def sorted(self, place: np.ndarray, titles: pd.Series | None) -> _Trace:
-        """The trace once the rows moved: row ``r`` is now row ``place[r]``, whose title is ``titles[r]``
-        (None: the record caches keep their own)."""
-        row_titles = None if titles is None else large_strings(titles)
-        return _Trace(self.records, place[self.row], self.own_at, self.own_abstracts, self.columns, row_titles)
+    def sorted(self, place: np.ndarray) -> _Trace:
+        """The trace once the rows moved: row ``r`` is now row ``place[r]``."""
+        return _Trace(self.records, place[self.row], self.own_at, self.own_abstracts, self.columns, self.lent)
 
     def cache_frame(self, lo: int, hi: int) -> pd.DataFrame:
         """Records ``lo``..``hi`` as a record cache: ``row`` is each record's row in the cached library
@@ -960,13 +992,7 @@ class _Trace:
         row[own] = -1
         frame["abstract"] = pd.Series(pd.arrays.ArrowStringArray(texts), dtype="str")
         frame["row"] = row
-        lent = np.zeros(hi - lo, bool)
-        if self.row_titles is not None and (row >= 0).any():
-            library_titles = self.row_titles.take(pa.array(np.where(row >= 0, row, 0)))
-            same = pc.equal(large_strings(frame["title"]), library_titles).fill_null(False)
-            lent = (row >= 0) & same.to_numpy(zero_copy_only=False)
-            frame["title"] = frame["title"].mask(lent)
-        frame["title_from_row"] = lent
+        frame["title_from_row"] = self.lent[lo:hi]
         return frame[[*self.columns, "row", "title_from_row"]]
 
 
@@ -1181,6 +1207,10 @@ def _concatenated(frames: list[pd.DataFrame]) -> pd.DataFrame:
         parts = [columns.pop(name) for columns in by_file]
         if all(isinstance(part.array, pd.arrays.ArrowStringArray) for part in parts):
             joined[name] = _joined_strings(parts)
+        elif any(isinstance(part.dtype, pd.CategoricalDtype) for part in parts):  # source, kind
+            joined[name] = pd.Series(union_categoricals([_categorical(part) for part in parts]))
+        elif any(part.dtype == LIST_DTYPE for part in parts):  # authors (of cached records: Python lists)
+            joined[name] = pd.Series(pd.arrays.ArrowExtensionArray(_joined_lists(parts)))
         else:
             joined[name] = _one_chunk_column(pd.concat(parts, ignore_index=True))
         del parts
@@ -1188,10 +1218,34 @@ def _concatenated(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.DataFrame(joined)
 
 
+def _categorical(strings: pd.Series) -> pd.Categorical:
+    """``strings`` (a categorical or not) as a categorical of ``str`` categories, whatever its categories'
+    dtype was (an empty frame's, or a cached one's, are objects): categoricals join only with the same."""
+    values = strings.array if isinstance(strings.dtype, pd.CategoricalDtype) else pd.Categorical(strings)
+    return pd.Categorical.from_codes(values.codes, categories=values.categories.astype("str"))
+
+
+def _joined_lists(parts: list[pd.Series]) -> pa.ListArray:
+    """The columns of lists of strings ``parts`` (Arrow lists, or Python lists) as one Arrow list array."""
+    arrays = [
+        one_array(part.array.__arrow_array__())
+        if part.dtype == LIST_DTYPE
+        else pa.array(part.tolist(), LIST_DTYPE.pyarrow_dtype)
+        for part in parts
+    ]
+    parts.clear()
+    lists: pa.ListArray = pa.concat_arrays(arrays) if arrays else empty_lists(0)
+    return lists
+
+
 def _joined_strings(parts: list[pd.Series]) -> pd.Series:
     """The Arrow string columns ``parts`` as one column in one chunk; ``parts`` is emptied, each
     chunk freed once copied (concatenating, then joining the chunks, held the text twice)."""
     dtype = parts[0].dtype
+    if all(no_text(part) for part in parts):  # a column no file has a value in (DOIs of dumps): no memory at all
+        n = sum(len(part) for part in parts)
+        parts.clear()
+        return pd.Series(no_strings(n))
     # the chunks as they are (combining even one chunk copies it); large_string is what "str" holds
     arrays: list[Part] = [
         chunk.cast(pa.large_string()) for part in parts for chunk in part.array.__arrow_array__().chunks
@@ -1217,7 +1271,9 @@ def _reordered(frame: pd.DataFrame, order: np.ndarray) -> pd.DataFrame:
     so a million abstracts are never held twice."""
     out = pd.DataFrame(index=pd.RangeIndex(len(order)))
     for name in list(frame.columns):
-        out[name] = frame.pop(name).array.take(order)
+        column = frame.pop(name)
+        # a column without a value stays unwritten zero pages (taking it would write its offsets)
+        out[name] = no_strings(len(order)) if no_text(column) else column.array.take(order)
     return out
 
 

@@ -20,10 +20,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 
-from paper_widgets.data.packed import STR_DTYPE, FileTexts, release_arrow_memory
-from paper_widgets.data.records import KINDS
+from paper_widgets.data.packed import STR_DTYPE, FileTexts, no_strings, no_text, one_array, release_arrow_memory
+from paper_widgets.data.records import KINDS, LIST_DTYPE, empty_lists, listed, python_lists
 from paper_widgets.data.text import ARXIV_VERSION, fold, text_items
 
 __all__ = [
@@ -95,6 +96,8 @@ def fold_titles(titles: pd.Series) -> pd.Series:
 
 def hf_url(arxiv_ids: pd.Series) -> pd.Series:
     """The Hugging Face paper page for each known arXiv id, NA otherwise."""
+    if no_text(arxiv_ids):
+        return pd.Series(no_strings(len(arxiv_ids)), index=arxiv_ids.index)
     return (_HF_PAPERS + arxiv_ids.astype("str")).where(arxiv_ids.notna()).astype("str")
 
 
@@ -184,6 +187,34 @@ def _propagate(labels: np.ndarray, keys: Sequence[pd.Series]) -> np.ndarray:
         if np.array_equal(new, labels):
             return labels
         labels = new
+
+
+def _author_lists(authors: pd.Series) -> pa.ListArray:
+    """The records' authors as one Arrow list array (:data:`~paper_widgets.data.records.LIST_DTYPE`),
+    an empty list where none is known (any cell not a list of names: None, NA)."""
+    if authors.dtype == LIST_DTYPE:
+        lists = one_array(authors.array.__arrow_array__())
+    else:  # a frame's own lists (normalise_frame) or cells left None
+        lists = pa.array([a if isinstance(a, list) else None for a in authors.tolist()], LIST_DTYPE.pyarrow_dtype)
+    filled: pa.ListArray = lists.fill_null(pa.scalar([], LIST_DTYPE.pyarrow_dtype)) if lists.null_count else lists
+    return filled
+
+
+def _sorted_codes(names: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """``pd.factorize(names.fillna(""), sort=True)``; of a categorical (the records' sources) from its few
+    categories, without a string per row."""
+    if not isinstance(names.dtype, pd.CategoricalDtype):
+        codes, distinct = pd.factorize(names.fillna("").astype("str").reset_index(drop=True), sort=True)
+        return codes, distinct
+    categories = np.array([*names.cat.categories.astype("str"), ""], dtype=object)  # "" for NA: the last code
+    codes = names.cat.codes.to_numpy(np.int64)
+    codes[codes < 0] = len(categories) - 1
+    distinct, category_code = np.unique(categories, return_inverse=True)  # sorted as Python sorts strings
+    code = category_code[codes]
+    used = np.unique(code)  # as factorize, the names present only
+    renumbered = np.zeros(len(distinct), np.int64)
+    renumbered[used] = np.arange(len(used))
+    return renumbered[code], pd.Index(distinct[used], dtype="str")
 
 
 def _surnames(authors: pd.Series) -> pd.Series:
@@ -334,14 +365,21 @@ def merge_records(records: pd.DataFrame) -> pd.DataFrame:
     Rows come out sorted by (smallest) folded title, i.e. independent of input order.
     """
     merged = merge_traced(records)
+    papers = merged.papers
     abstracts = records["abstract"].reset_index(drop=True).astype("str").array.take(merged.abstract_from)
-    merged.papers.insert(1, "abstract", pd.Series(abstracts, index=merged.papers.index))
-    return merged.papers
+    papers.insert(1, "abstract", pd.Series(abstracts, index=papers.index))
+    for name in ("authors", "sources", "citekeys"):  # a frame of lists, as COLUMNS says
+        papers[name] = pd.Series(python_lists(papers[name].array), index=papers.index, dtype=object)
+    return papers
 
 
 def merge_traced(records: pd.DataFrame, abstracts: FileTexts | None = None) -> Merged:
     """:func:`merge_records` but the abstracts: a million of them are taken in the order they are
     kept in (see ``store.texts``), not copied here; where each record went, whose abstract each row has.
+    ``authors``, ``sources`` and ``citekeys`` are Arrow lists (:data:`~paper_widgets.data.records.LIST_DTYPE`,
+    the sources' names dictionary-encoded), as a reopened library has them: a Python list per row of a
+    million was ~190 MB at a cold load's peak.  String columns without a value hold no memory
+    (:func:`~paper_widgets.data.packed.no_strings`).
 
     ``abstracts``: the records' abstracts when ``records`` has no ``abstract`` column (a load keeps
     them packed: only those of papers read twice, or without a title, are unpacked here).
@@ -354,9 +392,13 @@ def merge_traced(records: pd.DataFrame, abstracts: FileTexts | None = None) -> M
             rec[name] = _object_column([None] * len(rec), len(rec)) if COLUMNS[name] is object else None
     if "citekey" not in rec.columns:
         rec["citekey"] = None
+    authors = _author_lists(rec["authors"])
+    rec["authors"] = pd.arrays.ArrowExtensionArray(authors)
     rec["arxiv_id"] = rec["arxiv_id"].str.strip().str.replace(ARXIV_VERSION, "", regex=True).replace("", None)
-    rec["doi"] = rec["doi"].astype("str").str.strip().str.lower().replace("", None)
+    if not no_text(rec["doi"]):  # a dump library has none: its column stays unwritten zero pages
+        rec["doi"] = rec["doi"].astype("str").str.strip().str.lower().replace("", None)
     folded = fold_titles(rec["title"])
+    release_arrow_memory()  # folding's intermediate copies of a million titles (~150 MB), before factorizing
     # An empty title identifies nothing: such records merge only on the same abstract (or id).
     blank = folded == ""
     same_title = folded
@@ -373,25 +415,27 @@ def merge_traced(records: pd.DataFrame, abstracts: FileTexts | None = None) -> M
     # Records of files have one source each: their names are not made into a list per record.
     source_lists = rec["sources"].to_numpy() if "sources" in rec.columns else None
     if source_lists is None:
-        first_source = rec["source"].fillna("").astype("str").reset_index(drop=True)
+        source_codes, source_names = _sorted_codes(rec["source"])
     else:
-        first_source = pd.Series([s[0] if s else "" for s in source_lists], dtype="str")
+        source_codes, source_names = _sorted_codes(pd.Series([s[0] if s else "" for s in source_lists], dtype="str"))
     # Groups are numbered by their smallest title id, so rows come out in folded-title order; papers
     # sharing a title are ordered by where they were first read.
-    source_codes, source_names = pd.factorize(first_source, sort=True)
     source_rank = source_codes.astype(np.int64)
     where = source_rank * (int(rec["line"].max()) + 1 if len(rec) else 1) + rec["line"].to_numpy(np.int64)
     labels = pd.DataFrame({"component": components, "title": title_ids, "where": where})
     firsts = labels.groupby("component").agg(title=("title", "min"), where=("where", "min"))
     rank = pd.Series(np.arange(len(firsts)), index=firsts.sort_values(["title", "where"]).index)
     group: np.ndarray = rank[components].to_numpy()
+    n_groups = len(firsts)
+    # the labels that made the groups: ~60 MB at a million records, not held while the rows are made
+    del title_ids, id_groups, links, components, where, labels, firsts, rank
     kinds = pd.factorize(rec["kind"], use_na_sentinel=False)
     kind_rank = _kind_rank(kinds, KINDS)
     order = _record_order(rec, abstracts, group, kind_rank, source_rank)
+    del kind_rank, source_rank
     release_arrow_memory()
     position = np.empty(len(rec), np.int64)
     position[order] = np.arange(len(rec))  # each record's place in the stable order
-    n_groups = len(firsts)
     sizes = np.bincount(group, minlength=n_groups)
     first = order[np.searchsorted(group[order], np.arange(n_groups))]  # each group's first record
     multi = sizes[group] > 1  # records sharing their paper with others: the only ones to choose among
@@ -409,6 +453,8 @@ def merge_traced(records: pd.DataFrame, abstracts: FileTexts | None = None) -> M
 
     def taken(name: str, picks: np.ndarray) -> pd.Series:
         values = rec[name]
+        if no_text(values):
+            return pd.Series(no_strings(n_groups), index=pd.RangeIndex(n_groups))
         if values.dtype == object:  # a plain object array: iterating its extension array costs 10x
             return pd.Series(values.to_numpy()[picks], index=pd.RangeIndex(n_groups), dtype=object)
         return pd.Series(values.array.take(picks), index=pd.RangeIndex(n_groups))
@@ -421,8 +467,11 @@ def merge_traced(records: pd.DataFrame, abstracts: FileTexts | None = None) -> M
         "abstract": picked(everything, [-_abstract_lengths(abstracts, multi)]),
     }
     out["title"] = taken("title", longest["title"])
-    authors = rec["authors"].tolist()
-    has_authors = np.fromiter((isinstance(a, list) and len(a) > 0 for a in authors), bool, len(authors))
+    # the rows' folded titles now: the records' (a million strings) are not held while the rows are made
+    row_folded = pd.Series(folded.array.take(longest["title"]), index=pd.RangeIndex(n_groups))
+    del folded
+    release_arrow_memory()
+    has_authors = pc.list_value_length(authors).to_numpy(zero_copy_only=False) > 0
     for name, trusted in _PRIORITY.items():
         known = has_authors if name == "authors" else rec[name].notna().to_numpy(bool)
         out[name] = taken(name, picked(known, [_kind_rank(kinds, trusted)]))
@@ -432,10 +481,9 @@ def merge_traced(records: pd.DataFrame, abstracts: FileTexts | None = None) -> M
             highest = rec.loc[multi, name].astype("Int64").groupby(group[multi]).max()
             values.iloc[highest.index.to_numpy()] = highest.array
         out[name] = values
-    # a record's own (empty) list serves its row too: a million rows read from dumps know no authors
-    row_authors = [a if isinstance(a, list) else [] for a in out["authors"].tolist()]
-    out["authors"] = _object_column(row_authors, n_groups)
-    counted = pd.array([len(a) if a else None for a in row_authors], dtype="Int64")
+    lengths = pc.list_value_length(one_array(out["authors"].array.__arrow_array__())).to_numpy(zero_copy_only=False)
+    counted = pd.array(lengths, dtype="Int64")
+    counted[lengths == 0] = pd.NA
     out["n_authors"] = out["n_authors"].astype("Int64").fillna(pd.Series(counted, index=out.index))
     out["published"] = out["published"].astype("datetime64[ns]")
     out["upvotes"] = out["upvotes"].astype("Int64")
@@ -452,25 +500,48 @@ def merge_traced(records: pd.DataFrame, abstracts: FileTexts | None = None) -> M
             citekeys[row_group].append(key)
     if citekeys:
         out["fields"] = _object_column([f if isinstance(f, dict) else None for f in out["fields"].tolist()], n_groups)
-        out["citekeys"] = _object_column([citekeys.get(g, []) for g in range(n_groups)], n_groups)
+        lengths = np.zeros(n_groups, np.int64)
+        lengths[list(citekeys)] = [len(keys) for keys in citekeys.values()]
+        flat = [key for g in sorted(citekeys) for key in citekeys[g]]
+        out["citekeys"] = pd.arrays.ArrowExtensionArray(listed(pa.array(flat, pa.string()), lengths))
     else:
-        out["citekeys"] = _object_column([[] for _ in range(n_groups)], n_groups)
+        out["citekeys"] = pd.arrays.ArrowExtensionArray(empty_lists(n_groups))
+    out["sources"] = _row_sources(source_codes, source_names, source_lists, group, first, multi)
 
-    # sources: every origin, sorted; singletons (almost all rows at scale) as they are.
-    if source_lists is None:  # a list of its own per row (cells are mutable), of the few files' names
-        names = list(source_names)
-        sources = _object_column([[names[code]] for code in source_codes[first].tolist()], n_groups)
-        for row_group, codes in pd.Series(source_codes[multi]).groupby(group[multi], sort=True):
-            sources[row_group] = sorted({names[code] for code in codes})
-    else:
+    kept = [name for name in COLUMNS if name != "abstract"]
+    return Merged(out[kept].reset_index(drop=True), group, longest["abstract"], row_folded)
+
+
+def _row_sources(
+    codes: np.ndarray,
+    names: pd.Index,
+    source_lists: np.ndarray | None,
+    group: np.ndarray,
+    first: np.ndarray,
+    multi: np.ndarray,
+) -> pd.Series:
+    """Each row's sources, sorted, as Arrow lists: from the records' first sources (``codes`` into the
+    sorted ``names``) or, when the records came with lists of sources (``source_lists``), from those.
+
+    The names are dictionary-encoded in the order they first appear (as the library cache stores them,
+    see ``store.cache``) when they repeat: a million rows read from a hundred files hold a code each.
+    """
+    n_groups = len(first)
+    if source_lists is not None:  # a frame's own lists (from_frame): few rows, each set in Python
         sources = source_lists[first]  # a copy: the few groups of several records change
         for row_group, lists in pd.Series(source_lists[multi]).groupby(group[multi], sort=True):
             sources[row_group] = sorted({s for lst in lists for s in lst})
-    out["sources"] = sources
-
-    kept = [name for name in COLUMNS if name != "abstract"]
-    row_folded = pd.Series(folded.array.take(longest["title"]), index=pd.RangeIndex(n_groups))
-    return Merged(out[kept].reset_index(drop=True), group, longest["abstract"], row_folded)
+        return pd.Series(pd.arrays.ArrowExtensionArray(pa.array(sources.tolist(), LIST_DTYPE.pyarrow_dtype)))
+    # each (row, source) once, in row order and then in name order (the codes' order: names are sorted)
+    pairs = np.unique(group.astype(np.int64) * max(len(names), 1) + codes)
+    rows, row_codes = np.divmod(pairs, max(len(names), 1))
+    lengths = np.bincount(rows, minlength=n_groups)
+    positions, distinct = pd.factorize(row_codes)  # by first appearance, as Arrow's dictionary_encode numbers them
+    strings = pa.array(np.asarray(names, dtype=object), pa.string())
+    if 2 * len(distinct) > len(row_codes):  # few repeats: the names themselves
+        return pd.Series(pd.arrays.ArrowExtensionArray(listed(strings.take(pa.array(row_codes)), lengths)))
+    encoded = pa.DictionaryArray.from_arrays(pa.array(positions.astype(np.int32)), strings.take(pa.array(distinct)))
+    return pd.Series(pd.arrays.ArrowExtensionArray(listed(encoded, lengths)))
 
 
 def _abstract_lengths(abstracts: FileTexts, rows: np.ndarray) -> np.ndarray:

@@ -31,6 +31,8 @@ __all__ = [
     "Part",
     "joined_texts",
     "large_strings",
+    "no_strings",
+    "no_text",
     "one_array",
     "release_arrow_memory",
     "text_offsets",
@@ -56,6 +58,20 @@ def large_strings(column: pd.Series | pa.Array | pa.ChunkedArray) -> pa.LargeStr
         column = array.__arrow_array__() if hasattr(array, "__arrow_array__") else pa.array(column, pa.large_string())
     strings: pa.LargeStringArray = one_array(column).cast(pa.large_string())
     return strings
+
+
+def no_strings(n: int) -> pd.arrays.ArrowStringArray:
+    """A ``str`` column of ``n`` NAs whose buffers are zero pages never written (calloc'd): a million
+    rows' offsets cost no memory until something reads them (a dump library's DOIs, venues, ...)."""
+    offsets, validity = np.zeros(n + 1, np.int64), np.zeros(-(-n // 8), np.uint8)
+    strings = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(b""), pa.py_buffer(validity), n)
+    return pd.arrays.ArrowStringArray(strings, dtype=STR_DTYPE)
+
+
+def no_text(column: pd.Series) -> bool:
+    """Whether ``column`` is a ``str`` column of NAs alone (counted by Arrow: no row is read)."""
+    array = column.array
+    return isinstance(array, pd.arrays.ArrowStringArray) and array.__arrow_array__().null_count == len(array)
 
 
 def text_offsets(strings: pa.LargeStringArray) -> np.ndarray:

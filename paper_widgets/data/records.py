@@ -20,16 +20,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from paper_widgets.data.text import valid_unicode
 
 __all__ = [
     "KINDS",
+    "LIST_DTYPE",
     "DumpError",
     "LoadWarning",
     "PaperRecord",
     "PaperWidgetsWarning",
     "bounded",
+    "empty_lists",
+    "held_lists",
+    "listed",
+    "python_lists",
     "records_frame",
     "summarised",
 ]
@@ -37,6 +43,9 @@ __all__ = [
 # Where a record came from; the merge stage ranks fields by it ("date and counts from cards,
 # authors and id from JSON").
 KINDS = ("card", "hf_json", "arxiv", "bibtex", "frame", "pair")
+# A column of lists of strings held by Arrow (a library's sources and citekeys while it is built, every
+# list column of a reopened one): offsets and one buffer, not a Python list per row.
+LIST_DTYPE = pd.ArrowDtype(pa.list_(pa.string()))
 
 
 class PaperWidgetsWarning(UserWarning):
@@ -232,11 +241,14 @@ def _strings(values: list[str | None]) -> pd.Series:
 
 
 def records_frame(records: Iterable[PaperRecord]) -> pd.DataFrame:
-    """The records as a frame with one row each, built column by column."""
+    """The records as a frame with one row each, built column by column.
+
+    ``authors`` are Arrow lists (:data:`LIST_DTYPE`) and ``source`` and ``kind`` categoricals: a
+    million records read from dumps held a Python list and a copy of the file's name each, ~120 MB
+    of a cold load's peak (the records live until the library's rows are sorted).
+    """
     records = records if isinstance(records, list) else list(records)
     cols: dict[str, list[Any]] = {name: list(map(attrgetter(name), records)) for name in PaperRecord.__slots__}
-    authors = np.empty(len(cols["authors"]), dtype=object)
-    authors[:] = [list(a) for a in cols["authors"]]
     fields = np.empty(len(cols["fields"]), dtype=object)
     fields[:] = cols["fields"]
     return pd.DataFrame(
@@ -245,12 +257,12 @@ def records_frame(records: Iterable[PaperRecord]) -> pd.DataFrame:
             "abstract": _strings(cols["abstract"]),
             "published": pd.to_datetime(pd.Series(cols["published"], dtype=object)).astype("datetime64[ns]"),
             "n_authors": pd.array(cols["n_authors"], dtype="Int64"),
-            "authors": authors,
+            "authors": pd.arrays.ArrowExtensionArray(pa.array(cols["authors"], LIST_DTYPE.pyarrow_dtype)),
             "upvotes": pd.array(cols["upvotes"], dtype="Int64"),
             "arxiv_id": _strings(cols["arxiv_id"]),
-            "source": _strings(cols["source"]),
+            "source": pd.Series(cols["source"], dtype="str").astype("category"),
             "line": np.asarray(cols["line"], dtype=np.int64),
-            "kind": _strings(cols["kind"]),
+            "kind": pd.Series(cols["kind"], dtype="str").astype("category"),
             "comments": pd.array(cols["comments"], dtype="Int64"),
             "organization": _strings(cols["organization"]),
             "doi": _strings(cols["doi"]),
@@ -260,3 +272,38 @@ def records_frame(records: Iterable[PaperRecord]) -> pd.DataFrame:
             "fields": fields,
         }
     )
+
+
+def empty_lists(n: int) -> pa.ListArray:
+    """``n`` empty lists of strings whose offsets are zero pages never written (calloc'd)."""
+    offsets = pa.py_buffer(np.zeros(n + 1, np.int32))
+    empty: pa.ListArray = pa.Array.from_buffers(
+        LIST_DTYPE.pyarrow_dtype, n, [None, offsets], 0, 0, [pa.array([], pa.string())]
+    )
+    return empty
+
+
+def listed(strings: pa.Array, lengths: np.ndarray) -> pa.ListArray:
+    """``strings`` (any string array, dictionary-encoded too) cut into consecutive lists of ``lengths``."""
+    offsets = np.zeros(len(lengths) + 1, np.int32)
+    np.cumsum(lengths, out=offsets[1:])
+    lists: pa.ListArray = pa.ListArray.from_arrays(pa.array(offsets), strings)
+    return lists
+
+
+def held_lists(column: pd.Series) -> dict[int, list[str]]:
+    """Row position → list of the rows of ``column`` (lists, or Arrow lists) whose list is not empty;
+    of Arrow lists only those rows are made Python lists (a million empty citekeys cells are not)."""
+    if isinstance(column.dtype, pd.ArrowDtype):
+        lists = column.array.__arrow_array__()
+        rows = np.flatnonzero(pc.list_value_length(lists).fill_null(0).to_numpy())
+        return dict(zip(rows.tolist(), lists.take(pa.array(rows)).to_pylist(), strict=True))
+    return {row: list(c) for row, c in enumerate(column.tolist()) if isinstance(c, (list, tuple)) and c}
+
+
+def python_lists(array: Any) -> np.ndarray:
+    """An Arrow list column (``array``: a pandas array of :class:`pandas.ArrowDtype`) as an object array
+    holding a fresh Python list per cell, as a frame of lists has them."""
+    cells = np.empty(len(array), dtype=object)
+    cells[:] = array.__arrow_array__().to_pylist()
+    return cells

@@ -38,7 +38,8 @@ import pyarrow as pa  # already imported by pandas, whose strings it holds
 import pyarrow.compute as pc
 from pandas.api.extensions import ExtensionArray
 
-from paper_widgets.data.packed import STR_DTYPE, one_array
+from paper_widgets.data.packed import no_strings, one_array
+from paper_widgets.data.records import LIST_DTYPE, empty_lists, python_lists
 from paper_widgets.data.spans import SETTLED_NS, file_signature
 from paper_widgets.store.db import Database
 from paper_widgets.store.texts import CompressedTexts, compressed_texts, held, narrowed, texts_of
@@ -59,7 +60,6 @@ _FRAME, _ARRAYS = ".arrow", ".arrays"
 _ARRAYS_MAGIC = b"PWARRAYS1\n"  # then the table of contents' length (8 bytes, little-endian) and the JSON
 _ALIGN = 64  # every array starts at a multiple of this: aligned numpy views of the mapped file
 _META = "paper_widgets"  # Arrow schema metadata key of the JSON the caller attached
-_ARROW_LISTS = pd.ArrowDtype(pa.list_(pa.string()))  # the dtype of list columns read with arrow_lists=True
 # Whole numbers read with arrow_lists=True stay Arrow, 32-bit where _write_frame narrowed them
 # (memory-mapped, no copy and no mask made at a reopen); shown_column gives them back as pandas' Int64.
 _ARROW_INTS = {pa.int64(): pd.ArrowDtype(pa.int64()), pa.int32(): pd.ArrowDtype(pa.int32())}
@@ -144,7 +144,7 @@ def _write_frame(
         try:
             if not all(type(v) is list for v in values):  # a str would pass as a list of characters
                 raise TypeError(f"{name} is not a column of lists")
-            columns[name] = _few_distinct(pa.array(values, type=_ARROW_LISTS.pyarrow_dtype))
+            columns[name] = _few_distinct(pa.array(values, type=LIST_DTYPE.pyarrow_dtype))
             lists.append(name)
             no_items += _unless_items(columns, name)
         except (pa.ArrowException, TypeError, ValueError):  # anything else round-trips through JSON
@@ -206,15 +206,6 @@ def _unless_items(columns: dict[str, Any], name: str) -> list[str]:
     return [name]
 
 
-def _no_items(n: int) -> pa.ListArray:
-    """``n`` empty lists of strings whose offsets are zero pages never written (see :func:`_no_strings`)."""
-    offsets = pa.py_buffer(np.zeros(n + 1, np.int32))
-    empty: pa.ListArray = pa.Array.from_buffers(
-        _ARROW_LISTS.pyarrow_dtype, n, [None, offsets], 0, 0, [pa.array([], pa.string())]
-    )
-    return empty
-
-
 def _few_distinct(lists: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     """``lists`` (of strings) with their strings dictionary-encoded when at most half are distinct.
 
@@ -237,9 +228,9 @@ def _read_frame(path: Path, arrow_lists: bool = False) -> tuple[pd.DataFrame, di
     """The frame and JSON info of :func:`_write_frame` (``meta``: the caller's metadata, ``texts``:
     the columns stored apart, missing from the frame); strings stay in the (memory-mapped) file.
 
-    ``arrow_lists``: list columns as Arrow lists (:data:`_ARROW_LISTS`, or of dictionary-encoded
-    strings: no Python list per cell until one is read), else object columns of lists as they were
-    written.
+    ``arrow_lists``: list columns as Arrow lists (:data:`~paper_widgets.data.records.LIST_DTYPE`, or of
+    dictionary-encoded strings: no Python list per cell until one is read), else object columns of
+    lists as they were written.
     """
     import pyarrow.feather as feather
 
@@ -251,7 +242,7 @@ def _read_frame(path: Path, arrow_lists: bool = False) -> tuple[pd.DataFrame, di
     special = info["lists"] + info["json"] + empty
     narrowed = info.get("narrowed", [])  # none in files written before whole numbers were narrowed
     for name in info.get("no_items", []):  # lists all empty, stored as nulls: read as any list column
-        table = table.set_column(table.schema.get_field_index(name), name, _no_items(len(table)))
+        table = table.set_column(table.schema.get_field_index(name), name, empty_lists(len(table)))
     mapper = _ARROW_INTS.get if arrow_lists else None
     if not arrow_lists:  # as they were written: pandas' metadata names their dtype
         for name in narrowed:
@@ -280,17 +271,9 @@ def _read_frame(path: Path, arrow_lists: bool = False) -> tuple[pd.DataFrame, di
         cells[present] = decoded
         frame[name] = pd.Series(cells, index=frame.index, dtype=object)  # not inferred as str
     for name in empty:
-        frame[name] = pd.Series(_no_strings(len(table)), index=frame.index)
+        frame[name] = pd.Series(no_strings(len(table)), index=frame.index)
     texts = info.get("texts", [])
     return frame[[name for name in info["order"] if name not in texts]], info
-
-
-def _no_strings(n: int) -> pd.arrays.ArrowStringArray:
-    """A ``str`` column of ``n`` NAs whose buffers are zero pages never written (calloc'd): a million
-    rows' offsets cost no memory until something reads them."""
-    offsets, validity = np.zeros(n + 1, np.int64), np.zeros(-(-n // 8), np.uint8)
-    strings = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(b""), pa.py_buffer(validity), n)
-    return pd.arrays.ArrowStringArray(strings, dtype=STR_DTYPE)
 
 
 def shown_column(array: ExtensionArray) -> Any:
@@ -298,9 +281,7 @@ def shown_column(array: ExtensionArray) -> Any:
     whole numbers as ``Int64``, compressed texts decompressed; any other array as it is."""
     dtype = array.dtype
     if isinstance(dtype, pd.ArrowDtype) and dtype.type is list:
-        cells = np.empty(len(array), dtype=object)
-        cells[:] = array.__arrow_array__().to_pylist()
-        return cells
+        return python_lists(array)
     if isinstance(dtype, pd.ArrowDtype) and dtype.kind == "i":
         return array.astype("Int64")
     if isinstance(array, CompressedTexts):

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from paper_widgets.data.citekeys import assign_keys, base_keys, paper_identities, title_identities
-from paper_widgets.data.records import PaperWidgetsWarning
+from paper_widgets.data.records import PaperWidgetsWarning, held_lists
 from paper_widgets.store.db import Database, Transaction
 from paper_widgets.store.schema import identity_hashes
 
@@ -189,8 +189,7 @@ class KeyRegistry(Database):
             title_part, primary_part = _identity_hashes(frame, folded_titles, rows)
             title_hashes += title_part
             primary_hashes += primary_part
-        cells = frame["citekeys"].tolist() if "citekeys" in frame.columns else []
-        own_keys = _first_claims({row: list(c) for row, c in enumerate(cells) if isinstance(c, (list, tuple)) and c})
+        own_keys = _first_claims(held_lists(frame["citekeys"]) if "citekeys" in frame.columns else {})
         while True:
             snap = self.shared.read(self._identity_snapshot)
             changes = _Changes()

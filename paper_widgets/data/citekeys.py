@@ -21,16 +21,19 @@ Learning" by Tianhe Yu et al. (2020).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
-from itertools import compress, count, filterfalse, groupby, islice, product
+from collections.abc import Iterator, Mapping
+from itertools import count, groupby, product
 from operator import itemgetter
 from string import ascii_lowercase
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from anyascii import anyascii
 
 from paper_widgets.data.merge import ASCII_FOLD, fold_titles
+from paper_widgets.data.packed import large_strings, text_offsets
 from paper_widgets.data.text import fold, without_arxiv_version
 
 __all__ = [
@@ -176,7 +179,6 @@ _STOP_WORDS = frozenset(
 _JOINERS = re.compile(r"(?<=\w)[-‐‑’'](?=\w)")
 _NON_WORD = re.compile(r"[\W_]+")
 _ASCII_WORD = re.compile(r"[a-z0-9]+")
-_SEP = "\x00"  # separates the titles of a batch; see ASCII_FOLD
 _NAME_SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv"})
 # Prefix for keys that would otherwise be empty or start with a digit ("3D Gaussians" without authors).
 _FALLBACK_PREFIX = "paper"
@@ -215,42 +217,71 @@ def _title_part(title: str) -> str:
     return "".join(w.capitalize() for w in significant[:TITLE_WORDS])
 
 
-_BATCH_TITLES = 1 << 16  # titles split in one pass: a million at once held four copies of their text
+_BATCH_TITLES = 1 << 16  # titles split at once: bounds the words held (a million titles' were ~12M)
+_STOP_WORD_ARRAY = pa.array(sorted(_STOP_WORDS), pa.large_string())
+_NOTHING = pa.scalar("", pa.large_string())
+# Byte → itself lower-cased if an ASCII letter or digit, else a space (as ASCII_FOLD, which keeps NUL
+# to separate texts): folds ASCII titles into words with one lookup per byte.
+_WORD_BYTES = np.frombuffer(ASCII_FOLD.replace(b"\x00", b" "), np.uint8)
 
 
-def _ascii_title_parts(titles: list[str]) -> list[str]:
-    """:func:`_title_part` of ASCII ``titles`` (none holding NUL), splitting :data:`_BATCH_TITLES` in one pass."""
-    if len(titles) > _BATCH_TITLES:
-        return [
-            part
-            for at in range(0, len(titles), _BATCH_TITLES)
-            for part in _ascii_title_parts(titles[at : at + _BATCH_TITLES])
-        ]
-    if not titles:
-        return []
-    # _ascii_words of all titles at once: drop - and ', then fold (ASCII_FOLD keeps the separators)
-    joined = _SEP.join(titles).encode("ascii").translate(ASCII_FOLD, b"-'").decode("ascii")
-    parts: list[str] = []
-    for folded in joined.split(_SEP):
-        # Most titles open with TITLE_WORDS significant words: split off only those (a third faster at 1M).
-        first = folded.split(None, TITLE_WORDS)[:TITLE_WORDS]
-        if len(first) < TITLE_WORDS or not _STOP_WORDS.isdisjoint(first):
-            first = list(islice(filterfalse(_STOP_WORDS.__contains__, folded.split()), TITLE_WORDS))
-        parts.append("".join(map(str.capitalize, first)))
-    return parts
+def _title_parts(titles: pa.LargeStringArray) -> pa.LargeStringArray:
+    """:func:`_title_part` of every title; the ASCII ones (nearly all) by Arrow kernels, a batch at a time."""
+    parts = [_batch_title_parts(titles.slice(at, _BATCH_TITLES)) for at in range(0, len(titles), _BATCH_TITLES)]
+    return pa.concat_arrays(parts) if parts else pa.array([], pa.large_string())
 
 
-def _title_parts(titles: list[str]) -> list[str]:
-    """:func:`_title_part` of every title; the ASCII ones (nearly all) vectorised."""
-    simple = np.fromiter(map(str.isascii, titles), bool, len(titles))
-    simple &= np.fromiter((_SEP not in t for t in titles), bool, len(titles))
-    parts = np.empty(len(titles), dtype=object)
-    parts[simple] = _ascii_title_parts(list(compress(titles, simple)))
+def _batch_title_parts(titles: pa.LargeStringArray) -> pa.LargeStringArray:
+    # _ascii_words of every title: drop - and ', lower-case, every other character a space
+    folded = pc.ascii_trim_whitespace(
+        _ascii_folded(pc.replace_substring(pc.replace_substring(titles, "-", ""), "'", ""))
+    )
+    # Most titles open with TITLE_WORDS significant words: split off only those (the rest stays one piece).
+    pieces = pc.ascii_split_whitespace(folded, max_splits=TITLE_WORDS)
+    lengths = pc.list_value_length(pieces).to_numpy(zero_copy_only=False)
+    firsts = pc.list_slice(pieces, 0, TITLE_WORDS)
+    stops = pc.is_in(pc.list_flatten(firsts), value_set=_STOP_WORD_ARRAY).to_numpy(zero_copy_only=False)
+    with_stop = np.bincount(pc.list_parent_indices(firsts).to_numpy()[stops], minlength=len(titles)) > 0
+    parts = _significant_words(firsts).to_numpy(zero_copy_only=False)
+    # Titles with a stop word among those words take the first significant ones of all their words.
+    longer = np.flatnonzero(with_stop & (lengths > TITLE_WORDS))
+    if len(longer):
+        parts[longer] = _significant_words(pc.ascii_split_whitespace(folded.take(longer))).to_numpy(
+            zero_copy_only=False
+        )
     # The others go through anyascii one by one: each distinct title once.
-    others = list(compress(titles, ~simple))
-    other_parts = {title: _title_part(title) for title in set(others)}
-    parts[~simple] = list(map(other_parts.__getitem__, others))
-    return [str(part) for part in parts]
+    others = np.flatnonzero(~pc.string_is_ascii(titles).to_numpy(zero_copy_only=False))
+    if len(others):
+        texts = titles.take(others).to_pylist()
+        other_parts = {title: _title_part(title) for title in set(texts)}
+        parts[others] = [other_parts[title] for title in texts]
+    return pa.array(parts, pa.large_string())
+
+
+def _ascii_folded(texts: pa.LargeStringArray) -> pa.LargeStringArray:
+    """``texts`` with every ASCII letter lower-cased and every other byte a space (non-ASCII text comes
+    out all spaces where it was not ASCII): a table lookup, where a regular expression took 1.5 s a million."""
+    offsets = text_offsets(texts)
+    data = texts.buffers()[2]
+    text = np.frombuffer(data if data is not None else b"", np.uint8)[offsets[0] : offsets[-1]]
+    return pa.LargeStringArray.from_buffers(
+        len(texts), pa.py_buffer(offsets - offsets[0]), pa.py_buffer(_WORD_BYTES[text]), texts.buffers()[0]
+    )
+
+
+def _significant_words(words: pa.ListArray) -> pa.LargeStringArray:
+    """The first :data:`TITLE_WORDS` of each list of folded ``words`` that are no stop words, capitalised and
+    concatenated."""
+    flat = pc.list_flatten(words)
+    rows = pc.list_parent_indices(words).to_numpy()
+    keep = ~pc.is_in(flat, value_set=_STOP_WORD_ARRAY).to_numpy(zero_copy_only=False)
+    keep &= pc.binary_length(flat).to_numpy(zero_copy_only=False) > 0
+    per_row = np.bincount(rows[keep], minlength=len(words))
+    kept_before_row = np.cumsum(per_row) - per_row
+    rank = np.cumsum(keep) - 1 - kept_before_row[rows]  # of each kept word among its title's kept words
+    chosen = pc.ascii_capitalize(flat.filter(pa.array(keep & (rank < TITLE_WORDS))))
+    offsets = np.concatenate([[0], np.cumsum(np.minimum(per_row, TITLE_WORDS))]).astype(np.int32)
+    return pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), chosen), _NOTHING)
 
 
 def _surname(name: str) -> str:
@@ -271,32 +302,31 @@ def _first_author(authors: object) -> str:
 
 def base_keys(frame: pd.DataFrame) -> pd.Series:
     """The unsuffixed generated key of every row (columns ``title``, ``authors``, ``published``)."""
-    # A batch of rows at a time: a million titles as Python strings were ~150 MB at a load's peak.
-    batches = [_base_keys(frame.iloc[at : at + _BATCH_TITLES]) for at in range(0, len(frame), _BATCH_TITLES)]
-    return pd.Series(np.concatenate(batches) if batches else [], index=frame.index, dtype=object)
+    return pd.Series(_base_keys(frame).to_numpy(zero_copy_only=False), index=frame.index, dtype=object)
 
 
-def _base_keys(frame: pd.DataFrame) -> np.ndarray:
-    """:func:`base_keys` of a batch of rows, as an object array."""
-    titles = frame["title"].fillna("").astype(str).tolist()
-    first_authors = [_first_author(a) for a in frame["authors"].tolist()]
-    # Authors repeat (surnames are worked out once per name); titles hardly do, so deduplicating
-    # them would cost more than it saves.
+def _base_keys(frame: pd.DataFrame) -> pa.LargeStringArray:
+    """:func:`base_keys` as an Arrow array."""
+    titles = large_strings(frame["title"].fillna("").astype("str"))
+    # Most papers of a dump have no authors listed: only the others are looked at, each name once.
+    authors = frame["authors"].to_numpy(dtype=object)
+    listed = np.flatnonzero(np.fromiter(map(bool, authors), bool, len(authors)))
+    first_authors = [_first_author(a) for a in authors[listed]]
     surname = {a: _surname(a) for a in set(first_authors)}
-    # Years repeat too: each distinct one written once ("" for none: the last of ``written``).
+    surnames = np.full(len(authors), "", dtype=object)
+    surnames[listed] = [surname[a] for a in first_authors]
+    # Years repeat: each distinct one written once ("" for none: the last of ``written``).
     year_codes, years = pd.factorize(pd.to_datetime(frame["published"]).dt.year)
-    written = np.array([str(int(year)) for year in years] + [""], dtype=object)
-    # object arrays concatenate element-wise in C, a million keys without a Python loop
-    keys: np.ndarray = _objects(map(surname.__getitem__, first_authors)) + _objects(_title_parts(titles))
-    keys += written[year_codes]
-    fallback = np.fromiter((not key[:1].isalpha() for key in keys), bool, len(keys))
-    keys[fallback] = _FALLBACK_PREFIX + keys[fallback]
-    return keys
-
-
-def _objects(values: Iterable[str]) -> np.ndarray:
-    """``values`` as a 1-d object array (whose ``+`` concatenates strings element-wise)."""
-    return np.array(list(values), dtype=object)
+    written = pa.array([str(int(year)) for year in years] + [""], pa.large_string())
+    keys = pc.binary_join_element_wise(
+        pa.array(surnames, pa.large_string()), _title_parts(titles), written.take(year_codes % len(written)), _NOTHING
+    )
+    # Keys are ASCII; one that would start with a digit or be empty starts with the fallback prefix.
+    letter_first = pc.ascii_is_alpha(pc.utf8_slice_codeunits(keys, 0, 1))
+    prefixed: pa.LargeStringArray = pc.if_else(
+        letter_first, keys, pc.binary_join_element_wise(pa.scalar(_FALLBACK_PREFIX, pa.large_string()), keys, _NOTHING)
+    )
+    return prefixed
 
 
 def _suffixes() -> Iterator[str]:
@@ -353,29 +383,32 @@ def assign_keys(frame: pd.DataFrame, reserved: Mapping[str, str] | None = None) 
     original_index = frame.index
     # positional labels (the caller's index may repeat), and only the columns keys are made of
     frame = frame[["title", "authors", "published", "arxiv_id"]].reset_index(drop=True)
-    base = base_keys(frame)
-    folded_keys = base.str.lower()  # keys compare ignoring case, as in BibTeX
-    keys = base.copy()
+    base_array = _base_keys(frame)
+    folded_array = pc.ascii_lower(base_array)  # keys compare ignoring case, as in BibTeX (and are ASCII)
+    codes = pc.dictionary_encode(folded_array).indices.to_numpy()
+    repeated = np.bincount(codes)[codes] > 1
+    keys = base_array.to_numpy(zero_copy_only=False)
 
     # Identities only matter for rows that may be reserved or clash; computing them is the cost.
-    if reserved:
-        contested = pd.Series(True, index=base.index)
-    else:
-        contested = folded_keys.duplicated(keep=False)
-    identity = _identities(frame[contested])
-    title = frame.loc[contested, "title"].fillna("").astype(str)
+    contested = np.ones(len(frame), bool) if reserved else repeated
+    if not contested.any():
+        return pd.Series(keys, index=original_index, dtype=object)
+    rows = np.flatnonzero(contested)
+    base = pd.Series(keys[rows], index=rows, dtype=object)
+    folded_keys = base.str.lower()
+    identity = _identities(frame.iloc[rows])
+    title = frame["title"].iloc[rows].fillna("").astype(str)
 
     # A reserved key stays with its paper (should an identity occur twice, with the first by title).
     wants_reserved = identity[identity.isin(reserved.keys())]
     by_title = title[wants_reserved.index].sort_values(kind="stable")
     winners = wants_reserved[by_title.index].drop_duplicates()
-    keys[winners.index] = winners.map(reserved)
+    keys[winners.index] = winners.map(reserved).to_numpy(dtype=object)
 
     # Every plain base key counts as taken as well, so a suffixed key ("fooBar2020a") can never
     # collide with another paper's unsuffixed key.  Keys compare ignoring case, as in BibTeX.
     reserved_folded = {key.lower() for key in reserved_keys}
-    taken = reserved_folded | set(folded_keys.tolist())
-    open_base = base[contested & ~base.index.isin(winners.index)]
+    open_base = base[~base.index.isin(winners.index)]
     folded_base = folded_keys[open_base.index]
     clashing = open_base[folded_base.duplicated(keep=False) | folded_base.isin(reserved_folded)]
     order = pd.DataFrame(
@@ -387,9 +420,9 @@ def assign_keys(frame: pd.DataFrame, reserved: Mapping[str, str] | None = None) 
         }
     )
     order = order.sort_values(["folded", "base", "identity", "title"], kind="stable")
-    suffixed: dict[int, str] = {}
-    rows = zip(order["folded"].tolist(), order["base"].tolist(), order.index.tolist(), strict=True)
-    for folded, group in groupby(rows, key=itemgetter(0)):
+    taken = reserved_folded | _taken_like(folded_array, order["folded"].unique().tolist())
+    groups = zip(order["folded"].tolist(), order["base"].tolist(), order.index.tolist(), strict=True)
+    for folded, group in groupby(groups, key=itemgetter(0)):
         suffixes = _suffixes()
         if folded in reserved_folded:
             next(suffixes)  # the bare base belongs to a reserved paper
@@ -398,6 +431,18 @@ def assign_keys(frame: pd.DataFrame, reserved: Mapping[str, str] | None = None) 
             while key != base_key and key.lower() in taken:
                 key = base_key + next(suffixes)
             taken.add(key.lower())
-            suffixed[row] = key
-    keys[list(suffixed)] = list(suffixed.values())
-    return keys.set_axis(original_index)
+            keys[row] = key
+    return pd.Series(keys, index=original_index, dtype=object)
+
+
+def _taken_like(folded_keys: pa.LargeStringArray, bases: list[str]) -> set[str]:
+    """Those of ``folded_keys`` that a suffixed key of one of ``bases`` (folded) could equal.
+
+    ``base + suffix`` (lower-case letters) keeps the base's stem (what is left once trailing letters
+    are cut), so the keys with another stem never clash: at a million keys only a few are held.
+    """
+    if not bases:
+        return set()
+    stems = pc.replace_substring_regex(pa.array(bases, pa.large_string()), "[a-z]+$", "")
+    alike = pc.is_in(pc.replace_substring_regex(folded_keys, "[a-z]+$", ""), value_set=stems)
+    return set(folded_keys.filter(alike).to_pylist())

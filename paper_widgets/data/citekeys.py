@@ -33,12 +33,13 @@ import pyarrow.compute as pc
 from anyascii import anyascii
 
 from paper_widgets.data.merge import ASCII_FOLD, fold_titles
-from paper_widgets.data.packed import large_strings, text_offsets
+from paper_widgets.data.packed import STR_DTYPE, large_strings, text_offsets
 from paper_widgets.data.text import fold, without_arxiv_version
 
 __all__ = [
     "KEY_PATTERN",
     "USER_KEY_PATTERN",
+    "arxiv_identities",
     "assign_keys",
     "base_keys",
     "paper_identities",
@@ -220,9 +221,13 @@ def _title_part(title: str) -> str:
 _BATCH_TITLES = 1 << 16  # titles split at once: bounds the words held (a million titles' were ~12M)
 _STOP_WORD_ARRAY = pa.array(sorted(_STOP_WORDS), pa.large_string())
 _NOTHING = pa.scalar("", pa.large_string())
-# Byte → itself lower-cased if an ASCII letter or digit, else a space (as ASCII_FOLD, which keeps NUL
-# to separate texts): folds ASCII titles into words with one lookup per byte.
-_WORD_BYTES = np.frombuffer(ASCII_FOLD.replace(b"\x00", b" "), np.uint8)
+_JOINER = "\x01"  # stands for - and ' (see _WORD_BYTES) until the words are split
+# Byte → itself lower-cased if an ASCII letter or digit; - and ' → _JOINER, dropped from the words
+# once split ("Multi-Task" is one word, ``Multitask``); any other → a space (ASCII_FOLD, but for
+# NUL, which it keeps to separate texts).  Folds ASCII titles into words with one lookup per byte.
+_WORD_BYTES = bytes(
+    ord(_JOINER) if chr(byte) in "-'" else 32 if byte == 0 else folded for byte, folded in enumerate(ASCII_FOLD)
+)
 
 
 def _title_parts(titles: pa.LargeStringArray) -> pa.LargeStringArray:
@@ -232,56 +237,58 @@ def _title_parts(titles: pa.LargeStringArray) -> pa.LargeStringArray:
 
 
 def _batch_title_parts(titles: pa.LargeStringArray) -> pa.LargeStringArray:
-    # _ascii_words of every title: drop - and ', lower-case, every other character a space
-    folded = pc.ascii_trim_whitespace(
-        _ascii_folded(pc.replace_substring(pc.replace_substring(titles, "-", ""), "'", ""))
-    )
+    folded = pc.ascii_trim_whitespace(_ascii_folded(titles))
     # Most titles open with TITLE_WORDS significant words: split off only those (the rest stays one piece).
-    pieces = pc.ascii_split_whitespace(folded, max_splits=TITLE_WORDS)
-    lengths = pc.list_value_length(pieces).to_numpy(zero_copy_only=False)
-    firsts = pc.list_slice(pieces, 0, TITLE_WORDS)
-    stops = pc.is_in(pc.list_flatten(firsts), value_set=_STOP_WORD_ARRAY).to_numpy(zero_copy_only=False)
-    with_stop = np.bincount(pc.list_parent_indices(firsts).to_numpy()[stops], minlength=len(titles)) > 0
-    parts = _significant_words(firsts).to_numpy(zero_copy_only=False)
-    # Titles with a stop word among those words take the first significant ones of all their words.
-    longer = np.flatnonzero(with_stop & (lengths > TITLE_WORDS))
-    if len(longer):
-        parts[longer] = _significant_words(pc.ascii_split_whitespace(folded.take(longer))).to_numpy(
-            zero_copy_only=False
-        )
-    # The others go through anyascii one by one: each distinct title once.
+    parts, complete = _significant_words(pc.ascii_split_whitespace(folded, max_splits=TITLE_WORDS), TITLE_WORDS)
+    # The others take the first significant ones of all their words.
+    longer = np.flatnonzero(~complete)
+    longer_parts, _ = _significant_words(pc.ascii_split_whitespace(folded.take(longer)))
+    # Titles that are not ASCII go through anyascii one by one: each distinct title once.
     others = np.flatnonzero(~pc.string_is_ascii(titles).to_numpy(zero_copy_only=False))
-    if len(others):
-        texts = titles.take(others).to_pylist()
-        other_parts = {title: _title_part(title) for title in set(texts)}
-        parts[others] = [other_parts[title] for title in texts]
-    return pa.array(parts, pa.large_string())
+    texts = titles.take(others).to_pylist()
+    other_parts = {title: _title_part(title) for title in set(texts)}
+    # Each row's part from the last of these that has it
+    place = np.arange(len(titles))
+    place[longer] = len(titles) + np.arange(len(longer))
+    place[others] = len(titles) + len(longer) + np.arange(len(others))
+    every = pa.concat_arrays([parts, longer_parts, pa.array([other_parts[t] for t in texts], pa.large_string())])
+    taken: pa.LargeStringArray = every.take(place)
+    return taken
 
 
 def _ascii_folded(texts: pa.LargeStringArray) -> pa.LargeStringArray:
-    """``texts`` with every ASCII letter lower-cased and every other byte a space (non-ASCII text comes
-    out all spaces where it was not ASCII): a table lookup, where a regular expression took 1.5 s a million."""
+    """``texts`` with every byte looked up in :data:`_WORD_BYTES` (text that is not ASCII comes out as
+    spaces): where a regular expression took 1.5 s a million."""
     offsets = text_offsets(texts)
     data = texts.buffers()[2]
-    text = np.frombuffer(data if data is not None else b"", np.uint8)[offsets[0] : offsets[-1]]
+    text = bytes(memoryview(data if data is not None else b"")[offsets[0] : offsets[-1]])
     return pa.LargeStringArray.from_buffers(
-        len(texts), pa.py_buffer(offsets - offsets[0]), pa.py_buffer(_WORD_BYTES[text]), texts.buffers()[0]
+        len(texts), pa.py_buffer(offsets - offsets[0]), pa.py_buffer(text.translate(_WORD_BYTES)), texts.buffers()[0]
     )
 
 
-def _significant_words(words: pa.ListArray) -> pa.LargeStringArray:
-    """The first :data:`TITLE_WORDS` of each list of folded ``words`` that are no stop words, capitalised and
-    concatenated."""
-    flat = pc.list_flatten(words)
-    rows = pc.list_parent_indices(words).to_numpy()
-    keep = ~pc.is_in(flat, value_set=_STOP_WORD_ARRAY).to_numpy(zero_copy_only=False)
-    keep &= pc.binary_length(flat).to_numpy(zero_copy_only=False) > 0
-    per_row = np.bincount(rows[keep], minlength=len(words))
+def _significant_words(pieces: pa.ListArray, limit: int | None = None) -> tuple[pa.LargeStringArray, np.ndarray]:
+    """The first :data:`TITLE_WORDS` of each list of folded words that are no stop words, capitalised and
+    concatenated; and whether that is all of them.
+
+    ``limit``: only the first ``limit`` pieces of each list are words (then the rest of the text may follow).
+    """
+    starts = pieces.offsets.to_numpy()
+    words = pc.list_flatten(pieces)
+    rows = pc.list_parent_indices(pieces).to_numpy()
+    if limit is not None:
+        first = np.arange(len(words)) - (starts[rows] - starts[0]) < limit
+        words, rows = words.filter(pa.array(first)), rows[first]
+    words = pc.replace_substring(words, _JOINER, "")
+    keep = ~pc.is_in(words, value_set=_STOP_WORD_ARRAY).to_numpy(zero_copy_only=False)
+    keep &= pc.binary_length(words).to_numpy(zero_copy_only=False) > 0
+    per_row = np.bincount(rows[keep], minlength=len(pieces))
     kept_before_row = np.cumsum(per_row) - per_row
     rank = np.cumsum(keep) - 1 - kept_before_row[rows]  # of each kept word among its title's kept words
-    chosen = pc.ascii_capitalize(flat.filter(pa.array(keep & (rank < TITLE_WORDS))))
+    chosen = pc.ascii_capitalize(words.filter(pa.array(keep & (rank < TITLE_WORDS))))
     offsets = np.concatenate([[0], np.cumsum(np.minimum(per_row, TITLE_WORDS))]).astype(np.int32)
-    return pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), chosen), _NOTHING)
+    joined: pa.LargeStringArray = pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), chosen), _NOTHING)
+    return joined, (per_row >= TITLE_WORDS) | (np.diff(starts) <= (limit or len(words)))
 
 
 def _surname(name: str) -> str:
@@ -341,7 +348,7 @@ def title_identities(titles: pd.Series, folded: pd.Series | None = None) -> pd.S
     """:func:`paper_identity` of every title as if no arXiv id were known, folded in one batch;
     ``folded``: :func:`~paper_widgets.data.merge.fold_titles` of ``titles`` when the caller has it."""
     folded = fold_titles(titles) if folded is None else folded.set_axis(titles.index)
-    return "title:" + folded.astype(object)
+    return "title:" + folded.astype(STR_DTYPE)  # (Arrow strings: joined in C, hashed from their bytes)
 
 
 def paper_identities(titles: pd.Series, arxiv_ids: pd.Series, by_title: pd.Series | None = None) -> pd.Series:
@@ -349,11 +356,20 @@ def paper_identities(titles: pd.Series, arxiv_ids: pd.Series, by_title: pd.Serie
     of ``titles`` when the caller has them already (folding is the costly part)."""
     by_title = title_identities(titles) if by_title is None else by_title
     identities = by_title.to_numpy(dtype=object, copy=True)
+    by_arxiv = arxiv_identities(arxiv_ids).to_numpy()
+    given = np.flatnonzero(pd.notna(by_arxiv))
+    identities[given] = by_arxiv[given]
+    return pd.Series(identities, index=titles.index, dtype=object)
+
+
+def arxiv_identities(arxiv_ids: pd.Series) -> pd.Series:
+    """:func:`paper_identity` of the rows that have an arXiv id (same index); None for the others."""
+    identities = np.full(len(arxiv_ids), None, dtype=object)
     given = np.flatnonzero(arxiv_ids.notna().to_numpy(bool))  # only rows with an id are looked at (dumps have none)
     for row, arxiv_id in zip(given.tolist(), arxiv_ids.iloc[given].astype(object).tolist(), strict=True):
         if isinstance(arxiv_id, str) and arxiv_id.strip():
             identities[row] = "arxiv:" + without_arxiv_version(arxiv_id.lower())
-    return pd.Series(identities, index=titles.index, dtype=object)
+    return pd.Series(identities, index=arxiv_ids.index, dtype=object)
 
 
 def _identities(frame: pd.DataFrame) -> pd.Series:
@@ -385,7 +401,7 @@ def assign_keys(frame: pd.DataFrame, reserved: Mapping[str, str] | None = None) 
     frame = frame[["title", "authors", "published", "arxiv_id"]].reset_index(drop=True)
     base_array = _base_keys(frame)
     folded_array = pc.ascii_lower(base_array)  # keys compare ignoring case, as in BibTeX (and are ASCII)
-    codes = pc.dictionary_encode(folded_array).indices.to_numpy()
+    codes = pd.factorize(pd.arrays.ArrowStringArray(folded_array))[0]
     repeated = np.bincount(codes)[codes] > 1
     keys = base_array.to_numpy(zero_copy_only=False)
 

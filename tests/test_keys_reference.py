@@ -22,7 +22,7 @@ import pytest
 
 import paper_widgets as pw
 from paper_widgets.data.citekeys import _surname, _title_part, assign_keys, paper_identity
-from paper_widgets.store import Store
+from paper_widgets.store import Store, db
 from paper_widgets.store.schema import identity_hashes
 
 REALDATA = Path(__file__).resolve().parent.parent.parent / "shared" / "realdata"
@@ -198,11 +198,17 @@ def test_samples_get_the_keys_and_records_of_the_row_by_row_code(tmp_path: Path)
 
 @pytest.mark.filterwarnings("ignore:citekey .* is given to rows")  # a key of their own given twice, on purpose
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_clash_prone_papers_get_the_keys_and_records_of_the_row_by_row_code(seed: int, tmp_path: Path) -> None:
+def test_clash_prone_papers_get_the_keys_and_records_of_the_row_by_row_code(
+    seed: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     frame = clash_prone(3000, seed)
     keys, records = reference_records(frame)
     assert sum(k[-1:].isalpha() and k[:-1] in set(keys) for k in keys) > 100  # many suffixed keys
     store = Store(tmp_path / "new")
+    assert store.assign_keys(frame).tolist() == keys
+    assert stored(store) == records
+    monkeypatch.setattr(db, "_JSON_ROWS", 7)  # a million rows are inserted a chunk at a time
+    store = Store(tmp_path / "in chunks")
     assert store.assign_keys(frame).tolist() == keys
     assert stored(store) == records
     assert assign_keys(frame).tolist() == reference_keys(frame)

@@ -33,7 +33,7 @@ import pyarrow.compute as pc
 from anyascii import anyascii
 
 from paper_widgets.data.merge import ASCII_FOLD, fold_titles
-from paper_widgets.data.packed import STR_DTYPE, large_strings, text_offsets
+from paper_widgets.data.packed import STR_DTYPE, large_strings, release_arrow_memory, text_offsets
 from paper_widgets.data.text import fold, without_arxiv_version
 
 __all__ = [
@@ -232,7 +232,10 @@ _WORD_BYTES = bytes(
 
 def _title_parts(titles: pa.LargeStringArray) -> pa.LargeStringArray:
     """:func:`_title_part` of every title; the ASCII ones (nearly all) by Arrow kernels, a batch at a time."""
-    parts = [_batch_title_parts(titles.slice(at, _BATCH_TITLES)) for at in range(0, len(titles), _BATCH_TITLES)]
+    parts = []
+    for at in range(0, len(titles), _BATCH_TITLES):
+        parts.append(_batch_title_parts(titles.slice(at, _BATCH_TITLES)))
+        release_arrow_memory()  # each batch's words, freed: not kept by Arrow's allocator on top of the next
     return pa.concat_arrays(parts) if parts else pa.array([], pa.large_string())
 
 
@@ -317,22 +320,28 @@ def _base_keys(frame: pd.DataFrame) -> pa.LargeStringArray:
     titles = large_strings(frame["title"].fillna("").astype("str"))
     # Most papers of a dump have no authors listed: only the others are looked at, each name once.
     authors = frame["authors"].to_numpy(dtype=object)
-    listed = np.flatnonzero(np.fromiter(map(bool, authors), bool, len(authors)))
+    listed = np.flatnonzero(
+        np.fromiter((isinstance(a, list | tuple) and len(a) > 0 for a in authors), bool, len(authors))
+    )
     first_authors = [_first_author(a) for a in authors[listed]]
     surname = {a: _surname(a) for a in set(first_authors)}
-    surnames = np.full(len(authors), "", dtype=object)
-    surnames[listed] = [surname[a] for a in first_authors]
+    surnames: pa.Scalar | pa.LargeStringArray = _NOTHING
+    if len(listed):
+        by_row = np.full(len(authors), "", dtype=object)
+        by_row[listed] = [surname[a] for a in first_authors]
+        surnames = pa.array(by_row, pa.large_string())
     # Years repeat: each distinct one written once ("" for none: the last of ``written``).
     year_codes, years = pd.factorize(pd.to_datetime(frame["published"]).dt.year)
     written = pa.array([str(int(year)) for year in years] + [""], pa.large_string())
-    keys = pc.binary_join_element_wise(
-        pa.array(surnames, pa.large_string()), _title_parts(titles), written.take(year_codes % len(written)), _NOTHING
-    )
+    parts = (surnames, _title_parts(titles), written.take(year_codes % len(written)))
+    keys: pa.LargeStringArray = pc.binary_join_element_wise(*parts, _NOTHING)
     # Keys are ASCII; one that would start with a digit or be empty starts with the fallback prefix.
     letter_first = pc.ascii_is_alpha(pc.utf8_slice_codeunits(keys, 0, 1))
-    prefixed: pa.LargeStringArray = pc.if_else(
-        letter_first, keys, pc.binary_join_element_wise(pa.scalar(_FALLBACK_PREFIX, pa.large_string()), keys, _NOTHING)
-    )
+    if pc.all(letter_first).as_py() is not False:
+        return keys
+    del keys  # (a million keys: not held twice)
+    prefixes = pc.if_else(letter_first, _NOTHING, pa.scalar(_FALLBACK_PREFIX, pa.large_string()))
+    prefixed: pa.LargeStringArray = pc.binary_join_element_wise(prefixes, *parts, _NOTHING)
     return prefixed
 
 
@@ -404,6 +413,8 @@ def assign_keys(frame: pd.DataFrame, reserved: Mapping[str, str] | None = None) 
     codes = pd.factorize(pd.arrays.ArrowStringArray(folded_array))[0]
     repeated = np.bincount(codes)[codes] > 1
     keys = base_array.to_numpy(zero_copy_only=False)
+    del base_array, codes
+    release_arrow_memory()  # what the keys were made of: not kept by Arrow's allocator at the load's peak
 
     # Identities only matter for rows that may be reserved or clash; computing them is the cost.
     contested = np.ones(len(frame), bool) if reserved else repeated

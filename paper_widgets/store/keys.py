@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from paper_widgets.data.citekeys import arxiv_identities, assign_keys, base_keys, paper_identities, title_identities
-from paper_widgets.data.packed import large_strings
+from paper_widgets.data.packed import large_strings, release_arrow_memory
 from paper_widgets.data.records import PaperWidgetsWarning
 from paper_widgets.store.db import Database, Transaction
 from paper_widgets.store.schema import identity_hashes
@@ -193,6 +193,7 @@ class KeyRegistry(Database):
             snap = self.shared.read(self._identity_snapshot)
             changes = _Changes()
             keys = self._resolve(frame, snap, changes, own_keys, primary_hashes, title_hashes, folded_titles)
+            release_arrow_memory()  # the keys' makings, before the write's own
             if not changes:
                 return keys
             if self.shared.write(functools.partial(self._record_keys, snap=snap, changes=changes)):

@@ -232,10 +232,7 @@ _WORD_BYTES = bytes(
 
 def _title_parts(titles: pa.LargeStringArray) -> pa.LargeStringArray:
     """:func:`_title_part` of every title; the ASCII ones (nearly all) by Arrow kernels, a batch at a time."""
-    parts = []
-    for at in range(0, len(titles), _BATCH_TITLES):
-        parts.append(_batch_title_parts(titles.slice(at, _BATCH_TITLES)))
-        release_arrow_memory()  # each batch's words, freed: not kept by Arrow's allocator on top of the next
+    parts = [_batch_title_parts(titles.slice(at, _BATCH_TITLES)) for at in range(0, len(titles), _BATCH_TITLES)]
     return pa.concat_arrays(parts) if parts else pa.array([], pa.large_string())
 
 
@@ -317,6 +314,12 @@ def base_keys(frame: pd.DataFrame) -> pd.Series:
 
 def _base_keys(frame: pd.DataFrame) -> pa.LargeStringArray:
     """:func:`base_keys` as an Arrow array."""
+    # A batch of rows at a time: what a million keys are made of, held at once, was ~150 MB at a load's peak.
+    batches = [_batch_base_keys(frame.iloc[at : at + _BATCH_TITLES]) for at in range(0, len(frame), _BATCH_TITLES)]
+    return pa.concat_arrays(batches) if batches else pa.array([], pa.large_string())
+
+
+def _batch_base_keys(frame: pd.DataFrame) -> pa.LargeStringArray:
     titles = large_strings(frame["title"].fillna("").astype("str"))
     # Most papers of a dump have no authors listed: only the others are looked at, each name once.
     authors = frame["authors"].to_numpy(dtype=object)
@@ -337,9 +340,9 @@ def _base_keys(frame: pd.DataFrame) -> pa.LargeStringArray:
     keys: pa.LargeStringArray = pc.binary_join_element_wise(*parts, _NOTHING)
     # Keys are ASCII; one that would start with a digit or be empty starts with the fallback prefix.
     letter_first = pc.ascii_is_alpha(pc.utf8_slice_codeunits(keys, 0, 1))
+    release_arrow_memory()  # the batch's words, freed: not kept by Arrow's allocator on top of the next
     if pc.all(letter_first).as_py() is not False:
         return keys
-    del keys  # (a million keys: not held twice)
     prefixes = pc.if_else(letter_first, _NOTHING, pa.scalar(_FALLBACK_PREFIX, pa.large_string()))
     prefixed: pa.LargeStringArray = pc.binary_join_element_wise(prefixes, *parts, _NOTHING)
     return prefixed

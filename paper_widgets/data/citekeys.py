@@ -21,21 +21,25 @@ Learning" by Tianhe Yu et al. (2020).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
-from itertools import compress, count, filterfalse, groupby, islice, product
+from collections.abc import Iterator, Mapping
+from itertools import count, groupby, product
 from operator import itemgetter
 from string import ascii_lowercase
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from anyascii import anyascii
 
 from paper_widgets.data.merge import ASCII_FOLD, fold_titles
+from paper_widgets.data.packed import STR_DTYPE, large_strings, release_arrow_memory, text_offsets
 from paper_widgets.data.text import fold, without_arxiv_version
 
 __all__ = [
     "KEY_PATTERN",
     "USER_KEY_PATTERN",
+    "arxiv_identities",
     "assign_keys",
     "base_keys",
     "paper_identities",
@@ -176,7 +180,6 @@ _STOP_WORDS = frozenset(
 _JOINERS = re.compile(r"(?<=\w)[-‐‑’'](?=\w)")
 _NON_WORD = re.compile(r"[\W_]+")
 _ASCII_WORD = re.compile(r"[a-z0-9]+")
-_SEP = "\x00"  # separates the titles of a batch; see ASCII_FOLD
 _NAME_SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv"})
 # Prefix for keys that would otherwise be empty or start with a digit ("3D Gaussians" without authors).
 _FALLBACK_PREFIX = "paper"
@@ -215,42 +218,77 @@ def _title_part(title: str) -> str:
     return "".join(w.capitalize() for w in significant[:TITLE_WORDS])
 
 
-_BATCH_TITLES = 1 << 16  # titles split in one pass: a million at once held four copies of their text
+_BATCH_TITLES = 1 << 16  # titles split at once: bounds the words held (a million titles' were ~12M)
+_STOP_WORD_ARRAY = pa.array(sorted(_STOP_WORDS), pa.large_string())
+_NOTHING = pa.scalar("", pa.large_string())
+_JOINER = "\x01"  # stands for - and ' (see _WORD_BYTES) until the words are split
+# Byte → itself lower-cased if an ASCII letter or digit; - and ' → _JOINER, dropped from the words
+# once split ("Multi-Task" is one word, ``Multitask``); any other → a space (ASCII_FOLD, but for
+# NUL, which it keeps to separate texts).  Folds ASCII titles into words with one lookup per byte.
+_WORD_BYTES = bytes(
+    ord(_JOINER) if chr(byte) in "-'" else 32 if byte == 0 else folded for byte, folded in enumerate(ASCII_FOLD)
+)
 
 
-def _ascii_title_parts(titles: list[str]) -> list[str]:
-    """:func:`_title_part` of ASCII ``titles`` (none holding NUL), splitting :data:`_BATCH_TITLES` in one pass."""
-    if len(titles) > _BATCH_TITLES:
-        return [
-            part
-            for at in range(0, len(titles), _BATCH_TITLES)
-            for part in _ascii_title_parts(titles[at : at + _BATCH_TITLES])
-        ]
-    if not titles:
-        return []
-    # _ascii_words of all titles at once: drop - and ', then fold (ASCII_FOLD keeps the separators)
-    joined = _SEP.join(titles).encode("ascii").translate(ASCII_FOLD, b"-'").decode("ascii")
-    parts: list[str] = []
-    for folded in joined.split(_SEP):
-        # Most titles open with TITLE_WORDS significant words: split off only those (a third faster at 1M).
-        first = folded.split(None, TITLE_WORDS)[:TITLE_WORDS]
-        if len(first) < TITLE_WORDS or not _STOP_WORDS.isdisjoint(first):
-            first = list(islice(filterfalse(_STOP_WORDS.__contains__, folded.split()), TITLE_WORDS))
-        parts.append("".join(map(str.capitalize, first)))
-    return parts
+def _title_parts(titles: pa.LargeStringArray) -> pa.LargeStringArray:
+    """:func:`_title_part` of every title; the ASCII ones (nearly all) by Arrow kernels, a batch at a time."""
+    parts = [_batch_title_parts(titles.slice(at, _BATCH_TITLES)) for at in range(0, len(titles), _BATCH_TITLES)]
+    return pa.concat_arrays(parts) if parts else pa.array([], pa.large_string())
 
 
-def _title_parts(titles: list[str]) -> list[str]:
-    """:func:`_title_part` of every title; the ASCII ones (nearly all) vectorised."""
-    simple = np.fromiter(map(str.isascii, titles), bool, len(titles))
-    simple &= np.fromiter((_SEP not in t for t in titles), bool, len(titles))
-    parts = np.empty(len(titles), dtype=object)
-    parts[simple] = _ascii_title_parts(list(compress(titles, simple)))
-    # The others go through anyascii one by one: each distinct title once.
-    others = list(compress(titles, ~simple))
-    other_parts = {title: _title_part(title) for title in set(others)}
-    parts[~simple] = list(map(other_parts.__getitem__, others))
-    return [str(part) for part in parts]
+def _batch_title_parts(titles: pa.LargeStringArray) -> pa.LargeStringArray:
+    folded = pc.ascii_trim_whitespace(_ascii_folded(titles))
+    # Most titles open with TITLE_WORDS significant words: split off only those (the rest stays one piece).
+    parts, complete = _significant_words(pc.ascii_split_whitespace(folded, max_splits=TITLE_WORDS), TITLE_WORDS)
+    # The others take the first significant ones of all their words.
+    longer = np.flatnonzero(~complete)
+    longer_parts, _ = _significant_words(pc.ascii_split_whitespace(folded.take(longer)))
+    # Titles that are not ASCII go through anyascii one by one: each distinct title once.
+    others = np.flatnonzero(~pc.string_is_ascii(titles).to_numpy(zero_copy_only=False))
+    texts = titles.take(others).to_pylist()
+    other_parts = {title: _title_part(title) for title in set(texts)}
+    # Each row's part from the last of these that has it
+    place = np.arange(len(titles))
+    place[longer] = len(titles) + np.arange(len(longer))
+    place[others] = len(titles) + len(longer) + np.arange(len(others))
+    every = pa.concat_arrays([parts, longer_parts, pa.array([other_parts[t] for t in texts], pa.large_string())])
+    taken: pa.LargeStringArray = every.take(place)
+    return taken
+
+
+def _ascii_folded(texts: pa.LargeStringArray) -> pa.LargeStringArray:
+    """``texts`` with every byte looked up in :data:`_WORD_BYTES` (text that is not ASCII comes out as
+    spaces): where a regular expression took 1.5 s a million."""
+    offsets = text_offsets(texts)
+    data = texts.buffers()[2]
+    text = bytes(memoryview(data if data is not None else b"")[offsets[0] : offsets[-1]])
+    return pa.LargeStringArray.from_buffers(
+        len(texts), pa.py_buffer(offsets - offsets[0]), pa.py_buffer(text.translate(_WORD_BYTES)), texts.buffers()[0]
+    )
+
+
+def _significant_words(pieces: pa.ListArray, limit: int | None = None) -> tuple[pa.LargeStringArray, np.ndarray]:
+    """The first :data:`TITLE_WORDS` of each list of folded words that are no stop words, capitalised and
+    concatenated; and whether that is all of them.
+
+    ``limit``: only the first ``limit`` pieces of each list are words (then the rest of the text may follow).
+    """
+    starts = pieces.offsets.to_numpy()
+    words = pc.list_flatten(pieces)
+    rows = pc.list_parent_indices(pieces).to_numpy()
+    if limit is not None:
+        first = np.arange(len(words)) - (starts[rows] - starts[0]) < limit
+        words, rows = words.filter(pa.array(first)), rows[first]
+    words = pc.replace_substring(words, _JOINER, "")
+    keep = ~pc.is_in(words, value_set=_STOP_WORD_ARRAY).to_numpy(zero_copy_only=False)
+    keep &= pc.binary_length(words).to_numpy(zero_copy_only=False) > 0
+    per_row = np.bincount(rows[keep], minlength=len(pieces))
+    kept_before_row = np.cumsum(per_row) - per_row
+    rank = np.cumsum(keep) - 1 - kept_before_row[rows]  # of each kept word among its title's kept words
+    chosen = pc.ascii_capitalize(words.filter(pa.array(keep & (rank < TITLE_WORDS))))
+    offsets = np.concatenate([[0], np.cumsum(np.minimum(per_row, TITLE_WORDS))]).astype(np.int32)
+    joined: pa.LargeStringArray = pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), chosen), _NOTHING)
+    return joined, (per_row >= TITLE_WORDS) | (np.diff(starts) <= (limit or len(words)))
 
 
 def _surname(name: str) -> str:
@@ -271,32 +309,43 @@ def _first_author(authors: object) -> str:
 
 def base_keys(frame: pd.DataFrame) -> pd.Series:
     """The unsuffixed generated key of every row (columns ``title``, ``authors``, ``published``)."""
-    # A batch of rows at a time: a million titles as Python strings were ~150 MB at a load's peak.
-    batches = [_base_keys(frame.iloc[at : at + _BATCH_TITLES]) for at in range(0, len(frame), _BATCH_TITLES)]
-    return pd.Series(np.concatenate(batches) if batches else [], index=frame.index, dtype=object)
+    return pd.Series(_base_keys(frame).to_numpy(zero_copy_only=False), index=frame.index, dtype=object)
 
 
-def _base_keys(frame: pd.DataFrame) -> np.ndarray:
-    """:func:`base_keys` of a batch of rows, as an object array."""
-    titles = frame["title"].fillna("").astype(str).tolist()
-    first_authors = [_first_author(a) for a in frame["authors"].tolist()]
-    # Authors repeat (surnames are worked out once per name); titles hardly do, so deduplicating
-    # them would cost more than it saves.
+def _base_keys(frame: pd.DataFrame) -> pa.LargeStringArray:
+    """:func:`base_keys` as an Arrow array."""
+    # A batch of rows at a time: what a million keys are made of, held at once, was ~150 MB at a load's peak.
+    batches = [_batch_base_keys(frame.iloc[at : at + _BATCH_TITLES]) for at in range(0, len(frame), _BATCH_TITLES)]
+    return pa.concat_arrays(batches) if batches else pa.array([], pa.large_string())
+
+
+def _batch_base_keys(frame: pd.DataFrame) -> pa.LargeStringArray:
+    titles = large_strings(frame["title"].fillna("").astype("str"))
+    # Most papers of a dump have no authors listed: only the others are looked at, each name once.
+    authors = frame["authors"].to_numpy(dtype=object)
+    listed = np.flatnonzero(
+        np.fromiter((isinstance(a, list | tuple) and len(a) > 0 for a in authors), bool, len(authors))
+    )
+    first_authors = [_first_author(a) for a in authors[listed]]
     surname = {a: _surname(a) for a in set(first_authors)}
-    # Years repeat too: each distinct one written once ("" for none: the last of ``written``).
+    surnames: pa.Scalar | pa.LargeStringArray = _NOTHING
+    if len(listed):
+        by_row = np.full(len(authors), "", dtype=object)
+        by_row[listed] = [surname[a] for a in first_authors]
+        surnames = pa.array(by_row, pa.large_string())
+    # Years repeat: each distinct one written once ("" for none: the last of ``written``).
     year_codes, years = pd.factorize(pd.to_datetime(frame["published"]).dt.year)
-    written = np.array([str(int(year)) for year in years] + [""], dtype=object)
-    # object arrays concatenate element-wise in C, a million keys without a Python loop
-    keys: np.ndarray = _objects(map(surname.__getitem__, first_authors)) + _objects(_title_parts(titles))
-    keys += written[year_codes]
-    fallback = np.fromiter((not key[:1].isalpha() for key in keys), bool, len(keys))
-    keys[fallback] = _FALLBACK_PREFIX + keys[fallback]
-    return keys
-
-
-def _objects(values: Iterable[str]) -> np.ndarray:
-    """``values`` as a 1-d object array (whose ``+`` concatenates strings element-wise)."""
-    return np.array(list(values), dtype=object)
+    written = pa.array([str(int(year)) for year in years] + [""], pa.large_string())
+    parts = (surnames, _title_parts(titles), written.take(year_codes % len(written)))
+    keys: pa.LargeStringArray = pc.binary_join_element_wise(*parts, _NOTHING)
+    # Keys are ASCII; one that would start with a digit or be empty starts with the fallback prefix.
+    letter_first = pc.ascii_is_alpha(pc.utf8_slice_codeunits(keys, 0, 1))
+    release_arrow_memory()  # the batch's words, freed: not kept by Arrow's allocator on top of the next
+    if pc.all(letter_first).as_py() is not False:
+        return keys
+    prefixes = pc.if_else(letter_first, _NOTHING, pa.scalar(_FALLBACK_PREFIX, pa.large_string()))
+    prefixed: pa.LargeStringArray = pc.binary_join_element_wise(prefixes, *parts, _NOTHING)
+    return prefixed
 
 
 def _suffixes() -> Iterator[str]:
@@ -311,7 +360,7 @@ def title_identities(titles: pd.Series, folded: pd.Series | None = None) -> pd.S
     """:func:`paper_identity` of every title as if no arXiv id were known, folded in one batch;
     ``folded``: :func:`~paper_widgets.data.merge.fold_titles` of ``titles`` when the caller has it."""
     folded = fold_titles(titles) if folded is None else folded.set_axis(titles.index)
-    return "title:" + folded.astype(object)
+    return "title:" + folded.astype(STR_DTYPE)  # (Arrow strings: joined in C, hashed from their bytes)
 
 
 def paper_identities(titles: pd.Series, arxiv_ids: pd.Series, by_title: pd.Series | None = None) -> pd.Series:
@@ -319,11 +368,20 @@ def paper_identities(titles: pd.Series, arxiv_ids: pd.Series, by_title: pd.Serie
     of ``titles`` when the caller has them already (folding is the costly part)."""
     by_title = title_identities(titles) if by_title is None else by_title
     identities = by_title.to_numpy(dtype=object, copy=True)
+    by_arxiv = arxiv_identities(arxiv_ids).to_numpy()
+    given = np.flatnonzero(pd.notna(by_arxiv))
+    identities[given] = by_arxiv[given]
+    return pd.Series(identities, index=titles.index, dtype=object)
+
+
+def arxiv_identities(arxiv_ids: pd.Series) -> pd.Series:
+    """:func:`paper_identity` of the rows that have an arXiv id (same index); None for the others."""
+    identities = np.full(len(arxiv_ids), None, dtype=object)
     given = np.flatnonzero(arxiv_ids.notna().to_numpy(bool))  # only rows with an id are looked at (dumps have none)
     for row, arxiv_id in zip(given.tolist(), arxiv_ids.iloc[given].astype(object).tolist(), strict=True):
         if isinstance(arxiv_id, str) and arxiv_id.strip():
             identities[row] = "arxiv:" + without_arxiv_version(arxiv_id.lower())
-    return pd.Series(identities, index=titles.index, dtype=object)
+    return pd.Series(identities, index=arxiv_ids.index, dtype=object)
 
 
 def _identities(frame: pd.DataFrame) -> pd.Series:
@@ -353,29 +411,34 @@ def assign_keys(frame: pd.DataFrame, reserved: Mapping[str, str] | None = None) 
     original_index = frame.index
     # positional labels (the caller's index may repeat), and only the columns keys are made of
     frame = frame[["title", "authors", "published", "arxiv_id"]].reset_index(drop=True)
-    base = base_keys(frame)
-    folded_keys = base.str.lower()  # keys compare ignoring case, as in BibTeX
-    keys = base.copy()
+    base_array = _base_keys(frame)
+    folded_array = pc.ascii_lower(base_array)  # keys compare ignoring case, as in BibTeX (and are ASCII)
+    codes = pd.factorize(pd.arrays.ArrowStringArray(folded_array))[0]
+    repeated = np.bincount(codes)[codes] > 1
+    keys = base_array.to_numpy(zero_copy_only=False)
+    del base_array, codes
+    release_arrow_memory()  # what the keys were made of: not kept by Arrow's allocator at the load's peak
 
     # Identities only matter for rows that may be reserved or clash; computing them is the cost.
-    if reserved:
-        contested = pd.Series(True, index=base.index)
-    else:
-        contested = folded_keys.duplicated(keep=False)
-    identity = _identities(frame[contested])
-    title = frame.loc[contested, "title"].fillna("").astype(str)
+    contested = np.ones(len(frame), bool) if reserved else repeated
+    if not contested.any():
+        return pd.Series(keys, index=original_index, dtype=object)
+    rows = np.flatnonzero(contested)
+    base = pd.Series(keys[rows], index=rows, dtype=object)
+    folded_keys = base.str.lower()
+    identity = _identities(frame.iloc[rows])
+    title = frame["title"].iloc[rows].fillna("").astype(str)
 
     # A reserved key stays with its paper (should an identity occur twice, with the first by title).
     wants_reserved = identity[identity.isin(reserved.keys())]
     by_title = title[wants_reserved.index].sort_values(kind="stable")
     winners = wants_reserved[by_title.index].drop_duplicates()
-    keys[winners.index] = winners.map(reserved)
+    keys[winners.index] = winners.map(reserved).to_numpy(dtype=object)
 
     # Every plain base key counts as taken as well, so a suffixed key ("fooBar2020a") can never
     # collide with another paper's unsuffixed key.  Keys compare ignoring case, as in BibTeX.
     reserved_folded = {key.lower() for key in reserved_keys}
-    taken = reserved_folded | set(folded_keys.tolist())
-    open_base = base[contested & ~base.index.isin(winners.index)]
+    open_base = base[~base.index.isin(winners.index)]
     folded_base = folded_keys[open_base.index]
     clashing = open_base[folded_base.duplicated(keep=False) | folded_base.isin(reserved_folded)]
     order = pd.DataFrame(
@@ -387,9 +450,9 @@ def assign_keys(frame: pd.DataFrame, reserved: Mapping[str, str] | None = None) 
         }
     )
     order = order.sort_values(["folded", "base", "identity", "title"], kind="stable")
-    suffixed: dict[int, str] = {}
-    rows = zip(order["folded"].tolist(), order["base"].tolist(), order.index.tolist(), strict=True)
-    for folded, group in groupby(rows, key=itemgetter(0)):
+    taken = reserved_folded | _taken_like(folded_array, order["folded"].unique().tolist())
+    groups = zip(order["folded"].tolist(), order["base"].tolist(), order.index.tolist(), strict=True)
+    for folded, group in groupby(groups, key=itemgetter(0)):
         suffixes = _suffixes()
         if folded in reserved_folded:
             next(suffixes)  # the bare base belongs to a reserved paper
@@ -398,6 +461,18 @@ def assign_keys(frame: pd.DataFrame, reserved: Mapping[str, str] | None = None) 
             while key != base_key and key.lower() in taken:
                 key = base_key + next(suffixes)
             taken.add(key.lower())
-            suffixed[row] = key
-    keys[list(suffixed)] = list(suffixed.values())
-    return keys.set_axis(original_index)
+            keys[row] = key
+    return pd.Series(keys, index=original_index, dtype=object)
+
+
+def _taken_like(folded_keys: pa.LargeStringArray, bases: list[str]) -> set[str]:
+    """Those of ``folded_keys`` that a suffixed key of one of ``bases`` (folded) could equal.
+
+    ``base + suffix`` (lower-case letters) keeps the base's stem (what is left once trailing letters
+    are cut), so the keys with another stem never clash: at a million keys only a few are held.
+    """
+    if not bases:
+        return set()
+    stems = pc.replace_substring_regex(pa.array(bases, pa.large_string()), "[a-z]+$", "")
+    alike = pc.is_in(pc.replace_substring_regex(folded_keys, "[a-z]+$", ""), value_set=stems)
+    return set(folded_keys.filter(alike).to_pylist())

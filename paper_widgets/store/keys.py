@@ -21,16 +21,18 @@ there for the collision bound).
 from __future__ import annotations
 
 import functools
-import itertools
 import time
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from paper_widgets.data.citekeys import assign_keys, base_keys, paper_identities, title_identities
+from paper_widgets.data.citekeys import arxiv_identities, assign_keys, base_keys, paper_identities, title_identities
+from paper_widgets.data.packed import large_strings, release_arrow_memory
 from paper_widgets.data.records import PaperWidgetsWarning, held_lists
 from paper_widgets.store.db import Database, Transaction
 from paper_widgets.store.schema import identity_hashes
@@ -54,28 +56,26 @@ class _Snapshot:
     fixed: set[int]  # papers whose key may not change: pinned or used
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class _Fresh:
-    """The new papers to record, a list per column (a tuple per paper were ~90 MB at a million papers)."""
+    """The new papers to record, an array per column (a tuple per paper were ~90 MB at a million papers)."""
 
-    keys: list[str] = field(default_factory=list)
-    idents: list[int | None] = field(default_factory=list)  # identity hash, None when another paper has it
-    title_idents: list[int] = field(default_factory=list)  # title identity hash
-    pinned: list[int] = field(default_factory=list)
-
-    def append(self, key: str, ident: int | None, title_ident: int, pinned: int) -> None:
-        self.keys.append(key)
-        self.idents.append(ident)
-        self.title_idents.append(title_ident)
-        self.pinned.append(pinned)
+    keys: np.ndarray  # str objects
+    idents: np.ndarray  # identity hash
+    owned: np.ndarray  # whether the paper gets its identity (False: another paper has it)
+    title_idents: np.ndarray  # title identity hash
+    pinned: np.ndarray  # 1 for a key the user wrote, else 0
 
     def __len__(self) -> int:
         return len(self.keys)
 
 
+_NO_FRESH = _Fresh(*(np.empty(0, dtype) for dtype in (object, np.int64, bool, np.int64, np.int64)))
+
+
 @dataclass(slots=True)
 class _Changes:
-    fresh: _Fresh = field(default_factory=_Fresh)
+    fresh: _Fresh = _NO_FRESH
     aliases: list[tuple[int, int, int]] = field(default_factory=list)  # (identity hash, paper id, is arXiv id)
     rekeyed: list[tuple[int, str, int]] = field(default_factory=list)  # (paper id, new key, pinned)
     key_aliases: list[tuple[str, str]] = field(default_factory=list)  # (old or extra key, the paper's key)
@@ -112,24 +112,18 @@ def _first_claims(own_keys: dict[int, list[str]]) -> dict[int, list[str]]:
 
 
 def _identity_rows(
-    aliases: list[tuple[int, int, int]],
-    fresh_idents: list[int | None],
-    title_idents: list[int],
-    paper_ids: np.ndarray,
-    first_id: int,
+    aliases: list[tuple[int, int, int]], fresh: _Fresh, paper_ids: np.ndarray, first_id: int
 ) -> Iterator[tuple[int, int, int]]:
     """The (identity hash, paper id, is arXiv id) rows to record, sorted by hash: the table (its row id)
     then grows by appends, not by random page splits.
 
-    ``aliases``: identities of known papers; the new papers' ``fresh_idents`` (None: another paper has
-    it) and ``title_idents``, and ``paper_ids``.  A title naming several papers goes to the one known
+    ``aliases``: identities of known papers; the ``fresh`` papers' identities (those they own) and
+    title identities, given ``paper_ids``.  A title naming several papers goes to the one known
     before, else to the earliest row: it comes first, and ``ON CONFLICT DO NOTHING`` keeps it.
     """
-    given = np.array(fresh_idents, dtype=object).reshape(-1)
-    has = given != None  # noqa: E711 (element-wise: ``is not`` would compare the array itself)
-    idents = given[has].astype(np.int64)
-    titles = np.array(title_idents, np.int64).reshape(-1)[has]
-    rows = np.flatnonzero(has)
+    rows = np.flatnonzero(fresh.owned)
+    idents = fresh.idents[rows]
+    titles = fresh.title_idents[rows]
     by_arxiv = idents != titles  # a paper known by its arXiv id is known by its title too
     known = np.array(aliases, np.int64).reshape(-1, 3)
     hashes = np.concatenate([known[:, 0], idents, titles[by_arxiv]])
@@ -143,28 +137,37 @@ def _identity_rows(
 _IDENTITY_CHUNK = 1 << 16  # rows whose identities are worked out at once (see KeyRegistry.assign_keys)
 
 
-def _identities(
-    frame: pd.DataFrame, folded_titles: pd.Series | None, rows: Iterable[int]
-) -> tuple[list[str], list[str]]:
-    """The identities (:func:`~paper_widgets.data.citekeys.paper_identity`) of ``rows`` of ``frame``
-    as if no arXiv id were known (their titles'), and their own."""
-    positions = list(rows)
-    titles = frame["title"].iloc[positions]
-    by_title = title_identities(titles, None if folded_titles is None else folded_titles.iloc[positions])
-    identities = paper_identities(titles, frame["arxiv_id"].iloc[positions], by_title)
-    return by_title.tolist(), identities.tolist()
+def _identities(frame: pd.DataFrame, folded_titles: pd.Series | None, rows: Sequence[int]) -> list[str]:
+    """The identities (:func:`~paper_widgets.data.citekeys.paper_identity`) of ``rows`` of ``frame``."""
+    titles = frame["title"].iloc[rows]
+    by_title = title_identities(titles, None if folded_titles is None else folded_titles.iloc[rows])
+    identities: list[str] = paper_identities(titles, frame["arxiv_id"].iloc[rows], by_title).tolist()
+    return identities
 
 
-def _identity_hashes(frame: pd.DataFrame, folded_titles: pd.Series | None, rows: range) -> tuple[list[int], list[int]]:
-    """The :func:`identity_hashes` of the titles' identities of ``rows`` and of the rows' own identities."""
-    titles, primary = _identities(frame, folded_titles, rows)
-    title_hashes = identity_hashes(titles)
-    # Most rows have no arXiv id: their identity is their title's, hashed once.
-    arxiv_rows = [row for row, (ident, title) in enumerate(zip(primary, titles, strict=True)) if ident != title]
-    primary_hashes = list(title_hashes)
-    for row, hashed in zip(arxiv_rows, identity_hashes([primary[row] for row in arxiv_rows]), strict=True):
-        primary_hashes[row] = hashed
+def _identity_hashes(frame: pd.DataFrame, folded_titles: pd.Series | None) -> tuple[np.ndarray, np.ndarray]:
+    """The :func:`identity_hashes` of every row's identity as if no arXiv id were known (its title's),
+    and of its own identity."""
+    title_hashes = np.empty(len(frame), np.int64)
+    primary_hashes = np.empty(len(frame), np.int64)
+    # A chunk of rows at a time: a million identity strings held at once were ~300 MB at a load's peak.
+    for at in range(0, len(frame), _IDENTITY_CHUNK):
+        rows = slice(at, at + _IDENTITY_CHUNK)
+        by_title = title_identities(
+            frame["title"].iloc[rows], None if folded_titles is None else folded_titles.iloc[rows]
+        )
+        title_hashes[rows] = identity_hashes(large_strings(by_title))
+        primary_hashes[rows] = title_hashes[rows]
+        # Most rows have no arXiv id (dumps never have one): their identity is their title's, hashed once.
+        by_arxiv = arxiv_identities(frame["arxiv_id"].iloc[rows])
+        given = np.flatnonzero(by_arxiv.notna().to_numpy(bool))
+        primary_hashes[at + given] = identity_hashes(by_arxiv.iloc[given].tolist())
     return title_hashes, primary_hashes
+
+
+def _own_keys(frame: pd.DataFrame) -> dict[int, list[str]]:
+    """The rows that have citekeys of their own (from a .bib file) → those keys."""
+    return held_lists(frame["citekeys"]) if "citekeys" in frame.columns else {}
 
 
 class KeyRegistry(Database):
@@ -181,19 +184,13 @@ class KeyRegistry(Database):
         different paper. New papers get keys that clash with no key or alias in the store
         (ignoring case), and are recorded in the same write.
         """
-        primary_hashes: list[int] = []
-        title_hashes: list[int] = []
-        # A chunk of rows at a time: a million identity strings held at once were ~300 MB at a load's peak.
-        for at in range(0, len(frame), _IDENTITY_CHUNK):
-            rows = range(at, min(at + _IDENTITY_CHUNK, len(frame)))
-            title_part, primary_part = _identity_hashes(frame, folded_titles, rows)
-            title_hashes += title_part
-            primary_hashes += primary_part
-        own_keys = _first_claims(held_lists(frame["citekeys"]) if "citekeys" in frame.columns else {})
+        title_hashes, primary_hashes = _identity_hashes(frame, folded_titles)
+        own_keys = _first_claims(_own_keys(frame))
         while True:
             snap = self.shared.read(self._identity_snapshot)
             changes = _Changes()
             keys = self._resolve(frame, snap, changes, own_keys, primary_hashes, title_hashes, folded_titles)
+            release_arrow_memory()  # the keys' makings, before the write's own
             if not changes:
                 return keys
             if self.shared.write(functools.partial(self._record_keys, snap=snap, changes=changes)):
@@ -206,8 +203,8 @@ class KeyRegistry(Database):
         snap: _Snapshot,
         changes: _Changes,
         own_keys: dict[int, list[str]],
-        primary_hashes: list[int],
-        title_hashes: list[int],
+        primary_hashes: np.ndarray,
+        title_hashes: np.ndarray,
         folded_titles: pd.Series | None,
     ) -> pd.Series:
         """Every row's key; what must be recorded for that goes into ``changes``.
@@ -215,12 +212,17 @@ class KeyRegistry(Database):
         ``primary_hashes`` and ``title_hashes``: the rows' identities' and their
         titles' :func:`identity_hashes`.
         """
-        keys: list[str] = [""] * len(frame)
+        keys = np.empty(len(frame), dtype=object)
         claimed: set[int] = set()
         seen: set[int] = set()
+        # The pinned rows' new papers: key, identity hash, whether it owns the identity, title identity hash
+        pinned_keys: list[str] = []
+        pinned_idents: list[int] = []
+        pinned_owned: list[bool] = []
+        pinned_titles: list[int] = []
         # Pinned rows first: the user's key decides.
         for row, own in own_keys.items():
-            key, ident = own[0], primary_hashes[row]
+            key, ident = own[0], int(primary_hashes[row])
             paper_id = snap.by_key.get(key.lower())
             if paper_id is None:
                 hit = snap.known.get(ident)
@@ -231,7 +233,10 @@ class KeyRegistry(Database):
             keys[row] = key
             if paper_id is None:
                 free = ident not in snap.known and ident not in seen
-                changes.fresh.append(key, ident if free else None, title_hashes[row], 1)
+                pinned_keys.append(key)
+                pinned_idents.append(ident)
+                pinned_owned.append(free)
+                pinned_titles.append(int(title_hashes[row]))
             else:
                 claimed.add(paper_id)
                 if snap.keys[paper_id] != key:
@@ -242,10 +247,12 @@ class KeyRegistry(Database):
             changes.key_aliases.extend((extra, key) for extra in own[1:] if extra.lower() not in snap.by_key)
         # Generated rows: a known paper keeps its key unless it was made without authors, never
         # used, and the row now knows the authors.
-        generated = [row for row in range(len(frame)) if row not in own_keys] if own_keys else list(range(len(frame)))
+        generated = np.ones(len(frame), bool)
+        generated[list(own_keys)] = False
+        generated_rows = np.flatnonzero(generated)
         resolved: dict[int, int] = {}
-        for row in generated if snap.known else ():  # an empty store (a first open) knows no paper
-            ident, title_ident = primary_hashes[row], title_hashes[row]
+        for row in generated_rows.tolist() if snap.known else ():  # an empty store (a first open) knows no paper
+            ident, title_ident = int(primary_hashes[row]), int(title_hashes[row])
             hit = snap.known.get(ident)
             if hit is None and ident != title_ident:
                 alias = snap.known.get(title_ident)
@@ -260,37 +267,38 @@ class KeyRegistry(Database):
         improving = {row for row, base in zip(candidates, better, strict=True) if not _anonymous(base)}
         staying = [row for row in resolved if row not in improving]
         kept = dict(
-            zip(
-                _identities(frame, folded_titles, staying)[1],
-                [snap.keys[resolved[row]] for row in staying],
-                strict=True,
-            )
+            zip(_identities(frame, folded_titles, staying), [snap.keys[resolved[row]] for row in staying], strict=True)
         )
         kept_keys = set(kept.values())
         # Every other key and alias in the store, and the pinned keys, are taken: a name no row
         # can have ("key:…") holds them.
         taken = [k for k in snap.all_keys if k not in kept_keys] + [keys[r] for r in own_keys]
         reserved = {f"key:{k}": k for k in taken} | kept
-        if generated:
-            rows = frame if len(generated) == len(frame) else frame.iloc[generated]
-            generated_keys = assign_keys(rows, reserved or None).tolist()
-            for row, key in zip(generated, generated_keys, strict=True):
-                keys[row] = key
-        for row in generated:
-            ident, title_ident, key = primary_hashes[row], title_hashes[row], keys[row]
-            paper_id = resolved.get(row)
-            if paper_id is None:
-                if ident not in snap.known and ident not in seen:
-                    changes.fresh.append(key, ident, title_ident, 0)
-            else:
-                if key != snap.keys[paper_id]:
-                    changes.rekeyed.append((paper_id, key, 0))
-                    changes.key_aliases.append((snap.keys[paper_id], key))
-                if ident not in snap.known:
-                    changes.aliases.append((ident, paper_id, 1))
-                if title_ident != ident and title_ident not in snap.known:
-                    changes.aliases.append((title_ident, paper_id, 0))
-            seen.add(ident)
+        if len(generated_rows):
+            rows = frame if len(generated_rows) == len(frame) else frame.iloc[generated_rows]
+            keys[generated_rows] = assign_keys(rows, reserved or None).to_numpy(dtype=object)
+        # A new paper is recorded once, by the first row naming it (the pinned rows come first).
+        idents = primary_hashes[generated_rows]
+        new = ~pd.Series(idents).duplicated().to_numpy() & ~np.isin(idents, np.fromiter(seen, np.int64, len(seen)))
+        new &= ~np.isin(idents, np.fromiter(snap.known, np.int64, len(snap.known)))
+        new &= ~np.isin(generated_rows, np.fromiter(resolved, np.int64, len(resolved)))
+        new_rows = generated_rows[new]
+        changes.fresh = _Fresh(
+            np.concatenate([np.array(pinned_keys, object), keys[new_rows]]),
+            np.concatenate([np.array(pinned_idents, np.int64), primary_hashes[new_rows]]),
+            np.concatenate([np.array(pinned_owned, bool), np.ones(len(new_rows), bool)]),
+            np.concatenate([np.array(pinned_titles, np.int64), title_hashes[new_rows]]),
+            np.concatenate([np.ones(len(pinned_keys), np.int64), np.zeros(len(new_rows), np.int64)]),
+        )
+        for row, paper_id in resolved.items():
+            ident, title_ident, key = int(primary_hashes[row]), int(title_hashes[row]), keys[row]
+            if key != snap.keys[paper_id]:
+                changes.rekeyed.append((paper_id, key, 0))
+                changes.key_aliases.append((snap.keys[paper_id], key))
+            if ident not in snap.known:
+                changes.aliases.append((ident, paper_id, 1))
+            if title_ident != ident and title_ident not in snap.known:
+                changes.aliases.append((title_ident, paper_id, 0))
         return pd.Series(keys, index=frame.index, dtype=object)
 
     def mark_used(self, keys: Iterable[str]) -> None:
@@ -381,22 +389,16 @@ class KeyRegistry(Database):
             [(f" moving:{pid}", pid) for pid, _, _ in changes.rekeyed],  # no citekey has a space
         )
         # New ids are handed out in key order, so both the table (by id) and its UNIQUE key index
-        # grow by appends instead of random page splits.  Columns, not a tuple per row: a million.
+        # grow by appends instead of random page splits.
         fresh = changes.fresh
-        fresh_keys, fresh_idents, title_idents, pinned = fresh.keys, fresh.idents, fresh.title_idents, fresh.pinned
-        in_key_order = sorted(range(len(fresh_keys)), key=fresh_keys.__getitem__)
-        paper_ids = np.empty(len(fresh_keys), np.int64)
-        paper_ids[in_key_order] = np.arange(first_id, first_id + len(fresh_keys))
-        conn.insert_many(
-            "papers",
-            ("key", "paper_id", "created", "pinned"),
-            zip(
-                map(fresh_keys.__getitem__, in_key_order),
-                range(first_id, first_id + len(fresh_keys)),
-                itertools.repeat(now),
-                map(pinned.__getitem__, in_key_order),
-                strict=False,  # repeat is endless
-            ),
+        in_key_order = pc.sort_indices(pa.array(fresh.keys, pa.large_string())).to_numpy()
+        paper_ids = np.empty(len(fresh), np.int64)
+        paper_ids[in_key_order] = np.arange(first_id, first_id + len(fresh))
+        conn.insert_numbered(
+            "papers", "key", fresh.keys[in_key_order].tolist(), "paper_id", first_id, created=now, pinned=0
+        )
+        conn.executemany(
+            "UPDATE papers SET pinned = 1 WHERE paper_id = ?", paper_ids[fresh.pinned == 1].reshape(-1, 1).tolist()
         )
         conn.executemany(
             "UPDATE papers SET key = ?, pinned = CASE WHEN ? = 1 THEN 1 ELSE pinned END WHERE paper_id = ?",
@@ -405,7 +407,7 @@ class KeyRegistry(Database):
         conn.insert_many(
             "identities",
             ("identity_hash", "paper_id", "arxiv"),
-            _identity_rows(changes.aliases, fresh_idents, title_idents, paper_ids, first_id),
+            _identity_rows(changes.aliases, fresh, paper_ids, first_id),
             ignore_conflicts=True,
         )
         conn.executemany(

@@ -34,6 +34,7 @@ from anyascii import anyascii
 
 from paper_widgets.data.merge import ASCII_FOLD, fold_titles
 from paper_widgets.data.packed import STR_DTYPE, large_strings, release_arrow_memory, text_offsets
+from paper_widgets.data.records import held_lists
 from paper_widgets.data.text import fold, without_arxiv_version
 
 __all__ = [
@@ -322,15 +323,14 @@ def _base_keys(frame: pd.DataFrame) -> pa.LargeStringArray:
 def _batch_base_keys(frame: pd.DataFrame) -> pa.LargeStringArray:
     titles = large_strings(frame["title"].fillna("").astype("str"))
     # Most papers of a dump have no authors listed: only the others are looked at, each name once.
-    authors = frame["authors"].to_numpy(dtype=object)
-    listed = np.flatnonzero(
-        np.fromiter((isinstance(a, list | tuple) and len(a) > 0 for a in authors), bool, len(authors))
-    )
-    first_authors = [_first_author(a) for a in authors[listed]]
+    # (a merged frame's authors are Arrow lists: only the listed rows become Python lists)
+    listed_authors = held_lists(frame["authors"])
+    listed = np.fromiter(listed_authors, np.int64, len(listed_authors))
+    first_authors = [_first_author(a) for a in listed_authors.values()]
     surname = {a: _surname(a) for a in set(first_authors)}
     surnames: pa.Scalar | pa.LargeStringArray = _NOTHING
     if len(listed):
-        by_row = np.full(len(authors), "", dtype=object)
+        by_row = np.full(len(frame), "", dtype=object)
         by_row[listed] = [surname[a] for a in first_authors]
         surnames = pa.array(by_row, pa.large_string())
     # Years repeat: each distinct one written once ("" for none: the last of ``written``).

@@ -620,6 +620,8 @@ def _merge(parts: list[_Segment] | list[_Chunk], vocab_size: int, workers: Worke
                 dest = ranges(start, part_counts)
                 rows[dest], tf[dest] = rows_of_part, tf_of_part
                 start += part_counts
+            # the pieces just freed lie between pieces of later blocks: holes no block's arrays fit in
+            _return_freed_memory()
             yield ptr[first : last + 1], rows, tf
 
     encoded = map(_encode_block, tasks()) if workers is None else workers.map(_encode_block, tasks())

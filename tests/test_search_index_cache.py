@@ -20,7 +20,7 @@ import paper_widgets.library as library
 import paper_widgets.search.index as index_module
 from paper_widgets.data.merge import fold_titles
 from paper_widgets.search.engine import SearchIndex, search
-from paper_widgets.search.tokens import WordBytes
+from paper_widgets.search.tokens import WordBytes, chunk_postings
 from paper_widgets.store import Store
 
 QUERIES = ("merging", "gradent surgery", "multi-ta", "AdaMerging", "adamerg", "questions via single hop", "Café")
@@ -272,7 +272,7 @@ def test_merged_chunks_are_every_posting_and_are_let_go(texts: list[list[int]], 
     vocab: dict[str, int] = {}
     chunks = []
     for lo in range(0, len(docs), size):
-        found = index_module.chunk_postings(docs[lo : lo + size])
+        found = chunk_postings(docs[lo : lo + size])
         ids = np.array([vocab.setdefault(w, len(vocab)) for w in found.words], np.int64)
         chunks.append(index_module._Chunk.of(found, ids, lo))
     parts: list[index_module._Chunk] = list(chunks)

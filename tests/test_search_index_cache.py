@@ -20,7 +20,7 @@ import paper_widgets.library as library
 import paper_widgets.search.index as index_module
 from paper_widgets.data.merge import fold_titles
 from paper_widgets.search.engine import SearchIndex, search
-from paper_widgets.search.tokens import WordBytes
+from paper_widgets.search.tokens import WordBytes, chunk_postings
 from paper_widgets.store import Store
 
 QUERIES = ("merging", "gradent surgery", "multi-ta", "AdaMerging", "adamerg", "questions via single hop", "Café")
@@ -257,6 +257,33 @@ def test_merged_segments_are_the_segment_of_all_their_postings(words: list[list[
         merged = index_module._merge(parts, len(words))
         full = encode(0, 2_001, len(words))
     assert all(map(np.array_equal, merged.arrays(), full.arrays()))
+
+
+@given(
+    st.lists(st.lists(st.integers(0, 30), max_size=25), min_size=1, max_size=40),
+    st.integers(1, 9),
+    st.sampled_from([1, 5, 1 << 22]),
+)
+@settings(max_examples=60, deadline=None)
+def test_merged_chunks_are_every_posting_and_are_let_go(texts: list[list[int]], size: int, block: int) -> None:
+    """Chunks of rows, cut into pieces a block of words each and merged, give every word's rows and
+    (clipped) frequencies, and the merge takes the chunks out of the list it is given."""
+    docs = [" ".join(f"w{n}" for n in words) for words in texts]
+    vocab: dict[str, int] = {}
+    chunks = []
+    for lo in range(0, len(docs), size):
+        found = chunk_postings(docs[lo : lo + size])
+        ids = np.array([vocab.setdefault(w, len(vocab)) for w in found.words], np.int64)
+        chunks.append(index_module._Chunk.of(found, ids, lo))
+    parts: list[index_module._Chunk] = list(chunks)
+    del chunks
+    with patch.object(index_module, "_MERGE_BLOCK", block):
+        merged = index_module._merge(parts, len(vocab))
+    assert parts == []
+    for word, word_id in vocab.items():
+        rows, tf = merged.postings(word_id)
+        want = [(r, min(doc.split().count(word), 15)) for r, doc in enumerate(docs) if word in doc.split()]
+        assert list(zip(rows.tolist(), tf.tolist(), strict=True)) == want
 
 
 @pytest.mark.parametrize("share_above_one", [0.0, 0.12, 1.0])

@@ -37,9 +37,10 @@ import copy
 import ctypes
 import threading
 import weakref
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from itertools import repeat
+from itertools import pairwise, repeat
 from typing import TypeVar, cast
 
 import numpy as np
@@ -60,7 +61,7 @@ _Value = TypeVar("_Value")
 Progress = Callable[[int], None]  # told how many more rows of a field were tokenised (each field counts once)
 
 FIELDS = ("title", "abstract")
-_CHUNK = 16_384  # rows tokenised at once: bounds the transient arrays; (word, row) keys of 32 bits sort faster
+_CHUNK = 8_192  # rows tokenised at once: bounds the transient arrays (16,384 held ~80 MB more at 1M); 32-bit (word, row) keys sort faster
 _PARALLEL_CHUNKS = 12  # chunks (of both fields) from which worker processes pay: ~100k papers
 _MERGE_BLOCK = 1 << 22  # postings moved per step while merging
 _MERGE_RATIO = 4  # merge the newest segment into its neighbour once it is this close in size
@@ -353,6 +354,10 @@ class _Segment:
         """Add the rows holding each word (the segment's document frequencies) to ``counts``, by word id."""
         counts[: len(self.ptr) - 1] += np.diff(self.ptr.astype(np.int64))
 
+    def cut(self, bounds: np.ndarray) -> list[_Segment]:
+        """As :meth:`_Chunk.cut`: the segment itself for each run of words (it is kept whole)."""
+        return [self] * (len(bounds) - 1)
+
     def arrays(self) -> tuple[np.ndarray, ...]:
         return self.ptr, self.at, self.width, self.data, self.exc_at, self.exc, *self.tf.arrays()
 
@@ -460,7 +465,8 @@ class _Chunk:
     words: np.ndarray  # int32: the chunk's word ids, ascending
     ptr: np.ndarray  # int32: the postings of words[i] are ptr[i]:ptr[i + 1]
     offsets: np.ndarray  # uint16 or uint32: each posting's row less first_row, ascending within a word
-    tf: np.ndarray  # uint8: term frequencies, clipped at 255
+    above_one: np.ndarray  # int32: the postings whose term frequency is above 1 (a few percent), ascending
+    high: np.ndarray  # uint8: their term frequencies, clipped at 255 (the others' is 1)
     first_row: int
 
     @classmethod
@@ -471,7 +477,9 @@ class _Chunk:
         ptr = np.zeros(len(order) + 1, np.int32)  # a chunk has far fewer postings than 2**31
         np.cumsum(counts, out=ptr[1:])
         moved = ranges(found.ptr[order], counts)  # each word's postings, now in the order of their ids
-        return cls(ids[order].astype(np.int32), ptr, found.rows[moved], found.tf[moved], first_row)
+        tf = found.tf[moved]
+        above_one = np.flatnonzero(tf > 1).astype(np.int32)
+        return cls(ids[order].astype(np.int32), ptr, found.rows[moved], above_one, tf[above_one], first_row)
 
     def block(self, first: int, last: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """As :meth:`_Segment.block`."""
@@ -479,11 +487,27 @@ class _Chunk:
         counts = np.zeros(last - first, np.int64)
         counts[self.words[a:z] - first] = np.diff(self.ptr[a : z + 1])
         lo, hi = int(self.ptr[a]), int(self.ptr[z])
-        return counts, self.offsets[lo:hi].astype(np.int32) + np.int32(self.first_row), self.tf[lo:hi]
+        tf = np.ones(hi - lo, np.uint8)
+        p, q = np.searchsorted(self.above_one, (lo, hi)).tolist()
+        tf[self.above_one[p:q] - lo] = self.high[p:q]
+        return counts, self.offsets[lo:hi].astype(np.int32) + np.int32(self.first_row), tf
 
     def count_into(self, counts: np.ndarray) -> None:
         """As :meth:`_Segment.count_into`."""
         counts[self.words] += np.diff(self.ptr)
+
+    def cut(self, bounds: np.ndarray) -> list[_Chunk]:
+        """The chunk's postings of the words ``bounds[k]:bounds[k + 1]`` for each k, each piece in arrays
+        of its own (copies): a merge frees each piece once it has moved its run of words."""
+        at = np.searchsorted(self.words, bounds).tolist()
+        pieces = []
+        for a, z in pairwise(at):
+            lo, hi = int(self.ptr[a]), int(self.ptr[z])
+            p, q = np.searchsorted(self.above_one, (lo, hi)).tolist()
+            words, offsets, high = self.words[a:z].copy(), self.offsets[lo:hi].copy(), self.high[p:q].copy()
+            above_one = self.above_one[p:q] - np.int32(lo)
+            pieces.append(_Chunk(words, self.ptr[a : z + 1] - self.ptr[a], offsets, above_one, high, self.first_row))
+        return pieces
 
 
 @dataclass
@@ -566,11 +590,14 @@ def _tokenised(task: tuple[list[str], bool]) -> _Tokenised:
     return _Tokenised(found, _text_hashes(texts), _TitleWords.of(texts, tokens) if titled else None)
 
 
-def _merge(parts: Sequence[_Segment | _Chunk], vocab_size: int, workers: Workers | None = None) -> _Segment:
-    """One segment with the postings of ``parts`` (which cover increasing row ranges).
+def _merge(parts: list[_Segment] | list[_Chunk], vocab_size: int, workers: Workers | None = None) -> _Segment:
+    """One segment with the postings of ``parts`` (which cover increasing row ranges), taken out of the list.
 
     The merged postings are put together a block of words at a time and encoded (by ``workers``,
-    when given), so besides the parts and the result only a few blocks' postings are held.
+    when given), so besides the parts and the result only a few blocks' postings are held.  The
+    chunks are cut into a piece per block first, one chunk at a time, and each piece is freed once
+    its block is put together: the chunks' memory goes as the merged segment grows (at 1M papers
+    the abstracts' chunks, twice their segment, are never held beside all of it).
     """
     counts = np.zeros(vocab_size, np.int64)
     for part in parts:
@@ -579,6 +606,8 @@ def _merge(parts: Sequence[_Segment | _Chunk], vocab_size: int, workers: Workers
     np.cumsum(counts, out=ptr[1:])
     del counts
     blocks = list(_word_blocks(ptr))
+    bounds = np.array([first for first, _ in blocks] + [vocab_size], np.int64)
+    pieces: list[deque[_Segment | _Chunk]] = [deque(parts.pop(0).cut(bounds)) for _ in range(len(parts))]
 
     def tasks() -> Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         for first, last in blocks:
@@ -586,11 +615,13 @@ def _merge(parts: Sequence[_Segment | _Chunk], vocab_size: int, workers: Workers
             rows = np.empty(int(ptr[last]) - lo, np.int32)
             tf = np.empty(len(rows), np.uint8)
             start = ptr[first:last] - lo  # where each word's postings from the next part go
-            for part in parts:
-                part_counts, rows_of_part, tf_of_part = part.block(first, last)
+            for part in pieces:
+                part_counts, rows_of_part, tf_of_part = part.popleft().block(first, last)
                 dest = ranges(start, part_counts)
                 rows[dest], tf[dest] = rows_of_part, tf_of_part
                 start += part_counts
+            # the pieces just freed lie between pieces of later blocks: holes no block's arrays fit in
+            _return_freed_memory()
             yield ptr[first : last + 1], rows, tf
 
     encoded = map(_encode_block, tasks()) if workers is None else workers.map(_encode_block, tasks())

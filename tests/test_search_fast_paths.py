@@ -211,8 +211,6 @@ def test_vocabulary_lookups_through_fences_find_what_a_sorted_list_finds(vocab: 
 
 
 def test_near_words_finds_every_title_word_within_its_typos_as_a_full_scan_does() -> None:
-    from rapidfuzz.distance import OSA
-
     df = _library(1500)
     index = SearchIndex(df)
     title_words = sorted({w for title in df["title"] for w in words(title)})
@@ -221,22 +219,12 @@ def test_near_words_finds_every_title_word_within_its_typos_as_a_full_scan_does(
     # an edit destroys at most four of a word's trigrams (one per letter): only a word of more than four per typo
     # keeps one in common with every word within its typos (a shorter one may be missed: "hnuo" for "huno")
     asked = [word for word in asked if len(word) > 4 * index_module.max_typos(word) > 0]
-    assert len(asked) > 100
-    for word in asked:
-        typos = index_module.max_typos(word)
-        scanned = sorted(
-            (OSA.distance(word, w), -int(index.fields["title"].df[index.word_id(w)]), index.word_id(w))
-            for w in title_words
-            if 0 < OSA.distance(word, w) <= typos
-        )
-        assert index.near_words(word, 1000) == [(wid, edits) for edits, _, wid in scanned]
+    _assert_near_words_match_a_full_scan(index, title_words, asked)
 
 
 def test_near_words_of_words_with_letters_added_or_dropped_are_those_a_full_scan_finds() -> None:
     """The trigrams a title word must share depend on its length: two letters longer or shorter than the word
     asked about, both typos are an insertion or a deletion, which destroy fewer trigrams than a transposition."""
-    from rapidfuzz.distance import OSA
-
     df = _library(1500)
     index = SearchIndex(df)
     title_words = sorted({w for title in df["title"] for w in words(title)})
@@ -251,15 +239,7 @@ def test_near_words_of_words_with_letters_added_or_dropped_are_those_a_full_scan
 
     asked = [edited(w, str(rng.choice(["++", "--", "+", "-", "+-"]))) for w in title_words[::4]]
     asked = [word for word in asked if len(word) > 4 * index_module.max_typos(word) > 0]
-    assert len(asked) > 100
-    for word in asked:
-        typos = index_module.max_typos(word)
-        scanned = sorted(
-            (OSA.distance(word, w), -int(index.fields["title"].df[index.word_id(w)]), index.word_id(w))
-            for w in title_words
-            if 0 < OSA.distance(word, w) <= typos
-        )
-        assert index.near_words(word, 1000) == [(wid, edits) for edits, _, wid in scanned], word
+    _assert_near_words_match_a_full_scan(index, title_words, asked)
 
 
 def test_near_words_of_a_whole_query_at_once_are_each_words_own() -> None:
@@ -297,3 +277,19 @@ def test_a_result_frame_put_together_from_blocks_is_the_frame_the_constructor_ma
     assert found.loc["k7", "title"] == "changed" and df["title"].iloc[7] != "changed"
     with pytest.raises(ValueError, match="3 values"):
         engine.result_frame(engine.column_arrays(df), df.index, rows, scores, {"note": pd.array(["a"], dtype="str")})
+
+
+def _assert_near_words_match_a_full_scan(index: SearchIndex, title_words: list[str], asked: list[str]) -> None:
+    """Each word of ``asked`` (over 100 of them) has as near words those a scan of every title word finds
+    within its typos, in near_words' order: fewest edits, most frequent, first numbered."""
+    from rapidfuzz.distance import OSA
+
+    assert len(asked) > 100
+    for word in asked:
+        typos = index_module.max_typos(word)
+        scanned = sorted(
+            (OSA.distance(word, w), -int(index.fields["title"].df[index.word_id(w)]), index.word_id(w))
+            for w in title_words
+            if 0 < OSA.distance(word, w) <= typos
+        )
+        assert index.near_words(word, 1000) == [(wid, edits) for edits, _, wid in scanned], word

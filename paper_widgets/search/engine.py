@@ -71,6 +71,7 @@ _BOUND_SLACK = 1e-4  # float32 rounding of the scores against their bounds
 # candidates compared with WRatio at once once the best few are: the bar rises between steps, but a rapidfuzz call and
 # the dozen numpy steps around it cost about what a higher bar saves on sixteen titles (the same top, ~10% less time)
 _SIMILARITY_STEP = 32
+_TIE_COLUMNS = ("upvotes", "published")  # papers tied in score: the most upvoted first, then the newest
 # English function words: beside other words they neither decide a match nor get highlighted
 # (they still count in title similarity); a query made of them alone matches them as usual.
 _STOP_TEXT = (
@@ -585,8 +586,7 @@ def _best_first(
         keys = None if keys is None else (keys[0][at], keys[1][at])
     else:  # another frame of the same papers (a library's, annotated, or a cached index's): the tied rows' keys
         # alone, from the two columns' arrays (a frame's iloc of the two columns cost ~0.4 ms a query, the arrays' 0.03)
-        tie_columns = columns or {name: df[name].array for name in ("upvotes", "published") if name in df.columns}
-        keys = _popularity_of(tie_columns, at)
+        keys = _popularity_of(columns or _tie_columns(df), at)
     if keys is None:
         return order
     ranked: np.ndarray = contenders[np.lexsort((at, ~keys[1], -keys[0], -scores[contenders]))][:limit]
@@ -595,7 +595,12 @@ def _best_first(
 
 def _popularity(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:
     """:func:`_popularity_of` every row of ``df`` (~10 ms at a million papers, once, for the frame an index serves)."""
-    return _popularity_of({name: df[name].array for name in ("upvotes", "published") if name in df.columns})
+    return _popularity_of(_tie_columns(df))
+
+
+def _tie_columns(df: pd.DataFrame) -> dict[str, ExtensionArray]:
+    """The arrays of ``df``'s columns that tell tied papers apart (those it has)."""
+    return {name: df[name].array for name in _TIE_COLUMNS if name in df.columns}
 
 
 def _popularity_of(
@@ -603,7 +608,7 @@ def _popularity_of(
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """Each paper's upvotes (float32, unknown: -inf) and date (int64; NaT, the smallest, ~ puts last), of the
     positions ``rows`` or of every row, from a frame's ``columns``: the tie rule's keys.  None without those columns."""
-    if "upvotes" not in columns or "published" not in columns:
+    if not all(name in columns for name in _TIE_COLUMNS):
         return None
     upvotes, published = columns["upvotes"], columns["published"]
     if rows is not None:

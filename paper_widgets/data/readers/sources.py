@@ -133,20 +133,21 @@ def _decoded_lines(binary: io.BufferedReader, source: str, warnings: list[LoadWa
 
     def batches() -> Iterator[list[str]]:
         first = 1  # the number of the batch's first line
-        unfinished = b""  # the end of the last chunk: the start of a line the next chunk finishes
+        unfinished: list[bytes] = []  # the start of a line the next chunks finish (joined once: linear)
         # ~1 MB at a time, cut after its last line end (never inside a character: line ends are ASCII).
         # A final CR is left to the next chunk: it may be a CRLF's first half.
         while chunk := binary.read(_CHUNK_BYTES):
-            data = unfinished + chunk if unfinished else chunk
-            cut = max(data.rfind(b"\n"), data.rfind(b"\r", 0, len(data) - 1)) + 1
-            unfinished = data[cut:]
-            if cut:
-                batch = _lines(data[:cut], first, source, warnings)
-                batch.pop()  # what follows the last line end: nothing
-                yield batch
-                first += len(batch)
-        if unfinished:
-            batch = _lines(unfinished, first, source, warnings)
+            cut = max(chunk.rfind(b"\n"), chunk.rfind(b"\r", 0, len(chunk) - 1)) + 1
+            if not cut:
+                unfinished.append(chunk)
+                continue
+            batch = _lines(b"".join([*unfinished, chunk[:cut]]), first, source, warnings)
+            batch.pop()  # what follows the last line end: nothing
+            yield batch
+            first += len(batch)
+            unfinished = [chunk[cut:]]
+        if rest := b"".join(unfinished):
+            batch = _lines(rest, first, source, warnings)
             if not batch[-1]:  # the file ends with a line end (a CR, left to this last chunk)
                 batch.pop()
             yield batch

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
+from unittest.mock import patch
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from paper_widgets.data.readers import sources
 from paper_widgets.data.readers.sources import detect_format, expand_paths, read_path, read_text
 from paper_widgets.data.records import DumpError, LoadWarning
 
@@ -117,3 +122,29 @@ def test_expand_paths_files_dirs_globs(tmp_path: Path) -> None:
     )
     assert found == [tmp_path / "sub" / "b.bib", tmp_path / "a.txt", tmp_path / "c.json"]
     assert [w.message for w in warnings] == ["no such file or directory", "pattern matched no files"]
+
+
+_PIECES = [b"a", b"b c", b"\n", b"\r", b"\r\n", "é".encode(), "•".encode(), "€".encode()[:2], b"\xff", b"\xed\xa0\x80"]
+
+
+@given(st.lists(st.sampled_from(_PIECES), max_size=40), st.sampled_from([1, 2, 3, 7, 1 << 20]))
+@settings(max_examples=400, deadline=None)
+def test_dump_lines_are_those_of_universal_newlines_whatever_the_chunks(pieces: list[bytes], chunk: int) -> None:
+    """A dump's lines and their bad-bytes warnings are those of a universal-newline reading of the whole
+    file, however its chunks cut it (between CR and LF, inside a character, on a bad byte)."""
+    data = b"".join(pieces)
+    text = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", errors="surrogateescape", newline=None).read()
+    expected = text.split("\n")
+    if not expected[-1]:
+        expected.pop()
+    expected_warnings = [
+        LoadWarning("s", number, "bytes that are not UTF-8 replaced")
+        for number, line in enumerate(expected, 1)
+        if any("\udc80" <= ch <= "\udcff" for ch in line)
+    ]
+    expected = [line.encode("utf-8", "surrogateescape").decode("utf-8", "replace") for line in expected]
+    found: list[LoadWarning] = []
+    with patch.object(sources, "_CHUNK_BYTES", chunk):
+        lines = list(sources._decoded_lines(io.BufferedReader(io.BytesIO(data)), "s", found))
+    assert lines == expected
+    assert found == expected_warnings

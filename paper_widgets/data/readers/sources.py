@@ -86,7 +86,7 @@ _BIBTEX_START = re.compile(r"@\s*[A-Za-z]+\s*[{(]")
 _BIBTEX_ENTRY_LINE = re.compile(r"^@\s*[A-Za-z]+\s*\{", re.MULTILINE)
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 _UNDECODABLE = re.compile("[\udc80-\udcff]")  # what surrogateescape makes of bytes that are not UTF-8
-_CHUNK_CHARS = 1 << 20  # a dump is read this much at a time: memory stays flat in the file's size
+_CHUNK_BYTES = 1 << 20  # a dump is read this much at a time: memory stays flat in the file's size
 
 
 def detect_format(head: str) -> str:
@@ -132,25 +132,44 @@ def _decoded_lines(binary: io.BufferedReader, source: str, warnings: list[LoadWa
     kept (replacement characters) with a warning."""
 
     def batches() -> Iterator[list[str]]:
-        text = io.TextIOWrapper(binary, encoding="utf-8", errors="surrogateescape", newline=None)
         first = 1  # the number of the batch's first line
-        unfinished = ""  # the end of the last chunk: the start of a line the next chunk finishes
-        try:
-            # ~1 MB at a time, split into lines and checked in C: nearly every line is ASCII or valid UTF-8.
-            # (Universal newlines made every line end "\n"; split is faster than reading line by line.)
-            while chunk := text.read(_CHUNK_CHARS):
-                batch = chunk.split("\n")
-                batch[0] = unfinished + batch[0]
-                unfinished = batch.pop()
-                yield _repaired(batch, first, source, warnings)
-                first += len(batch)
-            if unfinished:
-                yield _repaired([unfinished], first, source, warnings)
-        finally:
-            text.detach()  # the caller owns and closes the file
+        unfinished: list[bytes] = []  # the start of a line the next chunks finish (joined once: linear)
+        # ~1 MB at a time, cut after its last line end (never inside a character: line ends are ASCII).
+        # A final CR is left to the next chunk: it may be a CRLF's first half.
+        while chunk := binary.read(_CHUNK_BYTES):
+            cut = max(chunk.rfind(b"\n"), chunk.rfind(b"\r", 0, len(chunk) - 1)) + 1
+            if not cut:
+                unfinished.append(chunk)
+                continue
+            batch = _lines(b"".join([*unfinished, chunk[:cut]]), first, source, warnings)
+            batch.pop()  # what follows the last line end: nothing
+            yield batch
+            first += len(batch)
+            unfinished = [chunk[cut:]]
+        if rest := b"".join(unfinished):
+            batch = _lines(rest, first, source, warnings)
+            if not batch[-1]:  # the file ends with a line end (a CR, left to this last chunk)
+                batch.pop()
+            yield batch
 
     # The lines of each batch handed on by a C-level chain, not by resuming a generator per line.
     return chain.from_iterable(batches())
+
+
+def _lines(data: bytes, first: int, source: str, warnings: list[LoadWarning]) -> list[str]:
+    """The lines of ``data`` (numbered from ``first``; the last is what follows the last line end), any
+    line endings, undecodable bytes replaced (see :func:`_repaired`).
+
+    Line ends are made LF and the lines split as bytes (CR and LF are never part of a UTF-8
+    character), then each line decoded strictly: ~30 % faster than decoding the chunk whole, which a
+    single "•" makes a two-byte-per-character string that every line is then narrowed from; and a
+    strict decode leaves nothing to repair.  A chunk with bad bytes (rare) takes the general way."""
+    if b"\r" in data:
+        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    try:
+        return list(map(bytes.decode, data.split(b"\n")))
+    except UnicodeDecodeError:
+        return _repaired(data.decode("utf-8", "surrogateescape").split("\n"), first, source, warnings)
 
 
 def _repaired(batch: list[str], first: int, source: str, warnings: list[LoadWarning]) -> list[str]:

@@ -286,6 +286,7 @@ class Library:
         since (by this process, another one or a team member), so a save costs O(changed rows).
         """
         if self._annotated is None:
+            self._settle_frame()  # shown from the memory-mapped frame, as after a reopen
             self._revision = self.store.revision()  # before reading: a change in between is re-read next time
             self._annotated = annotate(shown_frame(self._papers), self.store.annotations())
         else:

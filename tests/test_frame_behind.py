@@ -144,6 +144,17 @@ def test_a_search_that_waits_for_the_whole_index_serves_the_mapped_frame(tmp_pat
     assert index._served() is lib._papers  # synced with the frame it serves: the next search costs no rehash
 
 
+def test_df_right_after_the_load_waits_for_the_write_and_shows_the_mapped_frame(
+    tmp_path: Path, held: threading.Event
+) -> None:
+    paths = write_dumps(tmp_path / "dumps")
+    lib = paper_widgets.load(*paths, store=tmp_path / "store")
+    threading.Timer(0.5, held.set).start()
+    started = time.perf_counter()
+    shown = lib.df
+    assert time.perf_counter() - started >= 0.4 and mapped(lib) and len(shown) == 60
+
+
 def test_a_second_load_of_the_same_files_waits_for_the_write_and_parses_nothing(
     tmp_path: Path, held: threading.Event, parsed: list[str]
 ) -> None:
@@ -168,7 +179,7 @@ def test_notes_tags_and_an_add_during_the_write_are_kept(
     paths = write_dumps(tmp_path / "dumps", files=4)
     store = Store(tmp_path / "store")
     lib = paper_widgets.load(*paths[:3], store=store)
-    key = str(lib.df["key"].iloc[5])
+    key = str(lib._papers["key"].iloc[5])  # (lib.df would wait for the write)
     lib.set_note(key, "written while the library cache was")  # not held up by the write behind
     lib.tag(key, "mine")
     threading.Timer(0.5, held.set).start()

@@ -16,7 +16,6 @@ import hashlib
 import html
 import os
 import sys
-import threading
 import warnings as _warnings
 import weakref
 from collections.abc import Callable, Iterable
@@ -121,9 +120,6 @@ CSL_STYLE = "csl_style"  # the CSL style set_csl_style chose
 # From this many records on, the record caches (a tenth of a cold load at a million papers) are written
 # in a thread behind the search index: they only spare a later load parsing the files that did not change.
 RECORD_CACHES_BEHIND = 50_000
-# From this many papers on, the library cache (3 s of a cold load at a million papers, mostly waiting for
-# the disk and the compression of the titles) is written in a thread while the first search indexes the titles.
-FRAME_CACHE_BEHIND = 50_000
 PROGRESS_DELAY = 2.0  # seconds of work before a progress bar shows (unless asked for with progress=True)
 # A callable instead of a bar: called with (phase, done, total) as the work starts and after each step
 # (the Jupyter server extension shows it in the sidebar).
@@ -259,7 +255,6 @@ class Library:
         self._annotated: pd.DataFrame | None = None
         self._progress: Progress = None  # progress bars for long work: see load()
         self._revision = 0
-        self._frame_write: _FrameWrite | None = None  # the library cache written behind the load (from_files)
 
     @property
     def default_style(self) -> str:
@@ -286,7 +281,6 @@ class Library:
         since (by this process, another one or a team member), so a save costs O(changed rows).
         """
         if self._annotated is None:
-            self._settle_frame()  # shown from the memory-mapped frame, as after a reopen
             self._revision = self.store.revision()  # before reading: a change in between is re-read next time
             self._annotated = annotate(shown_frame(self._papers), self.store.annotations())
         else:
@@ -522,28 +516,15 @@ class Library:
         if behind_parse is not None:
             library_hash = _combined(behind_parse.digests())
             cached_as = _cached_as(library_name, library_hash)
-        library._showing_progress(progress)._papers_from(library_hash)
-        if cached_as is not None:
-            library._frame_write = _FrameWrite(store, cached_as, library._papers, _plain(problems[first_problem:]))
-            if len(library._papers) >= FRAME_CACHE_BEHIND:  # written while the first search indexes the titles
-                library._frame_write.start()
-            else:
-                library._frame_write.run()
-                library._settle_frame()
+        meta = _plain(problems[first_problem:])
+        written = cached_as is not None and store.cache_put_frame(
+            *cached_as, library._papers, meta, texts=_stored_apart(library._papers)
+        )
+        reopened = store.cache_get_frame(*cached_as, arrow_lists=True) if written and cached_as else None
+        if reopened is not None:
+            library._papers = reopened[0]  # as a reopen has it: memory-mapped
         release_arrow_memory()  # before the search index is built
-        return library
-
-    def _settle_frame(self) -> None:
-        """Wait for the library cache written behind the load, if any, and go on with the frame it reopened:
-        memory-mapped, as a reopen has it (the one in memory is freed), unless the papers changed since."""
-        frame_write, self._frame_write = self._frame_write, None
-        reopened = None if frame_write is None else frame_write.reopened()
-        if frame_write is None or reopened is None or frame_write.papers() is not self._papers:
-            return
-        self._papers = reopened
-        self._papers_from(frame_write.cached_as[1])
-        self.__dict__.pop("_arrays", None)  # the columns of the frame in memory
-        release_arrow_memory()
+        return library._showing_progress(progress)._papers_from(library_hash)
 
     def _papers_from(self, digest: str | None) -> Library:
         """Note that ``digest`` (the inputs' hash) determines ``_papers`` as they are now: the cached
@@ -772,15 +753,11 @@ class Library:
         index = cached or SearchIndex()
         if not wait and not len(index) and len(papers) >= INDEX_CACHE_MIN_PAPERS:  # titles first, abstracts behind
             with _progress_bar(len(papers), "Indexing titles", " rows", self._progress) as bar:
-                build = IndexBuild.titles_first(index, papers, bar.update)  # as the library cache is written
-            self._settle_frame()
-            build.df = papers = self._papers  # the same rows: the abstracts are indexed from the mapped frame
+                build = IndexBuild.titles_first(index, papers, bar.update)
             build.finish_in_background(hashes)
             self._index_build = build, digest if cacheable else None
             assert build.titled is not None
             return build.titled
-        self._settle_frame()  # the index serves the frame it was synced with: the mapped one
-        papers = self._papers
         with _progress_bar(2 * (len(papers) - len(index)), "Indexing papers", " rows", self._progress) as bar:
             # a cached index matches row for row: nothing to do; a build hashes the rows as it goes
             index.sync(papers, hashes, bar.update)
@@ -1077,41 +1054,6 @@ class _RecordCaches:
         with self.store.cache_batch():  # one store transaction for every file
             for entry in entries:
                 entry.write(self.store, trace, library)
-
-
-class _FrameWrite:
-    """The library cache of ``papers`` (under ``cached_as``: cache name, hash; ``meta``: its problems),
-    written and read back memory-mapped, now (:meth:`run`) or on a thread of the store's (:meth:`start`)."""
-
-    def __init__(self, store: Store, cached_as: tuple[str, str], papers: pd.DataFrame, meta: object) -> None:
-        self.cached_as = cached_as
-        self.papers = weakref.ref(papers)  # the frame written: swapped for the one read back only if still used
-        self._store = store
-        # held until written (by the thread, when behind)
-        self._write: Callable[[], None] | None = functools.partial(self._written, store, papers, meta)
-        self._reopened: pd.DataFrame | None = None
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        write, self._write = self._write, None
-        assert write is not None, "started once"
-        self._thread = self._store.cache_behind(write)
-
-    def run(self) -> None:
-        write, self._write = self._write, None
-        assert write is not None, "run once"
-        write()
-
-    def _written(self, store: Store, papers: pd.DataFrame, meta: object) -> None:
-        if store.cache_put_frame(*self.cached_as, papers, meta, texts=_stored_apart(papers)):
-            found = store.cache_get_frame(*self.cached_as, arrow_lists=True)
-            self._reopened = None if found is None else found[0]
-
-    def reopened(self) -> pd.DataFrame | None:
-        """The frame read back from the cache once written (None when it could not be)."""
-        if self._thread is not None:
-            self._thread.join()
-        return self._reopened
 
 
 class _HashedBehind:

@@ -396,11 +396,14 @@ class Library:
 
         library_name = "library:" + content_hash(*(os.path.realpath(path) for path, _ in files))
         several = len(files) > 1  # one file: the library entry covers it, no record cache of its own
-        # BibTeX files are one database (macros and crossrefs across files): read and cached together.
-        bibtex = [i for i, (path, _) in enumerate(files) if is_bibtex(path)] if several else []
+        # BibTeX files are one database (macros and crossrefs across files): read and cached together.  Found
+        # by reading each file's start: not before a reopen from the library cache, which reads no file.
+        bibtex: list[int] | None = None
         # A first open (nothing cached under these files' names, so no cache can hit whatever their
         # hashes) parses every file: their hashes are taken behind the parse, on the core it leaves idle.
-        behind = len(bibtex) < 2 and not store.cache_holds_any([library_name, *map(_records_name, files)])
+        if files and not store.cache_holds_any([library_name, *map(_records_name, files)]):
+            bibtex = _bibtex_files(files) if several else []
+        behind = bibtex is not None and len(bibtex) < 2  # (a group of .bib files is cached under its own name)
         if behind:
             digests: list[str | None] = [_HASHED_LATER] * len(files)
         else:
@@ -458,6 +461,8 @@ class Library:
         sizes = [_size(path) for path, _ in files]
         bar = _progress_bar(sum(sizes), "Reading papers", "B", progress)
         with bar, store.cache_batch():  # one store transaction for every file, not one fsync per file
+            if bibtex is None:
+                bibtex = _bibtex_files(files) if several else []
             if len(bibtex) > 1:
                 bib_files = [files[i] for i in bibtex]
                 group_digest = _combined([digests[i] for i in bibtex])
@@ -1074,6 +1079,11 @@ class _HashedBehind:
         """Each file's hash, once all are taken (None for each when the thread failed)."""
         self._thread.join()
         return self._found if len(self._found) == len(self.files) else [None] * len(self.files)
+
+
+def _bibtex_files(files: list[tuple[Path, str]]) -> list[int]:
+    """The positions of the BibTeX files among ``files`` (``(path, source name)`` pairs)."""
+    return [i for i, (path, _) in enumerate(files) if is_bibtex(path)]
 
 
 def _records_name(file: tuple[Path, str]) -> str:

@@ -116,14 +116,23 @@ def test_a_first_open_hashes_after_the_parse_off_the_loading_thread_and_caches_w
 
 
 def test_after_a_first_open_a_reopen_and_touched_files_parse_nothing_and_a_changed_file_alone_is_read(
-    tmp_path: Path, events: list[tuple[str, str, bool]]
+    tmp_path: Path, events: list[tuple[str, str, bool]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     paths = write_dumps(tmp_path / "dumps")
     store = Store(tmp_path / "store")
     first = paper_widgets.load(*paths, store=store)
     events.clear()
+    sniffed: list[Path] = []
+    is_bibtex = library_module.is_bibtex  # type: ignore[attr-defined]  # the name library parses with
+
+    def sniffing(path: Path) -> bool:
+        sniffed.append(path)
+        return bool(is_bibtex(path))
+
+    monkeypatch.setattr(library_module, "is_bibtex", sniffing)
     again = paper_widgets.load(*paths, store=store)
     assert [what for what, _, _ in events] == ["lookup"] * len(paths)  # hashes remembered, the library cached
+    assert sniffed == []  # a reopen from the library cache opens no file
     pd.testing.assert_frame_equal(again.df, first.df)
     for path in paths:  # same content, new mtimes: hashed again (before anything is parsed), no parse
         os.utime(path, (time.time() - 20, time.time() - 20))
@@ -165,3 +174,36 @@ def test_a_file_that_cannot_be_hashed_behind_the_parse_leaves_no_caches_and_lose
     pd.testing.assert_frame_equal(again.df, lib.df)
     store.cache_settle()
     assert len(contents(store)[0]) > len(paths)  # cached now
+
+
+def test_bibtex_files_cached_as_a_group_are_found_when_the_rest_of_the_folder_is_new(
+    tmp_path: Path, events: list[tuple[str, str, bool]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "bib"
+    folder.mkdir()
+    for name, key in (("a.bib", "alpha"), ("b.bib", "beta")):
+        (folder / name).write_text(
+            f"@article{{{key}, title = {{The {key} paper on graphs}}, author = {{Doe, Jane}}, year = {{2020}}}}\n",
+            encoding="utf-8",
+        )
+        os.utime(folder / name, (time.time() - 60, time.time() - 60))
+    bibs = sorted(folder.glob("*.bib"))
+    store = Store(tmp_path / "store")
+    paper_widgets.load(*bibs, store=store)
+    (dump,) = write_dumps(tmp_path / "dumps", files=1)
+    events.clear()
+    read_as_one: list[int] = []
+    read_bibtex = library_module.read_bibtex_paths  # type: ignore[attr-defined]  # the name library reads with
+
+    def reading(files: list[tuple[Path, str]], found: list[Any]) -> Any:
+        read_as_one.append(len(files))
+        return read_bibtex(files, found)
+
+    monkeypatch.setattr(library_module, "read_bibtex_paths", reading)
+    both = paper_widgets.load(*bibs, dump, store=store)
+    assert len(both) == 22
+    parsed = [name for what, name, _ in events if what == "parse"]
+    assert parsed == ["dump0.txt"] and read_as_one == []  # the .bib files came from their group's record cache
+    monkeypatch.setattr(Store, "cache_holds_any", lambda self, names: False)  # as if hashed behind: a miss
+    paper_widgets.load(*bibs, dump, store=tmp_path / "fresh")
+    assert read_as_one == [2]  # (what the assertion above tells apart)

@@ -70,12 +70,10 @@ def file_hash(path: str | os.PathLike[str]) -> str:
     """Content hash (SHA-256) of a file, the cache key for anything derived from it."""
     # SHA-256, not BLAKE2b: CPUs with SHA extensions (x86 since 2017-2019, ARMv8) hash ~1.7 GB/s,
     # BLAKE2b ~0.65 GB/s, and a cold load of a million papers hashes 1.5 GB of dumps first.
-    # (hashlib.file_digest is Python 3.11+; this loop is the same hash.)  Reading and hashing let go of
-    # the GIL: in blocks of 8 MB a load's thread that hashes behind it takes the GIL back ~200 times a
-    # million papers, not ~3,000 (each time the thread holding it runs on for up to 5 ms first).
+    # (hashlib.file_digest is Python 3.11+; this loop is the same hash.)
     digest = hashlib.sha256()
     with open(path, "rb") as f:
-        while block := f.read(1 << 23):
+        while block := f.read(1 << 20):
             digest.update(block)
     return digest.hexdigest()
 

@@ -16,6 +16,7 @@ import hashlib
 import html
 import os
 import sys
+import time
 import warnings as _warnings
 import weakref
 from collections.abc import Callable, Iterable
@@ -61,7 +62,7 @@ from paper_widgets.data.records import (
     empty_lists,
     records_frame,
 )
-from paper_widgets.data.spans import FileSpans
+from paper_widgets.data.spans import SETTLED_NS, FileSpans, file_signature
 from paper_widgets.data.text import valid_unicode
 from paper_widgets.output.files import write_text_atomic
 from paper_widgets.output.markdown import escape_markdown
@@ -401,9 +402,13 @@ class Library:
         bibtex: list[int] | None = None
         # A first open (nothing cached under these files' names, so no cache can hit whatever their
         # hashes) parses every file: their hashes are taken behind the parse, on the core it leaves idle.
+        signatures: list[tuple[int, int, int] | None] = []  # of the files hashed behind, as they are parsed
         if files and not store.cache_holds_any([library_name, *map(_records_name, files)]):
             bibtex = _bibtex_files(files) if several else []
-        behind = bibtex is not None and len(bibtex) < 2  # (a group of .bib files is cached under its own name)
+            signatures = [_settled_signature(path) for path, _ in files]
+        # (a group of .bib files is cached under its own name; a file changed in the last moments could
+        # change again unseen, within its mtime's tick, between its parse and its hash)
+        behind = bibtex is not None and len(bibtex) < 2 and None not in signatures
         if behind:
             digests: list[str | None] = [_HASHED_LATER] * len(files)
         else:
@@ -499,7 +504,9 @@ class Library:
                     else:
                         add(name, digest, *hit)
                     bar.update(size)
-        behind_parse = _HashedBehind(store, files, hashed) if behind else None  # the parse is over: a core idles
+        behind_parse = (
+            _HashedBehind(store, files, signatures, hashed) if behind else None
+        )  # the parse is over: a core idles
         _fill_borrowed(frames, borrowed)
         # The abstracts stay packed (those of cached records are packed too): a million are 1.3 GB of text;
         # those the cached library read from their file are still referenced there, not packed.
@@ -1063,17 +1070,33 @@ class _RecordCaches:
 
 class _HashedBehind:
     """The content hashes of ``files`` (``hashed``: one file's, None when it cannot be read), taken on a
-    thread of the store's (:meth:`~paper_widgets.store.Store.cache_behind`) while this one goes on."""
+    thread of the store's (:meth:`~paper_widgets.store.Store.cache_behind`) while this one goes on.
 
-    def __init__(self, store: Store, files: list[tuple[Path, str]], hashed: Callable[[Path, str], str | None]) -> None:
+    A file whose size, mtime or inode is no longer its ``signatures`` (taken before it was parsed) has
+    no hash: the records parsed are not those of the content hashed, and nothing is cached under it.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        files: list[tuple[Path, str]],
+        signatures: list[tuple[int, int, int] | None],
+        hashed: Callable[[Path, str], str | None],
+    ) -> None:
         self.files = files
         self._found: list[str | None] = []
-        self._thread = store.cache_behind(functools.partial(self._hash, store, hashed))
+        self._thread = store.cache_behind(functools.partial(self._hash, store, signatures, hashed))
 
-    def _hash(self, store: Store, hashed: Callable[[Path, str], str | None]) -> None:
+    def _hash(
+        self, store: Store, signatures: list[tuple[int, int, int] | None], hashed: Callable[[Path, str], str | None]
+    ) -> None:
         # One thread: the other core merges.  The hashes it remembers are committed in one transaction.
         with store.cache_batch():
-            self._found = [hashed(path, name) for path, name in self.files]
+            found = [hashed(path, name) for path, name in self.files]
+        unchanged = [
+            _settled_signature(path) == before for (path, _), before in zip(self.files, signatures, strict=True)
+        ]
+        self._found = [digest if same else None for digest, same in zip(found, unchanged, strict=True)]
 
     def digests(self) -> list[str | None]:
         """Each file's hash, once all are taken (None for each when the thread failed)."""
@@ -1084,6 +1107,16 @@ class _HashedBehind:
 def _bibtex_files(files: list[tuple[Path, str]]) -> list[int]:
     """The positions of the BibTeX files among ``files`` (``(path, source name)`` pairs)."""
     return [i for i, (path, _) in enumerate(files) if is_bibtex(path)]
+
+
+def _settled_signature(path: Path) -> tuple[int, int, int] | None:
+    """The file's :func:`~paper_widgets.data.spans.file_signature` when it was last modified long enough
+    ago for a change to show in it (see :meth:`~paper_widgets.store.Store.file_hash`), else None."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return file_signature(stat) if time.time_ns() - stat.st_mtime_ns > SETTLED_NS else None
 
 
 def _records_name(file: tuple[Path, str]) -> str:

@@ -207,3 +207,38 @@ def test_bibtex_files_cached_as_a_group_are_found_when_the_rest_of_the_folder_is
     monkeypatch.setattr(Store, "cache_holds_any", lambda self, names: False)  # as if hashed behind: a miss
     paper_widgets.load(*bibs, dump, store=tmp_path / "fresh")
     assert read_as_one == [2]  # (what the assertion above tells apart)
+
+
+def test_a_file_changed_after_its_parse_is_not_cached_under_its_new_hash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paths = write_dumps(tmp_path / "dumps")
+    read_path = pool_module.read_path  # type: ignore[attr-defined]
+
+    def then_changed(path: Path, *args: Any, **kwargs: Any) -> Any:
+        records = read_path(path, *args, **kwargs)
+        if Path(path).name == "dump1.txt":  # an editor saves it while the load goes on
+            with Path(path).open("a", encoding="utf-8") as file:
+                file.write("A Paper Saved Meanwhile On Hashes\nWe add a paper while the library loads.\n\n")
+            os.utime(path, (time.time() - 30, time.time() - 30))
+        return records
+
+    monkeypatch.setattr(pool_module, "read_path", then_changed)
+    store = Store(tmp_path / "store")
+    first = paper_widgets.load(*paths, store=store)
+    assert len(first) == 60  # as parsed
+    monkeypatch.setattr(pool_module, "read_path", read_path)
+    again = paper_widgets.load(*paths, store=store)
+    assert len(again) == 61 and "A Paper Saved Meanwhile On Hashes" in set(again.df["title"])
+    cache, _ = contents(store)
+    assert f"records:{os.path.realpath(paths[1])}" in {name for name, _ in cache}  # cached now, as it is
+
+
+def test_files_modified_moments_ago_are_hashed_before_they_are_parsed(
+    tmp_path: Path, events: list[tuple[str, str, bool]]
+) -> None:
+    paths = write_dumps(tmp_path / "dumps")
+    os.utime(paths[0])  # now: a change within its mtime's tick could go unseen between parse and hash
+    paper_widgets.load(*paths, store=tmp_path / "store")
+    assert [what for what, _, _ in events][:2] == ["lookup", "hash"]
+    assert [what for what, _, _ in events].index("parse") == 2 * len(paths)

@@ -504,9 +504,8 @@ class Library:
                     else:
                         add(name, digest, *hit)
                     bar.update(size)
-        behind_parse = (
-            _HashedBehind(store, files, signatures, hashed) if behind else None
-        )  # the parse is over: a core idles
+        # The parse is over: a core idles while this one merges.
+        behind_parse = _HashedBehind(store, files, signatures, hashed) if behind else None
         _fill_borrowed(frames, borrowed)
         # The abstracts stay packed (those of cached records are packed too): a million are 1.3 GB of text;
         # those the cached library read from their file are still referenced there, not packed.

@@ -462,7 +462,7 @@ class CacheStore(Database):
     def cache_holds_any(self, names: Sequence[str]) -> bool:
         """Whether anything is cached under one of ``names``, whatever it was built from."""
 
-        def held(conn: sqlite3.Connection) -> bool:
+        def any_cached(conn: sqlite3.Connection) -> bool:
             for at in range(0, len(names), 500):  # far below SQLite's limit on parameters (999 before 3.32)
                 part = names[at : at + 500]
                 query = f"SELECT 1 FROM cache WHERE name IN ({', '.join('?' * len(part))}) LIMIT 1"
@@ -470,7 +470,7 @@ class CacheStore(Database):
                     return True
             return False
 
-        return self._read(held)
+        return self._read(any_cached)
 
     def cache_get_texts(self, name: str, column: str, content_hash: str) -> CompressedTexts | None:
         """The text ``column`` of the frame cached under ``name`` with ``texts=[column]``, if built

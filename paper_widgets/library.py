@@ -10,11 +10,13 @@ stages below (``search.engine``, ``output.cite``, ``output.export``, ``store.sto
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import hashlib
 import html
 import os
 import sys
+import time
 import warnings as _warnings
 import weakref
 from collections.abc import Callable, Iterable
@@ -60,7 +62,7 @@ from paper_widgets.data.records import (
     empty_lists,
     records_frame,
 )
-from paper_widgets.data.spans import FileSpans
+from paper_widgets.data.spans import SETTLED_NS, FileSpans, file_signature
 from paper_widgets.data.text import valid_unicode
 from paper_widgets.output.files import write_text_atomic
 from paper_widgets.output.markdown import escape_markdown
@@ -207,6 +209,7 @@ def _index_from(arrays: dict[str, np.ndarray] | None) -> SearchIndex | None:
 
 
 _HASHING_THREADS = 2  # files hashed at once on a cold load (a million papers: 1.5 GB to hash)
+_HASHED_LATER = ""  # the digest of a file hashed behind its parse (see _HashedBehind) until it is known
 WARNINGS_SHOWN = 5  # the load warning names this many problems; lib.warnings has them all
 _PACKAGE_DIR = str(Path(__file__).resolve().parent)
 
@@ -392,12 +395,28 @@ class Library:
             except (OSError, DumpError):
                 return None  # read_path below reports it
 
-        # The hashes of a folder of files are recorded in one transaction; hashlib lets go of the GIL
-        # while it hashes, so two threads hash two files at once.
-        with store.cache_batch(), ThreadPoolExecutor(_HASHING_THREADS) as hashing:
-            digests = list(hashing.map(hashed, *zip(*files, strict=True))) if files else []
         library_name = "library:" + content_hash(*(os.path.realpath(path) for path, _ in files))
-        library_hash = _combined(digests)
+        several = len(files) > 1  # one file: the library entry covers it, no record cache of its own
+        # BibTeX files are one database (macros and crossrefs across files): read and cached together.  Found
+        # by reading each file's start: not before a reopen from the library cache, which reads no file.
+        bibtex: list[int] | None = None
+        # A first open (nothing cached under these files' names, so no cache can hit whatever their
+        # hashes) parses every file: their hashes are taken behind the parse, on the core it leaves idle.
+        signatures: list[tuple[int, int, int] | None] = []  # of the files hashed behind, as they are parsed
+        if files and not store.cache_holds_any([library_name, *map(_records_name, files)]):
+            bibtex = _bibtex_files(files) if several else []
+            signatures = [_settled_signature(path) for path, _ in files]
+        # (a group of .bib files is cached under its own name; a file changed in the last moments could
+        # change again unseen, within its mtime's tick, between its parse and its hash)
+        behind = bibtex is not None and len(bibtex) < 2 and None not in signatures
+        if behind:
+            digests: list[str | None] = [_HASHED_LATER] * len(files)
+        else:
+            # The hashes of a folder of files are recorded in one transaction; hashlib lets go of the GIL
+            # while it hashes, so two threads hash two files at once.
+            with store.cache_batch(), ThreadPoolExecutor(_HASHING_THREADS) as hashing:
+                digests = list(hashing.map(hashed, *zip(*files, strict=True))) if files else []
+        library_hash = None if behind else _combined(digests)
         first_problem = len(problems)
         # Reopening: list columns stay Arrow lists until df or a search result shows them.
         cached = None if library_hash is None else store.cache_get_frame(library_name, library_hash, arrow_lists=True)
@@ -409,7 +428,6 @@ class Library:
             problems.extend(_problems(found))
             _emit(problems)
             return cls(papers, problems, store)._showing_progress(progress)._papers_from(library_hash)
-        several = len(files) > 1  # one file: the library entry covers it, no record cache of its own
         libraries: dict[tuple[str, str, str], CompressedTexts | None] = {}  # texts of libraries cached earlier
         # Each file's record cache is written once the rows are sorted: it points at the library's rows.
         record_caches_due: list[_RecordsCache] = []
@@ -443,13 +461,13 @@ class Library:
             name: str, digest: str | None
         ) -> tuple[pd.DataFrame, list[LoadWarning], _Borrowed | None] | None:
             """The records cached under ``name`` for ``digest``, their problems and borrowed abstracts; None on a miss."""
-            return None if digest is None else _cached_records(store, name, digest, libraries)
+            return None if not digest else _cached_records(store, name, digest, libraries)
 
         sizes = [_size(path) for path, _ in files]
         bar = _progress_bar(sum(sizes), "Reading papers", "B", progress)
         with bar, store.cache_batch():  # one store transaction for every file, not one fsync per file
-            # BibTeX files are one database (macros and crossrefs across files): read and cached together.
-            bibtex = [i for i, (path, _) in enumerate(files) if is_bibtex(path)] if several else []
+            if bibtex is None:
+                bibtex = _bibtex_files(files) if several else []
             if len(bibtex) > 1:
                 bib_files = [files[i] for i in bibtex]
                 group_digest = _combined([digests[i] for i in bibtex])
@@ -468,7 +486,7 @@ class Library:
                 sizes = [s for i, s in enumerate(sizes) if i not in grouped]
                 files = [f for i, f in enumerate(files) if i not in grouped]
                 digests = [d for i, d in enumerate(digests) if i not in grouped]
-            names = [f"records:{os.path.realpath(path)}" for path, _ in files]
+            names = list(map(_records_name, files))
             hits = [from_cache(name, digest) for name, digest in zip(names, digests, strict=True)]
             missed = [i for i, hit in enumerate(hits) if hit is None]
             # The files not cached are parsed (in worker processes when large), ahead of this loop.
@@ -486,6 +504,8 @@ class Library:
                     else:
                         add(name, digest, *hit)
                     bar.update(size)
+        # The parse is over: a core idles while this one merges.
+        behind_parse = _HashedBehind(store, files, signatures, hashed) if behind else None
         _fill_borrowed(frames, borrowed)
         # The abstracts stay packed (those of cached records are packed too): a million are 1.3 GB of text;
         # those the cached library read from their file are still referenced there, not packed.
@@ -497,10 +517,16 @@ class Library:
             ]
         )
         packed.clear()
-        cached_as = None if library_hash is None else (library_name, library_hash)
+        # (hashed behind: the library is cached unless a file could not be hashed; see _RecordCaches.hashing)
+        cached_as: tuple[str, str] | None = (
+            (library_name, _HASHED_LATER) if behind_parse is not None else _cached_as(library_name, library_hash)
+        )
         # Written before the library (a library that then fails to be written leaves them misses).
-        record_caches = _RecordCaches(store, record_caches_due, cached_as) if record_caches_due else None
+        record_caches = _RecordCaches(store, record_caches_due, cached_as, behind_parse) if record_caches_due else None
         library = cls._build(_concatenated(frames), problems, store, record_caches, abstracts)
+        if behind_parse is not None:
+            library_hash = _combined(behind_parse.digests())
+            cached_as = _cached_as(library_name, library_hash)
         meta = _plain(problems[first_problem:])
         written = cached_as is not None and store.cache_put_frame(
             *cached_as, library._papers, meta, texts=_stored_apart(library._papers)
@@ -1016,16 +1042,90 @@ class _RecordsCache:
 @dataclass(frozen=True, slots=True)
 class _RecordCaches:
     """The record caches a build writes: ``library`` (cache name, hash) is where the rows' abstracts
-    will be, None when there is no library cache (then every record keeps its own)."""
+    will be, None when there is no library cache (then every record keeps its own).
+
+    ``hashing``: the files' hashes when they are taken behind the parse; until then the entries' and
+    the library's hashes are :data:`_HASHED_LATER`.  Should a file fail to hash, there is no library
+    cache the records could take their abstracts from, and none of them is written.
+    """
 
     store: Store
     entries: list[_RecordsCache]
     library: tuple[str, str] | None
+    hashing: _HashedBehind | None = None
 
     def write(self, trace: _Trace) -> None:
+        entries, library = self.entries, self.library
+        if self.hashing is not None and library is not None:
+            digests = self.hashing.digests()
+            library = _cached_as(library[0], _combined(digests))
+            found = dict(zip(map(_records_name, self.hashing.files), digests, strict=True))
+            hashed = [dataclasses.replace(entry, digest=found[entry.name] or "") for entry in entries]
+            entries = [entry for entry in hashed if entry.digest] if library is not None else []
         with self.store.cache_batch():  # one store transaction for every file
-            for entry in self.entries:
-                entry.write(self.store, trace, self.library)
+            for entry in entries:
+                entry.write(self.store, trace, library)
+
+
+class _HashedBehind:
+    """The content hashes of ``files`` (``hashed``: one file's, None when it cannot be read), taken on a
+    thread of the store's (:meth:`~paper_widgets.store.Store.cache_behind`) while this one goes on.
+
+    A file whose size, mtime or inode is no longer its ``signatures`` (taken before it was parsed) has
+    no hash: the records parsed are not those of the content hashed, and nothing is cached under it.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        files: list[tuple[Path, str]],
+        signatures: list[tuple[int, int, int] | None],
+        hashed: Callable[[Path, str], str | None],
+    ) -> None:
+        self.files = files
+        self._found: list[str | None] = []
+        self._thread = store.cache_behind(functools.partial(self._hash, store, signatures, hashed))
+
+    def _hash(
+        self, store: Store, signatures: list[tuple[int, int, int] | None], hashed: Callable[[Path, str], str | None]
+    ) -> None:
+        # One thread: the other core merges.  The hashes it remembers are committed in one transaction.
+        with store.cache_batch():
+            found = [hashed(path, name) for path, name in self.files]
+        unchanged = [
+            _settled_signature(path) == before for (path, _), before in zip(self.files, signatures, strict=True)
+        ]
+        self._found = [digest if same else None for digest, same in zip(found, unchanged, strict=True)]
+
+    def digests(self) -> list[str | None]:
+        """Each file's hash, once all are taken (None for each when the thread failed)."""
+        self._thread.join()
+        return self._found if len(self._found) == len(self.files) else [None] * len(self.files)
+
+
+def _bibtex_files(files: list[tuple[Path, str]]) -> list[int]:
+    """The positions of the BibTeX files among ``files`` (``(path, source name)`` pairs)."""
+    return [i for i, (path, _) in enumerate(files) if is_bibtex(path)]
+
+
+def _settled_signature(path: Path) -> tuple[int, int, int] | None:
+    """The file's :func:`~paper_widgets.data.spans.file_signature` when it was last modified long enough
+    ago for a change to show in it (see :meth:`~paper_widgets.store.Store.file_hash`), else None."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return file_signature(stat) if time.time_ns() - stat.st_mtime_ns > SETTLED_NS else None
+
+
+def _records_name(file: tuple[Path, str]) -> str:
+    """The cache entry of the records of the file ``(path, source name)``."""
+    return f"records:{os.path.realpath(file[0])}"
+
+
+def _cached_as(library_name: str, library_hash: str | None) -> tuple[str, str] | None:
+    """(cache name, hash) of a library that is cached: one whose every input file could be hashed."""
+    return None if library_hash is None else (library_name, library_hash)
 
 
 class _Borrowed(NamedTuple):

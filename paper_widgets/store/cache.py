@@ -459,6 +459,19 @@ class CacheStore(Database):
             frame.insert(info["order"].index(column), column, pd.Series(held(texts), index=frame.index))
         return frame, info["meta"]
 
+    def cache_holds_any(self, names: Sequence[str]) -> bool:
+        """Whether anything is cached under one of ``names``, whatever it was built from."""
+
+        def any_cached(conn: sqlite3.Connection) -> bool:
+            for at in range(0, len(names), 500):  # far below SQLite's limit on parameters (999 before 3.32)
+                part = names[at : at + 500]
+                query = f"SELECT 1 FROM cache WHERE name IN ({', '.join('?' * len(part))}) LIMIT 1"
+                if conn.execute(query, part).fetchone() is not None:
+                    return True
+            return False
+
+        return self._read(any_cached)
+
     def cache_get_texts(self, name: str, column: str, content_hash: str) -> CompressedTexts | None:
         """The text ``column`` of the frame cached under ``name`` with ``texts=[column]``, if built
         from ``content_hash`` (else None), compressed and memory-mapped."""
@@ -544,8 +557,9 @@ class CacheStore(Database):
             writes, self._batch = self._batch, None
             self._commit(writes, now=True)
 
-    def cache_behind(self, write: Callable[[], object]) -> None:
-        """Run ``write`` (cache puts) in a thread of its own while the caller goes on.
+    def cache_behind(self, write: Callable[[], object]) -> threading.Thread:
+        """Run ``write`` (cache puts) in a thread of its own while the caller goes on; the thread is
+        returned for a caller that needs what ``write`` found (joining it waits for that write alone).
 
         Each entry is committed only once its file is in place, so a reader (another store on
         this folder, another process) meanwhile finds it missing, never half-written; this store's
@@ -556,6 +570,7 @@ class CacheStore(Database):
         thread = threading.Thread(target=self._written_behind, args=(write,), name="paper_widgets cache write")
         self._behind.append(thread)
         thread.start()
+        return thread
 
     def _written_behind(self, write: Callable[[], object]) -> None:
         self._apart.behind = True

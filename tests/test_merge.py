@@ -59,6 +59,16 @@ def test_batched_title_folding_matches_fold_for_any_mix(titles: list[str | None]
     assert folded.index.equals(series.index)
 
 
+def test_title_folding_matches_fold_across_its_batches() -> None:
+    """Titles folded a batch of bytes at a time: texts opening or closing with spaces, empty ones and
+    runs of punctuation fold as :func:`fold` does on either side of every batch's bounds."""
+    rng = np.random.default_rng(17)
+    alphabet = np.array(list("ab09 :-'\x00\t!Z"))
+    titles = ["".join(rng.choice(alphabet, int(rng.integers(0, 9)))) for _ in range(2 * 8192 + 3)]
+    titles[8191:8194] = ["  lead", "", "trail  "]
+    assert fold_titles(pd.Series(titles)).tolist() == [fold(t) for t in titles]
+
+
 def test_same_id_or_same_folded_title_is_one_row_with_best_fields() -> None:
     merged = merge_records(records_frame(RECORDS))
     assert len(merged) == 4

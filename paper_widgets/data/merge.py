@@ -255,6 +255,54 @@ def _sorted_codes(names: pd.Series) -> tuple[np.ndarray, pd.Index]:
     return renumbered[code], pd.Index(distinct[used], dtype="str")
 
 
+def _sorted_codes_of_texts(texts: pa.LargeStringArray) -> np.ndarray:
+    """``pd.factorize(texts, sort=True)[0]`` (``texts`` without NA): the distinct texts found by hashing,
+    then put in order by their first 16 bytes as two integers, and only those that share them by
+    comparing the texts (pandas' sorted factorize of a million titles took ~1.5 s, this about half)."""
+    encoded = pc.dictionary_encode(texts)
+    distinct = encoded.dictionary
+    heads = _text_heads(distinct, 0), _text_heads(distinct, 8)
+    order = np.lexsort(heads[::-1])
+    same = np.ones(max(len(distinct) - 1, 0), bool)  # distinct text order[i + 1] opens as order[i] does
+    for head in heads:
+        ordered = head[order]
+        same &= ordered[1:] == ordered[:-1]
+    tied = np.zeros(len(distinct), bool)
+    tied[1:] |= same
+    tied[:-1] |= same
+    at = np.flatnonzero(tied)
+    if len(at):
+        runs = np.cumsum(np.concatenate([[True], ~same]))[at]  # which run of equal openings each is in
+        texts_tied = order[at]
+        ranked = pa.table({"run": runs, "text": distinct.take(texts_tied)})
+        order[at] = texts_tied[pc.sort_indices(ranked, [("run", "ascending"), ("text", "ascending")]).to_numpy()]
+    rank = np.empty(len(order), np.int64)
+    rank[order] = np.arange(len(order))
+    codes: np.ndarray = rank[encoded.indices.to_numpy(zero_copy_only=False)]
+    return codes
+
+
+def _text_heads(texts: pa.LargeStringArray, skip: int) -> np.ndarray:
+    """The 8 bytes of each text after its first ``skip`` as a big-endian integer, zeros past its end."""
+    offsets = text_offsets(texts)
+    starts, lengths = offsets[:-1] + skip, np.clip(np.diff(offsets) - skip, 0, 8)
+    buffer = texts.buffers()[2]
+    size = 0 if buffer is None else buffer.size
+    heads = np.zeros(len(texts), np.uint64)
+    if size >= 8:  # every 8 bytes of the buffer, one integer each (a view, overlapping)
+        words = np.ndarray((size - 7,), ">u8", buffer=buffer, strides=(1,))
+        inside = np.flatnonzero((lengths > 0) & (starts < size - 7))
+        heads[inside] = words[starts[inside]]
+    for row in np.flatnonzero((lengths > 0) & (starts >= size - 7)).tolist():  # the buffer's last few bytes
+        heads[row] = int.from_bytes(
+            memoryview(buffer)[starts[row] : starts[row] + lengths[row]].tobytes().ljust(8, b"\0"), "big"
+        )
+    short = np.flatnonzero((lengths > 0) & (lengths < 8))  # bytes past a text's end are the next text's: cleared
+    cut = (8 * (8 - lengths[short])).astype(np.uint64)
+    heads[short] = (heads[short] >> cut) << cut
+    return heads
+
+
 def _surnames(authors: pd.Series) -> pd.Series:
     """The folded last word of each record's first author (None when unknown)."""
     firsts = [a[0] if isinstance(a, list) and a and isinstance(a[0], str) else "" for a in authors]
@@ -443,7 +491,7 @@ def merge_traced(records: pd.DataFrame, abstracts: FileTexts | None = None) -> M
     if blank.any():
         same_title = folded.copy()
         same_title[blank] = ("\x00" + abstracts.take(np.flatnonzero(blank)).fillna("")).to_numpy()
-    title_ids = pd.factorize(same_title, sort=True)[0]
+    title_ids = _sorted_codes_of_texts(large_strings(same_title))
     del same_title
     release_arrow_memory()  # factorizing a million titles left ~200 MB in Arrow's pool
     id_groups = _propagate(np.arange(len(rec)), [rec["arxiv_id"], rec["doi"]])

@@ -100,8 +100,16 @@ def fold_titles(titles: pd.Series) -> pd.Series:
     letters and digits one space) a batch of bytes at a time (:func:`_fold_ascii`), without a Python
     string each (at a million titles those were ~550 MB at the merge's peak, and slower)."""
     strings = large_strings(titles.fillna("").astype("str"))
-    batches = [_fold_ascii(strings.slice(at, _FOLD_BATCH)) for at in range(0, len(strings), _FOLD_BATCH)]
-    folded = pa.concat_arrays(batches) if batches else pa.array([], pa.large_string())
+    offsets = text_offsets(strings)
+    # the folded texts, written a batch at a time into one buffer (never longer than the titles)
+    text = np.empty(int(offsets[-1] - offsets[0]), np.uint8)
+    bounds = np.zeros(len(strings) + 1, np.int64)
+    for at in range(0, len(strings), _FOLD_BATCH):
+        kept, kept_bounds = _fold_ascii(strings.slice(at, _FOLD_BATCH))
+        start = bounds[at]
+        text[start : start + len(kept)] = kept
+        bounds[at + 1 : at + len(kept_bounds)] = start + kept_bounds[1:]
+    folded = pa.LargeStringArray.from_buffers(len(strings), pa.py_buffer(bounds), pa.py_buffer(text[: bounds[-1]]))
     out = pd.Series(pd.arrays.ArrowStringArray(folded, dtype=STR_DTYPE), index=titles.index)
     others = np.flatnonzero(~pc.string_is_ascii(strings).to_numpy(zero_copy_only=False))
     if len(others):  # accents, ligatures, full-width letters: unicodedata, one title at a time
@@ -109,10 +117,11 @@ def fold_titles(titles: pd.Series) -> pd.Series:
     return out
 
 
-def _fold_ascii(texts: pa.LargeStringArray) -> pa.LargeStringArray:
-    """:func:`fold` of ASCII ``texts`` (no NA; others come out wrong): every byte looked up in
-    :data:`_FOLD_BYTES`, then the spaces dropped that follow no letter or digit of the same text or
-    precede none (a regular expression over a million titles took ~1.2 s, this a quarter of that)."""
+def _fold_ascii(texts: pa.LargeStringArray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`fold` of ASCII ``texts`` (no NA; others come out wrong) as their bytes and where each
+    starts (and the last ends): every byte looked up in :data:`_FOLD_BYTES`, then the spaces dropped
+    that follow no letter or digit of the same text or precede none (a regular expression over a
+    million titles took ~1.2 s, this a quarter of that)."""
     offsets = text_offsets(texts)
     data = texts.buffers()[2]
     text = bytes(memoryview(data if data is not None else b"")[offsets[0] : offsets[-1]]).translate(_FOLD_BYTES)
@@ -128,8 +137,7 @@ def _fold_ascii(texts: pa.LargeStringArray) -> pa.LargeStringArray:
         keep[starts[at] : leading.end() if leading else starts[at]] = False
     # each text's bytes dropped before it (a few a title: counted by position, not by a running sum of every byte)
     bounds = offsets - offsets[0]
-    moved = bounds - np.searchsorted(np.flatnonzero(~keep), bounds)
-    return pa.LargeStringArray.from_buffers(len(texts), pa.py_buffer(moved), pa.py_buffer(folded[keep].tobytes()))
+    return folded[keep], bounds - np.searchsorted(np.flatnonzero(~keep), bounds)
 
 
 def hf_url(arxiv_ids: pd.Series) -> pd.Series:

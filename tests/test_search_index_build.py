@@ -240,3 +240,28 @@ def test_a_titles_short_name_is_its_folded_head_before_the_first_colon(titles: l
 
     got = index_module._name_lengths(pd.Series(titles, dtype="str")).tolist()
     assert got == [reference(title) for title in titles]
+
+
+@given(
+    st.lists(TEXTS.map(" ".join), min_size=1, max_size=30),
+    st.lists(st.sampled_from([*WORDS, "brandnew", "日本", "é"]), max_size=8),
+    st.integers(1, 8),
+)
+@settings(max_examples=60, deadline=None)
+def test_chunks_numbered_all_at_once_get_the_numbers_of_one_chunk_after_another(
+    texts: list[str], vocabulary: list[str], size: int
+) -> None:
+    """Arrow's hash over the vocabulary and every chunk's words numbers them as the chunk-by-chunk table does,
+    and numbering goes on from there (a table or lookups) as it would have."""
+    texts = [t.replace("\ud800", "") for t in texts]
+    chunks = [chunk_postings(texts[lo : lo + size]) for lo in range(0, len(texts), size)]
+    last = chunk_postings(["brandnew Multi-Task zzlast", *texts[:2]])  # numbered after them, one at a time
+    vocab = index_module._Vocabulary()
+    vocab.add(list(dict.fromkeys(w.lower() for w in vocabulary)))
+    one_by_one, at_once = index_module._WordNumbers(vocab), index_module._WordNumbers(vocab)
+    want = [one_by_one.ids(found).tolist() for found in chunks]
+    with patch.object(index_module, "_BISECT_COST", 1 << 40):  # any batch counts as large
+        got = [ids.tolist() for ids in at_once.ids_each(chunks)]
+    assert got == want and at_once.new == one_by_one.new
+    assert at_once.ids(last).tolist() == one_by_one.ids(last).tolist() and at_once.new == one_by_one.new
+    assert at_once.find(["zzlast", "nosuchword"]).tolist() == one_by_one.find(["zzlast", "nosuchword"]).tolist()

@@ -52,7 +52,16 @@ from rapidfuzz.distance import OSA
 
 from paper_widgets.data.merge import fold_titles
 from paper_widgets.data.packed import STR_DTYPE
-from paper_widgets.search.tokens import ChunkPostings, Tokens, WordBytes, chunk_postings, ranges, tokenise, word_keys
+from paper_widgets.search.tokens import (
+    ChunkPostings,
+    Tokens,
+    WordBytes,
+    chunk_postings,
+    decode_words,
+    ranges,
+    tokenise,
+    word_keys,
+)
 from paper_widgets.workers import Workers, worker_count
 
 __all__ = ["FIELDS", "IndexBuild", "Progress", "SearchIndex", "max_typos", "row_hashes"]
@@ -768,6 +777,14 @@ class _Vocabulary:
         """The texts of newline-ended UTF-8 ``text``."""
         return text.tobytes().decode("utf-8", "surrogatepass").split("\n")[:-1]
 
+    def binary(self) -> pa.Array:
+        """Every word, by id, as an Arrow binary array."""
+        ptr = self.ptr.astype(np.int64)
+        lengths = np.diff(ptr) - 1  # each word ends in a newline
+        offsets = np.zeros(len(ptr), np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        return _binary(WordBytes(self.data[ranges(ptr[:-1], lengths)], offsets))
+
     def words(self) -> list[str]:
         """Every word, by id (decodes the whole vocabulary: for adding many rows, not for lookups)."""
         return self._view.tobytes().decode("utf-8", "surrogatepass").split("\n")[:-1]
@@ -1011,28 +1028,35 @@ class _WordNumbers:
 
     A few new rows look their words up in a dict and find the vocabulary's by bisection; once a
     chunk holds more than 1/_BISECT_COST as many words as the vocabulary, every word goes into a
-    :class:`_WordTable` instead, which finds a chunk's words with a few numpy steps.
+    :class:`_WordTable` instead, which finds a chunk's words with a few numpy steps.  Many chunks
+    at once (:meth:`ids_each`) are numbered by one Arrow hash of the vocabulary's words and theirs.
     """
 
     def __init__(self, vocab: _Vocabulary) -> None:
         self.vocab = vocab
         self.new: list[str] = []
         self.lookup: dict[str, int] = {}  # the words looked up or added so far, while there is no table
-        self.table = _WordTable(vocab) if not len(vocab) else None
+        self.tabled = not len(vocab)  # whether words are found in a table (self.table, made when first needed)
+        self.table: _WordTable | None = None
 
     @property
     def size(self) -> int:
         """The vocabulary's size with the new words."""
         return len(self.vocab) + len(self.new)
 
-    def ids(self, found: ChunkPostings) -> np.ndarray:
-        """The ids of the words of a chunk (int64); the new ones are numbered and remembered."""
-        if self.table is None and len(found.words) * _BISECT_COST > len(self.vocab):
+    def _table(self) -> _WordTable:
+        """The table of the vocabulary's words and the new ones."""
+        if self.table is None:
             self.table = _WordTable(self.vocab)
             added = WordBytes.of_words(self.new)
             self.table.add(added, added.keys(), np.arange(len(added.ptr) - 1), len(self.vocab))
-        if self.table is not None:
-            ids = self.table.ids(found.utf8, found.keys)
+        return self.table
+
+    def ids(self, found: ChunkPostings) -> np.ndarray:
+        """The ids of the words of a chunk (int64); the new ones are numbered and remembered."""
+        self.tabled |= len(found.words) * _BISECT_COST > len(self.vocab)
+        if self.tabled:
+            ids = self._table().ids(found.utf8, found.keys)
         else:  # C-level maps: most words of a chunk are known, and its words are distinct
             ids = np.fromiter(map(self.lookup.get, found.words, repeat(-1)), np.int64, len(found.words))
             for i in np.flatnonzero(ids < 0).tolist():  # the vocabulary's words not looked up yet
@@ -1041,20 +1065,38 @@ class _WordNumbers:
                     ids[i] = self.lookup[found.words[i]] = known
         missing = np.flatnonzero(ids < 0)
         ids[missing] = np.arange(self.size, self.size + len(missing))
-        if self.table is not None:
-            self.table.add(found.utf8, found.keys[missing], missing, self.size)
+        if self.tabled:
+            self._table().add(found.utf8, found.keys[missing], missing, self.size)
         else:
             self.lookup.update(zip(map(found.words.__getitem__, missing.tolist()), ids[missing].tolist(), strict=True))
         self.new += map(found.words.__getitem__, missing.tolist())
         return ids
 
+    def ids_each(self, chunks: list[ChunkPostings]) -> list[np.ndarray]:
+        """:meth:`ids` of each of ``chunks`` in turn (the same numbers).  Once they hold more than
+        1/_BISECT_COST as many words as the vocabulary, all at once: Arrow's hash kernel over the
+        known words (distinct: their codes are their ids) and then every chunk's words gives each
+        new word the next code in order of first occurrence — as numbering chunk after chunk does —
+        in a tenth of the time of the table (a million titles: 0.15 s instead of 1.9)."""
+        if sum(len(found.keys) for found in chunks) * _BISECT_COST <= self.size:
+            return [self.ids(found) for found in chunks]
+        known = self.vocab.binary()
+        if self.new:
+            known = pa.concat_arrays([known, _binary(WordBytes.of_words(self.new))])
+        codes = pc.dictionary_encode(pa.concat_arrays([known, *(_binary(found.utf8) for found in chunks)]))
+        ids = codes.indices.to_numpy().astype(np.int64)
+        self.new += decode_words(codes.dictionary.slice(self.size))
+        self.tabled, self.table = True, None  # the table lacks the words just numbered: made again when needed
+        ends = np.cumsum([len(known)] + [len(found.keys) for found in chunks]).tolist()
+        return [ids[lo:hi] for lo, hi in pairwise(ends)]
+
     def find(self, words: list[str]) -> np.ndarray:
         """The ids of ``words`` numbered so far (int64; -1 for the others)."""
-        if self.table is None:
+        if not self.tabled:
             found: np.ndarray = np.fromiter(map(self.lookup.get, words, repeat(-1)), np.int64, len(words))
             return found
         utf8 = WordBytes.of_words(words)
-        return self.table.ids(utf8, utf8.keys())
+        return self._table().ids(utf8, utf8.keys())
 
 
 class _WordTable:
@@ -1219,19 +1261,27 @@ class IndexBuild:
         )
 
     def number(self, name: str, tokenised: Iterator[_Tokenised]) -> None:
-        """Number the words of field ``name``'s chunks, taken from ``tokenised`` (one per chunk)."""
+        """Number the words of field ``name``'s chunks, taken from ``tokenised`` (one per chunk): the titles'
+        all at once (:meth:`_WordNumbers.ids_each`; a tenth of the abstracts' postings, held meanwhile), the
+        abstracts' chunk by chunk."""
         chunks, lengths = [], []
+        held: list[tuple[int, _Tokenised]] = []
         for i, chunk in zip(self.starts[name], tokenised, strict=False):  # this field's chunks: starts goes first
-            found = chunk.postings
-            ids = self.numbers.ids(found)
-            chunks.append(_Chunk.of(found, ids, len(self.base) + i))
-            lengths.append(found.lengths)
+            if name == "title":
+                held.append((i, chunk))
+            else:
+                chunks.append(_Chunk.of(chunk.postings, self.numbers.ids(chunk.postings), len(self.base) + i))
+            lengths.append(chunk.postings.lengths)
             self.text_hashes[name].append(chunk.hashes)
+            self.rows_done += len(chunk.postings.lengths)
+            if self.progress is not None:
+                self.progress(len(chunk.postings.lengths))
+        numbered = self.numbers.ids_each([chunk.postings for _, chunk in held])
+        for (i, chunk), ids in zip(held, numbered, strict=True):
+            chunks.append(_Chunk.of(chunk.postings, ids, len(self.base) + i))
             if chunk.titles is not None:
                 self.titles.append((chunk.titles, ids))
-            self.rows_done += len(found.lengths)
-            if self.progress is not None:
-                self.progress(len(found.lengths))
+        del held
         self.numbered[name] = chunks, lengths, self.numbers.size
         if name == "title":
             self.title_words = len(self.numbers.new)

@@ -265,3 +265,17 @@ def test_chunks_numbered_all_at_once_get_the_numbers_of_one_chunk_after_another(
     assert got == want and at_once.new == one_by_one.new
     assert at_once.ids(last).tolist() == one_by_one.ids(last).tolist() and at_once.new == one_by_one.new
     assert at_once.find(["zzlast", "nosuchword"]).tolist() == one_by_one.find(["zzlast", "nosuchword"]).tolist()
+
+
+@pytest.mark.parametrize(
+    "alphabet", ["ab", "abcdefghijklmnopqrstuvwxyz0123456789", "αβγδεζηθικλμνξοπρστυφχψωabcdefghij" * 3]
+)
+def test_trigrams_of_few_and_many_characters_are_sorted_by_key_then_word(alphabet: str) -> None:
+    """One 16-bit pass (few characters), two (up to ~1,600), as the stable sort of the keys."""
+    rng = np.random.default_rng(len(alphabet))
+    letters = sorted(set(alphabet)) + [chr(0x4E00 + i) for i in range(2000 if len(alphabet) > 40 else 0)]
+    words = ["".join(rng.choice(letters, size=int(rng.integers(1, 12)))) for _ in range(3000)]
+    keys, owners = index_module._trigrams(words)
+    order = np.argsort(keys, kind="stable")
+    got_keys, got_owners = index_module._by_key(keys, owners)
+    assert got_keys.tolist() == keys[order].tolist() and got_owners.tolist() == owners[order].tolist()

@@ -279,25 +279,3 @@ def test_trigrams_of_few_and_many_characters_are_sorted_by_key_then_word(alphabe
     order = np.argsort(keys, kind="stable")
     got_keys, got_owners = index_module._by_key(keys, owners)
     assert got_keys.tolist() == keys[order].tolist() and got_owners.tolist() == owners[order].tolist()
-
-
-def test_the_titles_workers_go_on_to_the_abstracts_and_end_with_them(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No worker is ended after the titles and started again for the abstracts; none is left running."""
-    started: list[index_module.Workers] = []
-    real = index_module.Workers
-
-    def counted(count: int) -> index_module.Workers:
-        pool = real(count)
-        started.append(pool)
-        return pool
-
-    monkeypatch.setattr(index_module, "Workers", counted)
-    df = frame(400, 7)
-    build = IndexBuild.titles_first(SearchIndex(), df, workers=1)
-    assert [pool.count for pool in started] == [1]
-    build.finish_in_background()
-    complete = build.result()
-    assert [pool.count for pool in started] == [0], "one pool, ended once the abstracts are done"
-    want = SearchIndex()
-    want.extend(df, workers=0)
-    assert arrays_of(complete) == arrays_of(want)

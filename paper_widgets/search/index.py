@@ -1216,7 +1216,6 @@ class IndexBuild:
         self.titled: SearchIndex | None = None
         self._words: SearchIndex | None = None  # the base with the titles' words and trigrams
         self._thread: threading.Thread | None = None
-        self._pool: Workers | None = None  # the titles' workers, left to the abstracts' (ended by _finish)
         self._complete: SearchIndex | None = None
         self._error: BaseException | None = None
 
@@ -1225,17 +1224,11 @@ class IndexBuild:
         cls, base: SearchIndex, df: pd.DataFrame, progress: Progress | None = None, workers: int | None = None
     ) -> IndexBuild:
         """The build of ``df``'s rows after ``base``'s with the titles indexed (:attr:`titled`), the
-        abstracts not yet (``progress``: as for :meth:`SearchIndex.extend`, here for the titles only).
-        Its worker processes are left to the abstracts: :meth:`finish_in_background` or :meth:`result` must follow."""
+        abstracts not yet (``progress``: as for :meth:`SearchIndex.extend`, here for the titles only)."""
         build = cls(base, df, progress)
-        pool = Workers(build.workers(["title"], workers))
-        try:
+        with Workers(build.workers(["title"], workers)) as pool:
             build.number("title", pool.map(_tokenised, build.tasks(["title"])))
             build.encode("title", pool)
-        except BaseException:
-            pool.close()
-            raise
-        build._pool = pool  # the abstracts' workers: not ended here and started again there (~0.3 s each way)
         words = build.title_index()
         titled = words.copy()
         titled._titles = base._titles.add(build.titles, build.numbers.find, build.numbers.size)
@@ -1253,14 +1246,9 @@ class IndexBuild:
         self._thread.start()
 
     def _finish(self, hashes: np.ndarray | None, workers: int | None) -> None:
-        pool, self._pool = self._pool, None  # the titles' workers, taken on when they are as many as asked
         try:
             _return_freed_memory()  # this thread's allocations cannot reuse what the titles' build freed
-            if pool is None or not pool.count or workers not in (None, pool.count):
-                if pool is not None:
-                    pool.close()
-                pool = Workers(self.workers(["abstract"], workers))
-            with pool:
+            with Workers(self.workers(["abstract"], workers)) as pool:
                 self.number("abstract", pool.map(_tokenised, self.tasks(["abstract"])))
                 _return_freed_memory()
                 self.encode("abstract", pool)

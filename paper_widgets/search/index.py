@@ -1224,9 +1224,13 @@ class IndexBuild:
         cls, base: SearchIndex, df: pd.DataFrame, progress: Progress | None = None, workers: int | None = None
     ) -> IndexBuild:
         """The build of ``df``'s rows after ``base``'s with the titles indexed (:attr:`titled`), the
-        abstracts not yet (``progress``: as for :meth:`SearchIndex.extend`, here for the titles only)."""
+        abstracts not yet (``progress``: as for :meth:`SearchIndex.extend`, here for the titles only;
+        ``workers``: processes tokenising the titles, none by default)."""
         build = cls(base, df, progress)
-        with Workers(build.workers(["title"], workers)) as pool:
+        # by default in this process: the titles' words are numbered once all are tokenised, so workers had
+        # nothing to hide their start and hand-over behind (1M titles on this 2-core machine: 5.5 s of CPU
+        # here, against 4.9-5.3 s wall with two workers idle and 11.8 s with them on a busy machine, +125 MB)
+        with Workers(0 if workers is None else workers) as pool:
             build.number("title", pool.map(_tokenised, build.tasks(["title"])))
             build.encode("title", pool)
         words = build.title_index()

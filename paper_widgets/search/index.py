@@ -74,7 +74,7 @@ _CHUNK = 8_192  # rows tokenised at once: bounds the transient arrays (16,384 he
 # A chunk of titles is this many _CHUNKs of rows: a title is ~1/10 of an abstract's bytes, so its transient arrays
 # are no larger than an abstracts chunk's, and an eighth as many chunks to number and merge (at 1M: 1.2 s less CPU)
 _TITLE_CHUNKS = 8
-_PARALLEL_CHUNKS = 12  # chunks (of both fields) from which worker processes pay: ~80k papers, or 800k titles alone
+_PARALLEL_CHUNKS = 12  # chunks (of both fields) from which worker processes pay: ~80k papers
 _MERGE_BLOCK = 1 << 22  # postings moved per step while merging
 _MERGE_RATIO = 4  # merge the newest segment into its neighbour once it is this close in size
 _NAME_WORDS = 4  # a title head before ":" of at most this many words is a short name
@@ -1290,8 +1290,7 @@ class IndexBuild:
 
     def workers(self, names: Sequence[str], workers: int | None) -> int:
         """Worker processes for tokenising the fields ``names``: ``workers`` or as many as pay."""
-        # chunks of about the same bytes each: the titles alone of 100k papers (2 chunks) are done before workers start
-        chunks = sum(len(self.starts[name]) for name in names)
+        chunks = sum(len(self.starts[name]) for name in names)  # of about the same bytes each, titles' or abstracts'
         return worker_count(chunks >= _PARALLEL_CHUNKS) if workers is None else workers
 
     def tasks(self, names: Sequence[str]) -> Iterator[tuple[list[str], bool]]:

@@ -53,7 +53,8 @@ def test_worker_processes_build_the_index_serial_tokenising_builds(
     done: list[int] = []
     parallel.extend(first, progress=done.append, workers=workers)
     assert arrays_of(parallel) == arrays_of(serial)
-    assert sum(done) == 2 * len(first) and len(done) == 20, "each chunk of each field is reported once"
+    chunks = len(range(0, 3000, 300 * index_module._TITLE_CHUNKS)) + 10  # titles take larger chunks
+    assert sum(done) == 2 * len(first) and len(done) == chunks, "each chunk of each field is reported once"
     serial.extend(more, workers=0)  # onto an index that knows most words: their ids come from the vocabulary
     parallel.extend(more, workers=workers)
     assert arrays_of(parallel) == arrays_of(serial)
@@ -239,3 +240,42 @@ def test_a_titles_short_name_is_its_folded_head_before_the_first_colon(titles: l
 
     got = index_module._name_lengths(pd.Series(titles, dtype="str")).tolist()
     assert got == [reference(title) for title in titles]
+
+
+@given(
+    st.lists(TEXTS.map(" ".join), min_size=1, max_size=30),
+    st.lists(st.sampled_from([*WORDS, "brandnew", "日本", "é"]), max_size=8),
+    st.integers(1, 8),
+)
+@settings(max_examples=60, deadline=None)
+def test_chunks_numbered_all_at_once_get_the_numbers_of_one_chunk_after_another(
+    texts: list[str], vocabulary: list[str], size: int
+) -> None:
+    """Arrow's hash over the vocabulary and every chunk's words numbers them as the chunk-by-chunk table does,
+    and numbering goes on from there (a table or lookups) as it would have."""
+    texts = [t.replace("\ud800", "") for t in texts]
+    chunks = [chunk_postings(texts[lo : lo + size]) for lo in range(0, len(texts), size)]
+    last = chunk_postings(["brandnew Multi-Task zzlast", *texts[:2]])  # numbered after them, one at a time
+    vocab = index_module._Vocabulary()
+    vocab.add(list(dict.fromkeys(w.lower() for w in vocabulary)))
+    one_by_one, at_once = index_module._WordNumbers(vocab), index_module._WordNumbers(vocab)
+    want = [one_by_one.ids(found).tolist() for found in chunks]
+    with patch.object(index_module, "_BISECT_COST", 1 << 40):  # any batch counts as large
+        got = [ids.tolist() for ids in at_once.ids_each(chunks)]
+    assert got == want and at_once.new == one_by_one.new
+    assert at_once.ids(last).tolist() == one_by_one.ids(last).tolist() and at_once.new == one_by_one.new
+    assert at_once.find(["zzlast", "nosuchword"]).tolist() == one_by_one.find(["zzlast", "nosuchword"]).tolist()
+
+
+@pytest.mark.parametrize(
+    "alphabet", ["ab", "abcdefghijklmnopqrstuvwxyz0123456789", "αβγδεζηθικλμνξοπρστυφχψωabcdefghij" * 3]
+)
+def test_trigrams_of_few_and_many_characters_are_sorted_by_key_then_word(alphabet: str) -> None:
+    """One 16-bit pass (few characters), two (up to ~1,600), as the stable sort of the keys."""
+    rng = np.random.default_rng(len(alphabet))
+    letters = sorted(set(alphabet)) + [chr(0x4E00 + i) for i in range(2000 if len(alphabet) > 40 else 0)]
+    words = ["".join(rng.choice(letters, size=int(rng.integers(1, 12)))) for _ in range(3000)]
+    keys, owners = index_module._trigrams(words)
+    order = np.argsort(keys, kind="stable")
+    got_keys, got_owners = index_module._by_key(keys, owners)
+    assert got_keys.tolist() == keys[order].tolist() and got_owners.tolist() == owners[order].tolist()

@@ -30,6 +30,7 @@ __all__ = [
     "WordBytes",
     "chunk_postings",
     "compounds",
+    "decode_words",
     "ranges",
     "tokenise",
     "word_keys",
@@ -212,7 +213,7 @@ def _first_occurrence_order(codes: np.ndarray, position: np.ndarray) -> tuple[np
     return rank[codes], order
 
 
-def _decoded(strings: pa.Array) -> list[str]:
+def decode_words(strings: pa.Array) -> list[str]:
     """The UTF-8 ``strings`` as Python strings (a lone surrogate's, as ``fold`` passes it, decoded too)."""
     try:
         return strings.cast(pa.large_string()).to_pylist()  # type: ignore[no-any-return]
@@ -277,7 +278,7 @@ def tokenise(texts: list[str]) -> Tokens:
     distinct = codes.dictionary.take(pa.array(order))
     del codes
     row = np.concatenate([part_row, part_row[first], np.searchsorted(text_start, folded_at, "right") - 1])
-    return Tokens(_decoded(distinct), word, row, WordBytes.of(distinct), len(part_len))
+    return Tokens(decode_words(distinct), word, row, WordBytes.of(distinct), len(part_len))
 
 
 @dataclass

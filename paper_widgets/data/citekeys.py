@@ -33,7 +33,7 @@ import pyarrow.compute as pc
 from anyascii import anyascii
 
 from paper_widgets.data.merge import ASCII_FOLD, fold_titles
-from paper_widgets.data.packed import STR_DTYPE, large_strings, release_arrow_memory, text_offsets
+from paper_widgets.data.packed import STR_DTYPE, large_strings, release_arrow_memory, text_bytes, text_offsets
 from paper_widgets.data.records import held_lists
 from paper_widgets.data.text import fold, without_arxiv_version
 
@@ -261,10 +261,9 @@ def _ascii_folded(texts: pa.LargeStringArray) -> pa.LargeStringArray:
     """``texts`` with every byte looked up in :data:`_WORD_BYTES` (text that is not ASCII comes out as
     spaces): where a regular expression took 1.5 s a million."""
     offsets = text_offsets(texts)
-    data = texts.buffers()[2]
-    text = bytes(memoryview(data if data is not None else b"")[offsets[0] : offsets[-1]])
+    folded = text_bytes(texts).translate(_WORD_BYTES)
     return pa.LargeStringArray.from_buffers(
-        len(texts), pa.py_buffer(offsets - offsets[0]), pa.py_buffer(text.translate(_WORD_BYTES)), texts.buffers()[0]
+        len(texts), pa.py_buffer(offsets - offsets[0]), pa.py_buffer(folded), texts.buffers()[0]
     )
 
 

@@ -32,6 +32,7 @@ from paper_widgets.data.packed import (
     no_text,
     one_array,
     release_arrow_memory,
+    text_bytes,
     text_offsets,
 )
 from paper_widgets.data.records import KINDS, LIST_DTYPE, empty_lists, listed, python_lists
@@ -123,8 +124,7 @@ def _fold_ascii(texts: pa.LargeStringArray) -> tuple[np.ndarray, np.ndarray]:
     that follow no letter or digit of the same text or precede none (a regular expression over a
     million titles took ~1.2 s, this a quarter of that)."""
     offsets = text_offsets(texts)
-    data = texts.buffers()[2]
-    text = bytes(memoryview(data if data is not None else b"")[offsets[0] : offsets[-1]]).translate(_FOLD_BYTES)
+    text = text_bytes(texts).translate(_FOLD_BYTES)
     folded = np.frombuffer(text, np.uint8)
     starts, ends = offsets[:-1] - offsets[0], offsets[1:] - offsets[0]
     word = folded != _SPACE

@@ -35,6 +35,7 @@ __all__ = [
     "no_text",
     "one_array",
     "release_arrow_memory",
+    "text_bytes",
     "text_offsets",
 ]
 
@@ -80,6 +81,14 @@ def text_offsets(strings: pa.LargeStringArray) -> np.ndarray:
     if not len(strings):
         return np.zeros(1, np.int64)
     return np.frombuffer(strings.buffers()[1], np.int64, len(strings) + 1, strings.offset * 8)
+
+
+def text_bytes(strings: pa.LargeStringArray) -> bytes:
+    """The text of ``strings``' rows as one bytes, from the first's start to the last's end (a slice's
+    own rows only): what :func:`text_offsets` less its first point into."""
+    offsets = text_offsets(strings)
+    data = strings.buffers()[2]
+    return bytes(memoryview(data if data is not None else b"")[offsets[0] : offsets[-1]])
 
 
 @dataclass(frozen=True, slots=True)

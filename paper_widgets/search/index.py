@@ -811,10 +811,11 @@ class _Vocabulary:
             return
         known = len(self)
         added = np.frombuffer(("\n".join(new) + "\n").encode("utf-8", "surrogatepass"), np.uint8)
+        starts = np.append(0, np.flatnonzero(added == _END) + 1)  # of each new word in ``added``, and its end
         self.data = np.concatenate([self.data, added])
-        self.ptr = _offsets(np.concatenate([self.ptr, self.ptr[-1] + np.flatnonzero(added == _END) + 1]))
+        self.ptr = _offsets(np.concatenate([self.ptr, self.ptr[-1] + starts[1:]]))
         self._views()
-        ranks = _code_point_order(_without_ends(added, np.append(0, np.flatnonzero(added == _END) + 1)))
+        ranks = _code_point_order(_without_ends(added, starts))
         fresh = ranks + known
         if not known:
             order = fresh

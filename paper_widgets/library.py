@@ -404,7 +404,7 @@ class Library:
         # hashes) parses every file: their hashes are taken behind the parse, on the core it leaves idle.
         signatures: list[tuple[int, int, int] | None] = []  # of the files hashed behind, as they are parsed
         if files and not store.cache_holds_any([library_name, *map(_records_name, files)]):
-            bibtex = _bibtex_files(files) if several else []
+            bibtex = _grouped_bibtex(files)
             signatures = [_settled_signature(path) for path, _ in files]
         # (a group of .bib files is cached under its own name; a file changed in the last moments could
         # change again unseen, within its mtime's tick, between its parse and its hash)
@@ -467,7 +467,7 @@ class Library:
         bar = _progress_bar(sum(sizes), "Reading papers", "B", progress)
         with bar, store.cache_batch():  # one store transaction for every file, not one fsync per file
             if bibtex is None:
-                bibtex = _bibtex_files(files) if several else []
+                bibtex = _grouped_bibtex(files)
             if len(bibtex) > 1:
                 bib_files = [files[i] for i in bibtex]
                 group_digest = _combined([digests[i] for i in bibtex])
@@ -1103,9 +1103,10 @@ class _HashedBehind:
         return self._found if len(self._found) == len(self.files) else [None] * len(self.files)
 
 
-def _bibtex_files(files: list[tuple[Path, str]]) -> list[int]:
-    """The positions of the BibTeX files among ``files`` (``(path, source name)`` pairs)."""
-    return [i for i, (path, _) in enumerate(files) if is_bibtex(path)]
+def _grouped_bibtex(files: list[tuple[Path, str]]) -> list[int]:
+    """The positions of the BibTeX files among ``files`` (``(path, source name)`` pairs), read as one
+    database; none for a single file (the library entry covers it)."""
+    return [i for i, (path, _) in enumerate(files) if is_bibtex(path)] if len(files) > 1 else []
 
 
 def _settled_signature(path: Path) -> tuple[int, int, int] | None:

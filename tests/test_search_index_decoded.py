@@ -100,3 +100,26 @@ def test_a_search_finds_the_same_with_postings_held_or_not(monkeypatch: pytest.M
         again_rows, again_scores = search_rows(df, q, 10, index=compressed_only)
         assert len(rows), q
         assert rows.tolist() == again_rows.tolist() and scores.tolist() == again_scores.tolist(), q
+
+
+def assert_title_places_are_where_the_abstracts_hold_the_rows(index: SearchIndex) -> None:
+    for word_id in range(index.vocab_size):
+        places = index.title_places(word_id)
+        assert places is not None
+        title_rows = index.postings("title", word_id)[0].tolist()
+        abstract_rows = index.postings("abstract", word_id)[0].tolist()
+        expected = [abstract_rows.index(row) if row in abstract_rows else -1 for row in title_rows]
+        assert places.tolist() == expected, index.word(word_id)
+
+
+def test_title_places_say_where_each_title_row_is_among_the_abstract_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(index_module, "_PLACES_BLOCK", 50)  # many blocks of words
+    df = frame(500, 9)
+    index = SearchIndex(df)
+    assert_title_places_are_where_the_abstracts_hold_the_rows(index)
+    found = sum(int(np.count_nonzero(np.asarray(index.title_places(w)) >= 0)) for w in range(index.vocab_size))
+    assert found > 100, "titles and abstracts share many words"
+    index.sync(pd.concat([df, frame(80, 10)], ignore_index=True))  # new rows, new words: found again
+    assert_title_places_are_where_the_abstracts_hold_the_rows(index)
+    monkeypatch.setattr(index_module, "_DECODED_POSTINGS", 0)
+    assert SearchIndex(df).title_places(0) is None, "only while both fields' postings are held decoded"

@@ -440,11 +440,11 @@ def _encode_words(ptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, ...]:
     return at, width, np.concatenate([np.zeros(0, np.uint8), *nibbles]), exceptions, wide
 
 
-def _word_blocks(ptr: np.ndarray) -> Iterable[tuple[int, int]]:
-    """Runs ``first:last`` of the words of ``ptr`` holding about _MERGE_BLOCK postings (or one longer word)."""
+def _word_blocks(ptr: np.ndarray, size: int = _MERGE_BLOCK) -> Iterable[tuple[int, int]]:
+    """Runs ``first:last`` of the words of ``ptr`` holding about ``size`` postings (or one longer word)."""
     first = 0
     while first < len(ptr) - 1:
-        last = max(int(np.searchsorted(ptr, ptr[first] + _MERGE_BLOCK, "right")) - 1, first + 1)
+        last = max(int(np.searchsorted(ptr, ptr[first] + size, "right")) - 1, first + 1)
         yield first, last
         first = last
 
@@ -667,9 +667,12 @@ class _Decoded:
     """A field's postings decoded, CSR: word ``w``'s rows (int32, ascending) and term frequencies (uint8)
     are ``rows[ptr[w]:ptr[w + 1]]`` and ``tf[...]`` (read only: queries share them)."""
 
-    ptr: memoryview  # int64, read as Python ints
+    ptr: np.ndarray  # int64
     rows: np.ndarray
     tf: np.ndarray
+
+    def __post_init__(self) -> None:
+        self._ptr = self.ptr.data  # read as Python ints: a tenth of the time of indexing the array
 
     @classmethod
     def of(cls, segments: Sequence[_Segment]) -> _Decoded:
@@ -682,19 +685,41 @@ class _Decoded:
             rows, tf = segments[0].decode_words(0, len(counts))
         else:
             rows, tf = _interleaved((s.block(0, len(counts)) for s in segments), ptr[:-1], int(ptr[-1]))
-        rows.flags.writeable = tf.flags.writeable = False
-        return cls(ptr.data, rows, tf)
+        ptr.flags.writeable = rows.flags.writeable = tf.flags.writeable = False
+        return cls(ptr, rows, tf)
 
     def postings(self, word_id: int) -> tuple[np.ndarray, np.ndarray]:
         """As :meth:`_Field.postings` (views: read only)."""
-        if word_id + 1 >= len(self.ptr):  # a word added since the field's postings were
+        if word_id + 1 >= len(self._ptr):  # a word added since the field's postings were
             return np.zeros(0, np.int32), np.zeros(0, np.uint8)
-        lo, hi = self.ptr[word_id], self.ptr[word_id + 1]
+        lo, hi = self._ptr[word_id], self._ptr[word_id + 1]
         return self.rows[lo:hi], self.tf[lo:hi]
+
+    def places_in(self, other: _Decoded, rows: int) -> np.ndarray:
+        """Where each posting is among the same word's postings in ``other`` (int32; -1: not there), for a
+        library of ``rows`` rows: a word's title rows among its abstract rows, a binary search per posting."""
+        places = np.full(len(self.rows), -1, np.int32)
+        words = min(len(self.ptr), len(other.ptr)) - 1
+        for first, last in _word_blocks(other.ptr[: words + 1], _PLACES_BLOCK):  # bounded temporaries
+            lo, hi, other_lo = int(self.ptr[first]), int(self.ptr[last]), int(other.ptr[first])
+            owner = np.repeat(np.arange(first, last), np.diff(self.ptr[first : last + 1]))
+            keys = owner * rows + self.rows[lo:hi]
+            counts = np.diff(other.ptr[first : last + 1])
+            other_keys = (
+                np.repeat(np.arange(first, last) * rows, counts) + other.rows[other_lo : other_lo + counts.sum()]
+            )
+            at = np.minimum(np.searchsorted(other_keys, keys), max(len(other_keys) - 1, 0))
+            found = np.flatnonzero(other_keys[at] == keys) if len(other_keys) else np.zeros(0, np.intp)
+            places[lo + found] = at[found] + other_lo - other.ptr[owner[found]]
+        places.flags.writeable = False
+        return places
 
     @property
     def nbytes(self) -> int:
         return self.ptr.nbytes + self.rows.nbytes + self.tf.nbytes
+
+
+_PLACES_BLOCK = 1 << 20  # postings searched at once by _Decoded.places_in (~25 MB of temporaries)
 
 
 class _Field:
@@ -1475,6 +1500,8 @@ class SearchIndex:
         self._served_values: dict[Callable[[pd.DataFrame], object], object] = {}  # served_value's, for that frame
         self._recent_titles: tuple[bytes, list[str]] = (b"", [])  # the rows titles() was last asked for, and theirs
         self._decoded_titles: list[str | None] = []  # each title once decoded, while the library is small
+        # title_places' array, for the decoded postings of the titles and the abstracts it was found for
+        self._title_places: tuple[object, object, np.ndarray] = (None, None, np.zeros(0, np.int32))
         # False for an index of titles whose abstracts are still being indexed (IndexBuild.titled)
         self.complete = True
 
@@ -1778,3 +1805,18 @@ class SearchIndex:
 
     def postings(self, field: str, word_id: int) -> tuple[np.ndarray, np.ndarray]:
         return self.fields[field].postings(word_id)
+
+    def title_places(self, word_id: int) -> np.ndarray | None:
+        """Where each of the word's title rows (:meth:`postings`) is among its abstract rows (int32; -1: not
+        there), while both fields' postings are held decoded; else None.  Found for every title posting at
+        once, the first time after the postings change (~10 ms for 10k papers; 4 bytes a title posting)."""
+        title, abstract = self.fields["title"].decoded(), self.fields["abstract"].decoded()
+        if title is None or abstract is None:
+            return None
+        held_title, held_abstract, places = self._title_places
+        if held_title is not title or held_abstract is not abstract:
+            places = title.places_in(abstract, len(self))
+            self._title_places = title, abstract, places
+        if word_id + 1 >= len(title.ptr):
+            return places[:0]
+        return places[title._ptr[word_id] : title._ptr[word_id + 1]]

@@ -1578,7 +1578,7 @@ class SearchIndex:
     def nbytes(self) -> int:
         """Memory held by the index's arrays (mapped pages count whether read or not)."""
         arrays = sum(f.nbytes for f in self.fields.values()) + self.hashes.nbytes + self._titles.nbytes
-        arrays += self._vocab.nbytes
+        arrays += self._vocab.nbytes + self._title_places[2].nbytes
         return arrays + sum(a.nbytes for a in (self._tri_keys, self._tri_ptr, self._tri_words, self._tri_len))
 
     def sync(self, df: pd.DataFrame, hashes: np.ndarray | None = None, progress: Progress | None = None) -> None:

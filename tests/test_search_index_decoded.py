@@ -36,7 +36,9 @@ def test_held_postings_are_the_compressed_ones_as_rows_are_added(monkeypatch: py
     parts = [frame(900, 1), frame(60, 2), frame(40, 3), frame(500, 4)]
     df = parts[0]
     index = SearchIndex(df)
-    assert all(f.decoded() is not None for f in index.fields.values()), "a small library's postings are held"
+    held = [f._decoded[1] for f in index.fields.values()]
+    assert all(d is not None for d in held), "decoded as the index is built, not at its first query"
+    assert all(f.decoded() is d for f, d in zip(index.fields.values(), held, strict=True)), "and kept"
     assert_postings_are_the_compressed_ones(index)
     segments_seen = set()
     for part in parts[1:]:

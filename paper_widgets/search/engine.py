@@ -358,16 +358,21 @@ class _Scores:
         lists = [(j, p) for j, word in enumerate(words) for p in word.lists if p.in_title == in_title]
         if not lists:
             return _Read(np.zeros(0, np.intp), np.zeros(0), np.zeros(len(words), np.int64))
-        rows = np.concatenate([p.rows for _, p in lists]).astype(np.intp)  # numpy converts other indices every time
-        at = 0
-        for j, p in lists:  # a term's stand-ins share its bit, so a row repeated among them is harmless
-            fields[0 if in_title else 1][rows[at : at + len(p.rows)]] |= fields.dtype.type(1 << owners[j])
-            at += len(p.rows)
+        # intp: numpy converts other indices every time
+        rows = np.concatenate([p.rows for _, p in lists], dtype=np.intp, casting="safe")
+        held, bit = fields[0 if in_title else 1], fields.dtype.type
+        counts = [0] * len(words)  # postings per stand-in: a list per field at most
+        start = end = 0
+        for i, (j, p) in enumerate(lists):
+            counts[j] = len(p.rows)
+            end += len(p.rows)
+            # a term's stand-ins lie together and share its bit: one step for them all (a row repeated is harmless)
+            if i + 1 == len(lists) or owners[lists[i + 1][0]] != owners[j]:
+                held[rows[start:end]] |= bit(1 << owners[j])
+                start = end
         sample = lists[0][1]  # one field: one weight and one set of length norms
         pseudo = _pseudo_tf(sample.weight, np.concatenate([p.tf for _, p in lists]), sample.norms.take(rows))
-        counts = np.zeros(len(words), np.int64)
-        counts[[j for j, _ in lists]] = [len(p.rows) for _, p in lists]  # a list per field at most
-        return _Read(rows, pseudo, counts)
+        return _Read(rows, pseudo, np.array(counts, np.int64))
 
     def _coverages(self, bits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Weights of the terms found in any field, in the title and in the abstract, from the rows' ``bits`` (2 × rows)."""

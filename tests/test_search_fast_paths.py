@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -293,3 +295,50 @@ def _assert_near_words_match_a_full_scan(index: SearchIndex, title_words: list[s
             if 0 < OSA.distance(word, w) <= typos
         )
         assert index.near_words(word, 1000) == [(wid, edits) for edits, _, wid in scanned], word
+
+
+_WORDS = st.text(alphabet="abcdeilnorstu", min_size=1, max_size=9)
+
+
+@given(st.lists(_WORDS, min_size=1, max_size=12), st.lists(st.lists(_WORDS, max_size=25), min_size=1, max_size=8))
+@example(["abc", "def"], [["abcdefg"], ["abcdefghi"], [], ["ab", "de", "xyz", "uv"]])  # length ratios 1.5 exactly, ~1.3
+def test_a_titles_wratio_ceiling_is_never_under_its_wratio(
+    query_words: list[str], titles_words: list[list[str]]
+) -> None:
+    from rapidfuzz import fuzz, process
+
+    query, titles = " ".join(query_words), [" ".join(title) for title in titles_words]
+    ratios = engine._title_scores(query, titles, fuzz.ratio, engine._EXACT_FLOOR)  # as the engine has them
+    ceilings = engine._similarity_ceilings(query, titles, ratios)
+    wratios = process.cdist([query], titles, scorer=fuzz.WRatio, dtype=np.float64)[0] / 100
+    assert (ceilings >= wratios).all(), [(t, c, w) for t, c, w in zip(titles, ceilings, wratios, strict=True) if c < w]
+
+
+def test_long_typod_titles_leave_uncompared_the_titles_whose_wratio_ceiling_is_under_the_bar(
+    library: tuple[pd.DataFrame, SearchIndex, list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rapidfuzz import fuzz
+
+    df, index, _ = library
+    rng = np.random.default_rng(9)
+    queries = [_typo(rng, title) for title in df["title"] if len(title) > 50][:40]
+    compared: list[int] = []
+    title_scores = engine._title_scores
+
+    def counted(query: str, titles: list[str], scorer: Callable[..., float], floor: float) -> np.ndarray:
+        compared.extend([len(titles)] if scorer is fuzz.WRatio else [])
+        return title_scores(query, titles, scorer, floor)
+
+    def rescored(query: str) -> tuple[list[float], int]:
+        rows, coverage, bm25 = _candidates(index, query)
+        compared.clear()
+        best = engine._rescore(index, rows, coverage, bm25, engine._Query.parse(query), 10)
+        return sorted(best.tolist(), reverse=True)[:10], sum(compared)
+
+    monkeypatch.setattr(engine, "_title_scores", counted)
+    bounded = [rescored(query) for query in queries]
+    unbounded_ceilings = lambda query, titles, ratios: np.ones(len(titles))  # noqa: E731 - every title may reach
+    monkeypatch.setattr(engine, "_similarity_ceilings", unbounded_ceilings)
+    unbounded = [rescored(query) for query in queries]
+    assert [best for best, _ in bounded] == [best for best, _ in unbounded]  # the same ten scores, to the bit
+    assert sum(n for _, n in bounded) < 0.9 * sum(n for _, n in unbounded)

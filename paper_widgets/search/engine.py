@@ -27,7 +27,7 @@ import pandas as pd
 from pandas.api.extensions import ExtensionArray
 from pandas.arrays import NumpyExtensionArray
 from rapidfuzz import fuzz, process
-from rapidfuzz.distance import OSA
+from rapidfuzz.distance import OSA, LCSseq
 
 from paper_widgets.data.text import words
 from paper_widgets.search.index import SearchIndex, max_typos
@@ -68,6 +68,9 @@ _NAME_EXACT, _NAME_PREFIX = 0.4, 0.2
 _SIMILAR_FLOOR = 0.85  # below: words in common by chance (WRatio scores any shared word ~0.6-0.8), not a title
 _EXACT_FLOOR = 0.85  # fuzz.ratio from which a title counts as near-exact
 _BOUND_SLACK = 1e-4  # float32 rounding of the scores against their bounds
+_CEILING_SLACK = 1e-5  # float32 rounding of a ratio (0-1) against the WRatio a row needs
+_PARTIAL_TOKEN_CEILING = 0.95 * 0.9  # the most WRatio takes of a partial token ratio
+_CEILINGS_WORTH = 16  # titles: bounding fewer titles' WRatio costs about what comparing them does
 # candidates compared with WRatio at once once the best few are: the bar rises between steps, but a rapidfuzz call and
 # the dozen numpy steps around it cost about what a higher bar saves on sixteen titles (the same top, ~10% less time)
 _SIMILARITY_STEP = 32
@@ -631,7 +634,8 @@ def _rescore(
     ``keep``: only the ``keep`` best scores are wanted, exactly; a row that cannot be among them
     scores less than they do (-inf when never compared).  WRatio, the dearest part, adds at most
     ``_W_TITLE``, and rapidfuzz's cut-off makes it cheap for a title that cannot reach a
-    given similarity: asking only for what a row needs to rank saves most of it.
+    given similarity: asking only for what a row needs to rank saves most of it, and a row whose
+    WRatio cannot reach that however the title reads (:func:`_similarity_ceilings`) is not compared.
     """
     score = _W_COVERAGE * coverage + _W_BM25 * bm25
     if query.long or not len(rows):  # a pasted abstract is not a title
@@ -640,9 +644,10 @@ def _rescore(
     if query.partial:  # a title being typed: as near-exact as a whole title when the title starts with it
         heads = [title[: len(query.text)] for title in titles]
         both = _title_scores(query.text, titles + heads, fuzz.ratio, _EXACT_FLOOR)  # one call: less overhead
-        exact = np.maximum(both[: len(titles)], both[len(titles) :])
+        ratios = both[: len(titles)]
+        exact = np.maximum(ratios, both[len(titles) :])
     else:
-        exact = _title_scores(query.text, titles, fuzz.ratio, _EXACT_FLOOR)
+        ratios = exact = _title_scores(query.text, titles, fuzz.ratio, _EXACT_FLOOR)
     exact = np.float32(_W_EXACT) * np.clip((exact - _EXACT_FLOOR) / (1 - _EXACT_FLOOR), 0, 1)
     names = np.zeros(len(rows), np.float32)
     if len(query.text.split()) <= 4:  # a short name is a few words at most
@@ -656,8 +661,7 @@ def _rescore(
     def scored(at: np.ndarray, needed: float = _SIMILAR_FLOOR) -> np.ndarray:
         """Final scores of the rows ``at``; those whose WRatio is under ``needed`` (rapidfuzz stops early) get none."""
         similar = _title_scores(query.text, [titles[i] for i in at.tolist()], fuzz.WRatio, needed)
-        similar = np.clip((similar - _SIMILAR_FLOOR) / (1 - _SIMILAR_FLOOR), 0, 1)
-        final: np.ndarray = score[at] + np.float32(_W_TITLE) * similar + exact[at] + names[at]
+        final: np.ndarray = score[at] + _lift(similar) + exact[at] + names[at]
         return final
 
     if not keep or keep >= len(rows):
@@ -669,18 +673,58 @@ def _rescore(
     without = score + exact + names
     order = np.argsort(-without, kind="stable")
     final[order[:keep]] = scored(order[:keep])
-    for lo in range(keep, len(order), _SIMILARITY_STEP):
+    # the bar only rises: the rows that cannot reach it now never will; of those that can, a row needing more than
+    # any title lifts it with a partial token ratio alone is compared only when its title's WRatio ceiling reaches
+    bar = _kth(final, keep) - _BOUND_SLACK
+    rest = order[keep:][without[order[keep:]] >= bar - _W_TITLE]
+    rest_without = without[rest]
+    highest = rest_without + np.float32(_W_TITLE)
+    far = np.flatnonzero(rest_without < bar - _PARTIAL_TOKEN_LIFT)
+    if len(far) >= _CEILINGS_WORTH:
+        ceilings = _similarity_ceilings(query.text, [titles[i] for i in rest[far].tolist()], ratios[rest[far]])
+        highest[far] = rest_without[far] + _lift(ceilings)
+    for lo in range(0, len(rest), _SIMILARITY_STEP):
         bar = _kth(final, keep) - _BOUND_SLACK
-        step = order[lo : lo + _SIMILARITY_STEP]
-        short = bar - without[step]  # what WRatio must add, ascending along the step
-        reaching = step[short <= _W_TITLE]
-        if len(reaching):
-            final[reaching] = scored(
-                reaching, _SIMILAR_FLOOR + (1 - _SIMILAR_FLOOR) * max(float(short[0]), 0) / _W_TITLE
+        hi = min(lo + _SIMILARITY_STEP, len(rest))
+        at = rest[lo:hi][highest[lo:hi] >= bar]
+        if len(at):
+            final[at] = scored(
+                at, _SIMILAR_FLOOR + (1 - _SIMILAR_FLOOR) * max(bar - float(without[at[0]]), 0) / _W_TITLE
             )
-        if len(reaching) < len(step):  # the rows after score lower still without WRatio
+        if rest_without[hi - 1] < bar - _W_TITLE:  # the rows after score lower still without WRatio
             break
     return final
+
+
+def _lift(similarity: np.ndarray) -> np.ndarray:
+    """What titles' WRatio ``similarity`` (0–1, float32) adds to their rows' scores."""
+    lift: np.ndarray = np.float32(_W_TITLE) * np.clip((similarity - _SIMILAR_FLOOR) / (1 - _SIMILAR_FLOOR), 0, 1)
+    return lift
+
+
+_PARTIAL_TOKEN_LIFT = float(_lift(np.array(_PARTIAL_TOKEN_CEILING + _CEILING_SLACK, np.float32)))  # the most it adds
+
+
+def _similarity_ceilings(query: str, titles: list[str], ratios: np.ndarray) -> np.ndarray:
+    """What :func:`fuzz.WRatio <rapidfuzz.fuzz.WRatio>` of ``query`` and each title can reach at most (0–1, a
+    little over), given their :func:`fuzz.ratio <rapidfuzz.fuzz.ratio>` ``ratios`` (0–1, 0 under ``_EXACT_FLOOR``).
+
+    WRatio is the best of the ratio and, for strings of lengths within 1.5 of each other, 0.95 x a
+    token ratio (at most 0.95); else of 0.9 x the partial ratio (the ratio of the shorter string
+    and a part of the longer: at most 2L / (shorter + L), L their longest common subsequence) and
+    0.855 x a partial token ratio.  A long query shares too little with most titles of other
+    papers for the partial ratio: an LCS of each costs a fraction of their WRatio.
+    """
+    ceilings: np.ndarray = np.maximum(ratios, np.float32(0.95))
+    lengths = np.fromiter(map(len, titles), np.int64, len(titles))
+    # WRatio's partial ratios: a length ratio of 1.5 or more (at 1.5 exactly, 0.95 bounds either way)
+    at = np.flatnonzero((lengths > len(query) * 3 // 2) | (lengths <= (len(query) * 2 - 1) // 3))
+    if len(at):  # the ratio, under 2L / (shorter + longer), is under 0.9 x that bound there
+        common = process.cdist([query], [titles[i] for i in at.tolist()], scorer=LCSseq.similarity, dtype=np.int32)[0]
+        partial = 1.8 * common / np.maximum(np.minimum(lengths[at], len(query)) + common, 1)
+        ceilings[at] = np.maximum(partial, _PARTIAL_TOKEN_CEILING)
+    ceilings += np.float32(_CEILING_SLACK)
+    return ceilings
 
 
 def column_arrays(df: pd.DataFrame) -> dict[str, ExtensionArray]:

@@ -342,3 +342,21 @@ def test_long_typod_titles_leave_uncompared_the_titles_whose_wratio_ceiling_is_u
     unbounded = [rescored(query) for query in queries]
     assert [best for best, _ in bounded] == [best for best, _ in unbounded]  # the same ten scores, to the bit
     assert sum(n for _, n in bounded) < 0.9 * sum(n for _, n in unbounded)
+
+
+@given(
+    st.integers(0, 2**32 - 1),
+    st.integers(1_000, 40_000),
+    st.sampled_from([120, 130, 400]),
+    st.sampled_from([3, 50, 10**6]),
+)
+def test_the_largest_candidates_are_the_set_a_full_selection_picks(seed: int, n: int, k: int, distinct: int) -> None:
+    # few distinct values: ties at the k-th, where the set depends on the selection's algorithm; many: one set
+    values = np.random.default_rng(seed).integers(0, distinct, n).astype(np.float32) / np.float32(7)
+    assert set(engine._largest(values, k).tolist()) == set(np.argpartition(-values, k - 1)[:k].tolist())
+
+
+@given(st.sets(st.integers(0, 10**6), min_size=1), st.sets(st.integers(0, 10**6)))
+def test_the_sorted_union_of_candidates_is_numpys(a: set[int], b: set[int]) -> None:
+    first, second = np.array(sorted(a), np.int64)[::-1], np.array(sorted(b), np.int64)
+    assert engine._sorted_union(first, second).tolist() == np.union1d(first, second).tolist()

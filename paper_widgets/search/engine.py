@@ -862,14 +862,12 @@ def search_rows(
     if sort == "relevance":
         k = len(rows) if limit is None else min(len(rows), max(_RESCORE, limit))
         prelim = _W_COVERAGE * coverage + _W_BM25 * bm25
-        best = np.argpartition(-prelim, k - 1)[:k] if k < len(rows) else np.arange(len(rows))
+        best = _largest(prelim, k) if k < len(rows) else np.arange(len(rows))
         if k < len(rows):  # and the papers whose titles hold the most of the query: a title being typed
             titled_rows = np.flatnonzero(titled >= np.float32(_TITLED))
             if len(titled_rows) > k:
-                titled_rows = titled_rows[
-                    np.argpartition(-(titled + np.float32(0.01) * prelim)[titled_rows], k - 1)[:k]
-                ]
-            best = np.union1d(best, titled_rows)
+                titled_rows = titled_rows[_largest((titled + np.float32(0.01) * prelim)[titled_rows], k)]
+            best = _sorted_union(best, titled_rows)
         scores = _rescore(index, rows[best], coverage[best], bm25[best], parsed, limit)
         order = _best_first(index, df, rows[best], scores, limit, columns)
         return rows[best[order]], scores[order]
@@ -877,6 +875,35 @@ def search_rows(
     best = np.flatnonzero(matched >= matched.max() - 1e-6)
     order = best[_order(df, rows[best], sort, coverage[best] + bm25[best])][:limit]
     return rows[order], _rescore(index, rows[order], coverage[order], bm25[order], parsed)
+
+
+def _largest(values: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the ``k`` largest ``values`` (``k`` < their number), in no order: the set
+    ``np.argpartition(-values, k - 1)[:k]`` gives, which among values tied at the ``k``-th depends on its algorithm.
+
+    That selection crawls over thousands of candidates (~80 µs for 7,000); a value most likely
+    under the ``k``-th, read off a strided sample, leaves a few hundred to select among instead,
+    when it leaves at least ``k`` and no tie at the ``k``-th makes the set depend on the algorithm.
+    """
+    stride = k // 8  # 24 sampled values at or above the estimate: ~3k values, rarely under k (by 3 standard deviations)
+    if stride > 1 and len(values) > 16 * k:
+        rank = 3 * k // stride
+        low = -float(np.partition(-values[::stride], rank)[rank])
+        pool = np.flatnonzero(values >= low)
+        if len(pool) >= k:  # every value over the k-th is in the pool
+            chosen = pool[np.argpartition(-values[pool], k - 1)[:k]]
+            if np.count_nonzero(values[pool] >= values[chosen].min()) == k:  # the k largest are one set
+                return chosen
+    top: np.ndarray = np.argpartition(-values, k - 1)[:k]
+    return top
+
+
+def _sorted_union(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``np.union1d`` of two arrays of distinct values, without its overhead (a third of the time)."""
+    both = np.concatenate((a, b))
+    both.sort()
+    union: np.ndarray = both[np.concatenate(([True], both[1:] != both[:-1]))]
+    return union
 
 
 # -- highlighting ---------------------------------------------------------------------------

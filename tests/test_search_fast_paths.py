@@ -360,3 +360,14 @@ def test_the_largest_candidates_are_the_set_a_full_selection_picks(seed: int, n:
 def test_the_sorted_union_of_candidates_is_numpys(a: set[int], b: set[int]) -> None:
     first, second = np.array(sorted(a), np.int64)[::-1], np.array(sorted(b), np.int64)
     assert engine._sorted_union(first, second).tolist() == np.union1d(first, second).tolist()
+
+
+@pytest.mark.parametrize("rows", [[7, 3, 41], [0, 10, 20], [5], []])
+def test_a_result_frames_index_and_column_labels_are_those_of_indexing_the_frame(rows: list[int]) -> None:
+    df = _library(50)  # a RangeIndex: rows in a steady step keep one, others become an Index of int64
+    at, scores = np.array(rows, np.int64), np.linspace(1, 0, len(rows))
+    found = engine.result_frame(engine.column_arrays(df), df.index, at, scores)
+    expected = df.iloc[at].assign(score=scores)
+    pd.testing.assert_frame_equal(found, expected, check_index_type=True, check_column_type=True)
+    assert type(found.index) is type(df.index[at]) and found.index.equals(df.index[at])
+    assert found.columns.dtype == pd.Index([*df.columns, "score"]).dtype

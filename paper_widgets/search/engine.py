@@ -39,6 +39,8 @@ try:  # a frame put together from its arrays, unchecked (pandas >= 2.3)
     from pandas.api.internals import create_dataframe_from_blocks as _frame_from_blocks
 except ImportError:  # pragma: no cover - older pandas: the DataFrame constructor
     _frame_from_blocks = None
+# what pandas makes of column names (str; object before pandas 3): given, not inferred at each result frame
+_LABELS = pd.Index(["score"]).dtype
 
 __all__ = ["STOP_WORDS", "SearchIndex", "column_arrays", "match_spans", "result_frame", "search", "search_rows"]
 
@@ -759,12 +761,13 @@ def result_frame(
         taken[name] = extra[name] if name in extra else shown_column(array.take(rows))
     taken.update((name, values) for name, values in extra.items() if name not in taken)
     taken["score"] = np.asarray(scores, np.float64)
+    shown = index.take(rows)  # index[rows] checks for every other kind of key first
     if _frame_from_blocks is None:  # pandas before 2.3
-        return pd.DataFrame(taken, index=index[rows], copy=False)
+        return pd.DataFrame(taken, index=shown, copy=False)
     if any(len(values) != len(rows) for values in extra.values()):  # type: ignore[arg-type]
         raise ValueError(f"every extra column must hold {len(rows)} values, one per row")
     blocks = [(_block_values(values), np.array([i])) for i, values in enumerate(taken.values())]
-    return _frame_from_blocks(blocks, index[rows], pd.Index(list(taken)))
+    return _frame_from_blocks(blocks, shown, pd.Index(list(taken), dtype=_LABELS))
 
 
 def _block_values(values: object) -> object:

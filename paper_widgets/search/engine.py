@@ -72,10 +72,6 @@ _EXACT_FLOOR = 0.85  # fuzz.ratio from which a title counts as near-exact
 _BOUND_SLACK = 1e-4  # float32 rounding of the scores against their bounds
 _CEILING_SLACK = 1e-5  # float32 rounding of a ratio (0-1) against the WRatio a row needs
 _PARTIAL_TOKEN_CEILING = 0.95 * 0.9  # the most WRatio takes of a partial token ratio
-_CEILINGS_WORTH = 16  # titles: bounding fewer titles' WRatio costs about what comparing them does
-# candidates compared with WRatio at once once the best few are: the bar rises between steps, but a rapidfuzz call and
-# the dozen numpy steps around it cost about what a higher bar saves on sixteen titles (the same top, ~10% less time)
-_SIMILARITY_STEP = 32
 _TIE_COLUMNS = ("upvotes", "published")  # papers tied in score: the most upvoted first, then the newest
 # English function words: beside other words they neither decide a match nor get highlighted
 # (they still count in title similarity); a query made of them alone matches them as usual.
@@ -668,33 +664,26 @@ def _rescore(
 
     if not keep or keep >= len(rows):
         return scored(np.arange(len(rows)))
-    # the likeliest first: WRatio for the keep rows scoring best without it, then, a step of rows at a time, only
-    # as much of it as can lift a row to the keep-th best final score so far (the bar); below, a row scores -inf
-    # or its score without WRatio, both under the bar: it cannot rank, and rapidfuzz gives up on it early
+    # the likeliest first: WRatio for the keep rows scoring best without it; the keep-th best of their final scores
+    # (the bar) then leaves the others only as much of it as can lift each to the bar; below, a row scores -inf or
+    # its score without WRatio, both under the bar: it cannot rank, and rapidfuzz gives up on it early
     final = np.full(len(rows), -np.inf, np.float32)
     without = score + exact + names
     order = np.argsort(-without, kind="stable")
     final[order[:keep]] = scored(order[:keep])
-    # the bar only rises: the rows that cannot reach it now never will; of those that can, a row needing more than
-    # any title lifts it with a partial token ratio alone is compared only when its title's WRatio ceiling reaches
+    # the others in one call (a call and the numpy steps around it cost more than the bar rising between smaller
+    # calls saves): those WRatio's whole weight lifts to the bar, and of those needing more than a partial token
+    # ratio gives, only those whose title's WRatio ceiling reaches it
     bar = _kth(final, keep) - _BOUND_SLACK
     rest = order[keep:][without[order[keep:]] >= bar - _W_TITLE]
-    rest_without = without[rest]
-    highest = rest_without + np.float32(_W_TITLE)
-    far = np.flatnonzero(rest_without < bar - _PARTIAL_TOKEN_LIFT)
-    if len(far) >= _CEILINGS_WORTH:
+    highest = without[rest] + np.float32(_W_TITLE)
+    far = np.flatnonzero(highest < bar + np.float32(_W_TITLE - _PARTIAL_TOKEN_LIFT))
+    if len(far):
         ceilings = _similarity_ceilings(query.text, [titles[i] for i in rest[far].tolist()], ratios[rest[far]])
-        highest[far] = rest_without[far] + _lift(ceilings)
-    for lo in range(0, len(rest), _SIMILARITY_STEP):
-        bar = _kth(final, keep) - _BOUND_SLACK
-        hi = min(lo + _SIMILARITY_STEP, len(rest))
-        at = rest[lo:hi][highest[lo:hi] >= bar]
-        if len(at):
-            final[at] = scored(
-                at, _SIMILAR_FLOOR + (1 - _SIMILAR_FLOOR) * max(bar - float(without[at[0]]), 0) / _W_TITLE
-            )
-        if rest_without[hi - 1] < bar - _W_TITLE:  # the rows after score lower still without WRatio
-            break
+        highest[far] = without[rest[far]] + _lift(ceilings)
+    at = rest[highest >= bar]
+    if len(at):  # rapidfuzz asked for what the first, the likeliest, needs
+        final[at] = scored(at, _SIMILAR_FLOOR + (1 - _SIMILAR_FLOOR) * max(bar - float(without[at[0]]), 0) / _W_TITLE)
     return final
 
 

@@ -27,7 +27,7 @@ import pandas as pd
 from pandas.api.extensions import ExtensionArray
 from pandas.arrays import NumpyExtensionArray
 from rapidfuzz import fuzz, process
-from rapidfuzz.distance import OSA, LCSseq
+from rapidfuzz.distance import OSA
 
 from paper_widgets.data.text import words
 from paper_widgets.search.index import SearchIndex, max_typos
@@ -639,14 +639,15 @@ def _rescore(
     if query.long or not len(rows):  # a pasted abstract is not a title
         return score
     titles = index.titles(rows.tolist())
+    # every title's ratio, not only those over _EXACT_FLOOR (the same time): the WRatio ceilings read them too
     if query.partial:  # a title being typed: as near-exact as a whole title when the title starts with it
         heads = [title[: len(query.text)] for title in titles]
-        both = _title_scores(query.text, titles + heads, fuzz.ratio, _EXACT_FLOOR)  # one call: less overhead
+        both = _title_scores(query.text, titles + heads, fuzz.ratio, 0)  # one call: less overhead
         ratios = both[: len(titles)]
         exact = np.maximum(ratios, both[len(titles) :])
     else:
-        ratios = exact = _title_scores(query.text, titles, fuzz.ratio, _EXACT_FLOOR)
-    exact = np.float32(_W_EXACT) * np.clip((exact - _EXACT_FLOOR) / (1 - _EXACT_FLOOR), 0, 1)
+        ratios = exact = _title_scores(query.text, titles, fuzz.ratio, 0)
+    exact = np.float32(_W_EXACT) * np.clip((exact - _EXACT_FLOOR) / (1 - _EXACT_FLOOR), 0, 1)  # 0 under the floor
     names = np.zeros(len(rows), np.float32)
     if len(query.text.split()) <= 4:  # a short name is a few words at most
         joined = query.text.replace(" ", "")
@@ -698,20 +699,20 @@ _PARTIAL_TOKEN_LIFT = float(_lift(np.array(_PARTIAL_TOKEN_CEILING + _CEILING_SLA
 
 def _similarity_ceilings(query: str, titles: list[str], ratios: np.ndarray) -> np.ndarray:
     """What :func:`fuzz.WRatio <rapidfuzz.fuzz.WRatio>` of ``query`` and each title can reach at most (0–1, a
-    little over), given their :func:`fuzz.ratio <rapidfuzz.fuzz.ratio>` ``ratios`` (0–1, 0 under ``_EXACT_FLOOR``).
+    little over), given their :func:`fuzz.ratio <rapidfuzz.fuzz.ratio>` ``ratios`` (0–1).
 
     WRatio is the best of the ratio and, for strings of lengths within 1.5 of each other, 0.95 x a
     token ratio (at most 0.95); else of 0.9 x the partial ratio (the ratio of the shorter string
-    and a part of the longer: at most 2L / (shorter + L), L their longest common subsequence) and
-    0.855 x a partial token ratio.  A long query shares too little with most titles of other
-    papers for the partial ratio: an LCS of each costs a fraction of their WRatio.
+    and a part of the longer: at most 2L / (shorter + L), L their longest common subsequence, which
+    the ratio 2L / (shorter + longer) gives) and 0.855 x a partial token ratio.  A long query
+    shares too little with most titles of other papers for the partial ratio, their dearest part.
     """
     ceilings: np.ndarray = np.maximum(ratios, np.float32(0.95))
     lengths = np.fromiter(map(len, titles), np.int64, len(titles))
     # WRatio's partial ratios: a length ratio of 1.5 or more (at 1.5 exactly, 0.95 bounds either way)
     at = np.flatnonzero((lengths > len(query) * 3 // 2) | (lengths <= (len(query) * 2 - 1) // 3))
-    if len(at):  # the ratio, under 2L / (shorter + longer), is under 0.9 x that bound there
-        common = process.cdist([query], [titles[i] for i in at.tolist()], scorer=LCSseq.similarity, dtype=np.int32)[0]
+    if len(at):  # the ratio, under 2L / (shorter + longer), is under 0.9 x the partial ratio's bound there
+        common = np.rint(ratios[at] * (lengths[at] + len(query)) / 2)  # L, exactly: float32 is off by far less
         partial = 1.8 * common / np.maximum(np.minimum(lengths[at], len(query)) + common, 1)
         ceilings[at] = np.maximum(partial, _PARTIAL_TOKEN_CEILING)
     ceilings += np.float32(_CEILING_SLACK)

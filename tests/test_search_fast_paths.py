@@ -371,3 +371,19 @@ def test_a_result_frames_index_and_column_labels_are_those_of_indexing_the_frame
     pd.testing.assert_frame_equal(found, expected, check_index_type=True, check_column_type=True)
     assert type(found.index) is type(df.index[at]) and found.index.equals(df.index[at])
     assert found.columns.dtype == pd.Index([*df.columns, "score"]).dtype
+
+
+def test_result_frames_of_the_same_columns_have_the_same_labels_each_named_on_its_own() -> None:
+    df = _library(50)
+    columns = engine.column_arrays(df)
+    extra = {"note": pd.array(["a", None], dtype="str")}
+    first = engine.result_frame(columns, df.index, np.array([3, 4]), np.array([0.5, 0.2]), extra)
+    second = engine.result_frame(columns, df.index, np.array([9, 1]), np.array([0.7, 0.1]), extra)
+    plain = engine.result_frame(columns, df.index, np.array([9, 1]), np.array([0.7, 0.1]))
+    assert first.columns.tolist() == second.columns.tolist() == [*df.columns, "note", "score"]
+    assert plain.columns.tolist() == [*df.columns, "score"] and plain.columns.dtype == first.columns.dtype
+    first.columns.name = "fields"  # a frame like any other: renaming its labels leaves the others'
+    assert (
+        second.columns.name is None
+        and engine.result_frame(columns, df.index, np.array([0, 2]), np.ones(2), extra).columns.name is None
+    )

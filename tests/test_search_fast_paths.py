@@ -387,3 +387,36 @@ def test_result_frames_of_the_same_columns_have_the_same_labels_each_named_on_it
         second.columns.name is None
         and engine.result_frame(columns, df.index, np.array([0, 2]), np.ones(2), extra).columns.name is None
     )
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([0.5, 0.25, 1.0, -np.inf]), st.one_of(st.none(), st.integers(0, 3)), st.integers(0, 4)
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    st.one_of(st.none(), st.integers(1, 12)),
+)
+@example([(1.0, 0, 1), (0.5, 0, 1), (0.5, 3, 1)], 2)  # the last place tied with a row left out: the upvotes decide
+def test_the_best_rows_come_by_score_then_upvotes_then_date_then_the_frames_order(
+    papers: list[tuple[float, int | None, int]], limit: int | None
+) -> None:
+    scores = np.array([score for score, _, _ in papers], np.float32)
+    df = pd.DataFrame(
+        {
+            "upvotes": pd.array([votes for _, votes, _ in papers], dtype="Int64"),
+            "published": pd.to_datetime([f"202{day}-01-01" if day else None for _, _, day in papers]),
+        }
+    )
+    rows = np.arange(len(papers))[::-1].copy()  # candidates in no particular order of the frame
+    scores = scores[rows]
+    index = SearchIndex(pd.DataFrame({"title": [""], "abstract": [""]}))  # serves another frame: the columns are read
+    order = engine._best_first(index, df, rows, scores, limit, engine.column_arrays(df))
+
+    def rule(at: int) -> tuple[float, float, float, int]:
+        score, votes, day = papers[rows[at]]
+        return (-score, -(votes if votes is not None else -np.inf), -(day or -np.inf), int(rows[at]))
+
+    assert order.tolist() == sorted(range(len(rows)), key=rule)[:limit]

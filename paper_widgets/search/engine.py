@@ -579,7 +579,8 @@ def _best_first(
     if not len(order):
         return order
     contenders = np.flatnonzero(scores >= scores[order[-1]])  # every row that may take one of the places
-    if len(np.unique(scores[contenders])) == len(contenders):
+    top = scores[order]  # best first: a tie among the places is two equal neighbours
+    if len(contenders) == len(order) and not np.any(top[1:] == top[:-1]):
         return order
     at = rows[contenders]
     if index.serves(df):

@@ -900,11 +900,12 @@ def _largest(values: np.ndarray, k: int) -> np.ndarray:
     stride = k // 8  # the sample's 25th largest: ~3k values reach it, under k about once in a thousand
     if stride > 1 and len(values) > 16 * k:
         rank = 3 * k // stride
-        low = -float(np.partition(-values[::stride], rank)[rank])
-        pool = np.flatnonzero(values >= low)
+        pool = np.flatnonzero(values >= -np.partition(-values[::stride], rank)[rank])
         if len(pool) >= k:  # every value over the k-th is in the pool
-            chosen = pool[np.argpartition(-values[pool], k - 1)[:k]]
-            if np.count_nonzero(values[pool] >= values[chosen].min()) == k:  # the k largest are one set
+            pooled = values[pool]
+            reached = pooled >= -np.partition(-pooled, k - 1)[k - 1]  # the k largest and any tied with the k-th
+            if np.count_nonzero(reached) == k:  # none tied: the k largest are one set
+                chosen: np.ndarray = pool[reached]
                 return chosen
     top: np.ndarray = np.argpartition(-values, k - 1)[:k]
     return top

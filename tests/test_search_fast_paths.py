@@ -420,3 +420,10 @@ def test_the_best_rows_come_by_score_then_upvotes_then_date_then_the_frames_orde
         return (-score, -(votes if votes is not None else -np.inf), -(day or -np.inf), int(rows[at]))
 
     assert order.tolist() == sorted(range(len(rows)), key=rule)[:limit]
+
+
+def test_a_whole_similarity_is_at_most_a_whole_share_over_either_floor() -> None:
+    # _over_floor clips only at the floor: the share of a perfect similarity must not pass 1 in float32
+    for floor in (engine._SIMILAR_FLOOR, engine._EXACT_FLOOR):
+        shares = engine._over_floor(np.array([1.0, floor, 0.0], np.float32), floor)
+        assert shares[0] <= 1 and shares[0] > 0.999 and shares[1] == 0 and shares[2] == 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -293,3 +295,135 @@ def _assert_near_words_match_a_full_scan(index: SearchIndex, title_words: list[s
             if 0 < OSA.distance(word, w) <= typos
         )
         assert index.near_words(word, 1000) == [(wid, edits) for edits, _, wid in scanned], word
+
+
+_WORDS = st.text(alphabet="abcdeilnorstu", min_size=1, max_size=9)
+
+
+@given(st.lists(_WORDS, min_size=1, max_size=12), st.lists(st.lists(_WORDS, max_size=25), min_size=1, max_size=8))
+@example(["abc", "def"], [["abcdefg"], ["abcdefghi"], [], ["ab", "de", "xyz", "uv"]])  # length ratios 1.5 exactly, ~1.3
+def test_a_titles_wratio_ceiling_is_never_under_its_wratio(
+    query_words: list[str], titles_words: list[list[str]]
+) -> None:
+    from rapidfuzz import fuzz, process
+
+    query, titles = " ".join(query_words), [" ".join(title) for title in titles_words]
+    ratios = engine._title_scores(query, titles, fuzz.ratio, 0)  # as the engine has them
+    ceilings = engine._similarity_ceilings(query, titles, ratios)
+    wratios = process.cdist([query], titles, scorer=fuzz.WRatio, dtype=np.float64)[0] / 100
+    assert (ceilings >= wratios).all(), [(t, c, w) for t, c, w in zip(titles, ceilings, wratios, strict=True) if c < w]
+
+
+def test_long_typod_titles_leave_uncompared_the_titles_whose_wratio_ceiling_is_under_the_bar(
+    library: tuple[pd.DataFrame, SearchIndex, list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rapidfuzz import fuzz
+
+    df, index, _ = library
+    rng = np.random.default_rng(9)
+    queries = [_typo(rng, title) for title in df["title"] if len(title) > 50][:40]
+    compared: list[int] = []
+    title_scores = engine._title_scores
+
+    def counted(query: str, titles: list[str], scorer: Callable[..., float], floor: float) -> np.ndarray:
+        compared.extend([len(titles)] if scorer is fuzz.WRatio else [])
+        return title_scores(query, titles, scorer, floor)
+
+    def rescored(query: str) -> tuple[list[float], int]:
+        rows, coverage, bm25 = _candidates(index, query)
+        compared.clear()
+        best = engine._rescore(index, rows, coverage, bm25, engine._Query.parse(query), 10)
+        return sorted(best.tolist(), reverse=True)[:10], sum(compared)
+
+    monkeypatch.setattr(engine, "_title_scores", counted)
+    bounded = [rescored(query) for query in queries]
+    unbounded_ceilings = lambda query, titles, ratios: np.ones(len(titles))  # noqa: E731 - every title may reach
+    monkeypatch.setattr(engine, "_similarity_ceilings", unbounded_ceilings)
+    unbounded = [rescored(query) for query in queries]
+    assert [best for best, _ in bounded] == [best for best, _ in unbounded]  # the same ten scores, to the bit
+    assert sum(n for _, n in bounded) < 0.9 * sum(n for _, n in unbounded)
+
+
+@given(
+    st.integers(0, 2**32 - 1),
+    st.integers(1_000, 40_000),
+    st.sampled_from([120, 130, 400]),
+    st.sampled_from([3, 50, 10**6]),
+)
+def test_the_largest_candidates_are_the_set_a_full_selection_picks(seed: int, n: int, k: int, distinct: int) -> None:
+    # few distinct values: ties at the k-th, where the set depends on the selection's algorithm; many: one set
+    values = np.random.default_rng(seed).integers(0, distinct, n).astype(np.float32) / np.float32(7)
+    assert set(engine._largest(values, k).tolist()) == set(np.argpartition(-values, k - 1)[:k].tolist())
+
+
+@given(st.sets(st.integers(0, 10**6), min_size=1), st.sets(st.integers(0, 10**6)))
+def test_the_sorted_union_of_candidates_is_numpys(a: set[int], b: set[int]) -> None:
+    first, second = np.array(sorted(a), np.int64)[::-1], np.array(sorted(b), np.int64)
+    assert engine._sorted_union(first, second).tolist() == np.union1d(first, second).tolist()
+
+
+@pytest.mark.parametrize("rows", [[7, 3, 41], [0, 10, 20], [5], []])
+def test_a_result_frames_index_and_column_labels_are_those_of_indexing_the_frame(rows: list[int]) -> None:
+    df = _library(50)  # a RangeIndex: rows in a steady step keep one, others become an Index of int64
+    at, scores = np.array(rows, np.int64), np.linspace(1, 0, len(rows))
+    found = engine.result_frame(engine.column_arrays(df), df.index, at, scores)
+    expected = df.iloc[at].assign(score=scores)
+    pd.testing.assert_frame_equal(found, expected, check_index_type=True, check_column_type=True)
+    assert type(found.index) is type(df.index[at]) and found.index.equals(df.index[at])
+    assert found.columns.dtype == pd.Index([*df.columns, "score"]).dtype
+
+
+def test_result_frames_of_the_same_columns_have_the_same_labels_each_named_on_its_own() -> None:
+    df = _library(50)
+    columns = engine.column_arrays(df)
+    extra = {"note": pd.array(["a", None], dtype="str")}
+    first = engine.result_frame(columns, df.index, np.array([3, 4]), np.array([0.5, 0.2]), extra)
+    second = engine.result_frame(columns, df.index, np.array([9, 1]), np.array([0.7, 0.1]), extra)
+    plain = engine.result_frame(columns, df.index, np.array([9, 1]), np.array([0.7, 0.1]))
+    assert first.columns.tolist() == second.columns.tolist() == [*df.columns, "note", "score"]
+    assert plain.columns.tolist() == [*df.columns, "score"] and plain.columns.dtype == first.columns.dtype
+    first.columns.name = "fields"  # a frame like any other: renaming its labels leaves the others'
+    assert (
+        second.columns.name is None
+        and engine.result_frame(columns, df.index, np.array([0, 2]), np.ones(2), extra).columns.name is None
+    )
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([0.5, 0.25, 1.0, -np.inf]), st.one_of(st.none(), st.integers(0, 3)), st.integers(0, 4)
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    st.one_of(st.none(), st.integers(1, 12)),
+)
+@example([(1.0, 0, 1), (0.5, 0, 1), (0.5, 3, 1)], 2)  # the last place tied with a row left out: the upvotes decide
+def test_the_best_rows_come_by_score_then_upvotes_then_date_then_the_frames_order(
+    papers: list[tuple[float, int | None, int]], limit: int | None
+) -> None:
+    scores = np.array([score for score, _, _ in papers], np.float32)
+    df = pd.DataFrame(
+        {
+            "upvotes": pd.array([votes for _, votes, _ in papers], dtype="Int64"),
+            "published": pd.to_datetime([f"202{day}-01-01" if day else None for _, _, day in papers]),
+        }
+    )
+    rows = np.arange(len(papers))[::-1].copy()  # candidates in no particular order of the frame
+    scores = scores[rows]
+    index = SearchIndex(pd.DataFrame({"title": [""], "abstract": [""]}))  # serves another frame: the columns are read
+    order = engine._best_first(index, df, rows, scores, limit, engine.column_arrays(df))
+
+    def rule(at: int) -> tuple[float, float, float, int]:
+        score, votes, day = papers[rows[at]]
+        return (-score, -(votes if votes is not None else -np.inf), -(day or -np.inf), int(rows[at]))
+
+    assert order.tolist() == sorted(range(len(rows)), key=rule)[:limit]
+
+
+def test_a_whole_similarity_is_at_most_a_whole_share_over_either_floor() -> None:
+    # _over_floor clips only at the floor: the share of a perfect similarity must not pass 1 in float32
+    for floor in (engine._SIMILAR_FLOOR, engine._EXACT_FLOOR):
+        shares = engine._over_floor(np.array([1.0, floor, 0.0], np.float32), floor)
+        assert shares[0] <= 1 and shares[0] > 0.999 and shares[1] == 0 and shares[2] == 0

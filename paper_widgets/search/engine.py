@@ -39,6 +39,8 @@ try:  # a frame put together from its arrays, unchecked (pandas >= 2.3)
     from pandas.api.internals import create_dataframe_from_blocks as _frame_from_blocks
 except ImportError:  # pragma: no cover - older pandas: the DataFrame constructor
     _frame_from_blocks = None
+# what pandas makes of column names (str; object before pandas 3): given, not inferred at each result frame
+_LABELS = pd.Index(["score"]).dtype
 
 __all__ = ["STOP_WORDS", "SearchIndex", "column_arrays", "match_spans", "result_frame", "search", "search_rows"]
 
@@ -68,9 +70,8 @@ _NAME_EXACT, _NAME_PREFIX = 0.4, 0.2
 _SIMILAR_FLOOR = 0.85  # below: words in common by chance (WRatio scores any shared word ~0.6-0.8), not a title
 _EXACT_FLOOR = 0.85  # fuzz.ratio from which a title counts as near-exact
 _BOUND_SLACK = 1e-4  # float32 rounding of the scores against their bounds
-# candidates compared with WRatio at once once the best few are: the bar rises between steps, but a rapidfuzz call and
-# the dozen numpy steps around it cost about what a higher bar saves on sixteen titles (the same top, ~10% less time)
-_SIMILARITY_STEP = 32
+_CEILING_SLACK = 1e-5  # float32 rounding of a ratio (0-1) against the WRatio a row needs
+_PARTIAL_TOKEN_CEILING = 0.95 * 0.9  # the most WRatio takes of a partial token ratio
 _TIE_COLUMNS = ("upvotes", "published")  # papers tied in score: the most upvoted first, then the newest
 # English function words: beside other words they neither decide a match nor get highlighted
 # (they still count in title similarity); a query made of them alone matches them as usual.
@@ -594,7 +595,8 @@ def _best_first(
     if not len(order):
         return order
     contenders = np.flatnonzero(scores >= scores[order[-1]])  # every row that may take one of the places
-    if len(np.unique(scores[contenders])) == len(contenders):
+    top = scores[order]  # best first: a tie among the places is two equal neighbours
+    if len(contenders) == len(order) and not np.any(top[1:] == top[:-1]):
         return order
     at = rows[contenders]
     if index.serves(df):
@@ -647,19 +649,22 @@ def _rescore(
     ``keep``: only the ``keep`` best scores are wanted, exactly; a row that cannot be among them
     scores less than they do (-inf when never compared).  WRatio, the dearest part, adds at most
     ``_W_TITLE``, and rapidfuzz's cut-off makes it cheap for a title that cannot reach a
-    given similarity: asking only for what a row needs to rank saves most of it.
+    given similarity: asking only for what a row needs to rank saves most of it, and a row whose
+    WRatio cannot reach that however the title reads (:func:`_similarity_ceilings`) is not compared.
     """
     score = _W_COVERAGE * coverage + _W_BM25 * bm25
     if query.long or not len(rows):  # a pasted abstract is not a title
         return score
     titles = index.titles(rows.tolist())
+    # every title's ratio, not only those over _EXACT_FLOOR (the same time): the WRatio ceilings read them too
     if query.partial:  # a title being typed: as near-exact as a whole title when the title starts with it
         heads = [title[: len(query.text)] for title in titles]
-        both = _title_scores(query.text, titles + heads, fuzz.ratio, _EXACT_FLOOR)  # one call: less overhead
-        exact = np.maximum(both[: len(titles)], both[len(titles) :])
+        both = _title_scores(query.text, titles + heads, fuzz.ratio, 0)  # one call: less overhead
+        ratios = both[: len(titles)]
+        exact = np.maximum(ratios, both[len(titles) :])
     else:
-        exact = _title_scores(query.text, titles, fuzz.ratio, _EXACT_FLOOR)
-    exact = np.float32(_W_EXACT) * np.clip((exact - _EXACT_FLOOR) / (1 - _EXACT_FLOOR), 0, 1)
+        ratios = exact = _title_scores(query.text, titles, fuzz.ratio, 0)
+    exact = np.float32(_W_EXACT) * _over_floor(exact, _EXACT_FLOOR)
     names = np.zeros(len(rows), np.float32)
     if len(query.text.split()) <= 4:  # a short name is a few words at most
         joined = query.text.replace(" ", "")
@@ -672,40 +677,98 @@ def _rescore(
     def scored(at: np.ndarray, needed: float = _SIMILAR_FLOOR) -> np.ndarray:
         """Final scores of the rows ``at``; those whose WRatio is under ``needed`` (rapidfuzz stops early) get none."""
         similar = _title_scores(query.text, [titles[i] for i in at.tolist()], fuzz.WRatio, needed)
-        similar = np.clip((similar - _SIMILAR_FLOOR) / (1 - _SIMILAR_FLOOR), 0, 1)
-        final: np.ndarray = score[at] + np.float32(_W_TITLE) * similar + exact[at] + names[at]
+        final: np.ndarray = score[at] + _lift(similar) + exact[at] + names[at]
         return final
 
     if not keep or keep >= len(rows):
         return scored(np.arange(len(rows)))
-    # the likeliest first: WRatio for the keep rows scoring best without it, then, a step of rows at a time, only
-    # as much of it as can lift a row to the keep-th best final score so far (the bar); below, a row scores -inf
-    # or its score without WRatio, both under the bar: it cannot rank, and rapidfuzz gives up on it early
+    # the likeliest first: WRatio for the keep rows scoring best without it; the keep-th best of their final scores
+    # (the bar) then leaves the others only as much of it as can lift each to the bar; below, a row scores -inf or
+    # its score without WRatio, both under the bar: it cannot rank, and rapidfuzz gives up on it early
     final = np.full(len(rows), -np.inf, np.float32)
     without = score + exact + names
     order = np.argsort(-without, kind="stable")
     final[order[:keep]] = scored(order[:keep])
-    for lo in range(keep, len(order), _SIMILARITY_STEP):
-        bar = _kth(final, keep) - _BOUND_SLACK
-        step = order[lo : lo + _SIMILARITY_STEP]
-        short = bar - without[step]  # what WRatio must add, ascending along the step
-        reaching = step[short <= _W_TITLE]
-        if len(reaching):
-            final[reaching] = scored(
-                reaching, _SIMILAR_FLOOR + (1 - _SIMILAR_FLOOR) * max(float(short[0]), 0) / _W_TITLE
-            )
-        if len(reaching) < len(step):  # the rows after score lower still without WRatio
-            break
+    # the others in one call (a call and the numpy steps around it cost more than the bar rising between smaller
+    # calls saves): those WRatio's whole weight lifts to the bar, and of those needing more than a partial token
+    # ratio gives, only those whose title's WRatio ceiling reaches it
+    bar = _kth(final, keep) - _BOUND_SLACK
+    rest = order[keep:][without[order[keep:]] >= bar - _W_TITLE]
+    highest = without[rest] + np.float32(_W_TITLE)
+    far = np.flatnonzero(highest < bar + np.float32(_W_TITLE - _PARTIAL_TOKEN_LIFT))
+    if len(far):
+        ceilings = _similarity_ceilings(query.text, [titles[i] for i in rest[far].tolist()], ratios[rest[far]])
+        highest[far] = without[rest[far]] + _lift(ceilings)
+    at = rest[highest >= bar]
+    if len(at):  # rapidfuzz asked for what the first, the likeliest, needs
+        final[at] = scored(at, _SIMILAR_FLOOR + (1 - _SIMILAR_FLOOR) * max(bar - float(without[at[0]]), 0) / _W_TITLE)
     return final
+
+
+def _lift(similarity: np.ndarray) -> np.ndarray:
+    """What titles' WRatio ``similarity`` (0–1, float32) adds to their rows' scores."""
+    lift: np.ndarray = np.float32(_W_TITLE) * _over_floor(similarity, _SIMILAR_FLOOR)
+    return lift
+
+
+def _over_floor(similarity: np.ndarray, floor: float) -> np.ndarray:
+    """How far ``similarity`` (0–1, float32) is from ``floor`` to 1, as a share (0 under the floor).
+
+    Only the floor needs clipping: in float32 a similarity of 1 comes out at most 1 (just under, for the
+    floors of 0.85 here), and np.clip costs twice np.maximum on a few hundred values.
+    """
+    share: np.ndarray = np.maximum((similarity - floor) / (1 - floor), 0)
+    return share
+
+
+_PARTIAL_TOKEN_LIFT = float(_lift(np.array(_PARTIAL_TOKEN_CEILING + _CEILING_SLACK, np.float32)))  # the most it adds
+
+
+def _similarity_ceilings(query: str, titles: list[str], ratios: np.ndarray) -> np.ndarray:
+    """What :func:`fuzz.WRatio <rapidfuzz.fuzz.WRatio>` of ``query`` and each title can reach at most (0–1, a
+    little over), given their :func:`fuzz.ratio <rapidfuzz.fuzz.ratio>` ``ratios`` (0–1).
+
+    WRatio is the best of the ratio and, for strings of lengths within 1.5 of each other, 0.95 x a
+    token ratio (at most 0.95); else of 0.9 x the partial ratio (the ratio of the shorter string
+    and a part of the longer: at most 2L / (shorter + L), L their longest common subsequence, which
+    the ratio 2L / (shorter + longer) gives) and 0.855 x a partial token ratio.  A long query
+    shares too little with most titles of other papers for the partial ratio, their dearest part.
+    """
+    ceilings: np.ndarray = np.maximum(ratios, np.float32(0.95))
+    lengths = np.fromiter(map(len, titles), np.int64, len(titles))
+    # WRatio's partial ratios: a length ratio of 1.5 or more (at 1.5 exactly, 0.95 bounds either way)
+    at = np.flatnonzero((lengths > len(query) * 3 // 2) | (lengths <= (len(query) * 2 - 1) // 3))
+    if len(at):  # the ratio, under 2L / (shorter + longer), is under 0.9 x the partial ratio's bound there
+        common = np.rint(ratios[at] * (lengths[at] + len(query)) / 2)  # L, exactly: float32 is off by far less
+        partial = 1.8 * common / np.maximum(np.minimum(lengths[at], len(query)) + common, 1)
+        ceilings[at] = np.maximum(partial, _PARTIAL_TOKEN_CEILING)
+    ceilings += np.float32(_CEILING_SLACK)
+    return ceilings
+
+
+class _ColumnArrays(dict[str, ExtensionArray]):
+    """A frame's column arrays by name, and the column labels of the result frames made of them (by their names)."""
+
+    def __init__(self, arrays: Iterable[tuple[str, ExtensionArray]]) -> None:
+        super().__init__(arrays)
+        self._labels: dict[tuple[str, ...], pd.Index] = {}
+
+    def labels(self, names: tuple[str, ...]) -> pd.Index:
+        """``names`` as a result frame's column labels: made once (an index of text costs ~0.1 ms right after a
+        search), each frame given a view of its own (one frame's ``columns.name`` set is not another's)."""
+        if names not in self._labels:
+            self._labels[names] = pd.Index(names, dtype=_LABELS)
+        return self._labels[names].view()
 
 
 def column_arrays(df: pd.DataFrame) -> dict[str, ExtensionArray]:
     """Each column's array by name: what :func:`result_frame` takes rows from.
 
     Getting them from a frame costs more than taking a page of results from them (a Series per
-    column), so a caller searching the same frame again keeps them.
+    column), so a caller searching the same frame again keeps them (and with them the column labels
+    of its result frames).
     """
-    return {str(name): column.array for name, column in df.items()}
+    return _ColumnArrays((str(name), column.array) for name, column in df.items())
 
 
 def result_frame(
@@ -731,12 +794,15 @@ def result_frame(
         taken[name] = extra[name] if name in extra else shown_column(array.take(rows))
     taken.update((name, values) for name, values in extra.items() if name not in taken)
     taken["score"] = np.asarray(scores, np.float64)
+    shown = index.take(rows)  # index[rows] checks for every other kind of key first
     if _frame_from_blocks is None:  # pandas before 2.3
-        return pd.DataFrame(taken, index=index[rows], copy=False)
+        return pd.DataFrame(taken, index=shown, copy=False)
     if any(len(values) != len(rows) for values in extra.values()):  # type: ignore[arg-type]
         raise ValueError(f"every extra column must hold {len(rows)} values, one per row")
     blocks = [(_block_values(values), np.array([i])) for i, values in enumerate(taken.values())]
-    return _frame_from_blocks(blocks, index[rows], pd.Index(list(taken)))
+    names = tuple(taken)
+    labels = columns.labels(names) if isinstance(columns, _ColumnArrays) else pd.Index(names, dtype=_LABELS)
+    return _frame_from_blocks(blocks, shown, labels)
 
 
 def _block_values(values: object) -> object:
@@ -834,14 +900,12 @@ def search_rows(
     if sort == "relevance":
         k = len(rows) if limit is None else min(len(rows), max(_RESCORE, limit))
         prelim = _W_COVERAGE * coverage + _W_BM25 * bm25
-        best = np.argpartition(-prelim, k - 1)[:k] if k < len(rows) else np.arange(len(rows))
+        best = _largest(prelim, k) if k < len(rows) else np.arange(len(rows))
         if k < len(rows):  # and the papers whose titles hold the most of the query: a title being typed
             titled_rows = np.flatnonzero(titled >= np.float32(_TITLED))
             if len(titled_rows) > k:
-                titled_rows = titled_rows[
-                    np.argpartition(-(titled + np.float32(0.01) * prelim)[titled_rows], k - 1)[:k]
-                ]
-            best = np.union1d(best, titled_rows)
+                titled_rows = titled_rows[_largest((titled + np.float32(0.01) * prelim)[titled_rows], k)]
+            best = _sorted_union(best, titled_rows)
         scores = _rescore(index, rows[best], coverage[best], bm25[best], parsed, limit)
         order = _best_first(index, df, rows[best], scores, limit, columns)
         return rows[best[order]], scores[order]
@@ -849,6 +913,36 @@ def search_rows(
     best = np.flatnonzero(matched >= matched.max() - 1e-6)
     order = best[_order(df, rows[best], sort, coverage[best] + bm25[best])][:limit]
     return rows[order], _rescore(index, rows[order], coverage[order], bm25[order], parsed)
+
+
+def _largest(values: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the ``k`` largest ``values`` (``k`` < their number), in no order: the set
+    ``np.argpartition(-values, k - 1)[:k]`` gives, which among values tied at the ``k``-th depends on its algorithm.
+
+    That selection crawls over thousands of candidates (~80 µs for 7,000); a value most likely
+    under the ``k``-th, read off a strided sample, leaves a few hundred to select among instead,
+    when it leaves at least ``k`` and no tie at the ``k``-th makes the set depend on the algorithm.
+    """
+    stride = k // 8  # the sample's 25th largest: ~3k values reach it, under k about once in a thousand
+    if stride > 1 and len(values) > 16 * k:
+        rank = 3 * k // stride
+        pool = np.flatnonzero(values >= -np.partition(-values[::stride], rank)[rank])
+        if len(pool) >= k:  # every value over the k-th is in the pool
+            pooled = values[pool]
+            reached = pooled >= -np.partition(-pooled, k - 1)[k - 1]  # the k largest and any tied with the k-th
+            if np.count_nonzero(reached) == k:  # none tied: the k largest are one set
+                chosen: np.ndarray = pool[reached]
+                return chosen
+    top: np.ndarray = np.argpartition(-values, k - 1)[:k]
+    return top
+
+
+def _sorted_union(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``np.union1d`` of two arrays of distinct values, without its overhead (a third of the time)."""
+    both = np.concatenate((a, b))
+    both.sort()
+    union: np.ndarray = both[np.concatenate(([True], both[1:] != both[:-1]))]
+    return union
 
 
 # -- highlighting ---------------------------------------------------------------------------

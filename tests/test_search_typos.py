@@ -1,0 +1,143 @@
+"""Typo candidates: the deletion table finds exactly the title words the trigram path finds, in the same order."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+from rapidfuzz.distance import OSA
+
+import paper_widgets.search.index as index_module
+from paper_widgets.search.deletions import DeletionTable
+from paper_widgets.search.engine import SearchIndex
+
+_LETTERS = "abcdeé"  # a handful of letters: many words within a typo or two of each other
+
+
+def _frame(title_words: list[str]) -> pd.DataFrame:
+    """Titles made of ``title_words`` (each in one title or more: their frequencies differ)."""
+    titles = [" ".join(title_words[i::k]) for k in (1, 2, 3) for i in range(k)]
+    return pd.DataFrame({"title": titles, "abstract": ["x"] * len(titles)})
+
+
+def _index(title_words: list[str]) -> SearchIndex:
+    return SearchIndex(_frame(title_words))
+
+
+def _title_words(index: SearchIndex) -> list[str]:
+    return index._vocab.words_of(np.flatnonzero(index._tri_len))
+
+
+def _trigram_path(index: SearchIndex, asked: list[str], limit: int) -> list[list[tuple[int, int]]]:
+    """near_words_each as it was before the deletion table: every word's candidates from the trigram index."""
+    held, index._deletions = index._deletions, DeletionTable.off()
+    try:
+        return index.near_words_each(asked, limit)
+    finally:
+        index._deletions = held
+
+
+def _scanned(index: SearchIndex, word: str) -> list[tuple[int, int]]:
+    """Every title word within the word's typos that shares a boundary-marked trigram with it, scanned one by one:
+    fewest edits first, then the most frequent in titles, then the first numbered."""
+
+    def trigrams(text: str) -> set[str]:
+        marked = f"\x01{text[: index_module._TRI_WIDTH]}\x02"
+        return {marked[i : i + 3] for i in range(len(marked) - 2)}
+
+    typos = index_module.max_typos(word)
+    found = []
+    for other in _title_words(index):
+        edits = OSA.distance(word, other)
+        if 0 < edits <= typos and trigrams(word) & trigrams(other):
+            wid = index.word_id(other)
+            assert wid is not None
+            found.append((edits, -int(index.fields["title"].df[wid]), wid))
+    return [(wid, edits) for edits, _, wid in sorted(found)]
+
+
+def _edited(draw: st.DrawFn, word: str) -> str:
+    """``word`` with one or two random insertions, deletions, substitutions or transpositions."""
+    for _ in range(draw(st.integers(1, 2))):
+        at = draw(st.integers(0, len(word)))
+        letter = draw(st.sampled_from(_LETTERS))
+        kind = draw(st.sampled_from("+-=~"))
+        if kind == "+":
+            word = word[:at] + letter + word[at:]
+        elif kind == "-":
+            word = word[:at] + word[at + 1 :]
+        elif kind == "=":
+            word = word[:at] + letter + word[at + 1 :]
+        elif at + 1 < len(word):
+            word = word[:at] + word[at + 1] + word[at] + word[at + 2 :]
+    return word
+
+
+@st.composite
+def _vocabulary_and_asked(draw: st.DrawFn) -> tuple[list[str], list[str]]:
+    vocabulary = draw(st.lists(st.text(_LETTERS, min_size=2, max_size=19), min_size=5, max_size=120, unique=True))
+    edited = [_edited(draw, word) for word in draw(st.lists(st.sampled_from(vocabulary), min_size=1, max_size=12))]
+    others = draw(st.lists(st.text(_LETTERS, min_size=0, max_size=20), max_size=4))
+    return vocabulary, edited + others
+
+
+@settings(max_examples=60, deadline=None)  # an index is built for each example
+@given(_vocabulary_and_asked())
+@example((["abcd", "acbd", "bacd", "abdc", "xyzw"], ["abcd", "acbd", "abcdx"]))  # "acbd": no trigram of "abcd" left
+@example((["abcdabcd", "badcabcd", "abcdabdc", "aabbccdd"], ["abcdabcd", "abcdbadc", "bacdabcd"]))  # 8 letters, 2 typos
+@example((["dedeede", "eddeede", "de" * 8 + "d", "de" * 8, "e" * 16, "e" * 17], ["de" * 7 + "e", "ed" * 8, "e" * 15]))
+def test_the_deletion_table_finds_what_the_trigram_path_and_a_full_scan_find(
+    vocabulary_and_asked: tuple[list[str], list[str]],
+) -> None:
+    vocabulary, asked = vocabulary_and_asked
+    index = _index(vocabulary)
+    assert index._deletion_table().longest, "the table is used"
+    found = index.near_words_each(asked, 1000)
+    assert found == _trigram_path(index, asked, 1000)
+    assert found == [_scanned(index, word) for word in asked]
+    assert index.near_words_each(asked, 2) == [near[:2] for near in found]  # the first few of each: the same order
+
+
+def test_a_table_made_before_rows_were_added_finds_what_one_made_after_finds() -> None:
+    rng = np.random.default_rng(4)
+    vocabulary = sorted({"".join(rng.choice(list("abcdefgh"), int(rng.integers(3, 15)))) for _ in range(3000)})
+    titles = [" ".join(rng.choice(vocabulary, 6)) for _ in range(900)]
+    df = pd.DataFrame({"title": titles, "abstract": ["x"] * len(titles)})
+    grown = SearchIndex(df.iloc[:300])
+    first = grown._deletion_table()
+    grown.sync(df)  # the new title words join the table made for the first 300 rows
+    assert grown._deletions is not first and grown._deletions is not None and grown._deletions.longest
+    fresh = SearchIndex(df)
+    made = fresh._deletion_table()
+    # word ids differ (the abstracts' words are numbered after each build's titles): the words are compared
+    assert sorted(grown._vocab.words_of(grown._deletions.ids)) == sorted(fresh._vocab.words_of(made.ids))
+    assert sorted(fresh._vocab.words_of(made.ids)) == sorted(_title_words(fresh))
+    for table in (grown._deletions, made):  # the keys in order of their top bits, each group where it starts
+        top = (table.keys >> 16).astype(np.int64)
+        assert (np.diff(top) >= 0).all()
+        assert table._starts.tolist() == np.searchsorted(top, np.arange(len(table._starts))).tolist()
+
+    def entries(index: SearchIndex, table: DeletionTable) -> list[tuple[int, str]]:
+        return sorted(zip(table.keys.tolist(), index._vocab.words_of(table.ids[table.ranks]), strict=True))
+
+    assert entries(grown, grown._deletions) == entries(fresh, made)
+    asked = [w[:2] + w[3:] for w in vocabulary[::7]] + [w[::-1] for w in vocabulary[::11]]
+    assert [[(grown.word(i), e) for i, e in near] for near in grown.near_words_each(asked, 1000)] == [
+        [(fresh.word(i), e) for i, e in near] for near in fresh.near_words_each(asked, 1000)
+    ]
+    assert fresh.near_words_each(asked, 1000) == _trigram_path(fresh, asked, 1000)
+
+
+def test_a_library_with_more_title_words_than_the_table_holds_has_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(DeletionTable, "MOST_WORDS", 40)
+    df = _frame([f"word{chr(97 + i)}{chr(97 + j)}" for i in range(5) for j in range(7)])  # 35 title words
+    small = SearchIndex(df)
+    assert small._deletion_table().longest
+    more = pd.DataFrame({"title": ["wordzz worday wordaz wordby wordcz wordyy"], "abstract": ["x"]})
+    small.sync(pd.concat([df, more], ignore_index=True))
+    assert small._deletions is not None and not small._deletions.longest, "41 title words: switched off"
+    large = _index([f"word{chr(97 + i)}{chr(97 + j)}" for i in range(6) for j in range(7)])  # 42 title words
+    assert not large._deletion_table().longest
+    assert large.near_words("wodrac", 10) == _trigram_path(large, ["wodrac"], 10)[0] != []

@@ -1,4 +1,4 @@
-"""Typo candidates: the deletion table finds exactly the title words the trigram path finds, in the same order."""
+"""A query's words: found in the vocabulary together, and their typo candidates from the deletion table as from the trigrams."""
 
 from __future__ import annotations
 
@@ -141,3 +141,42 @@ def test_a_library_with_more_title_words_than_the_table_holds_has_none(monkeypat
     large = _index([f"word{chr(97 + i)}{chr(97 + j)}" for i in range(6) for j in range(7)])  # 42 title words
     assert not large._deletion_table().longest
     assert large.near_words("wodrac", 10) == _trigram_path(large, ["wodrac"], 10)[0] != []
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.text("abcé\U0001d11e", min_size=1, max_size=6), min_size=0, max_size=400, unique=True),
+    st.lists(st.text("abcéd", min_size=0, max_size=6), max_size=20),
+    st.booleans(),
+)
+def test_a_querys_words_looked_up_together_are_found_as_one_by_one(
+    vocab: list[str], probes: list[str], hashed_first: bool
+) -> None:
+    vocabulary = index_module._Vocabulary()
+    vocabulary.add(vocab[: len(vocab) // 2])
+    if hashed_first:
+        vocabulary.find_each(["a"])  # the hashes of the first half: the second half joins them
+    vocabulary.add(vocab[len(vocab) // 2 :])
+    asked = [*probes, *vocab[::7]]
+    assert vocabulary.find_each(asked) == [vocabulary.find(word) for word in asked]
+    assert vocabulary.find_each(asked) == [vocab.index(word) if word in vocab else None for word in asked]
+
+
+def test_a_word_whose_hash_another_word_has_is_told_apart_by_its_bytes() -> None:
+    vocabulary = index_module._Vocabulary()
+    vocabulary.add(["merging", "model", "surgery"])
+    key = hash("model")
+    # as if "merging" and "surgery" had the hash of "model", and sorted before it
+    vocabulary._hashed = np.array([key, key, key], np.int64), np.array([0, 2, 1], np.int32)
+    assert vocabulary.find_each(["model", "modell"]) == [1, None]
+    vocabulary._hashed = np.array([key, key], np.int64), np.array([0, 2], np.int32)  # "model" not among them
+    assert vocabulary.find_each(["model"]) == [None]
+
+
+def test_a_large_vocabulary_finds_words_by_bisection_and_holds_no_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(index_module, "_HASHED_WORDS", 3)
+    vocabulary = index_module._Vocabulary()
+    vocabulary.add(["merging", "model"])
+    assert vocabulary.find_each(["model", "x"]) == [1, None] and vocabulary._hashed is not None
+    vocabulary.add(["surgery", "task"])  # four words: the hashes are dropped, not extended
+    assert vocabulary.find_each(["task", "merging", "y"]) == [3, 0, None] and vocabulary._hashed is None

@@ -180,3 +180,25 @@ def test_a_large_vocabulary_finds_words_by_bisection_and_holds_no_hashes(monkeyp
     assert vocabulary.find_each(["model", "x"]) == [1, None] and vocabulary._hashed is not None
     vocabulary.add(["surgery", "task"])  # four words: the hashes are dropped, not extended
     assert vocabulary.find_each(["task", "merging", "y"]) == [3, 0, None] and vocabulary._hashed is None
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_completions_of_a_short_prefix_are_its_most_frequent_words_as_a_full_sort_finds(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    vocabulary = sorted({"".join(rng.choice(list("abcdé"), int(rng.integers(2, 9)))) for _ in range(4000)})
+    weights = 1 / np.arange(1, len(vocabulary) + 1) ** 0.7
+    rng.shuffle(weights)
+    titles = [" ".join(rng.choice(vocabulary, 5, p=weights / weights.sum())) for _ in range(1500)]
+    abstracts = [" ".join(rng.choice(vocabulary, 12, p=weights / weights.sum())) for _ in range(1500)]
+    index = SearchIndex(pd.DataFrame({"title": titles, "abstract": abstracts}))
+    every = [index.word(i) for i in range(index.vocab_size)]
+    sampled = 0
+    for prefix in ["", "a", "b", "é", "ab", "ca", "dé", "abc", "eee"]:
+        words = sorted(w for w in every if w.startswith(prefix) and w != prefix)
+        freq = {w: index.doc_freq(index.word_id(w) or 0) for w in words}
+        for limit in (1, 2, 5, 16, 40):
+            # the most frequent, in code-point order among equals; all of them in code-point order if few
+            expected = words if len(words) <= limit else sorted(words, key=lambda w: -freq[w])[:limit]
+            assert [index.word(i) for i in index.completions(prefix, limit)] == expected, (prefix, limit)
+            sampled += len(words) > index_module._SAMPLE_EVERY * limit
+    assert sampled > 10, "the sampled bound was used"

@@ -101,6 +101,7 @@ _FENCE = 128
 # most, made at the first search in ~20 ms for 122,797 words): a query's words are found by one numpy search,
 # not ~10 slow probes each.  A million papers' vocabulary (999,029 words) has none.
 _HASHED_WORDS = 1 << 18
+_SAMPLE_EVERY = 16  # completions: every so many of a prefix's words bound the frequency of its most frequent
 
 
 def max_typos(word: str) -> int:
@@ -1686,7 +1687,13 @@ class SearchIndex:
         ids = self._vocab.extensions(prefix)
         if len(ids) > limit:
             freq = self.fields["title"].df[ids] + self.fields["abstract"].df[ids]
-            ids = ids[np.argsort(-freq, kind="stable")[:limit]]
+            top = np.arange(len(ids))
+            if len(ids) > _SAMPLE_EVERY * limit:  # a letter or two: thousands of words, of which few frequent
+                # the limit-th most frequent of a sample: at least as many words are as frequent, and only they
+                # can be among the most frequent (sorting all 7,000 words starting with "r" took 75 µs)
+                sample = freq[::_SAMPLE_EVERY]
+                top = np.flatnonzero(freq >= np.partition(sample, len(sample) - limit)[len(sample) - limit])
+            ids = ids[top[np.argsort(-freq[top], kind="stable")[:limit]]]
         found: list[int] = ids.tolist()
         return found
 

@@ -25,7 +25,6 @@ no table (nothing is made or held) and the trigram path serves every word.
 
 from __future__ import annotations
 
-from itertools import pairwise
 from typing import ClassVar
 
 import numpy as np
@@ -41,10 +40,11 @@ _GROUP_BITS = 16
 _GROUP_SHIFT = np.uint32(32 - _GROUP_BITS)
 
 
-def _weights(length: int) -> np.ndarray:
+def _weights(length: int, width: int) -> np.ndarray:
     """What each place of a word of ``length`` characters counts for in the hash of each of its variants
     (uint64, a row per variant: the word itself, then each one-character deletion, then each two-character
-    one): the power of the base for its place in the variant, 0 where it is deleted."""
+    one): the power of the base for its place in the variant, 0 where it is deleted and past the word's
+    end up to ``width`` places."""
     powers = np.cumprod(np.full(length, _BASE, np.uint64))  # base**1 .. base**length, wrapping modulo 2**64
     first, second = np.triu_indices(length, 1)
     none = np.array([length])  # a deleted "place" past the end: nothing deleted
@@ -57,8 +57,9 @@ def _weights(length: int) -> np.ndarray:
     )
     places = np.arange(length)
     before = (places > gone[:, :1]).astype(np.int64) + (places > gone[:, 1:])  # deleted places before each place
-    weights: np.ndarray = np.where((places == gone[:, :1]) | (places == gone[:, 1:]), 0, powers[places - before])
-    return weights.astype(np.uint64)
+    weights = np.zeros((len(gone), width), np.uint64)
+    weights[:, :length] = np.where((places == gone[:, :1]) | (places == gone[:, 1:]), 0, powers[places - before])
+    return weights
 
 
 def _code_points(words: list[str]) -> np.ndarray:
@@ -86,7 +87,10 @@ class DeletionTable:
         self.longest = longest  # characters of the longest word held; 0: the table is off
         self._starts = np.zeros((1 << _GROUP_BITS) + 1, np.uint32)  # where each group of keys starts, and the end
         np.cumsum(np.bincount(keys >> _GROUP_SHIFT, minlength=1 << _GROUP_BITS), out=self._starts[1:])
-        self._weights = {length: _weights(length) for length in range(1, longest + 1)}
+        # each group's start and end side by side: one read for both
+        self._bounds = np.lib.stride_tricks.sliding_window_view(self._starts, 2)
+        # the weights of each length, with zeros for the places up to the longest: any word's fit any other's
+        self._weights = {length: _weights(length, longest) for length in range(1, longest + 1)}
 
     @classmethod
     def off(cls) -> DeletionTable:
@@ -109,7 +113,7 @@ class DeletionTable:
         for length in np.unique(lengths[lengths <= self.longest]).tolist():
             which = np.flatnonzero(lengths == length)
             points = _code_points([words[i] for i in which.tolist()]).reshape(len(which), length)
-            weights = self._weights[length]
+            weights = self._weights[length][:, :length]
             keys.append(_keys(points @ weights.T).reshape(-1))
             ranks.append(np.repeat((len(self.ids) + which).astype(np.uint16), len(weights)))
         key, rank = np.concatenate(keys), np.concatenate(ranks)
@@ -124,29 +128,26 @@ class DeletionTable:
         """Whether every title word within ``typos`` edits of ``word`` is held."""
         return len(word) + typos <= self.longest
 
-    def candidates(self, words: list[str], typos: list[int]) -> list[np.ndarray]:
-        """For each of ``words`` (each covered, with its ``typos``), the ids of the title words (ascending)
-        one of whose variants has the key of one of its variants with at most ``typos`` deletions: all those
-        within ``typos`` edits, and a few more."""
+    def candidates(self, words: list[str], typos: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """The title words one of whose variants has the key of a variant of one of ``words`` (each covered,
+        with its ``typos``) with at most its ``typos`` deletions — all those within its typos, and a few
+        more: (which word, title word id) pairs, distinct, by word and then id (int64, int32)."""
         if not words:
-            return []
-        hashes = []
-        for word, allowed in zip(words, typos, strict=True):
-            weights = self._weights[len(word)]
-            variants = weights[: 1 + len(word)] if allowed == 1 else weights  # the rows of one deletion come first
-            hashes.append(_keys(variants @ _code_points([word])))
-        asked = np.concatenate(hashes)
-        asker = np.repeat(np.arange(len(words), dtype=np.int64), [len(h) for h in hashes])
-        group = asked >> _GROUP_SHIFT
-        lo = self._starts[group].astype(np.int64)
-        count = self._starts[group + 1] - lo
-        at = ranges(lo, count)  # the entries of each key's group
-        same = self.keys[at] == np.repeat(asked, count)
-        # (asker, word id) pairs, distinct and in order: each word's candidates together, ascending
-        pairs = np.unique(np.repeat(asker, count)[same] << 32 | self.ids[self.ranks[at[same]]])
-        bounds = np.searchsorted(pairs >> 32, np.arange(len(words) + 1)).tolist()
-        ids = (pairs & 0xFFFFFFFF).astype(np.int32)
-        return [ids[a:b] for a, b in pairwise(bounds)]
+            return np.zeros(0, np.int64), np.zeros(0, np.int32)
+        # every variant of every word hashed at once: the rows of one deletion come first
+        variants = [
+            self._weights[len(word)][: 1 + len(word) if allowed == 1 else None]
+            for word, allowed in zip(words, typos, strict=True)
+        ]
+        asker = np.repeat(np.arange(len(words)), [len(rows) for rows in variants])
+        padded = "".join(word.ljust(self.longest, "\0") for word in words)  # past a word's end its weights are 0
+        points = _code_points([padded]).reshape(len(words), self.longest)
+        asked = _keys(np.einsum("ij,ij->i", np.concatenate(variants), points[asker]))
+        lo, hi = self._bounds[asked >> _GROUP_SHIFT].astype(np.int64).T
+        at = ranges(lo, hi - lo)  # the entries of each key's group
+        same = self.keys[at] == np.repeat(asked, hi - lo)
+        pairs = np.unique(np.repeat(asker, hi - lo)[same] << 32 | self.ids[self.ranks[at[same]]])
+        return pairs >> 32, (pairs & 0xFFFFFFFF).astype(np.int32)
 
     @property
     def nbytes(self) -> int:

@@ -1713,10 +1713,15 @@ class SearchIndex:
         table = self._deletion_table()
         held = [table.covers(words[i], t) for i, t in zip(asked, typos.tolist(), strict=True)]
         in_table = [j for j, h in enumerate(held) if h]
-        found = iter(table.candidates([words[asked[j]] for j in in_table], typos[in_table].tolist()))
-        candidates = [next(found) if h else self._near_candidates(words[i]) for i, h in zip(asked, held, strict=True)]
-        ids = np.concatenate(candidates)
-        asker = np.repeat(np.arange(len(asked)), [len(c) for c in candidates])
+        asker, ids = table.candidates([words[asked[j]] for j in in_table], typos[in_table].tolist())
+        if len(in_table) < len(asked):
+            rest = [j for j, h in enumerate(held) if not h]
+            found = [self._near_candidates(words[asked[j]]) for j in rest]
+            asker = np.concatenate([np.array(in_table, np.int64)[asker], np.repeat(rest, [len(f) for f in found])])
+            ids = np.concatenate([ids, *found])
+            if in_table:  # each query word's candidates together again, ascending
+                order = np.argsort(asker, kind="stable")
+                asker, ids = asker[order], ids[order]
         # thousands of candidates in a large library: each query word's compared in one rapidfuzz call
         others = self._vocab.words_of(ids)
         bounds = np.searchsorted(asker, np.arange(len(asked) + 1)).tolist()

@@ -17,8 +17,8 @@ _LETTERS = "abcdeé"  # a handful of letters: many words within a typo or two of
 
 
 def _frame(title_words: list[str]) -> pd.DataFrame:
-    """Titles made of ``title_words`` (each in one title or more: their frequencies differ)."""
-    titles = [" ".join(title_words[i::k]) for k in (1, 2, 3) for i in range(k)]
+    """Titles made of ``title_words``: the i-th in i % 4 + 1 titles (ties in edits go to the most frequent)."""
+    titles = [" ".join(w for i, w in enumerate(title_words) if i % 4 >= r) or "x" for r in range(4)]
     return pd.DataFrame({"title": titles, "abstract": ["x"] * len(titles)})
 
 
@@ -37,6 +37,13 @@ def _trigram_path(index: SearchIndex, asked: list[str], limit: int) -> list[list
         return index.near_words_each(asked, limit)
     finally:
         index._deletions = held
+
+
+def _in_numpy_steps(index: SearchIndex, asked: list[str], limit: int) -> list[list[tuple[int, int]]]:
+    """near_words_each with however few candidates compared and ranked in numpy steps, as many are."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(index_module, "_FEW_CANDIDATES", -1)
+        return index.near_words_each(asked, limit)
 
 
 def _scanned(index: SearchIndex, word: str) -> list[tuple[int, int]]:
@@ -97,6 +104,7 @@ def test_the_deletion_table_finds_what_the_trigram_path_and_a_full_scan_find(
     found = index.near_words_each(asked, 1000)
     assert found == _trigram_path(index, asked, 1000)
     assert found == [_scanned(index, word) for word in asked]
+    assert found == _in_numpy_steps(index, asked, 1000)  # few candidates are compared one by one: the same words
     assert index.near_words_each(asked, 2) == [near[:2] for near in found]  # the first few of each: the same order
 
 
@@ -127,7 +135,9 @@ def test_a_table_made_before_rows_were_added_finds_what_one_made_after_finds() -
     assert [[(grown.word(i), e) for i, e in near] for near in grown.near_words_each(asked, 1000)] == [
         [(fresh.word(i), e) for i, e in near] for near in fresh.near_words_each(asked, 1000)
     ]
-    assert fresh.near_words_each(asked, 1000) == _trigram_path(fresh, asked, 1000)
+    assert (
+        fresh.near_words_each(asked, 1000) == _trigram_path(fresh, asked, 1000) == _in_numpy_steps(fresh, asked, 1000)
+    )
 
 
 def test_a_library_with_more_title_words_than_the_table_holds_has_none(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -101,6 +101,7 @@ _FENCE = 128
 # most, made at the first search in ~20 ms for 122,797 words): a query's words are found by one numpy search,
 # not ~10 slow probes each.  A million papers' vocabulary (999,029 words) has none.
 _HASHED_WORDS = 1 << 18
+_FEW_CANDIDATES = 64  # typo candidates compared one by one (~1 µs each) rather than in a dozen numpy steps
 _SAMPLE_EVERY = 16  # completions: every so many of a prefix's words bound the frequency of its most frequent
 
 
@@ -1097,6 +1098,10 @@ def _trigram_set(word: str) -> set[int]:
     return {(a << 2 * shift) | (b << shift) | c for a, b, c in zip(points, points[1:], points[2:], strict=False)}
 
 
+def _share_a_trigram(word: str, other: str) -> bool:
+    return not _trigram_set(word).isdisjoint(_trigram_set(other))
+
+
 def _word_trigrams(word: str) -> np.ndarray:
     """:func:`_trigrams` of one word, distinct and sorted."""
     return np.array(sorted(_trigram_set(word)), np.int64)
@@ -1722,6 +1727,20 @@ class SearchIndex:
             if in_table:  # each query word's candidates together again, ascending
                 order = np.argsort(asker, kind="stable")
                 asker, ids = asker[order], ids[order]
+        # a word of at most four letters per typo may keep no trigram within its typos ("acbd" for "abcd"): the
+        # trigram path never finds such words, so those the table finds are dropped (floored) too
+        floored = {j for j, (i, h) in enumerate(zip(asked, held, strict=True)) if h and len(words[i]) <= 4 * typos[j]}
+        if len(ids) <= _FEW_CANDIDATES:  # a small library's few: compared and ranked one by one, no numpy steps
+            ranked: list[list[tuple[int, int, int]]] = [[] for _ in asked]
+            title_df = self.fields["title"].df
+            for j, wid in zip(asker.tolist(), ids.tolist(), strict=True):
+                word, other = words[asked[j]], self._vocab.word(wid)
+                distance = OSA.distance(word, other, score_cutoff=int(typos[j]))
+                if 0 < distance <= typos[j] and (j not in floored or _share_a_trigram(word, other)):
+                    ranked[j].append((distance, -int(title_df[wid]), wid))
+            for j, i in enumerate(asked):
+                near[i] = [(wid, distance) for distance, _, wid in sorted(ranked[j])[:limit]]
+            return near
         # thousands of candidates in a large library: each query word's compared in one rapidfuzz call
         others = self._vocab.words_of(ids)
         bounds = np.searchsorted(asker, np.arange(len(asked) + 1)).tolist()
@@ -1733,13 +1752,9 @@ class SearchIndex:
                     [words[i]], others[a:b], scorer=OSA.distance, score_cutoff=int(typos[j]), dtype=np.int32
                 )[0]
         close = (edits <= typos[asker]) & (edits > 0)  # not the word itself
-        # the trigram path finds only words with a trigram in common; a word of at most four letters per typo may
-        # have none left within its typos ("acbd" for "abcd"): the table's candidates must share one too
-        short = [j for j, (i, h) in enumerate(zip(asked, held, strict=True)) if h and len(words[i]) <= 4 * typos[j]]
-        for j in short:
-            ours = _trigram_set(words[asked[j]])
+        for j in floored:
             for k in (bounds[j] + np.flatnonzero(close[bounds[j] : bounds[j + 1]])).tolist():
-                close[k] = not ours.isdisjoint(_trigram_set(others[k]))
+                close[k] = _share_a_trigram(words[asked[j]], others[k])
         asker, ids, edits = asker[close], ids[close], edits[close]
         best = np.lexsort((ids, -self.fields["title"].df[ids], edits, asker))  # each query word's together
         bounds = np.searchsorted(asker, np.arange(len(asked) + 1)).tolist()  # asker is still ascending

@@ -131,7 +131,7 @@ class DeletionTable:
     def candidates(self, words: list[str], typos: list[int]) -> tuple[np.ndarray, np.ndarray]:
         """The title words one of whose variants has the key of a variant of one of ``words`` (each covered,
         with its ``typos``) with at most its ``typos`` deletions — all those within its typos, and a few
-        more: (which word, title word id) pairs, distinct, by word and then id (int64, int32)."""
+        more: (which word, title word id) of each key in common (int64, int32; a word may be found again)."""
         if not words:
             return np.zeros(0, np.int64), np.zeros(0, np.int32)
         # every variant of every word hashed at once: the rows of one deletion come first
@@ -144,10 +144,10 @@ class DeletionTable:
         points = _code_points([padded]).reshape(len(words), self.longest)
         asked = _keys(np.einsum("ij,ij->i", np.concatenate(variants), points[asker]))
         lo, hi = self._bounds[asked >> _GROUP_SHIFT].astype(np.int64).T
-        at = ranges(lo, hi - lo)  # the entries of each key's group
-        same = self.keys[at] == np.repeat(asked, hi - lo)
-        pairs = np.unique(np.repeat(asker, hi - lo)[same] << 32 | self.ids[self.ranks[at[same]]])
-        return pairs >> 32, (pairs & 0xFFFFFFFF).astype(np.int32)
+        count = hi - lo
+        at = ranges(lo, count)  # the entries of each key's group
+        same = self.keys[at] == np.repeat(asked, count)
+        return np.repeat(asker, count)[same], self.ids[self.ranks[at[same]]]
 
     @property
     def nbytes(self) -> int:

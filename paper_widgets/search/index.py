@@ -101,7 +101,7 @@ _FENCE = 128
 # most, made at the first search in ~20 ms for 122,797 words): a query's words are found by one numpy search,
 # not ~10 slow probes each.  A million papers' vocabulary (999,029 words) has none.
 _HASHED_WORDS = 1 << 18
-_FEW_CANDIDATES = 64  # typo candidates compared one by one (~1 µs each) rather than in a dozen numpy steps
+_FEW_CANDIDATES = 128  # typo candidates (found again counted) compared one by one (~1 µs each), not in numpy steps
 _SAMPLE_EVERY = 16  # completions: every so many of a prefix's words bound the frequency of its most frequent
 
 
@@ -1721,19 +1721,16 @@ class SearchIndex:
         asker, ids = table.candidates([words[asked[j]] for j in in_table], typos[in_table].tolist())
         if len(in_table) < len(asked):
             rest = [j for j, h in enumerate(held) if not h]
-            found = [self._near_candidates(words[asked[j]]) for j in rest]
+            found = [self._near_candidates(words[asked[j]]) for j in rest]  # distinct, ascending
             asker = np.concatenate([np.array(in_table, np.int64)[asker], np.repeat(rest, [len(f) for f in found])])
             ids = np.concatenate([ids, *found])
-            if in_table:  # each query word's candidates together again, ascending
-                order = np.argsort(asker, kind="stable")
-                asker, ids = asker[order], ids[order]
         # a word of at most four letters per typo may keep no trigram within its typos ("acbd" for "abcd"): the
         # trigram path never finds such words, so those the table finds are dropped (floored) too
         floored = {j for j, (i, h) in enumerate(zip(asked, held, strict=True)) if h and len(words[i]) <= 4 * typos[j]}
         if len(ids) <= _FEW_CANDIDATES:  # a small library's few: compared and ranked one by one, no numpy steps
             ranked: list[list[tuple[int, int, int]]] = [[] for _ in asked]
             title_df = self.fields["title"].df
-            for j, wid in zip(asker.tolist(), ids.tolist(), strict=True):
+            for j, wid in set(zip(asker.tolist(), ids.tolist(), strict=True)):  # the table may find a word again
                 word, other = words[asked[j]], self._vocab.word(wid)
                 distance = OSA.distance(word, other, score_cutoff=int(typos[j]))
                 if 0 < distance <= typos[j] and (j not in floored or _share_a_trigram(word, other)):
@@ -1741,6 +1738,9 @@ class SearchIndex:
             for j, i in enumerate(asked):
                 near[i] = [(wid, distance) for distance, _, wid in sorted(ranked[j])[:limit]]
             return near
+        if in_table:  # each query word's candidates together, distinct and ascending, as the trigram path's are
+            pairs = np.unique(asker << 32 | ids)
+            asker, ids = pairs >> 32, (pairs & 0xFFFFFFFF).astype(np.int32)
         # thousands of candidates in a large library: each query word's compared in one rapidfuzz call
         others = self._vocab.words_of(ids)
         bounds = np.searchsorted(asker, np.arange(len(asked) + 1)).tolist()

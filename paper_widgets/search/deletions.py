@@ -17,9 +17,9 @@ with the same key are not always equal, so a key finds a superset of the words; 
 
 Memory: about ``1 + L + L(L - 1)/2`` entries of 6 bytes for a title word of ``L`` characters
 (``L`` up to :data:`_LONGEST`; longer words go the trigram path), and a 256 KB directory.  The
-37,659 title words of 10,000 synthetic papers take 9.6 MB (made at the first typo'd query word in
-0.09 s CPU); at :attr:`DeletionTable.MOST_WORDS` title words (the ranks held are 16-bit) about
-17 MB; above that — 100,000 synthetic papers have 159,874 title words, a million 549,337 — there is
+37,659 title words of 10,000 synthetic papers take 10.4 MB, 1.69 million entries (made at the first
+typo'd query word in 0.06-0.15 s CPU); at :attr:`DeletionTable.MOST_WORDS` title words (the ranks held
+are 16-bit) about 18 MB; above that — 100,000 synthetic papers have 159,874 title words, a million 549,337 — there is
 no table (nothing is made or held) and the trigram path serves every word.
 """
 
@@ -80,7 +80,7 @@ class DeletionTable:
     each group starts in a directory: a lookup reads a group or two of cache lines, independent of each
     other, where bisecting the keys waited for a dozen reads one after the other (4x as long, caches cold)."""
 
-    MOST_WORDS: ClassVar[int] = 1 << 16  # title words held at most (ranks are uint16): ~25 MB
+    MOST_WORDS: ClassVar[int] = 1 << 16  # title words held at most (ranks are uint16): ~18 MB
 
     def __init__(self, keys: np.ndarray, ranks: np.ndarray, ids: np.ndarray, longest: int) -> None:
         self.keys, self.ranks, self.ids = keys, ranks, ids

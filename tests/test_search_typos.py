@@ -115,7 +115,11 @@ def test_a_table_made_before_rows_were_added_finds_what_one_made_after_finds() -
     df = pd.DataFrame({"title": titles, "abstract": ["x"] * len(titles)})
     grown = SearchIndex(df.iloc[:300])
     first = grown._deletion_table()
-    grown.sync(df)  # the new title words join the table made for the first 300 rows
+    grown.word_ids(["x"])  # the vocabulary's hashes too
+    grown.sync(df)  # the new title words join the table made for the first 300 rows, the new words the hashes
+    assert grown._vocab._hashed is not None
+    every = grown._vocab.words()
+    assert grown.word_ids([*every, "zzz"]) == [grown.word_id(w) for w in every] + [None] == [*range(len(every)), None]
     assert grown._deletions is not first and grown._deletions is not None and grown._deletions.longest
     fresh = SearchIndex(df)
     made = fresh._deletion_table()
@@ -166,7 +170,9 @@ def test_a_querys_words_looked_up_together_are_found_as_one_by_one(
     vocabulary.add(vocab[: len(vocab) // 2])
     if hashed_first:
         vocabulary.find_each(["a"])  # the hashes of the first half: the second half joins them
+    vocabulary = vocabulary.copy()  # as an index being extended copies it: the hashes go along
     vocabulary.add(vocab[len(vocab) // 2 :])
+    assert (vocabulary._hashed is not None) == hashed_first
     asked = [*probes, *vocab[::7]]
     assert vocabulary.find_each(asked) == [vocabulary.find(word) for word in asked]
     assert vocabulary.find_each(asked) == [vocab.index(word) if word in vocab else None for word in asked]

@@ -738,8 +738,10 @@ class _Vocabulary:
         self._views()
 
     def copy(self) -> _Vocabulary:
-        """A vocabulary to add to without changing this one."""
-        return _Vocabulary(self.data, self.ptr, self.order)
+        """A vocabulary to add to without changing this one (its words' hashes, if held, to be added to as well)."""
+        copied = _Vocabulary(self.data, self.ptr, self.order)
+        copied._hashed = self._hashed
+        return copied
 
     def _views(self) -> None:
         """Memoryviews of the arrays, for bisection: slicing or indexing one costs a fraction of an array's."""

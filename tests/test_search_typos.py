@@ -13,7 +13,7 @@ import paper_widgets.search.index as index_module
 from paper_widgets.search.deletions import DeletionTable
 from paper_widgets.search.engine import SearchIndex
 
-_LETTERS = "abcdeé"  # a handful of letters: many words within a typo or two of each other
+_LETTERS = "abcdeé漢\U00020000"  # a handful of letters (one astral): many words within a typo or two of each other
 
 
 def _frame(title_words: list[str]) -> pd.DataFrame:

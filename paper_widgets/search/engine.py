@@ -175,6 +175,7 @@ class _Postings:
     norms: np.ndarray  # k1 x (1 - b + b x length / average length) of every row
     weight: float  # the field's weight
     in_title: bool
+    places: np.ndarray | None = None  # of title rows: where each is among the word's abstract rows (-1: not there)
 
     def pseudo_tf(self, at: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """BM25F's length-normalised, field-weighted term frequency of the postings ``at`` (rows ``rows``)."""
@@ -219,23 +220,19 @@ def _words(index: SearchIndex, term: _Term, longest: int | None = None) -> list[
     ``longest``: abstract postings of stand-ins in more abstracts than this are left out before they are decoded.
     """
     n = len(index)
+    title, abstract = index.fields["title"], index.fields["abstract"]
+    title_norms, abstract_norms = title.length_norms(_K1, _B), abstract.length_norms(_K1, _B)
     found = []
     for wid, weight, in_abstract in term.variants:
-        fields: tuple[str, ...] = ("title", "abstract") if in_abstract else ("title",)
-        held = [(f, int(index.fields[f].df[wid])) for f in fields]  # postings of the word in each field
-        # the title list stays: a common word typed as part of a title still identifies it
-        fields = tuple(f for f, count in held if count and (f == "title" or longest is None or count <= longest))
-        lists = [
-            _Postings(
-                *index.fields[name].postings(wid),
-                index.fields[name].length_norms(_K1, _B),
-                _FIELD_WEIGHT[name],
-                name == "title",
-            )
-            for name in fields
-        ]
-        if lists:
-            found.append(_Word(lists, _idf(n, min(index.doc_freq(wid), n)) * weight * (_K1 + 1)))
+        in_titles, in_abstracts = int(title.df[wid]), int(abstract.df[wid])  # postings of the word in each field
+        lists = []
+        if in_titles:  # the title list stays: a common word typed as part of a title still identifies it
+            places = index.title_places(wid)
+            lists.append(_Postings(*title.postings(wid), title_norms, _FIELD_WEIGHT["title"], True, places))
+        if in_abstract and in_abstracts and (longest is None or in_abstracts <= longest):
+            lists.append(_Postings(*abstract.postings(wid), abstract_norms, _FIELD_WEIGHT["abstract"], False))
+        if lists:  # idf by the rows holding it in either field (an upper bound: their sum)
+            found.append(_Word(lists, _idf(n, min(in_titles + in_abstracts, n)) * weight * (_K1 + 1)))
     return found
 
 
@@ -317,20 +314,20 @@ class _Scores:
 
         The postings of all their stand-ins are handled together, a few numpy steps per field
         rather than a dozen per stand-in (those steps were most of a query in a small library).
-        A stand-in's title and abstract frequencies meet by one binary search of (stand-in, row)
-        keys; each stand-in's saturated scores are then added to ``bm25`` in plan order, as if
-        read one by one, so the float32 sums do not depend on what was read together.
+        A stand-in's title and abstract frequencies meet where the index says its title rows are
+        among its abstract rows (:meth:`SearchIndex.title_places`, a small library's), else by one
+        binary search of (stand-in, row) keys; each stand-in's saturated scores are then added to
+        ``bm25`` in plan order, as if read one by one, so the float32 sums do not depend on what
+        was read together.
         """
         words = [w for _, stand_ins in self.plan[first:last] for w in stand_ins]
         owners = [t for t in range(first, last) for _ in self.plan[t][1]]
         title, abstract = (self._field_postings(words, owners, fields, in_title) for in_title in (True, False))
-        keys, title_keys = abstract.keys(self.n), title.keys(self.n)
-        at = np.minimum(np.searchsorted(keys, title_keys), max(len(keys) - 1, 0))
-        shared = keys[at] == title_keys if len(keys) else np.zeros(len(title_keys), bool)
+        at, shared = self._in_abstracts(words, title, abstract)
         abstract.pseudo[at[shared]] += title.pseudo[shared]  # a stand-in's rows are distinct: no repeated index
-        alone = ~shared  # a title row found in the abstracts is counted there
-        owner = np.repeat(np.arange(len(words)), title.counts)[alone]
-        title = _Read(title.rows[alone], title.pseudo[alone], np.bincount(owner, minlength=len(words)))
+        # a title row found in the abstracts is counted there; as a title row it adds 0 (exactly nothing), which
+        # costs less than leaving it out
+        title.pseudo[shared] = 0
         factors = np.array([w.factor for w in words], np.float32)
         parts = []
         for part in (abstract, title):
@@ -341,22 +338,41 @@ class _Scores:
                 if ends[j + 1] > ends[j]:
                     bm25[rows[ends[j] : ends[j + 1]]] += saturated[ends[j] : ends[j + 1]]
 
+    def _in_abstracts(self, words: list[_Word], title: _Read, abstract: _Read) -> tuple[np.ndarray, np.ndarray]:
+        """Where each title posting of ``words`` read is among their abstract postings read, and whether it is there."""
+        places = [p.places for word in words for p in word.lists if p.in_title]
+        known = [p for p in places if p is not None]
+        if known and len(known) == len(places):  # the index knows: a small library's
+            at: np.ndarray = np.concatenate(known)
+            found = at >= 0
+            found &= np.repeat(abstract.counts > 0, title.counts)  # a stand-in's abstract postings may be unread
+            starts = np.cumsum(abstract.counts) - abstract.counts  # of each stand-in's in the abstracts read
+            return at + np.repeat(starts, title.counts), found
+        keys, title_keys = abstract.keys(self.n), title.keys(self.n)
+        at = np.minimum(np.searchsorted(keys, title_keys), max(len(keys) - 1, 0))
+        return at, keys[at] == title_keys if len(keys) else np.zeros(len(title_keys), bool)
+
     def _field_postings(self, words: list[_Word], owners: list[int], fields: np.ndarray, in_title: bool) -> _Read:
         """The postings of one field of ``words`` (stand-ins of the terms ``owners``), word after word, with each
         term's bit set in ``fields`` for the rows holding it there."""
         lists = [(j, p) for j, word in enumerate(words) for p in word.lists if p.in_title == in_title]
         if not lists:
             return _Read(np.zeros(0, np.intp), np.zeros(0), np.zeros(len(words), np.int64))
-        rows = np.concatenate([p.rows for _, p in lists]).astype(np.intp)  # numpy converts other indices every time
-        at = 0
-        for j, p in lists:  # a term's stand-ins share its bit, so a row repeated among them is harmless
-            fields[0 if in_title else 1][rows[at : at + len(p.rows)]] |= fields.dtype.type(1 << owners[j])
-            at += len(p.rows)
+        # intp: numpy converts other indices every time
+        rows = np.concatenate([p.rows for _, p in lists], dtype=np.intp, casting="safe")
+        held, bit = fields[0 if in_title else 1], fields.dtype.type
+        counts = [0] * len(words)  # postings per stand-in: a list per field at most
+        start = end = 0
+        for i, (j, p) in enumerate(lists):
+            counts[j] = len(p.rows)
+            end += len(p.rows)
+            # a term's stand-ins lie together and share its bit: one step for them all (a row repeated is harmless)
+            if i + 1 == len(lists) or owners[lists[i + 1][0]] != owners[j]:
+                held[rows[start:end]] |= bit(1 << owners[j])
+                start = end
         sample = lists[0][1]  # one field: one weight and one set of length norms
         pseudo = _pseudo_tf(sample.weight, np.concatenate([p.tf for _, p in lists]), sample.norms.take(rows))
-        counts = np.zeros(len(words), np.int64)
-        counts[[j for j, _ in lists]] = [len(p.rows) for _, p in lists]  # a list per field at most
-        return _Read(rows, pseudo, counts)
+        return _Read(rows, pseudo, np.array(counts, np.int64))
 
     def _coverages(self, bits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Weights of the terms found in any field, in the title and in the abstract, from the rows' ``bits`` (2 × rows)."""

@@ -218,3 +218,17 @@ def test_completions_of_a_short_prefix_are_its_most_frequent_words_as_a_full_sor
             assert [index.word(i) for i in index.completions(prefix, limit)] == expected, (prefix, limit)
             sampled += len(words) > index_module._SAMPLE_EVERY * limit
     assert sampled > 10, "the sampled bound was used"
+
+
+def test_a_small_librarys_typo_table_and_word_hashes_are_made_as_its_index_is_synced(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    words = [f"word{chr(97 + i)}{chr(97 + j)}" for i in range(5) for j in range(7)]
+    small = _index(words)  # before any query: its first typo'd keystroke does not wait for them
+    assert small._deletions is not None and small._deletions.longest and small._vocab._hashed is not None
+    monkeypatch.setattr(DeletionTable, "MOST_WORDS", 10)
+    monkeypatch.setattr(index_module, "_HASHED_WORDS", 10)
+    large = _index(words)
+    assert large._deletions is not None and not large._deletions.longest and large._vocab._hashed is None
+    assert large.word_ids(["wordab", "wordzz"]) == [small.word_id("wordab"), None]
+    assert large.near_words("wodrab", 5) == small.near_words("wodrab", 5) != []

@@ -17,9 +17,9 @@ with the same key are not always equal, so a key finds a superset of the words; 
 
 Memory: about ``1 + L + L(L - 1)/2`` entries of 6 bytes for a title word of ``L`` characters
 (``L`` up to :data:`_LONGEST`; longer words go the trigram path), and a 256 KB directory.  The
-37,659 title words of 10,000 synthetic papers take 10.4 MB, 1.69 million entries (made at the
-first typo'd query word in 0.06-0.15 s CPU); at :attr:`DeletionTable.MOST_WORDS` title words (the
-ranks held are 16-bit) about 18 MB.  Above that — 100,000 synthetic papers have 159,874 title
+37,659 title words of 10,000 synthetic papers take 10.4 MB, 1.69 million entries (made as the
+index is synced, in 0.06-0.15 s CPU); at :attr:`DeletionTable.MOST_WORDS` title words (the ranks
+held are 16-bit) about 18 MB.  Above that — 100,000 synthetic papers have 159,874 title
 words, a million 549,337 — there is no table (nothing is made or held) and the trigram path serves
 every word.
 """

@@ -16,8 +16,8 @@ Two vocabulary indexes sit beside the postings: the sorted vocabulary for comple
 being typed, and a character-trigram index over the title vocabulary for finding the words a
 typo'd query word was meant to be (the candidates are then checked with rapidfuzz).  A small
 library's title words also get a table of their deletion neighbourhoods
-(:mod:`paper_widgets.search.deletions`), made at the first typo'd query word, which finds the
-same words with far fewer candidates to check.
+(:mod:`paper_widgets.search.deletions`), made as the index is synced, which finds the same words
+with far fewer candidates to check.
 
 Every part is a flat numpy array — the vocabulary too: one UTF-8 buffer with offsets, searched by
 bisection in code-point order — so an index saved with :meth:`SearchIndex.to_arrays` reopens from
@@ -99,8 +99,8 @@ _BISECT_COST = 64
 # slicing), then a run of _FENCE words: 7 slow probes instead of ~20 (a long typo'd title looks up ~10 words).
 _FENCE = 128
 # A vocabulary of at most this many words is also held by the Python hashes of its words (12 bytes a word: 3 MB at
-# most, made at the first search in ~20 ms for 122,797 words): a query's words are found by one numpy search,
-# not ~10 slow probes each.  A million papers' vocabulary (999,029 words) has none.
+# most; made as the index is synced, in 0.03 s for 10k papers' 122,797 words, 0.05 s for 100k papers' 234,746): a
+# query's words are found by one numpy search, not ~10 slow probes each.  A million papers' (999,029) have none.
 _HASHED_WORDS = 1 << 18
 _FEW_CANDIDATES = 64  # typo candidates (found again counted) compared one by one: ~1 µs each, numpy ~70 µs in all
 _SAMPLE_EVERY = 16  # completions: every so many of a prefix's words bound the frequency of its most frequent
@@ -906,13 +906,18 @@ class _Vocabulary:
         rank = self._rank(key)
         return int(self.order[rank]) if rank < len(self) and self._sorted(rank) == key else None
 
+    def hashed(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The words' Python hashes, sorted, and their ids: made at the first call; None for a large vocabulary."""
+        if self._hashed is None and len(self) <= _HASHED_WORDS:
+            self._hashed = _sorted_hashes(self.words(), 0)
+        return self._hashed
+
     def find_each(self, words: Sequence[str]) -> list[int | None]:
         """:meth:`find` of each of ``words``: in a small vocabulary (:data:`_HASHED_WORDS`) by their Python hashes."""
-        if len(self) > _HASHED_WORDS:
+        held = self.hashed()
+        if held is None:
             return [self.find(word) for word in words]
-        if self._hashed is None:
-            self._hashed = _hashed(self.words(), 0)
-        hashes, ids = self._hashed
+        hashes, ids = held
         keys = [hash(word) for word in words]
         found: list[int | None] = []
         for word, key, at in zip(words, keys, np.searchsorted(hashes, keys).tolist(), strict=True):
@@ -952,7 +957,7 @@ class _Vocabulary:
         self.order = order.astype(np.int32)
         self._views()
         if hashed is not None and len(self) <= _HASHED_WORDS:  # held already: the new words join it
-            more, ids = _hashed(new, known)
+            more, ids = _sorted_hashes(new, known)
             where = np.searchsorted(hashed[0], more)
             self._hashed = np.insert(hashed[0], where, more), np.insert(hashed[1], where, ids)
 
@@ -962,7 +967,7 @@ class _Vocabulary:
         return self.data.nbytes + self.ptr.nbytes + self.order.nbytes + hashed
 
 
-def _hashed(words: list[str], first_id: int) -> tuple[np.ndarray, np.ndarray]:
+def _sorted_hashes(words: list[str], first_id: int) -> tuple[np.ndarray, np.ndarray]:
     """The Python hashes of ``words`` (ids ``first_id`` on), sorted, and the ids in that order (int32)."""
     hashes = np.fromiter(map(hash, words), np.int64, len(words))
     order = np.argsort(hashes)
@@ -1548,7 +1553,7 @@ class SearchIndex:
         self._tri_ptr = np.zeros(1, np.int64)
         self._tri_words = np.zeros(0, np.int32)
         self._tri_len = np.zeros(0, np.uint8)  # trigrams of each word in _tri_keys (0: none, not a title word)
-        self._deletions: DeletionTable | None = None  # the title words' deletion neighbourhoods, once first needed
+        self._deletions: DeletionTable | None = None  # the title words' deletion neighbourhoods, once made
         self._served: weakref.ref[pd.DataFrame] | None = None  # the frame last synced with
         self._served_values: dict[Callable[[pd.DataFrame], object], object] = {}  # served_value's, for that frame
         self._recent_titles: tuple[bytes, list[str]] = (b"", [])  # the rows titles() was last asked for, and theirs
@@ -1659,6 +1664,8 @@ class SearchIndex:
         self._served = weakref.ref(df)
         self._served_values = {}
         self._places()  # a small library's postings decoded now rather than at its first query
+        self._vocab.hashed()  # and its words' hashes and typo table: a first keystroke does not wait for them
+        self._deletion_table()
 
     def extend(
         self,
@@ -1862,7 +1869,7 @@ class SearchIndex:
         return near
 
     def _deletion_table(self) -> DeletionTable:
-        """The title words' deletion neighbourhoods, made at the first typo'd word and kept (off for a large library)."""
+        """The title words' deletion neighbourhoods, made at the first sync or typo'd word and kept (off if large)."""
         if self._deletions is None:
             if np.count_nonzero(self._tri_len) > DeletionTable.MOST_WORDS:
                 self._deletions = DeletionTable.off()

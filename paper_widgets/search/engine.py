@@ -134,7 +134,7 @@ def _idf(n: int, df: int) -> float:
 def _terms(index: SearchIndex, query: _Query) -> list[_Term]:
     n = len(index)
     terms = []
-    ids = [index.word_id(word) for word in query.words]
+    ids = index.word_ids(query.words)
     # a word no title holds is typo'd: its likeliest meanings, looked up for every such word at once
     held = zip(query.words, ids, strict=True)
     typod = [] if query.long else [word for word, wid in held if wid is None or not index.in_titles(wid)]

@@ -14,7 +14,10 @@ The folded titles the ranking re-scores are kept as the ids of their words.
 
 Two vocabulary indexes sit beside the postings: the sorted vocabulary for completing the word
 being typed, and a character-trigram index over the title vocabulary for finding the words a
-typo'd query word was meant to be (the candidates are then checked with rapidfuzz).
+typo'd query word was meant to be (the candidates are then checked with rapidfuzz).  A small
+library's title words also get a table of their deletion neighbourhoods
+(:mod:`paper_widgets.search.deletions`), made as the index is synced, which finds the same words
+with far fewer candidates to check.
 
 Every part is a flat numpy array — the vocabulary too: one UTF-8 buffer with offsets, searched by
 bisection in code-point order — so an index saved with :meth:`SearchIndex.to_arrays` reopens from
@@ -53,6 +56,7 @@ from rapidfuzz.distance import OSA
 
 from paper_widgets.data.merge import fold_titles
 from paper_widgets.data.packed import STR_DTYPE
+from paper_widgets.search.deletions import DeletionTable
 from paper_widgets.search.tokens import (
     ChunkPostings,
     Tokens,
@@ -94,6 +98,12 @@ _BISECT_COST = 64
 # A lookup bisects first every _FENCE-th word of the vocabulary, kept as a list of bytes (C comparisons, no
 # slicing), then a run of _FENCE words: 7 slow probes instead of ~20 (a long typo'd title looks up ~10 words).
 _FENCE = 128
+# A vocabulary of at most this many words is also held by the Python hashes of its words (12 bytes a word: 3 MB at
+# most; made as the index is synced, in 0.03 s for 10k papers' 122,797 words, 0.05 s for 100k papers' 234,746): a
+# query's words are found by one numpy search, not ~10 slow probes each.  A million papers' (999,029) have none.
+_HASHED_WORDS = 1 << 18
+_FEW_CANDIDATES = 64  # typo candidates (found again counted) compared one by one: ~1 µs each, numpy ~70 µs in all
+_SAMPLE_EVERY = 16  # completions: every so many of a prefix's words bound the frequency of its most frequent
 
 
 def max_typos(word: str) -> int:
@@ -821,13 +831,16 @@ class _Vocabulary:
         self._views()
 
     def copy(self) -> _Vocabulary:
-        """A vocabulary to add to without changing this one."""
-        return _Vocabulary(self.data, self.ptr, self.order)
+        """A vocabulary to add to without changing this one (its words' hashes, if held, to be added to as well)."""
+        copied = _Vocabulary(self.data, self.ptr, self.order)
+        copied._hashed = self._hashed
+        return copied
 
     def _views(self) -> None:
         """Memoryviews of the arrays, for bisection: slicing or indexing one costs a fraction of an array's."""
         self._view, self._ptr_view, self._order_view = self.data.data, self.ptr.data, self.order.data
         self._fences: list[bytes] | None = None  # every _FENCE-th word in code-point order, once looked up
+        self._hashed: tuple[np.ndarray, np.ndarray] | None = None  # the words' Python hashes, sorted, and their ids
 
     def __len__(self) -> int:
         return len(self.ptr) - 1
@@ -893,6 +906,29 @@ class _Vocabulary:
         rank = self._rank(key)
         return int(self.order[rank]) if rank < len(self) and self._sorted(rank) == key else None
 
+    def hashed(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The words' Python hashes, sorted, and their ids: made at the first call; None for a large vocabulary."""
+        if self._hashed is None and len(self) <= _HASHED_WORDS:
+            self._hashed = _sorted_hashes(self.words(), 0)
+        return self._hashed
+
+    def find_each(self, words: Sequence[str]) -> list[int | None]:
+        """:meth:`find` of each of ``words``: in a small vocabulary (:data:`_HASHED_WORDS`) by their Python hashes."""
+        held = self.hashed()
+        if held is None:
+            return [self.find(word) for word in words]
+        hashes, ids = held
+        keys = [hash(word) for word in words]
+        found: list[int | None] = []
+        for word, key, at in zip(words, keys, np.searchsorted(hashes, keys).tolist(), strict=True):
+            found.append(None)
+            while at < len(hashes) and hashes[at] == key:  # a hash shared by another word is told apart by the bytes
+                if self._bytes(int(ids[at])) == word.encode("utf-8", "surrogatepass"):
+                    found[-1] = int(ids[at])
+                    break
+                at += 1
+        return found
+
     def extensions(self, prefix: str) -> np.ndarray:
         """Ids of the words that start with ``prefix`` and are longer, in code-point order."""
         key = prefix.encode("utf-8", "surrogatepass")
@@ -902,7 +938,7 @@ class _Vocabulary:
         """Append ``new`` (words not in the vocabulary yet) with the next ids."""
         if not new:
             return
-        known = len(self)
+        known, hashed = len(self), self._hashed
         added = np.frombuffer(("\n".join(new) + "\n").encode("utf-8", "surrogatepass"), np.uint8)
         starts = np.append(0, np.flatnonzero(added == _END) + 1)  # of each new word in ``added``, and its end
         self.data = np.concatenate([self.data, added])
@@ -920,10 +956,22 @@ class _Vocabulary:
             order = _code_point_order(self.binary())
         self.order = order.astype(np.int32)
         self._views()
+        if hashed is not None and len(self) <= _HASHED_WORDS:  # held already: the new words join it
+            more, ids = _sorted_hashes(new, known)
+            where = np.searchsorted(hashed[0], more)
+            self._hashed = np.insert(hashed[0], where, more), np.insert(hashed[1], where, ids)
 
     @property
     def nbytes(self) -> int:
-        return self.data.nbytes + self.ptr.nbytes + self.order.nbytes
+        hashed = 0 if self._hashed is None else sum(a.nbytes for a in self._hashed)
+        return self.data.nbytes + self.ptr.nbytes + self.order.nbytes + hashed
+
+
+def _sorted_hashes(words: list[str], first_id: int) -> tuple[np.ndarray, np.ndarray]:
+    """The Python hashes of ``words`` (ids ``first_id`` on), sorted, and the ids in that order (int32)."""
+    hashes = np.fromiter(map(hash, words), np.int64, len(words))
+    order = np.argsort(hashes)
+    return hashes[order], (order + first_id).astype(np.int32)
 
 
 def _without_ends(data: np.ndarray, ptr: np.ndarray) -> pa.Array:
@@ -1143,12 +1191,20 @@ def _by_key(keys: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return (packed >> (2 * width) << (2 * _SHIFT)) | ((packed >> width & lower) << _SHIFT) | (packed & lower), owners
 
 
-def _word_trigrams(word: str) -> np.ndarray:
-    """:func:`_trigrams` of one word, distinct and sorted: in Python, a fraction of numpy's cost for one word."""
+def _trigram_set(word: str) -> set[int]:
+    """:func:`_trigrams` of one word, distinct: in Python, a fraction of numpy's cost for one word."""
     points = [1, *map(ord, word[:_TRI_WIDTH]), 2]
     shift = int(_SHIFT)
-    packed = {(a << 2 * shift) | (b << shift) | c for a, b, c in zip(points, points[1:], points[2:], strict=False)}
-    return np.array(sorted(packed), np.int64)
+    return {(a << 2 * shift) | (b << shift) | c for a, b, c in zip(points, points[1:], points[2:], strict=False)}
+
+
+def _share_a_trigram(word: str, other: str) -> bool:
+    return not _trigram_set(word).isdisjoint(_trigram_set(other))
+
+
+def _word_trigrams(word: str) -> np.ndarray:
+    """:func:`_trigrams` of one word, distinct and sorted."""
+    return np.array(sorted(_trigram_set(word)), np.int64)
 
 
 class _WordNumbers:
@@ -1458,6 +1514,7 @@ class IndexBuild:
             words._tri_words,
             words._tri_len,
         )
+        into._deletions = words._deletions  # with the titles' new words, if it was made
         into._add_trigrams(len(words._vocab), numbers.new[self.title_words :])  # none: these are no title words
         into.complete = True
 
@@ -1496,6 +1553,7 @@ class SearchIndex:
         self._tri_ptr = np.zeros(1, np.int64)
         self._tri_words = np.zeros(0, np.int32)
         self._tri_len = np.zeros(0, np.uint8)  # trigrams of each word in _tri_keys (0: none, not a title word)
+        self._deletions: DeletionTable | None = None  # the title words' deletion neighbourhoods, once made
         self._served: weakref.ref[pd.DataFrame] | None = None  # the frame last synced with
         self._served_values: dict[Callable[[pd.DataFrame], object], object] = {}  # served_value's, for that frame
         self._recent_titles: tuple[bytes, list[str]] = (b"", [])  # the rows titles() was last asked for, and theirs
@@ -1579,6 +1637,7 @@ class SearchIndex:
         """Memory held by the index's arrays (mapped pages count whether read or not)."""
         arrays = sum(f.nbytes for f in self.fields.values()) + self.hashes.nbytes + self._titles.nbytes
         arrays += self._vocab.nbytes + self._title_places[2].nbytes
+        arrays += 0 if self._deletions is None else self._deletions.nbytes
         return arrays + sum(a.nbytes for a in (self._tri_keys, self._tri_ptr, self._tri_words, self._tri_len))
 
     def sync(self, df: pd.DataFrame, hashes: np.ndarray | None = None, progress: Progress | None = None) -> None:
@@ -1605,6 +1664,8 @@ class SearchIndex:
         self._served = weakref.ref(df)
         self._served_values = {}
         self._places()  # a small library's postings decoded now rather than at its first query
+        self._vocab.hashed()  # and its words' hashes and typo table: a first keystroke does not wait for them
+        self._deletion_table()
 
     def extend(
         self,
@@ -1645,6 +1706,8 @@ class SearchIndex:
                 new_words[i - known] for i in fresh[len(seen_before) :].tolist()
             ]
             keys, owner = _trigrams(words)
+            if self._deletions is not None:  # held already: the new title words join it
+                self._deletions = self._deletions.added(fresh, words, int(np.count_nonzero(tri_len)) + len(fresh))
             del words
             tri_len[fresh] = np.bincount(owner, minlength=len(fresh))
             # a few arrays the size of every trigram (millions), each dropped once used: not all at once
@@ -1718,6 +1781,10 @@ class SearchIndex:
         """The id of a folded word, or None when no indexed text contains it."""
         return self._vocab.find(word)
 
+    def word_ids(self, words: Sequence[str]) -> list[int | None]:
+        """:meth:`word_id` of each of ``words`` (a query's: looked up together)."""
+        return self._vocab.find_each(words)
+
     def in_titles(self, word_id: int) -> bool:
         return bool(self.fields["title"].df[word_id] > 0)
 
@@ -1730,7 +1797,13 @@ class SearchIndex:
         ids = self._vocab.extensions(prefix)
         if len(ids) > limit:
             freq = self.fields["title"].df[ids] + self.fields["abstract"].df[ids]
-            ids = ids[np.argsort(-freq, kind="stable")[:limit]]
+            top = np.arange(len(ids))
+            if len(ids) > _SAMPLE_EVERY * limit:  # a letter or two: thousands of words, of which few frequent
+                # the limit-th most frequent of a sample: at least as many words are as frequent, and only they
+                # can be among the most frequent (sorting all 7,000 words starting with "r" took 75 µs)
+                sample = freq[::_SAMPLE_EVERY]
+                top = np.flatnonzero(freq >= np.partition(sample, len(sample) - limit)[len(sample) - limit])
+            ids = ids[top[np.argsort(-freq[top], kind="stable")[:limit]]]
         found: list[int] = ids.tolist()
         return found
 
@@ -1745,10 +1818,34 @@ class SearchIndex:
         asked = [i for i, word in enumerate(words) if max_typos(word)]
         if not asked or not len(self._tri_keys):
             return near
-        candidates = [self._near_candidates(words[i]) for i in asked]
-        ids = np.concatenate(candidates)
-        asker = np.repeat(np.arange(len(asked)), [len(c) for c in candidates])
         typos = np.array([max_typos(words[i]) for i in asked])
+        # the words the deletion table holds all the candidates of are looked up there together; others by trigrams
+        table = self._deletion_table()
+        held = [table.covers(words[i], t) for i, t in zip(asked, typos.tolist(), strict=True)]
+        in_table = [j for j, h in enumerate(held) if h]
+        asker, ids = table.candidates([words[asked[j]] for j in in_table], typos[in_table].tolist())
+        if len(in_table) < len(asked):
+            rest = [j for j, h in enumerate(held) if not h]
+            found = [self._near_candidates(words[asked[j]]) for j in rest]  # distinct, ascending
+            asker = np.concatenate([np.array(in_table, np.int64)[asker], np.repeat(rest, [len(f) for f in found])])
+            ids = np.concatenate([ids, *found])
+        # a word of at most four letters per typo may keep no trigram within its typos ("acbd" for "abcd"): the
+        # trigram path never finds such words, so those the table finds are dropped (floored) too
+        floored = {j for j, (i, h) in enumerate(zip(asked, held, strict=True)) if h and len(words[i]) <= 4 * typos[j]}
+        if len(ids) <= _FEW_CANDIDATES:  # a small library's few: compared and ranked one by one, no numpy steps
+            ranked: list[list[tuple[int, int, int]]] = [[] for _ in asked]
+            title_df = self.fields["title"].df
+            for j, wid in set(zip(asker.tolist(), ids.tolist(), strict=True)):  # the table may find a word again
+                word, other = words[asked[j]], self._vocab.word(wid)
+                distance = OSA.distance(word, other, score_cutoff=int(typos[j]))
+                if 0 < distance <= typos[j] and (j not in floored or _share_a_trigram(word, other)):
+                    ranked[j].append((distance, -int(title_df[wid]), wid))
+            for j, i in enumerate(asked):
+                near[i] = [(wid, distance) for distance, _, wid in sorted(ranked[j])[:limit]]
+            return near
+        if in_table:  # each query word's candidates together, distinct and ascending, as the trigram path's are
+            pairs = np.unique(asker << 32 | ids)
+            asker, ids = pairs >> 32, (pairs & 0xFFFFFFFF).astype(np.int32)
         # thousands of candidates in a large library: each query word's compared in one rapidfuzz call
         others = self._vocab.words_of(ids)
         bounds = np.searchsorted(asker, np.arange(len(asked) + 1)).tolist()
@@ -1760,6 +1857,9 @@ class SearchIndex:
                     [words[i]], others[a:b], scorer=OSA.distance, score_cutoff=int(typos[j]), dtype=np.int32
                 )[0]
         close = (edits <= typos[asker]) & (edits > 0)  # not the word itself
+        for j in floored:
+            for k in (bounds[j] + np.flatnonzero(close[bounds[j] : bounds[j + 1]])).tolist():
+                close[k] = _share_a_trigram(words[asked[j]], others[k])
         asker, ids, edits = asker[close], ids[close], edits[close]
         best = np.lexsort((ids, -self.fields["title"].df[ids], edits, asker))  # each query word's together
         bounds = np.searchsorted(asker, np.arange(len(asked) + 1)).tolist()  # asker is still ascending
@@ -1767,6 +1867,16 @@ class SearchIndex:
             chosen = best[bounds[j] : bounds[j + 1]][:limit]
             near[i] = list(zip(ids[chosen].tolist(), edits[chosen].tolist(), strict=True))
         return near
+
+    def _deletion_table(self) -> DeletionTable:
+        """The title words' deletion neighbourhoods, made at the first sync or typo'd word and kept (off if large)."""
+        if self._deletions is None:
+            if np.count_nonzero(self._tri_len) > DeletionTable.MOST_WORDS:
+                self._deletions = DeletionTable.off()
+            else:
+                title = np.flatnonzero(self._tri_len)
+                self._deletions = DeletionTable.of(title, self._vocab.words_of(title))
+        return self._deletions
 
     def _near_candidates(self, word: str) -> np.ndarray:
         """Title words (ids, ascending) that may be within :func:`max_typos` edits of ``word``, by the trigrams they share."""

@@ -386,6 +386,7 @@ def test_a_first_search_that_does_not_wait_ranks_by_titles_until_the_abstracts_a
     from conftest import CARD_SEED, PAIR_SEED
 
     monkeypatch.setattr(library, "INDEX_CACHE_MIN_PAPERS", 1)
+    monkeypatch.setattr(library, "TITLES_FIRST_MIN_PAPERS", 1)
     lib = paper_widgets.load(CARD_SEED, PAIR_SEED)
     whole = SearchIndex(lib._papers)  # built in one go, beside the library's
     only_abstracts = np.flatnonzero((whole.fields["title"].df == 0) & (whole.fields["abstract"].df > 0))

@@ -471,6 +471,7 @@ def test_a_large_library_is_ready_once_its_titles_are_indexed_and_searches_say_a
     from paper_widgets.search.index import IndexBuild
 
     monkeypatch.setattr(library_module, "INDEX_CACHE_MIN_PAPERS", 1)  # the samples count as a large library
+    monkeypatch.setattr(library_module, "TITLES_FIRST_MIN_PAPERS", 1)
     release = threading.Event()
     number = IndexBuild.number
 

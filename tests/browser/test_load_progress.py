@@ -167,6 +167,7 @@ import paper_widgets.library
 from paper_widgets.search.index import IndexBuild
 
 paper_widgets.library.INDEX_CACHE_MIN_PAPERS = 1
+paper_widgets.library.TITLES_FIRST_MIN_PAPERS = 1
 _release = Path({release!r})
 _number = IndexBuild.number
 

@@ -700,10 +700,15 @@ class _Decoded:
 
     def postings(self, word_id: int) -> tuple[np.ndarray, np.ndarray]:
         """As :meth:`_Field.postings` (views: read only)."""
-        if word_id + 1 >= len(self._ptr):  # a word added since the field's postings were
-            return np.zeros(0, np.int32), np.zeros(0, np.uint8)
-        lo, hi = self._ptr[word_id], self._ptr[word_id + 1]
+        lo, hi = self.span(word_id)
         return self.rows[lo:hi], self.tf[lo:hi]
+
+    def span(self, word_id: int) -> tuple[int, int]:
+        """Where the word's postings lie in ``rows`` (or in anything aligned with them); none for a word
+        added since the field's postings were."""
+        if word_id + 1 >= len(self._ptr):
+            return 0, 0
+        return self._ptr[word_id], self._ptr[word_id + 1]
 
     def places_in(self, other: _Decoded, rows: int) -> np.ndarray:
         """Where each posting is among the same word's postings in ``other`` (int32; -1: not there), for a
@@ -1925,8 +1930,8 @@ class SearchIndex:
             return None
         titles = self._title_places[0]
         assert titles is not None, "set by _places"
-        ptr = titles._ptr
-        return places[ptr[word_id] : ptr[word_id + 1]] if word_id + 1 < len(ptr) else places[:0]
+        lo, hi = titles.span(word_id)
+        return places[lo:hi]
 
     def _places(self) -> np.ndarray | None:
         """:meth:`title_places` of every title posting, found once after the postings change, with both
